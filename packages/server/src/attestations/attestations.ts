@@ -1,0 +1,78 @@
+import { canonicalBytes, sha256 } from "@patron/ledger";
+import type { Queryable } from "../db/database.js";
+import type { CommittedEntry, Projector, Sequencer } from "../ledger/sequencer.js";
+import { actorOf, type Principal } from "../tenancy/roles.js";
+
+/**
+ * Attestations notarise a document digest: a merchant timestamps a contract, its terms or a
+ * price list, and anyone holding the document can later prove it existed, unchanged, at that
+ * index of the log. Only the digest and short labels go on the ledger, never the document.
+ */
+export interface AttestationInput {
+  digest: string;
+  subject?: string;
+  note?: string;
+}
+
+export const ATTESTATION = "attestation.created";
+
+export const attestationProjector: Projector = {
+  types: [ATTESTATION],
+  async apply(tx: Queryable, entries: CommittedEntry[]) {
+    const p = entries.map((e) => e.entry.payload as unknown as { merchantId: string } & AttestationInput);
+    await tx.query(
+      `INSERT INTO attestations (entry_idx, merchant_id, digest, subject, note, created_at)
+       SELECT i, m, decode(d, 'hex'), s, n, t
+       FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+         AS x(i, m, d, s, n, t)`,
+      [
+        entries.map((e) => e.index.toString()),
+        p.map((a) => a.merchantId),
+        p.map((a) => a.digest),
+        p.map((a) => a.subject ?? null),
+        p.map((a) => a.note ?? null),
+        entries.map((e) => e.entry.time),
+      ],
+    );
+  },
+};
+
+export function attest(
+  sequencer: Sequencer,
+  by: Principal,
+  input: AttestationInput,
+  idempotencyKey?: string,
+): Promise<CommittedEntry> {
+  const payload = {
+    merchantId: by.merchantId,
+    digest: input.digest.toLowerCase(),
+    ...(input.subject !== undefined ? { subject: input.subject } : {}),
+    ...(input.note !== undefined ? { note: input.note } : {}),
+  };
+  return sequencer.submit(
+    { type: ATTESTATION, actor: actorOf(by), payload },
+    idempotencyKey
+      ? {
+          scope: `attestations/${by.merchantId}`,
+          key: idempotencyKey,
+          requestHash: sha256(canonicalBytes(payload)),
+        }
+      : undefined,
+  );
+}
+
+export async function findAttestations(db: Queryable, digest: string, limit: number) {
+  const { rows } = await db.query(
+    `SELECT entry_idx, merchant_id, subject, note, created_at FROM attestations
+     WHERE digest = decode($1, 'hex') ORDER BY entry_idx LIMIT $2`,
+    [digest.toLowerCase(), limit],
+  );
+  return rows.map((r) => ({
+    index: Number(r.entry_idx),
+    merchantId: String(r.merchant_id),
+    digest: digest.toLowerCase(),
+    subject: (r.subject as string | null) ?? null,
+    note: (r.note as string | null) ?? null,
+    time: new Date(r.created_at as string).toISOString(),
+  }));
+}

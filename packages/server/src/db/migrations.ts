@@ -1,0 +1,119 @@
+import type { Database } from "./database.js";
+
+/**
+ * Schema changes, applied in order and recorded in `schema_migrations`. Never edit a migration
+ * that has shipped: add a new one. PGlite and PostgreSQL run exactly the same SQL.
+ */
+export const migrations: { id: number; name: string; sql: string }[] = [
+  {
+    id: 1,
+    name: "ledger",
+    sql: `
+      CREATE TABLE ledger_meta (
+        key text PRIMARY KEY,
+        value text NOT NULL
+      );
+      -- One row per log entry; data holds the exact canonical bytes that were hashed.
+      CREATE TABLE ledger_entries (
+        idx bigint PRIMARY KEY,
+        type text NOT NULL,
+        actor text NOT NULL,
+        time timestamptz NOT NULL,
+        data bytea NOT NULL,
+        leaf_hash bytea NOT NULL
+      );
+      CREATE INDEX ledger_entries_type_idx ON ledger_entries (type, idx);
+      -- Merkle tree hashes in tiles of 256 (C2SP tlog-tiles layout, height 8): tile (level L,
+      -- idx N) holds the hashes of level-8L nodes 256N..256N+255. A partial tile is rewritten
+      -- as it fills; a full one never changes.
+      CREATE TABLE ledger_tiles (
+        level smallint NOT NULL,
+        idx bigint NOT NULL,
+        hashes bytea NOT NULL,
+        PRIMARY KEY (level, idx)
+      );
+      CREATE TABLE ledger_checkpoints (
+        size bigint PRIMARY KEY,
+        root bytea NOT NULL,
+        note text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE TABLE idempotency_keys (
+        scope text NOT NULL,
+        key text NOT NULL,
+        request_hash bytea NOT NULL,
+        entry_idx bigint NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (scope, key)
+      );
+    `,
+  },
+  {
+    id: 2,
+    name: "tenancy",
+    sql: `
+      CREATE TABLE merchants (
+        id text PRIMARY KEY,
+        name text NOT NULL,
+        created_at timestamptz NOT NULL,
+        entry_idx bigint NOT NULL
+      );
+      CREATE TABLE api_keys (
+        id text PRIMARY KEY,
+        merchant_id text NOT NULL REFERENCES merchants (id),
+        role text NOT NULL,
+        label text NOT NULL,
+        key_hash bytea NOT NULL UNIQUE,
+        created_at timestamptz NOT NULL,
+        revoked_at timestamptz,
+        entry_idx bigint NOT NULL
+      );
+    `,
+  },
+  {
+    id: 3,
+    name: "attestations",
+    sql: `
+      CREATE TABLE attestations (
+        entry_idx bigint PRIMARY KEY,
+        merchant_id text NOT NULL,
+        digest bytea NOT NULL,
+        subject text,
+        note text,
+        created_at timestamptz NOT NULL
+      );
+      CREATE INDEX attestations_digest_idx ON attestations (digest);
+      CREATE INDEX attestations_merchant_idx ON attestations (merchant_id, entry_idx);
+    `,
+  },
+];
+
+/** Brings the schema up to date. Safe to run from several nodes at once on PostgreSQL. */
+export async function migrate(db: Database): Promise<void> {
+  await db.transaction(async (tx) => {
+    if (db.kind === "postgres") {
+      // Serialises concurrent starts; released at commit.
+      await tx.query("SELECT pg_advisory_xact_lock(7244901)");
+    }
+    await tx.query(
+      `CREATE TABLE IF NOT EXISTS schema_migrations (
+         id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const { rows } = await tx.query<{ id: number }>("SELECT id FROM schema_migrations");
+    const applied = new Set(rows.map((r) => Number(r.id)));
+    for (const m of migrations) {
+      if (applied.has(m.id)) continue;
+      for (const stmt of splitStatements(m.sql)) await tx.query(stmt);
+      await tx.query("INSERT INTO schema_migrations (id, name) VALUES ($1, $2)", [m.id, m.name]);
+    }
+  });
+}
+
+// Extended-protocol queries take one statement each; our migrations hold no semicolons in strings.
+function splitStatements(sql: string): string[] {
+  return sql
+    .replace(/^\s*--.*$/gm, "")
+    .split(";")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}

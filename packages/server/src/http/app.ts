@@ -1,0 +1,152 @@
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
+import {
+  hasZodFastifySchemaValidationErrors,
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from "fastify-type-provider-zod";
+import type { Principal, Role } from "../tenancy/roles.js";
+import { ApiError } from "./errors.js";
+
+export type App = FastifyInstance<
+  import("node:http").Server,
+  import("node:http").IncomingMessage,
+  import("node:http").ServerResponse,
+  import("fastify").FastifyBaseLogger,
+  ZodTypeProvider
+>;
+
+declare module "fastify" {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+export interface AppOptions {
+  logger?: boolean;
+  bodyLimit?: number;
+  /** Resolves an API key to who holds it, or undefined when no such active key exists. */
+  authenticate: (token: string) => Promise<Principal | undefined>;
+  version: string;
+}
+
+/** The HTTP shell every domain's routes plug into: validation, errors, auth, OpenAPI. */
+export async function createApp(opts: AppOptions): Promise<App> {
+  const app = Fastify({
+    logger: opts.logger ? { level: "info" } : false,
+    bodyLimit: opts.bodyLimit ?? 64 * 1024,
+    routerOptions: { maxParamLength: 200 },
+  }).withTypeProvider<ZodTypeProvider>();
+  // Every request body is JSON; anything else is refused with 415 rather than half-parsed.
+  app.removeContentTypeParser("text/plain");
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "Patron API",
+        version: opts.version,
+        description:
+          "Verifiable CRM and coalition loyalty. Ledger reads are public; writes need an API key (`Authorization: Bearer <key>`). Errors are `{ error: { code, message } }`.",
+      },
+      components: {
+        securitySchemes: { apiKey: { type: "http", scheme: "bearer" } },
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs" });
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+
+  app.addHook("onRequest", async (req) => {
+    const header = req.headers.authorization;
+    if (!header) return;
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!m?.[1]) {
+      throw new ApiError(401, "unauthorized", "Authorization must be `Bearer <api key>`");
+    }
+    const principal = await opts.authenticate(m[1]);
+    if (!principal) throw new ApiError(401, "unauthorized", "unknown or revoked API key");
+    req.principal = principal;
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send({
+      error: { code: "not_found", message: `no route for ${req.method} ${req.url.split("?")[0]}` },
+    });
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const { status, code, message, details } = describeError(err);
+    if (status >= 500) req.log.error(err);
+    reply.code(status).send({ error: { code, message, ...(details ? { details } : {}) } });
+  });
+
+  return app as unknown as App;
+}
+
+function describeError(err: unknown): {
+  status: number;
+  code: string;
+  message: string;
+  details?: unknown;
+} {
+  if (err instanceof ApiError) {
+    return { status: err.status, code: err.code, message: err.message, details: err.details };
+  }
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const issues = err.validation.map((v) => ({
+      path: `${err.validationContext ?? ""}${v.instancePath}`,
+      message: v.message,
+    }));
+    return {
+      status: 400,
+      code: "invalid_request",
+      message: issues.map((i) => `${i.path || "request"}: ${i.message}`).join("; "),
+      details: issues,
+    };
+  }
+  const e = err as { code?: string; statusCode?: number; message?: string };
+  switch (e.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return { status: 413, code: "body_too_large", message: "request body is too large" };
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return {
+        status: 415,
+        code: "unsupported_media_type",
+        message: "send the body as application/json",
+      };
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return { status: 400, code: "malformed_json", message: "the JSON body is empty" };
+  }
+  if (err instanceof SyntaxError || e.code === "FST_ERR_CTP_INVALID_JSON_BODY") {
+    return { status: 400, code: "malformed_json", message: `malformed JSON body: ${e.message}` };
+  }
+  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+    return { status: e.statusCode, code: "bad_request", message: e.message ?? "bad request" };
+  }
+  return { status: 500, code: "internal", message: "internal error" };
+}
+
+/** A preHandler that demands an API key whose role passes `allowed`. */
+export function requireRole(allowed: (r: Role) => boolean, what: string) {
+  return async (req: FastifyRequest) => {
+    if (!req.principal) {
+      throw new ApiError(401, "unauthorized", "this endpoint needs an API key (Authorization: Bearer <key>)");
+    }
+    if (!allowed(req.principal.role)) {
+      throw new ApiError(403, "forbidden", `a ${req.principal.role} key cannot ${what}`);
+    }
+  };
+}
+
+/** The caller, for handlers behind `requireRole`. */
+export function principalOf(req: FastifyRequest): Principal {
+  if (!req.principal) throw new ApiError(401, "unauthorized", "this endpoint needs an API key");
+  return req.principal;
+}

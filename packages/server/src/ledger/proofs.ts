@@ -1,0 +1,109 @@
+import { consistencyProofFrom, inclusionProofFrom, type NodeReader } from "@patron/ledger";
+import type { Queryable } from "../db/database.js";
+import { ApiError } from "../http/errors.js";
+import { loadTiles } from "./store.js";
+import {
+  TILE_WIDTH,
+  type TileKey,
+  TileNodes,
+  readerFromTiles,
+  tileId,
+  tilesNeeded,
+  tileWidth,
+} from "./tiles.js";
+
+/** A small LRU of full tiles: they never change, so a cached one is always right. */
+class TileCache {
+  private readonly map = new Map<string, TileNodes>();
+  constructor(private readonly capacity: number) {}
+
+  get(id: string): TileNodes | undefined {
+    const t = this.map.get(id);
+    if (t) {
+      this.map.delete(id);
+      this.map.set(id, t);
+    }
+    return t;
+  }
+
+  set(id: string, t: TileNodes): void {
+    this.map.set(id, t);
+    if (this.map.size > this.capacity) {
+      const oldest = this.map.keys().next().value;
+      if (oldest !== undefined) this.map.delete(oldest);
+    }
+  }
+}
+
+/**
+ * Serves inclusion and consistency proofs from stored tiles in O(log n): a first pass learns
+ * which tiles the proof reads, they come from the cache, the sequencer's committed edge or one
+ * query, and a second pass computes the proof.
+ */
+export class ProofService {
+  private readonly cache: TileCache;
+
+  constructor(
+    private readonly db: Queryable,
+    /** Partial tiles of the committed tree, when this node runs the sequencer. */
+    private readonly edgeTiles: () => ReadonlyMap<string, TileNodes>,
+    cacheTiles = 2048,
+  ) {
+    this.cache = new TileCache(cacheTiles);
+  }
+
+  async inclusion(index: bigint, size: bigint): Promise<Uint8Array[]> {
+    if (index < 0n || index >= size) {
+      throw new ApiError(400, "invalid_range", `index ${index} is not below tree size ${size}`);
+    }
+    const compute = (read: NodeReader) => inclusionProofFrom(read, index, size);
+    return compute(await this.reader(tilesNeeded(compute), size));
+  }
+
+  async consistency(size1: bigint, size2: bigint): Promise<Uint8Array[]> {
+    if (size1 < 0n || size1 > size2) {
+      throw new ApiError(400, "invalid_range", `size ${size1} is not at most size ${size2}`);
+    }
+    const compute = (read: NodeReader) => consistencyProofFrom(read, size1, size2);
+    return compute(await this.reader(tilesNeeded(compute), size2));
+  }
+
+  /** Loads the tiles a proof over a tree of `size` leaves reads, each cut to its width then. */
+  private async reader(keys: TileKey[], size: bigint): Promise<NodeReader> {
+    const tiles = new Map<string, TileNodes>();
+    const missing: { key: TileKey; width: number }[] = [];
+    const edge = this.edgeTiles();
+    for (const key of keys) {
+      const id = tileId(key.level, key.index);
+      const width = tileWidth(size, key.level, key.index);
+      const found =
+        width === TILE_WIDTH ? this.cache.get(id) : cut(edge.get(id), width);
+      if (found) tiles.set(id, found);
+      else missing.push({ key, width });
+    }
+    if (missing.length > 0) {
+      const loaded = await loadTiles(
+        this.db,
+        missing.map((m) => m.key),
+      );
+      for (const { key, width } of missing) {
+        const id = tileId(key.level, key.index);
+        const bytes = loaded.get(id);
+        if (!bytes || bytes.length < width * 32) {
+          throw new ApiError(500, "tile_missing", `tree tile ${id} is missing or short`);
+        }
+        const tile = new TileNodes(bytes.slice(0, width * 32));
+        if (width === TILE_WIDTH) this.cache.set(id, tile);
+        tiles.set(id, tile);
+      }
+    }
+    return readerFromTiles(tiles);
+  }
+}
+
+// A tile that has grown since the tree of interest only helps if it still starts the same way,
+// which an append-only tile always does; nodes past `width` are never read for that tree.
+function cut(tile: TileNodes | undefined, width: number): TileNodes | undefined {
+  if (!tile || tile.width < width) return undefined;
+  return tile.width === width ? tile : new TileNodes(tile.bottom.slice(0, width * 32));
+}

@@ -1,0 +1,228 @@
+import { decodeEntry, formatReceipt } from "@patron/ledger";
+import { z } from "zod";
+import type { Queryable } from "../db/database.js";
+import type { App } from "../http/app.js";
+import { ApiError, notFound } from "../http/errors.js";
+import { errorResponses, toHex, U64 } from "../http/schemas.js";
+import type { ProofService } from "./proofs.js";
+import type { Sequencer } from "./sequencer.js";
+import { checkpointAt, getEntry, listCheckpoints, listEntries, type StoredEntry } from "./store.js";
+
+const EntryView = z.object({
+  index: z.number(),
+  type: z.string(),
+  actor: z.string(),
+  time: z.string(),
+  leafHash: z.string().describe("hex SHA-256(0x00 ‖ canonical)"),
+  canonical: z.string().describe("base64 of the exact leaf bytes (RFC 8785 JSON)"),
+  entry: z.unknown().describe("the canonical bytes, parsed"),
+});
+
+const view = (e: StoredEntry) => ({
+  index: Number(e.index),
+  type: e.type,
+  actor: e.actor,
+  time: e.time.toISOString(),
+  leafHash: toHex(e.leafHash),
+  canonical: Buffer.from(e.data).toString("base64"),
+  entry: decodeEntry(e.data),
+});
+
+const text = "text/plain; charset=utf-8";
+
+/** Public, read-only access to the log: anyone may verify it without an account. */
+export function ledgerRoutes(
+  app: App,
+  deps: { db: Queryable; sequencer: Sequencer; proofs: ProofService; verifierKey: string; origin: string },
+) {
+  const { db, sequencer, proofs } = deps;
+  const tags = ["ledger"];
+  const checkSize = (size: bigint) => {
+    if (size > sequencer.head.size) {
+      throw new ApiError(
+        400,
+        "invalid_range",
+        `size ${size} is past the current tree size ${sequencer.head.size}`,
+      );
+    }
+  };
+
+  app.get(
+    "/v1/ledger/checkpoint",
+    { schema: { tags, summary: "The latest signed checkpoint (C2SP tlog-checkpoint signed note)" } },
+    async (_req, reply) => {
+      reply.header("cache-control", "no-store").type(text);
+      return sequencer.head.note;
+    },
+  );
+
+  app.get(
+    "/v1/ledger/key",
+    { schema: { tags, summary: "The checkpoint verifier key (Go signed-note vkey format)" } },
+    async (_req, reply) => {
+      reply.type(text);
+      return `${deps.verifierKey}\n`;
+    },
+  );
+
+  app.get(
+    "/v1/ledger/checkpoints",
+    {
+      schema: {
+        tags,
+        summary: "Stored checkpoints in increasing size (for mirrors and auditors)",
+        querystring: z.strictObject({
+          after: U64.optional(),
+          limit: z.coerce.number().int().min(1).max(1000).default(100),
+        }),
+        response: {
+          200: z.object({
+            checkpoints: z.array(
+              z.object({ size: z.number(), root: z.string(), note: z.string(), createdAt: z.string() }),
+            ),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const rows = await listCheckpoints(db, req.query.after ?? 0n, req.query.limit);
+      return {
+        checkpoints: rows.map((c) => ({
+          size: Number(c.size),
+          root: toHex(c.root),
+          note: c.note,
+          createdAt: c.createdAt.toISOString(),
+        })),
+      };
+    },
+  );
+
+  app.get(
+    "/v1/ledger/entries",
+    {
+      schema: {
+        tags,
+        summary: "Entries in index order, a page at a time",
+        querystring: z.strictObject({
+          from: U64.default(0n),
+          limit: z.coerce.number().int().min(1).max(1000).default(100),
+        }),
+        response: {
+          200: z.object({ size: z.number(), entries: z.array(EntryView), next: z.number().nullable() }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const size = sequencer.head.size;
+      const from = req.query.from;
+      const to = from + BigInt(req.query.limit) < size ? from + BigInt(req.query.limit) : size;
+      const rows = from < size ? await listEntries(db, from, to) : [];
+      return { size: Number(size), entries: rows.map(view), next: to < size ? Number(to) : null };
+    },
+  );
+
+  app.get(
+    "/v1/ledger/entries/:index",
+    {
+      schema: {
+        tags,
+        summary: "One entry",
+        params: z.strictObject({ index: U64 }),
+        response: { 200: EntryView, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const e = req.params.index < sequencer.head.size ? await getEntry(db, req.params.index) : undefined;
+      if (!e) throw notFound(`entry ${req.params.index}`);
+      return view(e);
+    },
+  );
+
+  app.get(
+    "/v1/ledger/proofs/inclusion",
+    {
+      schema: {
+        tags,
+        summary: "RFC 9162 inclusion proof of entry `index` in the tree of `size` (default: latest)",
+        querystring: z.strictObject({ index: U64, size: U64.optional() }),
+        response: {
+          200: z.object({
+            index: z.number(),
+            size: z.number(),
+            leafHash: z.string(),
+            proof: z.array(z.string()),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const size = req.query.size ?? sequencer.head.size;
+      checkSize(size);
+      const proof = await proofs.inclusion(req.query.index, size);
+      const e = await getEntry(db, req.query.index);
+      if (!e) throw notFound(`entry ${req.query.index}`);
+      return {
+        index: Number(req.query.index),
+        size: Number(size),
+        leafHash: toHex(e.leafHash),
+        proof: proof.map(toHex),
+      };
+    },
+  );
+
+  app.get(
+    "/v1/ledger/proofs/consistency",
+    {
+      schema: {
+        tags,
+        summary: "RFC 9162 consistency proof between tree sizes `from` and `to` (default: latest)",
+        querystring: z.strictObject({ from: U64, to: U64.optional() }),
+        response: {
+          200: z.object({ from: z.number(), to: z.number(), proof: z.array(z.string()) }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const to = req.query.to ?? sequencer.head.size;
+      checkSize(to);
+      const proof = await proofs.consistency(req.query.from, to);
+      return { from: Number(req.query.from), to: Number(to), proof: proof.map(toHex) };
+    },
+  );
+
+  app.get(
+    "/v1/ledger/receipts/:index",
+    {
+      schema: {
+        tags,
+        summary:
+          "An offline-verifiable receipt (C2SP tlog-proof) for one entry: the entry's bytes, its inclusion proof and the signed checkpoint",
+        params: z.strictObject({ index: U64 }),
+        querystring: z.strictObject({ size: U64.optional() }),
+      },
+    },
+    async (req, reply) => {
+      const head = sequencer.head;
+      const index = req.params.index;
+      if (index >= head.size) throw notFound(`entry ${index}`);
+      let note = head.note;
+      let size = head.size;
+      if (req.query.size !== undefined) {
+        const cp = await checkpointAt(db, req.query.size);
+        if (!cp) throw new ApiError(404, "not_found", `no checkpoint at size ${req.query.size}`);
+        if (index >= cp.size) throw new ApiError(400, "invalid_range", `entry ${index} is not in the tree of size ${cp.size}`);
+        note = cp.note;
+        size = cp.size;
+      }
+      const e = await getEntry(db, index);
+      if (!e) throw notFound(`entry ${index}`);
+      const proof = await proofs.inclusion(index, size);
+      reply.type(text);
+      return formatReceipt({ index, proof, checkpoint: note, extra: e.data });
+    },
+  );
+}

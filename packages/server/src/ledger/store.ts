@@ -1,0 +1,208 @@
+import { big, type Queryable } from "../db/database.js";
+import { type TileKey, tileId } from "./tiles.js";
+
+/** Row shapes and SQL for the ledger tables; the only module that knows them. */
+
+export interface StoredEntry {
+  index: bigint;
+  type: string;
+  actor: string;
+  time: Date;
+  data: Uint8Array;
+  leafHash: Uint8Array;
+}
+
+export interface StoredCheckpoint {
+  size: bigint;
+  root: Uint8Array;
+  note: string;
+  createdAt: Date;
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
+const bytes = (v: unknown) => (v instanceof Uint8Array ? v : new Uint8Array());
+
+const toEntry = (r: Record<string, unknown>): StoredEntry => ({
+  index: big(r.idx),
+  type: String(r.type),
+  actor: String(r.actor),
+  time: new Date(r.time as string | Date),
+  data: bytes(r.data),
+  leafHash: bytes(r.leaf_hash),
+});
+
+const toCheckpoint = (r: Record<string, unknown>): StoredCheckpoint => ({
+  size: big(r.size),
+  root: bytes(r.root),
+  note: String(r.note),
+  createdAt: new Date(r.created_at as string | Date),
+});
+
+export async function insertEntries(tx: Queryable, entries: StoredEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  // One statement for the whole batch; bytea travels as hex text so both drivers agree.
+  await tx.query(
+    `INSERT INTO ledger_entries (idx, type, actor, time, data, leaf_hash)
+     SELECT i, t, a, tm, decode(d, 'hex'), decode(h, 'hex')
+     FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[])
+       AS x(i, t, a, tm, d, h)`,
+    [
+      entries.map((e) => e.index.toString()),
+      entries.map((e) => e.type),
+      entries.map((e) => e.actor),
+      entries.map((e) => e.time.toISOString()),
+      entries.map((e) => hex(e.data)),
+      entries.map((e) => hex(e.leafHash)),
+    ],
+  );
+}
+
+export async function upsertTiles(
+  tx: Queryable,
+  tiles: { level: number; index: bigint; hashes: Uint8Array }[],
+): Promise<void> {
+  if (tiles.length === 0) return;
+  await tx.query(
+    `INSERT INTO ledger_tiles (level, idx, hashes)
+     SELECT l, i, decode(h, 'hex') FROM unnest($1::smallint[], $2::bigint[], $3::text[]) AS x(l, i, h)
+     ON CONFLICT (level, idx) DO UPDATE SET hashes = EXCLUDED.hashes`,
+    [tiles.map((t) => t.level), tiles.map((t) => t.index.toString()), tiles.map((t) => hex(t.hashes))],
+  );
+}
+
+export async function insertCheckpoint(
+  tx: Queryable,
+  cp: { size: bigint; root: Uint8Array; note: string },
+): Promise<void> {
+  await tx.query("INSERT INTO ledger_checkpoints (size, root, note) VALUES ($1, $2, $3)", [
+    cp.size.toString(),
+    Buffer.from(cp.root),
+    cp.note,
+  ]);
+}
+
+export async function insertIdempotencyKeys(
+  tx: Queryable,
+  keys: { scope: string; key: string; requestHash: Uint8Array; index: bigint }[],
+): Promise<void> {
+  if (keys.length === 0) return;
+  await tx.query(
+    `INSERT INTO idempotency_keys (scope, key, request_hash, entry_idx)
+     SELECT s, k, decode(h, 'hex'), i FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])
+       AS x(s, k, h, i)`,
+    [
+      keys.map((k) => k.scope),
+      keys.map((k) => k.key),
+      keys.map((k) => hex(k.requestHash)),
+      keys.map((k) => k.index.toString()),
+    ],
+  );
+}
+
+export async function findIdempotencyKey(db: Queryable, scope: string, key: string) {
+  const { rows } = await db.query(
+    "SELECT request_hash, entry_idx FROM idempotency_keys WHERE scope = $1 AND key = $2",
+    [scope, key],
+  );
+  const r = rows[0];
+  return r ? { requestHash: bytes(r.request_hash), index: big(r.entry_idx) } : undefined;
+}
+
+export async function latestCheckpoint(db: Queryable): Promise<StoredCheckpoint | undefined> {
+  const { rows } = await db.query(
+    "SELECT size, root, note, created_at FROM ledger_checkpoints ORDER BY size DESC LIMIT 1",
+  );
+  return rows[0] ? toCheckpoint(rows[0]) : undefined;
+}
+
+export async function checkpointAt(
+  db: Queryable,
+  size: bigint,
+): Promise<StoredCheckpoint | undefined> {
+  const { rows } = await db.query(
+    "SELECT size, root, note, created_at FROM ledger_checkpoints WHERE size = $1",
+    [size.toString()],
+  );
+  return rows[0] ? toCheckpoint(rows[0]) : undefined;
+}
+
+/** Checkpoints in increasing size, a page at a time (for audit and mirrors). */
+export async function listCheckpoints(
+  db: Queryable,
+  after: bigint,
+  limit: number,
+): Promise<StoredCheckpoint[]> {
+  const { rows } = await db.query(
+    `SELECT size, root, note, created_at FROM ledger_checkpoints WHERE size > $1
+     ORDER BY size LIMIT $2`,
+    [after.toString(), limit],
+  );
+  return rows.map(toCheckpoint);
+}
+
+export async function getEntry(db: Queryable, index: bigint): Promise<StoredEntry | undefined> {
+  const { rows } = await db.query(
+    "SELECT idx, type, actor, time, data, leaf_hash FROM ledger_entries WHERE idx = $1",
+    [index.toString()],
+  );
+  return rows[0] ? toEntry(rows[0]) : undefined;
+}
+
+/** Entries with from ≤ idx < to, in order. */
+export async function listEntries(
+  db: Queryable,
+  from: bigint,
+  to: bigint,
+): Promise<StoredEntry[]> {
+  const { rows } = await db.query(
+    `SELECT idx, type, actor, time, data, leaf_hash FROM ledger_entries
+     WHERE idx >= $1 AND idx < $2 ORDER BY idx`,
+    [from.toString(), to.toString()],
+  );
+  return rows.map(toEntry);
+}
+
+export async function maxEntryIndex(db: Queryable): Promise<bigint | undefined> {
+  const { rows } = await db.query("SELECT max(idx) AS m FROM ledger_entries");
+  const m = rows[0]?.m;
+  return m === null || m === undefined ? undefined : big(m);
+}
+
+export async function loadTiles(db: Queryable, keys: TileKey[]): Promise<Map<string, Uint8Array>> {
+  const out = new Map<string, Uint8Array>();
+  if (keys.length === 0) return out;
+  const { rows } = await db.query(
+    `SELECT t.level, t.idx, t.hashes FROM ledger_tiles t
+     JOIN unnest($1::smallint[], $2::bigint[]) AS k(l, i) ON t.level = k.l AND t.idx = k.i`,
+    [keys.map((k) => k.level), keys.map((k) => k.index.toString())],
+  );
+  for (const r of rows) out.set(tileId(Number(r.level), big(r.idx)), bytes(r.hashes));
+  return out;
+}
+
+/** All tiles in order, a page at a time (for audit). */
+export async function listTiles(
+  db: Queryable,
+  after: { level: number; index: bigint } | undefined,
+  limit: number,
+): Promise<{ level: number; index: bigint; hashes: Uint8Array }[]> {
+  const { rows } = await db.query(
+    `SELECT level, idx, hashes FROM ledger_tiles
+     WHERE ($1::smallint IS NULL OR (level, idx) > ($1::smallint, $2::bigint))
+     ORDER BY level, idx LIMIT $3`,
+    [after?.level ?? null, after?.index.toString() ?? null, limit],
+  );
+  return rows.map((r) => ({ level: Number(r.level), index: big(r.idx), hashes: bytes(r.hashes) }));
+}
+
+export async function getMeta(db: Queryable, key: string): Promise<string | undefined> {
+  const { rows } = await db.query("SELECT value FROM ledger_meta WHERE key = $1", [key]);
+  return rows[0] ? String(rows[0].value) : undefined;
+}
+
+export async function setMeta(db: Queryable, key: string, value: string): Promise<void> {
+  await db.query(
+    "INSERT INTO ledger_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2",
+    [key, value],
+  );
+}

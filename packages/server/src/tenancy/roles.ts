@@ -1,0 +1,22 @@
+export const ROLES = ["owner", "admin", "staff", "auditor"] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Who is calling: resolved from an API key on every request. */
+export interface Principal {
+  merchantId: string;
+  keyId: string;
+  role: Role;
+}
+
+/** The ledger actor string naming a staff key of a merchant. */
+export const actorOf = (p: Principal) => `merchant:${p.merchantId}/key:${p.keyId}`;
+
+/** What each role may do. Auditors read; staff write business facts; admins manage staff. */
+export const can = {
+  write: (r: Role) => r === "owner" || r === "admin" || r === "staff",
+  read: (_r: Role) => true,
+  manageKeys: (r: Role) => r === "owner" || r === "admin",
+  /** Which roles a key of role `r` may create or revoke. */
+  grant: (r: Role, target: Role) =>
+    r === "owner" || (r === "admin" && (target === "staff" || target === "auditor")),
+};

@@ -1,0 +1,113 @@
+import { z } from "zod";
+import { type App, principalOf, requireRole } from "../http/app.js";
+import { ApiError } from "../http/errors.js";
+import { errorResponses } from "../http/schemas.js";
+import { actorOf, can, ROLES } from "./roles.js";
+import type { Tenancy } from "./tenancy.js";
+
+const KeyView = z.object({
+  id: z.string(),
+  role: z.enum(ROLES),
+  label: z.string(),
+  createdAt: z.string(),
+  revokedAt: z.string().nullable(),
+  entryIndex: z.string(),
+});
+
+export function tenancyRoutes(app: App, tenancy: Tenancy) {
+  const tags = ["merchants"];
+  const security = [{ apiKey: [] }];
+
+  app.get(
+    "/v1/me",
+    {
+      preHandler: requireRole(can.read, "read"),
+      schema: {
+        tags,
+        security,
+        summary: "Who this API key belongs to",
+        response: {
+          200: z.object({
+            merchant: z.object({ id: z.string(), name: z.string() }),
+            key: z.object({ id: z.string(), role: z.enum(ROLES) }),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const merchant = await tenancy.merchant(p.merchantId);
+      if (!merchant) throw new ApiError(404, "not_found", "merchant not found");
+      return { merchant, key: { id: p.keyId, role: p.role } };
+    },
+  );
+
+  app.get(
+    "/v1/api-keys",
+    {
+      preHandler: requireRole(can.manageKeys, "manage API keys"),
+      schema: {
+        tags,
+        security,
+        summary: "The merchant's API keys (never the secrets)",
+        response: { 200: z.object({ keys: z.array(KeyView) }), ...errorResponses },
+      },
+    },
+    async (req) => ({ keys: await tenancy.listKeys(principalOf(req).merchantId) }),
+  );
+
+  app.post(
+    "/v1/api-keys",
+    {
+      preHandler: requireRole(can.manageKeys, "manage API keys"),
+      schema: {
+        tags,
+        security,
+        summary: "Create an API key; the secret is returned once and never stored",
+        body: z.strictObject({
+          role: z.enum(ROLES),
+          label: z.string().min(1).max(100).regex(/^[^\u0000-\u001f\u007f]*$/),
+        }),
+        response: {
+          201: z.object({
+            id: z.string(),
+            key: z.string(),
+            role: z.enum(ROLES),
+            label: z.string(),
+            entryIndex: z.string(),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      if (!can.grant(p.role, req.body.role)) {
+        throw new ApiError(403, "forbidden", `a ${p.role} key cannot create a ${req.body.role} key`);
+      }
+      const k = await tenancy.createKey(p.merchantId, req.body.role, req.body.label, actorOf(p));
+      reply.code(201);
+      return { id: k.id, key: k.key, role: req.body.role, label: req.body.label, entryIndex: k.index.toString() };
+    },
+  );
+
+  app.delete(
+    "/v1/api-keys/:id",
+    {
+      preHandler: requireRole(can.manageKeys, "manage API keys"),
+      schema: {
+        tags,
+        security,
+        summary: "Revoke an API key",
+        params: z.strictObject({ id: z.string().min(1).max(100) }),
+        response: { 200: z.object({ id: z.string(), revokedAt: z.string(), entryIndex: z.string() }), ...errorResponses },
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const r = await tenancy.revokeKey(p.merchantId, req.params.id, p, actorOf(p));
+      return { id: req.params.id, revokedAt: r.time, entryIndex: r.index.toString() };
+    },
+  );
+}

@@ -1,0 +1,197 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import type { Queryable } from "../db/database.js";
+import { ApiError } from "../http/errors.js";
+import type { CommittedEntry, Projector, Sequencer } from "../ledger/sequencer.js";
+import { type Principal, ROLES, type Role } from "./roles.js";
+
+/**
+ * Merchants (tenants) and their staff API keys. Creating a merchant or a key and revoking a key
+ * are ledger entries, so who was given access, and when, is part of the verifiable record. The
+ * ledger carries only a hash of each key; the key itself is shown once, at creation.
+ */
+
+export const SYSTEM_ACTOR = "node";
+
+export const hashKey = (token: string) => createHash("sha256").update(token).digest();
+
+export function newApiKey(): string {
+  return `pat_${randomBytes(32).toString("base64url")}`;
+}
+
+const newId = (prefix: string) => `${prefix}_${randomBytes(9).toString("base64url")}`;
+
+export function validateKeyString(token: string): void {
+  if (!/^[\x21-\x7e]{32,200}$/.test(token)) {
+    throw new Error("an API key must be 32 to 200 printable ASCII characters without spaces");
+  }
+}
+
+interface MerchantCreated {
+  merchantId: string;
+  name: string;
+}
+interface KeyCreated {
+  keyId: string;
+  merchantId: string;
+  role: Role;
+  label: string;
+  keyHash: string;
+}
+interface KeyRevoked {
+  keyId: string;
+  merchantId: string;
+}
+
+export const tenancyProjector: Projector = {
+  types: ["merchant.created", "apikey.created", "apikey.revoked"],
+  async apply(tx: Queryable, entries: CommittedEntry[]) {
+    // Entries of one batch apply in order: a key may be created and revoked in the same batch.
+    for (const e of entries) {
+      const time = e.entry.time;
+      if (e.entry.type === "merchant.created") {
+        const p = e.entry.payload as unknown as MerchantCreated;
+        await tx.query(
+          "INSERT INTO merchants (id, name, created_at, entry_idx) VALUES ($1, $2, $3, $4)",
+          [p.merchantId, p.name, time, e.index.toString()],
+        );
+      } else if (e.entry.type === "apikey.created") {
+        const p = e.entry.payload as unknown as KeyCreated;
+        await tx.query(
+          `INSERT INTO api_keys (id, merchant_id, role, label, key_hash, created_at, entry_idx)
+           VALUES ($1, $2, $3, $4, decode($5, 'hex'), $6, $7)`,
+          [p.keyId, p.merchantId, p.role, p.label, p.keyHash, time, e.index.toString()],
+        );
+      } else {
+        const p = e.entry.payload as unknown as KeyRevoked;
+        await tx.query(
+          "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND merchant_id = $3 AND revoked_at IS NULL",
+          [time, p.keyId, p.merchantId],
+        );
+      }
+    }
+  },
+};
+
+export interface ApiKeyInfo {
+  id: string;
+  role: Role;
+  label: string;
+  createdAt: string;
+  revokedAt: string | null;
+  entryIndex: string;
+}
+
+export class Tenancy {
+  /** Recently resolved keys: a request costs no query; revocation takes effect within `ttlMs`. */
+  private readonly cache = new Map<string, { principal?: Principal; until: number }>();
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly sequencer: Sequencer,
+    private readonly ttlMs = 5_000,
+  ) {}
+
+  async createMerchant(name: string, actor = SYSTEM_ACTOR): Promise<string> {
+    const merchantId = newId("m");
+    await this.sequencer.submit({
+      type: "merchant.created",
+      actor,
+      payload: { merchantId, name },
+    });
+    return merchantId;
+  }
+
+  async createKey(
+    merchantId: string,
+    role: Role,
+    label: string,
+    actor: string,
+    token = newApiKey(),
+  ): Promise<{ id: string; key: string; index: bigint; time: string }> {
+    validateKeyString(token);
+    const keyId = newId("k");
+    const committed = await this.sequencer.submit({
+      type: "apikey.created",
+      actor,
+      payload: { keyId, merchantId, role, label, keyHash: hashKey(token).toString("hex") },
+    });
+    return { id: keyId, key: token, index: committed.index, time: committed.entry.time };
+  }
+
+  async revokeKey(merchantId: string, keyId: string, by: Principal, actor: string) {
+    const key = await this.getKey(merchantId, keyId);
+    if (!key) throw new ApiError(404, "not_found", `API key ${keyId} not found`);
+    if (key.revokedAt) throw new ApiError(409, "already_revoked", `API key ${keyId} is already revoked`);
+    if (by.role !== "owner" && (key.role === "owner" || key.role === "admin")) {
+      throw new ApiError(403, "forbidden", `a ${by.role} key cannot revoke a ${key.role} key`);
+    }
+    if (key.role === "owner") {
+      const { rows } = await this.db.query(
+        "SELECT count(*)::int AS n FROM api_keys WHERE merchant_id = $1 AND role = 'owner' AND revoked_at IS NULL",
+        [merchantId],
+      );
+      if (Number(rows[0]?.n) <= 1) {
+        throw new ApiError(409, "last_owner_key", "the last owner key of a merchant cannot be revoked");
+      }
+    }
+    const committed = await this.sequencer.submit({
+      type: "apikey.revoked",
+      actor,
+      payload: { keyId, merchantId },
+    });
+    this.cache.clear();
+    return { index: committed.index, time: committed.entry.time };
+  }
+
+  async getKey(merchantId: string, keyId: string): Promise<ApiKeyInfo | undefined> {
+    return (await this.listKeys(merchantId)).find((k) => k.id === keyId);
+  }
+
+  async listKeys(merchantId: string): Promise<ApiKeyInfo[]> {
+    const { rows } = await this.db.query(
+      `SELECT id, role, label, created_at, revoked_at, entry_idx FROM api_keys
+       WHERE merchant_id = $1 ORDER BY entry_idx`,
+      [merchantId],
+    );
+    return rows.map((r) => ({
+      id: String(r.id),
+      role: r.role as Role,
+      label: String(r.label),
+      createdAt: new Date(r.created_at as string).toISOString(),
+      revokedAt: r.revoked_at ? new Date(r.revoked_at as string).toISOString() : null,
+      entryIndex: String(r.entry_idx),
+    }));
+  }
+
+  async merchant(id: string): Promise<{ id: string; name: string } | undefined> {
+    const { rows } = await this.db.query("SELECT id, name FROM merchants WHERE id = $1", [id]);
+    return rows[0] ? { id: String(rows[0].id), name: String(rows[0].name) } : undefined;
+  }
+
+  async merchantCount(): Promise<number> {
+    const { rows } = await this.db.query("SELECT count(*)::int AS n FROM merchants");
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async authenticate(token: string): Promise<Principal | undefined> {
+    const hash = hashKey(token);
+    const id = hash.toString("hex");
+    const cached = this.cache.get(id);
+    if (cached && cached.until > Date.now()) return cached.principal;
+    const { rows } = await this.db.query(
+      "SELECT id, merchant_id, role, key_hash FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+      [hash],
+    );
+    const r = rows[0];
+    const stored = r ? Buffer.from(r.key_hash as Uint8Array) : undefined;
+    const principal =
+      r && stored && stored.length === hash.length && timingSafeEqual(stored, hash)
+        ? { merchantId: String(r.merchant_id), keyId: String(r.id), role: r.role as Role }
+        : undefined;
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(id, { principal, until: Date.now() + this.ttlMs });
+    return principal;
+  }
+}
+
+export const isRole = (r: string): r is Role => (ROLES as readonly string[]).includes(r);

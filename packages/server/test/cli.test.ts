@@ -1,0 +1,66 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pglite } from "../src/test-support/backends.js";
+import { runCli } from "./child.js";
+import { type TestNode, testNode } from "./helpers.js";
+
+describe("patron CLI", () => {
+  let t: TestNode;
+  let dir: string;
+  let key: string;
+  let receipt: string;
+  beforeAll(async () => {
+    t = await testNode(pglite);
+    dir = mkdtempSync(join(tmpdir(), "patron-cli-"));
+    key = (await t.node.app.inject("/v1/ledger/key")).body.trim();
+    receipt = (await t.node.app.inject("/v1/ledger/receipts/1")).body;
+  });
+  afterAll(async () => {
+    await t?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("prints help", async () => {
+    const r = await runCli(["--help"], {});
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/verify <receipt-file>/);
+    const bad = await runCli(["frobnicate"], {});
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/unknown command/);
+  });
+
+  it("verifies a receipt offline and rejects a tampered one, a wrong key and another log's origin", async () => {
+    const file = join(dir, "entry-1.tlog-proof");
+    writeFileSync(file, receipt);
+    const ok = await runCli(["verify", file, "--key", key], {});
+    expect(ok.stdout).toMatch(/^OK: entry 1 is in /m);
+    expect(ok.code).toBe(0);
+
+    const keyFile = join(dir, "log.vkey");
+    writeFileSync(keyFile, `${key}\n`);
+    expect((await runCli(["verify", file, "--key", keyFile], {})).code).toBe(0);
+
+    // Flip one bit in the base64 of the entry bytes (the receipt's extra line).
+    const tampered = receipt.replace(/^extra (.)/m, (_m, c: string) => `extra ${c === "A" ? "B" : "A"}`);
+    writeFileSync(join(dir, "bad.tlog-proof"), tampered);
+    const bad = await runCli(["verify", join(dir, "bad.tlog-proof"), "--key", key], {});
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/FAILED/);
+
+    const other = await testNode(pglite);
+    try {
+      const otherKey = (await other.node.app.inject("/v1/ledger/key")).body.trim();
+      const wrong = await runCli(["verify", file, "--key", otherKey], {});
+      expect(wrong.code).toBe(1);
+    } finally {
+      await other.close();
+    }
+    const origin = await runCli(["verify", file, "--key", key, "--origin", "example.com/other-log"], {});
+    expect(origin.code).toBe(1);
+
+    const missing = await runCli(["verify", file], {});
+    expect(missing.code).toBe(2);
+  });
+});
