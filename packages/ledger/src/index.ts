@@ -2,3 +2,4 @@ export * from "./encoding.js";
 export * from "./errors.js";
 export * from "./hash.js";
 export * from "./merkle.js";
+export * from "./note.js";
