@@ -1,3 +1,4 @@
+export * from "./canonical.js";
 export * from "./encoding.js";
 export * from "./errors.js";
 export * from "./hash.js";
