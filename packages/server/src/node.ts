@@ -10,8 +10,8 @@ import { type LedgerIdentity, loadLedgerIdentity } from "./ledger/keys.js";
 import { ProofService } from "./ledger/proofs.js";
 import { ledgerRoutes } from "./ledger/routes.js";
 import { Sequencer } from "./ledger/sequencer.js";
-import { SYSTEM_ACTOR, Tenancy, tenancyProjector } from "./tenancy/tenancy.js";
 import { tenancyRoutes } from "./tenancy/routes.js";
+import { SYSTEM_ACTOR, Tenancy, tenancyProjector } from "./tenancy/tenancy.js";
 import { VERSION } from "./version.js";
 
 export const projectors = [tenancyProjector, attestationProjector];
@@ -24,7 +24,10 @@ export interface Ledger {
 
 /** Opens the database, brings the schema up to date and recovers the sequencer. */
 export async function openLedger(
-  config: Pick<Config, "dataDir" | "databaseUrl" | "ledgerKey" | "origin" | "batchMax" | "batchWaitMs">,
+  config: Pick<
+    Config,
+    "dataDir" | "databaseUrl" | "ledgerKey" | "origin" | "batchMax" | "batchWaitMs"
+  >,
   opts: { schema?: string } = {},
 ): Promise<Ledger> {
   mkdirSync(config.dataDir, { recursive: true });
@@ -82,14 +85,24 @@ export async function startNode(
       version: VERSION,
     });
     const proofs = new ProofService(db, () => sequencer.edgeTiles);
-    app.get("/health", { schema: { tags: ["node"], summary: "Liveness and the ledger's size" } }, async () => ({
-      status: "ok",
-      version: VERSION,
-      database: db.kind,
+    app.get(
+      "/health",
+      { schema: { tags: ["node"], summary: "Liveness and the ledger's size" } },
+      async () => ({
+        status: "ok",
+        version: VERSION,
+        database: db.kind,
+        origin: identity.origin,
+        size: Number(sequencer.head.size),
+      }),
+    );
+    ledgerRoutes(app, {
+      db,
+      sequencer,
+      proofs,
+      verifierKey: identity.verifierKey,
       origin: identity.origin,
-      size: Number(sequencer.head.size),
-    }));
-    ledgerRoutes(app, { db, sequencer, proofs, verifierKey: identity.verifierKey, origin: identity.origin });
+    });
     tenancyRoutes(app, tenancy);
     attestationRoutes(app, { db, sequencer });
     await app.ready();
@@ -122,11 +135,18 @@ export async function startNode(
 async function bootstrap(config: Config, tenancy: Tenancy, log: (l: string) => void) {
   const keyFile = join(config.dataDir, "owner-key.txt");
   if ((await tenancy.merchantCount()) > 0) {
-    if (existsSync(keyFile)) log(`Owner key of the demo merchant: ${readFileSync(keyFile, "utf8").trim()}`);
+    if (existsSync(keyFile))
+      log(`Owner key of the demo merchant: ${readFileSync(keyFile, "utf8").trim()}`);
     return undefined;
   }
   const merchantId = await tenancy.createMerchant(config.demoMerchant);
-  const { key } = await tenancy.createKey(merchantId, "owner", "initial owner key", SYSTEM_ACTOR, config.ownerKey);
+  const { key } = await tenancy.createKey(
+    merchantId,
+    "owner",
+    "initial owner key",
+    SYSTEM_ACTOR,
+    config.ownerKey,
+  );
   mkdirSync(config.dataDir, { recursive: true });
   writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
   log(`Created merchant "${config.demoMerchant}" (${merchantId}).`);

@@ -1,5 +1,12 @@
 import { createHash } from "node:crypto";
-import { parseReceipt, formatReceipt, verifyCheckpoint, verifyConsistency, verifyInclusion, verifyReceipt } from "@patron/ledger";
+import {
+  formatReceipt,
+  parseReceipt,
+  verifyCheckpoint,
+  verifyConsistency,
+  verifyInclusion,
+  verifyReceipt,
+} from "@patron/ledger";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pglite } from "../src/test-support/backends.js";
 import { size, type TestNode, testNode } from "./helpers.js";
@@ -29,7 +36,11 @@ describe("HTTP API", () => {
     const spec = (await t.node.app.inject("/openapi.json")).json();
     expect(spec.openapi).toBe("3.1.0");
     expect(Object.keys(spec.paths)).toEqual(
-      expect.arrayContaining(["/v1/attestations", "/v1/ledger/entries/{index}", "/v1/ledger/receipts/{index}"]),
+      expect.arrayContaining([
+        "/v1/attestations",
+        "/v1/ledger/entries/{index}",
+        "/v1/ledger/receipts/{index}",
+      ]),
     );
     const docs = await t.node.app.inject("/docs/");
     expect(docs.statusCode).toBe(200);
@@ -48,7 +59,9 @@ describe("HTTP API", () => {
       type: "attestation.created",
       payload: { digest: digest("contract v1"), subject: "supplier contract" },
     });
-    const found = (await t.node.app.inject(`/v1/attestations?digest=${digest("contract v1")}`)).json();
+    const found = (
+      await t.node.app.inject(`/v1/attestations?digest=${digest("contract v1")}`)
+    ).json();
     expect(found.attestations).toHaveLength(1);
   });
 
@@ -67,19 +80,54 @@ describe("HTTP API", () => {
 
   it("rejects bad input with a 4xx, a code and a message, and writes nothing", async () => {
     const before = size(t.node);
-    const cases: [string, () => Promise<{ statusCode: number; json(): { error: { code: string; message: string } } }>, number, string][] = [
+    const cases: [
+      string,
+      () => Promise<{ statusCode: number; json(): { error: { code: string; message: string } } }>,
+      number,
+      string,
+    ][] = [
       ["no key", () => post({ digest: digest("a") }, {}), 401, "unauthorized"],
-      ["unknown key", () => post({ digest: digest("a") }, t.auth("pat_nope_nope_nope_nope_nope_nope_nope")), 401, "unauthorized"],
-      ["malformed authorization", () => post({ digest: digest("a") }, { authorization: "Basic abc" }), 401, "unauthorized"],
+      [
+        "unknown key",
+        () => post({ digest: digest("a") }, t.auth("pat_nope_nope_nope_nope_nope_nope_nope")),
+        401,
+        "unauthorized",
+      ],
+      [
+        "malformed authorization",
+        () => post({ digest: digest("a") }, { authorization: "Basic abc" }),
+        401,
+        "unauthorized",
+      ],
       ["malformed JSON", () => post("{ not json"), 400, "malformed_json"],
       ["wrong type", () => post({ digest: 42 }), 400, "invalid_request"],
       ["unknown field", () => post({ digest: digest("a"), extra: 1 }), 400, "invalid_request"],
       ["bad digest", () => post({ digest: "abc" }), 400, "invalid_request"],
       ["digest not hex", () => post({ digest: "z".repeat(64) }), 400, "invalid_request"],
-      ["subject too long", () => post({ digest: digest("a"), subject: "s".repeat(201) }), 400, "invalid_request"],
-      ["control characters", () => post({ digest: digest("a"), note: "a\u0000b" }), 400, "invalid_request"],
-      ["oversized body", () => post({ digest: digest("a"), note: "n".repeat(100_000) }), 413, "body_too_large"],
-      ["bad idempotency key", () => post({ digest: digest("a") }, { ...t.auth(), "idempotency-key": "has space" }), 400, "invalid_request"],
+      [
+        "subject too long",
+        () => post({ digest: digest("a"), subject: "s".repeat(201) }),
+        400,
+        "invalid_request",
+      ],
+      [
+        "control characters",
+        () => post({ digest: digest("a"), note: "a\u0000b" }),
+        400,
+        "invalid_request",
+      ],
+      [
+        "oversized body",
+        () => post({ digest: digest("a"), note: "n".repeat(100_000) }),
+        413,
+        "body_too_large",
+      ],
+      [
+        "bad idempotency key",
+        () => post({ digest: digest("a") }, { ...t.auth(), "idempotency-key": "has space" }),
+        400,
+        "invalid_request",
+      ],
       [
         "not JSON",
         () =>
@@ -95,7 +143,11 @@ describe("HTTP API", () => {
     ];
     for (const [name, send, status, code] of cases) {
       const r = await send();
-      expect({ name, status: r.statusCode, code: r.json().error?.code }).toEqual({ name, status, code });
+      expect({ name, status: r.statusCode, code: r.json().error?.code }).toEqual({
+        name,
+        status,
+        code,
+      });
       expect(r.json().error.message.length).toBeGreaterThan(5);
     }
     expect(size(t.node)).toBe(before);
@@ -103,7 +155,12 @@ describe("HTTP API", () => {
 
   it("enforces roles: auditors read, staff write, admins cannot mint owners, revoked keys stop working", async () => {
     const mk = async (role: string, key = t.ownerKey) => {
-      const r = await t.node.app.inject({ method: "POST", url: "/v1/api-keys", headers: t.auth(key), payload: { role, label: `${role} key` } });
+      const r = await t.node.app.inject({
+        method: "POST",
+        url: "/v1/api-keys",
+        headers: t.auth(key),
+        payload: { role, label: `${role} key` },
+      });
       return r;
     };
     const auditor = (await mk("auditor")).json();
@@ -118,15 +175,25 @@ describe("HTTP API", () => {
     expect((await post({ digest: digest("by staff") }, t.auth(staff.key))).statusCode).toBe(201);
     const me = (await t.node.app.inject({ url: "/v1/me", headers: t.auth(staff.key) })).json();
     expect(me.key.role).toBe("staff");
-    const revoke = await t.node.app.inject({ method: "DELETE", url: `/v1/api-keys/${staff.id}`, headers: t.auth(admin.key) });
+    const revoke = await t.node.app.inject({
+      method: "DELETE",
+      url: `/v1/api-keys/${staff.id}`,
+      headers: t.auth(admin.key),
+    });
     expect(revoke.statusCode).toBe(200);
-    expect((await post({ digest: digest("after revoke") }, t.auth(staff.key))).statusCode).toBe(401);
+    expect((await post({ digest: digest("after revoke") }, t.auth(staff.key))).statusCode).toBe(
+      401,
+    );
     const list = (await t.node.app.inject({ url: "/v1/api-keys", headers: t.auth() })).json();
     expect(list.keys.find((k: { id: string }) => k.id === staff.id).revokedAt).toBeTruthy();
     // Creating and revoking keys are ledger entries too (the staff key, its attestation, its revocation).
     expect(size(t.node)).toBe(before + 3n);
     const owners = list.keys.filter((k: { role: string }) => k.role === "owner");
-    const last = await t.node.app.inject({ method: "DELETE", url: `/v1/api-keys/${owners[0].id}`, headers: t.auth() });
+    const last = await t.node.app.inject({
+      method: "DELETE",
+      url: `/v1/api-keys/${owners[0].id}`,
+      headers: t.auth(),
+    });
     expect(last.statusCode).toBe(409);
   });
 
@@ -149,15 +216,25 @@ describe("HTTP API", () => {
     const cp = verifyCheckpoint(note, key);
     const n = Number(cp.size);
     for (let i = 0; i < n; i++) {
-      const p = (await t.node.app.inject(`/v1/ledger/proofs/inclusion?index=${i}&size=${n}`)).json();
+      const p = (
+        await t.node.app.inject(`/v1/ledger/proofs/inclusion?index=${i}&size=${n}`)
+      ).json();
       expect(verifyInclusion(i, n, fromHex(p.leafHash), p.proof.map(fromHex), cp.root)).toBe(true);
     }
     const cps = (await t.node.app.inject("/v1/ledger/checkpoints?limit=1000")).json().checkpoints;
     const first = cps[0];
-    const c = (await t.node.app.inject(`/v1/ledger/proofs/consistency?from=${first.size}&to=${n}`)).json();
-    expect(verifyConsistency(first.size, n, c.proof.map(fromHex), fromHex(first.root), cp.root)).toBe(true);
-    expect((await t.node.app.inject(`/v1/ledger/proofs/inclusion?index=${n}&size=${n}`)).statusCode).toBe(400);
-    expect((await t.node.app.inject(`/v1/ledger/proofs/inclusion?index=0&size=${n + 5}`)).statusCode).toBe(400);
+    const c = (
+      await t.node.app.inject(`/v1/ledger/proofs/consistency?from=${first.size}&to=${n}`)
+    ).json();
+    expect(
+      verifyConsistency(first.size, n, c.proof.map(fromHex), fromHex(first.root), cp.root),
+    ).toBe(true);
+    expect(
+      (await t.node.app.inject(`/v1/ledger/proofs/inclusion?index=${n}&size=${n}`)).statusCode,
+    ).toBe(400);
+    expect(
+      (await t.node.app.inject(`/v1/ledger/proofs/inclusion?index=0&size=${n + 5}`)).statusCode,
+    ).toBe(400);
   });
 
   it("issues receipts that verify offline, and rejects tampered ones", async () => {
@@ -177,7 +254,9 @@ describe("HTTP API", () => {
       const otherKey = (await other.node.app.inject("/v1/ledger/key")).body.trim();
       expect(() => verifyReceipt(receipt, otherKey)).toThrow();
       const otherNote = (await other.node.app.inject("/v1/ledger/checkpoint")).body;
-      expect(() => verifyReceipt(formatReceipt({ ...parsed, checkpoint: otherNote }), key)).toThrow();
+      expect(() =>
+        verifyReceipt(formatReceipt({ ...parsed, checkpoint: otherNote }), key),
+      ).toThrow();
     } finally {
       await other.close();
     }

@@ -22,7 +22,7 @@ describe("patron CLI", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("prints help", async () => {
+  it("prints help", { timeout: 60_000 }, async () => {
     const r = await runCli(["--help"], {});
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/verify <receipt-file>/);
@@ -31,7 +31,9 @@ describe("patron CLI", () => {
     expect(bad.stderr).toMatch(/unknown command/);
   });
 
-  it("verifies a receipt offline and rejects a tampered one, a wrong key and another log's origin", async () => {
+  it("verifies a receipt offline and rejects a tampered one, a wrong key and another log's origin", {
+    timeout: 180_000,
+  }, async () => {
     const file = join(dir, "entry-1.tlog-proof");
     writeFileSync(file, receipt);
     const ok = await runCli(["verify", file, "--key", key], {});
@@ -43,7 +45,10 @@ describe("patron CLI", () => {
     expect((await runCli(["verify", file, "--key", keyFile], {})).code).toBe(0);
 
     // Flip one bit in the base64 of the entry bytes (the receipt's extra line).
-    const tampered = receipt.replace(/^extra (.)/m, (_m, c: string) => `extra ${c === "A" ? "B" : "A"}`);
+    const tampered = receipt.replace(
+      /^extra (.)/m,
+      (_m, c: string) => `extra ${c === "A" ? "B" : "A"}`,
+    );
     writeFileSync(join(dir, "bad.tlog-proof"), tampered);
     const bad = await runCli(["verify", join(dir, "bad.tlog-proof"), "--key", key], {});
     expect(bad.code).toBe(1);
@@ -57,7 +62,10 @@ describe("patron CLI", () => {
     } finally {
       await other.close();
     }
-    const origin = await runCli(["verify", file, "--key", key, "--origin", "example.com/other-log"], {});
+    const origin = await runCli(
+      ["verify", file, "--key", key, "--origin", "example.com/other-log"],
+      {},
+    );
     expect(origin.code).toBe(1);
 
     const missing = await runCli(["verify", file], {});

@@ -35,23 +35,33 @@ describe.each(backends)("ledger storage on $name", (backend) => {
 
   it("commits concurrent submissions in batches, each with a signed checkpoint", async () => {
     const { ledger } = await fresh({ batchMax: 37, batchWaitMs: 1 });
-    const results = await Promise.all(Array.from({ length: 700 }, (_, i) => ledger.sequencer.submit(draft(i))));
+    const results = await Promise.all(
+      Array.from({ length: 700 }, (_, i) => ledger.sequencer.submit(draft(i))),
+    );
     const indices = results.map((r) => r.index).sort((a, b) => (a < b ? -1 : 1));
     expect(indices).toEqual(Array.from({ length: 700 }, (_, i) => BigInt(i)));
 
     const stored = await listEntries(ledger.db, 0n, 10_000n);
     expect(stored).toHaveLength(700);
     const leaves = stored.map((e) => hashLeaf(e.data));
-    expect(leaves.map((l, i) => Buffer.from(l).equals(Buffer.from(stored[i]?.leafHash ?? [])))).not.toContain(false);
+    expect(
+      leaves.map((l, i) => Buffer.from(l).equals(Buffer.from(stored[i]?.leafHash ?? []))),
+    ).not.toContain(false);
     expect(ledger.sequencer.head.size).toBe(700n);
-    expect(Buffer.from(ledger.sequencer.head.root)).toEqual(Buffer.from(rootFromLeafHashes(leaves)));
+    expect(Buffer.from(ledger.sequencer.head.root)).toEqual(
+      Buffer.from(rootFromLeafHashes(leaves)),
+    );
 
     const cps = await listCheckpoints(ledger.db, 0n, 1000);
     expect(cps.length).toBeGreaterThanOrEqual(Math.ceil(700 / 37));
     for (const cp of cps) {
-      const c = verifyCheckpoint(cp.note, ledger.identity.verifierKey, { origin: ledger.identity.origin });
+      const c = verifyCheckpoint(cp.note, ledger.identity.verifierKey, {
+        origin: ledger.identity.origin,
+      });
       expect(c.size).toBe(cp.size);
-      expect(Buffer.from(c.root)).toEqual(Buffer.from(rootFromLeafHashes(leaves.slice(0, Number(cp.size)))));
+      expect(Buffer.from(c.root)).toEqual(
+        Buffer.from(rootFromLeafHashes(leaves.slice(0, Number(cp.size)))),
+      );
     }
   });
 
@@ -70,7 +80,9 @@ describe.each(backends)("ledger storage on $name", (backend) => {
         expect(proof.map((p) => Buffer.from(p).toString("hex"))).toEqual(
           inclusionProof(leaves, index).map((p) => Buffer.from(p).toString("hex")),
         );
-        expect(verifyInclusion(index, n, leaves[index] as Uint8Array, proof, rootFromLeafHashes(leaves))).toBe(true);
+        expect(
+          verifyInclusion(index, n, leaves[index] as Uint8Array, proof, rootFromLeafHashes(leaves)),
+        ).toBe(true);
       }
       const cps = await listCheckpoints(ledger.db, 0n, 1000);
       for (const a of cps) {
@@ -132,7 +144,9 @@ describe.each(backends)("ledger storage on $name", (backend) => {
     const entries = await listEntries(ledger.db, 0n, 100n);
     expect(entries.map((e) => e.type)).toEqual(["test.note", "test.note", "test.note"]);
     expect(seq.head.size).toBe(3n);
-    expect(Buffer.from(seq.head.root)).toEqual(Buffer.from(rootFromLeafHashes(entries.map((e) => e.leafHash))));
+    expect(Buffer.from(seq.head.root)).toEqual(
+      Buffer.from(rootFromLeafHashes(entries.map((e) => e.leafHash))),
+    );
     const cps = await listCheckpoints(ledger.db, 0n, 100);
     expect(cps.every((c) => c.size <= 3n)).toBe(true);
     await seq.close();

@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { loadConfig } from "../src/config.js";
 import { auditLedger } from "../src/ledger/audit.js";
 import { openLedger } from "../src/node.js";
-import { loadConfig } from "../src/config.js";
 import { backends, testDatabaseUrl } from "../src/test-support/backends.js";
 import { runCli, schemaUrl, startServer } from "./child.js";
 
@@ -15,13 +15,18 @@ async function environment(backend: string) {
   const dataDir = mkdtempSync(join(tmpdir(), "patron-rel-"));
   const env: Record<string, string> = { PATRON_DATA_DIR: dataDir, PATRON_OWNER_KEY: OWNER };
   if (backend === "postgres" && testDatabaseUrl) {
-    env.DATABASE_URL = await schemaUrl(testDatabaseUrl, `rel_${process.pid}_${Date.now().toString(36)}`);
+    env.DATABASE_URL = await schemaUrl(
+      testDatabaseUrl,
+      `rel_${process.pid}_${Date.now().toString(36)}`,
+    );
   }
   return { env, dataDir, cleanup: () => rmSync(dataDir, { recursive: true, force: true }) };
 }
 
 describe.each(backends)("crash safety and audit on $name", (backend) => {
-  it("keeps every acknowledged entry exactly once after kill -9 under write load", { timeout: 180_000 }, async () => {
+  it("keeps every acknowledged entry exactly once after kill -9 under write load", {
+    timeout: 180_000,
+  }, async () => {
     const { env, cleanup } = await environment(backend.name);
     try {
       const first = await startServer(env);
@@ -55,7 +60,9 @@ describe.each(backends)("crash safety and audit on $name", (backend) => {
       const second = await startServer(env);
       const seen = new Map<string, number[]>();
       for (let from = 0; ; ) {
-        const page = await (await fetch(`${second.url}/v1/ledger/entries?from=${from}&limit=1000`)).json();
+        const page = await (
+          await fetch(`${second.url}/v1/ledger/entries?from=${from}&limit=1000`)
+        ).json();
         for (const e of page.entries) {
           if (e.type !== "attestation.created") continue;
           const list = seen.get(e.entry.payload.digest) ?? [];
@@ -86,13 +93,17 @@ describe.each(backends)("crash safety and audit on $name", (backend) => {
     }
   });
 
-  it("finds and names a tampered entry and a tampered tree hash", { timeout: 120_000 }, async () => {
+  it("finds and names a tampered entry and a tampered tree hash", {
+    timeout: 120_000,
+  }, async () => {
     const { env, cleanup } = await environment(backend.name);
     try {
       const config = { ...loadConfig(env), batchMax: 64 };
       const ledger = await openLedger(config);
       await Promise.all(
-        Array.from({ length: 600 }, (_, i) => ledger.sequencer.submit({ type: "test.note", actor: "t", payload: { i } })),
+        Array.from({ length: 600 }, (_, i) =>
+          ledger.sequencer.submit({ type: "test.note", actor: "t", payload: { i } }),
+        ),
       );
       await ledger.sequencer.close();
       const opts = { origin: ledger.identity.origin, verifierKey: ledger.identity.verifierKey };
@@ -111,13 +122,23 @@ describe.each(backends)("crash safety and audit on $name", (backend) => {
       expect((await auditLedger(ledger.db, opts)).ok).toBe(true);
 
       // Flip a bit of the 6th hash in the first full tile.
-      await ledger.db.query("UPDATE ledger_tiles SET hashes = set_byte(hashes, 5 * 32 + 7, get_byte(hashes, 5 * 32 + 7) # 1) WHERE level = 0 AND idx = 1");
+      await ledger.db.query(
+        "UPDATE ledger_tiles SET hashes = set_byte(hashes, 5 * 32 + 7, get_byte(hashes, 5 * 32 + 7) # 1) WHERE level = 0 AND idx = 1",
+      );
       const badTile = await auditLedger(ledger.db, opts);
       expect(badTile.ok).toBe(false);
-      expect(badTile.problems).toContainEqual(expect.objectContaining({ kind: "tile", at: "0/1", message: expect.stringMatching(/hash 5 .*index 261/) }));
+      expect(badTile.problems).toContainEqual(
+        expect.objectContaining({
+          kind: "tile",
+          at: "0/1",
+          message: expect.stringMatching(/hash 5 .*index 261/),
+        }),
+      );
 
       // A forged checkpoint (right shape, wrong key) is named as well.
-      await ledger.db.query("UPDATE ledger_checkpoints SET note = replace(note, '—', '-') WHERE size = (SELECT min(size) FROM ledger_checkpoints WHERE size > 100)");
+      await ledger.db.query(
+        "UPDATE ledger_checkpoints SET note = replace(note, '—', '-') WHERE size = (SELECT min(size) FROM ledger_checkpoints WHERE size > 100)",
+      );
       const badCp = await auditLedger(ledger.db, opts);
       expect(badCp.problems.some((p) => p.kind === "checkpoint")).toBe(true);
       await ledger.db.close();

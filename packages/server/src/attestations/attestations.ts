@@ -19,7 +19,9 @@ export const ATTESTATION = "attestation.created";
 export const attestationProjector: Projector = {
   types: [ATTESTATION],
   async apply(tx: Queryable, entries: CommittedEntry[]) {
-    const p = entries.map((e) => e.entry.payload as unknown as { merchantId: string } & AttestationInput);
+    const p = entries.map(
+      (e) => e.entry.payload as unknown as { merchantId: string } & AttestationInput,
+    );
     await tx.query(
       `INSERT INTO attestations (entry_idx, merchant_id, digest, subject, note, created_at)
        SELECT i, m, decode(d, 'hex'), s, n, t

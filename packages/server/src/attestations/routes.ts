@@ -1,19 +1,12 @@
 import { z } from "zod";
 import type { Queryable } from "../db/database.js";
 import { type App, principalOf, requireRole } from "../http/app.js";
-import { ErrorBody, errorResponses, Hex32, toHex } from "../http/schemas.js";
+import { ErrorBody, errorResponses, Hex32, Label, toHex } from "../http/schemas.js";
 import type { Sequencer } from "../ledger/sequencer.js";
 import { can } from "../tenancy/roles.js";
 import { attest, findAttestations } from "./attestations.js";
 
 // Labels only: personal data never belongs on the ledger (see docs/security.md).
-const Label = (max: number) =>
-  z
-    .string()
-    .min(1)
-    .max(max)
-    .regex(/^[^\u0000-\u001f\u007f]*$/, "must not contain control characters");
-
 const IdempotencyKey = z
   .string()
   .regex(/^[\x21-\x7e]{1,200}$/, "must be 1 to 200 printable ASCII characters")
@@ -41,7 +34,12 @@ export function attestationRoutes(app: App, deps: { db: Queryable; sequencer: Se
       },
     },
     async (req, reply) => {
-      const c = await attest(deps.sequencer, principalOf(req), req.body, req.headers["idempotency-key"]);
+      const c = await attest(
+        deps.sequencer,
+        principalOf(req),
+        req.body,
+        req.headers["idempotency-key"],
+      );
       if (c.replayed) reply.header("idempotent-replayed", "true");
       reply.code(c.replayed ? 200 : 201);
       return { index: Number(c.index), leafHash: toHex(c.leafHash), time: c.entry.time };
@@ -75,6 +73,8 @@ export function attestationRoutes(app: App, deps: { db: Queryable; sequencer: Se
         },
       },
     },
-    async (req) => ({ attestations: await findAttestations(deps.db, req.query.digest, req.query.limit) }),
+    async (req) => ({
+      attestations: await findAttestations(deps.db, req.query.digest, req.query.limit),
+    }),
   );
 }

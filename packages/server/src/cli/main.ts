@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { verifyReceipt } from "@patron/ledger";
 import { ConfigError, loadConfig } from "../config.js";
@@ -8,7 +9,6 @@ import { getMeta } from "../ledger/store.js";
 import { startNode } from "../node.js";
 import { VERSION } from "../version.js";
 import { progressReporter } from "./progress.js";
-import { join } from "node:path";
 
 const HELP = `patron ${VERSION} — verifiable CRM and coalition loyalty
 
@@ -52,7 +52,9 @@ async function start(): Promise<number> {
   const config = loadConfig();
   const node = await startNode(config, { log: (l) => console.log(l) });
   console.log(`Patron ${VERSION} listening on ${node.url}`);
-  console.log(`  database: ${node.db.kind}${config.databaseUrl ? "" : ` (${join(config.dataDir, "pgdata")})`}`);
+  console.log(
+    `  database: ${node.db.kind}${config.databaseUrl ? "" : ` (${join(config.dataDir, "pgdata")})`}`,
+  );
   console.log(`  ledger:   ${node.identity.origin}, ${node.sequencer.head.size} entries`);
   console.log(`  API docs: ${node.url}/docs   OpenAPI: ${node.url}/openapi.json`);
   await new Promise<void>((resolve) => {
@@ -72,7 +74,8 @@ function verify(args: string[]): number {
     options: { key: { type: "string" }, origin: { type: "string" } },
   });
   const file = positionals[0];
-  if (!file) throw new UsageError("verify needs a receipt file: patron verify <receipt-file> --key <vkey>");
+  if (!file)
+    throw new UsageError("verify needs a receipt file: patron verify <receipt-file> --key <vkey>");
   const key = readKey(values.key);
   if (!key) throw new UsageError("verify needs the log's verifier key: --key <vkey|file>");
   let text: string;
@@ -83,7 +86,9 @@ function verify(args: string[]): number {
   }
   try {
     const r = verifyReceipt(text, key, { origin: values.origin });
-    console.log(`OK: entry ${r.index} is in ${r.checkpoint.origin} at tree size ${r.checkpoint.size}`);
+    console.log(
+      `OK: entry ${r.index} is in ${r.checkpoint.origin} at tree size ${r.checkpoint.size}`,
+    );
     console.log(`  root ${Buffer.from(r.checkpoint.root).toString("base64")}`);
     if (r.entry) console.log(`  ${r.entry.type} by ${r.entry.actor} at ${r.entry.time}`);
     return 0;
@@ -94,7 +99,10 @@ function verify(args: string[]): number {
 }
 
 async function audit(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { key: { type: "string" }, json: { type: "boolean" } } });
+  const { values } = parseArgs({
+    args,
+    options: { key: { type: "string" }, json: { type: "boolean" } },
+  });
   const config = loadConfig();
   const db = await openDatabase({
     url: config.databaseUrl,
@@ -109,7 +117,9 @@ async function audit(args: string[]): Promise<number> {
     }
     const verifierKey = readKey(values.key) ?? storedKey;
     if (verifierKey !== storedKey) {
-      console.error(`note: the database names the key ${storedKey}; checking against --key instead`);
+      console.error(
+        `note: the database names the key ${storedKey}; checking against --key instead`,
+      );
     }
     const bar = values.json ? undefined : progressReporter("audit");
     const report = await auditLedger(db, { origin, verifierKey, progress: bar?.update });
@@ -155,7 +165,11 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command "${command}"`);
     }
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ConfigError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    if (
+      err instanceof UsageError ||
+      err instanceof ConfigError ||
+      (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
+    ) {
       console.error(`patron: ${(err as Error).message}\nRun \`patron help\` for usage.`);
       return 2;
     }

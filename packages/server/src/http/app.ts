@@ -137,7 +137,11 @@ function describeError(err: unknown): {
 export function requireRole(allowed: (r: Role) => boolean, what: string) {
   return async (req: FastifyRequest) => {
     if (!req.principal) {
-      throw new ApiError(401, "unauthorized", "this endpoint needs an API key (Authorization: Bearer <key>)");
+      throw new ApiError(
+        401,
+        "unauthorized",
+        "this endpoint needs an API key (Authorization: Bearer <key>)",
+      );
     }
     if (!allowed(req.principal.role)) {
       throw new ApiError(403, "forbidden", `a ${req.principal.role} key cannot ${what}`);

@@ -23,5 +23,14 @@ export const errorResponses = {
   409: ErrorBody,
 };
 
-export const toHex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
+export const toHex = (b: Uint8Array) =>
+  Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
 export const fromHex = (s: string) => new Uint8Array(Buffer.from(s, "hex"));
+
+/** Short human text: no control characters (they hide content in logs and UIs). */
+export const Label = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((s) => !/\p{Cc}/u.test(s), "must not contain control characters");

@@ -58,7 +58,8 @@ export async function auditLedger(db: Queryable, opts: AuditOptions): Promise<Au
   const full = new Map<string, TileNodes>();
   const collectFullTiles = () => {
     for (const t of edge.takeDirty()) {
-      if (t.hashes.length === TILE_WIDTH * 32) full.set(tileId(t.level, t.index), new TileNodes(t.hashes));
+      if (t.hashes.length === TILE_WIDTH * 32)
+        full.set(tileId(t.level, t.index), new TileNodes(t.hashes));
     }
   };
   const readerNow = (): NodeReader => {
@@ -78,14 +79,26 @@ export async function auditLedger(db: Queryable, opts: AuditOptions): Promise<Au
     try {
       signed = verifyCheckpoint(cp.note, opts.verifierKey, { origin: opts.origin });
     } catch (err) {
-      report({ kind: "checkpoint", at, message: `signature does not verify: ${(err as Error).message}` });
+      report({
+        kind: "checkpoint",
+        at,
+        message: `signature does not verify: ${(err as Error).message}`,
+      });
     }
     const root = edge.root();
     if (signed && (signed.size !== cp.size || !equalBytes(signed.root, cp.root))) {
-      report({ kind: "checkpoint", at, message: "the signed note does not match the stored size and root" });
+      report({
+        kind: "checkpoint",
+        at,
+        message: "the signed note does not match the stored size and root",
+      });
     }
     if (!equalBytes(root, cp.root)) {
-      report({ kind: "checkpoint", at, message: "its root differs from the tree rebuilt from the entries" });
+      report({
+        kind: "checkpoint",
+        at,
+        message: "its root differs from the tree rebuilt from the entries",
+      });
     }
     if (previous && previous.size > 0n) {
       const proof = consistencyProofFrom(readerNow(), previous.size, cp.size);
@@ -102,7 +115,8 @@ export async function auditLedger(db: Queryable, opts: AuditOptions): Promise<Au
 
   const nextCheckpoint = async () => {
     checkpoints.shift();
-    if (checkpoints.length === 0 && previous) checkpoints = await listCheckpoints(db, previous.size, page);
+    if (checkpoints.length === 0 && previous)
+      checkpoints = await listCheckpoints(db, previous.size, page);
   };
 
   // A checkpoint of the empty tree, if any, comes before every entry.
@@ -117,20 +131,36 @@ export async function auditLedger(db: Queryable, opts: AuditOptions): Promise<Au
     if (entries.length === 0) break;
     for (const e of entries) {
       if (e.index !== expected) {
-        report({ kind: "entry", at: expected.toString(), message: `missing (the next stored index is ${e.index})` });
+        report({
+          kind: "entry",
+          at: expected.toString(),
+          message: `missing (the next stored index is ${e.index})`,
+        });
         return finish();
       }
       const leaf = hashLeaf(e.data);
       if (!equalBytes(leaf, e.leafHash)) {
-        report({ kind: "entry", at: e.index.toString(), message: "its bytes do not hash to the stored leaf hash" });
+        report({
+          kind: "entry",
+          at: e.index.toString(),
+          message: "its bytes do not hash to the stored leaf hash",
+        });
       }
       try {
         const decoded = decodeEntry(e.data);
         if (decoded.type !== e.type || decoded.actor !== e.actor) {
-          report({ kind: "entry", at: e.index.toString(), message: "stored type or actor differs from its bytes" });
+          report({
+            kind: "entry",
+            at: e.index.toString(),
+            message: "stored type or actor differs from its bytes",
+          });
         }
       } catch (err) {
-        report({ kind: "entry", at: e.index.toString(), message: `not a canonical entry: ${(err as Error).message}` });
+        report({
+          kind: "entry",
+          at: e.index.toString(),
+          message: `not a canonical entry: ${(err as Error).message}`,
+        });
       }
       // The tree is rebuilt from the bytes, so a tampered entry also shows in every later root.
       edge.append(leaf);
@@ -145,12 +175,20 @@ export async function auditLedger(db: Queryable, opts: AuditOptions): Promise<Au
     opts.progress?.(expected, total);
   }
   for (const cp of checkpoints) {
-    report({ kind: "checkpoint", at: cp.size.toString(), message: `covers more entries than the ${expected} stored` });
+    report({
+      kind: "checkpoint",
+      at: cp.size.toString(),
+      message: `covers more entries than the ${expected} stored`,
+    });
   }
   if (!previous && total > 0n) {
     report({ kind: "log", at: "", message: "the log has entries but no checkpoint" });
   } else if (previous && previous.size !== total) {
-    report({ kind: "log", at: previous.size.toString(), message: `the last checkpoint covers ${previous.size} of ${total} entries` });
+    report({
+      kind: "log",
+      at: previous.size.toString(),
+      message: `the last checkpoint covers ${previous.size} of ${total} entries`,
+    });
   }
   const tiles = await compareTiles();
   return finish(tiles);
@@ -169,7 +207,11 @@ export async function auditLedger(db: Queryable, opts: AuditOptions): Promise<Au
         const mine = rebuilt.get(id);
         rebuilt.delete(id);
         if (!mine) {
-          report({ kind: "tile", at: id, message: "stored, but the rebuilt tree has no such tile" });
+          report({
+            kind: "tile",
+            at: id,
+            message: "stored, but the rebuilt tree has no such tile",
+          });
           continue;
         }
         const bad = firstDifference(mine.bottom, t.hashes);
@@ -186,7 +228,8 @@ export async function auditLedger(db: Queryable, opts: AuditOptions): Promise<Au
       const last = stored[stored.length - 1];
       after = last ? { level: last.level, index: last.index } : undefined;
     }
-    for (const id of rebuilt.keys()) report({ kind: "tile", at: id, message: "missing from the store" });
+    for (const id of rebuilt.keys())
+      report({ kind: "tile", at: id, message: "missing from the store" });
     return count;
   }
 

@@ -46,7 +46,9 @@ export async function loadLedgerIdentity(
   }
   const signer = parseSignerKey(signerKey);
   if (signer.name !== origin) {
-    throw new Error(`the ledger signing key is named "${signer.name}" but the log origin is "${origin}"`);
+    throw new Error(
+      `the ledger signing key is named "${signer.name}" but the log origin is "${origin}"`,
+    );
   }
   const verifierKey = verifierKeyFromSigner(signerKey);
   if (storedVkey && storedVkey !== verifierKey) {

@@ -3,16 +3,19 @@ import type { Queryable } from "../db/database.js";
 import { ApiError } from "../http/errors.js";
 import { loadTiles } from "./store.js";
 import {
+  readerFromTiles,
   TILE_WIDTH,
   type TileKey,
   TileNodes,
-  readerFromTiles,
   tileId,
   tilesNeeded,
   tileWidth,
 } from "./tiles.js";
 
-/** A small LRU of full tiles: they never change, so a cached one is always right. */
+/**
+ * A small LRU of tiles. A full tile never changes; a partial one is cached under its width,
+ * which pins its contents too, since tiles only grow at the end.
+ */
 class TileCache {
   private readonly map = new Map<string, TileNodes>();
   constructor(private readonly capacity: number) {}
@@ -76,8 +79,7 @@ export class ProofService {
     for (const key of keys) {
       const id = tileId(key.level, key.index);
       const width = tileWidth(size, key.level, key.index);
-      const found =
-        width === TILE_WIDTH ? this.cache.get(id) : cut(edge.get(id), width);
+      const found = this.cache.get(cacheId(id, width)) ?? cut(edge.get(id), width);
       if (found) tiles.set(id, found);
       else missing.push({ key, width });
     }
@@ -93,13 +95,15 @@ export class ProofService {
           throw new ApiError(500, "tile_missing", `tree tile ${id} is missing or short`);
         }
         const tile = new TileNodes(bytes.slice(0, width * 32));
-        if (width === TILE_WIDTH) this.cache.set(id, tile);
+        this.cache.set(cacheId(id, width), tile);
         tiles.set(id, tile);
       }
     }
     return readerFromTiles(tiles);
   }
 }
+
+const cacheId = (id: string, width: number) => (width === TILE_WIDTH ? id : `${id}.p${width}`);
 
 // A tile that has grown since the tree of interest only helps if it still starts the same way,
 // which an append-only tile always does; nodes past `width` are never read for that tree.

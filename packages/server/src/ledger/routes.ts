@@ -33,7 +33,13 @@ const text = "text/plain; charset=utf-8";
 /** Public, read-only access to the log: anyone may verify it without an account. */
 export function ledgerRoutes(
   app: App,
-  deps: { db: Queryable; sequencer: Sequencer; proofs: ProofService; verifierKey: string; origin: string },
+  deps: {
+    db: Queryable;
+    sequencer: Sequencer;
+    proofs: ProofService;
+    verifierKey: string;
+    origin: string;
+  },
 ) {
   const { db, sequencer, proofs } = deps;
   const tags = ["ledger"];
@@ -49,7 +55,9 @@ export function ledgerRoutes(
 
   app.get(
     "/v1/ledger/checkpoint",
-    { schema: { tags, summary: "The latest signed checkpoint (C2SP tlog-checkpoint signed note)" } },
+    {
+      schema: { tags, summary: "The latest signed checkpoint (C2SP tlog-checkpoint signed note)" },
+    },
     async (_req, reply) => {
       reply.header("cache-control", "no-store").type(text);
       return sequencer.head.note;
@@ -78,7 +86,12 @@ export function ledgerRoutes(
         response: {
           200: z.object({
             checkpoints: z.array(
-              z.object({ size: z.number(), root: z.string(), note: z.string(), createdAt: z.string() }),
+              z.object({
+                size: z.number(),
+                root: z.string(),
+                note: z.string(),
+                createdAt: z.string(),
+              }),
             ),
           }),
           ...errorResponses,
@@ -109,7 +122,11 @@ export function ledgerRoutes(
           limit: z.coerce.number().int().min(1).max(1000).default(100),
         }),
         response: {
-          200: z.object({ size: z.number(), entries: z.array(EntryView), next: z.number().nullable() }),
+          200: z.object({
+            size: z.number(),
+            entries: z.array(EntryView),
+            next: z.number().nullable(),
+          }),
           ...errorResponses,
         },
       },
@@ -134,7 +151,8 @@ export function ledgerRoutes(
       },
     },
     async (req) => {
-      const e = req.params.index < sequencer.head.size ? await getEntry(db, req.params.index) : undefined;
+      const e =
+        req.params.index < sequencer.head.size ? await getEntry(db, req.params.index) : undefined;
       if (!e) throw notFound(`entry ${req.params.index}`);
       return view(e);
     },
@@ -145,7 +163,8 @@ export function ledgerRoutes(
     {
       schema: {
         tags,
-        summary: "RFC 9162 inclusion proof of entry `index` in the tree of `size` (default: latest)",
+        summary:
+          "RFC 9162 inclusion proof of entry `index` in the tree of `size` (default: latest)",
         querystring: z.strictObject({ index: U64, size: U64.optional() }),
         response: {
           200: z.object({
@@ -214,7 +233,12 @@ export function ledgerRoutes(
       if (req.query.size !== undefined) {
         const cp = await checkpointAt(db, req.query.size);
         if (!cp) throw new ApiError(404, "not_found", `no checkpoint at size ${req.query.size}`);
-        if (index >= cp.size) throw new ApiError(400, "invalid_range", `entry ${index} is not in the tree of size ${cp.size}`);
+        if (index >= cp.size)
+          throw new ApiError(
+            400,
+            "invalid_range",
+            `entry ${index} is not in the tree of size ${cp.size}`,
+          );
         note = cp.note;
         size = cp.size;
       }

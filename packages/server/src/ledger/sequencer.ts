@@ -5,6 +5,8 @@ import {
   encodeEntry,
   hashLeaf,
   type JsonValue,
+  type NoteSigner,
+  parseSignerKey,
   signCheckpoint,
 } from "@patron/ledger";
 import type { Database, Queryable } from "../db/database.js";
@@ -20,7 +22,7 @@ import {
   maxEntryIndex,
   upsertTiles,
 } from "./store.js";
-import { TileNodes, TreeEdge, tileId } from "./tiles.js";
+import { type TileNodes, TreeEdge, tileId } from "./tiles.js";
 
 /** What a domain hands the sequencer: the facts of one entry, before it has an index or time. */
 export interface EntryDraft {
@@ -76,6 +78,10 @@ export interface Head {
 
 interface Pending {
   draft: EntryDraft;
+  /** Encoded and hashed on arrival, so that work overlaps the commit of the batch before. */
+  entry: Entry;
+  data: Uint8Array;
+  leafHash: Uint8Array;
   idempotency?: Idempotency;
   resolve: (e: CommittedEntry) => void;
   reject: (err: unknown) => void;
@@ -97,6 +103,7 @@ export class Sequencer {
   private closed = false;
   private committedTiles = new Map<string, TileNodes>();
   private readonly listeners = new Set<(head: Head) => void>();
+  private readonly signer: NoteSigner;
 
   private constructor(
     private readonly db: Database,
@@ -105,6 +112,7 @@ export class Sequencer {
     private headState: Head,
   ) {
     this.committedTiles = edge.partialTileNodes();
+    this.signer = parseSignerKey(opts.signerKey);
   }
 
   static async open(db: Database, opts: SequencerOptions): Promise<Sequencer> {
@@ -168,8 +176,25 @@ export class Sequencer {
   }
 
   private enqueue(draft: EntryDraft, idempotency?: Idempotency): Promise<CommittedEntry> {
+    // The time is taken on arrival; queue order is index order, so times never go backwards.
+    this.lastTime = Math.max(this.lastTime, Date.now());
+    const entry: Entry = {
+      v: 1,
+      type: draft.type,
+      actor: draft.actor,
+      time: new Date(this.lastTime).toISOString(),
+      payload: draft.payload,
+      ...(draft.signature ? { signature: draft.signature } : {}),
+    };
+    let data: Uint8Array;
+    try {
+      data = encodeEntry(entry);
+    } catch (err) {
+      return Promise.reject(new ApiError(400, "invalid_entry", (err as Error).message));
+    }
+    const leafHash = hashLeaf(data);
     return new Promise((resolve, reject) => {
-      this.queue.push({ draft, idempotency, resolve, reject });
+      this.queue.push({ draft, entry, data, leafHash, idempotency, resolve, reject });
       this.schedule();
     });
   }
@@ -215,11 +240,6 @@ export class Sequencer {
   private async commit(batch: Pending[]): Promise<void> {
     if (this.needsRecovery) await this.recover();
     const before = this.edge.clone();
-    const now = Date.now();
-    this.lastTime = Math.max(this.lastTime, now);
-    const time = new Date(this.lastTime);
-    const iso = time.toISOString();
-
     const accepted: { p: Pending; c: CommittedEntry }[] = [];
     for (const p of batch) {
       try {
@@ -228,32 +248,19 @@ export class Sequencer {
         p.reject(err);
         continue;
       }
-      const entry: Entry = {
-        v: 1,
-        type: p.draft.type,
-        actor: p.draft.actor,
-        time: iso,
-        payload: p.draft.payload,
-        ...(p.draft.signature ? { signature: p.draft.signature } : {}),
-      };
-      let data: Uint8Array;
-      try {
-        data = encodeEntry(entry);
-      } catch (err) {
-        p.reject(new ApiError(400, "invalid_entry", (err as Error).message));
-        continue;
-      }
-      const leafHash = hashLeaf(data);
       const index = this.edge.size;
-      this.edge.append(leafHash);
-      accepted.push({ p, c: { index, entry, data, leafHash } });
+      this.edge.append(p.leafHash);
+      accepted.push({ p, c: { index, entry: p.entry, data: p.data, leafHash: p.leafHash } });
     }
     if (accepted.length === 0) return;
 
     try {
       const size = this.edge.size;
       const root = this.edge.root();
-      const note = signCheckpoint({ origin: this.opts.origin, size, root, extensions: [] }, this.opts.signerKey);
+      const note = signCheckpoint(
+        { origin: this.opts.origin, size, root, extensions: [] },
+        this.signer,
+      );
       const tiles = this.edge.takeDirty();
       const committed = accepted.map((a) => a.c);
       await this.db.transaction(async (tx) => {
@@ -263,7 +270,7 @@ export class Sequencer {
             index: c.index,
             type: c.entry.type,
             actor: c.entry.actor,
-            time,
+            time: new Date(c.entry.time),
             data: c.data,
             leafHash: c.leafHash,
           })),
@@ -328,21 +335,25 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** Recovers the tree's right edge from the database and checks it against the last checkpoint. */
-async function loadState(db: Queryable, opts: SequencerOptions): Promise<{ edge: TreeEdge; head: Head }> {
+async function loadState(
+  db: Queryable,
+  opts: SequencerOptions,
+): Promise<{ edge: TreeEdge; head: Head }> {
   const cp = await latestCheckpoint(db);
-    const size = cp?.size ?? 0n;
-    const max = await maxEntryIndex(db);
-    if ((max ?? -1n) + 1n !== size) {
-      throw new Error(
-        `ledger is inconsistent: ${max === undefined ? 0n : max + 1n} entries stored but the last checkpoint covers ${size}; run \`patron audit\``,
-      );
-    }
+  const size = cp?.size ?? 0n;
+  const max = await maxEntryIndex(db);
+  if ((max ?? -1n) + 1n !== size) {
+    throw new Error(
+      `ledger is inconsistent: ${max === undefined ? 0n : max + 1n} entries stored but the last checkpoint covers ${size}; run \`patron audit\``,
+    );
+  }
   const tiles = await loadTiles(db, TreeEdge.partialTiles(size));
-    const edge = TreeEdge.fromTiles(size, (k) => tiles.get(tileId(k.level, k.index)));
-    const root = edge.root();
-    if (cp && !equalBytes(root, cp.root)) {
-      throw new Error("stored tree tiles do not match the last checkpoint; run `patron audit`");
-    }
-    const note = cp?.note ?? signCheckpoint({ origin: opts.origin, size, root, extensions: [] }, opts.signerKey);
-    return { edge, head: { size, root, note } };
+  const edge = TreeEdge.fromTiles(size, (k) => tiles.get(tileId(k.level, k.index)));
+  const root = edge.root();
+  if (cp && !equalBytes(root, cp.root)) {
+    throw new Error("stored tree tiles do not match the last checkpoint; run `patron audit`");
+  }
+  const note =
+    cp?.note ?? signCheckpoint({ origin: opts.origin, size, root, extensions: [] }, opts.signerKey);
+  return { edge, head: { size, root, note } };
 }

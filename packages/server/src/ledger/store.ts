@@ -20,7 +20,8 @@ export interface StoredCheckpoint {
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
-const bytes = (v: unknown) => (v instanceof Uint8Array ? v : new Uint8Array());
+// bytea is read as hex text: PGlite's own bytea parser is far slower than Buffer's hex decoder.
+const bytes = (v: unknown) => new Uint8Array(Buffer.from(String(v), "hex"));
 
 const toEntry = (r: Record<string, unknown>): StoredEntry => ({
   index: big(r.idx),
@@ -66,7 +67,11 @@ export async function upsertTiles(
     `INSERT INTO ledger_tiles (level, idx, hashes)
      SELECT l, i, decode(h, 'hex') FROM unnest($1::smallint[], $2::bigint[], $3::text[]) AS x(l, i, h)
      ON CONFLICT (level, idx) DO UPDATE SET hashes = EXCLUDED.hashes`,
-    [tiles.map((t) => t.level), tiles.map((t) => t.index.toString()), tiles.map((t) => hex(t.hashes))],
+    [
+      tiles.map((t) => t.level),
+      tiles.map((t) => t.index.toString()),
+      tiles.map((t) => hex(t.hashes)),
+    ],
   );
 }
 
@@ -101,7 +106,7 @@ export async function insertIdempotencyKeys(
 
 export async function findIdempotencyKey(db: Queryable, scope: string, key: string) {
   const { rows } = await db.query(
-    "SELECT request_hash, entry_idx FROM idempotency_keys WHERE scope = $1 AND key = $2",
+    "SELECT encode(request_hash, 'hex') AS request_hash, entry_idx FROM idempotency_keys WHERE scope = $1 AND key = $2",
     [scope, key],
   );
   const r = rows[0];
@@ -110,7 +115,7 @@ export async function findIdempotencyKey(db: Queryable, scope: string, key: stri
 
 export async function latestCheckpoint(db: Queryable): Promise<StoredCheckpoint | undefined> {
   const { rows } = await db.query(
-    "SELECT size, root, note, created_at FROM ledger_checkpoints ORDER BY size DESC LIMIT 1",
+    "SELECT size, encode(root, 'hex') AS root, note, created_at FROM ledger_checkpoints ORDER BY size DESC LIMIT 1",
   );
   return rows[0] ? toCheckpoint(rows[0]) : undefined;
 }
@@ -120,7 +125,7 @@ export async function checkpointAt(
   size: bigint,
 ): Promise<StoredCheckpoint | undefined> {
   const { rows } = await db.query(
-    "SELECT size, root, note, created_at FROM ledger_checkpoints WHERE size = $1",
+    "SELECT size, encode(root, 'hex') AS root, note, created_at FROM ledger_checkpoints WHERE size = $1",
     [size.toString()],
   );
   return rows[0] ? toCheckpoint(rows[0]) : undefined;
@@ -133,7 +138,7 @@ export async function listCheckpoints(
   limit: number,
 ): Promise<StoredCheckpoint[]> {
   const { rows } = await db.query(
-    `SELECT size, root, note, created_at FROM ledger_checkpoints WHERE size > $1
+    `SELECT size, encode(root, 'hex') AS root, note, created_at FROM ledger_checkpoints WHERE size > $1
      ORDER BY size LIMIT $2`,
     [after.toString(), limit],
   );
@@ -142,20 +147,16 @@ export async function listCheckpoints(
 
 export async function getEntry(db: Queryable, index: bigint): Promise<StoredEntry | undefined> {
   const { rows } = await db.query(
-    "SELECT idx, type, actor, time, data, leaf_hash FROM ledger_entries WHERE idx = $1",
+    "SELECT idx, type, actor, time, encode(data, 'hex') AS data, encode(leaf_hash, 'hex') AS leaf_hash FROM ledger_entries WHERE idx = $1",
     [index.toString()],
   );
   return rows[0] ? toEntry(rows[0]) : undefined;
 }
 
 /** Entries with from ≤ idx < to, in order. */
-export async function listEntries(
-  db: Queryable,
-  from: bigint,
-  to: bigint,
-): Promise<StoredEntry[]> {
+export async function listEntries(db: Queryable, from: bigint, to: bigint): Promise<StoredEntry[]> {
   const { rows } = await db.query(
-    `SELECT idx, type, actor, time, data, leaf_hash FROM ledger_entries
+    `SELECT idx, type, actor, time, encode(data, 'hex') AS data, encode(leaf_hash, 'hex') AS leaf_hash FROM ledger_entries
      WHERE idx >= $1 AND idx < $2 ORDER BY idx`,
     [from.toString(), to.toString()],
   );
@@ -172,7 +173,7 @@ export async function loadTiles(db: Queryable, keys: TileKey[]): Promise<Map<str
   const out = new Map<string, Uint8Array>();
   if (keys.length === 0) return out;
   const { rows } = await db.query(
-    `SELECT t.level, t.idx, t.hashes FROM ledger_tiles t
+    `SELECT t.level, t.idx, encode(t.hashes, 'hex') AS hashes FROM ledger_tiles t
      JOIN unnest($1::smallint[], $2::bigint[]) AS k(l, i) ON t.level = k.l AND t.idx = k.i`,
     [keys.map((k) => k.level), keys.map((k) => k.index.toString())],
   );
@@ -187,7 +188,7 @@ export async function listTiles(
   limit: number,
 ): Promise<{ level: number; index: bigint; hashes: Uint8Array }[]> {
   const { rows } = await db.query(
-    `SELECT level, idx, hashes FROM ledger_tiles
+    `SELECT level, idx, encode(hashes, 'hex') AS hashes FROM ledger_tiles
      WHERE ($1::smallint IS NULL OR (level, idx) > ($1::smallint, $2::bigint))
      ORDER BY level, idx LIMIT $3`,
     [after?.level ?? null, after?.index.toString() ?? null, limit],

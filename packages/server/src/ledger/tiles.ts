@@ -210,6 +210,6 @@ export class TreeEdge {
 
 export function concat(hashes: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(hashes.length * HASH);
-  hashes.forEach((h, i) => out.set(h, i * HASH));
+  for (let i = 0; i < hashes.length; i++) out.set(hashes[i] as Uint8Array, i * HASH);
   return out;
 }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { type App, principalOf, requireRole } from "../http/app.js";
 import { ApiError } from "../http/errors.js";
-import { errorResponses } from "../http/schemas.js";
+import { errorResponses, Label } from "../http/schemas.js";
 import { actorOf, can, ROLES } from "./roles.js";
 import type { Tenancy } from "./tenancy.js";
 
@@ -67,7 +67,7 @@ export function tenancyRoutes(app: App, tenancy: Tenancy) {
         summary: "Create an API key; the secret is returned once and never stored",
         body: z.strictObject({
           role: z.enum(ROLES),
-          label: z.string().min(1).max(100).regex(/^[^\u0000-\u001f\u007f]*$/),
+          label: Label(100),
         }),
         response: {
           201: z.object({
@@ -84,11 +84,21 @@ export function tenancyRoutes(app: App, tenancy: Tenancy) {
     async (req, reply) => {
       const p = principalOf(req);
       if (!can.grant(p.role, req.body.role)) {
-        throw new ApiError(403, "forbidden", `a ${p.role} key cannot create a ${req.body.role} key`);
+        throw new ApiError(
+          403,
+          "forbidden",
+          `a ${p.role} key cannot create a ${req.body.role} key`,
+        );
       }
       const k = await tenancy.createKey(p.merchantId, req.body.role, req.body.label, actorOf(p));
       reply.code(201);
-      return { id: k.id, key: k.key, role: req.body.role, label: req.body.label, entryIndex: k.index.toString() };
+      return {
+        id: k.id,
+        key: k.key,
+        role: req.body.role,
+        label: req.body.label,
+        entryIndex: k.index.toString(),
+      };
     },
   );
 
@@ -101,7 +111,10 @@ export function tenancyRoutes(app: App, tenancy: Tenancy) {
         security,
         summary: "Revoke an API key",
         params: z.strictObject({ id: z.string().min(1).max(100) }),
-        response: { 200: z.object({ id: z.string(), revokedAt: z.string(), entryIndex: z.string() }), ...errorResponses },
+        response: {
+          200: z.object({ id: z.string(), revokedAt: z.string(), entryIndex: z.string() }),
+          ...errorResponses,
+        },
       },
     },
     async (req) => {

@@ -121,7 +121,8 @@ export class Tenancy {
   async revokeKey(merchantId: string, keyId: string, by: Principal, actor: string) {
     const key = await this.getKey(merchantId, keyId);
     if (!key) throw new ApiError(404, "not_found", `API key ${keyId} not found`);
-    if (key.revokedAt) throw new ApiError(409, "already_revoked", `API key ${keyId} is already revoked`);
+    if (key.revokedAt)
+      throw new ApiError(409, "already_revoked", `API key ${keyId} is already revoked`);
     if (by.role !== "owner" && (key.role === "owner" || key.role === "admin")) {
       throw new ApiError(403, "forbidden", `a ${by.role} key cannot revoke a ${key.role} key`);
     }
@@ -131,7 +132,11 @@ export class Tenancy {
         [merchantId],
       );
       if (Number(rows[0]?.n) <= 1) {
-        throw new ApiError(409, "last_owner_key", "the last owner key of a merchant cannot be revoked");
+        throw new ApiError(
+          409,
+          "last_owner_key",
+          "the last owner key of a merchant cannot be revoked",
+        );
       }
     }
     const committed = await this.sequencer.submit({
