@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { Worker } from "node:worker_threads";
 import { encodeEntry, hashLeaf, sha256, verifyInclusion } from "@patron/ledger";
 import { loadConfig } from "../packages/server/src/config.js";
 import { openDatabase } from "../packages/server/src/db/database.js";
@@ -142,15 +143,16 @@ async function http(backend: BackendName, total: number) {
   const { config, schema, cleanup } = freshConfig(backend);
   const node = await startNode(config, { schema });
   const headers = { "content-type": "application/json", authorization: `Bearer ${node.ownerKey}` };
-  const result = await measure(total, 64, async (i) => {
-    const r = await fetch(`${node.url}/v1/attestations`, {
-      method: "POST",
-      headers,
-      body: JSON.stringify({ digest: attestationDraft(i).payload.digest }),
-    });
-    if (r.status !== 201) throw new Error(`HTTP ${r.status}: ${await r.text()}`);
-    await r.arrayBuffer();
+  const digests = Array.from({ length: total }, (_, i) => attestationDraft(i).payload.digest);
+  const worker = new Worker(new URL("./http-load.ts", import.meta.url), {
+    execArgv: ["--import", "tsx"],
+    workerData: { url: node.url, headers, total, concurrency: 64, digests },
   });
+  const result = await new Promise<Throughput>((resolve, reject) => {
+    worker.once("message", resolve);
+    worker.once("error", reject);
+  });
+  await worker.terminate();
   await node.close();
   cleanup();
   return result;

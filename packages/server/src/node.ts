@@ -14,6 +14,9 @@ import { tenancyRoutes } from "./tenancy/routes.js";
 import { SYSTEM_ACTOR, Tenancy, tenancyProjector } from "./tenancy/tenancy.js";
 import { VERSION } from "./version.js";
 
+/** The advisory lock that makes one node the single writer of a ledger's database. */
+const SEQUENCER_LOCK = 7244902;
+
 export const projectors = [tenancyProjector, attestationProjector];
 
 export interface Ledger {
@@ -38,6 +41,11 @@ export async function openLedger(
   });
   try {
     await migrate(db);
+    if (!(await db.tryLock(SEQUENCER_LOCK))) {
+      throw new Error(
+        "another node is already the sequencer of this ledger (it holds the database's sequencer lock)",
+      );
+    }
     const identity = await loadLedgerIdentity(db, {
       dataDir: config.dataDir,
       signerKey: config.ledgerKey,

@@ -12,6 +12,11 @@ export interface Database extends Queryable {
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Runs several statements separated by semicolons (migrations). */
   exec(sql: string): Promise<void>;
+  /**
+   * Takes a session-level lock for as long as this database handle is open, or returns false
+   * when another process holds it. PGlite is single-process, so there it always succeeds.
+   */
+  tryLock(key: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -20,7 +25,19 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => BigInt(v));
 
 class PostgresDatabase implements Database {
   readonly kind = "postgres" as const;
+  private lockClient: pg.PoolClient | undefined;
   constructor(private readonly pool: pg.Pool) {}
+
+  async tryLock(key: number): Promise<boolean> {
+    // A session lock lives on one connection, so keep that connection out of the pool.
+    this.lockClient ??= await this.pool.connect();
+    // Scoped by schema, so separate ledgers in one database (tests do this) do not collide.
+    const r = await this.lockClient.query(
+      "SELECT pg_try_advisory_lock($1, hashtext(current_schema())) AS ok",
+      [key],
+    );
+    return r.rows[0]?.ok === true;
+  }
 
   async query<T>(sql: string, params?: unknown[]) {
     const r = await this.pool.query(sql, params);
@@ -53,6 +70,7 @@ class PostgresDatabase implements Database {
   }
 
   async close() {
+    this.lockClient?.release();
     await this.pool.end();
   }
 }
@@ -60,6 +78,10 @@ class PostgresDatabase implements Database {
 class PgliteDatabase implements Database {
   readonly kind = "pglite" as const;
   constructor(private readonly db: PGlite) {}
+
+  async tryLock(): Promise<boolean> {
+    return true;
+  }
 
   async query<T>(sql: string, params?: unknown[]) {
     const r = await this.db.query<T>(sql, params);
