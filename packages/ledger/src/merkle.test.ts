@@ -665,18 +665,4 @@ describe("trees past 2^32 leaves", () => {
     const f = MerkleFrontier.fromReader(read, N);
     expect(hex(f.root())).toBe(hex(root));
   });
-
-  it("serves a proof at a million leaves in well under a millisecond", () => {
-    const size = 1_000_000n;
-    const r = readerFor(size);
-    // Best of five batches: a busy machine may stall one batch, not all of them.
-    let best = Number.POSITIVE_INFINITY;
-    for (let batch = 0; batch < 5; batch++) {
-      const t0 = performance.now();
-      for (let i = 0; i < 200; i++)
-        inclusionProofFrom(r, BigInt((i * 7919 + batch) % 1_000_000), size);
-      best = Math.min(best, (performance.now() - t0) / 200);
-    }
-    expect(best).toBeLessThan(1);
-  });
 });
