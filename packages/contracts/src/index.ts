@@ -1,0 +1,2 @@
+export * from "./deploy.js";
+export * from "./generated/LedgerAnchor.js";
