@@ -8,6 +8,7 @@ export default defineConfig({
   resolve: {
     alias: {
       "@patron/ledger": src("./packages/ledger/src/index.ts"),
+      "@patron/contracts": src("./packages/contracts/src/index.ts"),
     },
   },
   test: {

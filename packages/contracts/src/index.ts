@@ -1,2 +1,3 @@
+export * from "./anvil.js";
 export * from "./deploy.js";
 export * from "./generated/LedgerAnchor.js";
