@@ -13,7 +13,26 @@ export interface Config {
   batchWaitMs: number;
   bodyLimit: number;
   demoMerchant: string;
+  /** Notarise a few demo documents on the first start (PATRON_DEMO_DATA=0 turns it off). */
+  demoData: boolean;
   logRequests: boolean;
+  /** The built explorer to serve at `/` (default: packages/web/dist beside this package). */
+  webRoot?: string;
+  chain: ChainConfig;
+}
+
+/**
+ * Where checkpoints are anchored. `embedded` starts a local anvil node in the data directory;
+ * `rpc` uses any EVM JSON-RPC endpoint; `off` disables anchoring (tests, air-gapped demos).
+ */
+export interface ChainConfig {
+  mode: "embedded" | "rpc" | "off";
+  rpcUrl?: string;
+  /** The anchoring key (hex private key); the embedded node uses anvil's public dev key. */
+  key?: string;
+  contract?: string;
+  intervalMs: number;
+  confirmations: number;
 }
 
 export class ConfigError extends Error {}
@@ -41,6 +60,38 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     batchWaitMs: int(env, "PATRON_BATCH_WAIT_MS", 2, 0, 10_000),
     bodyLimit: int(env, "PATRON_BODY_LIMIT", 64 * 1024, 1024, 16 * 1024 * 1024),
     demoMerchant: env.PATRON_DEMO_MERCHANT || "Demo Merchant",
+    demoData: env.PATRON_DEMO_DATA !== "0",
     logRequests: env.PATRON_LOG_REQUESTS === "1",
+    webRoot: env.PATRON_WEB_ROOT ? resolve(env.PATRON_WEB_ROOT) : undefined,
+    chain: chainConfig(env),
+  };
+}
+
+function chainConfig(env: NodeJS.ProcessEnv): ChainConfig {
+  const rpcUrl = env.PATRON_CHAIN_RPC_URL || undefined;
+  const requested = env.PATRON_CHAIN || (rpcUrl ? "rpc" : "embedded");
+  if (requested !== "embedded" && requested !== "rpc" && requested !== "off") {
+    throw new ConfigError(`PATRON_CHAIN must be embedded, rpc or off, got "${requested}"`);
+  }
+  const key = env.PATRON_CHAIN_KEY || undefined;
+  if (requested === "rpc" && (!rpcUrl || !key)) {
+    throw new ConfigError(
+      "anchoring on an RPC endpoint needs PATRON_CHAIN_RPC_URL and PATRON_CHAIN_KEY",
+    );
+  }
+  if (key && !/^0x[0-9a-fA-F]{64}$/.test(key)) {
+    throw new ConfigError("PATRON_CHAIN_KEY must be a 32-byte hex private key (0x…)");
+  }
+  const contract = env.PATRON_ANCHOR_CONTRACT || undefined;
+  if (contract && !/^0x[0-9a-fA-F]{40}$/.test(contract)) {
+    throw new ConfigError("PATRON_ANCHOR_CONTRACT must be a 20-byte hex address (0x…)");
+  }
+  return {
+    mode: requested,
+    rpcUrl,
+    key,
+    contract,
+    intervalMs: int(env, "PATRON_ANCHOR_INTERVAL_MS", 5_000, 100, 86_400_000),
+    confirmations: int(env, "PATRON_ANCHOR_CONFIRMATIONS", 1, 1, 1_000),
   };
 }

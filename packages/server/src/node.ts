@@ -1,11 +1,16 @@
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { attestationProjector } from "./attestations/attestations.js";
+import { attest, attestationProjector } from "./attestations/attestations.js";
 import { attestationRoutes } from "./attestations/routes.js";
+import { Anchorer } from "./chain/anchorer.js";
+import { type ChainLink, connectChain } from "./chain/client.js";
+import { anchorRoutes } from "./chain/routes.js";
 import type { Config } from "./config.js";
 import { type Database, openDatabase } from "./db/database.js";
 import { migrate } from "./db/migrations.js";
 import { type App, createApp } from "./http/app.js";
+import { registerWeb } from "./http/web.js";
 import { type LedgerIdentity, loadLedgerIdentity } from "./ledger/keys.js";
 import { ProofService } from "./ledger/proofs.js";
 import { ledgerRoutes } from "./ledger/routes.js";
@@ -68,6 +73,9 @@ export async function openLedger(
 export interface PatronNode extends Ledger {
   app: App;
   tenancy: Tenancy;
+  /** The chain checkpoints are anchored on, unless anchoring is off. */
+  chain?: ChainLink;
+  anchorer?: Anchorer;
   /** Set on the first start: the demo merchant's owner key. */
   ownerKey?: string;
   url: string;
@@ -84,8 +92,22 @@ export async function startNode(
   const { db, sequencer, identity } = ledger;
   const tenancy = new Tenancy(db, sequencer);
   let app: App | undefined;
+  let chain: ChainLink | undefined;
+  let anchorer: Anchorer | undefined;
   try {
-    const ownerKey = await bootstrap(config, tenancy, log);
+    const ownerKey = await bootstrap(config, tenancy, sequencer, log);
+    if (config.chain.mode !== "off") {
+      chain = await connectChain(config.chain, db, {
+        dataDir: config.dataDir,
+        origin: identity.origin,
+        log,
+      });
+      anchorer = new Anchorer(db, chain, () => sequencer.head, {
+        intervalMs: config.chain.intervalMs,
+        confirmations: config.chain.confirmations,
+        log,
+      });
+    }
     app = await createApp({
       logger: config.logRequests,
       bodyLimit: config.bodyLimit,
@@ -111,28 +133,37 @@ export async function startNode(
       verifierKey: identity.verifierKey,
       origin: identity.origin,
     });
+    anchorRoutes(app, { db, chain });
     tenancyRoutes(app, tenancy);
     attestationRoutes(app, { db, sequencer });
+    await registerWeb(app, { root: config.webRoot });
     await app.ready();
     let url = "";
     if (opts.listen !== false) {
       url = await app.listen({ port: config.port, host: config.host });
     }
+    anchorer?.start();
     const a = app;
     return {
       ...ledger,
       app: a,
       tenancy,
+      chain,
+      anchorer,
       ownerKey,
       url,
       async close() {
         await a.close();
+        await anchorer?.stop();
         await sequencer.close();
+        await chain?.stop();
         await db.close();
       },
     };
   } catch (err) {
     await app?.close().catch(() => {});
+    await anchorer?.stop().catch(() => {});
+    await chain?.stop().catch(() => {});
     await sequencer.close().catch(() => {});
     await db.close().catch(() => {});
     throw err;
@@ -140,7 +171,12 @@ export async function startNode(
 }
 
 /** On the first start, creates the demo merchant and its owner key and saves the key. */
-async function bootstrap(config: Config, tenancy: Tenancy, log: (l: string) => void) {
+async function bootstrap(
+  config: Config,
+  tenancy: Tenancy,
+  sequencer: Sequencer,
+  log: (l: string) => void,
+) {
   const keyFile = join(config.dataDir, "owner-key.txt");
   if ((await tenancy.merchantCount()) > 0) {
     if (existsSync(keyFile))
@@ -148,16 +184,34 @@ async function bootstrap(config: Config, tenancy: Tenancy, log: (l: string) => v
     return undefined;
   }
   const merchantId = await tenancy.createMerchant(config.demoMerchant);
-  const { key } = await tenancy.createKey(
+  const { key, id: ownerKeyId } = await tenancy.createKey(
     merchantId,
     "owner",
     "initial owner key",
     SYSTEM_ACTOR,
     config.ownerKey,
   );
+  if (config.demoData) await seedDemoDocuments(sequencer, merchantId, ownerKeyId);
   mkdirSync(config.dataDir, { recursive: true });
   writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
   log(`Created merchant "${config.demoMerchant}" (${merchantId}).`);
   log(`Owner API key (saved in ${keyFile}): ${key}`);
   return key;
+}
+
+/**
+ * The demo merchant's first notarised documents, so a new explorer has something to show. Only
+ * digests and labels, as for any attestation; the texts are the demo's own.
+ */
+async function seedDemoDocuments(sequencer: Sequencer, merchantId: string, keyId: string) {
+  const docs = [
+    ["Terms of sale, edition 2026", "Demo: the general terms customers accept at checkout."],
+    ["Privacy notice v3", "Demo: what personal data is processed, why, and for how long."],
+    ["Loyalty programme rules v1", "Demo: earning 1 point per euro, redemption from 100 points."],
+  ];
+  const by = { merchantId, keyId, role: "owner" as const };
+  for (const [subject, note] of docs) {
+    const digest = createHash("sha256").update(`${subject}\n${note}`).digest("hex");
+    await attest(sequencer, by, { digest, subject, note });
+  }
 }

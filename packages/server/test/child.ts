@@ -9,7 +9,8 @@ const cli = fileURLToPath(new URL("../src/cli/run.ts", import.meta.url));
 export function spawnCli(args: string[], env: Record<string, string>): ChildProcess {
   return spawn(process.execPath, ["--import", "tsx", cli, ...args], {
     cwd: root,
-    env: { ...process.env, ...env },
+    // Tests count entries: no demo documents unless a test asks for them.
+    env: { ...process.env, PATRON_DEMO_DATA: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
 }

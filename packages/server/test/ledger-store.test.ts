@@ -174,16 +174,19 @@ describe.each(backends)("ledger storage on $name", (backend) => {
   });
 });
 
-describe.each(backends.filter((b) => b.name === "postgres"))("single writer on $name", (backend) => {
-  it("refuses a second sequencer on the same database", async () => {
-    const { config, schema, cleanup } = backend.config();
-    const first = await openLedger(config, { schema });
-    try {
-      await expect(openLedger(config, { schema })).rejects.toThrow(/already the sequencer/);
-    } finally {
-      await first.sequencer.close();
-      await first.db.close();
-      cleanup();
-    }
-  });
-});
+describe.each(backends.filter((b) => b.name === "postgres"))(
+  "single writer on $name",
+  (backend) => {
+    it("refuses a second sequencer on the same database", async () => {
+      const { config, schema, cleanup } = backend.config();
+      const first = await openLedger(config, { schema });
+      try {
+        await expect(openLedger(config, { schema })).rejects.toThrow(/already the sequencer/);
+      } finally {
+        await first.sequencer.close();
+        await first.db.close();
+        cleanup();
+      }
+    });
+  },
+);

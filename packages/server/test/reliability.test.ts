@@ -13,7 +13,11 @@ const OWNER = "pat_test_owner_key_0123456789abcdefghijklmnop";
 
 async function environment(backend: string) {
   const dataDir = mkdtempSync(join(tmpdir(), "patron-rel-"));
-  const env: Record<string, string> = { PATRON_DATA_DIR: dataDir, PATRON_OWNER_KEY: OWNER };
+  const env: Record<string, string> = {
+    PATRON_DATA_DIR: dataDir,
+    PATRON_OWNER_KEY: OWNER,
+    PATRON_CHAIN: "off",
+  };
   if (backend === "postgres" && testDatabaseUrl) {
     env.DATABASE_URL = await schemaUrl(
       testDatabaseUrl,

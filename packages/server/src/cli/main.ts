@@ -1,11 +1,20 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { startAnvil } from "@patron/contracts";
 import { verifyReceipt } from "@patron/ledger";
-import { ConfigError, loadConfig } from "../config.js";
+import { embeddedChainDir, runningEmbeddedRpc } from "../chain/client.js";
+import {
+  anchoredEvents,
+  anchorReader,
+  fetchConsistency,
+  verifyCheckpointOnChain,
+} from "../chain/verify.js";
+import { type Config, ConfigError, loadConfig } from "../config.js";
 import { openDatabase } from "../db/database.js";
 import { auditLedger } from "../ledger/audit.js";
 import { getMeta } from "../ledger/store.js";
+import { MIRROR_HELP, mirrorCommand } from "../mirror/cli.js";
 import { startNode } from "../node.js";
 import { VERSION } from "../version.js";
 import { progressReporter } from "./progress.js";
@@ -19,9 +28,17 @@ Commands:
   verify <receipt-file>     Verify a receipt offline against its checkpoint and the log's key
       --key <vkey|file>     the log's verifier key (from GET /v1/ledger/key), or a file holding it
       --origin <origin>     also require the checkpoint to come from this log
-  audit                     Replay the whole ledger from its stored bytes and check everything
+      --chain <rpc-url>     also check the checkpoint against the LedgerAnchor contract on this chain
+      --contract <address>  the contract (from GET /v1/ledger/anchors)
+      --node <url>          a node to fetch a consistency proof from, when the receipt's own
+                            size is not anchored but a later one is
+  audit                     Replay the whole ledger from its stored bytes and check everything,
+                            and every anchor on the chain against the log
       --key <vkey|file>     pin the verifier key instead of trusting the one stored in the database
+      --chain <rpc-url>     the chain to check anchors on (default: the node's configured chain)
+      --no-chain            skip the anchor check
       --json                print the report as JSON
+${MIRROR_HELP}
   help                      Show this help
 
 Environment (start and audit):
@@ -29,9 +46,15 @@ Environment (start and audit):
   PATRON_DATA_DIR (./.patron)         embedded database, ledger key, owner key
   DATABASE_URL                        use this PostgreSQL server instead of the embedded database
   PATRON_OWNER_KEY                    on the first start, the demo merchant's owner API key
+  PATRON_DEMO_DATA (1)                0: no demo documents notarised on the first start
+  PATRON_WEB_ROOT                     serve the explorer from this directory (default: the build)
   PATRON_LEDGER_KEY                   checkpoint signing key (default: generated into the data dir)
   PATRON_LOG_ORIGIN                   the log's origin line (default: generated on the first start)
   PATRON_BATCH_MAX (1000), PATRON_BATCH_WAIT_MS (2)   group-commit bounds
+  PATRON_CHAIN (embedded)             embedded | rpc | off: where checkpoints are anchored
+  PATRON_CHAIN_RPC_URL, PATRON_CHAIN_KEY, PATRON_ANCHOR_CONTRACT   an EVM endpoint, the anchoring
+                                      key (0x…) and optionally an existing LedgerAnchor contract
+  PATRON_ANCHOR_INTERVAL_MS (5000), PATRON_ANCHOR_CONFIRMATIONS (1)
 
 Exit status: 0 on success, 1 when a verification or audit fails, 2 on a usage error.
 `;
@@ -56,6 +79,11 @@ async function start(): Promise<number> {
     `  database: ${node.db.kind}${config.databaseUrl ? "" : ` (${join(config.dataDir, "pgdata")})`}`,
   );
   console.log(`  ledger:   ${node.identity.origin}, ${node.sequencer.head.size} entries`);
+  console.log(
+    node.chain
+      ? `  anchors:  LedgerAnchor ${node.chain.contract} on chain ${node.chain.chainId} (${node.chain.rpcUrl}), every ${config.chain.intervalMs / 1000} s`
+      : "  anchors:  off (PATRON_CHAIN=off)",
+  );
   console.log(`  API docs: ${node.url}/docs   OpenAPI: ${node.url}/openapi.json`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
@@ -67,12 +95,21 @@ async function start(): Promise<number> {
   return 0;
 }
 
-function verify(args: string[]): number {
+async function verify(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { key: { type: "string" }, origin: { type: "string" } },
+    options: {
+      key: { type: "string" },
+      origin: { type: "string" },
+      chain: { type: "string" },
+      contract: { type: "string" },
+      node: { type: "string" },
+    },
   });
+  if (values.chain && !/^0x[0-9a-fA-F]{40}$/.test(values.contract ?? "")) {
+    throw new UsageError("--chain needs --contract <0x address of the LedgerAnchor contract>");
+  }
   const file = positionals[0];
   if (!file)
     throw new UsageError("verify needs a receipt file: patron verify <receipt-file> --key <vkey>");
@@ -91,6 +128,20 @@ function verify(args: string[]): number {
     );
     console.log(`  root ${Buffer.from(r.checkpoint.root).toString("base64")}`);
     if (r.entry) console.log(`  ${r.entry.type} by ${r.entry.actor} at ${r.entry.time}`);
+    if (values.chain) {
+      const node = values.node?.replace(/\/$/, "");
+      const v = await verifyCheckpointOnChain(
+        anchorReader(values.chain),
+        values.contract as `0x${string}`,
+        r.checkpoint,
+        node ? (from, to) => fetchConsistency(node, from, to) : undefined,
+      );
+      console.log(
+        v.how === "exact"
+          ? `OK: the chain anchors this checkpoint's root at size ${v.anchoredSize}`
+          : `OK: the chain anchors size ${v.anchoredSize}, proven consistent with this checkpoint`,
+      );
+    }
     return 0;
   } catch (err) {
     console.error(`FAILED: ${(err as Error).message}`);
@@ -101,7 +152,12 @@ function verify(args: string[]): number {
 async function audit(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { key: { type: "string" }, json: { type: "boolean" } },
+    options: {
+      key: { type: "string" },
+      json: { type: "boolean" },
+      chain: { type: "string" },
+      "no-chain": { type: "boolean" },
+    },
   });
   const config = loadConfig();
   const db = await openDatabase({
@@ -121,14 +177,37 @@ async function audit(args: string[]): Promise<number> {
         `note: the database names the key ${storedKey}; checking against --key instead`,
       );
     }
+    const contract = await getMeta(db, "anchor_contract");
+    let chain: Awaited<ReturnType<typeof chainForAudit>> | undefined;
+    if (contract && !values["no-chain"]) {
+      chain = await chainForAudit(config, values.chain);
+      if (!chain) {
+        console.error(
+          `FAILED: this ledger is anchored at ${contract} but no chain is reachable; pass --chain <rpc-url> or --no-chain`,
+        );
+        return 1;
+      }
+    }
     const bar = values.json ? undefined : progressReporter("audit");
-    const report = await auditLedger(db, { origin, verifierKey, progress: bar?.update });
+    let report: Awaited<ReturnType<typeof auditLedger>>;
+    try {
+      report = await auditLedger(db, {
+        origin,
+        verifierKey,
+        progress: bar?.update,
+        anchors: chain
+          ? () => anchoredEvents(anchorReader(chain.rpcUrl), contract as `0x${string}`)
+          : undefined,
+      });
+    } finally {
+      await chain?.stop();
+    }
     bar?.done();
     if (values.json) {
       console.log(JSON.stringify(report, null, 2));
     } else if (report.ok) {
       console.log(
-        `OK: ${report.entries} entries, ${report.checkpoints} checkpoints and ${report.tiles} tree tiles of ${origin} verified in ${report.seconds.toFixed(2)} s`,
+        `OK: ${report.entries} entries, ${report.checkpoints} checkpoints, ${report.tiles} tree tiles and ${report.anchors} anchors of ${origin} verified in ${report.seconds.toFixed(2)} s`,
       );
     } else {
       const first = report.problems[0];
@@ -142,6 +221,19 @@ async function audit(args: string[]): Promise<number> {
   }
 }
 
+/**
+ * The chain an audit checks anchors on: --chain, the configured endpoint, the embedded node of
+ * a running Patron node, or a new embedded node started from the saved chain state.
+ */
+async function chainForAudit(config: Config, flag?: string) {
+  const url = flag ?? config.chain.rpcUrl ?? runningEmbeddedRpc(config.dataDir);
+  if (url) return { rpcUrl: url, stop: async () => {} };
+  const state = join(embeddedChainDir(config.dataDir), "anvil-state.json");
+  if (!existsSync(state)) return undefined;
+  const anvil = await startAnvil({ stateFile: state });
+  return { rpcUrl: anvil.rpcUrl, stop: () => anvil.stop() };
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -149,9 +241,11 @@ export async function main(argv: string[]): Promise<number> {
       case "start":
         return await start();
       case "verify":
-        return verify(rest);
+        return await verify(rest);
       case "audit":
         return await audit(rest);
+      case "mirror":
+        return await mirrorCommand(rest);
       case undefined:
       case "help":
       case "--help":

@@ -86,6 +86,35 @@ export const migrations: { id: number; name: string; sql: string }[] = [
       CREATE INDEX attestations_merchant_idx ON attestations (merchant_id, entry_idx);
     `,
   },
+  {
+    id: 4,
+    name: "anchors",
+    sql: `
+      -- The anchoring outbox: a row is written before its transaction is sent, with the signed
+      -- transaction itself, so a crash between signing and sending resends the same transaction.
+      CREATE TABLE ledger_anchors (
+        id bigserial PRIMARY KEY,
+        size bigint NOT NULL,
+        root bytea NOT NULL,
+        chain_id bigint NOT NULL,
+        contract text NOT NULL,
+        status text NOT NULL,
+        nonce bigint,
+        tx_hash text,
+        raw_tx text,
+        block_number bigint,
+        block_hash text,
+        confirmations integer NOT NULL DEFAULT 0,
+        attempts integer NOT NULL DEFAULT 0,
+        error text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        sent_at timestamptz,
+        confirmed_at timestamptz
+      );
+      CREATE INDEX ledger_anchors_size_idx ON ledger_anchors (size);
+      CREATE INDEX ledger_anchors_status_idx ON ledger_anchors (status);
+    `,
+  },
 ];
 
 /** Brings the schema up to date. Safe to run from several nodes at once on PostgreSQL. */

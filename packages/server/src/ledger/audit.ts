@@ -12,7 +12,7 @@ import { listCheckpoints, listEntries, listTiles, type StoredCheckpoint } from "
 import { readerFromTiles, TILE_WIDTH, TileNodes, TreeEdge, tileId } from "./tiles.js";
 
 export interface AuditProblem {
-  kind: "entry" | "checkpoint" | "tile" | "log";
+  kind: "entry" | "checkpoint" | "tile" | "log" | "anchor";
   /** Entry index, checkpoint size, or tile id. */
   at: string;
   message: string;
@@ -24,6 +24,8 @@ export interface AuditReport {
   entries: number;
   checkpoints: number;
   tiles: number;
+  /** Anchors checked on the chain (0 when no chain was given). */
+  anchors: number;
   problems: AuditProblem[];
   seconds: number;
 }
@@ -36,6 +38,8 @@ export interface AuditOptions {
   pageSize?: number;
   /** Stop after this many problems (the first one is what matters most). */
   maxProblems?: number;
+  /** The anchors on the chain, to check against the log's checkpoints. */
+  anchors?: () => Promise<{ size: bigint; root: string; txHash: string }[]>;
 }
 
 /**
@@ -71,6 +75,8 @@ export async function auditLedger(db: Queryable, opts: AuditOptions): Promise<Au
   let checkpoints: StoredCheckpoint[] = await listCheckpoints(db, 0n, page);
   let cpCount = 0;
   let previous: StoredCheckpoint | undefined;
+  // Roots of the verified checkpoints, to compare anchors with.
+  const verifiedRoots = new Map<bigint, string>();
 
   const checkCheckpoint = (cp: StoredCheckpoint) => {
     cpCount++;
@@ -93,12 +99,15 @@ export async function auditLedger(db: Queryable, opts: AuditOptions): Promise<Au
         message: "the signed note does not match the stored size and root",
       });
     }
-    if (!equalBytes(root, cp.root)) {
+    const rebuilt = equalBytes(root, cp.root);
+    if (!rebuilt) {
       report({
         kind: "checkpoint",
         at,
         message: "its root differs from the tree rebuilt from the entries",
       });
+    } else if (signed && signed.size === cp.size && equalBytes(signed.root, cp.root)) {
+      verifiedRoots.set(cp.size, Buffer.from(cp.root).toString("hex"));
     }
     if (previous && previous.size > 0n) {
       const proof = consistencyProofFrom(readerNow(), previous.size, cp.size);
@@ -191,7 +200,31 @@ export async function auditLedger(db: Queryable, opts: AuditOptions): Promise<Au
     });
   }
   const tiles = await compareTiles();
-  return finish(tiles);
+  const anchors = await compareAnchors();
+  return finish(tiles, anchors);
+
+  async function compareAnchors(): Promise<number> {
+    if (!opts.anchors) return 0;
+    const events = await opts.anchors();
+    for (const a of events) {
+      const mine = verifiedRoots.get(a.size);
+      const theirs = a.root.replace(/^0x/, "").toLowerCase();
+      if (!mine) {
+        report({
+          kind: "anchor",
+          at: a.size.toString(),
+          message: `anchored on chain (tx ${a.txHash}) but the log has no valid checkpoint at that size`,
+        });
+      } else if (mine !== theirs) {
+        report({
+          kind: "anchor",
+          at: a.size.toString(),
+          message: `the chain anchors root ${theirs} (tx ${a.txHash}) but the log's checkpoint root is ${mine}`,
+        });
+      }
+    }
+    return events.length;
+  }
 
   async function compareTiles(): Promise<number> {
     collectFullTiles();
@@ -233,13 +266,14 @@ export async function auditLedger(db: Queryable, opts: AuditOptions): Promise<Au
     return count;
   }
 
-  function finish(tiles = 0): AuditReport {
+  function finish(tiles = 0, anchors = 0): AuditReport {
     return {
       ok: problems.length === 0,
       origin: opts.origin,
       entries: Number(expected),
       checkpoints: cpCount,
       tiles,
+      anchors,
       problems,
       seconds: (performance.now() - started) / 1000,
     };

@@ -1,5 +1,6 @@
 import { decodeEntry, formatReceipt } from "@patron/ledger";
 import { z } from "zod";
+import { confirmedAnchorCovering } from "../chain/anchors.js";
 import type { Queryable } from "../db/database.js";
 import type { App } from "../http/app.js";
 import { ApiError, notFound } from "../http/errors.js";
@@ -221,7 +222,21 @@ export function ledgerRoutes(
         summary:
           "An offline-verifiable receipt (C2SP tlog-proof) for one entry: the entry's bytes, its inclusion proof and the signed checkpoint",
         params: z.strictObject({ index: U64 }),
-        querystring: z.strictObject({ size: U64.optional() }),
+        querystring: z.strictObject({
+          size: U64.optional().describe("prove against the checkpoint of this size"),
+          anchored: z
+            .enum(["true", "false"])
+            .optional()
+            .describe(
+              "prove against the smallest confirmed anchored checkpoint that covers the entry, so the receipt verifies against the chain alone",
+            ),
+          format: z
+            .enum(["text", "json"])
+            .optional()
+            .describe(
+              "`json` wraps the receipt with the anchor that covers its checkpoint: `{ index, size, receipt, anchor }`",
+            ),
+        }),
       },
     },
     async (req, reply) => {
@@ -230,9 +245,21 @@ export function ledgerRoutes(
       if (index >= head.size) throw notFound(`entry ${index}`);
       let note = head.note;
       let size = head.size;
-      if (req.query.size !== undefined) {
-        const cp = await checkpointAt(db, req.query.size);
-        if (!cp) throw new ApiError(404, "not_found", `no checkpoint at size ${req.query.size}`);
+      let at = req.query.size;
+      if (req.query.anchored === "true") {
+        const anchor = await confirmedAnchorCovering(db, index + 1n);
+        if (!anchor) {
+          throw new ApiError(
+            409,
+            "not_anchored",
+            `no confirmed anchor covers entry ${index} yet; retry after the next anchor`,
+          );
+        }
+        at = anchor.size;
+      }
+      if (at !== undefined) {
+        const cp = await checkpointAt(db, at);
+        if (!cp) throw new ApiError(404, "not_found", `no checkpoint at size ${at}`);
         if (index >= cp.size)
           throw new ApiError(
             400,
@@ -245,8 +272,31 @@ export function ledgerRoutes(
       const e = await getEntry(db, index);
       if (!e) throw notFound(`entry ${index}`);
       const proof = await proofs.inclusion(index, size);
+      const receipt = formatReceipt({ index, proof, checkpoint: note, extra: e.data });
+      // The confirmed anchor of this checkpoint's size, or of a later one it is consistent with.
+      const covering = await confirmedAnchorCovering(db, size);
+      const anchor = covering
+        ? {
+            chainId: covering.chainId,
+            contract: covering.contract,
+            size: Number(covering.size),
+            root: toHex(covering.root),
+            txHash: covering.txHash,
+            blockNumber: covering.blockNumber === null ? null : Number(covering.blockNumber),
+            exact: covering.size === size,
+          }
+        : null;
+      if (req.query.format === "json") {
+        return { index: Number(index), size: Number(size), receipt, anchor };
+      }
+      if (anchor) {
+        reply.header(
+          "patron-anchor",
+          `chain=${anchor.chainId}; contract=${anchor.contract}; size=${anchor.size}; tx=${anchor.txHash}; block=${anchor.blockNumber}`,
+        );
+      }
       reply.type(text);
-      return formatReceipt({ index, proof, checkpoint: note, extra: e.data });
+      return receipt;
     },
   );
 }

@@ -32,7 +32,12 @@ export const pglite: Backend = {
   name: "pglite",
   config(overrides = {}) {
     const dataDir = tempDir();
-    const config = { ...loadConfig({}), dataDir, port: 0, ...overrides };
+    const config = {
+      ...loadConfig({ PATRON_CHAIN: "off", PATRON_DEMO_DATA: "0" }),
+      dataDir,
+      port: 0,
+      ...overrides,
+    };
     return { config, cleanup: () => rmSync(dataDir, { recursive: true, force: true }) };
   },
 };
@@ -43,7 +48,13 @@ export const postgres: Backend | undefined = pgUrl
       config(overrides = {}) {
         const dataDir = tempDir();
         const schema = fresh("t");
-        const config = { ...loadConfig({}), dataDir, databaseUrl: pgUrl, port: 0, ...overrides };
+        const config = {
+          ...loadConfig({ PATRON_CHAIN: "off", PATRON_DEMO_DATA: "0" }),
+          dataDir,
+          databaseUrl: pgUrl,
+          port: 0,
+          ...overrides,
+        };
         return { config, schema, cleanup: () => rmSync(dataDir, { recursive: true, force: true }) };
       },
     }
