@@ -17,6 +17,7 @@ import { getMeta } from "../ledger/store.js";
 import { MIRROR_HELP, mirrorCommand } from "../mirror/cli.js";
 import { startNode } from "../node.js";
 import { VERSION } from "../version.js";
+import { readKeyArg, UsageError } from "./args.js";
 import { progressReporter } from "./progress.js";
 
 const HELP = `patron ${VERSION} — verifiable CRM and coalition loyalty
@@ -58,18 +59,6 @@ Environment (start and audit):
 
 Exit status: 0 on success, 1 when a verification or audit fails, 2 on a usage error.
 `;
-
-class UsageError extends Error {}
-
-function readKey(value: string | undefined): string | undefined {
-  if (!value) return undefined;
-  if (/^[^+\s]+\+[0-9a-f]{8}\+[A-Za-z0-9+/=]+$/.test(value)) return value;
-  try {
-    return readFileSync(value, "utf8").trim();
-  } catch {
-    throw new UsageError(`--key is neither a verifier key nor a readable file: ${value}`);
-  }
-}
 
 async function start(): Promise<number> {
   const config = loadConfig();
@@ -113,7 +102,7 @@ async function verify(args: string[]): Promise<number> {
   const file = positionals[0];
   if (!file)
     throw new UsageError("verify needs a receipt file: patron verify <receipt-file> --key <vkey>");
-  const key = readKey(values.key);
+  const key = readKeyArg(values.key);
   if (!key) throw new UsageError("verify needs the log's verifier key: --key <vkey|file>");
   let text: string;
   try {
@@ -171,7 +160,7 @@ async function audit(args: string[]): Promise<number> {
       console.error("FAILED: no ledger found (is PATRON_DATA_DIR or DATABASE_URL right?)");
       return 1;
     }
-    const verifierKey = readKey(values.key) ?? storedKey;
+    const verifierKey = readKeyArg(values.key) ?? storedKey;
     if (verifierKey !== storedKey) {
       console.error(
         `note: the database names the key ${storedKey}; checking against --key instead`,

@@ -1,7 +1,6 @@
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { parseVerifierKey } from "@patron/ledger";
 import { mirrorAnchorCheck } from "../chain/verify.js";
+import { readKeyArg, UsageError } from "../cli/args.js";
 import { progressReporter } from "../cli/progress.js";
 import { ALARM_CODES, ForkAlarm, MirrorError, runMirror } from "./mirror.js";
 
@@ -15,25 +14,6 @@ export const MIRROR_HELP = `  mirror <url>              Keep a verified copy of 
       --interval <seconds>  time between polls with --follow (default 5)
       --chain <rpc-url>     also check the copy's checkpoints against the log's anchors on this chain
       --contract <address>  the LedgerAnchor contract (from GET /v1/ledger/anchors)`;
-
-class UsageError extends Error {}
-
-function readKey(value: string): string {
-  let key = value;
-  if (!/^[^+\s]+\+[0-9a-fA-F]{8}\+[A-Za-z0-9+/=]+$/.test(value)) {
-    try {
-      key = readFileSync(value, "utf8").trim();
-    } catch {
-      throw new UsageError(`--key is neither a verifier key nor a readable file: ${value}`);
-    }
-  }
-  try {
-    parseVerifierKey(key);
-  } catch (e) {
-    throw new UsageError(`--key: ${(e as Error).message}`);
-  }
-  return key;
-}
 
 function parse(args: string[]) {
   const { values, positionals } = parseArgs({
@@ -86,7 +66,7 @@ function parse(args: string[]) {
     chain: values.chain
       ? { rpcUrl: values.chain, contract: values.contract as `0x${string}` }
       : undefined,
-    verifierKey: values.key === undefined ? undefined : readKey(values.key),
+    verifierKey: readKeyArg(values.key),
     follow: values.follow ?? false,
     intervalMs,
   };
