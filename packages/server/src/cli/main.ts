@@ -25,7 +25,8 @@ const HELP = `patron ${VERSION} — verifiable CRM and coalition loyalty
 Usage: patron <command> [options]
 
 Commands:
-  start                     Run a node: database, ledger, HTTP API (what \`npm start\` runs)
+  start                     Run a node: database, ledger, chain anchoring, HTTP API and the
+                            explorer (what \`npm start\` runs)
   verify <receipt-file>     Verify a receipt offline against its checkpoint and the log's key
       --key <vkey|file>     the log's verifier key (from GET /v1/ledger/key), or a file holding it
       --origin <origin>     also require the checkpoint to come from this log
