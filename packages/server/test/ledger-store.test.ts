@@ -123,6 +123,7 @@ describe.each(backends)("ledger storage on $name", (backend) => {
     await ledger.sequencer.submit(draft(0));
     const failing: Projector = {
       types: ["test.boom"],
+      tables: [],
       apply: async (tx) => {
         await tx.query("SELECT 1/0");
       },

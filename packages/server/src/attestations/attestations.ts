@@ -18,6 +18,7 @@ export const ATTESTATION = "attestation.created";
 
 export const attestationProjector: Projector = {
   types: [ATTESTATION],
+  tables: ["attestations"],
   async apply(tx: Queryable, entries: CommittedEntry[]) {
     const p = entries.map(
       (e) => e.entry.payload as unknown as { merchantId: string } & AttestationInput,

@@ -13,9 +13,10 @@ import {
 import { type Config, ConfigError, loadConfig } from "../config.js";
 import { openDatabase } from "../db/database.js";
 import { auditLedger } from "../ledger/audit.js";
+import { auditProjections } from "../ledger/projections-audit.js";
 import { getMeta } from "../ledger/store.js";
 import { MIRROR_HELP, mirrorCommand } from "../mirror/cli.js";
-import { startNode } from "../node.js";
+import { projectors, startNode } from "../node.js";
 import { VERSION } from "../version.js";
 import { readKeyArg, UsageError } from "./args.js";
 import { progressReporter } from "./progress.js";
@@ -39,6 +40,7 @@ Commands:
       --key <vkey|file>     pin the verifier key instead of trusting the one stored in the database
       --chain <rpc-url>     the chain to check anchors on (default: the node's configured chain)
       --no-chain            skip the anchor check
+      --no-projections      skip rebuilding the projection tables from the log and comparing
       --json                print the report as JSON
 ${MIRROR_HELP}
   help                      Show this help
@@ -147,6 +149,7 @@ async function audit(args: string[]): Promise<number> {
       json: { type: "boolean" },
       chain: { type: "string" },
       "no-chain": { type: "boolean" },
+      "no-projections": { type: "boolean" },
     },
   });
   const config = loadConfig();
@@ -193,11 +196,22 @@ async function audit(args: string[]): Promise<number> {
       await chain?.stop();
     }
     bar?.done();
+    let projections: Awaited<ReturnType<typeof auditProjections>> | undefined;
+    if (!values["no-projections"]) {
+      const pbar = values.json ? undefined : progressReporter("projections");
+      projections = await auditProjections(db, projectors, { progress: pbar?.update });
+      pbar?.done();
+      report.problems.push(...projections.problems);
+    }
+    const ok = report.problems.length === 0;
+    const tables = projections ? `, ${projections.tables.length} projection tables` : "";
     if (values.json) {
-      console.log(JSON.stringify(report, null, 2));
-    } else if (report.ok) {
       console.log(
-        `OK: ${report.entries} entries, ${report.checkpoints} checkpoints, ${report.tiles} tree tiles and ${report.anchors} anchors of ${origin} verified in ${report.seconds.toFixed(2)} s`,
+        JSON.stringify({ ...report, ok, projections: projections?.tables ?? [] }, null, 2),
+      );
+    } else if (ok) {
+      console.log(
+        `OK: ${report.entries} entries, ${report.checkpoints} checkpoints, ${report.tiles} tree tiles${tables} and ${report.anchors} anchors of ${origin} verified in ${report.seconds.toFixed(2)} s`,
       );
     } else {
       const first = report.problems[0];
@@ -205,7 +219,7 @@ async function audit(args: string[]): Promise<number> {
       for (const p of report.problems) console.error(`  ${p.kind} ${p.at}: ${p.message}`);
       if (first) console.error(`First bad ${first.kind}: ${first.at}`);
     }
-    return report.ok ? 0 : 1;
+    return ok ? 0 : 1;
   } finally {
     await db.close();
   }

@@ -12,7 +12,7 @@ import { listCheckpoints, listEntries, listTiles, type StoredCheckpoint } from "
 import { readerFromTiles, TILE_WIDTH, TileNodes, TreeEdge, tileId } from "./tiles.js";
 
 export interface AuditProblem {
-  kind: "entry" | "checkpoint" | "tile" | "log" | "anchor";
+  kind: "entry" | "checkpoint" | "tile" | "log" | "anchor" | "projection";
   /** Entry index, checkpoint size, or tile id. */
   at: string;
   message: string;

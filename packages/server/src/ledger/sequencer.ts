@@ -57,6 +57,8 @@ export interface Idempotency {
 /** Updates a projection table from committed entries, inside the batch's transaction. */
 export interface Projector {
   types: readonly string[];
+  /** The tables it writes, parents before children: `audit` rebuilds and compares them. */
+  tables: readonly string[];
   apply(tx: Queryable, entries: CommittedEntry[]): Promise<void>;
 }
 

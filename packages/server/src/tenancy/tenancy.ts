@@ -44,6 +44,7 @@ interface KeyRevoked {
 
 export const tenancyProjector: Projector = {
   types: ["merchant.created", "apikey.created", "apikey.revoked"],
+  tables: ["merchants", "api_keys"],
   async apply(tx: Queryable, entries: CommittedEntry[]) {
     // Entries of one batch apply in order: a key may be created and revoked in the same batch.
     for (const e of entries) {
