@@ -2,39 +2,71 @@
  * Patron's benchmarks, side by side in one run (the machines are shared and noisy, so the
  * ratios between rows matter more than any absolute number). Prints tables and writes
  * bench/results/latest.json. Run with `npm run bench` (starts a throwaway PostgreSQL when one
- * is installed) or `npm run bench -- --quick` for a short smoke run.
+ * is installed) or `npm run bench -- --quick` for a short smoke run. See docs/performance.md.
+ *
+ * Options:
+ *   --quick              small sizes (about 2 minutes; the full run takes about 5)
+ *   --only a,b           run only these sections: write, http, proofs, erc20, anchoring
+ *   --skip a,b           run all sections but these
+ *   --proof-size N       tree size for the proof benchmark (default 1,000,000; quick 100,000)
+ *   --out NAME           file name under bench/results/ (default latest.json)
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { Worker } from "node:worker_threads";
 import { encodeEntry, hashLeaf, sha256, verifyInclusion } from "@patron/ledger";
+import { attestationProjector } from "../packages/server/src/attestations/attestations.js";
 import { loadConfig } from "../packages/server/src/config.js";
-import { openDatabase } from "../packages/server/src/db/database.js";
+import { type Database, openDatabase } from "../packages/server/src/db/database.js";
 import { migrate } from "../packages/server/src/db/migrations.js";
 import { auditLedger } from "../packages/server/src/ledger/audit.js";
 import { ProofService } from "../packages/server/src/ledger/proofs.js";
+import type { CommittedEntry } from "../packages/server/src/ledger/sequencer.js";
 import { insertEntries, upsertTiles } from "../packages/server/src/ledger/store.js";
 import { TreeEdge } from "../packages/server/src/ledger/tiles.js";
 import { openLedger, startNode } from "../packages/server/src/node.js";
-import { benchErc20 } from "./erc20.js";
-import { fmt, measure, now, percentile, type Throughput, table } from "./lib.js";
+import { type AnchoringResult, benchAnchoring } from "./anchoring.js";
+import type { HttpJob } from "./http-load.js";
+import { fmt, measure, now, summarize, type Throughput, table, tsWorker } from "./lib.js";
+
+const SECTIONS = ["write", "http", "proofs", "erc20", "anchoring"] as const;
+type Section = (typeof SECTIONS)[number];
 
 const { values: args } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
-    "skip-erc20": { type: "boolean", default: false },
+    only: { type: "string" },
+    skip: { type: "string" },
     "proof-size": { type: "string" },
+    out: { type: "string", default: "latest.json" },
   },
 });
+const sectionList = (s: string | undefined) =>
+  (s ?? "")
+    .split(",")
+    .map((x) => x.trim())
+    .filter((x) => x !== "")
+    .map((x) => {
+      if (!(SECTIONS as readonly string[]).includes(x))
+        throw new Error(`unknown section "${x}"; sections are ${SECTIONS.join(", ")}`);
+      return x as Section;
+    });
+const only = sectionList(args.only);
+const skip = sectionList(args.skip);
+const runs = (s: Section) => (only.length === 0 || only.includes(s)) && !skip.includes(s);
+if (!/^[\w.-]+\.json$/.test(args.out)) throw new Error("--out must be a file name ending in .json");
+
 const quick = args.quick;
 const N = {
   sequencer: { pglite: quick ? 5_000 : 30_000, postgres: quick ? 10_000 : 100_000 },
   http: quick ? 2_000 : 10_000,
+  httpConcurrency: [64, 512],
   erc20: quick ? 200 : 1_000,
+  erc20Concurrency: 16,
   proofSize: Number(args["proof-size"] ?? (quick ? 100_000 : 1_000_000)),
-  proofs: quick ? 500 : 5_000,
+  proofs: quick ? 1_000 : 5_000,
+  anchoring: { idleWrites: quick ? 4 : 10, busySeconds: quick ? 10 : 30 },
 };
 const BATCH = 1000;
 const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -48,7 +80,7 @@ let schemaCounter = 0;
 function freshConfig(backend: BackendName) {
   const dataDir = mkdtempSync(join(tmpdir(), "patron-bench-"));
   const config = {
-    ...loadConfig({}),
+    ...loadConfig({ PATRON_CHAIN: "off" }),
     dataDir,
     port: 0,
     batchMax: BATCH,
@@ -57,6 +89,23 @@ function freshConfig(backend: BackendName) {
   };
   const schema = backend === "postgres" ? `bench_${process.pid}_${schemaCounter++}` : undefined;
   return { config, schema, cleanup: () => rmSync(dataDir, { recursive: true, force: true }) };
+}
+
+async function freshDatabase(backend: BackendName) {
+  const { config, schema, cleanup } = freshConfig(backend);
+  const db = await openDatabase({
+    url: config.databaseUrl,
+    dataDir: config.databaseUrl ? undefined : join(config.dataDir, "pgdata"),
+    schema,
+  });
+  await migrate(db);
+  return {
+    db,
+    close: async () => {
+      await db.close();
+      cleanup();
+    },
+  };
 }
 
 /** The entries every write benchmark appends: the shape of a real attestation. */
@@ -80,48 +129,55 @@ interface Row {
 const rows: Row[] = [];
 const extra: Record<string, unknown> = {};
 
-/** (a) The ceiling: the same rows, multi-row INSERTs of the sequencer's batch size, no tree. */
-async function rawInsert(backend: BackendName, total: number) {
-  const { config, schema, cleanup } = freshConfig(backend);
-  const db = await openDatabase({
-    url: config.databaseUrl,
-    dataDir: config.databaseUrl ? undefined : join(config.dataDir, "pgdata"),
-    schema,
-  });
-  await migrate(db);
+/**
+ * (a) The ceiling: the same rows in the same database, multi-row INSERTs of the sequencer's
+ * batch size, one transaction each, with no tree, checkpoint or signature. `entries` writes the
+ * ledger rows alone; `same rows` also writes the attestation projection rows, which the
+ * sequencer writes in the same transaction for every entry (so it is the like-for-like ceiling).
+ */
+async function rawInsert(backend: BackendName, total: number, withProjection: boolean) {
+  const { db, close } = await freshDatabase(backend);
   const time = new Date();
-  const entries = Array.from({ length: total }, (_, i) => {
-    const d = attestationDraft(i);
-    const data = encodeEntry({ v: 1, ...d, time: time.toISOString() });
-    return { index: BigInt(i), type: d.type, actor: d.actor, time, data, leafHash: hashLeaf(data) };
+  const committed = Array.from({ length: total }, (_, i) => {
+    const entry = { v: 1 as const, ...attestationDraft(i), time: time.toISOString() };
+    const data = encodeEntry(entry);
+    return { index: BigInt(i), entry, data, leafHash: hashLeaf(data) } as CommittedEntry;
   });
+  const rowsOf = (batch: CommittedEntry[]) =>
+    batch.map((c) => ({
+      index: c.index,
+      type: c.entry.type,
+      actor: c.entry.actor,
+      time,
+      data: c.data,
+      leafHash: c.leafHash,
+    }));
   const started = now();
   const latencies: number[] = [];
   for (let i = 0; i < total; i += BATCH) {
+    const batch = committed.slice(i, i + BATCH);
     const t0 = now();
-    await db.transaction((tx) => insertEntries(tx, entries.slice(i, i + BATCH)));
+    await db.transaction(async (tx) => {
+      await insertEntries(tx, rowsOf(batch));
+      if (withProjection) await attestationProjector.apply(tx, batch);
+    });
     latencies.push(now() - t0);
   }
   const seconds = (now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  await db.close();
-  cleanup();
-  return {
-    ops: total,
-    seconds,
-    opsPerSec: total / seconds,
-    p50Ms: percentile(latencies, 50),
-    p99Ms: percentile(latencies, 99),
-  };
+  await close();
+  // Latency is per batch (what an entry waits for its batch's commit); throughput per row.
+  return { ...summarize(latencies, seconds), ops: total, opsPerSec: total / seconds };
 }
 
 /** (b) The sequencer: validation, hashing, tree, tiles, checkpoint, projections, one commit per batch. */
 async function sequencer(backend: BackendName, total: number) {
   const { config, schema, cleanup } = freshConfig(backend);
   const ledger = await openLedger(config, { schema });
+  // Built beforehand, so that only the sequencer's own work is timed.
+  const drafts = Array.from({ length: total }, (_, i) => attestationDraft(i));
   // Clients keep enough commands in flight to fill batches, as many concurrent users would.
   const result = await measure(total, 4 * BATCH, (i) =>
-    ledger.sequencer.submit(attestationDraft(i)),
+    ledger.sequencer.submit(drafts[i] as ReturnType<typeof attestationDraft>),
   );
   return { result, ledger, cleanup };
 }
@@ -138,132 +194,280 @@ async function audit(backend: BackendName, ledger: Awaited<ReturnType<typeof ope
   return { ops: report.entries, seconds, opsPerSec: report.entries / seconds, p50Ms: 0, p99Ms: 0 };
 }
 
-/** Through the whole HTTP stack: auth, validation, JSON, the sequencer, the response. */
+function httpLoad(job: HttpJob): Promise<Throughput> {
+  const worker = tsWorker(new URL("./http-load.ts", import.meta.url), { workerData: job });
+  return new Promise<Throughput>((resolve, reject) => {
+    worker.once("message", resolve);
+    worker.once("error", reject);
+    worker.once("exit", (code) => reject(new Error(`HTTP load worker exited with ${code}`)));
+  }).finally(() => worker.terminate());
+}
+
+/**
+ * Through the whole HTTP stack: auth, validation, JSON, the sequencer, the response. Then
+ * receipts (entry + inclusion proof + checkpoint) of the entries just written.
+ */
 async function http(backend: BackendName, total: number) {
   const { config, schema, cleanup } = freshConfig(backend);
   const node = await startNode(config, { schema });
-  const headers = { "content-type": "application/json", authorization: `Bearer ${node.ownerKey}` };
-  const digests = Array.from({ length: total }, (_, i) => attestationDraft(i).payload.digest);
-  const worker = new Worker(new URL("./http-load.ts", import.meta.url), {
-    execArgv: ["--import", "tsx"],
-    workerData: { url: node.url, headers, total, concurrency: 64, digests },
-  });
-  const result = await new Promise<Throughput>((resolve, reject) => {
-    worker.once("message", resolve);
-    worker.once("error", reject);
-  });
-  await worker.terminate();
-  await node.close();
-  cleanup();
-  return result;
+  try {
+    const headers = {
+      "content-type": "application/json",
+      authorization: `Bearer ${node.ownerKey}`,
+    };
+    const post: { concurrency: number; result: Throughput }[] = [];
+    let written = 0;
+    for (const concurrency of N.httpConcurrency) {
+      const digests = Array.from(
+        { length: total },
+        (_, i) => attestationDraft(written + i).payload.digest,
+      );
+      written += total;
+      const job = { kind: "post", url: node.url, headers, total, concurrency, digests } as const;
+      post.push({ concurrency, result: await httpLoad(job) });
+    }
+    const size = Number(node.sequencer.head.size);
+    const concurrency = N.httpConcurrency[0] ?? 64;
+    const receipt = await httpLoad({
+      kind: "receipt",
+      url: node.url,
+      headers,
+      total,
+      concurrency,
+      size,
+    });
+    return { post, receipt: { concurrency, result: receipt }, size };
+  } finally {
+    await node.close();
+    cleanup();
+  }
 }
 
-/** Proofs at a large tree: tiles seeded directly (1M entries through the API would take minutes). */
-async function proofs(backend: BackendName, size: number, count: number) {
-  const { config, schema, cleanup } = freshConfig(backend);
-  const db = await openDatabase({
-    url: config.databaseUrl,
-    dataDir: config.databaseUrl ? undefined : join(config.dataDir, "pgdata"),
-    schema,
-  });
-  await migrate(db);
+/**
+ * A tree of `size` leaves as the tiles the sequencer would have stored, computed once and
+ * written into each backend's database (1M entries through the API would take minutes). The
+ * leaf hashes are kept (32 bytes each, one buffer) to verify the proofs with.
+ */
+function seedTree(size: number) {
+  const started = now();
   const edge = TreeEdge.empty();
-  const leaves: Uint8Array[] = [];
-  const seedStart = now();
+  const leaves = Buffer.alloc(size * 32);
+  const tileBatches: ReturnType<TreeEdge["takeDirty"]>[] = [];
   for (let i = 0; i < size; i++) {
     const leaf = sha256(new TextEncoder().encode(`leaf ${i}`));
-    if (i % 997 === 0) leaves.push(leaf);
+    leaves.set(leaf, i * 32);
     edge.append(leaf);
-    if (i % 100_000 === 99_999) {
-      const tiles = edge.takeDirty();
-      await db.transaction((tx) => upsertTiles(tx, tiles));
-    }
+    if (i % 100_000 === 99_999) tileBatches.push(edge.takeDirty());
   }
-  const tiles = edge.takeDirty();
-  await db.transaction((tx) => upsertTiles(tx, tiles));
-  const root = edge.root();
+  tileBatches.push(edge.takeDirty());
   log(
-    `  seeded a tree of ${size.toLocaleString("en-US")} leaves in ${((now() - seedStart) / 1000).toFixed(1)} s`,
+    `  computed a tree of ${size.toLocaleString("en-US")} leaves in ${((now() - started) / 1000).toFixed(1)} s`,
   );
+  return { size, leaves, tileBatches, root: edge.root() };
+}
 
-  const service = new ProofService(db, () => new Map());
+/** Deterministic pseudo-random indices below `size` (a 32-bit xorshift), the same every run. */
+function randomIndices(count: number, size: number, seed: number): bigint[] {
+  let x = seed >>> 0 || 1;
+  return Array.from({ length: count }, () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return BigInt(x % size);
+  });
+}
+
+async function proofs(backend: BackendName, tree: ReturnType<typeof seedTree>, count: number) {
+  const { db, close } = await freshDatabase(backend);
+  const seedStart = now();
+  for (const tiles of tree.tileBatches) await db.transaction((tx) => upsertTiles(tx, tiles));
+  log(`  stored its tiles in ${((now() - seedStart) / 1000).toFixed(1)} s`);
+
+  const { size, root } = tree;
   const n = BigInt(size);
-  const pick = (i: number) => BigInt(((i * 7919 * 997) % size) - (((i * 7919 * 997) % size) % 997));
-  const cold = await measure(Math.min(count, 500), 1, (i) =>
-    new ProofService(db, () => new Map()).inclusion(pick(i), n),
+  const coldPicks = randomIndices(Math.min(count, 500), size, 1);
+  const warmUp = randomIndices(count, size, 2);
+  const picks = randomIndices(count, size, 3);
+  // Cold: a fresh service per proof, so every tile (three at 1M) comes from the database.
+  const cold = await measure(coldPicks.length, 1, (i) =>
+    new ProofService(db, () => new Map()).inclusion(coldPicks[i] as bigint, n),
   );
-  for (let i = 0; i < 200; i++) await service.inclusion(pick(i), n); // warm the tile cache
+  // A node's steady state: the default LRU (2,048 tiles) after serving other random proofs.
+  // The upper tiles stay cached; a random entry's bottom tile is one of 3,907 at 1M entries, so
+  // about half the proofs still read it from the database.
+  const service = new ProofService(db, () => new Map());
+  for (const index of warmUp) await service.inclusion(index, n);
   const proofsMade: { index: bigint; proof: Uint8Array[] }[] = [];
   const warm = await measure(count, 1, async (i) => {
-    const index = pick(i);
+    const index = picks[i] as bigint;
     proofsMade.push({ index, proof: await service.inclusion(index, n) });
   });
+  // Hot: the last entries served again, every tile they need now in memory.
+  const hotPicks = picks.slice(-Math.min(count, 1000));
+  const hot = await measure(hotPicks.length, 1, (i) => service.inclusion(hotPicks[i] as bigint, n));
+
+  const verifyTimes: number[] = [];
   const vStart = now();
   for (const { index, proof } of proofsMade) {
-    const leaf = leaves[Number(index / 997n)] as Uint8Array;
-    if (!verifyInclusion(index, n, leaf, proof, root))
-      throw new Error(`proof for ${index} does not verify`);
+    const at = Number(index) * 32;
+    const t0 = now();
+    const ok = verifyInclusion(index, n, tree.leaves.subarray(at, at + 32), proof, root);
+    verifyTimes.push(now() - t0);
+    if (!ok) throw new Error(`proof for ${index} does not verify`);
   }
-  const vSeconds = (now() - vStart) / 1000;
-  await db.close();
-  cleanup();
-  return {
-    cold,
-    warm,
-    verify: {
-      ops: proofsMade.length,
-      seconds: vSeconds,
-      opsPerSec: proofsMade.length / vSeconds,
-      p50Ms: (vSeconds * 1000) / proofsMade.length,
-      p99Ms: 0,
-    },
-  };
+  const verify = summarize(verifyTimes, (now() - vStart) / 1000);
+  await close();
+  return { cold, warm, hot, verify };
+}
+
+async function serverVersion(db: Database) {
+  const { rows } = await db.query("SELECT version() AS v");
+  return String(rows[0]?.v ?? "").split(" on ")[0];
 }
 
 async function main() {
   const started = new Date();
+  const load = { start: loadavg(), end: [] as number[] };
+  const versions: Record<string, string | undefined> = {};
   for (const backend of backends) {
-    const total = N.sequencer[backend];
-    log(`${backend}: raw INSERT ceiling, ${total} rows`);
-    rows.push({
-      backend,
-      what: "raw multi-row INSERT (ceiling)",
-      result: await rawInsert(backend, total),
-    });
-    log(`${backend}: sequencer, ${total} entries`);
-    const seq = await sequencer(backend, total);
-    rows.push({ backend, what: "sequencer (group commit)", result: seq.result });
-    log(`${backend}: audit replay`);
-    rows.push({ backend, what: "audit replay", result: await audit(backend, seq.ledger) });
-    await seq.ledger.sequencer.close();
-    await seq.ledger.db.close();
-    seq.cleanup();
-    log(`${backend}: HTTP API, ${N.http} requests, 64 concurrent`);
-    rows.push({ backend, what: "HTTP POST /v1/attestations", result: await http(backend, N.http) });
-    log(`${backend}: inclusion proofs at ${N.proofSize.toLocaleString("en-US")} entries`);
-    const p = await proofs(backend, N.proofSize, N.proofs);
-    rows.push({ backend, what: `proof serve, cold tiles (${fmt(N.proofSize)})`, result: p.cold });
-    rows.push({ backend, what: `proof serve, cached tiles (${fmt(N.proofSize)})`, result: p.warm });
-    rows.push({ backend, what: "proof verify (client)", result: p.verify });
+    const { db, close } = await freshDatabase(backend);
+    versions[backend] = await serverVersion(db);
+    await close();
   }
-  if (!args["skip-erc20"]) {
-    log(`anvil: ERC-20 transfers, ${N.erc20} transactions, 16 concurrent`);
-    const e = await benchErc20({ ops: N.erc20, concurrency: 16, log });
-    rows.push({ backend: "anvil", what: "ERC-20 transfer per operation", result: e });
-    extra.erc20GasPerTransfer = e.gasPerTransfer;
+  log(`bench: ${quick ? "quick" : "full"} run, sections ${SECTIONS.filter(runs).join(", ")}`);
+
+  for (const backend of backends) {
+    if (runs("write")) {
+      const total = N.sequencer[backend];
+      log(`${backend}: raw INSERT ceiling, ${total} rows`);
+      rows.push({
+        backend,
+        what: "raw INSERT, entries only",
+        result: await rawInsert(backend, total, false),
+      });
+      rows.push({
+        backend,
+        what: "raw INSERT, same rows (ceiling)",
+        result: await rawInsert(backend, total, true),
+      });
+      log(`${backend}: sequencer, ${total} entries`);
+      const seq = await sequencer(backend, total);
+      rows.push({ backend, what: "sequencer (group commit)", result: seq.result });
+      log(`${backend}: audit replay`);
+      rows.push({ backend, what: "audit replay", result: await audit(backend, seq.ledger) });
+      await seq.ledger.sequencer.close();
+      await seq.ledger.db.close();
+      seq.cleanup();
+    }
+    if (runs("http")) {
+      log(
+        `${backend}: HTTP API, ${N.http} requests each at ${N.httpConcurrency.join(", ")} clients`,
+      );
+      const h = await http(backend, N.http);
+      for (const p of h.post) {
+        rows.push({
+          backend,
+          what: `HTTP POST /v1/attestations, ${p.concurrency} clients`,
+          result: p.result,
+        });
+      }
+      rows.push({
+        backend,
+        what: `HTTP GET receipt, ${h.receipt.concurrency} clients (${fmt(h.size)} entries)`,
+        result: h.receipt.result,
+      });
+    }
   }
+  // After the write benchmarks, so that the big tree is not in the heap while they run.
+  if (runs("proofs")) {
+    const tree = seedTree(N.proofSize);
+    for (const backend of backends) {
+      log(`${backend}: inclusion proofs at ${N.proofSize.toLocaleString("en-US")} entries`);
+      const p = await proofs(backend, tree, N.proofs);
+      const at = fmt(N.proofSize);
+      rows.push({ backend, what: `proof serve, cold: tiles from DB (${at})`, result: p.cold });
+      rows.push({ backend, what: `proof serve, random entry (${at})`, result: p.warm });
+      rows.push({ backend, what: `proof serve, hot: tiles cached (${at})`, result: p.hot });
+      rows.push({ backend, what: `proof verify, client (${at})`, result: p.verify });
+    }
+  }
+  if (runs("erc20")) {
+    const { benchErc20 } = await import("./erc20.js");
+    log(`anvil: ERC-20 transfers, ${N.erc20} transactions, ${N.erc20Concurrency} concurrent`);
+    const e = await benchErc20({ ops: N.erc20, concurrency: N.erc20Concurrency, log });
+    const { gasPerTransfer, blocks, client, ...result } = e;
+    rows.push({ backend: "anvil", what: "ERC-20 transfer, 1 tx per op", result });
+    extra.erc20 = { gasPerTransfer, blocks, client };
+  }
+  let anchoring: AnchoringResult | undefined;
+  if (runs("anchoring")) {
+    log("anvil: anchoring through a node with the embedded chain");
+    anchoring = await benchAnchoring({ ...N.anchoring, log });
+    extra.anchoring = anchoring;
+  }
+  load.end = loadavg();
 
   const get = (backend: string, what: string) =>
     rows.find((r) => r.backend === backend && r.what.startsWith(what))?.result;
   const erc20 = get("anvil", "ERC-20");
   const ratios: Record<string, number> = {};
+  const targets: { target: string; measured: string; met: boolean }[] = [];
+  const target = (
+    name: string,
+    value: number | undefined,
+    ok: (v: number) => boolean,
+    unit = "",
+  ) => {
+    if (value === undefined || !Number.isFinite(value)) return;
+    targets.push({ target: name, measured: `${fmt(value)}${unit}`, met: ok(value) });
+  };
   for (const b of backends) {
     const seq = get(b, "sequencer");
-    const raw = get(b, "raw");
-    if (seq && raw) ratios[`${b}: sequencer / raw INSERT`] = seq.opsPerSec / raw.opsPerSec;
+    const raw = get(b, "raw INSERT, same rows");
+    const rawEntries = get(b, "raw INSERT, entries only");
+    const httpRows = N.httpConcurrency.map((c) => ({
+      c,
+      row: get(b, `HTTP POST /v1/attestations, ${c} clients`),
+    }));
+    if (seq && raw)
+      ratios[`${b}: sequencer / raw INSERT, same rows`] = seq.opsPerSec / raw.opsPerSec;
+    if (seq && rawEntries)
+      ratios[`${b}: sequencer / raw INSERT, entries only`] = seq.opsPerSec / rawEntries.opsPerSec;
     if (seq && erc20) ratios[`${b}: sequencer / ERC-20`] = seq.opsPerSec / erc20.opsPerSec;
-    const httpRow = get(b, "HTTP");
-    if (httpRow && erc20) ratios[`${b}: HTTP API / ERC-20`] = httpRow.opsPerSec / erc20.opsPerSec;
+    for (const { c, row } of httpRows) {
+      if (row && raw)
+        ratios[`${b}: HTTP API (${c} clients) / raw INSERT`] = row.opsPerSec / raw.opsPerSec;
+      if (row && erc20)
+        ratios[`${b}: HTTP API (${c} clients) / ERC-20`] = row.opsPerSec / erc20.opsPerSec;
+    }
+    for (const ceiling of ["same rows", "entries only"]) {
+      target(
+        `${b}: sequencer ≥ 50% of raw INSERT, ${ceiling}`,
+        ratios[`${b}: sequencer / raw INSERT, ${ceiling}`],
+        (v) => v >= 0.5,
+        "×",
+      );
+    }
+    target(
+      `${b}: sequencer ≥ ${b === "postgres" ? "20,000" : "5,000"} entries/s`,
+      seq?.opsPerSec,
+      (v) => v >= (b === "postgres" ? 20_000 : 5_000),
+      "/s",
+    );
+    target(`${b}: sequencer ≥ 50× ERC-20`, ratios[`${b}: sequencer / ERC-20`], (v) => v >= 50, "×");
+    for (const { c } of httpRows) {
+      const key = `${b}: HTTP API (${c} clients) / ERC-20`;
+      target(`${b}: HTTP API (${c} clients) ≥ 50× ERC-20`, ratios[key], (v) => v >= 50, "×");
+    }
+    target(
+      `${b}: proof served < 1 ms p50, random entry (${fmt(N.proofSize)})`,
+      get(b, "proof serve, random")?.p50Ms,
+      (v) => v < 1,
+      " ms",
+    );
+    target(`${b}: audit ≥ 50,000 entries/s`, get(b, "audit")?.opsPerSec, (v) => v >= 50_000, "/s");
   }
 
   console.log(
@@ -279,27 +483,82 @@ async function main() {
       ]),
     ),
   );
-  console.log();
-  console.log(
-    table(
-      ["ratio", "value"],
-      Object.entries(ratios).map(([k, v]) => [k, v]),
-    ),
-  );
+  if (Object.keys(ratios).length > 0) {
+    console.log();
+    console.log(
+      table(
+        ["ratio", "value"],
+        Object.entries(ratios).map(([k, v]) => [k, v]),
+      ),
+    );
+  }
+  if (anchoring) {
+    const a = anchoring;
+    const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+    console.log();
+    console.log(
+      table(
+        ["anchoring (embedded anvil, LedgerAnchor)", "value"],
+        [
+          ["interval / confirmations", `${a.intervalMs} ms / ${a.confirmations}`],
+          ["contract deployment, gas", a.deployGas ?? "n/a"],
+          ["first anchor, gas", a.firstAnchorGas],
+          [`steady-state anchor, gas (median of ${a.anchors - 1})`, a.steadyAnchorGas],
+          ["anchors per hour, one per interval", a.anchorsPerHourAtInterval],
+          ["anchors per hour, measured on a busy log", a.busyAnchorsPerHour],
+          ["gas per hour, measured on a busy log", a.busyGasPerHour],
+          [
+            `idle log: write → anchored receipt, p50 / max (${a.endToEndIdleMs.count} writes)`,
+            `${s(a.endToEndIdleMs.p50)} / ${s(a.endToEndIdleMs.max)}`,
+          ],
+          [
+            `busy log: write → anchored receipt, p50 / max (${a.endToEndBusyMs.count} writes)`,
+            `${s(a.endToEndBusyMs.p50)} / ${s(a.endToEndBusyMs.max)}`,
+          ],
+          ["anchor signed → confirmed by the node, p50", s(a.signedToConfirmedMs.p50)],
+        ],
+      ),
+    );
+  }
+  if (erc20) {
+    console.log(
+      `\nERC-20 transfer: ${(extra.erc20 as { gasPerTransfer: number }).gasPerTransfer} gas`,
+    );
+  }
+  if (targets.length > 0) {
+    console.log();
+    console.log(
+      table(
+        ["target", "measured", "met"],
+        targets.map((t) => [t.target, t.measured, t.met ? "yes" : "NO"]),
+      ),
+    );
+  }
 
   mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
   const out = {
     started: started.toISOString(),
+    finished: new Date().toISOString(),
     quick,
-    machine: { cpus: (await import("node:os")).cpus().length, node: process.version },
+    sections: SECTIONS.filter(runs),
+    machine: {
+      cpus: cpus().length,
+      cpu: cpus()[0]?.model,
+      node: process.version,
+      loadavg: load,
+      databases: versions,
+    },
     sizes: N,
     rows,
     ratios,
+    targets,
     ...extra,
   };
-  const file = new URL("./results/latest.json", import.meta.url);
-  writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
-  log(`results written to bench/results/latest.json`);
+  writeFileSync(
+    new URL(`./results/${args.out}`, import.meta.url),
+    `${JSON.stringify(out, null, 2)}\n`,
+  );
+  log(`results written to bench/results/${args.out}`);
 }
 
 main().catch((err) => {

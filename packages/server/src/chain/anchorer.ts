@@ -14,6 +14,7 @@ import {
   highestAnchoredSize,
   inflightAnchor,
   insertAnchor,
+  latestAnchorTime,
   updateAnchor,
 } from "./anchors.js";
 import type { ChainLink } from "./client.js";
@@ -53,7 +54,9 @@ export class Anchorer {
     const loop = (delay: number) => {
       if (this.stopped) return;
       this.timer = setTimeout(async () => {
-        await this.tick().catch((err) => this.opts.log?.(`anchoring: ${(err as Error).message}`));
+        await this.tick({ paced: true }).catch((err) =>
+          this.opts.log?.(`anchoring: ${(err as Error).message}`),
+        );
         // While a transaction is in flight its receipt is polled sooner than the interval, so
         // an anchor is confirmed about a block time after it is mined, not an interval later.
         const busy = (await inflightAnchor(this.db).catch(() => undefined)) !== undefined;
@@ -69,19 +72,27 @@ export class Anchorer {
     await this.running?.catch(() => {});
   }
 
-  /** One round: follow the transaction in flight, or anchor the latest checkpoint if it is new. */
-  tick(): Promise<void> {
-    this.running ??= this.round().finally(() => {
+  /**
+   * One round: follow the transaction in flight, or anchor the latest checkpoint if it is new.
+   * `paced` (the timer's rounds) sends at most one anchor per interval, however busy the log;
+   * an unpaced call (tests, an operator's nudge) may send at once.
+   */
+  tick(opts: { paced?: boolean } = {}): Promise<void> {
+    this.running ??= this.round(opts.paced ?? false).finally(() => {
       this.running = undefined;
     });
     return this.running;
   }
 
-  private async round(): Promise<void> {
+  private async round(paced: boolean): Promise<void> {
     const inflight = await inflightAnchor(this.db);
     if (inflight) {
       await this.follow(inflight);
       if (await inflightAnchor(this.db)) return;
+    }
+    if (paced) {
+      const last = await latestAnchorTime(this.db);
+      if (last && Date.now() - last.getTime() < this.opts.intervalMs) return;
     }
     const head = this.head();
     if (head.size === 0n || head.size <= (await highestAnchoredSize(this.db))) return;

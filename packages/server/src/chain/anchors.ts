@@ -50,6 +50,13 @@ function toRow(r: Record<string, unknown>): AnchorRow {
   };
 }
 
+/** When the latest anchor transaction was signed: anchors are paced from it. */
+export async function latestAnchorTime(db: Queryable): Promise<Date | undefined> {
+  const { rows } = await db.query("SELECT max(created_at) AS t FROM ledger_anchors");
+  const t = rows[0]?.t;
+  return t === null || t === undefined ? undefined : new Date(t as string);
+}
+
 export async function inflightAnchor(db: Queryable): Promise<AnchorRow | undefined> {
   const { rows } = await db.query(
     `SELECT ${COLUMNS} FROM ledger_anchors WHERE status IN ('signed', 'sent') ORDER BY id LIMIT 1`,
