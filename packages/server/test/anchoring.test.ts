@@ -205,6 +205,16 @@ describe("anchoring on a real EVM node (embedded anvil)", () => {
     }
   });
 
+  it("paces anchors: the timer's rounds send at most one per interval, however busy the log", async () => {
+    const before = (await listAnchors(node.db, 1000)).length;
+    await attest("paced");
+    await anchorer.tick({ paced: true }); // the last anchor is younger than the (1 h) interval
+    expect(await listAnchors(node.db, 1000)).toHaveLength(before);
+    await anchorer.tick(); // unpaced, as an operator's nudge
+    expect(await listAnchors(node.db, 1000)).toHaveLength(before + 1);
+    await anchorer.tick();
+  });
+
   it("audit checks every anchor on the chain and names one that disagrees with the log", async () => {
     const opts = {
       origin: node.identity.origin,
