@@ -15,7 +15,9 @@ describe.each(backends)("projection audit on $name", (backend) => {
   });
 
   const count = async (table: string) =>
-    Number((await t?.node.db.query<{ n: unknown }>(`SELECT count(*) AS n FROM ${table}`))?.rows[0]?.n);
+    Number(
+      (await t?.node.db.query<{ n: unknown }>(`SELECT count(*) AS n FROM ${table}`))?.rows[0]?.n,
+    );
 
   it("rebuilds every projection from the log, names a tampered table, and changes nothing", {
     timeout: 60_000,
