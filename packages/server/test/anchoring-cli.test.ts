@@ -126,6 +126,53 @@ describe("patron start with the embedded chain", () => {
     expect(await second.exited).toBe(0);
   });
 
+  it("survives kill -9: the chain state saved while running and the outbox carry on", {
+    timeout: 240_000,
+  }, async () => {
+    const crashDir = mkdtempSync(join(tmpdir(), "patron-anchor-crash-"));
+    const crashEnv = { ...env, PATRON_DATA_DIR: crashDir };
+    try {
+      const first = await startServer(crashEnv);
+      const anchored = async (url: string, index: number) =>
+        waitFor(`entry ${index} anchored`, async () => {
+          const r = await fetch(`${url}/v1/ledger/receipts/${index}?anchored=true&format=json`);
+          return r.status === 200
+            ? ((await r.json()) as { anchor: { contract: string } }).anchor
+            : undefined;
+        });
+      const write = async (url: string, text: string) => {
+        const w = await fetch(`${url}/v1/attestations`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${OWNER}`, "content-type": "application/json" },
+          body: JSON.stringify({ digest: digest(text) }),
+        });
+        expect(w.status).toBe(201);
+        return ((await w.json()) as { index: number }).index;
+      };
+      const before = await anchored(first.url, await write(first.url, "before the crash"));
+      // Past anvil's periodic state dump (every 10 s), then no clean shutdown of the node.
+      await new Promise((r) => setTimeout(r, 11_000));
+      first.child.kill("SIGKILL");
+      await first.exited;
+
+      const second = await startServer(crashEnv);
+      try {
+        // The chain came back with the contract: no redeployment on a fresh chain.
+        expect(second.output()).not.toMatch(/deployed LedgerAnchor|state lost/);
+        const after = await anchored(second.url, await write(second.url, "after the crash"));
+        expect(after.contract).toBe(before.contract);
+      } finally {
+        second.child.kill("SIGTERM");
+      }
+      expect(await second.exited).toBe(0);
+      const audited = await runCli(["audit"], { PATRON_DATA_DIR: crashDir });
+      expect(audited.stdout).toMatch(/^OK: /m);
+      expect(audited.code).toBe(0);
+    } finally {
+      rmSync(crashDir, { recursive: true, force: true });
+    }
+  });
+
   it("refuses a bad chain configuration with a clear message", { timeout: 60_000 }, async () => {
     const r = await runCli(["start"], {
       PATRON_DATA_DIR: mkdtempSync(join(tmpdir(), "patron-anchor-bad-")),

@@ -73,7 +73,13 @@ export async function connectChain(
   if (config.mode === "embedded") {
     const dir = embeddedChainDir(opts.dataDir);
     mkdirSync(dir, { recursive: true });
-    const anvil = await startAnvil({ stateFile: join(dir, "anvil-state.json") });
+    // Also dumped every 10 s while running, so that even a lost machine loses at most that much
+    // chain history (a killed node's anvil still saves on exit); the outbox re-sends any anchor
+    // the restored chain no longer holds.
+    const anvil = await startAnvil({
+      stateFile: join(dir, "anvil-state.json"),
+      stateInterval: 10,
+    });
     rpcUrl = anvil.rpcUrl;
     writeFileSync(rpcUrlFile(opts.dataDir), `${rpcUrl}\n`);
     stop = async () => {
