@@ -1,12 +1,12 @@
 import {
   consistencyProofFrom,
   decodeEntry,
-  hashLeaf,
   type NodeReader,
   verifyCheckpoint,
   verifyConsistency,
 } from "@patron/ledger";
 import type { Queryable } from "../db/database.js";
+import { hashLeafNative } from "./hash.js";
 import { equalBytes } from "./sequencer.js";
 import { listCheckpoints, listEntries, listTiles, type StoredCheckpoint } from "./store.js";
 import { readerFromTiles, TILE_WIDTH, TileNodes, TreeEdge, tileId } from "./tiles.js";
@@ -135,9 +135,17 @@ export async function auditLedger(db: Queryable, opts: AuditOptions): Promise<Au
   }
 
   let expected = 0n;
+  // The next page is read while this one is checked, so the database and the hashing overlap.
+  const fetchPage = (from: bigint) => {
+    const p = from < total ? listEntries(db, from, from + BigInt(page)) : Promise.resolve([]);
+    p.catch(() => {}); // awaited below; an early return must not leave it unhandled
+    return p;
+  };
+  let pending = fetchPage(0n);
   while (expected < total) {
-    const entries = await listEntries(db, expected, expected + BigInt(page));
+    const entries = await pending;
     if (entries.length === 0) break;
+    pending = fetchPage(expected + BigInt(entries.length));
     for (const e of entries) {
       if (e.index !== expected) {
         report({
@@ -147,7 +155,7 @@ export async function auditLedger(db: Queryable, opts: AuditOptions): Promise<Au
         });
         return finish();
       }
-      const leaf = hashLeaf(e.data);
+      const leaf = hashLeafNative(e.data);
       if (!equalBytes(leaf, e.leafHash)) {
         report({
           kind: "entry",

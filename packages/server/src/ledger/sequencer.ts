@@ -3,7 +3,6 @@ import {
   type Entry,
   type EntrySignature,
   encodeEntry,
-  hashLeaf,
   type JsonValue,
   type NoteSigner,
   parseSignerKey,
@@ -11,6 +10,7 @@ import {
 } from "@patron/ledger";
 import type { Database, Queryable } from "../db/database.js";
 import { ApiError } from "../http/errors.js";
+import { hashLeafNative } from "./hash.js";
 import {
   findIdempotencyKey,
   getEntry,
@@ -194,7 +194,7 @@ export class Sequencer {
     } catch (err) {
       return Promise.reject(new ApiError(400, "invalid_entry", (err as Error).message));
     }
-    const leafHash = hashLeaf(data);
+    const leafHash = hashLeafNative(data);
     return new Promise((resolve, reject) => {
       this.queue.push({ draft, entry, data, leafHash, idempotency, resolve, reject });
       this.schedule();

@@ -1,4 +1,5 @@
-import { hashChildren, type NodeReader, rangeRoot } from "@patron/ledger";
+import { type NodeReader, rangeRoot } from "@patron/ledger";
+import { hashChildrenNative } from "./hash.js";
 
 /**
  * The Merkle tree is stored as tiles (the C2SP tlog-tiles layout, height 8): tile (L, N) holds
@@ -73,9 +74,7 @@ export class TileNodes {
       const count = Math.floor(below.length / HASH / 2);
       const next = new Uint8Array(count * HASH);
       for (let j = 0; j < count; j++) {
-        const left = below.subarray(2 * j * HASH, (2 * j + 1) * HASH);
-        const right = below.subarray((2 * j + 1) * HASH, (2 * j + 2) * HASH);
-        next.set(hashChildren(left, right), j * HASH);
+        next.set(hashChildrenNative(below.subarray(2 * j * HASH, (2 * j + 2) * HASH)), j * HASH);
       }
       this.levels.push(next);
     }

@@ -6,7 +6,6 @@ import {
   EMPTY_ROOT,
   encodeBase64,
   encodeHex,
-  hashLeaf,
   LedgerError,
   type MerkleFrontier,
   parseVerifierKey,
@@ -14,6 +13,7 @@ import {
   verifyCheckpoint,
   verifyConsistency,
 } from "@patron/ledger";
+import { hashLeafNative } from "../ledger/hash.js";
 import { AnchorConflict, ForkAlarm, MirrorError } from "./errors.js";
 import { CheckpointsPage, ConsistencyProof, EntriesPage, Source } from "./source.js";
 import { type MirrorCheckpoint, MirrorStore, type StagedEntry } from "./store.js";
@@ -388,7 +388,7 @@ async function walkEntries(run: Run, target: MirrorCheckpoint): Promise<Walk> {
       }
       const bytes = tryDecodeBase64(e.canonical);
       if (!bytes) invalid(`entry ${i}: its canonical bytes are not valid base64`);
-      const leaf = hashLeaf(bytes);
+      const leaf = hashLeafNative(bytes);
       const leafHex = encodeHex(leaf);
       if (leafHex !== e.leafHash.toLowerCase()) {
         invalid(
