@@ -214,7 +214,8 @@ export function decodeEntry(bytes: Uint8Array): Entry {
     fail("entry is not valid JSON");
   }
   const entry = checkEntry(parsed, true);
-  if (canonicalJson(parsed) !== text) {
+  // checkEntry has already checked every field is plain JSON: serialise without checking again.
+  if (canonicalize(parsed) !== text) {
     throw new EntryFormatError("not_canonical", "entry is not in canonical form (RFC 8785 JSON)");
   }
   return entry;

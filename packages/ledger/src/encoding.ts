@@ -105,8 +105,13 @@ const encoder = new TextEncoder();
 // ignoreBOM: a leading BOM is data, not something to strip before comparing bytes.
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
+const nativeIsWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean })
+  .isWellFormed;
+
 /** True when the string has no lone surrogates, i.e. it round-trips through UTF-8. */
 export function isWellFormedUnicode(s: string): boolean {
+  // ES2024 String.prototype.isWellFormed is native in Node 20 and current browsers.
+  if (nativeIsWellFormed) return nativeIsWellFormed.call(s);
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c >= 0xd800 && c <= 0xdbff) {
