@@ -17,7 +17,7 @@ import {
 } from "@patron/contracts";
 import { decodeHex, verifyCheckpoint } from "@patron/ledger";
 import { type Address, type Hex, toHex } from "viem";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clientsFor } from "../src/chain/client.js";
 import { anchoredLatestSize, mirrorAnchorCheck } from "../src/chain/verify.js";
 import { mirrorCommand } from "../src/mirror/cli.js";
@@ -25,6 +25,7 @@ import { AnchorConflict, ForkAlarm, MirrorError, runMirror } from "../src/mirror
 import { type PatronNode, startNode } from "../src/node.js";
 import { pglite } from "../src/test-support/backends.js";
 import { runCli } from "./child.js";
+import { captured } from "./mirror-helpers.js";
 
 const digest = (s: string) => createHash("sha256").update(s).digest("hex");
 
@@ -34,26 +35,6 @@ const tempDir = () => {
   dirs.push(d);
   return d;
 };
-
-/** Runs `fn` with stdout and stderr captured. */
-async function captured<T>(fn: () => Promise<T>) {
-  let out = "";
-  let err = "";
-  const o = vi.spyOn(process.stdout, "write").mockImplementation((s) => {
-    out += String(s);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, "write").mockImplementation((s) => {
-    err += String(s);
-    return true;
-  });
-  try {
-    return { value: await fn(), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 const stateSize = (dir: string) =>
   JSON.parse(readFileSync(join(dir, "state.json"), "utf8")).size as string;

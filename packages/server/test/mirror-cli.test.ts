@@ -10,8 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateNoteKeys, verifyCheckpoint } from "@patron/ledger";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readMirroredEntries } from "../src/mirror/mirror.js";
 import { runCli, spawnCli, startServer } from "./child.js";
+import { mirrored } from "./mirror-helpers.js";
 
 const OWNER = `pat_${"m".repeat(43)}`;
 const ORIGIN = "mirror-cli.test/log";
@@ -75,18 +75,6 @@ async function sourceEntries(url: string) {
     if (page.next === null) return all;
     from = page.next;
   }
-}
-
-async function mirrored(dir: string) {
-  const list = [];
-  for await (const e of readMirroredEntries(dir)) {
-    list.push({
-      index: Number(e.index),
-      leafHash: e.leafHash,
-      canonical: Buffer.from(e.canonical).toString("base64"),
-    });
-  }
-  return list;
 }
 
 const stateSize = (dir: string) =>

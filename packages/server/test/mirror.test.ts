@@ -16,9 +16,10 @@ import {
 } from "@patron/ledger";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { mirrorCommand } from "../src/mirror/cli.js";
-import { ForkAlarm, MirrorError, readMirroredEntries, runMirror } from "../src/mirror/mirror.js";
+import { ForkAlarm, MirrorError, runMirror } from "../src/mirror/mirror.js";
 import { type PatronNode, startNode } from "../src/node.js";
 import { pglite } from "../src/test-support/backends.js";
+import { captured, mirrored } from "./mirror-helpers.js";
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -29,38 +30,6 @@ const tempDir = () => {
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-/** Runs `fn` with stdout and stderr captured. */
-async function captured<T>(fn: () => Promise<T>) {
-  let out = "";
-  let err = "";
-  const o = vi.spyOn(process.stdout, "write").mockImplementation((s) => {
-    out += String(s);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, "write").mockImplementation((s) => {
-    err += String(s);
-    return true;
-  });
-  try {
-    return { value: await fn(), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
-
-async function mirrored(dir: string) {
-  const list = [];
-  for await (const e of readMirroredEntries(dir)) {
-    list.push({
-      index: Number(e.index),
-      leafHash: e.leafHash,
-      canonical: Buffer.from(e.canonical).toString("base64"),
-    });
-  }
-  return list;
-}
 
 const checkpointLog = (dir: string) =>
   readFileSync(join(dir, "checkpoints.log"), "utf8")
