@@ -47,13 +47,25 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number
   return n;
 }
 
+// Checked here, before anything is written: a bad key found during the first start would leave
+// a merchant behind with no way in.
+function ownerKey(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === "") return undefined;
+  if (!/^[\x21-\x7e]{32,200}$/.test(raw)) {
+    throw new ConfigError(
+      "PATRON_OWNER_KEY must be 32 to 200 printable ASCII characters without spaces",
+    );
+  }
+  return raw;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: int(env, "PORT", 8080, 0, 65535),
     host: env.HOST || "127.0.0.1",
     dataDir: resolve(env.PATRON_DATA_DIR || ".patron"),
     databaseUrl: env.DATABASE_URL || undefined,
-    ownerKey: env.PATRON_OWNER_KEY || undefined,
+    ownerKey: ownerKey(env.PATRON_OWNER_KEY),
     ledgerKey: env.PATRON_LEDGER_KEY || undefined,
     origin: env.PATRON_LOG_ORIGIN || undefined,
     batchMax: int(env, "PATRON_BATCH_MAX", 1000, 1, 100_000),

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { attest, attestationProjector } from "./attestations/attestations.js";
 import { attestationRoutes } from "./attestations/routes.js";
@@ -132,6 +132,7 @@ export async function startNode(
       proofs,
       verifierKey: identity.verifierKey,
       origin: identity.origin,
+      anchoring: chain !== undefined,
     });
     anchorRoutes(app, { db, chain });
     tenancyRoutes(app, tenancy);
@@ -170,7 +171,10 @@ export async function startNode(
   }
 }
 
-/** On the first start, creates the demo merchant and its owner key and saves the key. */
+/**
+ * On the first start, creates the demo merchant and its owner key and saves the key. A start
+ * that stopped between the two (the merchant is committed, its key is not) is finished here.
+ */
 async function bootstrap(
   config: Config,
   tenancy: Tenancy,
@@ -178,12 +182,14 @@ async function bootstrap(
   log: (l: string) => void,
 ) {
   const keyFile = join(config.dataDir, "owner-key.txt");
-  if ((await tenancy.merchantCount()) > 0) {
-    if (existsSync(keyFile))
-      log(`Owner key of the demo merchant: ${readFileSync(keyFile, "utf8").trim()}`);
+  let merchantId = await tenancy.firstMerchantWithoutKeys();
+  if ((await tenancy.merchantCount()) > 0 && !merchantId) {
+    // The key itself is printed once, on the first start; logs of later starts stay clean.
+    if (existsSync(keyFile)) log(`Owner key of the demo merchant: in ${keyFile}`);
     return undefined;
   }
-  const merchantId = await tenancy.createMerchant(config.demoMerchant);
+  const fresh = merchantId === undefined;
+  merchantId ??= await tenancy.createMerchant(config.demoMerchant);
   const { key, id: ownerKeyId } = await tenancy.createKey(
     merchantId,
     "owner",
@@ -191,10 +197,14 @@ async function bootstrap(
     SYSTEM_ACTOR,
     config.ownerKey,
   );
-  if (config.demoData) await seedDemoDocuments(sequencer, merchantId, ownerKeyId);
+  if (fresh && config.demoData) await seedDemoDocuments(sequencer, merchantId, ownerKeyId);
   mkdirSync(config.dataDir, { recursive: true });
   writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
-  log(`Created merchant "${config.demoMerchant}" (${merchantId}).`);
+  log(
+    fresh
+      ? `Created merchant "${config.demoMerchant}" (${merchantId}).`
+      : `Merchant ${merchantId} had no key (an earlier first start stopped half-way); created its owner key.`,
+  );
   log(`Owner API key (saved in ${keyFile}): ${key}`);
   return key;
 }

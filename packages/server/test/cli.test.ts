@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -70,5 +70,41 @@ describe("patron CLI", () => {
 
     const missing = await runCli(["verify", file], {});
     expect(missing.code).toBe(2);
+  });
+
+  it("says clearly when the chain cannot be checked, and never pretends it was", {
+    timeout: 120_000,
+  }, async () => {
+    const file = join(dir, "entry-1.tlog-proof");
+    writeFileSync(file, receipt);
+    const contract = `0x${"12".repeat(20)}`;
+    const noChain = await runCli(["verify", file, "--key", key, "--contract", contract], {});
+    expect(noChain.code).toBe(2);
+    expect(noChain.stderr).toMatch(/--contract only makes sense with --chain/);
+
+    // Nothing listens on port 1: one line naming the chain and the contract, no stack dump.
+    const down = await runCli(
+      ["verify", file, "--key", key, "--chain", "http://127.0.0.1:1", "--contract", contract],
+      {},
+    );
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(
+      /^FAILED: cannot read LedgerAnchor 0x1212.* on the chain at http:\/\/127\.0\.0\.1:1/m,
+    );
+    expect(down.stderr).not.toMatch(/Request body|Version: viem/);
+  });
+
+  it("audits nothing, and creates nothing, where there is no ledger", {
+    timeout: 60_000,
+  }, async () => {
+    const empty = mkdtempSync(join(tmpdir(), "patron-empty-"));
+    try {
+      const r = await runCli(["audit"], { PATRON_DATA_DIR: empty });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^FAILED: no ledger in /m);
+      expect(existsSync(join(empty, "pgdata"))).toBe(false);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
   });
 });

@@ -9,7 +9,7 @@ import { attest, findAttestations } from "./attestations.js";
 // Labels only: personal data never belongs on the ledger (see docs/security.md).
 const IdempotencyKey = z
   .string()
-  .regex(/^[\x21-\x7e]{1,200}$/, "must be 1 to 200 printable ASCII characters")
+  .regex(/^[\x21-\x7e]{1,200}$/, "must be 1 to 200 printable ASCII characters without spaces")
   .optional();
 
 export function attestationRoutes(app: App, deps: { db: Queryable; sequencer: Sequencer }) {

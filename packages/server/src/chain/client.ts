@@ -93,7 +93,11 @@ export async function connectChain(
       | undefined;
     if (!key) throw new Error("anchoring needs PATRON_CHAIN_KEY");
     const probe = createPublicClient({ transport: http(rpcUrl) });
-    const chainId = await probe.getChainId();
+    const chainId = await probe.getChainId().catch((err: { shortMessage?: string }) => {
+      throw new Error(
+        `cannot reach the EVM chain at ${rpcUrl}${config.mode === "rpc" ? " (PATRON_CHAIN_RPC_URL)" : ""}: ${err.shortMessage ?? String(err)}`,
+      );
+    });
     const clients = clientsFor(rpcUrl, chainId, key);
 
     const storedChain = await getMeta(db, "anchor_chain_id");

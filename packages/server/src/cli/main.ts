@@ -7,6 +7,7 @@ import { embeddedChainDir, runningEmbeddedRpc } from "../chain/client.js";
 import {
   anchoredEvents,
   anchorReader,
+  ChainVerificationError,
   fetchConsistency,
   verifyCheckpointOnChain,
 } from "../chain/verify.js";
@@ -54,6 +55,9 @@ Environment (start and audit):
   PATRON_WEB_ROOT                     serve the explorer from this directory (default: the build)
   PATRON_LEDGER_KEY                   checkpoint signing key (default: generated into the data dir)
   PATRON_LOG_ORIGIN                   the log's origin line (default: generated on the first start)
+  PATRON_BODY_LIMIT (65536)           largest request body in bytes (1024 to 16777216)
+  PATRON_DEMO_MERCHANT (Demo Merchant) name of the merchant created on the first start
+  PATRON_LOG_REQUESTS                 1: log every request as a JSON line
   PATRON_BATCH_MAX (1000), PATRON_BATCH_WAIT_MS (2)   group-commit bounds
   PATRON_CHAIN (embedded)             embedded | rpc | off: where checkpoints are anchored
   PATRON_CHAIN_RPC_URL, PATRON_CHAIN_KEY, PATRON_ANCHOR_CONTRACT   an EVM endpoint, the anchoring
@@ -99,6 +103,11 @@ async function verify(args: string[]): Promise<number> {
       node: { type: "string" },
     },
   });
+  if (!values.chain && (values.contract || values.node)) {
+    throw new UsageError(
+      `--${values.contract ? "contract" : "node"} only makes sense with --chain <rpc-url>: without it nothing is checked against the chain`,
+    );
+  }
   if (values.chain && !/^0x[0-9a-fA-F]{40}$/.test(values.contract ?? "")) {
     throw new UsageError("--chain needs --contract <0x address of the LedgerAnchor contract>");
   }
@@ -122,12 +131,18 @@ async function verify(args: string[]): Promise<number> {
     if (r.entry) console.log(`  ${r.entry.type} by ${r.entry.actor} at ${r.entry.time}`);
     if (values.chain) {
       const node = values.node?.replace(/\/$/, "");
+      const chainUrl = values.chain;
       const v = await verifyCheckpointOnChain(
-        anchorReader(values.chain),
+        anchorReader(chainUrl),
         values.contract as `0x${string}`,
         r.checkpoint,
         node ? (from, to) => fetchConsistency(node, from, to) : undefined,
-      );
+      ).catch((err) => {
+        if (err instanceof ChainVerificationError) throw err;
+        throw new Error(
+          `cannot read LedgerAnchor ${values.contract} on the chain at ${chainUrl}: ${errorText(err)} (is the node running, and is this the contract from GET /v1/ledger/anchors?)`,
+        );
+      });
       console.log(
         v.how === "exact"
           ? `OK: the chain anchors this checkpoint's root at size ${v.anchoredSize}`
@@ -136,7 +151,7 @@ async function verify(args: string[]): Promise<number> {
     }
     return 0;
   } catch (err) {
-    console.error(`FAILED: ${(err as Error).message}`);
+    console.error(`FAILED: ${errorText(err)}`);
     return 1;
   }
 }
@@ -153,6 +168,13 @@ async function audit(args: string[]): Promise<number> {
     },
   });
   const config = loadConfig();
+  const pgdata = join(config.dataDir, "pgdata");
+  if (!config.databaseUrl && !existsSync(pgdata)) {
+    console.error(
+      `FAILED: no ledger in ${config.dataDir} (no embedded database at ${pgdata}); set PATRON_DATA_DIR or DATABASE_URL`,
+    );
+    return 1;
+  }
   const db = await openDatabase({
     url: config.databaseUrl,
     dataDir: config.databaseUrl ? undefined : join(config.dataDir, "pgdata"),
@@ -189,7 +211,12 @@ async function audit(args: string[]): Promise<number> {
         verifierKey,
         progress: bar?.update,
         anchors: chain
-          ? () => anchoredEvents(anchorReader(chain.rpcUrl), contract as `0x${string}`)
+          ? () =>
+              anchoredEvents(anchorReader(chain.rpcUrl), contract as `0x${string}`).catch((err) => {
+                throw new Error(
+                  `cannot read the anchors of ${contract} from the chain at ${chain.rpcUrl}: ${errorText(err)} (pass --chain <rpc-url>, or --no-chain to skip)`,
+                );
+              })
           : undefined,
       });
     } finally {
@@ -211,7 +238,7 @@ async function audit(args: string[]): Promise<number> {
       );
     } else if (ok) {
       console.log(
-        `OK: ${report.entries} entries, ${report.checkpoints} checkpoints, ${report.tiles} tree tiles${tables} and ${report.anchors} anchors of ${origin} verified in ${report.seconds.toFixed(2)} s`,
+        `OK: ${report.entries} entries, ${report.checkpoints} checkpoints, ${report.tiles} tree tiles${tables} and ${chain ? `${report.anchors} anchors` : "no anchors (chain not checked)"} of ${origin} verified in ${report.seconds.toFixed(2)} s`,
       );
     } else {
       const first = report.problems[0];
@@ -236,6 +263,15 @@ async function chainForAudit(config: Config, flag?: string) {
   if (!existsSync(state)) return undefined;
   const anvil = await startAnvil({ stateFile: state });
   return { rpcUrl: anvil.rpcUrl, stop: () => anvil.stop() };
+}
+
+/**
+ * One line for the user: viem's errors carry a short message and a long one with request
+ * bodies and library versions, which belongs in a bug report, not a terminal.
+ */
+function errorText(err: unknown): string {
+  const e = err as { shortMessage?: string; message?: string };
+  return e.shortMessage ?? e.message ?? String(err);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -271,7 +307,7 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`patron: ${(err as Error).message}\nRun \`patron help\` for usage.`);
       return 2;
     }
-    console.error(`patron: ${(err as Error).message}`);
+    console.error(`patron: ${errorText(err)}`);
     return 1;
   }
 }

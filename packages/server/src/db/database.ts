@@ -1,5 +1,6 @@
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
+import { claimDirectory } from "./dir-lock.js";
 
 /** The subset of SQL access every module uses, so PGlite and PostgreSQL are interchangeable. */
 export interface Queryable {
@@ -14,7 +15,8 @@ export interface Database extends Queryable {
   exec(sql: string): Promise<void>;
   /**
    * Takes a session-level lock for as long as this database handle is open, or returns false
-   * when another process holds it. PGlite is single-process, so there it always succeeds.
+   * when another process holds it. An embedded database is claimed by one process when it is
+   * opened (see dir-lock.ts), so there it always succeeds.
    */
   tryLock(key: number): Promise<boolean>;
   close(): Promise<void>;
@@ -77,7 +79,10 @@ class PostgresDatabase implements Database {
 
 class PgliteDatabase implements Database {
   readonly kind = "pglite" as const;
-  constructor(private readonly db: PGlite) {}
+  constructor(
+    private readonly db: PGlite,
+    private readonly release: () => void,
+  ) {}
 
   async tryLock(): Promise<boolean> {
     return true;
@@ -104,7 +109,11 @@ class PgliteDatabase implements Database {
   }
 
   async close() {
-    await this.db.close();
+    try {
+      await this.db.close();
+    } finally {
+      this.release();
+    }
   }
 }
 
@@ -140,8 +149,15 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     if (opts.schema) await db.exec(`CREATE SCHEMA IF NOT EXISTS ${opts.schema}`);
     return db;
   }
-  const lite = await PGlite.create(opts.dataDir);
-  const db = new PgliteDatabase(lite);
+  const release = opts.dataDir ? claimDirectory(opts.dataDir) : () => {};
+  let lite: PGlite;
+  try {
+    lite = await PGlite.create(opts.dataDir);
+  } catch (err) {
+    release();
+    throw err;
+  }
+  const db = new PgliteDatabase(lite, release);
   if (opts.schema) {
     await db.exec(`CREATE SCHEMA IF NOT EXISTS ${opts.schema}; SET search_path TO ${opts.schema}`);
   }

@@ -8,7 +8,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from "fastify-type-provider-zod";
-import type { Principal, Role } from "../tenancy/roles.js";
+import { type Principal, type Role, withArticle } from "../tenancy/roles.js";
 import { ApiError } from "./errors.js";
 
 export type App = FastifyInstance<
@@ -42,6 +42,14 @@ export async function createApp(opts: AppOptions): Promise<App> {
   }).withTypeProvider<ZodTypeProvider>();
   // Every request body is JSON; anything else is refused with 415 rather than half-parsed.
   app.removeContentTypeParser("text/plain");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
@@ -75,6 +83,18 @@ export async function createApp(opts: AppOptions): Promise<App> {
     req.principal = principal;
   });
 
+  // Many clients send `Content-Type: application/json` on every request, bodyless ones too: an
+  // empty body parses as no body, and only a route that needs one refuses it.
+  app.addHook("preValidation", async (req) => {
+    if (req.body === undefined && req.routeOptions.schema?.body) {
+      throw new ApiError(
+        400,
+        "invalid_request",
+        "this endpoint needs a JSON body (Content-Type: application/json); the request has none",
+      );
+    }
+  });
+
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).send({
       error: { code: "not_found", message: `no route for ${req.method} ${req.url.split("?")[0]}` },
@@ -88,6 +108,30 @@ export async function createApp(opts: AppOptions): Promise<App> {
   });
 
   return app as unknown as App;
+}
+
+/**
+ * A request body as JSON; empty means no body. Keys named `__proto__` or `constructor` are
+ * refused (Fastify's own parser refuses them too, calling the JSON invalid): merged into an
+ * object they could reach its prototype, and no Patron request has a field of either name.
+ */
+export function parseJsonBody(body: string): unknown {
+  if (body.trim() === "") return undefined;
+  try {
+    return JSON.parse(body, (key, value) => {
+      if (key === "__proto__" || key === "constructor") {
+        throw new ApiError(
+          400,
+          "invalid_request",
+          `JSON keys named __proto__ or constructor are not allowed (found "${key}")`,
+        );
+      }
+      return value;
+    });
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    throw new ApiError(400, "malformed_json", `malformed JSON body: ${(err as Error).message}`);
+  }
 }
 
 function describeError(err: unknown): {
@@ -121,8 +165,6 @@ function describeError(err: unknown): {
         code: "unsupported_media_type",
         message: "send the body as application/json",
       };
-    case "FST_ERR_CTP_EMPTY_JSON_BODY":
-      return { status: 400, code: "malformed_json", message: "the JSON body is empty" };
   }
   if (err instanceof SyntaxError || e.code === "FST_ERR_CTP_INVALID_JSON_BODY") {
     return { status: 400, code: "malformed_json", message: `malformed JSON body: ${e.message}` };
@@ -144,7 +186,7 @@ export function requireRole(allowed: (r: Role) => boolean, what: string) {
       );
     }
     if (!allowed(req.principal.role)) {
-      throw new ApiError(403, "forbidden", `a ${req.principal.role} key cannot ${what}`);
+      throw new ApiError(403, "forbidden", `${withArticle(req.principal.role)} key cannot ${what}`);
     }
   };
 }

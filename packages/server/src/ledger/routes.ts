@@ -31,6 +31,24 @@ const view = (e: StoredEntry) => ({
 
 const text = "text/plain; charset=utf-8";
 
+const ReceiptJson = z.object({
+  index: z.number(),
+  size: z.number(),
+  receipt: z.string().describe("C2SP tlog-proof receipt"),
+  anchor: z
+    .object({
+      chainId: z.number(),
+      contract: z.string(),
+      size: z.number(),
+      root: z.string(),
+      txHash: z.string().nullable(),
+      blockNumber: z.number().nullable(),
+      exact: z.boolean().describe("whether the anchor is of the receipt's checkpoint itself"),
+    })
+    .nullable()
+    .describe("the confirmed anchor of the receipt's checkpoint, or of a later one"),
+});
+
 /** Public, read-only access to the log: anyone may verify it without an account. */
 export function ledgerRoutes(
   app: App,
@@ -40,6 +58,8 @@ export function ledgerRoutes(
     proofs: ProofService;
     verifierKey: string;
     origin: string;
+    /** Whether this node anchors checkpoints on a chain (PATRON_CHAIN is not `off`). */
+    anchoring: boolean;
   },
 ) {
   const { db, sequencer, proofs } = deps;
@@ -221,9 +241,13 @@ export function ledgerRoutes(
         tags,
         summary:
           "An offline-verifiable receipt (C2SP tlog-proof) for one entry: the entry's bytes, its inclusion proof and the signed checkpoint",
+        description:
+          "Proves against the latest checkpoint, the stored checkpoint of exactly `size` entries (checkpoints exist only at batch boundaries: list them with `GET /v1/ledger/checkpoints`), or with `anchored=true` the smallest confirmed anchored one covering the entry. The anchor covering the receipt's checkpoint rides in the `Patron-Anchor` header (text) or in the body (`format=json`).",
         params: z.strictObject({ index: U64 }),
         querystring: z.strictObject({
-          size: U64.optional().describe("prove against the checkpoint of this size"),
+          size: U64.optional().describe(
+            "prove against the stored checkpoint of exactly this size; not with `anchored=true`",
+          ),
           anchored: z
             .enum(["true", "false"])
             .optional()
@@ -237,35 +261,65 @@ export function ledgerRoutes(
               "`json` wraps the receipt with the anchor that covers its checkpoint: `{ index, size, receipt, anchor }`",
             ),
         }),
+        response: {
+          200: {
+            description: "the receipt (text), or with `format=json` the receipt and its anchor",
+            content: {
+              "text/plain": { schema: z.string().describe("C2SP tlog-proof receipt") },
+              "application/json": { schema: ReceiptJson },
+            },
+          },
+          ...errorResponses,
+        },
       },
     },
     async (req, reply) => {
       const head = sequencer.head;
       const index = req.params.index;
+      const anchored = req.query.anchored === "true";
+      if (anchored && req.query.size !== undefined) {
+        throw new ApiError(
+          400,
+          "invalid_request",
+          "give either size or anchored=true, not both: anchored=true picks the checkpoint itself (the smallest confirmed anchored one covering the entry)",
+        );
+      }
       if (index >= head.size) throw notFound(`entry ${index}`);
       let note = head.note;
       let size = head.size;
       let at = req.query.size;
-      if (req.query.anchored === "true") {
+      if (at !== undefined) {
+        checkSize(at);
+        if (index >= at) {
+          throw new ApiError(
+            400,
+            "invalid_range",
+            `entry ${index} is not in the tree of size ${at}`,
+          );
+        }
+      }
+      if (anchored) {
         const anchor = await confirmedAnchorCovering(db, index + 1n);
         if (!anchor) {
           throw new ApiError(
             409,
             "not_anchored",
-            `no confirmed anchor covers entry ${index} yet; retry after the next anchor`,
+            deps.anchoring
+              ? `no confirmed anchor covers entry ${index} yet; retry after the next anchor`
+              : `anchoring is off on this node (PATRON_CHAIN=off), so no anchor covers entry ${index} and none ever will; ask without anchored=true`,
           );
         }
         at = anchor.size;
       }
       if (at !== undefined) {
         const cp = await checkpointAt(db, at);
-        if (!cp) throw new ApiError(404, "not_found", `no checkpoint at size ${at}`);
-        if (index >= cp.size)
+        if (!cp) {
           throw new ApiError(
-            400,
-            "invalid_range",
-            `entry ${index} is not in the tree of size ${cp.size}`,
+            404,
+            "not_found",
+            `no checkpoint was signed at size ${at}: checkpoints exist only at batch boundaries; list them with GET /v1/ledger/checkpoints`,
           );
+        }
         note = cp.note;
         size = cp.size;
       }

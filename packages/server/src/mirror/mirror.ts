@@ -105,16 +105,17 @@ interface RoundResult {
  * source contradicts what it signed before (the evidence is kept in `dir`) and MirrorError when
  * anything else fails to verify; nothing unverified is ever committed.
  */
-export async function runMirror(opts: MirrorOptions): Promise<MirrorResult> {
+export async function runMirror(given: MirrorOptions): Promise<MirrorResult> {
   let base: URL;
   try {
-    base = new URL(opts.url);
+    base = new URL(given.url);
   } catch {
-    throw new TypeError(`not a URL: ${opts.url}`);
+    throw new TypeError(`not a URL: ${given.url}`);
   }
   if (base.protocol !== "http:" && base.protocol !== "https:") {
-    throw new TypeError(`the source must be an http(s) URL, got ${opts.url}`);
+    throw new TypeError(`the source must be an http(s) URL, got ${given.url}`);
   }
+  const opts = { ...given, url: normaliseSourceUrl(given.url) };
   const pageSize = opts.pageSize ?? 1000;
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) {
     throw new RangeError("pageSize must be an integer from 1 to 1000");
@@ -168,6 +169,20 @@ export async function runMirror(opts: MirrorOptions): Promise<MirrorResult> {
     rounds,
     aborted: signal?.aborted ?? false,
   };
+}
+
+/**
+ * The form a source URL is stored and compared in: `http://node:8080/` and `http://node:8080`
+ * (or `HTTP://Node:8080//`) name the same node. Text that is not a URL is returned as it is.
+ */
+export function normaliseSourceUrl(url: string): string {
+  let href: string;
+  try {
+    href = new URL(url).href;
+  } catch {
+    href = url;
+  }
+  return href.replace(/\/+$/, "");
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -239,7 +254,7 @@ async function syncOnce(run: Run): Promise<RoundResult> {
     await store.init(opts.url, latest.origin, pinned);
     state = store.state as NonNullable<typeof store.state>;
     run.log(`first contact: pinned ${latest.origin} with verifier key ${pinned}`);
-  } else if (state.source !== opts.url && !run.notedSource) {
+  } else if (normaliseSourceUrl(state.source) !== opts.url && !run.notedSource) {
     run.notedSource = true;
     run.log(
       `note: this mirror was made from ${state.source}, now reading ${latest.origin} from ${opts.url}`,

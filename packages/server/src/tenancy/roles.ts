@@ -20,3 +20,6 @@ export const can = {
   grant: (r: Role, target: Role) =>
     r === "owner" || (r === "admin" && (target === "staff" || target === "auditor")),
 };
+
+/** "an admin", "a staff": a role name with its indefinite article, for messages. */
+export const withArticle = (r: Role) => `${/^[aeiou]/.test(r) ? "an" : "a"} ${r}`;

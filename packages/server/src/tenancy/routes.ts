@@ -2,7 +2,7 @@ import { z } from "zod";
 import { type App, principalOf, requireRole } from "../http/app.js";
 import { ApiError } from "../http/errors.js";
 import { errorResponses, Label } from "../http/schemas.js";
-import { actorOf, can, ROLES } from "./roles.js";
+import { actorOf, can, ROLES, withArticle } from "./roles.js";
 import type { Tenancy } from "./tenancy.js";
 
 const KeyView = z.object({
@@ -11,7 +11,7 @@ const KeyView = z.object({
   label: z.string(),
   createdAt: z.string(),
   revokedAt: z.string().nullable(),
-  entryIndex: z.string(),
+  entryIndex: z.number(),
 });
 
 export function tenancyRoutes(app: App, tenancy: Tenancy) {
@@ -75,7 +75,7 @@ export function tenancyRoutes(app: App, tenancy: Tenancy) {
             key: z.string(),
             role: z.enum(ROLES),
             label: z.string(),
-            entryIndex: z.string(),
+            entryIndex: z.number(),
           }),
           ...errorResponses,
         },
@@ -87,7 +87,7 @@ export function tenancyRoutes(app: App, tenancy: Tenancy) {
         throw new ApiError(
           403,
           "forbidden",
-          `a ${p.role} key cannot create a ${req.body.role} key`,
+          `${withArticle(p.role)} key cannot create ${withArticle(req.body.role)} key`,
         );
       }
       const k = await tenancy.createKey(p.merchantId, req.body.role, req.body.label, actorOf(p));
@@ -97,7 +97,7 @@ export function tenancyRoutes(app: App, tenancy: Tenancy) {
         key: k.key,
         role: req.body.role,
         label: req.body.label,
-        entryIndex: k.index.toString(),
+        entryIndex: Number(k.index),
       };
     },
   );
@@ -112,7 +112,7 @@ export function tenancyRoutes(app: App, tenancy: Tenancy) {
         summary: "Revoke an API key",
         params: z.strictObject({ id: z.string().min(1).max(100) }),
         response: {
-          200: z.object({ id: z.string(), revokedAt: z.string(), entryIndex: z.string() }),
+          200: z.object({ id: z.string(), revokedAt: z.string(), entryIndex: z.number() }),
           ...errorResponses,
         },
       },
@@ -120,7 +120,7 @@ export function tenancyRoutes(app: App, tenancy: Tenancy) {
     async (req) => {
       const p = principalOf(req);
       const r = await tenancy.revokeKey(p.merchantId, req.params.id, p, actorOf(p));
-      return { id: req.params.id, revokedAt: r.time, entryIndex: r.index.toString() };
+      return { id: req.params.id, revokedAt: r.time, entryIndex: Number(r.index) };
     },
   );
 }

@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Queryable } from "../db/database.js";
 import { ApiError } from "../http/errors.js";
 import type { CommittedEntry, Projector, Sequencer } from "../ledger/sequencer.js";
-import { type Principal, ROLES, type Role } from "./roles.js";
+import { type Principal, ROLES, type Role, withArticle } from "./roles.js";
 
 /**
  * Merchants (tenants) and their staff API keys. Creating a merchant or a key and revoking a key
@@ -79,7 +79,8 @@ export interface ApiKeyInfo {
   label: string;
   createdAt: string;
   revokedAt: string | null;
-  entryIndex: string;
+  /** The index of the ledger entry that created the key. */
+  entryIndex: number;
 }
 
 export class Tenancy {
@@ -125,7 +126,11 @@ export class Tenancy {
     if (key.revokedAt)
       throw new ApiError(409, "already_revoked", `API key ${keyId} is already revoked`);
     if (by.role !== "owner" && (key.role === "owner" || key.role === "admin")) {
-      throw new ApiError(403, "forbidden", `a ${by.role} key cannot revoke a ${key.role} key`);
+      throw new ApiError(
+        403,
+        "forbidden",
+        `${withArticle(by.role)} key cannot revoke ${withArticle(key.role)} key`,
+      );
     }
     if (key.role === "owner") {
       const { rows } = await this.db.query(
@@ -165,13 +170,23 @@ export class Tenancy {
       label: String(r.label),
       createdAt: new Date(r.created_at as string).toISOString(),
       revokedAt: r.revoked_at ? new Date(r.revoked_at as string).toISOString() : null,
-      entryIndex: String(r.entry_idx),
+      entryIndex: Number(r.entry_idx),
     }));
   }
 
   async merchant(id: string): Promise<{ id: string; name: string } | undefined> {
     const { rows } = await this.db.query("SELECT id, name FROM merchants WHERE id = $1", [id]);
     return rows[0] ? { id: String(rows[0].id), name: String(rows[0].name) } : undefined;
+  }
+
+  /** A merchant with no API key at all: left by a first start that stopped half-way. */
+  async firstMerchantWithoutKeys(): Promise<string | undefined> {
+    const { rows } = await this.db.query(
+      `SELECT m.id FROM merchants m
+       WHERE NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.merchant_id = m.id)
+       ORDER BY m.entry_idx LIMIT 1`,
+    );
+    return rows[0] ? String(rows[0].id) : undefined;
   }
 
   async merchantCount(): Promise<number> {
