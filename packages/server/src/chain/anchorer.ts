@@ -11,10 +11,10 @@ import type { Queryable } from "../db/database.js";
 import type { Head } from "../ledger/sequencer.js";
 import {
   type AnchorRow,
+  anchoredWithin,
   highestAnchoredSize,
   inflightAnchor,
   insertAnchor,
-  latestAnchorTime,
   updateAnchor,
 } from "./anchors.js";
 import type { ChainLink } from "./client.js";
@@ -39,7 +39,7 @@ export interface AnchorerOptions {
  */
 export class Anchorer {
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private running: Promise<boolean> | undefined;
   private stopped = false;
   private skippedAt: bigint | undefined;
 
@@ -54,12 +54,12 @@ export class Anchorer {
     const loop = (delay: number) => {
       if (this.stopped) return;
       this.timer = setTimeout(async () => {
-        await this.tick({ paced: true }).catch((err) =>
-          this.opts.log?.(`anchoring: ${(err as Error).message}`),
-        );
+        const busy = await this.tick({ paced: true }).catch((err) => {
+          this.opts.log?.(`anchoring: ${(err as Error).message}`);
+          return false;
+        });
         // While a transaction is in flight its receipt is polled sooner than the interval, so
         // an anchor is confirmed about a block time after it is mined, not an interval later.
-        const busy = (await inflightAnchor(this.db).catch(() => undefined)) !== undefined;
         loop(busy ? Math.min(this.opts.intervalMs, FOLLOW_POLL_MS) : this.opts.intervalMs);
       }, delay);
     };
@@ -75,27 +75,25 @@ export class Anchorer {
   /**
    * One round: follow the transaction in flight, or anchor the latest checkpoint if it is new.
    * `paced` (the timer's rounds) sends at most one anchor per interval, however busy the log;
-   * an unpaced call (tests, an operator's nudge) may send at once.
+   * an unpaced call (tests, an operator's nudge) may send at once. Resolves to whether an
+   * anchor transaction is in flight afterwards.
    */
-  tick(opts: { paced?: boolean } = {}): Promise<void> {
+  tick(opts: { paced?: boolean } = {}): Promise<boolean> {
     this.running ??= this.round(opts.paced ?? false).finally(() => {
       this.running = undefined;
     });
     return this.running;
   }
 
-  private async round(paced: boolean): Promise<void> {
+  private async round(paced: boolean): Promise<boolean> {
     const inflight = await inflightAnchor(this.db);
     if (inflight) {
       await this.follow(inflight);
-      if (await inflightAnchor(this.db)) return;
+      if (await inflightAnchor(this.db)) return true;
     }
-    if (paced) {
-      const last = await latestAnchorTime(this.db);
-      if (last && Date.now() - last.getTime() < this.opts.intervalMs) return;
-    }
+    if (paced && (await anchoredWithin(this.db, this.opts.intervalMs))) return false;
     const head = this.head();
-    if (head.size === 0n || head.size <= (await highestAnchoredSize(this.db))) return;
+    if (head.size === 0n || head.size <= (await highestAnchoredSize(this.db))) return false;
     // Sizes strictly increase on the contract: a size anchored by another writer of this key
     // (a second node, a manual call) cannot be anchored again, only a larger one.
     const onChain = await anchoredLatestSize(this.chain.publicClient, this.chain.contract);
@@ -106,9 +104,10 @@ export class Anchorer {
           `anchoring: the contract is already at size ${onChain}, past this log's ${head.size}; waiting for the log to grow`,
         );
       }
-      return;
+      return false;
     }
     await this.send(head);
+    return true;
   }
 
   private async send(head: Head): Promise<void> {

@@ -50,11 +50,16 @@ function toRow(r: Record<string, unknown>): AnchorRow {
   };
 }
 
-/** When the latest anchor transaction was signed: anchors are paced from it. */
-export async function latestAnchorTime(db: Queryable): Promise<Date | undefined> {
-  const { rows } = await db.query("SELECT max(created_at) AS t FROM ledger_anchors");
-  const t = rows[0]?.t;
-  return t === null || t === undefined ? undefined : new Date(t as string);
+/**
+ * Whether an anchor transaction was signed within the last `ms`: anchors are paced from it.
+ * Measured by the database's clock, which also stamped the row.
+ */
+export async function anchoredWithin(db: Queryable, ms: number): Promise<boolean> {
+  const { rows } = await db.query(
+    "SELECT EXISTS (SELECT 1 FROM ledger_anchors WHERE created_at > now() - make_interval(secs => $1::float8 / 1000)) AS recent",
+    [ms],
+  );
+  return rows[0]?.recent === true;
 }
 
 export async function inflightAnchor(db: Queryable): Promise<AnchorRow | undefined> {
