@@ -298,9 +298,11 @@ export function ledgerRoutes(
           );
         }
       }
+      // The confirmed anchor of the receipt's checkpoint size, or of a later one it extends.
+      let covering: Awaited<ReturnType<typeof confirmedAnchorCovering>>;
       if (anchored) {
-        const anchor = await confirmedAnchorCovering(db, index + 1n);
-        if (!anchor) {
+        covering = await confirmedAnchorCovering(db, index + 1n);
+        if (!covering) {
           throw new ApiError(
             409,
             "not_anchored",
@@ -309,7 +311,7 @@ export function ledgerRoutes(
               : `anchoring is off on this node (PATRON_CHAIN=off), so no anchor covers entry ${index} and none ever will; ask without anchored=true`,
           );
         }
-        at = anchor.size;
+        at = covering.size;
       }
       if (at !== undefined) {
         const cp = await checkpointAt(db, at);
@@ -327,8 +329,7 @@ export function ledgerRoutes(
       if (!e) throw notFound(`entry ${index}`);
       const proof = await proofs.inclusion(index, size);
       const receipt = formatReceipt({ index, proof, checkpoint: note, extra: e.data });
-      // The confirmed anchor of this checkpoint's size, or of a later one it is consistent with.
-      const covering = await confirmedAnchorCovering(db, size);
+      covering ??= await confirmedAnchorCovering(db, size);
       const anchor = covering
         ? {
             chainId: covering.chainId,
