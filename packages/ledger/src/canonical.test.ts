@@ -9,10 +9,13 @@ import {
   ed25519DidKey,
   encodeEntry,
   entrySigningBytes,
+  isSealed,
+  newSalt,
   publicKeyFromEntryKey,
   signEntry,
   verifyEntrySignature,
 } from "./canonical.js";
+import { type Command, signCommand, verifyCommand } from "./command.js";
 import { EntryFormatError } from "./errors.js";
 import { generateNoteKeys, parseSignerKey, parseVerifierKey } from "./note.js";
 
@@ -302,5 +305,203 @@ describe("entry signatures", () => {
   it("entrySigningBytes ignores the signature", () => {
     const signed = signEntry(base, keys.signerKey);
     expect(entrySigningBytes(signed)).toEqual(encodeEntry(base));
+  });
+});
+
+describe("entries with subjects, salt and a signed command", () => {
+  const seed = new Uint8Array(32).fill(0x01);
+  const command: Command = {
+    v: 1,
+    type: "customer.join",
+    ledger: "patron.example/ledger",
+    actor: ed25519DidKey(ed25519.getPublicKey(seed)),
+    merchant: "m_acme",
+    nonce: "AAECAwQFBgcICQoLDA0ODw",
+    expires: "2026-01-02T03:04:05Z",
+    payload: { programme: "default", terms: "v3" },
+  };
+  const signed = signCommand(command, seed);
+  const full: Entry = {
+    ...base,
+    type: "customer.joined",
+    actor: command.actor,
+    payload: { customer: "c_42" },
+    subjects: [
+      { customer: "c_42", prev: null },
+      { merchant: "m_acme", prev: 40 },
+    ],
+    salt: "AAECAwQFBgcICQoLDA0ODw",
+    signed,
+  };
+
+  it("keep the bytes of entries that have none of the new fields", () => {
+    // The leaf of `base`, as entries were encoded before subjects, salt and signed existed.
+    const before =
+      '{"actor":"merchant:acme","payload":{"customer":"c-42","note":null,"points":120,"tags":["spring","promo"]},"time":"2025-03-04T05:06:07.089Z","type":"loyalty.points.earned","v":1}';
+    expect(new TextDecoder().decode(encodeEntry(base))).toBe(before);
+    const undefinedFields = { ...base, subjects: undefined, salt: undefined, signed: undefined };
+    expect(encodeEntry(undefinedFields)).toEqual(encodeEntry(base));
+    expect(isSealed(base)).toBe(false);
+  });
+
+  it("encode the new fields canonically and decode them back", () => {
+    const bytes = encodeEntry(full);
+    const text = new TextDecoder().decode(bytes);
+    expect(text).toBe(
+      `{"actor":"${command.actor}","payload":{"customer":"c_42"},"salt":"AAECAwQFBgcICQoLDA0ODw",` +
+        `"signed":{"command":${canonicalJson(command)},"signature":"${(signed as { signature: string }).signature}"},` +
+        '"subjects":[{"customer":"c_42","prev":null},{"merchant":"m_acme","prev":40}],' +
+        '"time":"2025-03-04T05:06:07.089Z","type":"customer.joined","v":1}',
+    );
+    const decoded = decodeEntry(bytes);
+    expect(decoded).toEqual(full);
+    expect(isSealed(decoded)).toBe(true);
+    // The entry keeps the command as signed: its signature still verifies after the round trip.
+    expect(verifyCommand(decoded.signed as NonNullable<Entry["signed"]>)).toEqual(command);
+  });
+
+  it("accept each new field alone", () => {
+    for (const e of [
+      { ...base, subjects: [{ merchant: "m_x", prev: 0 }] },
+      {
+        ...base,
+        subjects: [
+          { customer: "c_a", prev: 9007199254740991 },
+          { customer: "c_b", prev: 3 },
+        ],
+      },
+      {
+        ...base,
+        subjects: [
+          { customer: "c_x", prev: 1 },
+          { merchant: "m_x", prev: 1 },
+        ],
+      },
+      { ...base, salt: newSalt() },
+      { ...base, signed },
+    ] as Entry[]) {
+      expect(decodeEntry(encodeEntry(e))).toEqual(e);
+    }
+  });
+
+  it("newSalt gives 16 fresh random bytes in base64url", () => {
+    const salts = new Set(Array.from({ length: 50 }, () => newSalt()));
+    expect(salts.size).toBe(50);
+    for (const s of salts) {
+      expect(s).toMatch(/^[A-Za-z0-9_-]{22}$/);
+      expect(Buffer.from(s, "base64url")).toHaveLength(16);
+    }
+  });
+
+  it("refuse malformed new fields, naming the field", () => {
+    const webauthn = { authenticatorData: "AAAA", clientDataJSON: "e30", signature: "MAYCAQECAQE" };
+    const sig = signEntry(base, ed25519.utils.randomSecretKey()).signature;
+    const cases: [unknown, RegExp][] = [
+      [{ ...base, subjects: [] }, /^entry\.subjects must be a non-empty array/],
+      [{ ...base, subjects: {} }, /^entry\.subjects must be a non-empty array/],
+      [{ ...base, subjects: null }, /^entry\.subjects must be a non-empty array/],
+      [{ ...base, subjects: ["c_1"] }, /^entry\.subjects\[0\] must be an object/],
+      [{ ...base, subjects: [{ prev: null }] }, /^entry\.subjects\[0\] must name exactly one/],
+      [
+        { ...base, subjects: [{ customer: "c_1", merchant: "m_1", prev: null }] },
+        /^entry\.subjects\[0\] must name exactly one/,
+      ],
+      [{ ...base, subjects: [{ customer: "c_1" }] }, /^entry\.subjects\[0\]\.prev is missing/],
+      [
+        { ...base, subjects: [{ customer: "c_1", prev: null, extra: 1 }] },
+        /^entry\.subjects\[0\] has unknown field "extra"/,
+      ],
+      [{ ...base, subjects: [{ customer: "c_1", prev: -1 }] }, /^entry\.subjects\[0\]\.prev/],
+      [{ ...base, subjects: [{ customer: "c_1", prev: 1.5 }] }, /^entry\.subjects\[0\]\.prev/],
+      [{ ...base, subjects: [{ customer: "c_1", prev: "1" }] }, /^entry\.subjects\[0\]\.prev/],
+      [{ ...base, subjects: [{ customer: "c_1", prev: 2 ** 53 }] }, /^entry\.subjects\[0\]\.prev/],
+      [{ ...base, subjects: [{ customer: "m_1", prev: null }] }, /^entry\.subjects\[0\]\.customer/],
+      [{ ...base, subjects: [{ customer: "c_", prev: null }] }, /^entry\.subjects\[0\]\.customer/],
+      [{ ...base, subjects: [{ customer: 1, prev: null }] }, /^entry\.subjects\[0\]\.customer/],
+      [{ ...base, subjects: [{ merchant: "c_1", prev: null }] }, /^entry\.subjects\[0\]\.merchant/],
+      [
+        {
+          ...base,
+          subjects: [
+            { customer: "c_1", prev: 1 },
+            { customer: "c_1", prev: 2 },
+          ],
+        },
+        /^entry\.subjects\[1\] names c_1 a second time/,
+      ],
+      [
+        {
+          ...base,
+          subjects: [
+            { merchant: "m_1", prev: 1 },
+            { customer: "c_2", prev: null },
+            { merchant: "m_1", prev: 1 },
+          ],
+        },
+        /^entry\.subjects\[2\] names m_1/,
+      ],
+      [{ ...base, salt: "AAECAwQFBgcICQoLDA0O" }, /^entry\.salt/],
+      [{ ...base, salt: "AAECAwQFBgcICQoLDA0ODw==" }, /^entry\.salt/],
+      [{ ...base, salt: "AAECAwQFBgcICQoLDA0ODwAQ" }, /^entry\.salt/],
+      [{ ...base, salt: "AAECAwQFBgcICQoLDA0ODx" }, /^entry\.salt/],
+      [{ ...base, salt: 16 }, /^entry\.salt/],
+      [{ ...base, signed: "x" }, /^entry\.signed must be a JSON object/],
+      [{ ...base, signed: { command } }, /^entry\.signed must hold "command" and exactly one/],
+      [{ ...base, signed: { ...signed, webauthn } }, /^entry\.signed must hold/],
+      [{ ...base, signed: { ...signed, at: 1 } }, /^entry\.signed has unknown field "at"/],
+      [
+        { ...base, signed: { ...signed, command: { ...command, nonce: "AAAA" } } },
+        /^entry\.signed\.command\.nonce/,
+      ],
+      [
+        { ...base, signed: { ...signed, command: { ...command, v: 2 } } },
+        /^entry\.signed\.command\.v/,
+      ],
+      [{ ...base, signed: { command, signature: "AAAA" } }, /^entry\.signed\.signature/],
+      [
+        { ...base, signed: { command, webauthn: { ...webauthn, x: "" } } },
+        /^entry\.signed\.webauthn has unknown field "x"/,
+      ],
+      [
+        { ...base, signed, signature: sig },
+        /^entry\.signature and entry\.signed cannot both be present/,
+      ],
+    ];
+    for (const [e, message] of cases) {
+      let err: unknown;
+      try {
+        encodeEntry(e as Entry);
+      } catch (x) {
+        err = x;
+      }
+      expect(err, String(message)).toBeInstanceOf(EntryFormatError);
+      expect((err as EntryFormatError).code).toBe("malformed");
+      expect((err as Error).message).toMatch(message);
+      // decodeEntry applies the same rules to leaf bytes.
+      if (e !== null && JSON.stringify(e) !== undefined) {
+        expect(() => decodeEntry(canonicalBytes(JSON.parse(JSON.stringify(e))))).toThrow(
+          EntryFormatError,
+        );
+      }
+    }
+  });
+
+  it("decodeEntry still refuses a non-canonical encoding of an entry with the new fields", () => {
+    const text = new TextDecoder().decode(encodeEntry(full));
+    const variants = [
+      text.replace('"prev":40', '"prev":40.0'),
+      text.replace('{"customer":"c_42","prev":null}', '{"prev":null,"customer":"c_42"}'),
+      text.replace('"salt":', ' "salt":'),
+    ];
+    for (const v of variants) expect(() => decodeEntry(utf8(v)), v).toThrow(EntryFormatError);
+  });
+
+  it("old entry signatures still verify, and signEntry will not sign an entry with a command", () => {
+    const sk = ed25519.utils.randomSecretKey();
+    const old = signEntry(base, sk);
+    expect(verifyEntrySignature(decodeEntry(encodeEntry(old)), ed25519.getPublicKey(sk))).toBe(
+      true,
+    );
+    expect(() => signEntry({ ...base, signed }, sk)).toThrow(EntryFormatError);
   });
 });

@@ -1,17 +1,23 @@
 import { ed25519 } from "@noble/curves/ed25519.js";
-import canonicalizeModule from "canonicalize";
+import { readSignedCommand, type SignedCommand } from "./command.js";
+import { decodeDidKey, encodeDidKey } from "./did-key.js";
 import {
-  concatBytes,
-  decodeBase58,
-  encodeBase58,
   encodeBase64,
-  isWellFormedUnicode,
+  encodeBase64Url,
   tryDecodeBase64,
+  tryDecodeBase64Url,
   utf8Decode,
-  utf8Encode,
 } from "./encoding.js";
-import { EntryFormatError } from "./errors.js";
+import { CommandError, EntryFormatError } from "./errors.js";
 import { isBytes } from "./hash.js";
+import {
+  assertJson,
+  canonicalBytes,
+  canonicalizeChecked,
+  isPlainObject,
+  isRfc3339Utc,
+  type JsonValue,
+} from "./json.js";
 import {
   ed25519Verify,
   formatVerifierKey,
@@ -20,79 +26,7 @@ import {
   parseVerifierKey,
 } from "./note.js";
 
-export type JsonValue =
-  | null
-  | boolean
-  | number
-  | string
-  | JsonValue[]
-  | { [key: string]: JsonValue };
-
-type Canonicalize = (input: unknown) => string | undefined;
-// canonicalize is CommonJS typed as if it had a default export: Node gives ESM the function
-// itself, while some bundlers give a namespace whose `default` is the function.
-const canonicalizeAny: unknown = canonicalizeModule;
-const canonicalize = (
-  typeof canonicalizeAny === "function"
-    ? canonicalizeAny
-    : (canonicalizeAny as { default: unknown }).default
-) as Canonicalize;
-
-// canonicalize quietly drops undefined members, turns undefined array items into null, calls
-// toJSON (Date, ...) and serializes class instances by their own keys. A signed or hashed value
-// must mean exactly what the caller passed, so anything that is not plain JSON is refused first.
-function assertJson(value: unknown, path: string, ancestors: Set<object>): void {
-  switch (typeof value) {
-    case "boolean":
-      return;
-    case "string":
-      // RFC 8785 §3.2.2.2: lone surrogates must be an error.
-      if (!isWellFormedUnicode(value)) throw new TypeError(`${path}: string has a lone surrogate`);
-      return;
-    case "number":
-      if (!Number.isFinite(value)) throw new TypeError(`${path}: ${value} is not a JSON number`);
-      return;
-    case "object": {
-      if (value === null) return;
-      if (ancestors.has(value)) throw new TypeError(`${path}: circular reference`);
-      ancestors.add(value);
-      if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) {
-          if (!(i in value)) throw new TypeError(`${path}[${i}]: array hole`);
-          assertJson(value[i], `${path}[${i}]`, ancestors);
-        }
-      } else {
-        const proto = Object.getPrototypeOf(value);
-        if (proto !== Object.prototype && proto !== null) {
-          const kind = (value as object).constructor?.name ?? "object";
-          throw new TypeError(`${path}: ${kind} is not a plain JSON object`);
-        }
-        if (Object.getOwnPropertySymbols(value).length > 0) {
-          throw new TypeError(`${path}: symbol keys are not JSON`);
-        }
-        for (const [k, v] of Object.entries(value)) {
-          if (!isWellFormedUnicode(k)) throw new TypeError(`${path}: key has a lone surrogate`);
-          assertJson(v, `${path}.${k}`, ancestors);
-        }
-      }
-      ancestors.delete(value);
-      return;
-    }
-    default:
-      throw new TypeError(`${path}: ${typeof value} is not a JSON value`);
-  }
-}
-
-/** RFC 8785 (JCS) serialization. Throws TypeError on anything that is not plain JSON data. */
-export function canonicalJson(value: unknown): string {
-  assertJson(value, "$", new Set());
-  return canonicalize(value) as string;
-}
-
-/** UTF-8 bytes of canonicalJson(value). */
-export function canonicalBytes(value: unknown): Uint8Array {
-  return utf8Encode(canonicalJson(value));
-}
+export { canonicalBytes, canonicalJson, type JsonValue } from "./json.js";
 
 export interface EntrySignature {
   alg: "Ed25519";
@@ -102,6 +36,11 @@ export interface EntrySignature {
   sig: string;
 }
 
+/** A party an entry concerns, and the index of that party's previous entry (null: the first). */
+export type Subject =
+  | { customer: string; prev: number | null }
+  | { merchant: string; prev: number | null };
+
 /** A ledger entry. Its canonical JSON bytes are the Merkle leaf data. */
 export interface Entry {
   v: 1;
@@ -110,33 +49,33 @@ export interface Entry {
   /** RFC 3339, UTC ("Z"), e.g. 2025-01-02T03:04:05.678Z. */
   time: string;
   payload: JsonValue;
+  /** Each customer and merchant the entry concerns, with the index of its previous entry. */
+  subjects?: Subject[];
+  /** 16 random bytes (base64url): present exactly when the entry is sealed. */
+  salt?: string;
+  /** The customer's signed command this entry records, kept as it was signed. */
+  signed?: SignedCommand;
+  /** @deprecated entries written before signed commands; decoded and verified, never written by new code */
   signature?: EntrySignature;
 }
 
-const ENTRY_FIELDS = new Set(["v", "type", "actor", "time", "payload", "signature"]);
+const ENTRY_FIELDS = new Set([
+  "v",
+  "type",
+  "actor",
+  "time",
+  "payload",
+  "subjects",
+  "salt",
+  "signed",
+  "signature",
+]);
+// A member set to undefined counts as absent, as `signature: undefined` always has.
+const OPTIONAL_FIELDS = new Set(["subjects", "salt", "signed", "signature"]);
 const SIGNATURE_FIELDS = new Set(["alg", "key", "sig"]);
-const RFC3339_UTC = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?Z$/;
-
-function isPlainObject(x: unknown): x is Record<string, unknown> {
-  if (typeof x !== "object" || x === null || Array.isArray(x)) return false;
-  const proto = Object.getPrototypeOf(x);
-  return proto === Object.prototype || proto === null;
-}
-
-// Leap seconds (":60") are refused: JavaScript dates cannot represent them.
-function isRfc3339Utc(s: string): boolean {
-  const m = RFC3339_UTC.exec(s);
-  if (!m) return false;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as number[];
-  if (month === undefined || month < 1 || month > 12 || day === undefined || day < 1) return false;
-  const daysInMonth = new Date(Date.UTC(year as number, month, 0)).getUTCDate();
-  return (
-    day <= daysInMonth &&
-    (hour as number) <= 23 &&
-    (minute as number) <= 59 &&
-    (second as number) <= 59
-  );
-}
+const CUSTOMER_ID = /^c_[A-Za-z0-9_-]{1,64}$/;
+const MERCHANT_ID = /^m_[A-Za-z0-9_-]{1,64}$/;
+const SALT_BYTES = 16;
 
 function fail(message: string): never {
   throw new EntryFormatError("malformed", message);
@@ -148,9 +87,10 @@ function checkEntry(x: unknown, withSignature: boolean): Entry {
   for (const k of Object.keys(x)) {
     if (!ENTRY_FIELDS.has(k)) fail(`entry has unknown field "${k}"`);
   }
+  const has = (k: string) => x[k] !== undefined;
   try {
     for (const [k, v] of Object.entries(x)) {
-      if (!(k === "signature" && v === undefined)) assertJson(v, `entry.${k}`, new Set());
+      if (!(OPTIONAL_FIELDS.has(k) && v === undefined)) assertJson(v, `entry.${k}`);
     }
   } catch (err) {
     fail((err as Error).message);
@@ -169,8 +109,70 @@ function checkEntry(x: unknown, withSignature: boolean): Entry {
     time: x.time,
     payload: x.payload as JsonValue,
   };
-  if (withSignature && x.signature !== undefined) entry.signature = checkSignature(x.signature);
+  if (has("subjects")) entry.subjects = checkSubjects(x.subjects);
+  if (has("salt")) entry.salt = checkSalt(x.salt);
+  if (has("signed")) entry.signed = checkSigned(x.signed);
+  if (withSignature && has("signature")) {
+    // An entry is authorised one way: a command signature, or (before those) an entry signature.
+    if (entry.signed) fail("entry.signature and entry.signed cannot both be present");
+    entry.signature = checkSignature(x.signature);
+  }
   return entry;
+}
+
+function checkSubjects(x: unknown): Subject[] {
+  if (!Array.isArray(x) || x.length === 0) fail("entry.subjects must be a non-empty array");
+  const seen = new Set<string>();
+  return x.map((s: unknown, i): Subject => {
+    const path = `entry.subjects[${i}]`;
+    if (!isPlainObject(s)) fail(`${path} must be an object`);
+    const keys = Object.keys(s);
+    const party = keys.filter((k) => k === "customer" || k === "merchant");
+    if (party.length !== 1) fail(`${path} must name exactly one of "customer" or "merchant"`);
+    for (const k of keys) {
+      if (k !== "prev" && k !== party[0]) fail(`${path} has unknown field "${k}"`);
+    }
+    if (!("prev" in s)) fail(`${path}.prev is missing`);
+    const prev = s.prev;
+    if (prev !== null && !(Number.isSafeInteger(prev) && (prev as number) >= 0)) {
+      fail(`${path}.prev must be null or the index of the party's previous entry`);
+    }
+    const p = prev as number | null;
+    let subject: Subject;
+    if (party[0] === "customer") {
+      if (typeof s.customer !== "string" || !CUSTOMER_ID.test(s.customer)) {
+        fail(`${path}.customer must be a customer id such as "c_abc123"`);
+      }
+      subject = { customer: s.customer, prev: p };
+    } else {
+      if (typeof s.merchant !== "string" || !MERCHANT_ID.test(s.merchant)) {
+        fail(`${path}.merchant must be a merchant id such as "m_abc123"`);
+      }
+      subject = { merchant: s.merchant, prev: p };
+    }
+    const id = "customer" in subject ? subject.customer : subject.merchant;
+    if (seen.has(id)) fail(`${path} names ${id} a second time`);
+    seen.add(id);
+    return subject;
+  });
+}
+
+function checkSalt(x: unknown): string {
+  if (typeof x !== "string" || tryDecodeBase64Url(x)?.length !== SALT_BYTES) {
+    fail(`entry.salt must be ${SALT_BYTES} random bytes in base64url without padding`);
+  }
+  return x;
+}
+
+function checkSigned(x: unknown): SignedCommand {
+  try {
+    return readSignedCommand(x, "entry.signed");
+  } catch (err) {
+    if (err instanceof CommandError) {
+      throw new EntryFormatError("malformed", err.message, { cause: err });
+    }
+    throw err;
+  }
 }
 
 function checkSignature(s: unknown): EntrySignature {
@@ -215,7 +217,7 @@ export function decodeEntry(bytes: Uint8Array): Entry {
   }
   const entry = checkEntry(parsed, true);
   // checkEntry has already checked every field is plain JSON: serialise without checking again.
-  if (canonicalize(parsed) !== text) {
+  if (canonicalizeChecked(parsed) !== text) {
     throw new EntryFormatError("not_canonical", "entry is not in canonical form (RFC 8785 JSON)");
   }
   return entry;
@@ -226,14 +228,9 @@ export function entrySigningBytes(entry: Entry): Uint8Array {
   return canonicalBytes(checkEntry(entry, false));
 }
 
-const DID_KEY_PREFIX = "did:key:z";
-const ED25519_MULTICODEC = new Uint8Array([0xed, 0x01]);
-
-/** did:key identifier of an Ed25519 public key. */
+/** did:key identifier of an Ed25519 public key (encodeDidKey for the common case). */
 export function ed25519DidKey(publicKey: Uint8Array): string {
-  if (!isBytes(publicKey) || publicKey.length !== 32)
-    throw new TypeError("Ed25519 public key must be 32 bytes");
-  return DID_KEY_PREFIX + encodeBase58(concatBytes(ED25519_MULTICODEC, publicKey));
+  return encodeDidKey({ type: "Ed25519", publicKey });
 }
 
 /**
@@ -242,14 +239,14 @@ export function ed25519DidKey(publicKey: Uint8Array): string {
  */
 export function publicKeyFromEntryKey(key: string): Uint8Array | undefined {
   if (typeof key !== "string") return undefined;
-  if (key.startsWith(DID_KEY_PREFIX)) {
+  if (key.startsWith("did:key:")) {
     try {
-      const raw = decodeBase58(key.slice(DID_KEY_PREFIX.length));
-      if (raw.length === 34 && raw[0] === 0xed && raw[1] === 0x01) return raw.slice(2);
+      const did = decodeDidKey(key);
+      return did.type === "Ed25519" ? did.publicKey : undefined;
     } catch {
-      // not base58: not a key we can read
+      // not a did:key we can read
+      return undefined;
     }
-    return undefined;
   }
   try {
     return parseVerifierKey(key).publicKey;
@@ -258,10 +255,24 @@ export function publicKeyFromEntryKey(key: string): Uint8Array | undefined {
   }
 }
 
+/** True exactly when the entry is sealed: it carries a salt, so its leaf hash cannot be guessed. */
+export function isSealed(entry: Entry): boolean {
+  return entry.salt !== undefined;
+}
+
+/** A fresh salt for a sealed entry: 16 bytes from the platform's CSPRNG, base64url. */
+export function newSalt(): string {
+  return encodeBase64Url(crypto.getRandomValues(new Uint8Array(SALT_BYTES)));
+}
+
 /**
  * Signs an entry with a note signer key (string or parsed) or a raw 32-byte Ed25519 secret key.
  * `key` defaults to the signer's verifier key string, or the did:key for a raw secret key.
  * Returns a new entry; any previous signature is replaced.
+ *
+ * @deprecated Entry signatures predate signed commands: a customer signs a Command
+ * (signCommand) and the entry keeps it in `signed`. This stays so that old entries can be
+ * reproduced in tests; new code never writes `signature`.
  */
 export function signEntry(
   entry: Entry,
@@ -269,6 +280,7 @@ export function signEntry(
   key?: string,
 ): Entry {
   const unsigned = checkEntry(entry, false);
+  if (unsigned.signed) fail("entry.signature and entry.signed cannot both be present");
   let secretKey: Uint8Array;
   let defaultKey: string;
   if (isBytes(signer)) {

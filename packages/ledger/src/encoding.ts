@@ -81,6 +81,33 @@ export function tryDecodeBase64(s: string): Uint8Array | undefined {
   }
 }
 
+/** RFC 4648 §5 base64url without padding, the form JWS, WebAuthn and Patron commands use. */
+export function encodeBase64Url(bytes: Uint8Array): string {
+  return encodeBase64(bytes).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+}
+
+/**
+ * Strict base64url without padding: no `=`, no whitespace, no standard-alphabet `+` or `/`, and
+ * unused trailing bits must be zero, so each byte string has exactly one accepted encoding.
+ */
+export function decodeBase64Url(s: string): Uint8Array {
+  if (typeof s !== "string" || !/^[A-Za-z0-9_-]*$/.test(s)) {
+    throw new TypeError("invalid base64url: unexpected character");
+  }
+  if (s.length % 4 === 1) throw new TypeError("invalid base64url: impossible length");
+  const padded = s.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (s.length % 4)) % 4);
+  return decodeBase64(padded);
+}
+
+/** Like decodeBase64Url but returns undefined instead of throwing. */
+export function tryDecodeBase64Url(s: string): Uint8Array | undefined {
+  try {
+    return decodeBase64Url(s);
+  } catch {
+    return undefined;
+  }
+}
+
 const HEX = "0123456789abcdef";
 
 /** Lowercase hex. */

@@ -12,7 +12,9 @@ export type LedgerErrorCode =
   | "origin_mismatch"
   | "out_of_range"
   | "extra_mismatch"
-  | "proof_mismatch";
+  | "proof_mismatch"
+  | "unsupported"
+  | "unsupported_key";
 
 export class LedgerError extends Error {
   override name = "LedgerError";
@@ -38,4 +40,33 @@ export class CheckpointError extends LedgerError {
 
 export class ReceiptError extends LedgerError {
   override name = "ReceiptError";
+}
+
+export type DidKeyErrorCode = Extract<LedgerErrorCode, "malformed" | "unsupported">;
+
+/** A did:key that is not well formed ("malformed") or names a key type this library lacks. */
+export class DidKeyError extends LedgerError {
+  override name = "DidKeyError";
+  declare readonly code: DidKeyErrorCode;
+
+  // Narrowed so that a caller switching on `code` sees only the codes this error can carry.
+  constructor(code: DidKeyErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+export type CommandErrorCode = Extract<
+  LedgerErrorCode,
+  "malformed" | "unsupported_key" | "bad_signature"
+>;
+
+/** A signed command that is malformed, signed by an unsupported key, or badly signed. */
+export class CommandError extends LedgerError {
+  override name = "CommandError";
+  declare readonly code: CommandErrorCode;
+
+  // Narrowed so that a caller switching on `code` sees only the codes this error can carry.
+  constructor(code: CommandErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
 }

@@ -4,8 +4,8 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { verifyConsistency, verifyInclusion } from "./merkle.js";
 
-// transparency-dev/merkle's verifier test vectors, shared with the other Patron implementations.
-const ROOT = fileURLToPath(new URL("../../../../shared/conformance/merkle/", import.meta.url));
+// transparency-dev/merkle's verifier test vectors, vendored unchanged (see conformance/README.md).
+const ROOT = fileURLToPath(new URL("../conformance/merkle/", import.meta.url));
 
 function jsonFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })

@@ -22,9 +22,7 @@ interface GoVector {
 
 const vector = JSON.parse(
   readFileSync(
-    fileURLToPath(
-      new URL("../../../../shared/conformance/note/go-sumdb-note.json", import.meta.url),
-    ),
+    fileURLToPath(new URL("../conformance/note/go-sumdb-note.json", import.meta.url)),
     "utf8",
   ),
 ) as GoVector;

@@ -1,0 +1,129 @@
+import canonicalizeModule from "canonicalize";
+import { isWellFormedUnicode, utf8Encode } from "./encoding.js";
+
+// Shared by entries and commands: both are hashed or signed as RFC 8785 JSON, so both must refuse
+// the same non-JSON values and read timestamps the same way.
+
+export type JsonValue =
+  | null
+  | boolean
+  | number
+  | string
+  | JsonValue[]
+  | { [key: string]: JsonValue };
+
+type Canonicalize = (input: unknown) => string | undefined;
+// canonicalize is CommonJS typed as if it had a default export: Node gives ESM the function
+// itself, while some bundlers give a namespace whose `default` is the function.
+const canonicalizeAny: unknown = canonicalizeModule;
+const canonicalize = (
+  typeof canonicalizeAny === "function"
+    ? canonicalizeAny
+    : (canonicalizeAny as { default: unknown }).default
+) as Canonicalize;
+
+/** JCS text of a value already checked by assertJson, without checking it again. */
+export function canonicalizeChecked(value: unknown): string {
+  return canonicalize(value) as string;
+}
+
+// canonicalize quietly drops undefined members, turns undefined array items into null, calls
+// toJSON (Date, ...) and serializes class instances by their own keys. A signed or hashed value
+// must mean exactly what the caller passed, so anything that is not plain JSON is refused first.
+export function assertJson(value: unknown, path: string, ancestors = new Set<object>()): void {
+  switch (typeof value) {
+    case "boolean":
+      return;
+    case "string":
+      // RFC 8785 §3.2.2.2: lone surrogates must be an error.
+      if (!isWellFormedUnicode(value)) throw new TypeError(`${path}: string has a lone surrogate`);
+      return;
+    case "number":
+      if (!Number.isFinite(value)) throw new TypeError(`${path}: ${value} is not a JSON number`);
+      return;
+    case "object": {
+      if (value === null) return;
+      if (ancestors.has(value)) throw new TypeError(`${path}: circular reference`);
+      ancestors.add(value);
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) {
+          if (!(i in value)) throw new TypeError(`${path}[${i}]: array hole`);
+          assertJson(value[i], `${path}[${i}]`, ancestors);
+        }
+      } else {
+        const proto = Object.getPrototypeOf(value);
+        if (proto !== Object.prototype && proto !== null) {
+          const kind = (value as object).constructor?.name ?? "object";
+          throw new TypeError(`${path}: ${kind} is not a plain JSON object`);
+        }
+        if (Object.getOwnPropertySymbols(value).length > 0) {
+          throw new TypeError(`${path}: symbol keys are not JSON`);
+        }
+        for (const [k, v] of Object.entries(value)) {
+          if (!isWellFormedUnicode(k)) throw new TypeError(`${path}: key has a lone surrogate`);
+          assertJson(v, `${path}.${k}`, ancestors);
+        }
+      }
+      ancestors.delete(value);
+      return;
+    }
+    default:
+      throw new TypeError(`${path}: ${typeof value} is not a JSON value`);
+  }
+}
+
+/** RFC 8785 (JCS) serialization. Throws TypeError on anything that is not plain JSON data. */
+export function canonicalJson(value: unknown): string {
+  assertJson(value, "$");
+  return canonicalize(value) as string;
+}
+
+/** UTF-8 bytes of canonicalJson(value). */
+export function canonicalBytes(value: unknown): Uint8Array {
+  return utf8Encode(canonicalJson(value));
+}
+
+export function isPlainObject(x: unknown): x is Record<string, unknown> {
+  if (typeof x !== "object" || x === null || Array.isArray(x)) return false;
+  const proto = Object.getPrototypeOf(x);
+  return proto === Object.prototype || proto === null;
+}
+
+const RFC3339_UTC = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z$/;
+
+const isLeapYear = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * Milliseconds since the epoch of an RFC 3339 UTC timestamp (`Z`, optional fraction of up to 9
+ * digits), or undefined when it is not one. A fraction finer than a millisecond rounds up, so
+ * that for a clock in whole milliseconds `now >= millis(t)` holds exactly when t is at or before
+ * now. Leap seconds (":60") are refused: JavaScript dates cannot represent them.
+ */
+export function rfc3339UtcMillis(s: string): number | undefined {
+  const m = typeof s === "string" ? RFC3339_UTC.exec(s) : null;
+  if (!m) return undefined;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  if (month < 1 || month > 12 || day < 1) return undefined;
+  const days = month === 2 && isLeapYear(year) ? 29 : (DAYS_IN_MONTH[month - 1] as number);
+  if (day > days || hour > 23 || minute > 59 || second > 59) return undefined;
+  // Date.UTC reads years 0-99 as 1900-1999; setUTCFullYear takes the year as given.
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  date.setUTCHours(hour, minute, second, 0);
+  const fraction = m[7] ?? "";
+  const wholeMs = Number(fraction.padEnd(3, "0").slice(0, 3));
+  const finer = /[1-9]/.test(fraction.slice(3)) ? 1 : 0;
+  return date.getTime() + wholeMs + finer;
+}
+
+export function isRfc3339Utc(s: string): boolean {
+  return rfc3339UtcMillis(s) !== undefined;
+}
