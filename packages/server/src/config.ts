@@ -7,6 +7,12 @@ export interface Config {
   dataDir: string;
   databaseUrl?: string;
   ownerKey?: string;
+  /** The node operator's key on the first start (PATRON_OPERATOR_KEY); random otherwise. */
+  operatorKey?: string;
+  /** Extra origins passkey assertions may come from (PATRON_WEBAUTHN_ORIGINS, comma-separated). */
+  webauthnOrigins: string[];
+  /** The passkeys' relying party id (PATRON_WEBAUTHN_RP_ID), e.g. patron.example for portals on its subdomains. */
+  webauthnRpId?: string;
   ledgerKey?: string;
   origin?: string;
   batchMax: number;
@@ -49,14 +55,34 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number
 
 // Checked here, before anything is written: a bad key found during the first start would leave
 // a merchant behind with no way in.
-function ownerKey(raw: string | undefined): string | undefined {
+function apiKey(name: string, raw: string | undefined): string | undefined {
   if (raw === undefined || raw === "") return undefined;
   if (!/^[\x21-\x7e]{32,200}$/.test(raw)) {
-    throw new ConfigError(
-      "PATRON_OWNER_KEY must be 32 to 200 printable ASCII characters without spaces",
-    );
+    throw new ConfigError(`${name} must be 32 to 200 printable ASCII characters without spaces`);
   }
   return raw;
+}
+
+function origins(raw: string | undefined): string[] {
+  if (!raw) return [];
+  return raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "")
+    .map((s) => {
+      let u: URL;
+      try {
+        u = new URL(s);
+      } catch {
+        throw new ConfigError(`PATRON_WEBAUTHN_ORIGINS: "${s}" is not a URL`);
+      }
+      if (u.origin !== s.replace(/\/$/, "")) {
+        throw new ConfigError(
+          `PATRON_WEBAUTHN_ORIGINS: "${s}" must be an origin such as https://portal.example`,
+        );
+      }
+      return u.origin;
+    });
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -65,7 +91,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: env.HOST || "127.0.0.1",
     dataDir: resolve(env.PATRON_DATA_DIR || ".patron"),
     databaseUrl: env.DATABASE_URL || undefined,
-    ownerKey: ownerKey(env.PATRON_OWNER_KEY),
+    ownerKey: apiKey("PATRON_OWNER_KEY", env.PATRON_OWNER_KEY),
+    operatorKey: apiKey("PATRON_OPERATOR_KEY", env.PATRON_OPERATOR_KEY),
+    webauthnOrigins: origins(env.PATRON_WEBAUTHN_ORIGINS),
+    webauthnRpId: env.PATRON_WEBAUTHN_RP_ID || undefined,
     ledgerKey: env.PATRON_LEDGER_KEY || undefined,
     origin: env.PATRON_LOG_ORIGIN || undefined,
     batchMax: int(env, "PATRON_BATCH_MAX", 1000, 1, 100_000),

@@ -1,33 +1,71 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { attest, attestationProjector } from "./attestations/attestations.js";
-import { attestationRoutes } from "./attestations/routes.js";
+import { attest } from "./attestations/attestations.js";
+import { attestationsDomain } from "./attestations/index.js";
 import { Anchorer } from "./chain/anchorer.js";
 import { type ChainLink, connectChain } from "./chain/client.js";
 import { anchorRoutes } from "./chain/routes.js";
+import { Bindings, bindingsProjector } from "./commands/bindings.js";
+import { commandRoutes } from "./commands/routes.js";
 import type { Config } from "./config.js";
 import { type Database, openDatabase } from "./db/database.js";
 import { migrate } from "./db/migrations.js";
+import type { CommandHandler, Domain, EntryTypeSpec } from "./domain.js";
 import { type App, createApp } from "./http/app.js";
 import { registerWeb } from "./http/web.js";
+import { EntryAuditor } from "./ledger/audit-entries.js";
+import { chainsProjector } from "./ledger/chains.js";
+import { type Clock, systemClock } from "./ledger/clock.js";
 import { type LedgerIdentity, loadLedgerIdentity } from "./ledger/keys.js";
 import { ProofService } from "./ledger/proofs.js";
 import { ledgerRoutes } from "./ledger/routes.js";
-import { Sequencer } from "./ledger/sequencer.js";
-import { tenancyRoutes } from "./tenancy/routes.js";
-import { SYSTEM_ACTOR, Tenancy, tenancyProjector } from "./tenancy/tenancy.js";
+import { type Projector, Sequencer } from "./ledger/sequencer.js";
+import { tenancyDomain } from "./tenancy/index.js";
+import { SYSTEM_ACTOR, Tenancy } from "./tenancy/tenancy.js";
 import { VERSION } from "./version.js";
 
 /** The advisory lock that makes one node the single writer of a ledger's database. */
 const SEQUENCER_LOCK = 7244902;
 
-export const projectors = [tenancyProjector, attestationProjector];
+/** The node's domains, in the order their routes register. Adding one is one line here. */
+export const domains: Domain[] = [tenancyDomain, attestationsDomain];
+
+export const entryTypesOf = (ds: readonly Domain[]): EntryTypeSpec[] =>
+  ds.flatMap((d) => d.entryTypes ?? []);
+
+/** Every projection of the log, as the sequencer writes it and `audit` rebuilds it. */
+export function projectorsOf(ds: readonly Domain[]): Projector[] {
+  return [
+    chainsProjector,
+    ...ds.flatMap((d) => d.projectors ?? []),
+    bindingsProjector(entryTypesOf(ds)),
+  ];
+}
+
+export const projectors = projectorsOf(domains);
+
+/** What `audit` checks in every entry, for these domains. */
+export const entryAuditorOf = (ds: readonly Domain[], origin?: string) =>
+  new EntryAuditor(
+    entryTypesOf(ds),
+    ds.flatMap((d) => (d.audit ? [d.audit()] : [])),
+    origin,
+  );
 
 export interface Ledger {
   db: Database;
   identity: LedgerIdentity;
   sequencer: Sequencer;
+  clock: Clock;
+  domains: readonly Domain[];
+}
+
+export interface LedgerOptions {
+  schema?: string;
+  /** Replaces the node's domain list (tests add one of their own). */
+  domains?: readonly Domain[];
+  clock?: Clock;
 }
 
 /** Opens the database, brings the schema up to date and recovers the sequencer. */
@@ -36,8 +74,10 @@ export async function openLedger(
     Config,
     "dataDir" | "databaseUrl" | "ledgerKey" | "origin" | "batchMax" | "batchWaitMs"
   >,
-  opts: { schema?: string } = {},
+  opts: LedgerOptions = {},
 ): Promise<Ledger> {
+  const ds = opts.domains ?? domains;
+  const clock = opts.clock ?? systemClock;
   mkdirSync(config.dataDir, { recursive: true });
   const db = await openDatabase({
     url: config.databaseUrl,
@@ -61,9 +101,10 @@ export async function openLedger(
       signerKey: identity.signerKey,
       maxBatch: config.batchMax,
       maxWaitMs: config.batchWaitMs,
-      projectors,
+      projectors: projectorsOf(ds),
+      clock,
     });
-    return { db, identity, sequencer };
+    return { db, identity, sequencer, clock, domains: ds };
   } catch (err) {
     await db.close().catch(() => {});
     throw err;
@@ -78,6 +119,8 @@ export interface PatronNode extends Ledger {
   anchorer?: Anchorer;
   /** Set on the first start: the demo merchant's owner key. */
   ownerKey?: string;
+  /** Set on the first start: the node operator's key (it creates merchants). */
+  operatorKey?: string;
   url: string;
   close(): Promise<void>;
 }
@@ -85,17 +128,20 @@ export interface PatronNode extends Ledger {
 /** A whole node: ledger, HTTP API and the demo merchant on first start. */
 export async function startNode(
   config: Config,
-  opts: { schema?: string; listen?: boolean; log?: (line: string) => void } = {},
+  opts: LedgerOptions & { listen?: boolean; log?: (line: string) => void } = {},
 ): Promise<PatronNode> {
   const log = opts.log ?? (() => {});
   const ledger = await openLedger(config, opts);
-  const { db, sequencer, identity } = ledger;
-  const tenancy = new Tenancy(db, sequencer);
+  const { db, sequencer, identity, clock } = ledger;
+  const tenancy = new Tenancy(db, sequencer, clock);
   let app: App | undefined;
   let chain: ChainLink | undefined;
   let anchorer: Anchorer | undefined;
   try {
+    await tenancy.load();
+    const bindings = new Bindings(db, sequencer);
     const ownerKey = await bootstrap(config, tenancy, sequencer, log);
+    const operatorKey = await bootstrapOperator(config, tenancy, log);
     if (config.chain.mode !== "off") {
       chain = await connectChain(config.chain, db, {
         dataDir: config.dataDir,
@@ -135,11 +181,28 @@ export async function startNode(
       anchoring: chain !== undefined,
     });
     anchorRoutes(app, { db, chain });
-    tenancyRoutes(app, tenancy);
-    attestationRoutes(app, { db, sequencer });
+    const ctx = { db, sequencer, tenancy, clock, origin: identity.origin, bindings };
+    const handlers = new Map<string, CommandHandler>();
+    for (const d of ledger.domains) {
+      const runtime = await d.start?.(ctx);
+      runtime?.routes?.(app);
+      for (const h of runtime?.commands ?? []) {
+        if (handlers.has(h.type)) throw new Error(`two domains handle command type ${h.type}`);
+        handlers.set(h.type, h);
+      }
+    }
+    let url = "";
+    commandRoutes(app, {
+      sequencer,
+      tenancy,
+      bindings,
+      origin: identity.origin,
+      handlers,
+      webauthnOrigins: () => webauthnOrigins(config, url),
+      rpId: config.webauthnRpId,
+    });
     await registerWeb(app, { root: config.webRoot });
     await app.ready();
-    let url = "";
     if (opts.listen !== false) {
       url = await app.listen({ port: config.port, host: config.host });
     }
@@ -152,6 +215,7 @@ export async function startNode(
       chain,
       anchorer,
       ownerKey,
+      operatorKey,
       url,
       async close() {
         await a.close();
@@ -169,6 +233,38 @@ export async function startNode(
     await db.close().catch(() => {});
     throw err;
   }
+}
+
+/** The origins a passkey assertion may come from: the portal's, and the node's own address. */
+function webauthnOrigins(config: Config, url: string): string[] {
+  const out = new Set(config.webauthnOrigins);
+  if (url) {
+    const u = new URL(url);
+    out.add(u.origin);
+    // Browsers allow passkeys on localhost but not on an IP address.
+    if (u.hostname === "127.0.0.1") out.add(`${u.protocol}//localhost:${u.port}`);
+  }
+  return [...out];
+}
+
+/**
+ * On the first start, creates the node operator's key (PATRON_OPERATOR_KEY when set) and saves
+ * it beside the owner key. Only its hash is kept in the database.
+ */
+async function bootstrapOperator(config: Config, tenancy: Tenancy, log: (l: string) => void) {
+  const keyFile = join(config.dataDir, "operator-key.txt");
+  if (tenancy.hasOperatorKey) {
+    if (config.operatorKey) {
+      log("PATRON_OPERATOR_KEY is ignored: the node's operator key was set on its first start");
+    }
+    if (existsSync(keyFile)) log(`Operator key: in ${keyFile}`);
+    return undefined;
+  }
+  const key = await tenancy.setOperatorKey(config.operatorKey);
+  mkdirSync(config.dataDir, { recursive: true });
+  writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
+  log(`Operator key (creates merchants; saved in ${keyFile}): ${key}`);
+  return key;
 }
 
 /**

@@ -38,8 +38,14 @@ describe("HTTP API: requests as clients send them", () => {
     expect(created.statusCode).toBe(201);
     const key = created.json();
     expect(key.entryIndex).toBe(Number(size(t.node)) - 1);
-    const entry = (await t.node.app.inject(`/v1/ledger/entries/${key.entryIndex}`)).json();
+    // Key entries are sealed: the merchant's own key reads them whole, the public does not.
+    const entry = (
+      await t.node.app.inject({ url: `/v1/ledger/entries/${key.entryIndex}`, headers: t.auth() })
+    ).json();
     expect(entry.entry).toMatchObject({ type: "apikey.created", payload: { keyId: key.id } });
+    expect(entry.sealed).toBe(true);
+    const outsider = (await t.node.app.inject(`/v1/ledger/entries/${key.entryIndex}`)).json();
+    expect(outsider).toEqual({ index: key.entryIndex, leafHash: entry.leafHash, sealed: true });
 
     const list = (await t.node.app.inject({ url: "/v1/api-keys", headers: t.auth() })).json();
     for (const k of list.keys) expect(typeof k.entryIndex).toBe("number");
@@ -245,14 +251,22 @@ describe("HTTP API: requests as clients send them", () => {
       expect(missing.json().error.message).toContain("GET /v1/ledger/checkpoints");
 
       const at = cps.find((s: number) => s > 1 && s < n) ?? n;
-      const ok = await t.node.app.inject(`/v1/ledger/receipts/1?size=${at}`);
+      const sealed = await t.node.app.inject(`/v1/ledger/receipts/1?size=${at}`);
+      expect(failure(sealed)).toMatchObject({ status: 403, code: "sealed_entry" });
+      const ok = await t.node.app.inject({
+        url: `/v1/ledger/receipts/1?size=${at}`,
+        headers: t.auth(),
+      });
       expect(ok.statusCode).toBe(200);
       expect(ok.headers["content-type"]).toMatch(/^text\/plain/);
       const key = (await t.node.app.inject("/v1/ledger/key")).body.trim();
       expect(verifyReceipt(ok.body, key).index).toBe(1n);
       const beyond = await t.node.app.inject(`/v1/ledger/receipts/${at}?size=${at}`);
       expect(failure(beyond)).toMatchObject({ status: 400, code: "invalid_range" });
-      const asJson = await t.node.app.inject(`/v1/ledger/receipts/1?size=${at}&format=json`);
+      const asJson = await t.node.app.inject({
+        url: `/v1/ledger/receipts/1?size=${at}&format=json`,
+        headers: t.auth(),
+      });
       expect(asJson.json()).toMatchObject({ index: 1, size: at, receipt: ok.body, anchor: null });
     });
 

@@ -64,4 +64,66 @@ describe("the first start", () => {
     expect(later.join("\n")).toMatch(/owner-key\.txt/);
     expect(existsSync(join(dataDir, "owner-key.txt"))).toBe(true);
   });
+
+  it("creates the operator key on the first start, from PATRON_OPERATOR_KEY when set", {
+    timeout: 60_000,
+  }, async () => {
+    const bad = fresh();
+    const r = await runCli(["start"], {
+      PATRON_DATA_DIR: bad,
+      PATRON_OPERATOR_KEY: "x y",
+      PORT: "0",
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/PATRON_OPERATOR_KEY must be 32 to 200 printable ASCII characters/);
+    expect(readdirSync(bad)).toEqual([]);
+
+    const dataDir = fresh();
+    const chosen = "op_test_operator_key_0123456789abcdefghijkl";
+    const config = {
+      ...loadConfig({ PATRON_CHAIN: "off", PATRON_DEMO_DATA: "0", PATRON_OPERATOR_KEY: chosen }),
+      dataDir,
+    };
+    const lines: string[] = [];
+    const node = await startNode(config, { listen: false, log: (l) => lines.push(l) });
+    try {
+      expect(node.operatorKey).toBe(chosen);
+      expect(readFileSync(join(dataDir, "operator-key.txt"), "utf8").trim()).toBe(chosen);
+      const m = await node.app.inject({
+        method: "POST",
+        url: "/v1/merchants",
+        headers: { authorization: `Bearer ${chosen}`, "content-type": "application/json" },
+        payload: JSON.stringify({ name: "Second" }),
+      });
+      expect(m.statusCode).toBe(201);
+      // The operator key is not a merchant's: the demo owner's key cannot create merchants.
+      const asOwner = await node.app.inject({
+        method: "POST",
+        url: "/v1/merchants",
+        headers: { authorization: `Bearer ${node.ownerKey}`, "content-type": "application/json" },
+        payload: JSON.stringify({ name: "Third" }),
+      });
+      expect(asOwner.statusCode).toBe(403);
+    } finally {
+      await node.close();
+    }
+    // A later start keeps the first key, and says so when told another.
+    const later: string[] = [];
+    const again = await startNode(
+      { ...config, operatorKey: "op_another_operator_key_0123456789abcdefgh" },
+      { listen: false, log: (l) => later.push(l) },
+    );
+    try {
+      expect(again.operatorKey).toBeUndefined();
+      expect(later.join("\n")).toMatch(/PATRON_OPERATOR_KEY is ignored/);
+      const ok = await again.app.inject({
+        url: "/v1/merchants/me",
+        headers: { authorization: `Bearer ${chosen}` },
+      });
+      // The operator has no merchant of its own.
+      expect(ok.statusCode).toBe(403);
+    } finally {
+      await again.close();
+    }
+  });
 });

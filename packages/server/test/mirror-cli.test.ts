@@ -3,7 +3,7 @@
  * mirror run as the `patron` command in another child process, the way an operator runs them.
  */
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { generateNoteKeys, verifyCheckpoint } from "@patron/ledger";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli, spawnCli, startServer } from "./child.js";
-import { mirrored } from "./mirror-helpers.js";
+import { copyText, mirrored, servedEntries } from "./mirror-helpers.js";
 
 const OWNER = `pat_${"m".repeat(43)}`;
 const ORIGIN = "mirror-cli.test/log";
@@ -60,22 +60,7 @@ async function head(url: string) {
   return { note, size: verifyCheckpoint(note, KEYS.verifierKey, { origin: ORIGIN }).size };
 }
 
-async function sourceEntries(url: string) {
-  const all: { index: number; leafHash: string; canonical: string }[] = [];
-  for (let from = 0; ; ) {
-    const page = (await (
-      await fetch(`${url}/v1/ledger/entries?from=${from}&limit=1000`)
-    ).json()) as {
-      entries: { index: number; leafHash: string; canonical: string }[];
-      next: number | null;
-    };
-    all.push(
-      ...page.entries.map(({ index, leafHash, canonical }) => ({ index, leafHash, canonical })),
-    );
-    if (page.next === null) return all;
-    from = page.next;
-  }
-}
+const sourceEntries = (url: string) => servedEntries(url);
 
 const stateSize = (dir: string) =>
   JSON.parse(readFileSync(join(dir, "state.json"), "utf8")).size as string;
@@ -130,8 +115,9 @@ describe("patron mirror (the command, against running nodes)", () => {
     const h1 = await head(url);
     const first = await runCli(["mirror", proxy.url, "--dir", mirrorDir], {});
     expect(first.stderr).toMatch(/first contact: pinned mirror-cli\.test\/log/);
+    // Entry 1 (the owner key's apikey.created) is sealed: without a key, only its hash.
     expect(first.stdout).toBe(
-      `OK: mirrored ${h1.size} entries of ${ORIGIN}, checkpoint size ${h1.size} verified (${h1.size} new entries this run)\n`,
+      `OK: mirrored ${h1.size} entries of ${ORIGIN}, checkpoint size ${h1.size} verified (${h1.size} new entries this run; 1 sealed entry held as its leaf hash only)\n`,
     );
     expect(first.code).toBe(0);
     expect(stateSize(mirrorDir)).toBe(String(h1.size));
@@ -141,7 +127,7 @@ describe("patron mirror (the command, against running nodes)", () => {
     const second = await runCli(["mirror", proxy.url, "--dir", mirrorDir], {});
     expect(second.stdout).toMatch(
       new RegExp(
-        `^OK: mirrored ${h2.size} entries .*\\(${h2.size - h1.size} new entries this run\\)`,
+        `^OK: mirrored ${h2.size} entries .*\\(${h2.size - h1.size} new entries this run; 1 sealed entry held as its leaf hash only\\)`,
       ),
     );
     expect(second.code).toBe(0);
@@ -150,7 +136,7 @@ describe("patron mirror (the command, against running nodes)", () => {
     expect(JSON.parse(log.at(-1) as string).note).toBe(h2.note);
 
     const idle = await runCli(["mirror", proxy.url, "--dir", mirrorDir], {});
-    expect(idle.stdout).toMatch(/\(0 new entries this run\)/);
+    expect(idle.stdout).toMatch(/\(0 new entries this run; 1 sealed entry /);
     expect(idle.code).toBe(0);
   });
 
@@ -201,6 +187,32 @@ describe("patron mirror (the command, against running nodes)", () => {
     proxy.switchTo((a as Started).url);
     const back = await runCli(["mirror", proxy.url, "--dir", mirrorDir], {});
     expect(back.code).toBe(0);
+  });
+
+  it("copies the merchant's sealed entries with PATRON_MIRROR_KEY or --api-key", {
+    timeout: 120_000,
+  }, async () => {
+    const url = (a as Started).url;
+    const keyHash = createHash("sha256").update(OWNER).digest("hex");
+    expect(copyText(mirrorDir)).not.toContain(keyHash);
+    const keyFile = join(tempDir(), "owner.key");
+    writeFileSync(keyFile, `${OWNER}\n`);
+    for (const [args, env] of [
+      [[], { PATRON_MIRROR_KEY: OWNER }],
+      [["--api-key", keyFile], {}],
+    ] as const) {
+      const dir = tempDir();
+      const r = await runCli(["mirror", url, "--dir", dir, ...args], env);
+      const h = await head(url);
+      expect(r.stdout).toBe(
+        `OK: mirrored ${h.size} entries of ${ORIGIN}, checkpoint size ${h.size} verified (${h.size} new entries this run)\n`,
+      );
+      expect(r.code).toBe(0);
+      expect(r.stderr).not.toContain(OWNER);
+      expect(copyText(dir)).toContain(keyHash);
+      expect((await mirrored(dir))[1]?.sealed).toBe(true);
+      expect((await mirrored(dir))[1]?.canonical).toBeDefined();
+    }
   });
 
   it("fails (exit 1) when the node cannot be reached", { timeout: 60_000 }, async () => {

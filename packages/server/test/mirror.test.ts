@@ -1,17 +1,32 @@
 import { createHash } from "node:crypto";
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import {
+  appendFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  type Command,
   consistencyProof,
+  decodeEntry,
+  type Entry,
+  encodeBase64Url,
   encodeEntry,
   encodeHex,
   generateNoteKeys,
   hashLeaf,
+  isSealed,
   rootFromLeafHashes,
+  type SignedCommand,
   signCheckpoint,
+  signCommand,
+  tryDecodeBase64Url,
   verifyCheckpoint,
 } from "@patron/ledger";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
@@ -19,7 +34,7 @@ import { mirrorCommand } from "../src/mirror/cli.js";
 import { ForkAlarm, MirrorError, runMirror } from "../src/mirror/mirror.js";
 import { type PatronNode, startNode } from "../src/node.js";
 import { pglite } from "../src/test-support/backends.js";
-import { captured, mirrored } from "./mirror-helpers.js";
+import { captured, copyText, mirrored, servedEntries } from "./mirror-helpers.js";
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -72,22 +87,7 @@ describe("patron mirror against a real node", () => {
       }),
     );
 
-  async function sourceEntries() {
-    const all = [];
-    for (let from = 0; ; ) {
-      const page = (await (
-        await fetch(`${node.url}/v1/ledger/entries?from=${from}&limit=1000`)
-      ).json()) as {
-        entries: { index: number; leafHash: string; canonical: string }[];
-        next: number | null;
-      };
-      all.push(
-        ...page.entries.map(({ index, leafHash, canonical }) => ({ index, leafHash, canonical })),
-      );
-      if (page.next === null) return all;
-      from = page.next;
-    }
-  }
+  const sourceEntries = () => servedEntries(node.url);
 
   /** A fetch that records the `from` of every entries request. */
   function counting() {
@@ -120,6 +120,10 @@ describe("patron mirror against a real node", () => {
     expect(first.froms[0]).toBe(0);
     expect(progress.at(-1)).toBe(size1);
     expect(await mirrored(dir)).toEqual(await sourceEntries());
+    // Entry 1, the demo merchant's owner key, is sealed: the mirror holds only its leaf hash.
+    const copy = await mirrored(dir);
+    expect(copy[1]).toEqual({ index: 1, leafHash: copy[1]?.leafHash, sealed: true });
+    expect(r1.hashOnly).toBe(BigInt(copy.filter((e) => e.canonical === undefined).length));
 
     const cps = checkpointLog(dir);
     expect(cps.length).toBeGreaterThan(1);
@@ -221,15 +225,81 @@ const entry = (branch: string, i: number) =>
     payload: { branch, n: i },
   });
 
-/** `shared` entries common to every branch, then entries of `branch` up to `size`. */
+const MERCHANT = "m_fake";
+const TIME = "2026-01-02T03:04:05.000Z";
+const salt = (i: number) => encodeBase64Url(new Uint8Array(16).fill(i + 1));
+
+/** A sealed entry whose payload holds `secret`. */
+const sealedEntry = (i: number, secret: string) =>
+  encodeEntry({
+    v: 1,
+    type: "attestation.created",
+    actor: "node",
+    time: TIME,
+    payload: { secret, n: i },
+    subjects: [{ merchant: MERCHANT, prev: null }],
+    salt: salt(i),
+  });
+
+// The worked example of docs/ledger.md ("Signed commands"): this seed and its did:key.
+const CUSTOMER_SEED = new Uint8Array(32).fill(0x01);
+const CUSTOMER_DID = "did:key:z6Mkon3Necd6NkkyfoGoHxid2znGc59LU3K7mubaRcFbLfLX";
+
+/** An entry keeping a customer's signed command; `tamper` flips a bit of its signature. */
+function signedEntry(
+  i: number,
+  opts: { tamper?: boolean; sealed?: boolean; ledger?: string; actor?: string } = {},
+): Uint8Array {
+  const command: Command = {
+    v: 1,
+    type: "customer.join",
+    ledger: opts.ledger ?? ORIGIN,
+    actor: CUSTOMER_DID,
+    merchant: MERCHANT,
+    nonce: salt(i),
+    expires: "2026-01-03T03:04:05Z",
+    payload: { programme: "default", n: i },
+  };
+  let signed = signCommand(command, CUSTOMER_SEED) as Extract<SignedCommand, { signature: string }>;
+  if (opts.tamper) {
+    const sig = tryDecodeBase64Url(signed.signature) as Uint8Array;
+    sig[10] = (sig[10] as number) ^ 0x01;
+    signed = { command: signed.command, signature: encodeBase64Url(sig) };
+  }
+  const e: Entry = {
+    v: 1,
+    type: "customer.joined",
+    actor: opts.actor ?? CUSTOMER_DID,
+    time: TIME,
+    payload: { n: i },
+    subjects: [
+      { customer: "c_fake", prev: null },
+      { merchant: MERCHANT, prev: null },
+    ],
+    signed,
+  };
+  if (opts.sealed) e.salt = salt(i);
+  return encodeEntry(e);
+}
+
+/**
+ * `shared` entries common to every branch, then entries of `branch` up to `size`; `replace`
+ * puts other entries at some indices.
+ */
 function makeLog(
   size: number,
   checkpointSizes: number[],
-  opts: { shared?: number; branch?: string; signerKey?: string } = {},
+  opts: {
+    shared?: number;
+    branch?: string;
+    signerKey?: string;
+    replace?: Record<number, Uint8Array>;
+  } = {},
 ): FakeLog {
   const shared = opts.shared ?? size;
-  const entries = Array.from({ length: size }, (_, i) =>
-    entry(i < shared ? "main" : (opts.branch ?? "main"), i),
+  const entries = Array.from(
+    { length: size },
+    (_, i) => opts.replace?.[i] ?? entry(i < shared ? "main" : (opts.branch ?? "main"), i),
   );
   const leaves = entries.map(hashLeaf);
   const checkpoints = checkpointSizes.map((n) => ({
@@ -258,17 +328,30 @@ interface Served {
   ignoreAfter?: boolean;
   /** Refuse consistency proofs (HTTP 500), or serve one that does not verify. */
   proof?: "error" | "garbage";
-  entry?: (e: { index: number; leafHash: string; canonical: string }) => {
-    index: number;
-    leafHash: string;
-    canonical: string;
-  };
+  /**
+   * Serve sealed entries as `{index, leafHash, sealed: true}`, as a node does to a caller that
+   * is not their party; to the Bearer token `reader` they are served whole, and any other
+   * token is refused with 401.
+   */
+  hideSealed?: boolean;
+  reader?: string;
+  entry?: (e: ServedView) => ServedView;
+}
+
+interface ServedView {
+  index: number;
+  leafHash: string;
+  canonical?: string;
+  sealed?: boolean;
 }
 
 async function fakeSource(initial: Served) {
   let served = initial;
+  /** Every request: its path and the Authorization header it carried. */
+  const requests: { path: string; authorization?: string }[] = [];
   const server: Server = createServer((req, res) => {
     const u = new URL(req.url ?? "/", "http://x");
+    requests.push({ path: u.pathname, authorization: req.headers.authorization });
     const q = (k: string) => Number(u.searchParams.get(k) ?? 0);
     const { log } = served;
     const head = log.checkpoints.at(-1) as { size: number; note: string };
@@ -290,15 +373,22 @@ async function fakeSource(initial: Served) {
         return json({ checkpoints: all.filter((c) => c.size > after).slice(0, limit) });
       }
       case "/v1/ledger/entries": {
+        const auth = req.headers.authorization;
+        if (auth !== undefined && auth !== `Bearer ${served.reader}`) {
+          res.statusCode = 401;
+          return json({ error: { code: "unauthorized", message: "unknown or revoked API key" } });
+        }
         const from = q("from");
         const to = Math.min(from + (q("limit") || 100), head.size);
         const entries = [];
         for (let i = from; i < to; i++) {
-          const e = {
-            index: i,
-            leafHash: encodeHex(log.leaves[i] as Uint8Array),
-            canonical: Buffer.from(log.entries[i] as Uint8Array).toString("base64"),
-          };
+          const bytes = log.entries[i] as Uint8Array;
+          const sealed = isSealed(decodeEntry(bytes));
+          const leafHash = encodeHex(log.leaves[i] as Uint8Array);
+          const e: ServedView =
+            sealed && served.hideSealed && auth === undefined
+              ? { index: i, leafHash, sealed: true }
+              : { index: i, leafHash, canonical: Buffer.from(bytes).toString("base64"), sealed };
           entries.push(served.entry ? served.entry(e) : e);
         }
         return json({ size: head.size, entries, next: to < head.size ? to : null });
@@ -321,6 +411,7 @@ async function fakeSource(initial: Served) {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     url,
+    requests,
     serve(next: Served) {
       served = next;
     },
@@ -535,5 +626,283 @@ describe("patron mirror against a lying source", () => {
       expect(cmd.value).toBe(2);
     }
     expect(readdirSync(d)).toEqual([]);
+  });
+});
+
+describe("patron mirror over sealed entries and signed commands", () => {
+  let fake: Fake;
+  const READER = `pat_${"r".repeat(43)}`;
+  /** Entries 2 and 5 sealed (5 keeps a signed command), 3 public with a signed command. */
+  const MIXED = makeLog(8, [3, 6, 8], {
+    replace: {
+      2: sealedEntry(2, "secret-two"),
+      3: signedEntry(3),
+      5: signedEntry(5, { sealed: true }),
+    },
+  });
+  beforeAll(async () => {
+    fake = await fakeSource({ log: MIXED, hideSealed: true, reader: READER });
+  });
+  afterEach(() => {
+    fake.serve({ log: MIXED, hideSealed: true, reader: READER });
+    fake.requests.length = 0;
+  });
+  afterAll(async () => fake?.close());
+
+  const grep = (dir: string, needle: string) => copyText(dir).includes(needle);
+  const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
+
+  it("keeps the sealed entries it may not read as their leaf hashes", async () => {
+    const dir = tempDir();
+    const r = await runMirror({ url: fake.url, dir, pageSize: 3 });
+    expect(r.size).toBe(8n);
+    expect(r.hashOnly).toBe(2n);
+    const copy = await mirrored(dir);
+    expect(copy.map((e) => e.canonical === undefined)).toEqual([
+      false,
+      false,
+      true,
+      false,
+      false,
+      true,
+      false,
+      false,
+    ]);
+    expect(copy[2]).toEqual({
+      index: 2,
+      leafHash: encodeHex(MIXED.leaves[2] as Uint8Array),
+      sealed: true,
+    });
+    expect(copy[3]).toMatchObject({
+      canonical: b64(MIXED.entries[3] as Uint8Array),
+      sealed: false,
+    });
+    expect(grep(dir, "secret-two")).toBe(false);
+    expect(grep(dir, b64(MIXED.entries[2] as Uint8Array))).toBe(false);
+    const state = JSON.parse(readFileSync(join(dir, "state.json"), "utf8"));
+    expect(state).toMatchObject({ format: "patron-mirror/2", hashOnly: "2", withApiKey: false });
+    // No request carried credentials.
+    expect(fake.requests.every((q) => q.authorization === undefined)).toBe(true);
+
+    const cmd = await captured(() => mirrorCommand([fake.url, "--dir", tempDir()], {}));
+    expect(cmd.value).toBe(0);
+    expect(cmd.out).toMatch(
+      /verified \(8 new entries this run; 2 sealed entries held as leaf hashes only\)\n$/,
+    );
+  });
+
+  it("still checks the tree: a wrong leaf hash for a sealed entry is refused", async () => {
+    fake.serve({
+      log: MIXED,
+      hideSealed: true,
+      entry: (e) => (e.index === 2 ? { ...e, leafHash: encodeHex(hashLeaf(entry("x", 2))) } : e),
+    });
+    const dir = tempDir();
+    const err = await runMirror({ url: fake.url, dir }).catch((e: unknown) => e);
+    expect(err).not.toBeInstanceOf(ForkAlarm);
+    expect((err as MirrorError).code).toBe("invalid");
+    expect((err as Error).message).toMatch(/do not match its signed checkpoint/);
+    expect((await mirrored(dir)).length).toBe(0);
+
+    for (const [view, message] of [
+      [
+        { index: 2, leafHash: "ab" },
+        /entry 2: the source serves neither its bytes nor marks it sealed/,
+      ],
+      [
+        { index: 2, leafHash: "zz", sealed: true },
+        /entry 2: its leaf hash zz is not 32 bytes of hex/,
+      ],
+      [
+        {
+          index: 3,
+          leafHash: encodeHex(MIXED.leaves[3] as Uint8Array),
+          canonical: b64(MIXED.entries[3] as Uint8Array),
+          sealed: true,
+        },
+        /entry 3: the source marks it sealed, but its bytes carry no salt/,
+      ],
+    ] as const) {
+      fake.serve({
+        log: MIXED,
+        hideSealed: true,
+        entry: (e) => (e.index === view.index ? view : e),
+      });
+      const err2 = await runMirror({ url: fake.url, dir: tempDir() }).catch((e: unknown) => e);
+      expect((err2 as MirrorError).code).toBe("invalid");
+      expect((err2 as Error).message).toMatch(message);
+    }
+  });
+
+  it("copies whole, and checks, the sealed entries its API key may read", async () => {
+    const dir = tempDir();
+    const r = await runMirror({ url: fake.url, dir, apiKey: READER, pageSize: 3 });
+    expect(r.hashOnly).toBe(0n);
+    const copy = await mirrored(dir);
+    expect(copy.map((e) => e.canonical)).toEqual(MIXED.entries.map(b64));
+    expect(copy.map((e) => e.sealed)).toEqual([
+      false,
+      false,
+      true,
+      false,
+      false,
+      true,
+      false,
+      false,
+    ]);
+    expect(grep(dir, "secret-two")).toBe(true);
+    // The key went with the entries requests only, never with the public ones.
+    const withKey = fake.requests.filter((q) => q.authorization !== undefined);
+    expect(withKey.length).toBeGreaterThan(0);
+    expect(
+      withKey.every(
+        (q) => q.path === "/v1/ledger/entries" && q.authorization === `Bearer ${READER}`,
+      ),
+    ).toBe(true);
+    expect(fake.requests.some((q) => q.path !== "/v1/ledger/entries")).toBe(true);
+    expect(readFileSync(join(dir, "state.json"), "utf8")).not.toContain(READER);
+
+    // A refused key is a failure to check, not an alarm, and is not retried.
+    const lines: string[] = [];
+    const err = await runMirror({
+      url: fake.url,
+      dir: tempDir(),
+      apiKey: `pat_${"x".repeat(43)}`,
+      follow: true,
+      intervalMs: 10,
+      log: (l) => lines.push(l),
+    }).catch((e: unknown) => e);
+    expect((err as MirrorError).code).toBe("auth");
+    expect((err as Error).message).toMatch(
+      /answered 401: unknown or revoked API key: the node refused the mirror's API key/,
+    );
+    expect((err as Error).message).not.toContain("x".repeat(43));
+    expect(lines.some((l) => l.includes("retrying"))).toBe(false);
+  });
+
+  it("notes a run whose API key differs from the runs that made the copy", async () => {
+    const dir = tempDir();
+    await runMirror({ url: fake.url, dir, pageSize: 3 });
+    fake.serve({
+      log: makeLog(10, [3, 6, 8, 10], {
+        replace: {
+          2: sealedEntry(2, "secret-two"),
+          3: signedEntry(3),
+          5: signedEntry(5, { sealed: true }),
+          9: sealedEntry(9, "secret-nine"),
+        },
+      }),
+      hideSealed: true,
+      reader: READER,
+    });
+    const lines: string[] = [];
+    const r = await runMirror({ url: fake.url, dir, apiKey: READER, log: (l) => lines.push(l) });
+    expect(lines.join("\n")).toMatch(
+      /the last run that added to this copy had no API key; the 2 sealed entries the copy holds as leaf hashes stay so/,
+    );
+    // Each entry is copied once: 2 and 5 stay hashes, 9 was read whole with the key.
+    expect(r.hashOnly).toBe(2n);
+    const copy = await mirrored(dir);
+    expect(copy[9]?.canonical).toBeDefined();
+    expect(JSON.parse(readFileSync(join(dir, "state.json"), "utf8")).withApiKey).toBe(true);
+    const again: string[] = [];
+    await runMirror({ url: fake.url, dir, log: (l) => again.push(l) });
+    expect(again.join("\n")).toMatch(
+      /the last run that added to this copy had an API key, this one has none: sealed entries from index 10 on/,
+    );
+  });
+
+  it("verifies every signed command it holds, and names the entry whose signature fails", async () => {
+    // Entry 3's command verifies (the first test mirrored it); here its signature is altered.
+    const bad = makeLog(8, [3, 6, 8], {
+      replace: { 2: sealedEntry(2, "secret-two"), 3: signedEntry(3, { tamper: true }) },
+    });
+    fake.serve({ log: bad, hideSealed: true });
+    const dir = tempDir();
+    const err = await runMirror({ url: fake.url, dir }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MirrorError);
+    expect(err).not.toBeInstanceOf(ForkAlarm);
+    expect((err as MirrorError).code).toBe("invalid");
+    expect((err as Error).message).toMatch(
+      /^entry 3: its signed command does not verify: the Ed25519 signature does not verify/,
+    );
+    expect((await mirrored(dir)).length).toBe(0);
+    expect(evidenceFiles(dir)).toEqual([]);
+    const cmd = await captured(() => mirrorCommand([fake.url, "--dir", tempDir()], {}));
+    expect(cmd.value).toBe(1);
+    expect(cmd.err).toMatch(/^ALARM: entry 3: its signed command does not verify/m);
+    expect(cmd.err).not.toMatch(/FORK|Evidence/);
+
+    // A sealed entry with a bad signature: a mirror without a key cannot see it; one with the
+    // key of its merchant reads it whole and refuses it.
+    const sealedBad = makeLog(8, [3, 6, 8], {
+      replace: { 5: signedEntry(5, { sealed: true, tamper: true }) },
+    });
+    fake.serve({ log: sealedBad, hideSealed: true, reader: READER });
+    expect((await runMirror({ url: fake.url, dir: tempDir() })).hashOnly).toBe(1n);
+    const keyed = await runMirror({ url: fake.url, dir: tempDir(), apiKey: READER }).catch(
+      (e: unknown) => e,
+    );
+    expect((keyed as Error).message).toMatch(/^entry 5: its signed command does not verify/);
+
+    for (const [log, message] of [
+      [
+        makeLog(8, [8], { replace: { 4: signedEntry(4, { ledger: "another.example/log" }) } }),
+        /^entry 4: its signed command is for the ledger "another.example\/log", not this log/,
+      ],
+      [
+        makeLog(8, [8], { replace: { 4: signedEntry(4, { actor: "staff:someone" }) } }),
+        /^entry 4: its actor staff:someone is not the signer of its command/,
+      ],
+    ] as const) {
+      fake.serve({ log });
+      const e2 = await runMirror({ url: fake.url, dir: tempDir() }).catch((e: unknown) => e);
+      expect((e2 as MirrorError).code).toBe("invalid");
+      expect((e2 as Error).message).toMatch(message);
+    }
+  });
+
+  it("reads and continues a directory written before sealed entries (format 1)", async () => {
+    const A = makeLog(10, [4, 7, 10]);
+    fake.serve({ log: A });
+    const dir = tempDir();
+    await runMirror({ url: fake.url, dir });
+    // state.json as the version before sealed entries wrote it.
+    const {
+      hashOnly: _h,
+      withApiKey: _w,
+      ...rest
+    } = JSON.parse(readFileSync(join(dir, "state.json"), "utf8"));
+    writeFileSync(
+      join(dir, "state.json"),
+      JSON.stringify({ ...rest, format: "patron-mirror/1" }, null, 2),
+    );
+    const before = await mirrored(dir);
+    expect(before.map((e) => e.canonical)).toEqual(A.entries.map(b64));
+
+    const longer = makeLog(14, [4, 7, 10, 14], { replace: { 12: sealedEntry(12, "later") } });
+    fake.serve({ log: longer, hideSealed: true });
+    const r = await runMirror({ url: fake.url, dir });
+    expect(r.size).toBe(14n);
+    expect(r.hashOnly).toBe(1n);
+    const after = await mirrored(dir);
+    expect(after.slice(0, 10)).toEqual(before);
+    expect(after[12]).toEqual({
+      index: 12,
+      leafHash: encodeHex(longer.leaves[12] as Uint8Array),
+      sealed: true,
+    });
+    expect(JSON.parse(readFileSync(join(dir, "state.json"), "utf8"))).toMatchObject({
+      format: "patron-mirror/2",
+      hashOnly: "1",
+    });
+
+    // A format this version does not know is refused, not guessed at.
+    writeFileSync(
+      join(dir, "state.json"),
+      JSON.stringify({ ...rest, format: "patron-mirror/9" }, null, 2),
+    );
+    const err = await runMirror({ url: fake.url, dir }).catch((e: unknown) => e);
+    expect((err as MirrorError).code).toBe("state");
   });
 });

@@ -49,7 +49,13 @@ describe.each(backends)("projection audit on $name", (backend) => {
 
     const clean = await auditProjections(node.db, projectors, { page: 2 });
     expect(clean.problems).toEqual([]);
-    expect(clean.tables).toEqual(["merchants", "api_keys", "attestations"]);
+    expect(clean.tables).toEqual([
+      "ledger_subjects",
+      "merchants",
+      "api_keys",
+      "attestations",
+      "actor_bindings",
+    ]);
     expect(clean.entries).toBe(node.sequencer.head.size);
 
     // Someone edits a projection behind the log's back, and un-revokes a key.

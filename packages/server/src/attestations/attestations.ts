@@ -12,6 +12,8 @@ export interface AttestationInput {
   digest: string;
   subject?: string;
   note?: string;
+  /** Private notarisation: the entry is sealed (decision 6), shown whole only to the merchant. */
+  sealed?: boolean;
 }
 
 export const ATTESTATION = "attestation.created";
@@ -24,10 +26,10 @@ export const attestationProjector: Projector = {
       (e) => e.entry.payload as unknown as { merchantId: string } & AttestationInput,
     );
     await tx.query(
-      `INSERT INTO attestations (entry_idx, merchant_id, digest, subject, note, created_at)
-       SELECT i, m, decode(d, 'hex'), s, n, t
-       FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
-         AS x(i, m, d, s, n, t)`,
+      `INSERT INTO attestations (entry_idx, merchant_id, digest, subject, note, created_at, sealed)
+       SELECT i, m, decode(d, 'hex'), s, n, t, z
+       FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
+         $7::boolean[]) AS x(i, m, d, s, n, t, z)`,
       [
         entries.map((e) => e.index.toString()),
         p.map((a) => a.merchantId),
@@ -35,6 +37,7 @@ export const attestationProjector: Projector = {
         p.map((a) => a.subject ?? null),
         p.map((a) => a.note ?? null),
         entries.map((e) => e.entry.time),
+        entries.map((e) => e.entry.salt !== undefined),
       ],
     );
   },
@@ -52,23 +55,37 @@ export function attest(
     ...(input.subject !== undefined ? { subject: input.subject } : {}),
     ...(input.note !== undefined ? { note: input.note } : {}),
   };
+  const sealed = input.sealed === true;
   return sequencer.submit(
-    { type: ATTESTATION, actor: actorOf(by), payload },
+    {
+      type: ATTESTATION,
+      actor: actorOf(by),
+      payload,
+      parties: [{ merchant: by.merchantId }],
+      sealed,
+    },
     idempotencyKey
       ? {
           scope: `attestations/${by.merchantId}`,
           key: idempotencyKey,
-          requestHash: sha256(canonicalBytes(payload)),
+          requestHash: sha256(canonicalBytes({ ...payload, sealed })),
         }
       : undefined,
   );
 }
 
-export async function findAttestations(db: Queryable, digest: string, limit: number) {
+/** Public attestations of a digest, and the sealed ones of `viewer` (the caller's merchant). */
+export async function findAttestations(
+  db: Queryable,
+  digest: string,
+  limit: number,
+  viewer?: string,
+) {
   const { rows } = await db.query(
-    `SELECT entry_idx, merchant_id, subject, note, created_at FROM attestations
-     WHERE digest = decode($1, 'hex') ORDER BY entry_idx LIMIT $2`,
-    [digest.toLowerCase(), limit],
+    `SELECT entry_idx, merchant_id, subject, note, created_at, sealed FROM attestations
+     WHERE digest = decode($1, 'hex') AND (NOT sealed OR merchant_id = $3)
+     ORDER BY entry_idx LIMIT $2`,
+    [digest.toLowerCase(), limit, viewer ?? null],
   );
   return rows.map((r) => ({
     index: Number(r.entry_idx),
@@ -77,5 +94,6 @@ export async function findAttestations(db: Queryable, digest: string, limit: num
     subject: (r.subject as string | null) ?? null,
     note: (r.note as string | null) ?? null,
     time: new Date(r.created_at as string).toISOString(),
+    sealed: r.sealed === true,
   }));
 }

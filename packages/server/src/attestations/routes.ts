@@ -29,6 +29,12 @@ export function attestationRoutes(app: App, deps: { db: Queryable; sequencer: Se
           digest: Hex32.describe("SHA-256 of the document, hex"),
           subject: Label(200).optional().describe("what the document is (no personal data)"),
           note: Label(1000).optional(),
+          sealed: z
+            .boolean()
+            .optional()
+            .describe(
+              "private notarisation: the entry is sealed, its content shown only to this merchant",
+            ),
         }),
         response: { 200: Committed, 201: Committed, 413: ErrorBody, ...errorResponses },
       },
@@ -51,7 +57,8 @@ export function attestationRoutes(app: App, deps: { db: Queryable; sequencer: Se
     {
       schema: {
         tags,
-        summary: "Find the attestations of a digest (public, like the ledger)",
+        summary:
+          "Find the attestations of a digest: public ones, and with an API key the merchant's sealed ones",
         querystring: z.strictObject({
           digest: Hex32,
           limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -66,6 +73,7 @@ export function attestationRoutes(app: App, deps: { db: Queryable; sequencer: Se
                 subject: z.string().nullable(),
                 note: z.string().nullable(),
                 time: z.string(),
+                sealed: z.boolean(),
               }),
             ),
           }),
@@ -74,7 +82,12 @@ export function attestationRoutes(app: App, deps: { db: Queryable; sequencer: Se
       },
     },
     async (req) => ({
-      attestations: await findAttestations(deps.db, req.query.digest, req.query.limit),
+      attestations: await findAttestations(
+        deps.db,
+        req.query.digest,
+        req.query.limit,
+        req.principal?.merchantId,
+      ),
     }),
   );
 }

@@ -17,9 +17,10 @@ import { auditLedger } from "../ledger/audit.js";
 import { auditProjections } from "../ledger/projections-audit.js";
 import { getMeta } from "../ledger/store.js";
 import { MIRROR_HELP, mirrorCommand } from "../mirror/cli.js";
-import { projectors, startNode } from "../node.js";
+import { domains, entryAuditorOf, projectors, startNode } from "../node.js";
 import { VERSION } from "../version.js";
 import { readKeyArg, UsageError } from "./args.js";
+import { MERCHANTS_HELP, merchantsCommand } from "./merchants.js";
 import { progressReporter } from "./progress.js";
 
 const HELP = `patron ${VERSION} — verifiable CRM and coalition loyalty
@@ -44,13 +45,18 @@ Commands:
       --no-projections      skip rebuilding the projection tables from the log and comparing
       --json                print the report as JSON
 ${MIRROR_HELP}
+${MERCHANTS_HELP}
   help                      Show this help
 
-Environment (start and audit):
+Environment:
   PORT (8080), HOST (127.0.0.1)      where the HTTP API listens
-  PATRON_DATA_DIR (./.patron)         embedded database, ledger key, owner key
+  PATRON_DATA_DIR (./.patron)         embedded database, ledger key, owner and operator keys
   DATABASE_URL                        use this PostgreSQL server instead of the embedded database
   PATRON_OWNER_KEY                    on the first start, the demo merchant's owner API key
+  PATRON_OPERATOR_KEY                 on the first start, the node operator's key (creates merchants)
+  PATRON_WEBAUTHN_ORIGINS             extra origins passkey-signed commands may come from (comma-separated)
+  PATRON_WEBAUTHN_RP_ID               the passkeys' relying party id (default: the origin's host)
+  PATRON_MIRROR_KEY                   mirror: an API key (or a file holding one), like --api-key
   PATRON_DEMO_DATA (1)                0: no demo documents notarised on the first start
   PATRON_WEB_ROOT                     serve the explorer from this directory (default: the build)
   PATRON_LEDGER_KEY                   checkpoint signing key (default: generated into the data dir)
@@ -210,6 +216,7 @@ async function audit(args: string[]): Promise<number> {
         origin,
         verifierKey,
         progress: bar?.update,
+        entries: () => entryAuditorOf(domains, origin),
         anchors: chain
           ? () =>
               anchoredEvents(anchorReader(chain.rpcUrl), contract as `0x${string}`).catch((err) => {
@@ -286,6 +293,8 @@ export async function main(argv: string[]): Promise<number> {
         return await audit(rest);
       case "mirror":
         return await mirrorCommand(rest);
+      case "merchants":
+        return await merchantsCommand(rest);
       case undefined:
       case "help":
       case "--help":

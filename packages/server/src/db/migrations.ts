@@ -115,6 +115,44 @@ export const migrations: { id: number; name: string; sql: string }[] = [
       CREATE INDEX ledger_anchors_status_idx ON ledger_anchors (status);
     `,
   },
+  {
+    id: 5,
+    name: "commands and chains",
+    sql: `
+      -- A command may write several entries; an idempotent retry returns them all.
+      ALTER TABLE idempotency_keys ADD COLUMN entry_count integer NOT NULL DEFAULT 1;
+      -- The chains through the log (decision 7): one row per party an entry names, with the
+      -- index of that party's previous entry. A projection: audit rebuilds it from the entries.
+      CREATE TABLE ledger_subjects (
+        party text NOT NULL,
+        idx bigint NOT NULL,
+        prev bigint,
+        PRIMARY KEY (party, idx)
+      );
+      -- Nonces of signed commands, spent until their command expires; pruned after that.
+      CREATE TABLE command_nonces (
+        actor text NOT NULL,
+        nonce text NOT NULL,
+        expires_at timestamptz NOT NULL,
+        entry_idx bigint NOT NULL,
+        PRIMARY KEY (actor, nonce)
+      );
+      CREATE INDEX command_nonces_expires_idx ON command_nonces (expires_at);
+      -- Which signing keys (did:key) act for whom at a merchant; written by the entries of the
+      -- command types that create a binding (join, claim) and the ones that end it.
+      CREATE TABLE actor_bindings (
+        merchant_id text NOT NULL,
+        actor text NOT NULL,
+        party text NOT NULL,
+        kind text NOT NULL,
+        status text NOT NULL,
+        entry_idx bigint NOT NULL,
+        PRIMARY KEY (merchant_id, actor)
+      );
+      -- Private notarisation: a sealed attestation is found only by its own merchant.
+      ALTER TABLE attestations ADD COLUMN sealed boolean NOT NULL DEFAULT false;
+    `,
+  },
 ];
 
 /** Brings the schema up to date. Safe to run from several nodes at once on PostgreSQL. */

@@ -22,6 +22,8 @@ export type App = FastifyInstance<
 declare module "fastify" {
   interface FastifyRequest {
     principal?: Principal;
+    /** Set when the bearer token is the node operator's key. */
+    operator?: boolean;
   }
 }
 
@@ -29,7 +31,7 @@ export interface AppOptions {
   logger?: boolean;
   bodyLimit?: number;
   /** Resolves an API key to who holds it, or undefined when no such active key exists. */
-  authenticate: (token: string) => Promise<Principal | undefined>;
+  authenticate: (token: string) => Promise<Principal | "operator" | undefined>;
   version: string;
 }
 
@@ -80,7 +82,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
     }
     const principal = await opts.authenticate(m[1]);
     if (!principal) throw new ApiError(401, "unauthorized", "unknown or revoked API key");
-    req.principal = principal;
+    if (principal === "operator") req.operator = true;
+    else req.principal = principal;
   });
 
   // Many clients send `Content-Type: application/json` on every request, bodyless ones too: an
@@ -178,6 +181,13 @@ function describeError(err: unknown): {
 /** A preHandler that demands an API key whose role passes `allowed`. */
 export function requireRole(allowed: (r: Role) => boolean, what: string) {
   return async (req: FastifyRequest) => {
+    if (req.operator) {
+      throw new ApiError(
+        403,
+        "forbidden",
+        `the operator key creates merchants; it cannot ${what} (use a merchant's key)`,
+      );
+    }
     if (!req.principal) {
       throw new ApiError(
         401,
@@ -189,6 +199,17 @@ export function requireRole(allowed: (r: Role) => boolean, what: string) {
       throw new ApiError(403, "forbidden", `${withArticle(req.principal.role)} key cannot ${what}`);
     }
   };
+}
+
+/** A preHandler that demands the node operator's key. */
+export async function requireOperator(req: FastifyRequest) {
+  if (!req.operator) {
+    throw new ApiError(
+      req.principal ? 403 : 401,
+      req.principal ? "forbidden" : "unauthorized",
+      "this endpoint needs the node operator's key (Authorization: Bearer <operator key>)",
+    );
+  }
 }
 
 /** The caller, for handlers behind `requireRole`. */

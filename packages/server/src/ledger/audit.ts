@@ -6,13 +6,14 @@ import {
   verifyConsistency,
 } from "@patron/ledger";
 import type { Queryable } from "../db/database.js";
+import { EntryAuditor } from "./audit-entries.js";
 import { hashLeafNative } from "./hash.js";
 import { equalBytes } from "./sequencer.js";
 import { listCheckpoints, listEntries, listTiles, type StoredCheckpoint } from "./store.js";
 import { readerFromTiles, TILE_WIDTH, TileNodes, TreeEdge, tileId } from "./tiles.js";
 
 export interface AuditProblem {
-  kind: "entry" | "checkpoint" | "tile" | "log" | "anchor" | "projection";
+  kind: "entry" | "checkpoint" | "tile" | "log" | "anchor" | "projection" | "chain" | "invariant";
   /** Entry index, checkpoint size, or tile id. */
   at: string;
   message: string;
@@ -40,6 +41,8 @@ export interface AuditOptions {
   maxProblems?: number;
   /** The anchors on the chain, to check against the log's checkpoints. */
   anchors?: () => Promise<{ size: bigint; root: string; txHash: string }[]>;
+  /** Makes the checks of each decoded entry: signatures, chains, sealing, domain invariants. */
+  entries?: () => EntryAuditor;
 }
 
 /**
@@ -56,6 +59,7 @@ export async function auditLedger(db: Queryable, opts: AuditOptions): Promise<Au
     if (problems.length < maxProblems) problems.push(p);
   };
 
+  const entryAudit = opts.entries?.() ?? new EntryAuditor([]);
   const { rows } = await db.query("SELECT count(*)::bigint AS n FROM ledger_entries");
   const total = BigInt(String(rows[0]?.n ?? 0));
   const edge = TreeEdge.empty();
@@ -171,6 +175,7 @@ export async function auditLedger(db: Queryable, opts: AuditOptions): Promise<Au
             message: "stored type or actor differs from its bytes",
           });
         }
+        entryAudit.visit(e.index, decoded, report);
       } catch (err) {
         report({
           kind: "entry",
@@ -206,6 +211,7 @@ export async function auditLedger(db: Queryable, opts: AuditOptions): Promise<Au
       message: `the last checkpoint covers ${previous.size} of ${total} entries`,
     });
   }
+  entryAudit.finish(report);
   const tiles = await compareTiles();
   const anchors = await compareAnchors();
   return finish(tiles, anchors);

@@ -1,7 +1,7 @@
 import { decodeEntry } from "@patron/ledger";
 import type { Database, Queryable } from "../db/database.js";
 import type { AuditProblem } from "./audit.js";
-import type { CommittedEntry, Projector } from "./sequencer.js";
+import { type CommittedEntry, type Projector, projects } from "./sequencer.js";
 import { listEntries } from "./store.js";
 
 export interface ProjectionAuditReport {
@@ -63,7 +63,7 @@ export async function auditProjections(
           }
         }
         for (const p of projectors) {
-          const mine = committed.filter((c) => p.types.includes(c.entry.type));
+          const mine = committed.filter((c) => projects(p, c.entry.type));
           if (mine.length === 0) continue;
           await replay(tx, p, mine, problems);
         }

@@ -1,4 +1,4 @@
-import { decodeEntry, formatReceipt } from "@patron/ledger";
+import { decodeEntry, type Entry, formatReceipt } from "@patron/ledger";
 import { z } from "zod";
 import { confirmedAnchorCovering } from "../chain/anchors.js";
 import type { Queryable } from "../db/database.js";
@@ -9,7 +9,7 @@ import type { ProofService } from "./proofs.js";
 import type { Sequencer } from "./sequencer.js";
 import { checkpointAt, getEntry, listCheckpoints, listEntries, type StoredEntry } from "./store.js";
 
-const EntryView = z.object({
+const FullEntry = z.object({
   index: z.number(),
   type: z.string(),
   actor: z.string(),
@@ -17,17 +17,45 @@ const EntryView = z.object({
   leafHash: z.string().describe("hex SHA-256(0x00 ‖ canonical)"),
   canonical: z.string().describe("base64 of the exact leaf bytes (RFC 8785 JSON)"),
   entry: z.unknown().describe("the canonical bytes, parsed"),
+  sealed: z.boolean().describe("whether the entry is sealed (shown whole only to its parties)"),
 });
 
-const view = (e: StoredEntry) => ({
-  index: Number(e.index),
-  type: e.type,
-  actor: e.actor,
-  time: e.time.toISOString(),
-  leafHash: toHex(e.leafHash),
-  canonical: Buffer.from(e.data).toString("base64"),
-  entry: decodeEntry(e.data),
-});
+const SealedEntry = z
+  .object({
+    index: z.number(),
+    leafHash: z.string().describe("hex SHA-256(0x00 ‖ canonical): enough to verify the tree"),
+    sealed: z.literal(true),
+  })
+  .describe("a sealed entry, to a caller that is not one of its parties");
+
+const EntryView = z.union([FullEntry, SealedEntry]);
+
+/**
+ * Whether the caller may see an entry whole: a public one anyone may; a sealed one only the
+ * merchants it names (their keys of any role, auditors included).
+ */
+export function mayRead(entry: Entry, merchantId: string | undefined): boolean {
+  if (entry.salt === undefined) return true;
+  if (!merchantId) return false;
+  return entry.subjects?.some((s) => "merchant" in s && s.merchant === merchantId) ?? false;
+}
+
+const view = (e: StoredEntry, merchantId: string | undefined) => {
+  const entry = decodeEntry(e.data);
+  if (!mayRead(entry, merchantId)) {
+    return { index: Number(e.index), leafHash: toHex(e.leafHash), sealed: true as const };
+  }
+  return {
+    index: Number(e.index),
+    type: e.type,
+    actor: e.actor,
+    time: e.time.toISOString(),
+    leafHash: toHex(e.leafHash),
+    canonical: Buffer.from(e.data).toString("base64"),
+    entry,
+    sealed: entry.salt !== undefined,
+  };
+};
 
 const text = "text/plain; charset=utf-8";
 
@@ -138,6 +166,8 @@ export function ledgerRoutes(
       schema: {
         tags,
         summary: "Entries in index order, a page at a time",
+        description:
+          "Sealed entries show only their index and leaf hash, unless the API key is of a merchant they name.",
         querystring: z.strictObject({
           from: U64.default(0n),
           limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -157,7 +187,12 @@ export function ledgerRoutes(
       const from = req.query.from;
       const to = from + BigInt(req.query.limit) < size ? from + BigInt(req.query.limit) : size;
       const rows = from < size ? await listEntries(db, from, to) : [];
-      return { size: Number(size), entries: rows.map(view), next: to < size ? Number(to) : null };
+      const viewer = req.principal?.merchantId;
+      return {
+        size: Number(size),
+        entries: rows.map((r) => view(r, viewer)),
+        next: to < size ? Number(to) : null,
+      };
     },
   );
 
@@ -175,7 +210,7 @@ export function ledgerRoutes(
       const e =
         req.params.index < sequencer.head.size ? await getEntry(db, req.params.index) : undefined;
       if (!e) throw notFound(`entry ${req.params.index}`);
-      return view(e);
+      return view(e, req.principal?.merchantId);
     },
   );
 
@@ -327,6 +362,13 @@ export function ledgerRoutes(
       }
       const e = await getEntry(db, index);
       if (!e) throw notFound(`entry ${index}`);
+      if (!mayRead(decodeEntry(e.data), req.principal?.merchantId)) {
+        throw new ApiError(
+          403,
+          "sealed_entry",
+          `entry ${index} is sealed: its receipt holds the entry's bytes, so only its parties get it (the inclusion proof of its leaf hash is public)`,
+        );
+      }
       const proof = await proofs.inclusion(index, size);
       const receipt = formatReceipt({ index, proof, checkpoint: note, extra: e.data });
       covering ??= await confirmedAnchorCovering(db, size);

@@ -1,41 +1,81 @@
 import {
+  canonicalJson,
   decodeEntry,
   type Entry,
-  type EntrySignature,
-  encodeEntry,
   type JsonValue,
   type NoteSigner,
+  newSalt,
   parseSignerKey,
+  type SignedCommand,
+  type Subject,
   signCheckpoint,
 } from "@patron/ledger";
 import type { Database, Queryable } from "../db/database.js";
 import { ApiError } from "../http/errors.js";
+import { type Clock, systemClock } from "./clock.js";
 import { hashLeafNative } from "./hash.js";
+import { StagedGroup, StagedMap } from "./staged.js";
 import {
   findIdempotencyKey,
-  getEntry,
   insertCheckpoint,
   insertEntries,
   insertIdempotencyKeys,
+  insertNonces,
   latestCheckpoint,
+  listEntries,
+  loadHeads,
+  loadLiveNonces,
   loadTiles,
   maxEntryIndex,
+  pruneNonces,
   upsertTiles,
 } from "./store.js";
 import { type TileNodes, TreeEdge, tileId } from "./tiles.js";
 
-/** What a domain hands the sequencer: the facts of one entry, before it has an index or time. */
+/** A merchant or a customer an entry concerns: each has a chain through the log (decision 7). */
+export type Party = { merchant: string } | { customer: string };
+
+export const partyId = (p: Party): string => ("merchant" in p ? p.merchant : p.customer);
+
+/** The facts of one entry, before it has an index, a time or its parties' `prev`. */
 export interface EntryDraft {
   type: string;
   actor: string;
-  payload: JsonValue;
-  signature?: EntrySignature;
   /**
-   * Runs in the sequencer's single thread of order, just before the entry gets its index: the
-   * place to check a command against state that earlier entries of the same batch may change.
-   * Throwing rejects this command alone.
+   * The payload, or a function that derives it when the entry is sequenced, from the staged
+   * state (a resulting balance, the rule version in force): derived facts are in the leaf.
+   * A derived payload is encoded then; a plain one on arrival, off the sequencer's path.
    */
-  check?: () => void;
+  payload: JsonValue | ((ctx: CheckContext) => JsonValue);
+  /** The parties it concerns, in the order `subjects` lists them. */
+  parties?: Party[];
+  /** A sealed entry gets a random salt and is shown whole only to its parties (decision 6). */
+  sealed?: boolean;
+  /**
+   * Runs in the sequencer's single order of execution, after the entries before it (of this
+   * command and of earlier commands in the batch) were staged. Throwing rejects the command.
+   */
+  check?: (ctx: CheckContext) => void;
+}
+
+/** What a domain hands the sequencer: one or more entries, all committed or none. */
+export interface CommandDraft {
+  entries: EntryDraft[];
+  /** A signed command: every entry keeps it byte for byte, and its nonce is spent here. */
+  signed?: SignedCommand;
+  /**
+   * Validates the command against the staged state (committed state plus everything earlier in
+   * the batch) and stages its effects there. It may read the database (asynchronously), and
+   * must then combine what it reads with the staged state. Throwing rejects this command alone.
+   */
+  check?: (ctx: CheckContext) => void | Promise<void>;
+}
+
+export interface CheckContext {
+  /** The sequencer time the command's entries carry, in ms. */
+  time: number;
+  /** The index the command's first entry gets. */
+  index: bigint;
 }
 
 export interface CommittedEntry {
@@ -56,11 +96,14 @@ export interface Idempotency {
 
 /** Updates a projection table from committed entries, inside the batch's transaction. */
 export interface Projector {
-  types: readonly string[];
+  /** The entry types it reads, or "*" for every entry. */
+  types: readonly string[] | "*";
   /** The tables it writes, parents before children: `audit` rebuilds and compares them. */
   tables: readonly string[];
   apply(tx: Queryable, entries: CommittedEntry[]): Promise<void>;
 }
+
+export const projects = (p: Projector, type: string) => p.types === "*" || p.types.includes(type);
 
 export interface SequencerOptions {
   origin: string;
@@ -70,6 +113,7 @@ export interface SequencerOptions {
   /** How long the first command of an idle sequencer waits for company. */
   maxWaitMs: number;
   projectors?: Projector[];
+  clock?: Clock;
 }
 
 export interface Head {
@@ -78,34 +122,66 @@ export interface Head {
   note: string;
 }
 
-interface Pending {
+/** How far ahead a signed command may expire (decision 5). */
+export const MAX_COMMAND_LIFETIME_MS = 24 * 3600 * 1000;
+
+/** An entry encoded on arrival, but for `subjects`, which only sequencing can fill. */
+interface Prepared {
   draft: EntryDraft;
-  /** Encoded and hashed on arrival, so that work overlaps the commit of the batch before. */
   entry: Entry;
-  data: Uint8Array;
-  leafHash: Uint8Array;
+  /** Canonical JSON of the entry without `subjects`, split where `subjects` goes. */
+  head: string;
+  tail: string;
+}
+
+/** An entry whose payload is derived at sequencing: encoded then. */
+interface Deferred {
+  draft: EntryDraft;
+  time: string;
+  signed?: SignedCommand;
+  salt?: string;
+}
+
+interface Pending {
+  command: CommandDraft;
+  prepared: (Prepared | Deferred)[];
+  time: number;
+  expires?: number;
   idempotency?: Idempotency;
-  resolve: (e: CommittedEntry) => void;
+  resolve: (e: CommittedEntry[]) => void;
   reject: (err: unknown) => void;
 }
 
+/** A party with no entry yet. */
+const NONE = -1n;
+
 /**
- * The single writer of a ledger. Commands queue; a batch is validated, given indices and a time,
- * hashed into the tree, and written in one transaction with its tree tiles, projection updates,
- * idempotency keys and a signed checkpoint. A command is acknowledged only after that commit,
- * so an acknowledged entry survives any crash and no partial batch is ever visible.
+ * The single writer of a ledger. Commands queue; a batch is validated in order against staged
+ * state, given indices, a time and its parties' chain links, hashed into the tree, and written
+ * in one transaction with its tree tiles, projection updates, idempotency keys, spent nonces
+ * and a signed checkpoint. A command is acknowledged only after that commit, so an
+ * acknowledged entry survives any crash and no partial batch or command is ever visible.
  */
 export class Sequencer {
   private queue: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
-  private inflight = new Map<string, { hash: string; promise: Promise<CommittedEntry> }>();
+  private inflight = new Map<string, { hash: string; promise: Promise<CommittedEntry[]> }>();
   private lastTime = 0;
   private needsRecovery = false;
   private closed = false;
   private committedTiles = new Map<string, TileNodes>();
   private readonly listeners = new Set<(head: Head) => void>();
   private readonly signer: NoteSigner;
+  private readonly clock: Clock;
+  /** Every staged store: the sequencer's own and those domains register. */
+  readonly state = new StagedGroup();
+  /** Each party's latest entry index, NONE for a party with none. */
+  private readonly heads = this.state.add(new StagedMap<string, bigint>());
+  /** Spent nonces of signed commands, by actor and nonce, until they expire (ms). */
+  private readonly nonces = this.state.add(new StagedMap<string, number>());
+  private lastPrune = 0;
+  private readonly recoverers: (() => Promise<void>)[] = [];
 
   private constructor(
     private readonly db: Database,
@@ -115,16 +191,29 @@ export class Sequencer {
   ) {
     this.committedTiles = edge.partialTileNodes();
     this.signer = parseSignerKey(opts.signerKey);
+    this.clock = opts.clock ?? systemClock;
   }
 
   static async open(db: Database, opts: SequencerOptions): Promise<Sequencer> {
     const { edge, head } = await loadState(db, opts);
-    return new Sequencer(db, opts, edge, head);
+    const s = new Sequencer(db, opts, edge, head);
+    for (const n of await loadLiveNonces(db, s.clock.now())) {
+      s.nonces.load(nonceKey(n.actor, n.nonce), n.expires);
+    }
+    // The last entry's time: times never go backwards in index order, even across restarts.
+    const last = head.size > 0n ? (await listEntries(db, head.size - 1n, head.size))[0] : undefined;
+    if (last) s.lastTime = last.time.getTime();
+    return s;
   }
 
   /** The latest committed tree head. */
   get head(): Head {
     return this.headState;
+  }
+
+  /** The clock the sequencer stamps entries with. */
+  get now(): number {
+    return this.clock.now();
   }
 
   /** Partial tiles of the committed tree, so proofs on the live node need not read them back. */
@@ -137,10 +226,34 @@ export class Sequencer {
     return () => this.listeners.delete(listener);
   }
 
+  /** The latest committed entry of a party, or undefined when it has none. */
+  async headOf(party: string): Promise<bigint | undefined> {
+    if (!this.heads.hasCommitted(party)) {
+      const found = await loadHeads(this.db, [party]);
+      // A batch may have committed this party meanwhile: what it merged is newer.
+      if (!this.heads.hasCommitted(party)) this.heads.load(party, found.get(party) ?? NONE);
+    }
+    const h = this.heads.get(party);
+    return h === undefined || h === NONE ? undefined : h;
+  }
+
+  /** Whether a signed command's nonce was spent by a committed command. */
+  nonceSpent(actor: string, nonce: string): boolean {
+    return this.nonces.get(nonceKey(actor, nonce)) !== undefined;
+  }
+
   /** Appends one entry; resolves once it is committed. */
   async submit(draft: EntryDraft, idempotency?: Idempotency): Promise<CommittedEntry> {
+    const [first] = await this.execute({ entries: [draft] }, idempotency);
+    if (!first) throw new Error("a one-entry command committed no entry");
+    return first;
+  }
+
+  /** Runs a command; resolves with its entries once they are committed, all together. */
+  async execute(command: CommandDraft, idempotency?: Idempotency): Promise<CommittedEntry[]> {
     if (this.closed) throw new ApiError(503, "shutting_down", "the ledger is shutting down");
-    if (!idempotency) return this.enqueue(draft);
+    if (command.entries.length === 0) throw new Error("a command must write at least one entry");
+    if (!idempotency) return this.enqueue(command);
 
     const id = `${idempotency.scope}\u0000${idempotency.key}`;
     const hash = Buffer.from(idempotency.requestHash).toString("hex");
@@ -148,27 +261,29 @@ export class Sequencer {
       const f = this.inflight.get(id);
       if (!f) return undefined;
       if (f.hash !== hash) throw idempotencyConflict();
-      return f.promise.then((e) => ({ ...e, replayed: true }));
+      return f.promise.then((es) => es.map((e) => ({ ...e, replayed: true })));
     };
     const pending = fromInflight();
     if (pending) return pending;
     const stored = await findIdempotencyKey(this.db, idempotency.scope, idempotency.key);
     if (stored) {
       if (Buffer.from(stored.requestHash).toString("hex") !== hash) throw idempotencyConflict();
-      const row = await getEntry(this.db, stored.index);
-      if (!row) throw new Error(`idempotency key points at missing entry ${stored.index}`);
-      return {
+      const rows = await listEntries(this.db, stored.index, stored.index + BigInt(stored.count));
+      if (rows.length !== stored.count) {
+        throw new Error(`idempotency key points at missing entries from ${stored.index}`);
+      }
+      return rows.map((row) => ({
         index: row.index,
         entry: decodeEntry(row.data),
         data: row.data,
         leafHash: row.leafHash,
         replayed: true,
-      };
+      }));
     }
     // Another request with this key may have been queued while we looked it up.
     const raced = fromInflight();
     if (raced) return raced;
-    const promise = this.enqueue(draft, idempotency);
+    const promise = this.enqueue(command, idempotency);
     this.inflight.set(id, { hash, promise });
     promise.then(
       () => this.inflight.delete(id),
@@ -177,37 +292,48 @@ export class Sequencer {
     return promise;
   }
 
-  private enqueue(draft: EntryDraft, idempotency?: Idempotency): Promise<CommittedEntry> {
+  private enqueue(command: CommandDraft, idempotency?: Idempotency): Promise<CommittedEntry[]> {
     // The time is taken on arrival; queue order is index order, so times never go backwards.
-    this.lastTime = Math.max(this.lastTime, Date.now());
-    const entry: Entry = {
-      v: 1,
-      type: draft.type,
-      actor: draft.actor,
-      time: new Date(this.lastTime).toISOString(),
-      payload: draft.payload,
-      ...(draft.signature ? { signature: draft.signature } : {}),
-    };
-    let data: Uint8Array;
+    this.lastTime = Math.max(this.lastTime, this.clock.now());
+    const time = this.lastTime;
+    const iso = new Date(time).toISOString();
+    let prepared: (Prepared | Deferred)[];
+    let expires: number | undefined;
     try {
-      data = encodeEntry(entry);
+      if (command.signed) {
+        expires = Date.parse(command.signed.command.expires);
+        if (!Number.isFinite(expires)) throw new Error("command.expires is not a time");
+      }
+      prepared = command.entries.map((d) =>
+        typeof d.payload === "function"
+          ? { draft: d, time: iso, signed: command.signed, salt: d.sealed ? newSalt() : undefined }
+          : prepare(d, iso, command.signed),
+      );
     } catch (err) {
       return Promise.reject(new ApiError(400, "invalid_entry", (err as Error).message));
     }
-    const leafHash = hashLeafNative(data);
     return new Promise((resolve, reject) => {
-      this.queue.push({ draft, entry, data, leafHash, idempotency, resolve, reject });
+      this.queue.push({ command, prepared, time, expires, idempotency, resolve, reject });
       this.schedule();
     });
   }
 
   private schedule(): void {
     if (this.running || this.queue.length === 0) return;
-    if (this.queue.length >= this.opts.maxBatch || this.opts.maxWaitMs <= 0) {
+    if (this.queuedEntries() >= this.opts.maxBatch || this.opts.maxWaitMs <= 0) {
       this.flushSoon();
     } else if (!this.timer) {
       this.timer = setTimeout(() => this.flushSoon(), this.opts.maxWaitMs);
     }
+  }
+
+  private queuedEntries(): number {
+    let n = 0;
+    for (const p of this.queue) {
+      n += p.prepared.length;
+      if (n >= this.opts.maxBatch) break;
+    }
+    return n;
   }
 
   private flushSoon(): void {
@@ -220,10 +346,23 @@ export class Sequencer {
     });
   }
 
+  /** Takes commands from the queue up to maxBatch entries; a command is never split. */
+  private takeBatch(): Pending[] {
+    let n = 0;
+    let k = 0;
+    while (k < this.queue.length) {
+      const size = this.queue[k]?.prepared.length ?? 0;
+      if (k > 0 && n + size > this.opts.maxBatch) break;
+      n += size;
+      k++;
+    }
+    return this.queue.splice(0, k);
+  }
+
   /** Commits batches until the queue is empty: commands that arrived during a commit go next. */
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.opts.maxBatch);
+      const batch = this.takeBatch();
       try {
         await this.commit(batch);
       } catch (err) {
@@ -231,7 +370,8 @@ export class Sequencer {
           batch[0]?.reject(err);
           continue;
         }
-        // One bad command must not sink the others: retry each alone, in order.
+        // The transaction failed: retry each command alone, in order, so one bad command (a
+        // projection constraint, say) sinks no other.
         for (const p of batch) {
           await this.commit([p]).catch((e) => p.reject(e));
         }
@@ -241,20 +381,30 @@ export class Sequencer {
 
   private async commit(batch: Pending[]): Promise<void> {
     if (this.needsRecovery) await this.recover();
+    await this.loadUnknownHeads(batch);
     const before = this.edge.clone();
-    const accepted: { p: Pending; c: CommittedEntry }[] = [];
-    for (const p of batch) {
-      try {
-        p.draft.check?.();
-      } catch (err) {
-        p.reject(err);
-        continue;
+    const accepted: { p: Pending; c: CommittedEntry[] }[] = [];
+    this.state.begin();
+    try {
+      for (const p of batch) {
+        this.state.begin();
+        try {
+          const c = await this.sequence(p);
+          this.state.merge();
+          accepted.push({ p, c });
+        } catch (err) {
+          this.state.drop();
+          p.reject(err);
+        }
       }
-      const index = this.edge.size;
-      this.edge.append(p.leafHash);
-      accepted.push({ p, c: { index, entry: p.entry, data: p.data, leafHash: p.leafHash } });
+    } catch (err) {
+      this.state.drop();
+      throw err;
     }
-    if (accepted.length === 0) return;
+    if (accepted.length === 0) {
+      this.state.merge();
+      return;
+    }
 
     try {
       const size = this.edge.size;
@@ -264,7 +414,7 @@ export class Sequencer {
         this.signer,
       );
       const tiles = this.edge.takeDirty();
-      const committed = accepted.map((a) => a.c);
+      const committed = accepted.flatMap((a) => a.c);
       await this.db.transaction(async (tx) => {
         await insertEntries(
           tx,
@@ -281,20 +431,37 @@ export class Sequencer {
         await insertIdempotencyKeys(
           tx,
           accepted.flatMap(({ p, c }) =>
-            p.idempotency ? [{ ...p.idempotency, index: c.index }] : [],
+            p.idempotency && c[0] ? [{ ...p.idempotency, index: c[0].index, count: c.length }] : [],
+          ),
+        );
+        await insertNonces(
+          tx,
+          accepted.flatMap(({ p, c }) =>
+            p.command.signed && p.expires !== undefined && c[0]
+              ? [
+                  {
+                    actor: p.command.signed.command.actor,
+                    nonce: p.command.signed.command.nonce,
+                    expires: p.expires,
+                    index: c[0].index,
+                  },
+                ]
+              : [],
           ),
         );
         for (const projector of this.opts.projectors ?? []) {
-          const mine = committed.filter((c) => projector.types.includes(c.entry.type));
+          const mine = committed.filter((c) => projects(projector, c.entry.type));
           if (mine.length > 0) await projector.apply(tx, mine);
         }
         await insertCheckpoint(tx, { size, root, note });
       });
+      this.state.merge();
       this.headState = { size, root, note };
       this.committedTiles = this.edge.partialTileNodes();
     } catch (err) {
       // The commit may or may not have reached the database (a lost connection during COMMIT):
-      // trust only what is stored.
+      // trust only what is stored. The staged state goes with the failed batch.
+      this.state.drop();
       this.edge = before;
       await this.recover().catch(() => {
         this.needsRecovery = true;
@@ -303,6 +470,87 @@ export class Sequencer {
     }
     for (const { p, c } of accepted) p.resolve(c);
     for (const l of this.listeners) l(this.headState);
+    this.pruneNonces();
+  }
+
+  /** Validates one command and gives its entries indices, chain links and leaf hashes. */
+  private async sequence(p: Pending): Promise<CommittedEntry[]> {
+    const ctx: CheckContext = { time: p.time, index: this.edge.size };
+    const signed = p.command.signed;
+    if (signed && p.expires !== undefined) {
+      // Checked again here, against the time the entries carry: the HTTP layer's check ran
+      // against an earlier clock reading.
+      if (p.expires <= p.time) {
+        throw new ApiError(400, "command_expired", "the command expired before it was sequenced");
+      }
+      if (p.expires > p.time + MAX_COMMAND_LIFETIME_MS) {
+        throw new ApiError(400, "expires_too_far", "a command may expire at most 24 h ahead");
+      }
+      const key = nonceKey(signed.command.actor, signed.command.nonce);
+      if (this.nonces.get(key) !== undefined) {
+        throw new ApiError(409, "nonce_reused", "this command's nonce was already used");
+      }
+      this.nonces.set(key, p.expires);
+    }
+    const checked = p.command.check?.(ctx);
+    if (checked) await checked;
+    const out: CommittedEntry[] = [];
+    let index = ctx.index;
+    for (const queued of p.prepared) {
+      const here = { ...ctx, index };
+      queued.draft.check?.(here);
+      const e = "head" in queued ? queued : derive(queued, here);
+      let subjects: Subject[] | undefined;
+      if (e.draft.parties && e.draft.parties.length > 0) {
+        subjects = e.draft.parties.map((party) => {
+          const id = partyId(party);
+          const h = this.heads.get(id);
+          if (h === undefined) throw new Error(`head of ${id} was not loaded`);
+          this.heads.set(id, index);
+          const prev = h === NONE ? null : Number(h);
+          return "merchant" in party ? { merchant: id, prev } : { customer: id, prev };
+        });
+      }
+      const text = subjects
+        ? `${e.head},"subjects":${canonicalJson(subjects)},${e.tail}`
+        : `${e.head},${e.tail}`;
+      const data = new Uint8Array(Buffer.from(text, "utf8"));
+      out.push({
+        index,
+        entry: subjects ? { ...e.entry, subjects } : e.entry,
+        data,
+        leafHash: hashLeafNative(data),
+      });
+      index++;
+    }
+    // Only now, when nothing can fail any more, does the command enter the tree.
+    for (const c of out) this.edge.append(c.leafHash);
+    return out;
+  }
+
+  /** One query for the heads of the batch's parties that the committed state does not know. */
+  private async loadUnknownHeads(batch: Pending[]): Promise<void> {
+    const unknown = new Set<string>();
+    for (const p of batch) {
+      for (const e of p.prepared) {
+        for (const party of e.draft.parties ?? []) {
+          const id = partyId(party);
+          if (!this.heads.hasCommitted(id)) unknown.add(id);
+        }
+      }
+    }
+    if (unknown.size === 0) return;
+    const found = await loadHeads(this.db, [...unknown]);
+    for (const id of unknown) this.heads.load(id, found.get(id) ?? NONE);
+  }
+
+  private pruneNonces(): void {
+    const now = this.clock.now();
+    if (now - this.lastPrune < 60_000) return;
+    this.lastPrune = now;
+    this.nonces.prune((expires) => expires <= now);
+    // Only expired rows go; a failure leaves them for the next round.
+    pruneNonces(this.db, now).catch(() => {});
   }
 
   /** Reloads the committed head and tree edge from the database. */
@@ -311,7 +559,19 @@ export class Sequencer {
     this.edge = state.edge;
     this.headState = state.head;
     this.committedTiles = this.edge.partialTileNodes();
+    // A batch whose COMMIT was lost may be stored after all: what was learnt is reloaded.
+    this.heads.clearCommitted();
+    this.nonces.clearCommitted();
+    for (const n of await loadLiveNonces(this.db, this.clock.now())) {
+      this.nonces.load(nonceKey(n.actor, n.nonce), n.expires);
+    }
+    for (const r of this.recoverers) await r();
     this.needsRecovery = false;
+  }
+
+  /** Called after a failed commit, when domains must reload their committed state. */
+  onRecover(reload: () => Promise<void>): void {
+    this.recoverers.push(reload);
   }
 
   /** Stops accepting commands and waits for queued ones to commit. */
@@ -319,6 +579,47 @@ export class Sequencer {
     this.closed = true;
     if (this.timer) this.flushSoon();
     while (this.running) await this.running;
+  }
+}
+
+const nonceKey = (actor: string, nonce: string) => `${actor}\u0000${nonce}`;
+
+/**
+ * Encodes an entry without `subjects` and splits it where `subjects` goes. RFC 8785 sorts
+ * members by key, and "subjects" falls between "signed" and "time"; after "time" come only
+ * "type" and "v", whose values hold no unescaped quote, so the last `,"time":` is the member.
+ */
+function prepare(
+  draft: EntryDraft,
+  time: string,
+  signed?: SignedCommand,
+  payload = draft.payload as JsonValue,
+  salt = draft.sealed ? newSalt() : undefined,
+): Prepared {
+  if (typeof draft.type !== "string" || draft.type === "") throw new Error("entry type is empty");
+  if (typeof draft.actor !== "string" || draft.actor === "")
+    throw new Error("entry actor is empty");
+  const entry: Entry = {
+    v: 1,
+    type: draft.type,
+    actor: draft.actor,
+    time,
+    payload,
+    ...(salt ? { salt } : {}),
+    ...(signed ? { signed } : {}),
+  };
+  const text = canonicalJson(entry);
+  const at = text.lastIndexOf(',"time":');
+  return { draft, entry, head: text.slice(0, at), tail: text.slice(at + 1) };
+}
+
+/** Derives a payload at sequencing and encodes the entry; a fault rejects its command. */
+function derive(d: Deferred, ctx: CheckContext): Prepared {
+  const payload = (d.draft.payload as (ctx: CheckContext) => JsonValue)(ctx);
+  try {
+    return prepare(d.draft, d.time, d.signed, payload, d.salt);
+  } catch (err) {
+    throw new ApiError(400, "invalid_entry", (err as Error).message);
   }
 }
 

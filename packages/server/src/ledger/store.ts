@@ -88,29 +88,103 @@ export async function insertCheckpoint(
 
 export async function insertIdempotencyKeys(
   tx: Queryable,
-  keys: { scope: string; key: string; requestHash: Uint8Array; index: bigint }[],
+  keys: { scope: string; key: string; requestHash: Uint8Array; index: bigint; count: number }[],
 ): Promise<void> {
   if (keys.length === 0) return;
   await tx.query(
-    `INSERT INTO idempotency_keys (scope, key, request_hash, entry_idx)
-     SELECT s, k, decode(h, 'hex'), i FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])
-       AS x(s, k, h, i)`,
+    `INSERT INTO idempotency_keys (scope, key, request_hash, entry_idx, entry_count)
+     SELECT s, k, decode(h, 'hex'), i, c
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::int[]) AS x(s, k, h, i, c)`,
     [
       keys.map((k) => k.scope),
       keys.map((k) => k.key),
       keys.map((k) => hex(k.requestHash)),
       keys.map((k) => k.index.toString()),
+      keys.map((k) => k.count),
     ],
   );
 }
 
 export async function findIdempotencyKey(db: Queryable, scope: string, key: string) {
   const { rows } = await db.query(
-    "SELECT encode(request_hash, 'hex') AS request_hash, entry_idx FROM idempotency_keys WHERE scope = $1 AND key = $2",
+    "SELECT encode(request_hash, 'hex') AS request_hash, entry_idx, entry_count FROM idempotency_keys WHERE scope = $1 AND key = $2",
     [scope, key],
   );
   const r = rows[0];
-  return r ? { requestHash: bytes(r.request_hash), index: big(r.entry_idx) } : undefined;
+  return r
+    ? { requestHash: bytes(r.request_hash), index: big(r.entry_idx), count: Number(r.entry_count) }
+    : undefined;
+}
+
+/** Nonces of committed signed commands: a nonce is spent until its command expires. */
+export async function insertNonces(
+  tx: Queryable,
+  nonces: { actor: string; nonce: string; expires: number; index: bigint }[],
+): Promise<void> {
+  if (nonces.length === 0) return;
+  await tx.query(
+    `INSERT INTO command_nonces (actor, nonce, expires_at, entry_idx)
+     SELECT a, n, e, i FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[])
+       AS x(a, n, e, i)`,
+    [
+      nonces.map((n) => n.actor),
+      nonces.map((n) => n.nonce),
+      nonces.map((n) => new Date(n.expires).toISOString()),
+      nonces.map((n) => n.index.toString()),
+    ],
+  );
+}
+
+export async function loadLiveNonces(
+  db: Queryable,
+  now: number,
+): Promise<{ actor: string; nonce: string; expires: number }[]> {
+  const { rows } = await db.query(
+    "SELECT actor, nonce, expires_at FROM command_nonces WHERE expires_at > $1",
+    [new Date(now).toISOString()],
+  );
+  return rows.map((r) => ({
+    actor: String(r.actor),
+    nonce: String(r.nonce),
+    expires: new Date(r.expires_at as string | Date).getTime(),
+  }));
+}
+
+export async function pruneNonces(db: Queryable, now: number): Promise<void> {
+  await db.query("DELETE FROM command_nonces WHERE expires_at <= $1", [
+    new Date(now).toISOString(),
+  ]);
+}
+
+/** The latest entry index of each party that has one. */
+export async function loadHeads(db: Queryable, parties: string[]): Promise<Map<string, bigint>> {
+  const out = new Map<string, bigint>();
+  if (parties.length === 0) return out;
+  const { rows } = await db.query(
+    `SELECT party, max(idx) AS head FROM ledger_subjects WHERE party = ANY($1::text[])
+     GROUP BY party`,
+    [parties],
+  );
+  for (const r of rows) out.set(String(r.party), big(r.head));
+  return out;
+}
+
+/** The entries naming a party, newest first (its chain), a page at a time. */
+export async function listPartyEntries(
+  db: Queryable,
+  party: string,
+  before: bigint | undefined,
+  limit: number,
+): Promise<{ index: bigint; prev: bigint | null }[]> {
+  const { rows } = await db.query(
+    `SELECT idx, prev FROM ledger_subjects WHERE party = $1 AND ($2::bigint IS NULL OR idx < $2)
+     ORDER BY idx DESC LIMIT $3`,
+    [party, before?.toString() ?? null, limit],
+  );
+  return rows.map((r) => ({
+    index: big(r.idx),
+    prev: r.prev === null || r.prev === undefined ? null : big(r.prev),
+  }));
 }
 
 export async function latestCheckpoint(db: Queryable): Promise<StoredCheckpoint | undefined> {

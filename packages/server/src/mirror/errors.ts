@@ -6,11 +6,20 @@
  *   entries that do not lead to the signed root, a proof that does not verify);
  * - `key`: the source's verifier key is not the one this mirror pinned;
  * - `source`: the source could not be reached or answered with an error (worth retrying);
+ * - `auth`: the source refused the mirror's API key (unknown or revoked; not retried);
  * - `chain`: the chain given for the anchor check could not be read, or holds no LedgerAnchor
  *   for this log (worth retrying when the endpoint is down);
  * - `state`: the mirror directory is damaged, locked or belongs to another log.
  */
-export type MirrorErrorCode = "fork" | "anchor" | "invalid" | "key" | "source" | "chain" | "state";
+export type MirrorErrorCode =
+  | "fork"
+  | "anchor"
+  | "invalid"
+  | "key"
+  | "source"
+  | "auth"
+  | "chain"
+  | "state";
 
 /** The codes that say something about the log itself; the others are failures to check it. */
 export const ALARM_CODES: ReadonlySet<MirrorErrorCode> = new Set([

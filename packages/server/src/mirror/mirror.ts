@@ -4,19 +4,23 @@ import {
   decodeEntry,
   decodeHex,
   EMPTY_ROOT,
+  type Entry,
   encodeBase64,
   encodeHex,
+  isSealed,
   LedgerError,
   type MerkleFrontier,
   parseVerifierKey,
   tryDecodeBase64,
   verifyCheckpoint,
+  verifyCommand,
   verifyConsistency,
 } from "@patron/ledger";
+import type { z } from "zod";
 import { hashLeafNative } from "../ledger/hash.js";
 import { AnchorConflict, ForkAlarm, MirrorError } from "./errors.js";
 import { CheckpointsPage, ConsistencyProof, EntriesPage, Source } from "./source.js";
-import { type MirrorCheckpoint, MirrorStore, type StagedEntry } from "./store.js";
+import { entryLine, type MirrorCheckpoint, MirrorStore, type StagedEntry } from "./store.js";
 
 export {
   ALARM_CODES,
@@ -26,7 +30,12 @@ export {
   MirrorError,
   type MirrorErrorCode,
 } from "./errors.js";
-export { type MirrorCheckpoint, readMirroredEntries, SEGMENT_ENTRIES } from "./store.js";
+export {
+  type MirrorCheckpoint,
+  type MirroredEntry,
+  readMirroredEntries,
+  SEGMENT_ENTRIES,
+} from "./store.js";
 
 /** Helpers the anchor hook may use: proofs come from the source and must be checked. */
 export interface AnchorCheckContext {
@@ -44,6 +53,13 @@ export interface MirrorOptions {
    * with it, a source serving another key is an alarm.
    */
   verifierKey?: string;
+  /**
+   * An API key of a merchant (an auditor key is enough), sent as a Bearer token with the
+   * entries requests: the node then serves that merchant's sealed entries whole, and the
+   * mirror copies and checks them. Without it, sealed entries are kept as their leaf hashes.
+   * The key is never logged or stored.
+   */
+  apiKey?: string;
   /** Keep polling for new checkpoints until `signal` aborts. */
   follow?: boolean;
   /** Time between polls with `follow` (default 5000 ms). */
@@ -69,6 +85,8 @@ export interface MirrorResult {
   verifierKey: string;
   /** Entries in the verified copy. */
   size: bigint;
+  /** Entries of the copy that are sealed and held as their leaf hash only. */
+  hashOnly: bigint;
   /** The latest verified checkpoint (signed note), if any. */
   checkpoint?: string;
   /** Entries fetched and verified by this call. */
@@ -121,16 +139,21 @@ export async function runMirror(given: MirrorOptions): Promise<MirrorResult> {
     throw new RangeError("pageSize must be an integer from 1 to 1000");
   }
   if (opts.verifierKey !== undefined) parseVerifierKey(opts.verifierKey);
+  // Printable ASCII without spaces, as the node's API keys are (and as a header can carry).
+  if (opts.apiKey !== undefined && !/^[\x21-\x7e]{1,1000}$/.test(opts.apiKey)) {
+    throw new TypeError("apiKey must be printable ASCII without spaces");
+  }
   const intervalMs = opts.intervalMs ?? 5000;
   const signal = opts.signal;
   const store = await MirrorStore.open(resolve(opts.dir));
   const run: Run = {
     opts,
-    source: new Source(opts.url, opts.fetch ?? fetch, signal),
+    source: new Source(opts.url, { fetch: opts.fetch, signal, apiKey: opts.apiKey }),
     store,
     log: opts.log ?? (() => {}),
     pageSize,
   };
+  noteKeyChange(run);
   let fetched = 0n;
   let checkpoints = 0;
   let rounds = 0;
@@ -163,12 +186,25 @@ export async function runMirror(given: MirrorOptions): Promise<MirrorResult> {
     origin: s?.origin ?? "",
     verifierKey: s?.verifierKey ?? opts.verifierKey ?? "",
     size: s?.size ?? 0n,
+    hashOnly: s?.hashOnly ?? 0n,
     checkpoint: s?.checkpoint?.note,
     fetched,
     checkpoints,
     rounds,
     aborted: signal?.aborted ?? false,
   };
+}
+
+/** Says so when this run reads with an API key and the runs that made the copy did not, or back. */
+function noteKeyChange(run: Run): void {
+  const s = run.store.state;
+  const withKey = run.source.hasApiKey;
+  if (!s || s.size === 0n || s.withApiKey === withKey) return;
+  run.log(
+    withKey
+      ? `note: the last run that added to this copy had no API key; the ${s.hashOnly} sealed entries the copy holds as leaf hashes stay so (each entry is copied once: mirror into a new directory to copy them whole). Entries from index ${s.size} on are read with the key.`
+      : `note: the last run that added to this copy had an API key, this one has none: sealed entries from index ${s.size} on are kept as leaf hashes only.`,
+  );
 }
 
 /**
@@ -251,7 +287,7 @@ async function syncOnce(run: Run): Promise<RoundResult> {
     `the latest checkpoint of ${source.base}`,
   );
   if (!state) {
-    await store.init(opts.url, latest.origin, pinned);
+    await store.init(opts.url, latest.origin, pinned, source.hasApiKey);
     state = store.state as NonNullable<typeof store.state>;
     run.log(`first contact: pinned ${latest.origin} with verifier key ${pinned}`);
   } else if (normaliseSourceUrl(state.source) !== opts.url && !run.notedSource) {
@@ -342,7 +378,14 @@ async function syncOnce(run: Run): Promise<RoundResult> {
   }
 
   await anchorCheck(run, latest);
-  await store.commit(opts.url, walk.staged, [...walk.checkpoints, latest], latest, walk.frontier);
+  await store.commit(
+    opts.url,
+    walk.staged,
+    [...walk.checkpoints, latest],
+    latest,
+    walk.frontier,
+    source.hasApiKey,
+  );
   const total = walk.fetched;
   const cps = walk.committedCheckpoints + walk.checkpoints.length + 1;
   run.log(`verified checkpoint of size ${latest.size} (+${total} entries, ${cps} checkpoints)`);
@@ -388,7 +431,11 @@ async function walkEntries(run: Run, target: MirrorCheckpoint): Promise<Walk> {
     const from = frontier.size;
     const want =
       target.size - from < BigInt(run.pageSize) ? target.size - from : BigInt(run.pageSize);
-    const page = await source.json(`/v1/ledger/entries?from=${from}&limit=${want}`, EntriesPage);
+    const page = await source.json(
+      `/v1/ledger/entries?from=${from}&limit=${want}`,
+      EntriesPage,
+      true,
+    );
     if (page.entries.length === 0) {
       throw new MirrorError(
         "source",
@@ -401,28 +448,10 @@ async function walkEntries(run: Run, target: MirrorCheckpoint): Promise<Walk> {
       if (BigInt(e.index) !== i) {
         invalid(`entry ${i}: the source sent entry ${e.index} where entry ${i} was expected`);
       }
-      const bytes = tryDecodeBase64(e.canonical);
-      if (!bytes) invalid(`entry ${i}: its canonical bytes are not valid base64`);
-      const leaf = hashLeafNative(bytes);
-      const leafHex = encodeHex(leaf);
-      if (leafHex !== e.leafHash.toLowerCase()) {
-        invalid(
-          `entry ${i}: its bytes hash to ${leafHex}, but the source gives leaf hash ${e.leafHash}: the entry was altered`,
-        );
-      }
-      try {
-        decodeEntry(bytes);
-      } catch (err) {
-        invalid(`entry ${i} is not a valid canonical ledger entry: ${(err as Error).message}`);
-      }
-      frontier.append(leaf);
+      const checked = checkServedEntry(i, e, state.origin);
+      frontier.append(checked.leaf);
       fetched++;
-      if (!conflict) {
-        staged.push({
-          index: i,
-          line: `${JSON.stringify({ index: Number(i), leafHash: leafHex, canonical: e.canonical })}\n`,
-        });
-      }
+      if (!conflict) staged.push(checked.staged);
       while (next && next.size === frontier.size) {
         const root = frontier.root();
         if (!bytesEqual(root, next.root)) {
@@ -431,7 +460,7 @@ async function walkEntries(run: Run, target: MirrorCheckpoint): Promise<Walk> {
           checkpoints.push(next);
           if (staged.length >= COMMIT_EVERY) {
             await anchorCheck(run, next);
-            await store.commit(opts.url, staged, checkpoints, next, frontier);
+            await store.commit(opts.url, staged, checkpoints, next, frontier, source.hasApiKey);
             committedFrom = next.size;
             committedCheckpoints += checkpoints.length;
             staged = [];
@@ -455,6 +484,79 @@ async function walkEntries(run: Run, target: MirrorCheckpoint): Promise<Walk> {
     committedCheckpoints,
     conflict,
   };
+}
+
+type ServedEntry = z.infer<typeof EntriesPage>["entries"][number];
+
+const LEAF_HASH = /^[0-9a-fA-F]{64}$/;
+
+/**
+ * Checks one entry as the source served it and returns its leaf and its line in the copy.
+ * Whole: the bytes must hash to the served leaf hash, decode as a canonical entry, agree with
+ * the served `sealed` flag, and any signed command in them must verify. Sealed, without bytes:
+ * the served leaf hash is the leaf (the checkpoints the tree must reach are what check it).
+ */
+function checkServedEntry(
+  i: bigint,
+  e: ServedEntry,
+  origin: string,
+): { leaf: Uint8Array; staged: StagedEntry } {
+  if (e.canonical === undefined) {
+    if (e.sealed !== true) {
+      invalid(`entry ${i}: the source serves neither its bytes nor marks it sealed`);
+    }
+    if (!LEAF_HASH.test(e.leafHash)) {
+      invalid(`entry ${i}: its leaf hash ${e.leafHash} is not 32 bytes of hex`);
+    }
+    const leafHex = e.leafHash.toLowerCase();
+    return { leaf: decodeHex(leafHex), staged: entryLine(i, leafHex, undefined, true) };
+  }
+  const bytes = tryDecodeBase64(e.canonical);
+  if (!bytes) invalid(`entry ${i}: its canonical bytes are not valid base64`);
+  const leaf = hashLeafNative(bytes);
+  const leafHex = encodeHex(leaf);
+  if (leafHex !== e.leafHash.toLowerCase()) {
+    invalid(
+      `entry ${i}: its bytes hash to ${leafHex}, but the source gives leaf hash ${e.leafHash}: the entry was altered`,
+    );
+  }
+  let entry: Entry;
+  try {
+    entry = decodeEntry(bytes);
+  } catch (err) {
+    invalid(`entry ${i} is not a valid canonical ledger entry: ${(err as Error).message}`);
+  }
+  const sealed = isSealed(entry);
+  if (e.sealed !== undefined && e.sealed !== sealed) {
+    invalid(
+      `entry ${i}: the source marks it ${e.sealed ? "sealed" : "public"}, but its bytes ${sealed ? "carry a salt (sealed)" : "carry no salt (public)"}`,
+    );
+  }
+  if (entry.signed) checkSignedCommand(i, entry, origin);
+  return { leaf, staged: entryLine(i, leafHex, e.canonical, sealed) };
+}
+
+/**
+ * A customer's signed command kept in an entry (decision 5): its signature must verify for its
+ * actor, the entry must be recorded with that actor, and the command must be for this log.
+ * Expiry and nonces were the sequencer's checks at the time and are not repeated.
+ */
+function checkSignedCommand(i: bigint, entry: Entry, origin: string): void {
+  const signed = entry.signed as NonNullable<Entry["signed"]>;
+  try {
+    verifyCommand(signed);
+  } catch (err) {
+    invalid(`entry ${i}: its signed command does not verify: ${(err as Error).message}`);
+  }
+  const { actor, ledger } = signed.command;
+  if (entry.actor !== actor) {
+    invalid(`entry ${i}: its actor ${entry.actor} is not the signer of its command (${actor})`);
+  }
+  if (ledger !== origin) {
+    invalid(
+      `entry ${i}: its signed command is for the ledger "${ledger}", not this log ("${origin}")`,
+    );
+  }
 }
 
 /** The source's stored checkpoints in (after, upTo], a page at a time, each signature checked. */

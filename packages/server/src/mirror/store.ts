@@ -15,7 +15,13 @@ import { MirrorError } from "./errors.js";
 
 /** Entries per segment file. */
 export const SEGMENT_ENTRIES = 10_000n;
-const STATE_FORMAT = "patron-mirror/1";
+/**
+ * The format state.json is written in. Format 2 added entry lines that hold only a sealed
+ * entry's leaf hash, and the `hashOnly` and `withApiKey` fields; a format-1 directory (every
+ * line whole) is read as it is and written as format 2 on its next commit.
+ */
+const STATE_FORMAT = "patron-mirror/2";
+const READABLE_FORMATS: readonly string[] = ["patron-mirror/1", STATE_FORMAT];
 
 /** A checkpoint whose signature and origin were checked, with the signed note it came from. */
 export interface MirrorCheckpoint extends Checkpoint {
@@ -24,7 +30,7 @@ export interface MirrorCheckpoint extends Checkpoint {
 
 /** What state.json records. Sizes are decimal strings (they may pass 2^53). */
 interface StateFile {
-  format: typeof STATE_FORMAT;
+  format: string;
   source: string;
   origin: string;
   verifierKey: string;
@@ -36,6 +42,10 @@ interface StateFile {
   segmentBytes: number;
   /** Committed bytes of checkpoints.log. */
   checkpointsLogBytes: number;
+  /** How many of the committed entries are held as a leaf hash only (absent in format 1: 0). */
+  hashOnly?: string;
+  /** Whether the last commit was made by a run with an API key (absent in format 1: false). */
+  withApiKey?: boolean;
   updatedAt: string;
 }
 
@@ -48,12 +58,36 @@ export interface MirrorState {
   frontier: MerkleFrontier;
   segmentBytes: number;
   checkpointsLogBytes: number;
+  /** Committed entries held as a sealed entry's leaf hash only, without their bytes. */
+  hashOnly: bigint;
+  /** Whether the last commit was made by a run with an API key. */
+  withApiKey: boolean;
 }
 
 /** One verified entry waiting to be written: its line in the segment file. */
 export interface StagedEntry {
   index: bigint;
   line: string;
+  /** The line holds a sealed entry's leaf hash only. */
+  hashOnly: boolean;
+}
+
+/**
+ * An entry line: `{"index","leafHash","canonical"}` for a public entry (as format 1 wrote every
+ * entry), the same with `"sealed":true` for a sealed entry held whole, and
+ * `{"index","leafHash","sealed":true}` for a sealed entry held as its leaf hash only.
+ */
+export function entryLine(
+  index: bigint,
+  leafHash: string,
+  canonical: string | undefined,
+  sealed: boolean,
+): StagedEntry {
+  const record =
+    canonical === undefined
+      ? { index: Number(index), leafHash, sealed: true }
+      : { index: Number(index), leafHash, canonical, ...(sealed ? { sealed: true } : {}) };
+  return { index, line: `${JSON.stringify(record)}\n`, hashOnly: canonical === undefined };
 }
 
 export const segmentStart = (index: bigint) => index - (index % SEGMENT_ENTRIES);
@@ -188,8 +222,12 @@ export class MirrorStore {
     } catch {
       damaged(this.dir, "state.json is not JSON");
     }
-    if (s?.format !== STATE_FORMAT)
-      damaged(this.dir, `state.json is not in ${STATE_FORMAT} format`);
+    if (!READABLE_FORMATS.includes(s?.format)) {
+      damaged(
+        this.dir,
+        `state.json is not in a format this version reads (${READABLE_FORMATS.join(", ")})`,
+      );
+    }
     if (typeof s.origin !== "string" || typeof s.source !== "string") {
       damaged(this.dir, "state.json names no origin or source");
     }
@@ -227,6 +265,17 @@ export class MirrorStore {
     for (const n of [s.segmentBytes, s.checkpointsLogBytes]) {
       if (!Number.isSafeInteger(n) || n < 0) damaged(this.dir, "state.json has invalid file sizes");
     }
+    const hashOnly = s.hashOnly ?? "0";
+    if (
+      typeof hashOnly !== "string" ||
+      !/^(0|[1-9][0-9]*)$/.test(hashOnly) ||
+      BigInt(hashOnly) > size
+    ) {
+      damaged(this.dir, "state.json has no valid count of entries held as hashes");
+    }
+    if (s.withApiKey !== undefined && typeof s.withApiKey !== "boolean") {
+      damaged(this.dir, "state.json has an invalid withApiKey");
+    }
     return {
       source: s.source,
       origin: s.origin,
@@ -236,6 +285,8 @@ export class MirrorStore {
       frontier,
       segmentBytes: s.segmentBytes,
       checkpointsLogBytes: s.checkpointsLogBytes,
+      hashOnly: BigInt(hashOnly),
+      withApiKey: s.withApiKey ?? false,
     };
   }
 
@@ -267,7 +318,12 @@ export class MirrorStore {
   }
 
   /** First contact: pins the log's origin and key before anything is mirrored. */
-  async init(source: string, origin: string, verifierKey: string): Promise<void> {
+  async init(
+    source: string,
+    origin: string,
+    verifierKey: string,
+    withApiKey: boolean,
+  ): Promise<void> {
     await unlink(this.checkpointsLog).catch(() => {});
     for (const name of await readdir(this.entriesDir)) {
       if (SEGMENT_FILE.test(name)) await unlink(join(this.entriesDir, name));
@@ -280,6 +336,8 @@ export class MirrorStore {
       frontier: new MerkleFrontier(),
       segmentBytes: 0,
       checkpointsLogBytes: 0,
+      hashOnly: 0n,
+      withApiKey,
     };
     await this.#writeState(state);
     this.state = state;
@@ -295,6 +353,7 @@ export class MirrorStore {
     checkpoints: readonly MirrorCheckpoint[],
     latest: MirrorCheckpoint,
     frontier: MerkleFrontier,
+    withApiKey: boolean,
   ): Promise<void> {
     const s = this.state;
     if (!s) throw new Error("mirror store not initialised");
@@ -306,6 +365,8 @@ export class MirrorStore {
       throw new Error("internal error: commit does not continue the committed state");
     }
     let segmentBytes = s.segmentBytes;
+    let hashOnly = s.hashOnly;
+    for (const e of entries) if (e.hashOnly) hashOnly++;
     let i = 0;
     while (i < entries.length) {
       const start = segmentStart((entries[i] as StagedEntry).index);
@@ -337,6 +398,8 @@ export class MirrorStore {
       frontier: frontier.clone(),
       segmentBytes,
       checkpointsLogBytes,
+      hashOnly,
+      withApiKey,
     };
     await this.#writeState(next);
     this.state = next;
@@ -354,6 +417,8 @@ export class MirrorStore {
       frontier: s.frontier.hashes().map(encodeHex),
       segmentBytes: s.segmentBytes,
       checkpointsLogBytes: s.checkpointsLogBytes,
+      hashOnly: s.hashOnly.toString(),
+      withApiKey: s.withApiKey,
       updatedAt: new Date().toISOString(),
     };
     const tmp = `${this.statePath}.tmp`;
@@ -393,11 +458,29 @@ export class MirrorStore {
   }
 }
 
-/** Reads the verified copy back: every committed entry's canonical bytes, in index order. */
-export async function* readMirroredEntries(
-  dir: string,
-): AsyncGenerator<{ index: bigint; leafHash: string; canonical: Uint8Array }> {
+/** One entry of the verified copy, as readMirroredEntries gives it back. */
+export interface MirroredEntry {
+  index: bigint;
+  /** Lower-case hex SHA-256(0x00 ‖ canonical): the Merkle leaf. */
+  leafHash: string;
+  /** The entry's exact bytes; absent for a sealed entry held as its leaf hash only. */
+  canonical?: Uint8Array;
+  /** Whether the entry is sealed (always true when `canonical` is absent). */
+  sealed: boolean;
+}
+
+/**
+ * Reads the verified copy back, in index order: each entry's canonical bytes, or only the leaf
+ * hash of a sealed entry the mirror was not allowed to read. Reads both directory formats.
+ */
+export async function* readMirroredEntries(dir: string): AsyncGenerator<MirroredEntry> {
   const state = JSON.parse(await readFile(join(dir, "state.json"), "utf8")) as StateFile;
+  if (!READABLE_FORMATS.includes(state?.format)) {
+    damaged(
+      dir,
+      `state.json is not in a format this version reads (${READABLE_FORMATS.join(", ")})`,
+    );
+  }
   const size = BigInt(state.size);
   const names = (await readdir(join(dir, "entries")))
     .filter((n) => SEGMENT_FILE.test(n))
@@ -409,14 +492,28 @@ export async function* readMirroredEntries(
     const text = await readFile(join(dir, "entries", name), "utf8");
     for (const line of text.split("\n")) {
       if (line === "" || next >= size) continue;
-      const e = JSON.parse(line) as { index: number; leafHash: string; canonical: string };
+      const e = JSON.parse(line) as {
+        index: number;
+        leafHash: string;
+        canonical?: string;
+        sealed?: boolean;
+      };
       if (BigInt(e.index) !== next) {
         throw new MirrorError("state", `entries/${name}: expected entry ${next}, found ${e.index}`);
+      }
+      if (typeof e.leafHash !== "string" || (e.canonical === undefined && e.sealed !== true)) {
+        throw new MirrorError(
+          "state",
+          `entries/${name}: entry ${next} holds neither bytes nor a sealed leaf hash`,
+        );
       }
       yield {
         index: next,
         leafHash: e.leafHash,
-        canonical: new Uint8Array(Buffer.from(e.canonical, "base64")),
+        ...(e.canonical === undefined
+          ? {}
+          : { canonical: new Uint8Array(Buffer.from(e.canonical, "base64")) }),
+        sealed: e.sealed === true,
       };
       next++;
     }

@@ -11,6 +11,9 @@ export interface Principal {
 /** The ledger actor string naming a staff key of a merchant. */
 export const actorOf = (p: Principal) => `merchant:${p.merchantId}/key:${p.keyId}`;
 
+/** The ledger actor string of the node operator's key. */
+export const OPERATOR_ACTOR = "node:operator";
+
 /** What each role may do. Auditors read; staff write business facts; admins manage staff. */
 export const can = {
   write: (r: Role) => r === "owner" || r === "admin" || r === "staff",

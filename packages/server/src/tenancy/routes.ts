@@ -1,8 +1,9 @@
 import { z } from "zod";
-import { type App, principalOf, requireRole } from "../http/app.js";
+import { type App, principalOf, requireOperator, requireRole } from "../http/app.js";
 import { ApiError } from "../http/errors.js";
 import { errorResponses, Label } from "../http/schemas.js";
-import { actorOf, can, ROLES, withArticle } from "./roles.js";
+import type { Sequencer } from "../ledger/sequencer.js";
+import { actorOf, can, OPERATOR_ACTOR, ROLES, withArticle } from "./roles.js";
 import type { Tenancy } from "./tenancy.js";
 
 const KeyView = z.object({
@@ -14,9 +15,86 @@ const KeyView = z.object({
   entryIndex: z.number(),
 });
 
-export function tenancyRoutes(app: App, tenancy: Tenancy) {
+const MerchantView = z.object({
+  id: z.string(),
+  name: z.string(),
+  head: z
+    .number()
+    .nullable()
+    .describe("index of the merchant's latest entry: walk `subjects[].prev` from it (its chain)"),
+});
+
+export function tenancyRoutes(app: App, tenancy: Tenancy, sequencer: Sequencer) {
   const tags = ["merchants"];
   const security = [{ apiKey: [] }];
+  const merchantView = async (id: string) => {
+    const m = await tenancy.merchant(id);
+    if (!m) return undefined;
+    const head = await sequencer.headOf(id);
+    return { ...m, head: head === undefined ? null : Number(head) };
+  };
+
+  app.post(
+    "/v1/merchants",
+    {
+      preHandler: requireOperator,
+      schema: {
+        tags,
+        security,
+        summary: "Create a merchant and its first owner key (the node operator's key)",
+        body: z.strictObject({ name: Label(200) }),
+        response: {
+          201: z.object({
+            id: z.string(),
+            name: z.string(),
+            ownerKey: z.string().describe("shown once; only its hash is kept"),
+            entryIndex: z.number(),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req, reply) => {
+      const m = await tenancy.createMerchantWithOwner(req.body.name, OPERATOR_ACTOR);
+      reply.code(201);
+      return { id: m.id, name: req.body.name, ownerKey: m.ownerKey, entryIndex: Number(m.index) };
+    },
+  );
+
+  app.get(
+    "/v1/merchants/me",
+    {
+      preHandler: requireRole(can.read, "read"),
+      schema: {
+        tags,
+        security,
+        summary: "The calling key's merchant and the head of its chain",
+        response: { 200: MerchantView, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const m = await merchantView(principalOf(req).merchantId);
+      if (!m) throw new ApiError(404, "not_found", "merchant not found");
+      return m;
+    },
+  );
+
+  app.get(
+    "/v1/merchants/:id",
+    {
+      schema: {
+        tags,
+        summary: "A merchant: its public registration and the head of its chain",
+        params: z.strictObject({ id: z.string().min(1).max(100) }),
+        response: { 200: MerchantView, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const m = await merchantView(req.params.id);
+      if (!m) throw new ApiError(404, "not_found", `merchant ${req.params.id} not found`);
+      return m;
+    },
+  );
 
   app.get(
     "/v1/me",

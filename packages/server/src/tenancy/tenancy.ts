@@ -1,7 +1,10 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Queryable } from "../db/database.js";
 import { ApiError } from "../http/errors.js";
+import { type Clock, systemClock } from "../ledger/clock.js";
 import type { CommittedEntry, Projector, Sequencer } from "../ledger/sequencer.js";
+import { StagedMap } from "../ledger/staged.js";
+import { getMeta, setMeta } from "../ledger/store.js";
 import { type Principal, ROLES, type Role, withArticle } from "./roles.js";
 
 /**
@@ -18,7 +21,7 @@ export function newApiKey(): string {
   return `pat_${randomBytes(32).toString("base64url")}`;
 }
 
-const newId = (prefix: string) => `${prefix}_${randomBytes(9).toString("base64url")}`;
+export const newId = (prefix: string) => `${prefix}_${randomBytes(9).toString("base64url")}`;
 
 export function validateKeyString(token: string): void {
   if (!/^[\x21-\x7e]{32,200}$/.test(token)) {
@@ -83,24 +86,125 @@ export interface ApiKeyInfo {
   entryIndex: number;
 }
 
+/** What the sequencer checks key changes against: every key's merchant, role and state. */
+interface KeyState {
+  merchantId: string;
+  role: Role;
+  revoked: boolean;
+}
+
+/** Who a bearer token belongs to: a merchant's key, or the node operator's. */
+export type Caller = Principal | "operator";
+
+const OPERATOR_KEY_META = "operator_key_hash";
+
 export class Tenancy {
   /** Recently resolved keys: a request costs no query; revocation takes effect within `ttlMs`. */
-  private readonly cache = new Map<string, { principal?: Principal; until: number }>();
+  private readonly cache = new Map<string, { principal?: Caller; until: number }>();
+  /** Validation state: keys, and active owner keys per merchant (the last one stays). */
+  private readonly keys: StagedMap<string, KeyState>;
+  private readonly owners: StagedMap<string, number>;
+  private operatorHash: Buffer | undefined;
 
   constructor(
     private readonly db: Queryable,
     private readonly sequencer: Sequencer,
+    private readonly clock: Clock = systemClock,
     private readonly ttlMs = 5_000,
-  ) {}
+  ) {
+    this.keys = sequencer.state.add(new StagedMap<string, KeyState>());
+    this.owners = sequencer.state.add(new StagedMap<string, number>());
+    sequencer.onRecover(() => this.load());
+  }
+
+  /** Loads the committed keys (a few per merchant) and the operator key's hash. */
+  async load(): Promise<void> {
+    this.keys.clearCommitted();
+    this.owners.clearCommitted();
+    const { rows } = await this.db.query("SELECT id, merchant_id, role, revoked_at FROM api_keys");
+    for (const r of rows) {
+      const k = {
+        merchantId: String(r.merchant_id),
+        role: r.role as Role,
+        revoked: r.revoked_at !== null,
+      };
+      this.keys.load(String(r.id), k);
+      if (k.role === "owner" && !k.revoked) {
+        this.owners.load(k.merchantId, (this.owners.get(k.merchantId) ?? 0) + 1);
+      }
+    }
+    const stored = await getMeta(this.db, OPERATOR_KEY_META);
+    this.operatorHash = stored ? Buffer.from(stored, "hex") : undefined;
+  }
+
+  /** Whether the node has an operator key yet (it is created on the first start). */
+  get hasOperatorKey(): boolean {
+    return this.operatorHash !== undefined;
+  }
+
+  /** Sets the node operator's key; only its hash is kept (in the database, not the log). */
+  async setOperatorKey(token = newApiKey()): Promise<string> {
+    validateKeyString(token);
+    const hash = hashKey(token);
+    await setMeta(this.db, OPERATOR_KEY_META, hash.toString("hex"));
+    this.operatorHash = hash;
+    this.cache.clear();
+    return token;
+  }
 
   async createMerchant(name: string, actor = SYSTEM_ACTOR): Promise<string> {
     const merchantId = newId("m");
+    // A merchant's registration is a published fact: public, and the start of its chain.
     await this.sequencer.submit({
       type: "merchant.created",
       actor,
       payload: { merchantId, name },
+      parties: [{ merchant: merchantId }],
     });
     return merchantId;
+  }
+
+  /** A new merchant and its first owner key, in one atomic command (the operator's call). */
+  async createMerchantWithOwner(
+    name: string,
+    actor: string,
+  ): Promise<{ id: string; ownerKey: string; index: bigint }> {
+    const merchantId = newId("m");
+    const token = newApiKey();
+    const keyId = newId("k");
+    const committed = await this.sequencer.execute({
+      entries: [
+        {
+          type: "merchant.created",
+          actor,
+          payload: { merchantId, name },
+          parties: [{ merchant: merchantId }],
+        },
+        this.keyCreatedDraft(merchantId, keyId, "owner", "initial owner key", actor, token),
+      ],
+    });
+    return { id: merchantId, ownerKey: token, index: committed[0]?.index ?? 0n };
+  }
+
+  private keyCreatedDraft(
+    merchantId: string,
+    keyId: string,
+    role: Role,
+    label: string,
+    actor: string,
+    token: string,
+  ) {
+    return {
+      type: "apikey.created",
+      actor,
+      payload: { keyId, merchantId, role, label, keyHash: hashKey(token).toString("hex") },
+      parties: [{ merchant: merchantId }],
+      sealed: true,
+      check: () => {
+        this.keys.set(keyId, { merchantId, role, revoked: false });
+        if (role === "owner") this.owners.set(merchantId, (this.owners.get(merchantId) ?? 0) + 1);
+      },
+    };
   }
 
   async createKey(
@@ -112,43 +216,56 @@ export class Tenancy {
   ): Promise<{ id: string; key: string; index: bigint; time: string }> {
     validateKeyString(token);
     const keyId = newId("k");
-    const committed = await this.sequencer.submit({
-      type: "apikey.created",
-      actor,
-      payload: { keyId, merchantId, role, label, keyHash: hashKey(token).toString("hex") },
-    });
+    const committed = await this.sequencer.submit(
+      this.keyCreatedDraft(merchantId, keyId, role, label, actor, token),
+    );
     return { id: keyId, key: token, index: committed.index, time: committed.entry.time };
   }
 
+  /**
+   * Revokes a key. The rules are checked by the sequencer against the staged key state, so two
+   * owners revoking each other at once cannot leave a merchant without an owner key, and two
+   * revocations of one key write one entry.
+   */
   async revokeKey(merchantId: string, keyId: string, by: Principal, actor: string) {
-    const key = await this.getKey(merchantId, keyId);
-    if (!key) throw new ApiError(404, "not_found", `API key ${keyId} not found`);
-    if (key.revokedAt)
-      throw new ApiError(409, "already_revoked", `API key ${keyId} is already revoked`);
-    if (by.role !== "owner" && (key.role === "owner" || key.role === "admin")) {
-      throw new ApiError(
-        403,
-        "forbidden",
-        `${withArticle(by.role)} key cannot revoke ${withArticle(key.role)} key`,
-      );
-    }
-    if (key.role === "owner") {
-      const { rows } = await this.db.query(
-        "SELECT count(*)::int AS n FROM api_keys WHERE merchant_id = $1 AND role = 'owner' AND revoked_at IS NULL",
-        [merchantId],
-      );
-      if (Number(rows[0]?.n) <= 1) {
-        throw new ApiError(
-          409,
-          "last_owner_key",
-          "the last owner key of a merchant cannot be revoked",
-        );
-      }
-    }
     const committed = await this.sequencer.submit({
       type: "apikey.revoked",
       actor,
       payload: { keyId, merchantId },
+      parties: [{ merchant: merchantId }],
+      sealed: true,
+      check: () => {
+        const key = this.keys.get(keyId);
+        if (!key || key.merchantId !== merchantId) {
+          throw new ApiError(404, "not_found", `API key ${keyId} not found`);
+        }
+        if (key.revoked) {
+          throw new ApiError(409, "already_revoked", `API key ${keyId} is already revoked`);
+        }
+        if (by.role !== "owner" && (key.role === "owner" || key.role === "admin")) {
+          throw new ApiError(
+            403,
+            "forbidden",
+            `${withArticle(by.role)} key cannot revoke ${withArticle(key.role)} key`,
+          );
+        }
+        const byKey = this.keys.get(by.keyId);
+        if (!byKey || byKey.revoked) {
+          throw new ApiError(401, "unauthorized", "the calling key was revoked meanwhile");
+        }
+        if (key.role === "owner") {
+          const owners = this.owners.get(merchantId) ?? 0;
+          if (owners <= 1) {
+            throw new ApiError(
+              409,
+              "last_owner_key",
+              "the last owner key of a merchant cannot be revoked",
+            );
+          }
+          this.owners.set(merchantId, owners - 1);
+        }
+        this.keys.set(keyId, { ...key, revoked: true });
+      },
     });
     this.cache.clear();
     return { index: committed.index, time: committed.entry.time };
@@ -194,11 +311,13 @@ export class Tenancy {
     return Number(rows[0]?.n ?? 0);
   }
 
-  async authenticate(token: string): Promise<Principal | undefined> {
+  async authenticate(token: string): Promise<Caller | undefined> {
     const hash = hashKey(token);
     const id = hash.toString("hex");
+    const now = this.clock.now();
+    if (this.operatorHash && timingSafeEqual(this.operatorHash, hash)) return "operator";
     const cached = this.cache.get(id);
-    if (cached && cached.until > Date.now()) return cached.principal;
+    if (cached && cached.until > now) return cached.principal;
     const { rows } = await this.db.query(
       "SELECT id, merchant_id, role, key_hash FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
       [hash],
@@ -210,7 +329,7 @@ export class Tenancy {
         ? { merchantId: String(r.merchant_id), keyId: String(r.id), role: r.role as Role }
         : undefined;
     if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(id, { principal, until: Date.now() + this.ttlMs });
+    this.cache.set(id, { principal, until: now + this.ttlMs });
     return principal;
   }
 }

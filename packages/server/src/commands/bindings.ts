@@ -1,0 +1,78 @@
+import type { Database, Queryable } from "../db/database.js";
+import type { ActorBinding, EntryTypeSpec } from "../domain.js";
+import type { CommittedEntry, Projector, Sequencer } from "../ledger/sequencer.js";
+import { StagedMap } from "../ledger/staged.js";
+
+const key = (merchant: string, actor: string) => `${merchant}\u0000${actor}`;
+
+/**
+ * Which signing keys act for whom at each merchant. Committed bindings are read from the
+ * `actor_bindings` projection as they are first needed and kept; entries that bind or unbind a
+ * key stage the change, so a command later in the same batch already sees it.
+ */
+export class Bindings {
+  private readonly map: StagedMap<string, ActorBinding | null>;
+
+  constructor(
+    private readonly db: Database,
+    sequencer: Sequencer,
+  ) {
+    this.map = sequencer.state.add(new StagedMap<string, ActorBinding | null>());
+    sequencer.onRecover(async () => this.map.clearCommitted());
+  }
+
+  /** The actor's binding at the merchant, as staged, or undefined. */
+  async get(merchant: string, actor: string): Promise<ActorBinding | undefined> {
+    const k = key(merchant, actor);
+    if (!this.map.hasCommitted(k)) {
+      const { rows } = await this.db.query(
+        "SELECT party, kind, status FROM actor_bindings WHERE merchant_id = $1 AND actor = $2",
+        [merchant, actor],
+      );
+      const r = rows[0];
+      // A batch may have committed this binding while we read: what it merged is newer.
+      if (!this.map.hasCommitted(k)) {
+        this.map.load(
+          k,
+          r
+            ? {
+                merchant,
+                actor,
+                party: String(r.party),
+                kind: r.kind as ActorBinding["kind"],
+                status: r.status as ActorBinding["status"],
+              }
+            : null,
+        );
+      }
+    }
+    return this.map.get(k) ?? undefined;
+  }
+
+  /** Stages a binding (inside a command's check). */
+  stage(b: ActorBinding): void {
+    this.map.set(key(b.merchant, b.actor), b);
+  }
+}
+
+/** The `actor_bindings` table, from the entries whose type declares a binding. */
+export function bindingsProjector(specs: readonly EntryTypeSpec[]): Projector {
+  const binders = new Map(specs.flatMap((s) => (s.binding ? [[s.type, s.binding] as const] : [])));
+  return {
+    types: [...binders.keys()],
+    tables: ["actor_bindings"],
+    async apply(tx: Queryable, entries: CommittedEntry[]) {
+      for (const e of entries) {
+        const b = binders.get(e.entry.type)?.(e.entry);
+        if (!b) continue;
+        await tx.query(
+          `INSERT INTO actor_bindings (merchant_id, actor, party, kind, status, entry_idx)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (merchant_id, actor) DO UPDATE
+             SET party = $3, kind = $4, status = $5, entry_idx = $6`,
+          [b.merchant, b.actor, b.party, b.kind, b.status, e.index.toString()],
+        );
+      }
+    },
+  };
+}

@@ -1,0 +1,93 @@
+import type { Command, Entry, SignedCommand } from "@patron/ledger";
+import type { Bindings } from "./commands/bindings.js";
+import type { Database } from "./db/database.js";
+import type { App } from "./http/app.js";
+import type { DomainAuditor } from "./ledger/audit-entries.js";
+import type { Clock } from "./ledger/clock.js";
+import type { CommandDraft, Party, Projector, Sequencer } from "./ledger/sequencer.js";
+import type { Tenancy } from "./tenancy/tenancy.js";
+
+/**
+ * A domain is one module that node.ts lists (ARCHITECTURE, Layout): its entry types, their
+ * projections, the signed command types it handles and its routes. Adding a capability touches
+ * its own folder and one line of node.ts.
+ */
+export interface Domain {
+  name: string;
+  entryTypes?: EntryTypeSpec[];
+  /** Projections of its entries, written in the batch's transaction; `audit` rebuilds them. */
+  projectors?: Projector[];
+  /** Its invariants over the whole log, checked by `audit` (a fresh auditor per run). */
+  audit?(): DomainAuditor;
+  /** The running part, built once the ledger is open. */
+  start?(ctx: DomainContext): DomainRuntime | Promise<DomainRuntime>;
+}
+
+export interface DomainRuntime {
+  /** The signed command types it handles at `POST /v1/commands`. */
+  commands?: CommandHandler[];
+  routes?(app: App): void;
+}
+
+export interface DomainContext {
+  db: Database;
+  sequencer: Sequencer;
+  tenancy: Tenancy;
+  clock: Clock;
+  /** The log's origin line: what a signed command's `ledger` must be. */
+  origin: string;
+  /** Which signing keys act for whom: binding commands stage theirs here in their check. */
+  bindings: Bindings;
+}
+
+export interface EntryTypeSpec {
+  type: string;
+  /** Sealed entries are shown whole only to their parties (decision 6); "optional": by request. */
+  sealing: "sealed" | "public" | "optional";
+  /** The parties an entry of this type concerns: `audit` checks each is in its `subjects`. */
+  parties(entry: Entry): Party[];
+  /**
+   * The entry binds its actor (a did:key) to a party at a merchant (join, claim), or ends the
+   * binding. Read by the bindings projection and by `POST /v1/commands`.
+   */
+  binding?(entry: Entry): ActorBinding | undefined;
+}
+
+/** Who may sign a command type: a customer's key, or a merchant's own signing key. */
+export type SignerKind = "customer" | "merchant";
+
+export interface ActorBinding {
+  merchant: string;
+  actor: string;
+  /** The customer (c_…) or merchant (m_…) the key acts for. */
+  party: string;
+  kind: SignerKind;
+  status: "active" | "rotated" | "revoked";
+}
+
+export interface CommandHandler {
+  /** The command type, imperative: `customer.join`, `consent.grant`. */
+  type: string;
+  signer: SignerKind;
+  /** Types that create the actor's binding (join, claim) need none beforehand. */
+  createsBinding?: boolean;
+  /**
+   * Turns a verified command into entries. The signature, origin, expiry, nonce, binding and
+   * signer kind are already checked; `binding` is the actor's, when it has one.
+   */
+  handle(input: {
+    command: Command;
+    signed: SignedCommand;
+    binding: ActorBinding | undefined;
+  }): CommandDraft | Promise<CommandDraft>;
+}
+
+/** The merchant an entry's payload names as `merchantId`, for types that carry one. */
+export function merchantOf(entry: Entry): Party[] {
+  const p = entry.payload;
+  const id =
+    p && typeof p === "object" && !Array.isArray(p) && typeof p.merchantId === "string"
+      ? p.merchantId
+      : undefined;
+  return id ? [{ merchant: id }] : [];
+}

@@ -1,0 +1,115 @@
+import {
+  CommandError,
+  type Entry,
+  publicKeyFromEntryKey,
+  verifyCommand,
+  verifyEntrySignature,
+} from "@patron/ledger";
+import type { EntryTypeSpec } from "../domain.js";
+import type { AuditProblem } from "./audit.js";
+import { partyId } from "./sequencer.js";
+
+/** A domain's own invariants over the log, checked while `audit` replays it. */
+export interface DomainAuditor {
+  visit(index: bigint, entry: Entry, report: (p: AuditProblem) => void): void;
+  finish(report: (p: AuditProblem) => void): void;
+}
+
+/**
+ * What `audit` checks in each decoded entry beyond its bytes: every signed command's signature
+ * (decision 5), every party the entry concerns listed in `subjects` with the right `prev`, so
+ * each chain has no gap (decision 7), and the sealing its type demands (decision 6).
+ *
+ * Entries written before chains existed carry no `subjects`; the checks of parties and sealing
+ * start at the first entry that does.
+ */
+export class EntryAuditor {
+  private readonly heads = new Map<string, bigint>();
+  private readonly specs: Map<string, EntryTypeSpec>;
+  private chainsFrom: bigint | undefined;
+
+  constructor(
+    specs: readonly EntryTypeSpec[],
+    private readonly domains: readonly DomainAuditor[] = [],
+    /** The log's origin: every signed command must be addressed to it. */
+    private readonly origin?: string,
+  ) {
+    this.specs = new Map(specs.map((s) => [s.type, s]));
+  }
+
+  /** Parties with a chain, and the index of each one's last entry. */
+  get chains(): ReadonlyMap<string, bigint> {
+    return this.heads;
+  }
+
+  visit(index: bigint, entry: Entry, report: (p: AuditProblem) => void): void {
+    const at = index.toString();
+    if (entry.signed) {
+      try {
+        verifyCommand(entry.signed);
+        if (entry.actor !== entry.signed.command.actor) {
+          report({ kind: "entry", at, message: "its actor is not the signer of its command" });
+        }
+        if (this.origin !== undefined && entry.signed.command.ledger !== this.origin) {
+          report({
+            kind: "entry",
+            at,
+            message: `its signed command is for the ledger "${entry.signed.command.ledger}"`,
+          });
+        }
+      } catch (err) {
+        const why = err instanceof CommandError ? err.message : String(err);
+        report({ kind: "entry", at, message: `its signed command does not verify: ${why}` });
+      }
+    }
+    if (entry.signature) {
+      // Entries from before signed commands: checked against the key they name, when readable.
+      const key = publicKeyFromEntryKey(entry.signature.key);
+      if (key && !verifyEntrySignature(entry, key)) {
+        report({ kind: "entry", at, message: "its entry signature does not verify" });
+      }
+    }
+    if (entry.subjects && this.chainsFrom === undefined) this.chainsFrom = index;
+    const seen = new Set<string>();
+    for (const s of entry.subjects ?? []) {
+      const id = partyId(s);
+      seen.add(id);
+      const last = this.heads.get(id);
+      const prev = s.prev === null ? undefined : BigInt(s.prev);
+      if (prev !== last) {
+        report({
+          kind: "chain",
+          at,
+          message: `names ${id} with prev ${s.prev ?? "null"}, but that party's previous entry is ${last ?? "none"}`,
+        });
+      }
+      this.heads.set(id, index);
+    }
+    if (this.chainsFrom !== undefined) {
+      const spec = this.specs.get(entry.type);
+      if (spec) {
+        for (const p of spec.parties(entry)) {
+          const id = partyId(p);
+          if (!seen.has(id)) {
+            report({
+              kind: "chain",
+              at,
+              message: `concerns ${id} but does not list it in subjects`,
+            });
+          }
+        }
+        const sealed = entry.salt !== undefined;
+        if (spec.sealing === "sealed" && !sealed) {
+          report({ kind: "entry", at, message: `a ${entry.type} entry must be sealed` });
+        } else if (spec.sealing === "public" && sealed) {
+          report({ kind: "entry", at, message: `a ${entry.type} entry must be public` });
+        }
+      }
+    }
+    for (const d of this.domains) d.visit(index, entry, report);
+  }
+
+  finish(report: (p: AuditProblem) => void): void {
+    for (const d of this.domains) d.finish(report);
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * Validation state as committed state plus staged layers (decision 1). The sequencer opens a
+ * layer for a batch and one for each command inside it: a command that fails drops its own
+ * layer, a batch that fails to commit drops the batch's, and a committed batch merges into the
+ * committed state. Nothing is ever reloaded wholesale.
+ */
+export interface Staged {
+  /** Opens a layer; writes go to it until it is merged or dropped. */
+  begin(): void;
+  /** Folds the innermost layer into the one below (the committed state at the bottom). */
+  merge(): void;
+  /** Forgets the innermost layer's writes. */
+  drop(): void;
+}
+
+const DELETED = Symbol("deleted");
+
+/** A map whose writes are staged in layers. */
+export class StagedMap<K, V> implements Staged {
+  private readonly committed = new Map<K, V>();
+  private readonly layers: Map<K, V | typeof DELETED>[] = [];
+
+  get(key: K): V | undefined {
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      const v = this.layers[i]?.get(key);
+      if (v !== undefined) return v === DELETED ? undefined : v;
+    }
+    return this.committed.get(key);
+  }
+
+  has(key: K): boolean {
+    return this.get(key) !== undefined;
+  }
+
+  set(key: K, value: V): void {
+    const top = this.layers[this.layers.length - 1];
+    if (top) top.set(key, value);
+    else this.committed.set(key, value);
+  }
+
+  delete(key: K): void {
+    const top = this.layers[this.layers.length - 1];
+    if (top) top.set(key, DELETED);
+    else this.committed.delete(key);
+  }
+
+  /** Committed values only: for loading from the database, outside any layer. */
+  load(key: K, value: V): void {
+    this.committed.set(key, value);
+  }
+
+  /** Values known to the committed state: what a batch must look up before it is checked. */
+  hasCommitted(key: K): boolean {
+    return this.committed.has(key);
+  }
+
+  /** Removes committed entries that `stale` picks (pruning), outside any layer. */
+  prune(stale: (value: V, key: K) => boolean): void {
+    for (const [k, v] of this.committed) if (stale(v, k)) this.committed.delete(k);
+  }
+
+  /** Forgets the committed state (after a commit whose outcome is unknown), outside any layer. */
+  clearCommitted(): void {
+    this.committed.clear();
+  }
+
+  get committedSize(): number {
+    return this.committed.size;
+  }
+
+  begin(): void {
+    this.layers.push(new Map());
+  }
+
+  merge(): void {
+    const top = this.layers.pop();
+    if (!top) throw new Error("StagedMap.merge without begin");
+    const below = this.layers[this.layers.length - 1];
+    for (const [k, v] of top) {
+      if (below) below.set(k, v);
+      else if (v === DELETED) this.committed.delete(k);
+      else this.committed.set(k, v);
+    }
+  }
+
+  drop(): void {
+    if (!this.layers.pop()) throw new Error("StagedMap.drop without begin");
+  }
+
+  get depth(): number {
+    return this.layers.length;
+  }
+}
+
+/** Several staged stores that open, merge and drop their layers together. */
+export class StagedGroup implements Staged {
+  private readonly members: Staged[] = [];
+  add<T extends Staged>(member: T): T {
+    this.members.push(member);
+    return member;
+  }
+  begin(): void {
+    for (const m of this.members) m.begin();
+  }
+  merge(): void {
+    for (const m of this.members) m.merge();
+  }
+  drop(): void {
+    for (const m of this.members) m.drop();
+  }
+}

@@ -1,0 +1,265 @@
+import { decodeEntry, encodeEntry } from "@patron/ledger";
+import { afterEach, describe, expect, it } from "vitest";
+import type { Domain } from "../src/domain.js";
+import { ApiError } from "../src/http/errors.js";
+import { auditLedger } from "../src/ledger/audit.js";
+import { EntryAuditor } from "../src/ledger/audit-entries.js";
+import { ManualClock } from "../src/ledger/clock.js";
+import type { CommandDraft, EntryDraft } from "../src/ledger/sequencer.js";
+import { StagedMap } from "../src/ledger/staged.js";
+import { listEntries } from "../src/ledger/store.js";
+import { domains, entryAuditorOf, type Ledger, openLedger } from "../src/node.js";
+import { type Backend, backends } from "../src/test-support/backends.js";
+
+const M = "m_sequencertest";
+
+describe.each(backends)("sequencer commands on $name", (backend: Backend) => {
+  let ledger: Ledger | undefined;
+  let cleanup: (() => void) | undefined;
+  // A projection that fails on the database side, as a constraint would, for one entry.
+  const boom: Domain = {
+    name: "boom",
+    projectors: [
+      {
+        types: ["test.boom"],
+        tables: [],
+        async apply(tx) {
+          await tx.query("SELECT 1/0");
+        },
+      },
+    ],
+  };
+  const open = async (clock = new ManualClock(Date.UTC(2026, 5, 1))) => {
+    const c = backend.config({ batchWaitMs: 5 });
+    cleanup = c.cleanup;
+    ledger = await openLedger(c.config, { schema: c.schema, clock, domains: [...domains, boom] });
+    return { ledger, clock };
+  };
+  afterEach(async () => {
+    await ledger?.sequencer.close();
+    await ledger?.db.close();
+    cleanup?.();
+    ledger = undefined;
+  });
+
+  const note = (i: number, extra: Partial<EntryDraft> = {}): EntryDraft => ({
+    type: "test.noted",
+    actor: "test",
+    payload: { i },
+    parties: [{ merchant: M }],
+    ...extra,
+  });
+
+  it("writes the entries of a command together, fills subjects and seals on request", async () => {
+    const { ledger } = await open();
+    const c = await ledger.sequencer.execute({
+      entries: [
+        note(1),
+        note(2, { sealed: true, parties: [{ customer: "c_a" }, { merchant: M }] }),
+      ],
+    });
+    expect(c.map((e) => e.index)).toEqual([0n, 1n]);
+    // The bytes spliced together at sequencing are exactly the library's encoding.
+    for (const e of c) {
+      const decoded = decodeEntry(e.data);
+      expect(encodeEntry(decoded)).toEqual(e.data);
+      expect(decoded).toEqual(e.entry);
+    }
+    expect(c[0]?.entry.subjects).toEqual([{ merchant: M, prev: null }]);
+    expect(c[1]?.entry.subjects).toEqual([
+      { customer: "c_a", prev: null },
+      { merchant: M, prev: 0 },
+    ]);
+    expect(c[0]?.entry.salt).toBeUndefined();
+    expect(c[1]?.entry.salt).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(await ledger.sequencer.headOf(M)).toBe(1n);
+    expect(await ledger.sequencer.headOf("c_nobody")).toBeUndefined();
+  });
+
+  it("leaves nothing of a three-entry command refused at its second entry", async () => {
+    const { ledger } = await open();
+    await ledger.sequencer.submit(note(0));
+    const before = ledger.sequencer.head;
+    const staged = ledger.sequencer.state.add(new StagedMap<string, number>());
+    const refused = ledger.sequencer.execute({
+      entries: [
+        note(1, { check: () => staged.set("first", 1) }),
+        note(2, {
+          check: () => {
+            throw new ApiError(409, "refused", "no");
+          },
+        }),
+        note(3),
+      ],
+    });
+    await expect(refused).rejects.toMatchObject({ code: "refused" });
+    expect(ledger.sequencer.head.size).toBe(before.size);
+    expect(ledger.sequencer.head.root).toEqual(before.root);
+    expect(staged.get("first")).toBeUndefined();
+    expect(await listEntries(ledger.db, 0n, 10n)).toHaveLength(1);
+    // The merchant's chain goes on from its last committed entry, not from the refused ones.
+    const next = await ledger.sequencer.submit(note(4));
+    expect(next.index).toBe(1n);
+    expect(next.entry.subjects).toEqual([{ merchant: M, prev: 0 }]);
+  });
+
+  it("keeps the neighbours of a refused command in its batch, in order", async () => {
+    const { ledger } = await open();
+    const n = 60;
+    const results = await Promise.allSettled(
+      Array.from({ length: n }, (_, i) =>
+        ledger.sequencer.execute({
+          entries: [note(i), note(i + 1000)],
+          check: () => {
+            if (i % 7 === 3) throw new ApiError(409, "refused", `command ${i}`);
+          },
+        }),
+      ),
+    );
+    const ok = results.flatMap((r, i) => (r.status === "fulfilled" ? [{ i, c: r.value }] : []));
+    expect(ok).toHaveLength(n - Math.ceil((n - 3) / 7));
+    // Each command's two entries are adjacent; the whole log has no hole and a single chain.
+    let expected = 0n;
+    for (const { i, c } of ok) {
+      expect(c.map((e) => e.index)).toEqual([expected, expected + 1n]);
+      expect(c.map((e) => (e.entry.payload as { i: number }).i)).toEqual([i, i + 1000]);
+      expected += 2n;
+    }
+    const stored = await listEntries(ledger.db, 0n, 1000n);
+    expect(stored).toHaveLength(Number(expected));
+    stored.forEach((e, k) => {
+      expect(decodeEntry(e.data).subjects).toEqual([{ merchant: M, prev: k === 0 ? null : k - 1 }]);
+    });
+  });
+
+  it("validates against state staged by earlier commands of the same batch", async () => {
+    const { ledger } = await open();
+    // A balance that may not go negative, as loyalty will have.
+    const balance = ledger.sequencer.state.add(new StagedMap<string, number>());
+    balance.load("c_x", 10);
+    const spend = (amount: number): CommandDraft => ({
+      entries: [note(amount)],
+      check: async () => {
+        await Promise.resolve(); // an asynchronous check sees the staged state too
+        const b = balance.get("c_x") ?? 0;
+        if (b < amount) throw new ApiError(409, "insufficient", `balance ${b} < ${amount}`);
+        balance.set("c_x", b - amount);
+      },
+    });
+    const r = await Promise.allSettled(
+      [spend(4), spend(4), spend(4), spend(2)].map((c) => ledger.sequencer.execute(c)),
+    );
+    expect(r.map((x) => x.status)).toEqual(["fulfilled", "fulfilled", "rejected", "fulfilled"]);
+    expect(balance.get("c_x")).toBe(0);
+    expect(balance.hasCommitted("c_x")).toBe(true);
+  });
+
+  it("derives a payload when the entry is sequenced, from state staged before it", async () => {
+    const { ledger } = await open();
+    const balance = ledger.sequencer.state.add(new StagedMap<string, number>());
+    const earn = (points: number): CommandDraft => ({
+      entries: [
+        {
+          type: "test.earned",
+          actor: "test",
+          parties: [{ customer: "c_x" }, { merchant: M }],
+          sealed: true,
+          // The resulting balance is part of the leaf: computed in order, not on arrival.
+          payload: () => {
+            const after = (balance.get("c_x") ?? 0) + points;
+            balance.set("c_x", after);
+            return { points, balance: after };
+          },
+        },
+      ],
+    });
+    const r = await Promise.all(
+      [earn(5), earn(7), earn(1)].map((c) => ledger.sequencer.execute(c)),
+    );
+    expect(r.map(([e]) => e?.entry.payload)).toEqual([
+      { points: 5, balance: 5 },
+      { points: 7, balance: 12 },
+      { points: 1, balance: 13 },
+    ]);
+    for (const [e] of r) {
+      expect(e && encodeEntry(decodeEntry(e.data))).toEqual(e?.data);
+      expect(e?.entry.salt).toBeDefined();
+    }
+  });
+
+  it("drops the staged state of a batch whose transaction fails, then commits the others", async () => {
+    const { ledger } = await open();
+    const seen = ledger.sequencer.state.add(new StagedMap<string, number>());
+    const results = await Promise.allSettled(
+      [1, 2, 3].map((i) =>
+        ledger.sequencer.execute({
+          entries: [note(i, { type: i === 2 ? "test.boom" : "test.noted" })],
+          check: () => seen.set(`c${i}`, i),
+        }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect([seen.get("c1"), seen.get("c2"), seen.get("c3")]).toEqual([1, undefined, 3]);
+    const stored = await listEntries(ledger.db, 0n, 10n);
+    expect(stored.map((e) => (decodeEntry(e.data).payload as { i: number }).i)).toEqual([1, 3]);
+    expect(decodeEntry(stored[1]?.data ?? new Uint8Array()).subjects).toEqual([
+      { merchant: M, prev: 0 },
+    ]);
+  });
+
+  it("stamps entries from the injected clock, never backwards in index order", async () => {
+    const { ledger, clock } = await open();
+    clock.set(Date.UTC(2026, 5, 1, 12));
+    const a = await ledger.sequencer.submit(note(1));
+    clock.advance(-60_000);
+    const b = await ledger.sequencer.submit(note(2));
+    clock.advance(120_000);
+    const c = await ledger.sequencer.submit(note(3));
+    expect(a.entry.time).toBe("2026-06-01T12:00:00.000Z");
+    expect(b.entry.time).toBe(a.entry.time);
+    expect(c.entry.time).toBe("2026-06-01T12:01:00.000Z");
+  });
+
+  it("audits a log upgraded from before chains: old entries need no subjects, new ones do", async () => {
+    const { ledger } = await open();
+    const attestation = (i: number, parties?: EntryDraft["parties"]): EntryDraft => ({
+      type: "attestation.created",
+      actor: "test",
+      payload: { merchantId: M, digest: String(i).padStart(64, "0") },
+      ...(parties ? { parties } : {}),
+    });
+    // As the node wrote them before this change: no subjects at all.
+    for (let i = 0; i < 3; i++) await ledger.sequencer.submit(attestation(i));
+    for (let i = 3; i < 5; i++) await ledger.sequencer.submit(attestation(i, [{ merchant: M }]));
+    const audit = () =>
+      auditLedger(ledger.db, {
+        origin: ledger.identity.origin,
+        verifierKey: ledger.identity.verifierKey,
+        entries: () => entryAuditorOf(domains),
+      });
+    expect((await audit()).problems).toEqual([]);
+    // After the first entry with subjects, an entry about a merchant that omits it is a gap.
+    await ledger.sequencer.submit(attestation(5));
+    expect((await audit()).problems).toEqual([
+      { kind: "chain", at: "5", message: `concerns ${M} but does not list it in subjects` },
+    ]);
+  });
+
+  it("passes audit over commands, chains and sealed entries", async () => {
+    const { ledger } = await open();
+    for (let i = 0; i < 5; i++) {
+      await ledger.sequencer.execute({
+        entries: [
+          note(i, { sealed: i % 2 === 0, parties: [{ customer: `c_${i % 2}` }, { merchant: M }] }),
+        ],
+      });
+    }
+    const r = await auditLedger(ledger.db, {
+      origin: ledger.identity.origin,
+      verifierKey: ledger.identity.verifierKey,
+      entries: () => new EntryAuditor([]),
+    });
+    expect(r.problems).toEqual([]);
+    expect(r.entries).toBe(5);
+  });
+});
