@@ -1,5 +1,5 @@
 import { createPublicKey } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { commandChallenge, encodeBase64Url, encodeDidKey } from "@patron/ledger";
@@ -8,26 +8,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditLedger } from "../src/ledger/audit.js";
 import { domains, entryAuditorOf, type PatronNode, startNode } from "../src/node.js";
 import { pglite } from "../src/test-support/backends.js";
+import {
+  CHROMIUM_ARGS as ARGS,
+  CHROMIUM,
+  haveBrowser,
+  requireBrowser,
+} from "../src/test-support/chromium.js";
 import { testDomain } from "../src/test-support/test-domain.js";
 import { nonce } from "./command-signing.js";
 
 // A customer's passkey signs a command in a real browser: Chromium's virtual authenticator
 // (CDP WebAuthn domain) holds the P-256 key, the page asks it for an assertion whose challenge
 // is the SHA-256 of the command's signing bytes, and the node verifies it (decision 5).
-
-const CHROMIUM = "/usr/bin/chromium";
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-const haveBrowser = existsSync(CHROMIUM);
-const requireBrowser = process.env.PATRON_REQUIRE_BROWSER === "1";
 
 describe.runIf(!haveBrowser && requireBrowser)("passkey-signed commands", () => {
   it("needs chromium", () => {

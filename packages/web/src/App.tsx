@@ -1,5 +1,6 @@
 import { LedgerError } from "@patron/ledger";
 import { Alert, ShieldCheck } from "./components/icons.js";
+import { SessionBar, SessionControl } from "./components/Session.js";
 import { formatCount, Spinner } from "./components/ui.js";
 import { api } from "./lib/api.js";
 import { useHead } from "./lib/head.js";
@@ -9,6 +10,7 @@ import { EntriesPage } from "./pages/Entries.js";
 import { EntryPage } from "./pages/Entry.js";
 import { HomePage } from "./pages/Home.js";
 import { NotFoundPage } from "./pages/NotFound.js";
+import { SignInPage } from "./pages/SignIn.js";
 import { VerifyPage } from "./pages/Verify.js";
 
 export function App() {
@@ -38,6 +40,8 @@ function Page({ route }: { route: Route }) {
       return <EntryPage key={route.index} index={route.index} />;
     case "verify":
       return <VerifyPage />;
+    case "sign-in":
+      return <SignInPage next={route.next} />;
     default:
       return <NotFoundPage />;
   }
@@ -53,9 +57,9 @@ function Header({ route }: { route: Route }) {
   return (
     <header className="topbar">
       <div className="topbar-inner">
-        <Link href="/" className="brand" aria-label="Patron ledger explorer, overview">
+        <Link href="/" className="brand">
           <img src="/favicon.svg" alt="" width="28" height="28" />
-          <span className="brand-name">Patron</span>
+          <span className="brand-name">Patron</span>{" "}
           <span className="brand-sub">Ledger explorer</span>
         </Link>
         <nav className="nav" aria-label="Main">
@@ -71,7 +75,9 @@ function Header({ route }: { route: Route }) {
           ))}
         </nav>
         <HeadStatus />
+        <SessionControl />
       </div>
+      <SessionBar />
     </header>
   );
 }

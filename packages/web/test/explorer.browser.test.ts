@@ -1,35 +1,29 @@
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { encodeDidKey, signCommand } from "@patron/ledger";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../server/src/config.js";
-import { type PatronNode, startNode } from "../../server/src/node.js";
+import { domains, type PatronNode, startNode } from "../../server/src/node.js";
+import {
+  CHROMIUM_ARGS as ARGS,
+  CHROMIUM,
+  haveBrowser,
+  requireBrowser,
+} from "../../server/src/test-support/chromium.js";
+import { testDomain } from "../../server/src/test-support/test-domain.js";
 
 // The explorer as a user sees it: a real node (embedded chain, anchoring every 500 ms) serving a
 // fresh build of packages/web, driven in Debian's chromium. Screenshots of every page go to
 // test-artifacts/explorer/ at the repository root.
 
-const CHROMIUM = "/usr/bin/chromium";
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const webDir = fileURLToPath(new URL("..", import.meta.url));
 const artifacts = fileURLToPath(new URL("../../../test-artifacts/explorer/", import.meta.url));
-
-const haveBrowser = existsSync(CHROMIUM);
-const requireBrowser = process.env.PATRON_REQUIRE_BROWSER === "1";
 if (!haveBrowser && !requireBrowser) {
   console.warn(
     `explorer browser tests skipped: ${CHROMIUM} is missing (apt-get install -y chromium; set PATRON_REQUIRE_BROWSER=1 to make this a failure)`,
@@ -77,6 +71,18 @@ function buildExplorer(outDir: string): Promise<void> {
 
 const digest = (s: string) => createHash("sha256").update(s).digest("hex");
 
+/** A customer's Ed25519 key, from node:crypto. */
+function customerKey() {
+  const jwk = generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" });
+  const publicKey = new Uint8Array(Buffer.from(jwk.x as string, "base64url"));
+  return {
+    secret: new Uint8Array(Buffer.from(jwk.d as string, "base64url")),
+    did: encodeDidKey({ type: "Ed25519", publicKey }),
+  };
+}
+
+const SESSION_KEY = "patron.explorer.apiKey";
+
 describe.runIf(haveBrowser)("explorer in a browser", () => {
   let tmp: string;
   let node: PatronNode;
@@ -103,7 +109,7 @@ describe.runIf(haveBrowser)("explorer in a browser", () => {
     };
     // A fresh build every run (about a second): never a stale or missing packages/web/dist.
     await buildExplorer(webRoot);
-    node = await startNode(config, { listen: true });
+    node = await startNode(config, { listen: true, domains: [...domains, testDomain] });
     context = await chromium.launchPersistentContext(join(tmp, "profile"), {
       executablePath: CHROMIUM,
       headless: true,
@@ -256,6 +262,214 @@ describe.runIf(haveBrowser)("explorer in a browser", () => {
     await page.getByText("Checkpoint not verified").waitFor();
     await shot("home-altered-checkpoint");
     await page.unrouteAll();
+  });
+
+  // Entry 1 is the bootstrap merchant's sealed apikey.created: its payload holds the hash of
+  // the owner key (SHA-256 of the key), which must not reach the page of anyone but its parties.
+  const SEALED = 1;
+
+  it("shows a sealed entry as sealed, with its inclusion proof verified, and says why", async () => {
+    await page.goto(`${node.url}/entries`);
+    const row = page.locator(`tr[data-index="${SEALED}"]`);
+    await row.waitFor();
+    expect(await row.getAttribute("data-sealed")).toBe("withheld");
+    expect(await row.textContent()).toContain("Sealed");
+    await row.getByRole("link", { name: `Open entry ${SEALED}` }).click();
+    await page.waitForURL(`**/entries/${SEALED}`);
+    const verdict = page.locator('[data-testid="verdict"].verdict-ok');
+    await verdict.waitFor();
+    for (const check of ["Checkpoint signature", "Inclusion proof"]) {
+      await verdict.locator("li.check-ok", { hasText: check }).waitFor();
+    }
+    await verdict.locator("li.check-skip", { hasText: "Content" }).waitFor();
+    expect(await verdict.textContent()).toContain("content is sealed");
+    await page.getByTestId("sealed-badge").first().waitFor();
+    const why = page.getByTestId("sealed-why");
+    expect(await why.textContent()).toMatch(/only its parties may read it/);
+    expect(await why.textContent()).toMatch(/salted with 128 random bits/);
+    // The leaf hash is proved like any other: leaf, siblings, signed root.
+    expect(await page.getByTestId("proof-path").locator("li").count()).toBeGreaterThan(1);
+    expect(await page.getByTestId("download-receipt").count()).toBe(0);
+    expect(await page.getByTestId("canonical").count()).toBe(0);
+    expect(await page.content()).not.toContain(digest(node.ownerKey as string));
+    await page.getByTestId("anchored").waitFor({ timeout: 20_000 });
+    await shot("entry-sealed");
+
+    // On a phone: one column, nothing wider than the screen.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.reload();
+    await page.locator('[data-testid="verdict"].verdict-ok').waitFor();
+    expect(
+      await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
+    ).toBe(true);
+    await shot("entry-sealed-phone");
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  let merchant: { id: string; name: string };
+
+  it("signs in with a merchant's API key, for this tab only, and shows its sealed entries whole", async () => {
+    const me = await fetch(`${node.url}/v1/merchants/me`, {
+      headers: { authorization: `Bearer ${node.ownerKey}` },
+    });
+    merchant = (await me.json()) as { id: string; name: string };
+
+    await page.getByRole("link", { name: "Sign in with an API key", exact: true }).click();
+    await page.waitForURL("**/sign-in?next=*");
+    const input = page.getByLabel("Merchant API key");
+    // A key the node does not know is refused, with the reason, and focus back in the field.
+    await input.fill(`pat_${"x".repeat(43)}`);
+    await input.press("Enter");
+    expect(await page.getByTestId("sign-in-error").textContent()).toContain("does not know");
+    expect(await input.evaluate((el) => el === document.activeElement)).toBe(true);
+    expect(await input.getAttribute("aria-invalid")).toBe("true");
+    // The browser logs the node's 401 for that key: expected here, and only here.
+    const refused = problems.findIndex((p) => p.includes("401"));
+    if (refused >= 0) problems.splice(refused, 1);
+    await shot("sign-in");
+
+    const sent = page.waitForRequest((r) => r.url().endsWith(`/v1/ledger/entries/${SEALED}`));
+    await input.fill(node.ownerKey as string);
+    await input.press("Enter");
+    await page.waitForURL(`**/entries/${SEALED}`);
+    expect((await sent).headers().authorization).toBe(`Bearer ${node.ownerKey}`);
+    expect(await page.getByTestId("viewing-as").textContent()).toBe(
+      `Viewing as ${merchant.name} (owner)`,
+    );
+    const verdict = page.locator('[data-testid="verdict"].verdict-ok');
+    await verdict.waitFor();
+    for (const check of ["Canonical entry", "Chain links", "Leaf hash", "Inclusion proof"]) {
+      await verdict.locator("li.check-ok", { hasText: check }).waitFor();
+    }
+    expect(await page.getByTestId("canonical").textContent()).toContain(
+      digest(node.ownerKey as string),
+    );
+    await page.getByTestId("sealed-badge").first().waitFor();
+    expect(await page.getByTestId("sealed-why").count()).toBe(0);
+    // Its chain: the merchant, linked back to entry 0, its merchant.created.
+    const subjects = page.getByTestId("subjects");
+    expect(await subjects.textContent()).toContain(merchant.id);
+    await subjects.getByRole("link", { name: /#0$/ }).waitFor();
+
+    // The key is in this tab's sessionStorage, nowhere else.
+    const stored = await page.evaluate((k) => {
+      const local: string[] = [];
+      for (let i = 0; i < localStorage.length; i++) {
+        local.push(localStorage.getItem(localStorage.key(i) ?? "") ?? "");
+      }
+      return { session: sessionStorage.getItem(k), local: local.join("\n") };
+    }, SESSION_KEY);
+    expect(stored.session).toBe(node.ownerKey);
+    expect(stored.local).not.toContain(node.ownerKey);
+    expect(await context.cookies()).toEqual([]);
+
+    // Its receipt is a party's: fetched with the key, saved from memory.
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByTestId("download-receipt").click(),
+    ]);
+    const file = join(tmp, `patron-entry-${SEALED}.tlog-proof`);
+    await download.saveAs(file);
+    const receipt = readFileSync(file, "utf8");
+    expect(receipt).toMatch(/^c2sp\.org\/tlog-proof@v1\n/);
+    const extra = receipt.split("\n").find((l) => l.startsWith("extra ")) ?? "";
+    expect(Buffer.from(extra.slice("extra ".length), "base64").toString()).toContain(
+      digest(node.ownerKey as string),
+    );
+    await shot("entry-signed-in");
+  });
+
+  it("shows a customer's signed command and verifies its signature in the browser", async () => {
+    // Signed as the portal signs, and sent to POST /v1/commands of the tests' own domain (the
+    // first real command types come with customer identities).
+    const customer = customerKey();
+    const send = async (type: string, payload: Record<string, string>) => {
+      const signed = signCommand(
+        {
+          v: 1,
+          type,
+          ledger: node.identity.origin,
+          actor: customer.did,
+          merchant: merchant.id,
+          nonce: randomBytes(16).toString("base64url"),
+          expires: new Date(Date.now() + 3_600_000).toISOString(),
+          payload,
+        },
+        customer.secret,
+      );
+      const r = await fetch(`${node.url}/v1/commands`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(signed),
+      });
+      expect(r.status).toBe(201);
+      return (await r.json()).entries[0] as { index: number };
+    };
+    await send("test.bind", {});
+    const at = (await send("test.note", { note: "signed in a browser test" })).index;
+    await page.goto(`${node.url}/entries/${at}`);
+    const verdict = page.locator('[data-testid="verdict"].verdict-ok');
+    await verdict.waitFor();
+    await verdict.locator("li.check-ok", { hasText: "Command signature" }).waitFor();
+    await page.getByTestId("command-verified").waitFor();
+    expect(await page.getByText(customer.did).count()).toBeGreaterThan(0);
+    const subjects = await page.getByTestId("subjects").textContent();
+    expect(subjects).toMatch(/c_[\w-]+/);
+    expect(subjects).toContain(merchant.id);
+    await shot("entry-signed-command");
+  });
+
+  it("keeps another merchant's sealed entries sealed for this merchant's key", async () => {
+    const created = await fetch(`${node.url}/v1/merchants`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${node.operatorKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "Second Shop" }),
+    });
+    expect(created.status).toBe(201);
+    const second = (await created.json()) as { id: string; ownerKey: string };
+    const terms = `Private terms ${Date.now()}`;
+    const res = await fetch(`${node.url}/v1/attestations`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${second.ownerKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ digest: digest(terms), subject: terms, sealed: true }),
+    });
+    expect(res.status).toBe(201);
+    const theirs = ((await res.json()) as { index: number }).index;
+
+    await page
+      .getByRole("navigation", { name: "Main" })
+      .getByRole("link", { name: "Entries" })
+      .click();
+    const row = page.locator(`tr[data-index="${theirs}"]`);
+    await row.waitFor();
+    expect(await row.getAttribute("data-sealed")).toBe("withheld");
+    expect(await page.locator(`tr[data-index="${SEALED}"]`).getAttribute("data-sealed")).toBe(
+      "whole",
+    );
+    await shot("entries-signed-in");
+
+    await row.getByRole("link", { name: `Open entry ${theirs}` }).click();
+    await page.waitForURL(`**/entries/${theirs}`);
+    await page.locator('[data-testid="verdict"].verdict-ok').waitFor();
+    expect(await page.getByTestId("sealed-why").textContent()).toContain(
+      `${merchant.name} is not one of its parties`,
+    );
+    const html = await page.content();
+    expect(html).not.toContain(digest(terms));
+    expect(html).not.toContain(terms);
+    expect(await page.getByTestId("download-receipt").count()).toBe(0);
+  });
+
+  it("signs out: the key is forgotten and sealed entries are sealed again", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await expect.poll(() => page.getByTestId("viewing-as").count()).toBe(0);
+    const signIn = page.getByRole("link", { name: "Sign in", exact: true });
+    await signIn.waitFor();
+    await expect.poll(() => signIn.evaluate((el) => el === document.activeElement)).toBe(true);
+    expect(await page.evaluate((k) => sessionStorage.getItem(k), SESSION_KEY)).toBeNull();
+    await page.goto(`${node.url}/entries/${SEALED}`);
+    await page.getByTestId("sealed-why").waitFor();
+    expect(await page.content()).not.toContain(digest(node.ownerKey as string));
   });
 
   it("answers an unknown page with a not-found page, and logs no errors", async () => {

@@ -1,6 +1,7 @@
-import type { EntryView } from "../lib/api.js";
+import { type EntryView, isWithheld } from "../lib/api.js";
 import { Link } from "../lib/router.js";
 import { ChevronRight } from "./icons.js";
+import { SealedBadge } from "./Sealed.js";
 import { Hash, Time } from "./ui.js";
 
 /** The domain before the first dot names the tag's colour: merchant.created → merchant. */
@@ -32,33 +33,55 @@ export function EntryTable(props: { entries: EntryView[]; caption: string }) {
         </thead>
         <tbody>
           {props.entries.map((e) => (
-            <tr key={e.index} data-index={e.index}>
-              <td data-label="Index">
-                <Link href={`/entries/${e.index}`} className="index-link">
-                  #{e.index}
-                </Link>
-              </td>
-              <td data-label="Type">
-                <TypeTag type={e.type} />
-              </td>
-              <td data-label="Actor" className="actor">
-                <span title={e.actor}>{e.actor}</span>
-              </td>
-              <td data-label="Time" className="nowrap">
-                <Time iso={e.time} />
-              </td>
-              <td data-label="Leaf hash">
-                <Hash value={e.leafHash} label="leaf hash" keep={6} />
-              </td>
-              <td className="row-open">
-                <Link href={`/entries/${e.index}`} aria-label={`Open entry ${e.index}`}>
-                  <ChevronRight />
-                </Link>
-              </td>
-            </tr>
+            <EntryRow key={e.index} entry={e} />
           ))}
         </tbody>
       </table>
     </div>
+  );
+}
+
+const Hidden = () => (
+  <>
+    <span aria-hidden="true">—</span>
+    <span className="sr-only">sealed</span>
+  </>
+);
+
+/** A sealed entry of someone else's shows its index and leaf hash only, as the node sends it. */
+function EntryRow({ entry: e }: { entry: EntryView }) {
+  const withheld = isWithheld(e);
+  return (
+    <tr data-index={e.index} data-sealed={withheld ? "withheld" : e.sealed ? "whole" : undefined}>
+      <td data-label="Index">
+        <Link href={`/entries/${e.index}`} className="index-link">
+          #{e.index}
+        </Link>
+      </td>
+      <td data-label="Type">
+        {withheld ? (
+          <SealedBadge withheld />
+        ) : (
+          <span className="type-cell">
+            <TypeTag type={e.type} />
+            {e.sealed ? <SealedBadge withheld={false} /> : null}
+          </span>
+        )}
+      </td>
+      <td data-label="Actor" className={withheld ? "muted" : "actor"}>
+        {withheld ? <Hidden /> : <span title={e.actor}>{e.actor}</span>}
+      </td>
+      <td data-label="Time" className={withheld ? "muted" : "nowrap"}>
+        {withheld ? <Hidden /> : <Time iso={e.time} />}
+      </td>
+      <td data-label="Leaf hash">
+        <Hash value={e.leafHash} label="leaf hash" keep={6} />
+      </td>
+      <td className="row-open">
+        <Link href={`/entries/${e.index}`} aria-label={`Open entry ${e.index}`}>
+          <ChevronRight />
+        </Link>
+      </td>
+    </tr>
   );
 }

@@ -70,7 +70,10 @@ export function JsonView(props: { text: string; label?: string }) {
   } catch {
     return (
       <figure className="code-figure" aria-label={props.label}>
-        <pre className="code">{props.text}</pre>
+        {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling block must be reachable by keyboard */}
+        <pre className="code" tabIndex={0}>
+          {props.text}
+        </pre>
       </figure>
     );
   }
@@ -78,7 +81,10 @@ export function JsonView(props: { text: string; label?: string }) {
   render(parsed, "", out, { n: 0 });
   return (
     <figure className="code-figure" aria-label={props.label}>
-      <pre className="code json">{out}</pre>
+      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling block must be reachable by keyboard */}
+      <pre className="code json" tabIndex={0}>
+        {out}
+      </pre>
     </figure>
   );
 }

@@ -39,7 +39,7 @@ export function CopyButton(props: { value: string; label?: string; text?: string
       className={props.text ? "copy copy-text" : "copy"}
       onClick={click}
       title={copied ? "Copied" : label}
-      aria-label={label}
+      aria-label={props.text ? undefined : label}
     >
       {copied ? <Check size={14} /> : <Copy size={14} />}
       {props.text ? <span>{copied ? "Copied" : props.text}</span> : null}
@@ -143,6 +143,9 @@ export function Skeleton(props: { lines?: number }) {
 export function describeError(err: unknown): { title: string; detail: string } {
   if (err instanceof ApiError) {
     if (err.status === 0) return { title: "Cannot reach the node", detail: err.message };
+    if (err.code === "bad_answer")
+      return { title: "The node sent a bad answer", detail: err.message };
+    if (err.code === "sealed_entry") return { title: "This entry is sealed", detail: err.message };
     if (err.status === 404) return { title: "Not found", detail: err.message };
     if (err.status >= 500) return { title: "The node had a problem", detail: err.message };
     return { title: "The node refused the request", detail: err.message };

@@ -1,6 +1,6 @@
 import { type AnchorHTMLAttributes, type MouseEvent, useSyncExternalStore } from "react";
 
-// Four pages do not need a routing library: the History API and one event are enough, and the
+// Five pages do not need a routing library: the History API and one event are enough, and the
 // server answers every page path with index.html so deep links and reloads work.
 
 const NAVIGATE = "patron:navigate";
@@ -40,6 +40,7 @@ export type Route =
   | { page: "entries"; before?: number }
   | { page: "entry"; index: number }
   | { page: "verify" }
+  | { page: "sign-in"; next?: string }
   | { page: "not-found" };
 
 const INDEX = /^(0|[1-9][0-9]{0,15})$/;
@@ -48,6 +49,10 @@ export function match(loc: Location): Route {
   const { path, query } = loc;
   if (path === "/") return { page: "home" };
   if (path === "/verify") return { page: "verify" };
+  if (path === "/sign-in") {
+    const next = query.get("next");
+    return next === null ? { page: "sign-in" } : { page: "sign-in", next };
+  }
   if (path === "/entries") {
     const before = query.get("before");
     return before !== null && INDEX.test(before)

@@ -1,18 +1,24 @@
 import {
   bytesEqual,
   type Checkpoint,
+  type Command,
   decodeBase64,
+  decodeBase64Url,
+  decodeDidKey,
   decodeEntry,
   decodeHex,
   type Entry,
   encodeHex,
   hashLeaf,
+  isSealed,
   LedgerError,
   parseVerifierKey,
   publicKeyFromEntryKey,
+  type SignedCommand,
   utf8Decode,
   type VerifiedReceipt,
   verifyCheckpoint,
+  verifyCommand,
   verifyConsistency,
   verifyEntrySignature,
   verifyInclusion,
@@ -77,11 +83,62 @@ const hexHashes = (hashes: readonly string[]): Uint8Array[] | undefined => {
 export interface EntryVerification {
   verified: boolean;
   checks: Check[];
-  /** hex, recomputed from the canonical bytes */
+  /** hex: recomputed from the canonical bytes, or for a withheld entry the node's */
   leafHash: string;
+  /** The node withheld the content (a sealed entry of someone else's): only its hash is proved. */
+  withheld: boolean;
+  /** Whether the bytes carry a salt: the entry is sealed (false when they are withheld). */
+  sealed: boolean;
   /** The canonical bytes as text (they are UTF-8 JSON when canonical). */
   text?: string;
   entry?: Entry;
+  /** For an entry that records a customer's signed command: that command, checked here. */
+  command?: CommandVerification;
+}
+
+export interface CommandVerification {
+  signed: SignedCommand;
+  /** How the command was signed: an Ed25519 key, or a passkey (WebAuthn, P-256). */
+  method: "Ed25519" | "passkey";
+  ok: boolean;
+  /** Why it does not verify, when it does not. */
+  reason?: string;
+  /** The origin a passkey assertion says it was made on (not checked here). */
+  origin?: string;
+}
+
+function checkpointCheck(head: VerifiedCheckpoint): Check {
+  return {
+    label: "Checkpoint signature",
+    ok: true,
+    detail: `tree size ${head.size.toLocaleString("en-US")} signed by ${head.keyName}+${head.keyId}`,
+  };
+}
+
+/** The RFC 9162 inclusion proof must lead from `leaf` at `index` to the signed root. */
+function inclusionCheck(
+  index: number,
+  leaf: Uint8Array,
+  proof: InclusionProof,
+  head: VerifiedCheckpoint,
+): Check {
+  const hashes = hexHashes(proof.proof);
+  const sameTree = proof.index === index && proof.size === head.size;
+  const included =
+    sameTree &&
+    hashes !== undefined &&
+    verifyInclusion(BigInt(index), head.checkpoint.size, leaf, hashes, head.checkpoint.root);
+  return {
+    label: "Inclusion proof",
+    ok: included,
+    detail: !sameTree
+      ? `the node sent a proof for entry ${proof.index} in a tree of ${proof.size}`
+      : hashes === undefined
+        ? "the proof holds a hash that is not hex"
+        : included
+          ? `${hashes.length} hash${hashes.length === 1 ? "" : "es"} lead from the leaf to the signed root`
+          : "the proof does not lead from this leaf to the signed root",
+  };
 }
 
 /**
@@ -97,13 +154,7 @@ export function verifyEntry(input: {
   head: VerifiedCheckpoint;
 }): EntryVerification {
   const { index, head, proof } = input;
-  const checks: Check[] = [
-    {
-      label: "Checkpoint signature",
-      ok: true,
-      detail: `tree size ${head.size.toLocaleString("en-US")} signed by ${head.keyName}+${head.keyId}`,
-    },
-  ];
+  const checks: Check[] = [checkpointCheck(head)];
   let bytes: Uint8Array;
   try {
     bytes = decodeBase64(input.canonical);
@@ -113,7 +164,7 @@ export function verifyEntry(input: {
       ok: false,
       detail: "the node sent bytes that are not base64",
     });
-    return { verified: false, checks, leafHash: "" };
+    return { verified: false, checks, leafHash: "", withheld: false, sealed: false };
   }
   let text: string | undefined;
   try {
@@ -127,11 +178,14 @@ export function verifyEntry(input: {
     checks.push({
       label: "Canonical entry",
       ok: true,
-      detail: `${bytes.length.toLocaleString("en-US")} bytes of RFC 8785 canonical JSON`,
+      detail: `${bytes.length.toLocaleString("en-US")} bytes of RFC 8785 canonical JSON${isSealed(entry) ? ", sealed with a 128-bit salt" : ""}`,
     });
   } catch (err) {
     checks.push({ label: "Canonical entry", ok: false, detail: reasonOf(err) });
   }
+  if (entry?.subjects) checks.push(chainCheck(index, entry));
+  const command = entry?.signed ? checkCommand(entry.signed) : undefined;
+  if (command) checks.push(commandCheck(command, head.checkpoint.origin));
   if (entry?.signature) checks.push(signatureCheck(entry));
   const leaf = hashLeaf(bytes);
   const leafHash = encodeHex(leaf);
@@ -143,24 +197,146 @@ export function verifyEntry(input: {
       ? "SHA-256(0x00 ‖ bytes) recomputed here matches the node's"
       : `SHA-256(0x00 ‖ bytes) is ${leafHash}, the node claims ${input.claimedLeafHash}`,
   });
-  const hashes = hexHashes(proof.proof);
-  const sameTree = proof.index === index && proof.size === head.size;
-  const included =
-    sameTree &&
-    hashes !== undefined &&
-    verifyInclusion(BigInt(index), head.checkpoint.size, leaf, hashes, head.checkpoint.root);
-  checks.push({
-    label: "Inclusion proof",
-    ok: included,
-    detail: !sameTree
-      ? `the node sent a proof for entry ${proof.index} in a tree of ${proof.size}`
-      : hashes === undefined
-        ? "the proof holds a hash that is not hex"
-        : included
-          ? `${hashes.length} hash${hashes.length === 1 ? "" : "es"} lead from the leaf to the signed root`
-          : "the proof does not lead from this leaf to the signed root",
-  });
-  return { verified: checks.every((c) => c.ok), checks, leafHash, text, entry };
+  checks.push(inclusionCheck(index, leaf, proof, head));
+  return {
+    verified: checks.every((c) => c.ok),
+    checks,
+    leafHash,
+    withheld: false,
+    sealed: entry !== undefined && isSealed(entry),
+    text,
+    entry,
+    command,
+  };
+}
+
+/**
+ * A sealed entry the node does not show the caller: its content cannot be checked here, but
+ * its leaf hash can be proved to be the leaf at `index` of the signed tree, exactly as for a
+ * public entry. Verified then means "in the ledger", and says nothing of the content.
+ */
+export function verifySealedEntry(input: {
+  index: number;
+  claimedLeafHash: string;
+  proof: InclusionProof;
+  head: VerifiedCheckpoint;
+}): EntryVerification {
+  const { index, head, proof } = input;
+  const claimed = input.claimedLeafHash.toLowerCase();
+  const checks: Check[] = [
+    checkpointCheck(head),
+    {
+      label: "Content",
+      ok: true,
+      skipped: true,
+      detail:
+        "sealed: only its parties may read it, so the node sent the leaf hash and not the bytes",
+    },
+  ];
+  let leaf: Uint8Array | undefined;
+  try {
+    leaf = /^[0-9a-f]{64}$/.test(claimed) ? decodeHex(claimed) : undefined;
+  } catch {
+    leaf = undefined;
+  }
+  if (!leaf) {
+    checks.push({
+      label: "Leaf hash",
+      ok: false,
+      detail: `the node sent "${input.claimedLeafHash}", which is not a SHA-256 hash in hex`,
+    });
+    return {
+      verified: false,
+      checks,
+      leafHash: input.claimedLeafHash,
+      withheld: true,
+      sealed: false,
+    };
+  }
+  checks.push(inclusionCheck(index, leaf, proof, head));
+  return {
+    verified: checks.every((c) => c.ok),
+    checks,
+    leafHash: claimed,
+    withheld: true,
+    sealed: false,
+  };
+}
+
+/** Each party's previous entry must come before this one (decision 7). */
+function chainCheck(index: number, entry: Entry): Check {
+  const subjects = entry.subjects ?? [];
+  const late = subjects.find((s) => s.prev !== null && s.prev >= index);
+  const parties = `${subjects.length} ${subjects.length === 1 ? "party" : "parties"}`;
+  if (late) {
+    return {
+      label: "Chain links",
+      ok: false,
+      detail: `${"merchant" in late ? late.merchant : late.customer} links back to entry ${late.prev}, which is not before this one`,
+    };
+  }
+  return {
+    label: "Chain links",
+    ok: true,
+    detail: `${parties}, each linked to its previous entry (or to none, the first)`,
+  };
+}
+
+/** verifyCommand, in the browser, with no origin to hold a passkey to. */
+export function checkCommand(signed: SignedCommand): CommandVerification {
+  const method = "webauthn" in signed ? "passkey" : "Ed25519";
+  const origin = "webauthn" in signed ? passkeyOrigin(signed.webauthn.clientDataJSON) : undefined;
+  try {
+    verifyCommand(signed);
+    return { signed, method, ok: true, origin };
+  } catch (err) {
+    return { signed, method, ok: false, reason: reasonOf(err), origin };
+  }
+}
+
+function passkeyOrigin(clientDataJSON: string): string | undefined {
+  try {
+    const data = JSON.parse(utf8Decode(decodeBase64Url(clientDataJSON))) as { origin?: unknown };
+    return typeof data.origin === "string" ? data.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What kind of key a command's actor names, for people: "Ed25519 key", "P-256 passkey". */
+export function describeActorKey(command: Command): string {
+  try {
+    const type = decodeDidKey(command.actor).type;
+    return type === "Ed25519" ? "Ed25519 key" : `${type} passkey`;
+  } catch {
+    return "unreadable key";
+  }
+}
+
+function commandCheck(c: CommandVerification, origin: string): Check {
+  const { command } = c.signed;
+  if (!c.ok) {
+    return {
+      label: "Command signature",
+      ok: false,
+      detail: `the customer's signature does not verify: ${c.reason ?? "refused"}`,
+    };
+  }
+  if (command.ledger !== origin) {
+    return {
+      label: "Command signature",
+      ok: false,
+      detail: `the command was signed for the ledger "${command.ledger}", not this one ("${origin}")`,
+    };
+  }
+  return {
+    label: "Command signature",
+    ok: true,
+    detail:
+      c.method === "passkey"
+        ? `passkey (WebAuthn) assertion by ${command.actor} verifies over the command, made on ${c.origin ?? "an unnamed origin"} (the node checks the origin; this page does not)`
+        : `Ed25519 signature by ${command.actor} verifies over the command`,
+  };
 }
 
 /** An entry that carries its author's signature: it must verify under the key it names. */

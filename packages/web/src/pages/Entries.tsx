@@ -6,6 +6,7 @@ import { api, type EntryView } from "../lib/api.js";
 import { currentHeadSize } from "../lib/head.js";
 import { useAsync, useTitle } from "../lib/hooks.js";
 import { Link, navigate } from "../lib/router.js";
+import { useSession } from "../lib/session.js";
 
 const PAGE = 25;
 
@@ -41,7 +42,9 @@ async function loadPage(before: number | undefined): Promise<Page> {
 
 export function EntriesPage({ before }: { before?: number }) {
   useTitle(before === undefined ? "Entries" : `Entries before #${before}`);
-  const page = useAsync(() => loadPage(before), [before], {
+  // Read again on sign-in and sign-out: the signed-in merchant's sealed entries come whole.
+  const { epoch } = useSession();
+  const page = useAsync(() => loadPage(before), [before, epoch], {
     pollMs: before === undefined ? 5_000 : undefined,
     keepPrevious: true,
   });
@@ -64,7 +67,7 @@ export function EntriesPage({ before }: { before?: number }) {
         actions={
           <>
             {page.state === "loading" && data ? <Spinner /> : null}
-            {data ? <Pager page={data} /> : null}
+            {data ? <Pager page={data} label="Pages of entries" /> : null}
           </>
         }
       >
@@ -83,7 +86,7 @@ export function EntriesPage({ before }: { before?: number }) {
       </Card>
       {data && data.entries.length > 0 ? (
         <div className="pager-bottom">
-          <Pager page={data} />
+          <Pager page={data} label="Pages of entries, bottom" />
         </div>
       ) : null}
     </div>
@@ -100,11 +103,11 @@ function RangeTitle({ page }: { page: Page }) {
   );
 }
 
-function Pager({ page }: { page: Page }) {
+function Pager({ page, label }: { page: Page; label: string }) {
   const newest = page.to >= page.size;
   const newer = page.to + PAGE >= page.size ? "/entries" : `/entries?before=${page.to + PAGE}`;
   return (
-    <nav className="pager" aria-label="Pages of entries">
+    <nav className="pager" aria-label={label}>
       {newest ? (
         <span className="btn btn-disabled" aria-disabled="true">
           <ChevronLeft size={14} /> Newer

@@ -1,6 +1,7 @@
 import { LedgerError } from "@patron/ledger";
 import type { ReactNode } from "react";
 import { AnchorBadge, AnchorCheckRow, useAnchorStatus } from "../components/AnchorStatus.js";
+import { EntryChain } from "../components/EntryChain.js";
 import { TypeTag } from "../components/EntryTable.js";
 import {
   Anchor as AnchorIcon,
@@ -9,11 +10,15 @@ import {
   Cross,
   Download,
   Info,
+  Lock,
   Refresh,
   ShieldCheck,
   ShieldX,
 } from "../components/icons.js";
 import { JsonView } from "../components/JsonView.js";
+import { ReceiptButton } from "../components/ReceiptButton.js";
+import { SealedBadge, SealedNotice } from "../components/Sealed.js";
+import { SignedCommandCard } from "../components/SignedCommand.js";
 import {
   Card,
   CopyButton,
@@ -22,19 +27,22 @@ import {
   Fields,
   formatCount,
   Hash,
+  Notice,
   Skeleton,
   Spinner,
   Time,
 } from "../components/ui.js";
-import { ApiError, api, type EntryView, type InclusionProof } from "../lib/api.js";
+import { ApiError, api, type EntryView, type InclusionProof, isWithheld } from "../lib/api.js";
 import { fetchVerifiedHead } from "../lib/head.js";
 import { useAsync, useTitle } from "../lib/hooks.js";
 import { Link } from "../lib/router.js";
+import { type Session, useSession } from "../lib/session.js";
 import {
   type EntryVerification,
   prettyJson,
   type VerifiedCheckpoint,
   verifyEntry,
+  verifySealedEntry,
 } from "../lib/verify.js";
 
 interface Loaded {
@@ -45,28 +53,29 @@ interface Loaded {
 }
 
 // The entry first, then the checkpoint: a node shows an entry only once a checkpoint covers
-// it, so the checkpoint fetched afterwards always includes the entry.
+// it, so the checkpoint fetched afterwards always includes the entry. A sealed entry the node
+// withholds is proved the same way, from the leaf hash alone.
 async function load(index: number): Promise<Loaded> {
   const view = await api.entry(index);
   const head = await fetchVerifiedHead();
   const proof = await api.inclusion(index, head.size);
-  const verification = verifyEntry({
-    index,
-    canonical: view.canonical,
-    claimedLeafHash: view.leafHash,
-    proof,
-    head,
-  });
+  const claimedLeafHash = view.leafHash;
+  const verification = isWithheld(view)
+    ? verifySealedEntry({ index, claimedLeafHash, proof, head })
+    : verifyEntry({ index, canonical: view.canonical, claimedLeafHash, proof, head });
   return { view, head, proof, verification };
 }
 
 export function EntryPage({ index }: { index: number }) {
   useTitle(`Entry #${index}`);
-  const result = useAsync(() => load(index), [index]);
+  const session = useSession();
+  // Signing in or out shows the entry as the new reader may see it.
+  const result = useAsync(() => load(index), [index, session.epoch]);
   if (result.data) {
     return (
       <LoadedPage
         index={index}
+        session={session}
         data={result.data}
         reload={result.reload}
         reloading={result.state === "loading"}
@@ -102,7 +111,12 @@ export function EntryPage({ index }: { index: number }) {
   );
 }
 
-function EntryHead(props: { index: number; type?: string; actions?: ReactNode }) {
+function EntryHead(props: {
+  index: number;
+  type?: string;
+  sealed?: "withheld" | "whole";
+  actions?: ReactNode;
+}) {
   return (
     <>
       <nav className="crumbs" aria-label="Breadcrumb">
@@ -115,6 +129,7 @@ function EntryHead(props: { index: number; type?: string; actions?: ReactNode })
           <p className="eyebrow">Ledger entry</p>
           <h1 className="entry-title">
             Entry #{formatCount(props.index)} {props.type ? <TypeTag type={props.type} /> : null}
+            {props.sealed ? <SealedBadge withheld={props.sealed === "withheld"} /> : null}
           </h1>
         </div>
         {props.actions ? <div className="page-actions">{props.actions}</div> : null}
@@ -153,23 +168,27 @@ function LoadError(props: { index: number; error: unknown; retry: () => void }) 
 
 function LoadedPage(props: {
   index: number;
+  session: Session;
   data: Loaded;
   reload: () => void;
   reloading: boolean;
   reloadError: unknown;
 }) {
-  const { index, data } = props;
+  const { index, data, session } = props;
   const { view, head, proof, verification: v } = data;
   const anchor = useAnchorStatus(index, head);
   // What the page shows about the entry comes from the verified bytes when they decode; the
   // node's own summary fields are only a fallback for an entry that failed verification.
   const entry = v.entry;
-  const type = entry?.type ?? view.type;
+  const full = isWithheld(view) ? undefined : view;
+  const type = entry?.type ?? full?.type;
   const leafHash = v.leafHash || view.leafHash;
+  const sealed = v.withheld ? "withheld" : v.sealed ? "whole" : undefined;
   // Anchoring speaks for the checkpoint; it says something about this entry only once the
   // entry is proved to be in that checkpoint.
   const anchored = v.verified && anchor.data?.kind === "anchored" ? anchor.data.anchor : undefined;
 
+  // A receipt carries the entry's bytes: none for an entry whose bytes the node withholds.
   const actions = (
     <>
       <button
@@ -180,26 +199,32 @@ function LoadedPage(props: {
       >
         {props.reloading ? <Spinner /> : <Refresh size={14} />} Verify again
       </button>
-      {anchored ? (
-        <a
+      {anchored && !v.withheld ? (
+        <ReceiptButton
+          index={index}
+          size={anchored.size}
+          sealed={v.sealed}
           className="btn"
-          href={api.receiptUrl(index, anchored.size)}
-          download={`patron-entry-${index}-anchored.tlog-proof`}
+          filename={`patron-entry-${index}-anchored.tlog-proof`}
           title={`A receipt against the anchored checkpoint of ${formatCount(anchored.size)} entries: it verifies against the chain alone`}
-          data-testid="download-anchored-receipt"
+          testId="download-anchored-receipt"
         >
           <AnchorIcon size={14} /> Anchored receipt
-        </a>
+        </ReceiptButton>
       ) : null}
-      <a
-        className="btn btn-primary"
-        href={api.receiptUrl(index, head.size)}
-        download={`patron-entry-${index}.tlog-proof`}
-        title={`A receipt against the signed checkpoint of ${formatCount(head.size)} entries`}
-        data-testid="download-receipt"
-      >
-        <Download size={14} /> Download receipt
-      </a>
+      {v.withheld ? null : (
+        <ReceiptButton
+          index={index}
+          size={head.size}
+          sealed={v.sealed}
+          className="btn btn-primary"
+          filename={`patron-entry-${index}.tlog-proof`}
+          title={`A receipt against the signed checkpoint of ${formatCount(head.size)} entries${v.sealed ? ". It holds the sealed entry: share it only with its parties" : ""}`}
+          testId="download-receipt"
+        >
+          <Download size={14} /> Download receipt
+        </ReceiptButton>
+      )}
     </>
   );
 
@@ -208,9 +233,15 @@ function LoadedPage(props: {
     ...proof.proof.map((hash, i) => ({ label: `Sibling ${i + 1}`, hash })),
   ];
 
+  const summary = !v.verified
+    ? "This entry could not be proved to be in the ledger's signed checkpoint. See the failed check below."
+    : v.withheld
+      ? `The leaf hash of entry #${formatCount(index)} is in the ledger's signed checkpoint of ${formatCount(head.size)} entries. Checked in this browser; the node was not trusted. The entry's content is sealed.`
+      : `Entry #${formatCount(index)} is in the ledger's signed checkpoint of ${formatCount(head.size)} entries. Checked in this browser; the node was not trusted.`;
+
   return (
     <div className="page">
-      <EntryHead index={index} type={type} actions={actions} />
+      <EntryHead index={index} type={type} sealed={sealed} actions={actions} />
       {props.reloadError ? <ErrorNotice error={props.reloadError} retry={props.reload} /> : null}
 
       <section
@@ -224,11 +255,7 @@ function LoadedPage(props: {
             <strong>{v.verified ? "Verified" : "Not verified"}</strong>
             {v.verified ? <AnchorBadge status={anchor} /> : null}
           </div>
-          <p>
-            {v.verified
-              ? `Entry #${formatCount(index)} is in the ledger's signed checkpoint of ${formatCount(head.size)} entries. Checked in this browser; the node was not trusted.`
-              : "This entry could not be proved to be in the ledger's signed checkpoint. See the failed check below."}
-          </p>
+          <p>{summary}</p>
           <ul className="checks">
             {v.checks.map((c) => (
               <li
@@ -245,24 +272,54 @@ function LoadedPage(props: {
         </div>
       </section>
 
+      {v.withheld ? <SealedNotice session={session} next={`/entries/${index}`} /> : null}
+      {sealed === "whole" ? <ShownToParty session={session} /> : null}
+
       <div className="grid-2">
         <Card title="Entry">
           <Fields>
             <Field label="Index">
               <code>{index}</code>
             </Field>
-            <Field label="Type">
-              <TypeTag type={type} />
-            </Field>
-            <Field label="Actor">
-              <code className="wrap">{entry?.actor ?? view.actor}</code>
-            </Field>
-            <Field label="Time">
-              <Time iso={entry?.time ?? view.time} />
-            </Field>
+            {v.withheld ? (
+              <Field label="Content">
+                <span className="sealed-content">
+                  <Lock size={14} /> Sealed: shown to its parties only
+                </span>
+              </Field>
+            ) : (
+              <>
+                {type ? (
+                  <Field label="Type">
+                    <TypeTag type={type} />
+                  </Field>
+                ) : null}
+                <Field label="Actor">
+                  <code className="wrap">{entry?.actor ?? full?.actor}</code>
+                </Field>
+                <Field label="Time">
+                  <Time iso={entry?.time ?? full?.time ?? ""} />
+                </Field>
+              </>
+            )}
             <Field label="Leaf hash">
               <Hash value={leafHash} label="leaf hash" />
             </Field>
+            {entry?.subjects ? (
+              <Field label="Parties">
+                <EntryChain subjects={entry.subjects} />
+              </Field>
+            ) : null}
+            {v.command ? (
+              <Field label="Signed by">
+                <span className="stack">
+                  <span>
+                    the customer ({v.command.method === "passkey" ? "passkey" : "Ed25519"})
+                  </span>
+                  <Hash value={v.command.signed.command.actor} label="signer's did:key" keep={12} />
+                </span>
+              </Field>
+            ) : null}
             {entry?.signature ? (
               <Field label="Signed by">
                 <span className="stack">
@@ -308,22 +365,43 @@ function LoadedPage(props: {
         </Card>
       </div>
 
-      <Card
-        title="Canonical JSON"
-        actions={v.text ? <CopyButton value={v.text} text="Copy bytes" /> : null}
-      >
-        {v.text !== undefined ? (
-          <>
-            <JsonView text={prettyJson(v.text)} label="Entry, formatted" />
-            <h3 className="subhead">Canonical bytes (the leaf that is hashed)</h3>
-            <pre className="code raw" data-testid="canonical">
-              {v.text}
-            </pre>
-          </>
-        ) : (
-          <p className="muted">The entry's bytes are not UTF-8 text.</p>
-        )}
-      </Card>
+      {v.command ? <SignedCommandCard command={v.command} /> : null}
+
+      {v.withheld ? null : (
+        <Card
+          title="Canonical JSON"
+          actions={v.text ? <CopyButton value={v.text} text="Copy bytes" /> : null}
+        >
+          {v.text !== undefined ? (
+            <>
+              <JsonView text={prettyJson(v.text)} label="Entry, formatted" />
+              <h3 className="subhead">Canonical bytes (the leaf that is hashed)</h3>
+              <pre className="code raw" data-testid="canonical">
+                {v.text}
+              </pre>
+            </>
+          ) : (
+            <p className="muted">The entry's bytes are not UTF-8 text.</p>
+          )}
+        </Card>
+      )}
     </div>
+  );
+}
+
+/** A sealed entry shown whole: say why this reader sees it, and that its receipt is private. */
+function ShownToParty({ session }: { session: Session }) {
+  const who =
+    session.state === "signed-in"
+      ? `${session.me.merchant.name} (${session.me.key.role})`
+      : "one of its parties";
+  return (
+    <Notice title={`Sealed, shown whole to ${who}`}>
+      <p>
+        Others see only this entry's index and leaf hash. You see its content because the API key
+        you signed in with is of a merchant it names. Its receipt holds the entry itself: share it
+        only with the entry's parties.
+      </p>
+    </Notice>
   );
 }

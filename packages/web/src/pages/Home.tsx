@@ -20,6 +20,7 @@ import { type Anchor, type Anchors, api } from "../lib/api.js";
 import { useHead } from "../lib/head.js";
 import { useAsync, useTitle } from "../lib/hooks.js";
 import { Link } from "../lib/router.js";
+import { useSession } from "../lib/session.js";
 import { consistencyNeeded, sameHistory, type VerifiedCheckpoint } from "../lib/verify.js";
 
 const RECENT = 5;
@@ -323,9 +324,10 @@ function AnchorCheck({ head, anchor }: { head: VerifiedCheckpoint; anchor: Ancho
 
 function RecentEntries(props: { size: number | undefined; unavailable?: ReactNode }) {
   const { size } = props;
+  const { epoch } = useSession();
   const page = useAsync(
     async () => (size === undefined ? undefined : api.entries(Math.max(0, size - RECENT), RECENT)),
-    [size],
+    [size, epoch],
     { keepPrevious: true },
   );
   const entries = page.data ? [...page.data.entries].reverse() : [];

@@ -1,9 +1,10 @@
-import { canonicalJson, parseVerifierKey } from "@patron/ledger";
+import { canonicalJson, isSealed, parseVerifierKey } from "@patron/ledger";
 import { type ChangeEvent, type DragEvent, useId, useState } from "react";
 import { AnchorBadge, useAnchorStatus } from "../components/AnchorStatus.js";
 import { TypeTag } from "../components/EntryTable.js";
 import { File as FileIcon, ShieldCheck, ShieldX, Upload } from "../components/icons.js";
 import { JsonView } from "../components/JsonView.js";
+import { SealedBadge } from "../components/Sealed.js";
 import {
   Card,
   ErrorNotice,
@@ -337,7 +338,10 @@ function Result({ checked, head }: { checked: Checked; head: VerifiedCheckpoint 
             <>
               <Fields>
                 <Field label="Type">
-                  <TypeTag type={receipt.entry.type} />
+                  <span className="type-cell">
+                    <TypeTag type={receipt.entry.type} />
+                    {isSealed(receipt.entry) ? <SealedBadge withheld={false} /> : null}
+                  </span>
                 </Field>
                 <Field label="Actor">
                   <code className="wrap">{receipt.entry.actor}</code>
