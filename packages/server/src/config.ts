@@ -86,6 +86,9 @@ function origins(raw: string | undefined): string[] {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  if (env.PATRON_OPERATOR_KEY && env.PATRON_OPERATOR_KEY === env.PATRON_OWNER_KEY) {
+    throw new ConfigError("PATRON_OPERATOR_KEY must differ from PATRON_OWNER_KEY");
+  }
   return {
     port: int(env, "PORT", 8080, 0, 65535),
     host: env.HOST || "127.0.0.1",

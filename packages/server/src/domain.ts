@@ -48,10 +48,14 @@ export interface EntryTypeSpec {
   parties(entry: Entry): Party[];
   /**
    * The entry binds its actor (a did:key) to a party at a merchant (join, claim), or ends the
-   * binding. Read by the bindings projection and by `POST /v1/commands`.
+   * binding. The one source of bindings: the sequencer stages it when a signed command writes
+   * the entry, and the bindings projection writes it. It reads only these facts of the entry.
    */
-  binding?(entry: Entry): ActorBinding | undefined;
+  binding?(entry: BindingFacts): ActorBinding | undefined;
 }
+
+/** What a binding is read from: the entry, or a draft of it before sequencing. */
+export type BindingFacts = Pick<Entry, "type" | "actor" | "payload" | "subjects">;
 
 /** Who may sign a command type: a customer's key, or a merchant's own signing key. */
 export type SignerKind = "customer" | "merchant";

@@ -193,11 +193,13 @@ export async function startNode(
     }
     let url = "";
     commandRoutes(app, {
+      db,
       sequencer,
       tenancy,
       bindings,
       origin: identity.origin,
       handlers,
+      entryTypes: new Map(entryTypesOf(ledger.domains).map((t) => [t.type, t])),
       webauthnOrigins: () => webauthnOrigins(config, url),
       rpId: config.webauthnRpId,
     });
@@ -285,15 +287,29 @@ async function bootstrap(
     return undefined;
   }
   const fresh = merchantId === undefined;
-  merchantId ??= await tenancy.createMerchant(config.demoMerchant);
-  const { key, id: ownerKeyId } = await tenancy.createKey(
-    merchantId,
-    "owner",
-    "initial owner key",
-    SYSTEM_ACTOR,
-    config.ownerKey,
-  );
-  if (fresh && config.demoData) await seedDemoDocuments(sequencer, merchantId, ownerKeyId);
+  let key: string;
+  if (merchantId === undefined) {
+    // The merchant and its owner key in one command: both or neither.
+    const m = await tenancy.createMerchantWithOwner(
+      config.demoMerchant,
+      SYSTEM_ACTOR,
+      config.ownerKey,
+    );
+    merchantId = m.id;
+    key = m.ownerKey;
+    if (config.demoData) await seedDemoDocuments(sequencer, merchantId, m.keyId);
+  } else {
+    // Left by a first start of an earlier version, which wrote the two one after the other.
+    key = (
+      await tenancy.createKey(
+        merchantId,
+        "owner",
+        "initial owner key",
+        SYSTEM_ACTOR,
+        config.ownerKey,
+      )
+    ).key;
+  }
   mkdirSync(config.dataDir, { recursive: true });
   writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
   log(

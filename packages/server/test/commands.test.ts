@@ -81,7 +81,8 @@ describe.each(backends)("signed commands on $name", (backend) => {
     };
     const good = () => alice.sign(cmd(alice, "test.note"));
     const replayed = good();
-    expect((await post(replayed)).statusCode).toBe(201);
+    const first = await post(replayed);
+    expect(first.statusCode).toBe(201);
     const cases: [string, unknown, number, string][] = [
       ["forged", { ...mallory.sign(cmd(alice, "test.note")) }, 401, "invalid_signature"],
       [
@@ -168,6 +169,16 @@ describe.each(backends)("signed commands on $name", (backend) => {
       expect(r.json().error.message).toEqual(expect.any(String));
     }
     expect(size(t.node)).toBe(before);
+    // The refused replay tells the signer which entries the command wrote (a lost answer).
+    const again = (await post(replayed)).json();
+    expect(again.error.details).toEqual(first.json());
+    // Another command with a spent nonce is told nothing more.
+    const sameNonce = alice.sign(
+      cmd(alice, "test.note", { other: "payload" }, { nonce: replayed.command.nonce }),
+    );
+    const r = (await post(sameNonce)).json();
+    expect(r.error.code).toBe("nonce_reused");
+    expect(r.error.details).toBeUndefined();
   });
 
   it("accepts fractional seconds and an expiry exactly 24 h ahead", async () => {

@@ -1,4 +1,6 @@
-import { decodeEntry, encodeEntry } from "@patron/ledger";
+import { randomBytes } from "node:crypto";
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { decodeEntry, encodeDidKey, encodeEntry, signCommand } from "@patron/ledger";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Domain } from "../src/domain.js";
 import { ApiError } from "../src/http/errors.js";
@@ -16,7 +18,9 @@ const M = "m_sequencertest";
 describe.each(backends)("sequencer commands on $name", (backend: Backend) => {
   let ledger: Ledger | undefined;
   let cleanup: (() => void) | undefined;
-  // A projection that fails on the database side, as a constraint would, for one entry.
+  // A projection that fails on the database side, as a constraint would, for one entry; and
+  // one that holds its batch's transaction open until the test lets it go.
+  let gate: Promise<void> | undefined;
   const boom: Domain = {
     name: "boom",
     projectors: [
@@ -27,7 +31,24 @@ describe.each(backends)("sequencer commands on $name", (backend: Backend) => {
           await tx.query("SELECT 1/0");
         },
       },
+      {
+        types: ["test.slow"],
+        tables: [],
+        async apply() {
+          await gate;
+        },
+      },
     ],
+  };
+  const hold = () => {
+    let release = () => {};
+    gate = new Promise<void>((r) => {
+      release = r;
+    });
+    return () => {
+      release();
+      gate = undefined;
+    };
   };
   const open = async (clock = new ManualClock(Date.UTC(2026, 5, 1))) => {
     const c = backend.config({ batchWaitMs: 5 });
@@ -205,6 +226,104 @@ describe.each(backends)("sequencer commands on $name", (backend: Backend) => {
     expect(decodeEntry(stored[1]?.data ?? new Uint8Array()).subjects).toEqual([
       { merchant: M, prev: 0 },
     ]);
+  });
+
+  it("never writes a command its checks refused, even when its batch's transaction fails", async () => {
+    const { ledger } = await open();
+    await ledger.sequencer.submit(note(0));
+    const revoked = ledger.sequencer.state.add(new StagedMap<string, boolean>());
+    const revoke = (i: number, type: string) =>
+      ledger.sequencer.execute({
+        entries: [note(i, { type })],
+        check: () => {
+          if (revoked.get("k")) throw new ApiError(409, "already_revoked", "already revoked");
+          revoked.set("k", true);
+        },
+      });
+    // The second is refused because of what the first staged; then the first fails to commit.
+    const r = await Promise.allSettled([revoke(1, "test.boom"), revoke(2, "test.noted")]);
+    expect(r.map((x) => x.status)).toEqual(["rejected", "rejected"]);
+    expect((r[1] as PromiseRejectedResult).reason.code).toBe("already_revoked");
+    expect(await listEntries(ledger.db, 0n, 10n)).toHaveLength(1);
+    expect(revoked.get("k")).toBeUndefined();
+  });
+
+  it("acknowledges a batch whose COMMIT landed though its answer was lost, once", async () => {
+    const { ledger } = await open();
+    const db = ledger.db as unknown as { transaction: (fn: unknown) => Promise<unknown> };
+    const real = db.transaction.bind(db);
+    let lose = true;
+    db.transaction = async (fn) => {
+      const r = await real(fn);
+      if (lose) {
+        lose = false;
+        throw new Error("connection lost during COMMIT");
+      }
+      return r;
+    };
+    const r = await Promise.allSettled([1, 2, 3].map((i) => ledger.sequencer.submit(note(i))));
+    expect(r.map((x) => x.status)).toEqual(["fulfilled", "fulfilled", "fulfilled"]);
+    const stored = await listEntries(ledger.db, 0n, 10n);
+    expect(stored.map((e) => (decodeEntry(e.data).payload as { i: number }).i)).toEqual([1, 2, 3]);
+    expect(ledger.sequencer.head.size).toBe(3n);
+    expect((await ledger.sequencer.submit(note(4))).index).toBe(3n);
+  });
+
+  it("shows only committed chain heads while a batch is being written", async () => {
+    const { ledger } = await open();
+    await ledger.sequencer.submit(note(0));
+    const release = hold();
+    const pending = ledger.sequencer.submit(note(1, { type: "test.slow" }));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await ledger.sequencer.headOf(M)).toBe(0n);
+    release();
+    await pending;
+    expect(await ledger.sequencer.headOf(M)).toBe(1n);
+  });
+
+  it("refuses parties that are not ids, or named twice, before anything is written", async () => {
+    const { ledger } = await open();
+    await expect(
+      ledger.sequencer.submit(note(1, { parties: [{ customer: "not a customer id" }] })),
+    ).rejects.toMatchObject({ status: 400, code: "invalid_entry" });
+    await expect(
+      ledger.sequencer.submit(note(2, { parties: [{ merchant: M }, { merchant: M }] })),
+    ).rejects.toMatchObject({ status: 400, code: "invalid_entry" });
+    expect(ledger.sequencer.head.size).toBe(0n);
+  });
+
+  it("judges expiry at the time the entries get, so a queued replay cannot outlive its nonce", async () => {
+    const { ledger, clock } = await open();
+    const sk = randomBytes(32);
+    const did = encodeDidKey({ type: "Ed25519", publicKey: ed25519.getPublicKey(sk) });
+    const expires = clock.now() + 120_000;
+    const signed = signCommand(
+      {
+        v: 1,
+        type: "test.note",
+        ledger: ledger.identity.origin,
+        actor: did,
+        merchant: M,
+        nonce: randomBytes(16).toString("base64url"),
+        expires: new Date(expires).toISOString(),
+        payload: {},
+      },
+      sk,
+    );
+    const run = () => ledger.sequencer.execute({ entries: [note(9)], signed });
+    await run();
+    clock.set(expires - 1);
+    const release = hold();
+    const blocker = ledger.sequencer.submit(note(1, { type: "test.slow" }));
+    await new Promise((r) => setTimeout(r, 50));
+    // Queued before the command expires, sequenced after: by then its nonce may be pruned.
+    const replay = run();
+    clock.set(expires + 61_000);
+    release();
+    await blocker;
+    await expect(replay).rejects.toMatchObject({ code: "command_expired" });
+    const stored = await listEntries(ledger.db, 0n, 10n);
+    expect(stored.filter((e) => decodeEntry(e.data).signed)).toHaveLength(1);
   });
 
   it("stamps entries from the injected clock, never backwards in index order", async () => {

@@ -11,42 +11,41 @@ const key = (merchant: string, actor: string) => `${merchant}\u0000${actor}`;
  * key stage the change, so a command later in the same batch already sees it.
  */
 export class Bindings {
-  private readonly map: StagedMap<string, ActorBinding | null>;
+  private readonly map: StagedMap<string, ActorBinding>;
 
   constructor(
     private readonly db: Database,
     sequencer: Sequencer,
   ) {
-    this.map = sequencer.state.add(new StagedMap<string, ActorBinding | null>());
+    this.map = sequencer.state.add(new StagedMap<string, ActorBinding>());
     sequencer.onRecover(async () => this.map.clearCommitted());
   }
 
-  /** The actor's binding at the merchant, as staged, or undefined. */
-  async get(merchant: string, actor: string): Promise<ActorBinding | undefined> {
+  /**
+   * The actor's binding at the merchant. `staged`: as the sequencer sees it, with what earlier
+   * commands of the batch staged (inside a check); otherwise committed state only. Bindings
+   * found are kept; an unknown key is not, so strangers' keys cannot fill the memory.
+   */
+  async get(merchant: string, actor: string, staged = false): Promise<ActorBinding | undefined> {
     const k = key(merchant, actor);
-    if (!this.map.hasCommitted(k)) {
-      const { rows } = await this.db.query(
-        "SELECT party, kind, status FROM actor_bindings WHERE merchant_id = $1 AND actor = $2",
-        [merchant, actor],
-      );
-      const r = rows[0];
-      // A batch may have committed this binding while we read: what it merged is newer.
-      if (!this.map.hasCommitted(k)) {
-        this.map.load(
-          k,
-          r
-            ? {
-                merchant,
-                actor,
-                party: String(r.party),
-                kind: r.kind as ActorBinding["kind"],
-                status: r.status as ActorBinding["status"],
-              }
-            : null,
-        );
-      }
-    }
-    return this.map.get(k) ?? undefined;
+    const known = staged ? this.map.get(k) : this.map.getCommitted(k);
+    if (known) return known;
+    const { rows } = await this.db.query(
+      "SELECT party, kind, status FROM actor_bindings WHERE merchant_id = $1 AND actor = $2",
+      [merchant, actor],
+    );
+    const r = rows[0];
+    if (!r) return undefined;
+    const found: ActorBinding = {
+      merchant,
+      actor,
+      party: String(r.party),
+      kind: r.kind as ActorBinding["kind"],
+      status: r.status as ActorBinding["status"],
+    };
+    // A batch may have committed a newer binding while we read: keep that one.
+    if (!this.map.hasCommitted(k)) this.map.load(k, found);
+    return (staged ? this.map.get(k) : this.map.getCommitted(k)) ?? found;
   }
 
   /** Stages a binding (inside a command's check). */

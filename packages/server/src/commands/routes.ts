@@ -1,25 +1,32 @@
 import {
   CommandError,
+  canonicalJson,
   commandExpiry,
+  decodeEntry,
   parseSignedCommand,
   type SignedCommand,
   verifyCommand,
 } from "@patron/ledger";
 import { z } from "zod";
-import type { CommandHandler } from "../domain.js";
+import type { Queryable } from "../db/database.js";
+import type { ActorBinding, CommandHandler, EntryTypeSpec } from "../domain.js";
 import type { App } from "../http/app.js";
 import { ApiError } from "../http/errors.js";
 import { errorResponses } from "../http/schemas.js";
 import { MAX_COMMAND_LIFETIME_MS, type Sequencer } from "../ledger/sequencer.js";
+import { findNonce, listEntries } from "../ledger/store.js";
 import type { Tenancy } from "../tenancy/tenancy.js";
 import type { Bindings } from "./bindings.js";
 
 export interface CommandRoutesDeps {
+  db: Queryable;
   sequencer: Sequencer;
   tenancy: Tenancy;
   bindings: Bindings;
   origin: string;
   handlers: ReadonlyMap<string, CommandHandler>;
+  /** Entry types by name: the ones that bind a key are staged from their own spec. */
+  entryTypes: ReadonlyMap<string, EntryTypeSpec>;
   /** Origins a passkey assertion may come from (the portal's, the node's own). */
   webauthnOrigins: () => readonly string[];
   /** The relying party id passkeys are registered under; default: the assertion origin's host. */
@@ -118,10 +125,25 @@ export function commandRoutes(app: App, deps: CommandRoutesDeps) {
         throw new ApiError(404, "unknown_merchant", `merchant ${command.merchant} not found`);
       }
       if (deps.sequencer.nonceSpent(command.actor, command.nonce)) {
-        throw new ApiError(409, "nonce_reused", "this command's nonce was already used");
+        // A replay is refused; the same signed command again (a retry after a lost answer) is
+        // told, in the details, which entries it wrote.
+        const written = await committedCommand(deps.db, signed);
+        throw new ApiError(
+          409,
+          "nonce_reused",
+          written
+            ? "this command was already committed: details.entries are the entries it wrote"
+            : "this command's nonce was already used",
+          written,
+        );
       }
-      const checkBinding = async () => {
-        const binding = await deps.bindings.get(command.merchant, command.actor);
+      /** The actor's binding, refused unless it may sign this type. */
+      const checkBinding = async (staged: boolean): Promise<ActorBinding | undefined> => {
+        const binding = await deps.bindings.get(command.merchant, command.actor, staged);
+        if (binding && binding.status !== "active") {
+          // A rotated or revoked key cannot bind itself again either.
+          throw new ApiError(403, `key_${binding.status}`, `this key was ${binding.status}`);
+        }
         if (handler.createsBinding) return binding;
         if (!binding) {
           throw new ApiError(
@@ -129,9 +151,6 @@ export function commandRoutes(app: App, deps: CommandRoutesDeps) {
             "unknown_actor",
             `${command.actor} is not bound to an account at ${command.merchant}`,
           );
-        }
-        if (binding.status !== "active") {
-          throw new ApiError(403, `key_${binding.status}`, `this key was ${binding.status}`);
         }
         if (binding.kind !== handler.signer) {
           throw new ApiError(
@@ -142,17 +161,39 @@ export function commandRoutes(app: App, deps: CommandRoutesDeps) {
         }
         return binding;
       };
-      const binding = await checkBinding();
+      const binding = await checkBinding(false);
       const draft = await handler.handle({ command, signed, binding });
+      // What a customer signed is recorded as the customer's act, whatever the handler says.
+      const entries = draft.entries.map((e) => ({ ...e, actor: command.actor }));
       const committed = await deps.sequencer.execute({
         ...draft,
-        // What a customer signed is recorded as the customer's act, whatever the handler says.
-        entries: draft.entries.map((e) => ({ ...e, actor: command.actor })),
+        entries,
         signed,
-        // In order with the rest of the batch: a binding revoked just before counts.
+        // In order with the rest of the batch: a binding changed just before counts.
         check: async (ctx) => {
-          await checkBinding();
+          const now = await checkBinding(true);
+          if (now?.party !== binding?.party) {
+            throw new ApiError(
+              409,
+              "binding_changed",
+              "the key's account changed while the command was queued; sign it again",
+            );
+          }
           await draft.check?.(ctx);
+          for (const e of entries) {
+            const spec = deps.entryTypes.get(e.type)?.binding;
+            if (!spec) continue;
+            if (typeof e.payload === "function") {
+              throw new Error(`${e.type} binds a key, so its payload cannot be derived`);
+            }
+            const b = spec({
+              type: e.type,
+              actor: e.actor,
+              payload: e.payload,
+              subjects: (e.parties ?? []).map((p) => ({ ...p, prev: null })),
+            });
+            if (b) deps.bindings.stage(b);
+          }
         },
       });
       reply.code(201);
@@ -166,6 +207,31 @@ export function commandRoutes(app: App, deps: CommandRoutesDeps) {
       };
     },
   );
+}
+
+/** The entries a byte-identical signed command wrote, when its nonce row still names them. */
+async function committedCommand(db: Queryable, signed: SignedCommand) {
+  const first = await findNonce(db, signed.command.actor, signed.command.nonce);
+  if (first === undefined) return undefined;
+  const json = canonicalJson(signed);
+  const out: { index: number; leafHash: string; type: string }[] = [];
+  let time = "";
+  // A command's entries are contiguous and each carries the command: read until one does not.
+  for (let from = first; ; from += 100n) {
+    const rows = await listEntries(db, from, from + 100n);
+    for (const r of rows) {
+      const e = decodeEntry(r.data);
+      if (!e.signed || canonicalJson(e.signed) !== json)
+        return out.length ? { entries: out, time } : undefined;
+      time ||= e.time;
+      out.push({
+        index: Number(r.index),
+        leafHash: Buffer.from(r.leafHash).toString("hex"),
+        type: e.type,
+      });
+    }
+    if (rows.length < 100) return out.length ? { entries: out, time } : undefined;
+  }
 }
 
 /** The host a passkey assertion says it came from: its relying party id is checked against it. */

@@ -1,5 +1,7 @@
 import {
   CommandError,
+  canonicalJson,
+  commandExpiry,
   type Entry,
   publicKeyFromEntryKey,
   verifyCommand,
@@ -7,7 +9,7 @@ import {
 } from "@patron/ledger";
 import type { EntryTypeSpec } from "../domain.js";
 import type { AuditProblem } from "./audit.js";
-import { partyId } from "./sequencer.js";
+import { MAX_COMMAND_LIFETIME_MS, partyId } from "./sequencer.js";
 
 /** A domain's own invariants over the log, checked while `audit` replays it. */
 export interface DomainAuditor {
@@ -27,6 +29,11 @@ export class EntryAuditor {
   private readonly heads = new Map<string, bigint>();
   private readonly specs: Map<string, EntryTypeSpec>;
   private chainsFrom: bigint | undefined;
+  private lastTime = Number.NEGATIVE_INFINITY;
+  /** The signed command of the entry before, so a command's entries count as one use. */
+  private lastSigned: { index: bigint; json: string } | undefined;
+  /** Nonces in use: by actor and nonce, the entry that spent it and when its command expires. */
+  private readonly nonces = new Map<string, { index: bigint; expires: number }>();
 
   constructor(
     specs: readonly EntryTypeSpec[],
@@ -44,6 +51,12 @@ export class EntryAuditor {
 
   visit(index: bigint, entry: Entry, report: (p: AuditProblem) => void): void {
     const at = index.toString();
+    const time = Date.parse(entry.time);
+    if (time < this.lastTime) {
+      report({ kind: "entry", at, message: "its time is before the previous entry's" });
+    }
+    this.lastTime = Math.max(this.lastTime, time);
+    if (entry.signed) this.checkCommandUse(index, time, entry, report);
     if (entry.signed) {
       try {
         verifyCommand(entry.signed);
@@ -107,6 +120,43 @@ export class EntryAuditor {
       }
     }
     for (const d of this.domains) d.visit(index, entry, report);
+  }
+
+  /** A signed command is used once (its nonce), before it expires, at most 24 h ahead. */
+  private checkCommandUse(
+    index: bigint,
+    time: number,
+    entry: Entry,
+    report: (p: AuditProblem) => void,
+  ): void {
+    const signed = entry.signed;
+    if (!signed) return;
+    const at = index.toString();
+    const json = canonicalJson(signed);
+    const sameCommand = this.lastSigned?.index === index - 1n && this.lastSigned.json === json;
+    this.lastSigned = { index, json };
+    if (sameCommand) return;
+    let expires: number;
+    try {
+      expires = commandExpiry(signed.command);
+    } catch {
+      return; // the signature check reports a malformed command
+    }
+    if (expires <= time) {
+      report({ kind: "entry", at, message: "its signed command had expired when it was written" });
+    } else if (expires > time + MAX_COMMAND_LIFETIME_MS) {
+      report({ kind: "entry", at, message: "its signed command expires more than 24 h ahead" });
+    }
+    const key = `${signed.command.actor}\u0000${signed.command.nonce}`;
+    const used = this.nonces.get(key);
+    if (used && used.expires > time) {
+      report({ kind: "entry", at, message: `its command reuses the nonce of entry ${used.index}` });
+    }
+    this.nonces.set(key, { index, expires });
+    if (this.nonces.size > 100_000) {
+      // An expired nonce can never be accepted again, so it need not be remembered.
+      for (const [k, v] of this.nonces) if (v.expires <= time) this.nonces.delete(k);
+    }
   }
 
   finish(report: (p: AuditProblem) => void): void {

@@ -1,5 +1,6 @@
 import {
   canonicalJson,
+  commandExpiry,
   decodeEntry,
   type Entry,
   type JsonValue,
@@ -125,11 +126,12 @@ export interface Head {
 /** How far ahead a signed command may expire (decision 5). */
 export const MAX_COMMAND_LIFETIME_MS = 24 * 3600 * 1000;
 
-/** An entry encoded on arrival, but for `subjects`, which only sequencing can fill. */
+/** An entry encoded on arrival, but for `subjects` and `time`, which only sequencing gives. */
 interface Prepared {
   draft: EntryDraft;
-  entry: Entry;
-  /** Canonical JSON of the entry without `subjects`, split where `subjects` goes. */
+  /** The entry without `subjects` and `time`. */
+  entry: Omit<Entry, "time">;
+  /** Canonical JSON of that entry, split where `subjects` and `time` go. */
   head: string;
   tail: string;
 }
@@ -137,7 +139,6 @@ interface Prepared {
 /** An entry whose payload is derived at sequencing: encoded then. */
 interface Deferred {
   draft: EntryDraft;
-  time: string;
   signed?: SignedCommand;
   salt?: string;
 }
@@ -145,9 +146,10 @@ interface Deferred {
 interface Pending {
   command: CommandDraft;
   prepared: (Prepared | Deferred)[];
-  time: number;
   expires?: number;
   idempotency?: Idempotency;
+  /** Answered already (refused by its checks): never retried, never written. */
+  settled?: boolean;
   resolve: (e: CommittedEntry[]) => void;
   reject: (err: unknown) => void;
 }
@@ -167,6 +169,11 @@ export class Sequencer {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private inflight = new Map<string, { hash: string; promise: Promise<CommittedEntry[]> }>();
+  /**
+   * Idempotency keys committed lately, so a retry whose database lookup ran before the first
+   * request committed (and after it left `inflight`) still gets the replay.
+   */
+  private readonly recentKeys = new Map<string, { hash: string; entries: CommittedEntry[] }>();
   private lastTime = 0;
   private needsRecovery = false;
   private closed = false;
@@ -228,18 +235,22 @@ export class Sequencer {
 
   /** The latest committed entry of a party, or undefined when it has none. */
   async headOf(party: string): Promise<bigint | undefined> {
-    if (!this.heads.hasCommitted(party)) {
-      const found = await loadHeads(this.db, [party]);
+    // Committed state only: a batch being written may still fail.
+    let h = this.heads.getCommitted(party);
+    if (h === undefined) {
+      h = (await loadHeads(this.db, [party])).get(party) ?? NONE;
       // A batch may have committed this party meanwhile: what it merged is newer.
-      if (!this.heads.hasCommitted(party)) this.heads.load(party, found.get(party) ?? NONE);
+      const now = this.heads.getCommitted(party);
+      if (now === undefined) this.heads.load(party, h);
+      else h = now;
     }
-    const h = this.heads.get(party);
-    return h === undefined || h === NONE ? undefined : h;
+    return h === NONE ? undefined : h;
   }
 
-  /** Whether a signed command's nonce was spent by a committed command. */
+  /** Whether a signed command's nonce was spent by a committed command that has not expired. */
   nonceSpent(actor: string, nonce: string): boolean {
-    return this.nonces.get(nonceKey(actor, nonce)) !== undefined;
+    const expires = this.nonces.getCommitted(nonceKey(actor, nonce));
+    return expires !== undefined && expires > this.clock.now();
   }
 
   /** Appends one entry; resolves once it is committed. */
@@ -280,40 +291,47 @@ export class Sequencer {
         replayed: true,
       }));
     }
-    // Another request with this key may have been queued while we looked it up.
+    // Another request with this key may have been queued, or committed, while we looked it up.
     const raced = fromInflight();
     if (raced) return raced;
+    const recent = this.recentKeys.get(id);
+    if (recent) {
+      if (recent.hash !== hash) throw idempotencyConflict();
+      return recent.entries.map((e) => ({ ...e, replayed: true }));
+    }
     const promise = this.enqueue(command, idempotency);
     this.inflight.set(id, { hash, promise });
     promise.then(
-      () => this.inflight.delete(id),
+      (entries) => {
+        this.recentKeys.set(id, { hash, entries });
+        if (this.recentKeys.size > 10_000) {
+          const oldest = this.recentKeys.keys().next().value;
+          if (oldest !== undefined) this.recentKeys.delete(oldest);
+        }
+        this.inflight.delete(id);
+      },
       () => this.inflight.delete(id),
     );
     return promise;
   }
 
   private enqueue(command: CommandDraft, idempotency?: Idempotency): Promise<CommittedEntry[]> {
-    // The time is taken on arrival; queue order is index order, so times never go backwards.
-    this.lastTime = Math.max(this.lastTime, this.clock.now());
-    const time = this.lastTime;
-    const iso = new Date(time).toISOString();
+    // Encoded on arrival, off the sequencer's path; the time and chain links come at sequencing.
     let prepared: (Prepared | Deferred)[];
     let expires: number | undefined;
     try {
-      if (command.signed) {
-        expires = Date.parse(command.signed.command.expires);
-        if (!Number.isFinite(expires)) throw new Error("command.expires is not a time");
-      }
+      if (command.signed) expires = commandExpiry(command.signed.command);
+      for (const d of command.entries) checkParties(d.parties ?? []);
       prepared = command.entries.map((d) =>
         typeof d.payload === "function"
-          ? { draft: d, time: iso, signed: command.signed, salt: d.sealed ? newSalt() : undefined }
-          : prepare(d, iso, command.signed),
+          ? { draft: d, signed: command.signed, salt: d.sealed ? newSalt() : undefined }
+          : prepare(d, command.signed),
       );
     } catch (err) {
       return Promise.reject(new ApiError(400, "invalid_entry", (err as Error).message));
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ command, prepared, time, expires, idempotency, resolve, reject });
+      this.queue.push({ command, prepared, expires, idempotency, resolve, reject });
       this.schedule();
     });
   }
@@ -371,9 +389,10 @@ export class Sequencer {
           continue;
         }
         // The transaction failed: retry each command alone, in order, so one bad command (a
-        // projection constraint, say) sinks no other.
+        // projection constraint, say) sinks no other. A command its checks refused was answered
+        // already, and stays refused.
         for (const p of batch) {
-          await this.commit([p]).catch((e) => p.reject(e));
+          if (!p.settled) await this.commit([p]).catch((e) => p.reject(e));
         }
       }
     }
@@ -382,6 +401,10 @@ export class Sequencer {
   private async commit(batch: Pending[]): Promise<void> {
     if (this.needsRecovery) await this.recover();
     await this.loadUnknownHeads(batch);
+    // One time for the batch, taken as it is sequenced: expiry is judged against the time the
+    // entries carry, and never goes backwards in index order.
+    this.lastTime = Math.max(this.lastTime, this.clock.now());
+    const time = this.lastTime;
     const before = this.edge.clone();
     const accepted: { p: Pending; c: CommittedEntry[] }[] = [];
     this.state.begin();
@@ -389,11 +412,12 @@ export class Sequencer {
       for (const p of batch) {
         this.state.begin();
         try {
-          const c = await this.sequence(p);
+          const c = await this.sequence(p, time);
           this.state.merge();
           accepted.push({ p, c });
         } catch (err) {
           this.state.drop();
+          p.settled = true;
           p.reject(err);
         }
       }
@@ -406,13 +430,13 @@ export class Sequencer {
       return;
     }
 
+    const size = this.edge.size;
+    const root = this.edge.root();
+    const note = signCheckpoint(
+      { origin: this.opts.origin, size, root, extensions: [] },
+      this.signer,
+    );
     try {
-      const size = this.edge.size;
-      const root = this.edge.root();
-      const note = signCheckpoint(
-        { origin: this.opts.origin, size, root, extensions: [] },
-        this.signer,
-      );
       const tiles = this.edge.takeDirty();
       const committed = accepted.flatMap((a) => a.c);
       await this.db.transaction(async (tx) => {
@@ -455,39 +479,49 @@ export class Sequencer {
         }
         await insertCheckpoint(tx, { size, root, note });
       });
-      this.state.merge();
-      this.headState = { size, root, note };
-      this.committedTiles = this.edge.partialTileNodes();
     } catch (err) {
-      // The commit may or may not have reached the database (a lost connection during COMMIT):
-      // trust only what is stored. The staged state goes with the failed batch.
-      this.state.drop();
-      this.edge = before;
-      await this.recover().catch(() => {
-        this.needsRecovery = true;
-      });
-      throw err;
+      // The transaction failed, or its COMMIT's answer was lost: trust only what is stored.
+      let stored: { edge: TreeEdge; head: Head } | undefined;
+      try {
+        stored = await loadState(this.db, this.opts);
+      } catch {
+        // the database is unreachable: the outcome stays unknown until it is back
+      }
+      if (!(stored && stored.head.size === size && equalBytes(stored.head.root, root))) {
+        // Not written. The staged layers undo the batch exactly, so nothing is reloaded,
+        // unless what is stored is not what was there before (or cannot be read).
+        this.state.drop();
+        this.edge = before;
+        if (!stored || stored.head.size !== before.size) this.needsRecovery = true;
+        throw err;
+      }
+      // It was written after all: acknowledge it like any committed batch.
     }
+    this.state.merge();
+    this.headState = { size, root, note };
+    this.committedTiles = this.edge.partialTileNodes();
     for (const { p, c } of accepted) p.resolve(c);
     for (const l of this.listeners) l(this.headState);
     this.pruneNonces();
   }
 
   /** Validates one command and gives its entries indices, chain links and leaf hashes. */
-  private async sequence(p: Pending): Promise<CommittedEntry[]> {
-    const ctx: CheckContext = { time: p.time, index: this.edge.size };
+  private async sequence(p: Pending, time: number): Promise<CommittedEntry[]> {
+    const ctx: CheckContext = { time, index: this.edge.size };
+    const iso = new Date(time).toISOString();
     const signed = p.command.signed;
     if (signed && p.expires !== undefined) {
       // Checked again here, against the time the entries carry: the HTTP layer's check ran
       // against an earlier clock reading.
-      if (p.expires <= p.time) {
+      if (p.expires <= time) {
         throw new ApiError(400, "command_expired", "the command expired before it was sequenced");
       }
-      if (p.expires > p.time + MAX_COMMAND_LIFETIME_MS) {
+      if (p.expires > time + MAX_COMMAND_LIFETIME_MS) {
         throw new ApiError(400, "expires_too_far", "a command may expire at most 24 h ahead");
       }
       const key = nonceKey(signed.command.actor, signed.command.nonce);
-      if (this.nonces.get(key) !== undefined) {
+      const spent = this.nonces.get(key);
+      if (spent !== undefined && spent > time) {
         throw new ApiError(409, "nonce_reused", "this command's nonce was already used");
       }
       this.nonces.set(key, p.expires);
@@ -511,13 +545,12 @@ export class Sequencer {
           return "merchant" in party ? { merchant: id, prev } : { customer: id, prev };
         });
       }
-      const text = subjects
-        ? `${e.head},"subjects":${canonicalJson(subjects)},${e.tail}`
-        : `${e.head},${e.tail}`;
+      const links = subjects ? `,"subjects":${canonicalJson(subjects)}` : "";
+      const text = `${e.head}${links},"time":"${iso}",${e.tail}`;
       const data = new Uint8Array(Buffer.from(text, "utf8"));
       out.push({
         index,
-        entry: subjects ? { ...e.entry, subjects } : e.entry,
+        entry: { ...e.entry, ...(subjects ? { subjects } : {}), time: iso } as Entry,
         data,
         leafHash: hashLeafNative(data),
       });
@@ -545,7 +578,9 @@ export class Sequencer {
   }
 
   private pruneNonces(): void {
-    const now = this.clock.now();
+    // Against the sequencer's own time: a command still queued is checked at a later time
+    // than this, so a nonce pruned here can no longer be valid for it.
+    const now = this.lastTime;
     if (now - this.lastPrune < 60_000) return;
     this.lastPrune = now;
     this.nonces.prune((expires) => expires <= now);
@@ -585,13 +620,13 @@ export class Sequencer {
 const nonceKey = (actor: string, nonce: string) => `${actor}\u0000${nonce}`;
 
 /**
- * Encodes an entry without `subjects` and splits it where `subjects` goes. RFC 8785 sorts
- * members by key, and "subjects" falls between "signed" and "time"; after "time" come only
- * "type" and "v", whose values hold no unescaped quote, so the last `,"time":` is the member.
+ * Encodes an entry without `subjects` and `time` and splits it where they go. RFC 8785 sorts
+ * members by key: "subjects" and then "time" fall between "signed" and "type"; after "type"
+ * comes only "v", and no string value holds an unescaped quote, so the last `,"type":` is the
+ * member itself.
  */
 function prepare(
   draft: EntryDraft,
-  time: string,
   signed?: SignedCommand,
   payload = draft.payload as JsonValue,
   salt = draft.sealed ? newSalt() : undefined,
@@ -599,25 +634,40 @@ function prepare(
   if (typeof draft.type !== "string" || draft.type === "") throw new Error("entry type is empty");
   if (typeof draft.actor !== "string" || draft.actor === "")
     throw new Error("entry actor is empty");
-  const entry: Entry = {
+  const entry: Omit<Entry, "time"> = {
     v: 1,
     type: draft.type,
     actor: draft.actor,
-    time,
     payload,
     ...(salt ? { salt } : {}),
     ...(signed ? { signed } : {}),
   };
   const text = canonicalJson(entry);
-  const at = text.lastIndexOf(',"time":');
+  const at = text.lastIndexOf(',"type":');
   return { draft, entry, head: text.slice(0, at), tail: text.slice(at + 1) };
+}
+
+const PARTY_ID = { customer: /^c_[A-Za-z0-9_-]{1,64}$/, merchant: /^m_[A-Za-z0-9_-]{1,64}$/ };
+
+/** Parties as `subjects` must hold them (the library refuses anything else when decoding). */
+function checkParties(parties: Party[]): void {
+  const seen = new Set<string>();
+  for (const p of parties) {
+    const [kind, id] =
+      "merchant" in p ? (["merchant", p.merchant] as const) : (["customer", p.customer] as const);
+    if (typeof id !== "string" || !PARTY_ID[kind].test(id)) {
+      throw new Error(`${kind} ${JSON.stringify(id)} is not a ${kind} id`);
+    }
+    if (seen.has(id)) throw new Error(`${id} is named twice`);
+    seen.add(id);
+  }
 }
 
 /** Derives a payload at sequencing and encodes the entry; a fault rejects its command. */
 function derive(d: Deferred, ctx: CheckContext): Prepared {
   const payload = (d.draft.payload as (ctx: CheckContext) => JsonValue)(ctx);
   try {
-    return prepare(d.draft, d.time, d.signed, payload, d.salt);
+    return prepare(d.draft, d.signed, payload, d.salt);
   } catch (err) {
     throw new ApiError(400, "invalid_entry", (err as Error).message);
   }

@@ -44,6 +44,11 @@ export class StagedMap<K, V> implements Staged {
     else this.committed.delete(key);
   }
 
+  /** The committed value, ignoring staged layers: what a reader outside the sequencer may see. */
+  getCommitted(key: K): V | undefined {
+    return this.committed.get(key);
+  }
+
   /** Committed values only: for loading from the database, outside any layer. */
   load(key: K, value: V): void {
     this.committed.set(key, value);

@@ -116,7 +116,10 @@ export async function findIdempotencyKey(db: Queryable, scope: string, key: stri
     : undefined;
 }
 
-/** Nonces of committed signed commands: a nonce is spent until its command expires. */
+/**
+ * Nonces of committed signed commands: a nonce is spent until its command expires. A row left
+ * from an expired command (not pruned yet) is replaced: the sequencer let the nonce through.
+ */
 export async function insertNonces(
   tx: Queryable,
   nonces: { actor: string; nonce: string; expires: number; index: bigint }[],
@@ -125,7 +128,9 @@ export async function insertNonces(
   await tx.query(
     `INSERT INTO command_nonces (actor, nonce, expires_at, entry_idx)
      SELECT a, n, e, i FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[])
-       AS x(a, n, e, i)`,
+       AS x(a, n, e, i)
+     ON CONFLICT (actor, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at,
+       entry_idx = EXCLUDED.entry_idx`,
     [
       nonces.map((n) => n.actor),
       nonces.map((n) => n.nonce),
@@ -148,6 +153,19 @@ export async function loadLiveNonces(
     nonce: String(r.nonce),
     expires: new Date(r.expires_at as string | Date).getTime(),
   }));
+}
+
+/** The first entry of the command that spent a nonce, while it is kept. */
+export async function findNonce(
+  db: Queryable,
+  actor: string,
+  nonce: string,
+): Promise<bigint | undefined> {
+  const { rows } = await db.query(
+    "SELECT entry_idx FROM command_nonces WHERE actor = $1 AND nonce = $2",
+    [actor, nonce],
+  );
+  return rows[0] ? big(rows[0].entry_idx) : undefined;
 }
 
 export async function pruneNonces(db: Queryable, now: number): Promise<void> {

@@ -168,9 +168,10 @@ export class Tenancy {
   async createMerchantWithOwner(
     name: string,
     actor: string,
-  ): Promise<{ id: string; ownerKey: string; index: bigint }> {
+    token = newApiKey(),
+  ): Promise<{ id: string; ownerKey: string; keyId: string; index: bigint }> {
+    validateKeyString(token);
     const merchantId = newId("m");
-    const token = newApiKey();
     const keyId = newId("k");
     const committed = await this.sequencer.execute({
       entries: [
@@ -183,7 +184,7 @@ export class Tenancy {
         this.keyCreatedDraft(merchantId, keyId, "owner", "initial owner key", actor, token),
       ],
     });
-    return { id: merchantId, ownerKey: token, index: committed[0]?.index ?? 0n };
+    return { id: merchantId, ownerKey: token, keyId, index: committed[0]?.index ?? 0n };
   }
 
   private keyCreatedDraft(
