@@ -1,4 +1,5 @@
 /** Small helpers shared by the benchmarks: timing, percentiles, tables, TypeScript workers. */
+import { readdirSync, readFileSync } from "node:fs";
 import { Worker, type WorkerOptions } from "node:worker_threads";
 
 export const now = () => performance.now();
@@ -16,6 +17,10 @@ export interface Throughput {
   opsPerSec: number;
   p50Ms: number;
   p99Ms: number;
+  /** CPU time per operation, in µs: of this process (with PGlite, the database too)… */
+  cpuUsPerOp?: number;
+  /** …and of the PostgreSQL server, when it runs on this machine and /proc shows it. */
+  dbCpuUsPerOp?: number;
 }
 
 /** Runs `op` `total` times with `concurrency` in flight, timing each. */
@@ -86,4 +91,43 @@ export function tsWorker(module: URL, options: WorkerOptions = {}): Worker {
   const api = import.meta.resolve("tsx/esm/api");
   const boot = `import(${JSON.stringify(api)}).then(({ register }) => { register(); return import(${JSON.stringify(module.href)}); })`;
   return new Worker(boot, { ...options, eval: true });
+}
+
+/** CPU time this process has used, in ms (every thread, garbage collection included). */
+export function processCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** Linux reports process times in clock ticks of 1/100 s (USER_HZ) on every architecture. */
+const TICK_MS = 10;
+
+/**
+ * CPU time a PostgreSQL server has used, in ms: the postmaster's own, that of its children it
+ * has reaped (closed connections) and that of its live children (backends, WAL writer,
+ * checkpointer, autovacuum). Undefined when /proc cannot be read (not Linux, another user).
+ */
+export function serverCpuMs(postmasterPid: number): number | undefined {
+  const fields = (pid: string) => {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // After the command name, which is in parentheses and may hold anything.
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  };
+  try {
+    // From field 3 (state): ppid is [1], utime [11], stime [12], cutime [13], cstime [14].
+    const own = fields(String(postmasterPid)).slice(11, 15).map(Number);
+    let ticks = own.reduce((a, b) => a + b, 0);
+    for (const pid of readdirSync("/proc")) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const f = fields(pid);
+        if (Number(f[1]) === postmasterPid) ticks += Number(f[11]) + Number(f[12]);
+      } catch {
+        // The process ended meanwhile: its time is now in the postmaster's cutime.
+      }
+    }
+    return ticks * TICK_MS;
+  } catch {
+    return undefined;
+  }
 }

@@ -9,9 +9,13 @@
  *   --only a,b           run only these sections: write, http, proofs, erc20, anchoring
  *   --skip a,b           run all sections but these
  *   --proof-size N       tree size for the proof benchmark (default 1,000,000; quick 100,000)
+ *   --entries N          entries per write benchmark, both backends (default 30,000 on PGlite
+ *                        and 100,000 on PostgreSQL; quick 5,000 and 10,000)
+ *   --rounds N           repeat the write benchmarks N times, shapes in rotating order; rows
+ *                        show the median round, ratios the median of the in-round ratios
  *   --out NAME           file name under bench/results/ (default latest.json)
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -21,14 +25,32 @@ import { loadConfig } from "../packages/server/src/config.js";
 import { type Database, openDatabase } from "../packages/server/src/db/database.js";
 import { migrate } from "../packages/server/src/db/migrations.js";
 import { auditLedger } from "../packages/server/src/ledger/audit.js";
+import { chainsProjector } from "../packages/server/src/ledger/chains.js";
+import { loadLedgerIdentity } from "../packages/server/src/ledger/keys.js";
 import { ProofService } from "../packages/server/src/ledger/proofs.js";
-import type { CommittedEntry } from "../packages/server/src/ledger/sequencer.js";
+import {
+  type CommandDraft,
+  type CommittedEntry,
+  type EntryDraft,
+  Sequencer,
+} from "../packages/server/src/ledger/sequencer.js";
+import { StagedMap } from "../packages/server/src/ledger/staged.js";
 import { insertEntries, upsertTiles } from "../packages/server/src/ledger/store.js";
 import { TreeEdge } from "../packages/server/src/ledger/tiles.js";
-import { openLedger, startNode } from "../packages/server/src/node.js";
+import { openLedger, projectors, startNode } from "../packages/server/src/node.js";
 import { type AnchoringResult, benchAnchoring } from "./anchoring.js";
 import type { HttpJob } from "./http-load.js";
-import { fmt, measure, now, summarize, type Throughput, table, tsWorker } from "./lib.js";
+import {
+  fmt,
+  measure,
+  now,
+  processCpuMs,
+  serverCpuMs,
+  summarize,
+  type Throughput,
+  table,
+  tsWorker,
+} from "./lib.js";
 
 const SECTIONS = ["write", "http", "proofs", "erc20", "anchoring"] as const;
 type Section = (typeof SECTIONS)[number];
@@ -39,6 +61,8 @@ const { values: args } = parseArgs({
     only: { type: "string" },
     skip: { type: "string" },
     "proof-size": { type: "string" },
+    entries: { type: "string" },
+    rounds: { type: "string" },
     out: { type: "string", default: "latest.json" },
   },
 });
@@ -55,11 +79,21 @@ const sectionList = (s: string | undefined) =>
 const only = sectionList(args.only);
 const skip = sectionList(args.skip);
 const runs = (s: Section) => (only.length === 0 || only.includes(s)) && !skip.includes(s);
+for (const [name, v] of [
+  ["entries", args.entries],
+  ["rounds", args.rounds],
+] as const) {
+  if (v !== undefined && !(Number.isSafeInteger(Number(v)) && Number(v) > 0))
+    throw new Error(`--${name} must be a positive whole number`);
+}
 if (!/^[\w.-]+\.json$/.test(args.out)) throw new Error("--out must be a file name ending in .json");
 
 const quick = args.quick;
 const N = {
-  sequencer: { pglite: quick ? 5_000 : 30_000, postgres: quick ? 10_000 : 100_000 },
+  sequencer: args.entries
+    ? { pglite: Number(args.entries), postgres: Number(args.entries) }
+    : { pglite: quick ? 5_000 : 30_000, postgres: quick ? 10_000 : 100_000 },
+  rounds: Number(args.rounds ?? 1),
   http: quick ? 2_000 : 10_000,
   httpConcurrency: [64, 512],
   erc20: quick ? 200 : 1_000,
@@ -108,7 +142,38 @@ async function freshDatabase(backend: BackendName) {
   };
 }
 
-/** The entries every write benchmark appends: the shape of a real attestation. */
+/** The PostgreSQL server's postmaster, when its data directory can be read (for its CPU time). */
+let postmasterPid: number | undefined;
+
+async function findPostmaster(db: Database): Promise<number | undefined> {
+  try {
+    const { rows } = await db.query("SHOW data_directory");
+    const dir = String(rows[0]?.data_directory ?? "");
+    const pid = Number(readFileSync(join(dir, "postmaster.pid"), "utf8").split("\n")[0]);
+    return Number.isSafeInteger(pid) && serverCpuMs(pid) !== undefined ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts counting CPU time; the function it returns gives it per operation, in µs. */
+function cpuMeter(backend: BackendName) {
+  const server = () =>
+    backend === "postgres" && postmasterPid !== undefined ? serverCpuMs(postmasterPid) : undefined;
+  const node0 = processCpuMs();
+  const db0 = server();
+  return (ops: number) => {
+    const db1 = server();
+    return {
+      cpuUsPerOp: ((processCpuMs() - node0) * 1000) / ops,
+      ...(db0 !== undefined && db1 !== undefined
+        ? { dbCpuUsPerOp: ((db1 - db0) * 1000) / ops }
+        : {}),
+    };
+  };
+}
+
+/** The entries every write benchmark appends: the payload of a real attestation. */
 function attestationDraft(i: number) {
   return {
     type: "attestation.created",
@@ -121,25 +186,96 @@ function attestationDraft(i: number) {
   };
 }
 
+const MERCHANT = "m_bench";
+/** Customers the sealed entries name, in turn: known to the sequencer after the first batch. */
+const CUSTOMERS = 1000;
+const customer = (n: number) => `c_bench${n % CUSTOMERS}`;
+
+/**
+ * The shapes of command the sequencer is measured with, all on the attestation payload so that
+ * every shape writes the same ledger and attestation rows per entry and differs only in what
+ * the entry-format change added:
+ * (a) what the sequencer wrote before the change: no parties, public (no `subjects`, no salt);
+ * (b) an attestation as `attest()` submits it now: its merchant as a party, so `subjects` in
+ *     the leaf and a `ledger_subjects` row;
+ * (c) sealed (a random salt) and naming a customer and the merchant: two `ledger_subjects` rows;
+ * (d) commands of three (c)-shaped entries, one per customer, through `execute()`, with a
+ *     command check that reads and stages a balance per customer (a StagedMap registered with
+ *     the sequencer's staged state), so every command sees the ones before it in its batch.
+ */
+const SHAPES = {
+  a: "entries as before: no parties, public",
+  b: "attestations as now: merchant party",
+  c: "sealed, customer + merchant parties",
+  d: "3-entry commands (execute), staged check",
+} as const;
+type Shape = keyof typeof SHAPES;
+const SHAPE_KEYS = Object.keys(SHAPES) as Shape[];
+const seqRow = (shape: Shape) => `sequencer (${shape}) ${SHAPES[shape]}`;
+/** Shapes measured a second time without the ledger_subjects INSERT, to show what it costs. */
+const DIAG_SHAPES = ["b", "c"] as const;
+const diagRow = (shape: Shape) => `diagnostic: sequencer (${shape}) without ledger_subjects INSERT`;
+
+function entryDraft(shape: Exclude<Shape, "d">, i: number): EntryDraft {
+  const base = attestationDraft(i);
+  if (shape === "a") return base;
+  if (shape === "b") return { ...base, parties: [{ merchant: MERCHANT }] };
+  return { ...base, sealed: true, parties: [{ customer: customer(i) }, { merchant: MERCHANT }] };
+}
+
+/** (d): entries i, i+1, i+2 as one command; its check spends nothing, it counts visits. */
+function commandDraft(balances: StagedMap<string, number>, i: number): CommandDraft {
+  const entries = [i, i + 1, i + 2].map((k) => entryDraft("c", k));
+  const names = [i, i + 1, i + 2].map(customer);
+  return {
+    entries,
+    check: () => {
+      for (const c of names) {
+        const before = balances.get(c) ?? 0;
+        if (before < 0) throw new Error(`balance of ${c} is negative`);
+        balances.set(c, before + 1);
+      }
+    },
+  };
+}
+
 interface Row {
   backend: string;
   what: string;
+  /** With several rounds: the median round (by throughput). */
   result: Throughput;
+  /** With several rounds: each round's throughput, in the order they ran… */
+  rounds?: number[];
+  /** …and its CPU time per operation in µs, this process and the database server together. */
+  roundsCpuUs?: number[];
 }
 const rows: Row[] = [];
 const extra: Record<string, unknown> = {};
 
 /**
- * (a) The ceiling: the same rows in the same database, multi-row INSERTs of the sequencer's
- * batch size, one transaction each, with no tree, checkpoint or signature. `entries` writes the
- * ledger rows alone; `same rows` also writes the attestation projection rows, which the
- * sequencer writes in the same transaction for every entry (so it is the like-for-like ceiling).
+ * The ceiling: the same rows in the same database, multi-row INSERTs of the sequencer's batch
+ * size, one transaction each, with no tree, checkpoint or signature. `entries` writes the
+ * ledger rows alone; `attestations` also the attestation projection rows, which the sequencer
+ * writes in the same transaction for every attestation (the like-for-like ceiling before the
+ * entry-format change); `subjects` also one `ledger_subjects` row per entry (the merchant's
+ * chain), every row the sequencer now stores for an attestation (shape b).
  */
-async function rawInsert(backend: BackendName, total: number, withProjection: boolean) {
+async function rawInsert(
+  backend: BackendName,
+  total: number,
+  rowsPer: "entries" | "attestations" | "subjects",
+) {
   const { db, close } = await freshDatabase(backend);
   const time = new Date();
   const committed = Array.from({ length: total }, (_, i) => {
-    const entry = { v: 1 as const, ...attestationDraft(i), time: time.toISOString() };
+    const entry = {
+      v: 1 as const,
+      ...attestationDraft(i),
+      time: time.toISOString(),
+      ...(rowsPer === "subjects"
+        ? { subjects: [{ merchant: MERCHANT, prev: i > 0 ? i - 1 : null }] }
+        : {}),
+    };
     const data = encodeEntry(entry);
     return { index: BigInt(i), entry, data, leafHash: hashLeaf(data) } as CommittedEntry;
   });
@@ -152,6 +288,7 @@ async function rawInsert(backend: BackendName, total: number, withProjection: bo
       data: c.data,
       leafHash: c.leafHash,
     }));
+  const cpu = cpuMeter(backend);
   const started = now();
   const latencies: number[] = [];
   for (let i = 0; i < total; i += BATCH) {
@@ -159,30 +296,184 @@ async function rawInsert(backend: BackendName, total: number, withProjection: bo
     const t0 = now();
     await db.transaction(async (tx) => {
       await insertEntries(tx, rowsOf(batch));
-      if (withProjection) await attestationProjector.apply(tx, batch);
+      if (rowsPer !== "entries") await attestationProjector.apply(tx, batch);
+      if (rowsPer === "subjects") await chainsProjector.apply(tx, batch);
     });
     latencies.push(now() - t0);
   }
   const seconds = (now() - started) / 1000;
+  const cpuPerRow = cpu(total);
   await close();
   // Latency is per batch (what an entry waits for its batch's commit); throughput per row.
-  return { ...summarize(latencies, seconds), ops: total, opsPerSec: total / seconds };
+  return { ...summarize(latencies, seconds), ops: total, opsPerSec: total / seconds, ...cpuPerRow };
 }
 
-/** (b) The sequencer: validation, hashing, tree, tiles, checkpoint, projections, one commit per batch. */
-async function sequencer(backend: BackendName, total: number) {
+type OpenLedger = Awaited<ReturnType<typeof openLedger>>;
+
+/**
+ * The same as `openLedger`, but with the chains projector left out: the sequencer still links
+ * every entry into its parties' chains, it only skips the `ledger_subjects` INSERT. For the
+ * diagnostic row that shows what that INSERT costs.
+ */
+async function openWithoutChains(backend: BackendName) {
   const { config, schema, cleanup } = freshConfig(backend);
-  const ledger = await openLedger(config, { schema });
-  // Built beforehand, so that only the sequencer's own work is timed.
-  const drafts = Array.from({ length: total }, (_, i) => attestationDraft(i));
-  // Clients keep enough commands in flight to fill batches, as many concurrent users would.
-  const result = await measure(total, 4 * BATCH, (i) =>
-    ledger.sequencer.submit(drafts[i] as ReturnType<typeof attestationDraft>),
-  );
-  return { result, ledger, cleanup };
+  const db = await openDatabase({
+    url: config.databaseUrl,
+    dataDir: config.databaseUrl ? undefined : join(config.dataDir, "pgdata"),
+    schema,
+  });
+  await migrate(db);
+  const identity = await loadLedgerIdentity(db, {
+    dataDir: config.dataDir,
+    signerKey: config.ledgerKey,
+    origin: config.origin,
+  });
+  const sequencer = await Sequencer.open(db, {
+    origin: identity.origin,
+    signerKey: identity.signerKey,
+    maxBatch: config.batchMax,
+    maxWaitMs: config.batchWaitMs,
+    projectors: projectors.filter((p) => p !== chainsProjector),
+  });
+  return { ledger: { db, identity, sequencer }, cleanup };
 }
 
-async function audit(backend: BackendName, ledger: Awaited<ReturnType<typeof openLedger>>) {
+/**
+ * The sequencer: validation, chain links, hashing, tree, tiles, checkpoint, projections, one
+ * commit per batch. Clients keep enough entries in flight to fill batches (4 × the batch size),
+ * as many concurrent users would; every command is built beforehand, so that only the
+ * sequencer's own work is timed. Throughput and latency are per entry (a command's entries
+ * wait for the same commit).
+ */
+async function sequencer(
+  backend: BackendName,
+  total: number,
+  shape: Shape,
+  opts: { withoutChains?: boolean } = {},
+) {
+  const { ledger, cleanup } = opts.withoutChains
+    ? await openWithoutChains(backend)
+    : await (async () => {
+        const { config, schema, cleanup } = freshConfig(backend);
+        return { ledger: await openLedger(config, { schema }), cleanup };
+      })();
+  let result: Throughput;
+  if (shape === "d") {
+    const balances = ledger.sequencer.state.add(new StagedMap<string, number>());
+    const commands = Array.from({ length: Math.floor(total / 3) }, (_, j) =>
+      commandDraft(balances, 3 * j),
+    );
+    const cpu = cpuMeter(backend);
+    const r = await measure(commands.length, Math.ceil((4 * BATCH) / 3), (j) =>
+      ledger.sequencer.execute(commands[j] as CommandDraft),
+    );
+    const entries = 3 * commands.length;
+    result = { ...r, ops: entries, opsPerSec: entries / r.seconds, ...cpu(entries) };
+  } else {
+    const drafts = Array.from({ length: total }, (_, i) => entryDraft(shape, i));
+    const cpu = cpuMeter(backend);
+    const r = await measure(total, 4 * BATCH, (i) =>
+      ledger.sequencer.submit(drafts[i] as EntryDraft),
+    );
+    result = { ...r, ...cpu(total) };
+  }
+  const close = async () => {
+    await ledger.sequencer.close();
+    await ledger.db.close();
+    cleanup();
+  };
+  return { result, ledger, close };
+}
+
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+/**
+ * The write benchmarks on one backend: the raw INSERT ceilings, then the sequencer with each
+ * shape of command (and the diagnostic without the ledger_subjects INSERT), `--rounds` times.
+ * The sequencer runs rotate their order from round to round, so that no shape always runs
+ * first or last; each row reports its median round, and a ratio between two rows is the
+ * median of the ratios within each round (measured minutes apart at most, not a whole run).
+ */
+async function writeSection(backend: BackendName) {
+  const total = N.sequencer[backend];
+  type Job = { what: string; run: () => Promise<Throughput> };
+  const seqJob = (shape: Shape, withoutChains = false): Job => ({
+    what: withoutChains ? diagRow(shape) : seqRow(shape),
+    run: async () => {
+      const seq = await sequencer(backend, total, shape, { withoutChains });
+      try {
+        if (shape === "b" && !withoutChains) {
+          auditRounds.push(await audit(backend, seq.ledger));
+        }
+        return seq.result;
+      } finally {
+        await seq.close();
+      }
+    },
+  });
+  const auditRounds: Throughput[] = [];
+  const ceilings: Job[] = [
+    { what: "raw INSERT, entries only", run: () => rawInsert(backend, total, "entries") },
+    {
+      what: "raw INSERT, same rows (ceiling)",
+      run: () => rawInsert(backend, total, "attestations"),
+    },
+    {
+      what: "raw INSERT, same rows + ledger_subjects",
+      run: () => rawInsert(backend, total, "subjects"),
+    },
+  ];
+  const shapes: Job[] = [
+    ...SHAPE_KEYS.map((s) => seqJob(s)),
+    ...DIAG_SHAPES.map((s) => seqJob(s, true)),
+  ];
+
+  // Untimed: the first sequencer of a process runs cold (JIT, first queries).
+  for (const shape of SHAPE_KEYS) await (await sequencer(backend, 2 * BATCH, shape)).close();
+
+  const results = new Map<string, Throughput[]>();
+  for (let round = 0; round < N.rounds; round++) {
+    const turn = round % shapes.length;
+    const order = [...ceilings, ...shapes.slice(turn), ...shapes.slice(0, turn)];
+    for (const job of order) {
+      log(`${backend}: ${job.what}, ${total} entries${N.rounds > 1 ? `, round ${round + 1}` : ""}`);
+      const r = await job.run();
+      results.set(job.what, [...(results.get(job.what) ?? []), r]);
+    }
+  }
+  const push = (what: string, rs: Throughput[]) => {
+    const mid = median(rs.map((r) => r.opsPerSec));
+    const result = rs.find((r) => r.opsPerSec === mid) ?? nearest(rs, mid);
+    rows.push({
+      backend,
+      what,
+      result,
+      ...(rs.length > 1
+        ? { rounds: rs.map((r) => r.opsPerSec), roundsCpuUs: rs.map(cpuUsOf) }
+        : {}),
+    });
+  };
+  for (const job of [...ceilings, ...shapes]) {
+    push(job.what, results.get(job.what) ?? []);
+    if (job.what === seqRow("b")) push("audit replay of (b)", auditRounds);
+  }
+}
+
+/** CPU µs per operation, this process and the PostgreSQL server together. */
+const cpuUsOf = (r: Throughput) => (r.cpuUsPerOp ?? Number.NaN) + (r.dbCpuUsPerOp ?? 0);
+
+/** The round closest to `mid` (an even number of rounds has no middle one). */
+function nearest(rs: Throughput[], mid: number): Throughput {
+  return rs.reduce((best, r) =>
+    Math.abs(r.opsPerSec - mid) < Math.abs(best.opsPerSec - mid) ? r : best,
+  );
+}
+
+async function audit(backend: BackendName, ledger: Pick<OpenLedger, "db" | "identity">) {
   const started = now();
   const report = await auditLedger(ledger.db, {
     origin: ledger.identity.origin,
@@ -334,33 +625,13 @@ async function main() {
   for (const backend of backends) {
     const { db, close } = await freshDatabase(backend);
     versions[backend] = await serverVersion(db);
+    if (backend === "postgres") postmasterPid = await findPostmaster(db);
     await close();
   }
   log(`bench: ${quick ? "quick" : "full"} run, sections ${SECTIONS.filter(runs).join(", ")}`);
 
   for (const backend of backends) {
-    if (runs("write")) {
-      const total = N.sequencer[backend];
-      log(`${backend}: raw INSERT ceiling, ${total} rows`);
-      rows.push({
-        backend,
-        what: "raw INSERT, entries only",
-        result: await rawInsert(backend, total, false),
-      });
-      rows.push({
-        backend,
-        what: "raw INSERT, same rows (ceiling)",
-        result: await rawInsert(backend, total, true),
-      });
-      log(`${backend}: sequencer, ${total} entries`);
-      const seq = await sequencer(backend, total);
-      rows.push({ backend, what: "sequencer (group commit)", result: seq.result });
-      log(`${backend}: audit replay`);
-      rows.push({ backend, what: "audit replay", result: await audit(backend, seq.ledger) });
-      await seq.ledger.sequencer.close();
-      await seq.ledger.db.close();
-      seq.cleanup();
-    }
+    if (runs("write")) await writeSection(backend);
     if (runs("http")) {
       log(
         `${backend}: HTTP API, ${N.http} requests each at ${N.httpConcurrency.join(", ")} clients`,
@@ -409,8 +680,27 @@ async function main() {
   }
   load.end = loadavg();
 
-  const get = (backend: string, what: string) =>
-    rows.find((r) => r.backend === backend && r.what.startsWith(what))?.result;
+  const rowOf = (backend: string, what: string) =>
+    rows.find((r) => r.backend === backend && r.what.startsWith(what));
+  const get = (backend: string, what: string) => rowOf(backend, what)?.result;
+  /**
+   * x / y in throughput (or in CPU per operation): with rounds on both rows, the median of the
+   * ratios within each round.
+   */
+  const within = (backend: string, x: string, y: string, of: "ops" | "cpu" = "ops") => {
+    const rx = rowOf(backend, x);
+    const ry = rowOf(backend, y);
+    if (!rx || !ry) return undefined;
+    const xs = of === "ops" ? rx.rounds : rx.roundsCpuUs;
+    const ys = of === "ops" ? ry.rounds : ry.roundsCpuUs;
+    const v =
+      xs && ys && xs.length === ys.length
+        ? median(xs.map((v, i) => v / (ys[i] as number)))
+        : of === "ops"
+          ? rx.result.opsPerSec / ry.result.opsPerSec
+          : cpuUsOf(rx.result) / cpuUsOf(ry.result);
+    return Number.isFinite(v) ? v : undefined;
+  };
   const erc20 = get("anvil", "ERC-20");
   const ratios: Record<string, number> = {};
   const targets: { target: string; measured: string; met: boolean }[] = [];
@@ -424,39 +714,79 @@ async function main() {
     targets.push({ target: name, measured: `${fmt(value)}${unit}`, met: ok(value) });
   };
   for (const b of backends) {
-    const seq = get(b, "sequencer");
-    const raw = get(b, "raw INSERT, same rows");
-    const rawEntries = get(b, "raw INSERT, entries only");
+    const shapeRows = SHAPE_KEYS.map((shape) => ({ shape, row: get(b, seqRow(shape)) }));
+    // The sequencer of the targets: attestations as the node writes them now.
+    const seq = get(b, seqRow("b"));
+    const RAW = "raw INSERT, same rows (ceiling)";
+    const RAW_SUBJECTS = "raw INSERT, same rows + ledger_subjects";
+    const RAW_ENTRIES = "raw INSERT, entries only";
+    const raw = get(b, RAW);
     const httpRows = N.httpConcurrency.map((c) => ({
       c,
       row: get(b, `HTTP POST /v1/attestations, ${c} clients`),
     }));
-    if (seq && raw)
-      ratios[`${b}: sequencer / raw INSERT, same rows`] = seq.opsPerSec / raw.opsPerSec;
-    if (seq && rawEntries)
-      ratios[`${b}: sequencer / raw INSERT, entries only`] = seq.opsPerSec / rawEntries.opsPerSec;
-    if (seq && erc20) ratios[`${b}: sequencer / ERC-20`] = seq.opsPerSec / erc20.opsPerSec;
+    const put = (key: string, v: number | undefined) => {
+      if (v !== undefined) ratios[`${b}: ${key}`] = v;
+    };
+    for (const shape of SHAPE_KEYS) {
+      put(`sequencer (${shape}) / raw INSERT, same rows`, within(b, seqRow(shape), RAW));
+    }
+    put(
+      "sequencer (b) / raw INSERT, same rows + ledger_subjects",
+      within(b, seqRow("b"), RAW_SUBJECTS),
+    );
+    put("sequencer (b) / raw INSERT, entries only", within(b, seqRow("b"), RAW_ENTRIES));
+    for (const shape of SHAPE_KEYS.slice(1)) {
+      put(`sequencer (${shape}) / sequencer (a)`, within(b, seqRow(shape), seqRow("a")));
+    }
+    for (const shape of SHAPE_KEYS.slice(1)) {
+      put(
+        `CPU per entry, node + db: sequencer (${shape}) / sequencer (a)`,
+        within(b, seqRow(shape), seqRow("a"), "cpu"),
+      );
+    }
+    // The share of an entry's time or CPU that the ledger_subjects rows add: 1 − with / without.
+    const share = (v: number | undefined) => (v === undefined ? undefined : 1 - v);
+    put("raw INSERT: time share of the ledger_subjects rows", share(within(b, RAW_SUBJECTS, RAW)));
+    for (const shape of DIAG_SHAPES) {
+      put(
+        `sequencer (${shape}): time share of the ledger_subjects INSERT`,
+        share(within(b, seqRow(shape), diagRow(shape))),
+      );
+      put(
+        `sequencer (${shape}): CPU share of the ledger_subjects INSERT`,
+        share(within(b, diagRow(shape), seqRow(shape), "cpu")),
+      );
+    }
+    if (seq && erc20) ratios[`${b}: sequencer (b) / ERC-20`] = seq.opsPerSec / erc20.opsPerSec;
     for (const { c, row } of httpRows) {
       if (row && raw)
         ratios[`${b}: HTTP API (${c} clients) / raw INSERT`] = row.opsPerSec / raw.opsPerSec;
       if (row && erc20)
         ratios[`${b}: HTTP API (${c} clients) / ERC-20`] = row.opsPerSec / erc20.opsPerSec;
     }
-    for (const ceiling of ["same rows", "entries only"]) {
+    for (const ceiling of ["same rows + ledger_subjects", "same rows", "entries only"]) {
       target(
-        `${b}: sequencer ≥ 50% of raw INSERT, ${ceiling}`,
-        ratios[`${b}: sequencer / raw INSERT, ${ceiling}`],
+        `${b}: sequencer (b) ≥ 50% of raw INSERT, ${ceiling}`,
+        ratios[`${b}: sequencer (b) / raw INSERT, ${ceiling}`],
         (v) => v >= 0.5,
         "×",
       );
     }
+    for (const { shape, row } of shapeRows) {
+      target(
+        `${b}: sequencer (${shape}) ≥ ${b === "postgres" ? "20,000" : "5,000"} entries/s`,
+        row?.opsPerSec,
+        (v) => v >= (b === "postgres" ? 20_000 : 5_000),
+        "/s",
+      );
+    }
     target(
-      `${b}: sequencer ≥ ${b === "postgres" ? "20,000" : "5,000"} entries/s`,
-      seq?.opsPerSec,
-      (v) => v >= (b === "postgres" ? 20_000 : 5_000),
-      "/s",
+      `${b}: sequencer (b) ≥ 50× ERC-20`,
+      ratios[`${b}: sequencer (b) / ERC-20`],
+      (v) => v >= 50,
+      "×",
     );
-    target(`${b}: sequencer ≥ 50× ERC-20`, ratios[`${b}: sequencer / ERC-20`], (v) => v >= 50, "×");
     for (const { c } of httpRows) {
       const key = `${b}: HTTP API (${c} clients) / ERC-20`;
       target(`${b}: HTTP API (${c} clients) ≥ 50× ERC-20`, ratios[key], (v) => v >= 50, "×");
@@ -470,9 +800,25 @@ async function main() {
     target(`${b}: audit ≥ 50,000 entries/s`, get(b, "audit")?.opsPerSec, (v) => v >= 50_000, "/s");
   }
 
+  const withRounds = rows.some((r) => r.rounds);
+  const cpuCell = (t: Throughput) =>
+    t.cpuUsPerOp === undefined
+      ? ""
+      : `${fmt(t.cpuUsPerOp)}${t.dbCpuUsPerOp === undefined ? "" : ` + ${fmt(t.dbCpuUsPerOp)}`}`;
+  const roundsCell = (r: Row) =>
+    r.rounds ? `${fmt(Math.min(...r.rounds))}–${fmt(Math.max(...r.rounds))}` : "";
   console.log(
     table(
-      ["backend", "benchmark", "ops", "ops/s", "p50 ms", "p99 ms"],
+      [
+        "backend",
+        "benchmark",
+        "ops",
+        "ops/s",
+        "p50 ms",
+        "p99 ms",
+        "CPU µs/op: node + db",
+        ...(withRounds ? ["rounds: ops/s min–max"] : []),
+      ],
       rows.map((r) => [
         r.backend,
         r.what,
@@ -480,6 +826,8 @@ async function main() {
         r.result.opsPerSec,
         r.result.p50Ms,
         r.result.p99Ms,
+        cpuCell(r.result),
+        ...(withRounds ? [roundsCell(r)] : []),
       ]),
     ),
   );

@@ -5,7 +5,6 @@ import {
   type Entry,
   type JsonValue,
   type NoteSigner,
-  newSalt,
   parseSignerKey,
   type SignedCommand,
   type Subject,
@@ -15,6 +14,7 @@ import type { Database, Queryable } from "../db/database.js";
 import { ApiError } from "../http/errors.js";
 import { type Clock, systemClock } from "./clock.js";
 import { hashLeafNative } from "./hash.js";
+import { newSalt } from "./salt.js";
 import { StagedGroup, StagedMap } from "./staged.js";
 import {
   findIdempotencyKey,
@@ -545,9 +545,11 @@ export class Sequencer {
           return "merchant" in party ? { merchant: id, prev } : { customer: id, prev };
         });
       }
-      const links = subjects ? `,"subjects":${canonicalJson(subjects)}` : "";
+      const links = subjects ? `,"subjects":${subjectsJson(subjects)}` : "";
       const text = `${e.head}${links},"time":"${iso}",${e.tail}`;
-      const data = new Uint8Array(Buffer.from(text, "utf8"));
+      // A plain Uint8Array view of the Buffer: no second copy of the leaf's bytes.
+      const buf = Buffer.from(text, "utf8");
+      const data = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
       out.push({
         index,
         entry: { ...e.entry, ...(subjects ? { subjects } : {}), time: iso } as Entry,
@@ -645,6 +647,24 @@ function prepare(
   const text = canonicalJson(entry);
   const at = text.lastIndexOf(',"type":');
   return { draft, entry, head: text.slice(0, at), tail: text.slice(at + 1) };
+}
+
+/**
+ * RFC 8785 of subjects built by hand, on the sequencer's path: keys sorted ("customer" and
+ * "merchant" before "prev"), ids checked to be plain ASCII, JSON.stringify's string escaping
+ * (the same as JCS's), prev an integer or null.
+ */
+function subjectsJson(subjects: Subject[]): string {
+  let out = "[";
+  for (let i = 0; i < subjects.length; i++) {
+    const s = subjects[i] as Subject;
+    const prev = s.prev === null ? "null" : String(s.prev);
+    out +=
+      "merchant" in s
+        ? `${i ? "," : ""}{"merchant":${JSON.stringify(s.merchant)},"prev":${prev}}`
+        : `${i ? "," : ""}{"customer":${JSON.stringify(s.customer)},"prev":${prev}}`;
+  }
+  return `${out}]`;
 }
 
 const PARTY_ID = { customer: /^c_[A-Za-z0-9_-]{1,64}$/, merchant: /^m_[A-Za-z0-9_-]{1,64}$/ };

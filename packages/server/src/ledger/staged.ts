@@ -18,7 +18,8 @@ const DELETED = Symbol("deleted");
 /** A map whose writes are staged in layers. */
 export class StagedMap<K, V> implements Staged {
   private readonly committed = new Map<K, V>();
-  private readonly layers: Map<K, V | typeof DELETED>[] = [];
+  /** Layers from the bottom; a layer nobody wrote to is null (most commands touch few maps). */
+  private readonly layers: (Map<K, V | typeof DELETED> | null)[] = [];
 
   get(key: K): V | undefined {
     for (let i = this.layers.length - 1; i >= 0; i--) {
@@ -28,18 +29,29 @@ export class StagedMap<K, V> implements Staged {
     return this.committed.get(key);
   }
 
+  private top(): Map<K, V | typeof DELETED> | undefined {
+    const n = this.layers.length;
+    if (n === 0) return undefined;
+    let t = this.layers[n - 1];
+    if (!t) {
+      t = new Map();
+      this.layers[n - 1] = t;
+    }
+    return t;
+  }
+
   has(key: K): boolean {
     return this.get(key) !== undefined;
   }
 
   set(key: K, value: V): void {
-    const top = this.layers[this.layers.length - 1];
+    const top = this.top();
     if (top) top.set(key, value);
     else this.committed.set(key, value);
   }
 
   delete(key: K): void {
-    const top = this.layers[this.layers.length - 1];
+    const top = this.top();
     if (top) top.set(key, DELETED);
     else this.committed.delete(key);
   }
@@ -74,22 +86,31 @@ export class StagedMap<K, V> implements Staged {
   }
 
   begin(): void {
-    this.layers.push(new Map());
+    this.layers.push(null);
   }
 
   merge(): void {
+    if (this.layers.length === 0) throw new Error("StagedMap.merge without begin");
     const top = this.layers.pop();
-    if (!top) throw new Error("StagedMap.merge without begin");
-    const below = this.layers[this.layers.length - 1];
+    if (!top) return;
+    if (this.layers.length > 0) {
+      const below = this.top() as Map<K, V | typeof DELETED>;
+      if (below.size === 0) {
+        this.layers[this.layers.length - 1] = top;
+        return;
+      }
+      for (const [k, v] of top) below.set(k, v);
+      return;
+    }
     for (const [k, v] of top) {
-      if (below) below.set(k, v);
-      else if (v === DELETED) this.committed.delete(k);
+      if (v === DELETED) this.committed.delete(k);
       else this.committed.set(k, v);
     }
   }
 
   drop(): void {
-    if (!this.layers.pop()) throw new Error("StagedMap.drop without begin");
+    if (this.layers.length === 0) throw new Error("StagedMap.drop without begin");
+    this.layers.pop();
   }
 
   get depth(): number {
