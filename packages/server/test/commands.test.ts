@@ -262,6 +262,27 @@ describe.each(backends)("signed commands on $name", (backend) => {
       ]);
     }
     expect((await auditLedger(t.node.db, opts)).problems).toEqual([]);
+
+    // The same signed command written again, later in the log: a replay audit must name.
+    const next = size(t.node);
+    await post(alice.sign(cmd(alice, "test.note")));
+    const end = size(t.node);
+    await t.node.db.query(
+      `INSERT INTO ledger_entries (idx, type, actor, time, data, leaf_hash)
+       SELECT $1, type, actor, time, data, leaf_hash FROM ledger_entries WHERE idx = $2`,
+      [end.toString(), idx.toString()],
+    );
+    try {
+      const replayed = await auditLedger(t.node.db, opts);
+      expect(replayed.problems).toContainEqual({
+        kind: "entry",
+        at: end.toString(),
+        message: `its command reuses the nonce of entry ${idx}`,
+      });
+      expect(next).toBeLessThan(end);
+    } finally {
+      await t.node.db.query("DELETE FROM ledger_entries WHERE idx = $1", [end.toString()]);
+    }
   });
 });
 
