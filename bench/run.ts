@@ -26,13 +26,11 @@ import { type Database, openDatabase } from "../packages/server/src/db/database.
 import { migrate } from "../packages/server/src/db/migrations.js";
 import { auditLedger } from "../packages/server/src/ledger/audit.js";
 import { chainsProjector } from "../packages/server/src/ledger/chains.js";
-import { loadLedgerIdentity } from "../packages/server/src/ledger/keys.js";
 import { ProofService } from "../packages/server/src/ledger/proofs.js";
-import {
-  type CommandDraft,
-  type CommittedEntry,
-  type EntryDraft,
-  Sequencer,
+import type {
+  CommandDraft,
+  CommittedEntry,
+  EntryDraft,
 } from "../packages/server/src/ledger/sequencer.js";
 import { StagedMap } from "../packages/server/src/ledger/staged.js";
 import { insertEntries, upsertTiles } from "../packages/server/src/ledger/store.js";
@@ -317,25 +315,8 @@ type OpenLedger = Awaited<ReturnType<typeof openLedger>>;
  */
 async function openWithoutChains(backend: BackendName) {
   const { config, schema, cleanup } = freshConfig(backend);
-  const db = await openDatabase({
-    url: config.databaseUrl,
-    dataDir: config.databaseUrl ? undefined : join(config.dataDir, "pgdata"),
-    schema,
-  });
-  await migrate(db);
-  const identity = await loadLedgerIdentity(db, {
-    dataDir: config.dataDir,
-    signerKey: config.ledgerKey,
-    origin: config.origin,
-  });
-  const sequencer = await Sequencer.open(db, {
-    origin: identity.origin,
-    signerKey: identity.signerKey,
-    maxBatch: config.batchMax,
-    maxWaitMs: config.batchWaitMs,
-    projectors: projectors.filter((p) => p !== chainsProjector),
-  });
-  return { ledger: { db, identity, sequencer }, cleanup };
+  const without = projectors.filter((p) => p !== chainsProjector);
+  return { ledger: await openLedger(config, { schema, projectors: without }), cleanup };
 }
 
 /**

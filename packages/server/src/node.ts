@@ -65,6 +65,8 @@ export interface LedgerOptions {
   schema?: string;
   /** Replaces the node's domain list (tests add one of their own). */
   domains?: readonly Domain[];
+  /** Replaces the projections the sequencer writes (benchmarks leave one out to measure it). */
+  projectors?: Projector[];
   clock?: Clock;
 }
 
@@ -101,7 +103,7 @@ export async function openLedger(
       signerKey: identity.signerKey,
       maxBatch: config.batchMax,
       maxWaitMs: config.batchWaitMs,
-      projectors: projectorsOf(ds),
+      projectors: opts.projectors ?? projectorsOf(ds),
       clock,
     });
     return { db, identity, sequencer, clock, domains: ds };
