@@ -472,6 +472,61 @@ describe.runIf(haveBrowser)("explorer in a browser", () => {
     expect(await page.content()).not.toContain(digest(node.ownerKey as string));
   });
 
+  it("has no WCAG 2.2 AA violation axe-core finds, on every page, on a desktop and a phone", async () => {
+    const axe = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+    const pages: [string, string][] = [
+      ["home", "/"],
+      ["entries", "/entries"],
+      ["entry", "/entries/0"],
+      ["entry-sealed", `/entries/${SEALED}`],
+      ["verify", "/verify"],
+      ["sign-in", "/sign-in"],
+      ["not-found", "/no/such/page"],
+    ];
+    const sizes = [
+      ["desktop", { width: 1280, height: 900 }],
+      ["phone", { width: 390, height: 844 }],
+    ] as const;
+    const found: string[] = [];
+    try {
+      for (const [size, viewport] of sizes) {
+        await page.setViewportSize(viewport);
+        for (const [name, path] of pages) {
+          await page.goto(`${node.url}${path}`);
+          await page.locator("main").first().waitFor();
+          await page.waitForLoadState("networkidle");
+          // Evaluated through the DevTools protocol, so the page's strict CSP does not block it.
+          await page.evaluate(axe);
+          const violations = await page.evaluate(async () => {
+            const w = window as unknown as {
+              axe: {
+                run: (
+                  ctx: Document,
+                  opts: object,
+                ) => Promise<{ violations: { id: string; nodes: unknown[] }[] }>;
+              };
+            };
+            const r = await w.axe.run(document, {
+              runOnly: {
+                type: "tag",
+                values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"],
+              },
+            });
+            return r.violations.map((v) => `${v.id} (${v.nodes.length})`);
+          });
+          for (const v of violations) found.push(`${name} on a ${size}: ${v}`);
+          await page.screenshot({
+            path: join(artifacts, `page-${name}-${size}.png`),
+            fullPage: true,
+          });
+        }
+      }
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
+    expect(found).toEqual([]);
+  });
+
   it("answers an unknown page with a not-found page, and logs no errors", async () => {
     await page.goto(`${node.url}/no/such/page`);
     await page.getByText("There is no page here").waitFor();
