@@ -14,6 +14,9 @@ import { measure } from "./lib.js";
 export interface HttpJob {
   kind: "post" | "receipt";
   url: string;
+  /** For "post": where to (default /v1/attestations), and the status that counts as success. */
+  path?: string;
+  status?: number;
   headers: Record<string, string>;
   total: number;
   concurrency: number;
@@ -55,8 +58,9 @@ function send(
 const size = job.size ?? 1;
 const result = await measure(job.total, job.concurrency, async (i) => {
   if (job.kind === "post") {
-    const r = await send("POST", "/v1/attestations", JSON.stringify({ digest: job.digests?.[i] }));
-    if (r.status !== 201) throw new Error(`HTTP ${r.status}: ${r.text}`);
+    const body = JSON.stringify({ digest: job.digests?.[i] });
+    const r = await send("POST", job.path ?? "/v1/attestations", body);
+    if (r.status !== (job.status ?? 201)) throw new Error(`HTTP ${r.status}: ${r.text}`);
   } else {
     // Spread over the whole log (a multiplicative hash of i), as many auditing clients would.
     const index = (i * 2_654_435_761) % size;

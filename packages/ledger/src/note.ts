@@ -18,6 +18,11 @@ export interface NoteSigner {
   keyId: number;
   secretKey: Uint8Array;
   publicKey: Uint8Array;
+  /**
+   * Signs with this key another way (a server's native Ed25519, a hardware key); Ed25519 is
+   * deterministic, so the signature is the same bytes. Without it, @noble/curves signs.
+   */
+  sign?: (message: Uint8Array) => Uint8Array;
 }
 
 /** A parsed verifier key. */
@@ -202,7 +207,8 @@ export function signNote(text: string, signerKey: string | NoteSigner): string {
   const signer = typeof signerKey === "string" ? parseSignerKey(signerKey) : signerKey;
   const nameErr = nameProblem(signer.name);
   if (nameErr) throw new NoteError("invalid_key", nameErr);
-  const sig = ed25519.sign(utf8Encode(text), signer.secretKey);
+  const message = utf8Encode(text);
+  const sig = signer.sign ? signer.sign(message) : ed25519.sign(message, signer.secretKey);
   const id = new Uint8Array(4);
   new DataView(id.buffer).setUint32(0, signer.keyId);
   return `${text}\n${SIG_PREFIX}${signer.name} ${encodeBase64(concatBytes(id, sig))}\n`;

@@ -101,7 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ledgerKey: env.PATRON_LEDGER_KEY || undefined,
     origin: env.PATRON_LOG_ORIGIN || undefined,
     batchMax: int(env, "PATRON_BATCH_MAX", 1000, 1, 100_000),
-    batchWaitMs: int(env, "PATRON_BATCH_WAIT_MS", 2, 0, 10_000),
+    batchWaitMs: int(env, "PATRON_BATCH_WAIT_MS", 0, 0, 10_000),
     bodyLimit: int(env, "PATRON_BODY_LIMIT", 64 * 1024, 1024, 16 * 1024 * 1024),
     demoMerchant: env.PATRON_DEMO_MERCHANT || "Demo Merchant",
     demoData: env.PATRON_DEMO_DATA !== "0",

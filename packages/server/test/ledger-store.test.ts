@@ -124,9 +124,7 @@ describe.each(backends)("ledger storage on $name", (backend) => {
     const failing: Projector = {
       types: ["test.boom"],
       tables: [],
-      apply: async (tx) => {
-        await tx.query("SELECT 1/0");
-      },
+      statements: () => [{ sql: "SELECT 1/0" }],
     };
     const seq = await Sequencer.open(ledger.db, {
       origin: ledger.identity.origin,

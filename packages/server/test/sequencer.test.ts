@@ -19,25 +19,14 @@ describe.each(backends)("sequencer commands on $name", (backend: Backend) => {
   let ledger: Ledger | undefined;
   let cleanup: (() => void) | undefined;
   // A projection that fails on the database side, as a constraint would, for one entry; and
-  // one that holds its batch's transaction open until the test lets it go.
+  // one whose batch the database is kept from writing until the test lets it go.
   let gate: Promise<void> | undefined;
+  const SLOW = "SELECT 'test.slow'";
   const boom: Domain = {
     name: "boom",
     projectors: [
-      {
-        types: ["test.boom"],
-        tables: [],
-        async apply(tx) {
-          await tx.query("SELECT 1/0");
-        },
-      },
-      {
-        types: ["test.slow"],
-        tables: [],
-        async apply() {
-          await gate;
-        },
-      },
+      { types: ["test.boom"], tables: [], statements: () => [{ sql: "SELECT 1/0" }] },
+      { types: ["test.slow"], tables: [], statements: () => [{ sql: SLOW }] },
     ],
   };
   const hold = () => {
@@ -54,6 +43,12 @@ describe.each(backends)("sequencer commands on $name", (backend: Backend) => {
     const c = backend.config({ batchWaitMs: 5 });
     cleanup = c.cleanup;
     ledger = await openLedger(c.config, { schema: c.schema, clock, domains: [...domains, boom] });
+    const db = ledger.db;
+    const writeAll = db.writeAll.bind(db);
+    db.writeAll = async (statements) => {
+      if (statements.some((s) => s.sql === SLOW)) await gate;
+      return writeAll(statements);
+    };
     return { ledger, clock };
   };
   afterEach(async () => {
@@ -250,11 +245,11 @@ describe.each(backends)("sequencer commands on $name", (backend: Backend) => {
 
   it("acknowledges a batch whose COMMIT landed though its answer was lost, once", async () => {
     const { ledger } = await open();
-    const db = ledger.db as unknown as { transaction: (fn: unknown) => Promise<unknown> };
-    const real = db.transaction.bind(db);
+    const db = ledger.db;
+    const real = db.writeAll.bind(db);
     let lose = true;
-    db.transaction = async (fn) => {
-      const r = await real(fn);
+    db.writeAll = async (statements) => {
+      const r = await real(statements);
       if (lose) {
         lose = false;
         throw new Error("connection lost during COMMIT");
@@ -279,6 +274,66 @@ describe.each(backends)("sequencer commands on $name", (backend: Backend) => {
     release();
     await pending;
     expect(await ledger.sequencer.headOf(M)).toBe(1n);
+  });
+
+  it("sequences the next batch while one is written, and commits it right after", async () => {
+    const { ledger } = await open();
+    await ledger.sequencer.submit(note(0));
+    const release = hold();
+    const slow = ledger.sequencer.submit(note(1, { type: "test.slow" }));
+    await new Promise((r) => setTimeout(r, 20));
+    const checked: number[] = [];
+    const next = [2, 3, 4].map((i) =>
+      ledger.sequencer.execute({ entries: [note(i)], check: () => void checked.push(i) }),
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    // Checked and sequenced on top of the batch being written, but not committed before it.
+    expect(checked).toEqual([2, 3, 4]);
+    expect(ledger.sequencer.head.size).toBe(1n);
+    expect(await ledger.sequencer.headOf(M)).toBe(0n);
+    release();
+    await slow;
+    const committed = await Promise.all(next);
+    expect(committed.map((c) => c[0]?.index)).toEqual([2n, 3n, 4n]);
+    expect(committed.map((c) => c[0]?.entry.subjects)).toEqual([
+      [{ merchant: M, prev: 1 }],
+      [{ merchant: M, prev: 2 }],
+      [{ merchant: M, prev: 3 }],
+    ]);
+    const { rows } = await ledger.db.query("SELECT size FROM ledger_checkpoints ORDER BY size");
+    expect(rows.map((r) => Number(r.size))).toEqual([1, 2, 5]);
+    expect((await auditLedger(ledger.db, ledger.identity)).problems).toEqual([]);
+  });
+
+  it("undoes a batch sequenced on a batch that fails, and commits its commands after", async () => {
+    const { ledger } = await open();
+    const seen = ledger.sequencer.state.add(new StagedMap<string, number>());
+    const run = (i: number, type = "test.noted") =>
+      ledger.sequencer.execute({
+        entries: [note(i, { type })],
+        check: () => seen.set("last", i),
+      });
+    const release = hold();
+    // One batch: a slow entry and one the database refuses.
+    const first = [run(1, "test.slow"), run(2, "test.boom")];
+    await new Promise((r) => setTimeout(r, 20));
+    const second = [run(3), run(4)];
+    await new Promise((r) => setTimeout(r, 20));
+    expect(seen.get("last")).toBe(4);
+    release();
+    const outcomes = await Promise.allSettled([...first, ...second]);
+    expect(outcomes.map((o) => o.status)).toEqual([
+      "fulfilled",
+      "rejected",
+      "fulfilled",
+      "fulfilled",
+    ]);
+    const stored = await listEntries(ledger.db, 0n, 10n);
+    expect(stored.map((e) => (decodeEntry(e.data).payload as { i: number }).i)).toEqual([1, 3, 4]);
+    expect(stored.map((e) => decodeEntry(e.data).subjects?.[0]?.prev)).toEqual([null, 0, 1]);
+    expect(seen.get("last")).toBe(4);
+    expect(ledger.sequencer.head.size).toBe(3n);
+    expect((await auditLedger(ledger.db, ledger.identity)).problems).toEqual([]);
   });
 
   it("refuses parties that are not ids, or named twice, before anything is written", async () => {
@@ -313,15 +368,22 @@ describe.each(backends)("sequencer commands on $name", (backend: Backend) => {
     const run = () => ledger.sequencer.execute({ entries: [note(9)], signed });
     await run();
     clock.set(expires - 1);
+    // A command whose check waits keeps the sequencer from sequencing what queues behind it.
     const release = hold();
-    const blocker = ledger.sequencer.submit(note(1, { type: "test.slow" }));
+    const waiting = gate;
+    const blocker = ledger.sequencer.execute({
+      entries: [note(1)],
+      check: async () => {
+        await waiting;
+      },
+    });
     await new Promise((r) => setTimeout(r, 50));
     // Queued before the command expires, sequenced after: by then its nonce may be pruned.
-    const replay = run();
+    const replay = expect(run()).rejects.toMatchObject({ code: "command_expired" });
     clock.set(expires + 61_000);
     release();
     await blocker;
-    await expect(replay).rejects.toMatchObject({ code: "command_expired" });
+    await replay;
     const stored = await listEntries(ledger.db, 0n, 10n);
     expect(stored.filter((e) => decodeEntry(e.data).signed)).toHaveLength(1);
   });

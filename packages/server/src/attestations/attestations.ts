@@ -1,5 +1,5 @@
 import { canonicalBytes, sha256 } from "@patron/ledger";
-import type { Queryable } from "../db/database.js";
+import type { Queryable, Statement } from "../db/database.js";
 import type { CommittedEntry, Projector, Sequencer } from "../ledger/sequencer.js";
 import { actorOf, type Principal } from "../tenancy/roles.js";
 
@@ -21,25 +21,24 @@ export const ATTESTATION = "attestation.created";
 export const attestationProjector: Projector = {
   types: [ATTESTATION],
   tables: ["attestations"],
-  async apply(tx: Queryable, entries: CommittedEntry[]) {
+  statements(entries: CommittedEntry[]): Statement[] {
     const p = entries.map(
       (e) => e.entry.payload as unknown as { merchantId: string } & AttestationInput,
     );
-    await tx.query(
-      `INSERT INTO attestations (entry_idx, merchant_id, digest, subject, note, created_at, sealed)
+    const sql = `INSERT INTO attestations (entry_idx, merchant_id, digest, subject, note, created_at, sealed)
        SELECT i, m, decode(d, 'hex'), s, n, t, z
        FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
-         $7::boolean[]) AS x(i, m, d, s, n, t, z)`,
-      [
-        entries.map((e) => e.index.toString()),
-        p.map((a) => a.merchantId),
-        p.map((a) => a.digest),
-        p.map((a) => a.subject ?? null),
-        p.map((a) => a.note ?? null),
-        entries.map((e) => e.entry.time),
-        entries.map((e) => e.entry.salt !== undefined),
-      ],
-    );
+         $7::boolean[]) AS x(i, m, d, s, n, t, z)`;
+    const params = [
+      entries.map((e) => e.index.toString()),
+      p.map((a) => a.merchantId),
+      p.map((a) => a.digest),
+      p.map((a) => a.subject ?? null),
+      p.map((a) => a.note ?? null),
+      entries.map((e) => e.entry.time),
+      entries.map((e) => e.entry.salt !== undefined),
+    ];
+    return [{ sql, params }];
   },
 };
 

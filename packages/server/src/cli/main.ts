@@ -64,7 +64,7 @@ Environment:
   PATRON_BODY_LIMIT (65536)           largest request body in bytes (1024 to 16777216)
   PATRON_DEMO_MERCHANT (Demo Merchant) name of the merchant created on the first start
   PATRON_LOG_REQUESTS                 1: log every request as a JSON line
-  PATRON_BATCH_MAX (1000), PATRON_BATCH_WAIT_MS (2)   group-commit bounds
+  PATRON_BATCH_MAX (1000), PATRON_BATCH_WAIT_MS (0)   group-commit bounds
   PATRON_CHAIN (embedded)             embedded | rpc | off: where checkpoints are anchored
   PATRON_CHAIN_RPC_URL, PATRON_CHAIN_KEY, PATRON_ANCHOR_CONTRACT   an EVM endpoint, the anchoring
                                       key (0x…) and optionally an existing LedgerAnchor contract

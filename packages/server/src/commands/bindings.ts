@@ -1,4 +1,4 @@
-import type { Database, Queryable } from "../db/database.js";
+import type { Database, Statement } from "../db/database.js";
 import type { ActorBinding, EntryTypeSpec } from "../domain.js";
 import type { CommittedEntry, Projector, Sequencer } from "../ledger/sequencer.js";
 import { StagedMap } from "../ledger/staged.js";
@@ -60,18 +60,18 @@ export function bindingsProjector(specs: readonly EntryTypeSpec[]): Projector {
   return {
     types: [...binders.keys()],
     tables: ["actor_bindings"],
-    async apply(tx: Queryable, entries: CommittedEntry[]) {
-      for (const e of entries) {
+    statements(entries: CommittedEntry[]): Statement[] {
+      return entries.flatMap((e) => {
         const b = binders.get(e.entry.type)?.(e.entry);
-        if (!b) continue;
-        await tx.query(
-          `INSERT INTO actor_bindings (merchant_id, actor, party, kind, status, entry_idx)
+        if (!b) return [];
+        const sql = `INSERT INTO actor_bindings (merchant_id, actor, party, kind, status, entry_idx)
            VALUES ($1, $2, $3, $4, $5, $6)
            ON CONFLICT (merchant_id, actor) DO UPDATE
-             SET party = $3, kind = $4, status = $5, entry_idx = $6`,
-          [b.merchant, b.actor, b.party, b.kind, b.status, e.index.toString()],
-        );
-      }
+             SET party = $3, kind = $4, status = $5, entry_idx = $6`;
+        return [
+          { sql, params: [b.merchant, b.actor, b.party, b.kind, b.status, e.index.toString()] },
+        ];
+      });
     },
   };
 }

@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import type { Writable } from "node:stream";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { claimDirectory } from "./dir-lock.js";
@@ -7,10 +9,23 @@ export interface Queryable {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
 }
 
+/** One SQL statement with its parameters, to be run later (see `Database.writeAll`). */
+export interface Statement {
+  sql: string;
+  params?: unknown[];
+}
+
 export interface Database extends Queryable {
   readonly kind: "pglite" | "postgres";
   /** Runs `fn` in one transaction: all of its writes commit together or none do. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Runs the statements in order in one transaction: all commit or none do. On a PostgreSQL
+   * server they go out together, with BEGIN and COMMIT, on a pipelined connection of their own:
+   * one round trip for the whole transaction, however many statements it has. Rejects with the
+   * first statement's error when any fails (the transaction is then rolled back).
+   */
+  writeAll(statements: readonly Statement[]): Promise<void>;
   /** Runs several statements separated by semicolons (migrations). */
   exec(sql: string): Promise<void>;
   /**
@@ -25,10 +40,75 @@ export interface Database extends Queryable {
 // node-postgres returns int8 as strings by default; we read them as BigInt everywhere instead.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => BigInt(v));
 
+/**
+ * The writer's statements are prepared once per connection and named by their text: a batch
+ * then costs the server no parsing or planning (the same few statements run for every batch).
+ */
+const statementNames = new Map<string, string>();
+function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (!name) {
+    name = `patron_${createHash("sha256").update(sql).digest("hex").slice(0, 24)}`;
+    statementNames.set(sql, name);
+  }
+  return name;
+}
+
 class PostgresDatabase implements Database {
   readonly kind = "postgres" as const;
   private lockClient: pg.PoolClient | undefined;
-  constructor(private readonly pool: pg.Pool) {}
+  /** The connection `writeAll` pipelines on, opened on first use and again after a failure. */
+  private writer: Promise<pg.Client> | undefined;
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly config: pg.ClientConfig,
+  ) {}
+
+  private writerClient(): Promise<pg.Client> {
+    if (!this.writer) {
+      const client = new pg.Client({ ...this.config, pipeline: true });
+      const opened = client.connect().then(() => client);
+      const forget = () => {
+        if (this.writer === opened) this.writer = undefined;
+      };
+      client.on("error", forget);
+      client.on("end", forget);
+      opened.catch(forget);
+      this.writer = opened;
+    }
+    return this.writer;
+  }
+
+  async writeAll(statements: readonly Statement[]): Promise<void> {
+    const client = await this.writerClient();
+    // Every query is written to the socket at once: the server runs them in order, and the
+    // answers come back together. A failed statement aborts the transaction, so the ones after
+    // it fail too and COMMIT answers ROLLBACK; the first error is the one to report.
+    // Corked, the messages leave in as few TCP segments as they fit in (pg sets no-delay).
+    const socket = (client as unknown as { connection?: { stream?: Writable } }).connection?.stream;
+    socket?.cork();
+    let sent: Promise<pg.QueryResult>[];
+    try {
+      sent = [
+        client.query("BEGIN"),
+        ...statements.map((s) =>
+          client.query({ name: statementName(s.sql), text: s.sql, values: s.params }),
+        ),
+        client.query("COMMIT"),
+      ];
+    } finally {
+      socket?.uncork();
+    }
+    const results = await Promise.allSettled(sent);
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    const commit = results[results.length - 1] as PromiseFulfilledResult<pg.QueryResult>;
+    if (commit.value.command !== "COMMIT") {
+      throw new Error(
+        `the transaction was not committed (the server answered ${commit.value.command})`,
+      );
+    }
+  }
 
   async tryLock(key: number): Promise<boolean> {
     // A session lock lives on one connection, so keep that connection out of the pool.
@@ -73,6 +153,9 @@ class PostgresDatabase implements Database {
 
   async close() {
     this.lockClient?.release();
+    const writer = this.writer;
+    this.writer = undefined;
+    if (writer) await writer.then((c) => c.end()).catch(() => {});
     await this.pool.end();
   }
 }
@@ -108,6 +191,13 @@ class PgliteDatabase implements Database {
     await this.db.exec(sql);
   }
 
+  async writeAll(statements: readonly Statement[]): Promise<void> {
+    // In the same process: no round trips to save.
+    await this.db.transaction(async (t) => {
+      for (const s of statements) await t.query(s.sql, s.params);
+    });
+  }
+
   async close() {
     try {
       await this.db.close();
@@ -137,15 +227,15 @@ export interface DatabaseOptions {
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.url) {
-    const pool = new pg.Pool({
+    const config: pg.ClientConfig = {
       connectionString: opts.url,
-      max: opts.poolSize ?? 10,
       options: opts.schema ? `-c search_path=${opts.schema}` : undefined,
-    });
+    };
+    const pool = new pg.Pool({ ...config, max: opts.poolSize ?? 10 });
     pool.on("error", () => {
       // An idle client lost its connection; the pool replaces it. Queries still report errors.
     });
-    const db = new PostgresDatabase(pool);
+    const db = new PostgresDatabase(pool, config);
     if (opts.schema) await db.exec(`CREATE SCHEMA IF NOT EXISTS ${opts.schema}`);
     return db;
   }

@@ -153,6 +153,15 @@ export const migrations: { id: number; name: string; sql: string }[] = [
       ALTER TABLE attestations ADD COLUMN sealed boolean NOT NULL DEFAULT false;
     `,
   },
+  {
+    id: 6,
+    name: "no stored partial leaf tile",
+    // The rightmost, partial tile of leaf hashes is no longer stored (rewriting it in every
+    // batch was most of a small batch's cost): it is the leaf hashes of the last entries.
+    sql: `
+      DELETE FROM ledger_tiles WHERE level = 0 AND length(hashes) < 8192;
+    `,
+  },
 ];
 
 /** Brings the schema up to date. Safe to run from several nodes at once on PostgreSQL. */

@@ -18,6 +18,36 @@ export interface DomainAuditor {
 }
 
 /**
+ * What an entry's signatures say, alone: its signed command verifies, is the entry's actor's and
+ * is addressed to this log; an old entry's signature verifies against the key it names. The
+ * part of the audit that needs no other entry, so it can run on another thread.
+ */
+export function signatureProblems(entry: Entry, origin: string | undefined): string[] {
+  const problems: string[] = [];
+  if (entry.signed) {
+    try {
+      verifyCommand(entry.signed);
+      if (entry.actor !== entry.signed.command.actor) {
+        problems.push("its actor is not the signer of its command");
+      }
+      if (origin !== undefined && entry.signed.command.ledger !== origin) {
+        problems.push(`its signed command is for the ledger "${entry.signed.command.ledger}"`);
+      }
+    } catch (err) {
+      const why = err instanceof CommandError ? err.message : String(err);
+      problems.push(`its signed command does not verify: ${why}`);
+    }
+  }
+  if (entry.signature) {
+    // Entries from before signed commands: checked against the key they name, when readable.
+    const key = publicKeyFromEntryKey(entry.signature.key);
+    if (key && !verifyEntrySignature(entry, key))
+      problems.push("its entry signature does not verify");
+  }
+  return problems;
+}
+
+/**
  * What `audit` checks in each decoded entry beyond its bytes: every signed command's signature
  * (decision 5), every party the entry concerns listed in `subjects` with the right `prev`, so
  * each chain has no gap (decision 7), and the sealing its type demands (decision 6).
@@ -39,7 +69,7 @@ export class EntryAuditor {
     specs: readonly EntryTypeSpec[],
     private readonly domains: readonly DomainAuditor[] = [],
     /** The log's origin: every signed command must be addressed to it. */
-    private readonly origin?: string,
+    readonly origin?: string,
   ) {
     this.specs = new Map(specs.map((s) => [s.type, s]));
   }
@@ -49,7 +79,16 @@ export class EntryAuditor {
     return this.heads;
   }
 
-  visit(index: bigint, entry: Entry, report: (p: AuditProblem) => void): void {
+  /**
+   * Checks one entry, in index order. `signatures` are its signature problems when they were
+   * checked already (by `signatureProblems`, on another thread); otherwise they are checked here.
+   */
+  visit(
+    index: bigint,
+    entry: Entry,
+    report: (p: AuditProblem) => void,
+    signatures?: readonly string[],
+  ): void {
     const at = index.toString();
     const time = Date.parse(entry.time);
     if (time < this.lastTime) {
@@ -57,30 +96,8 @@ export class EntryAuditor {
     }
     this.lastTime = Math.max(this.lastTime, time);
     if (entry.signed) this.checkCommandUse(index, time, entry, report);
-    if (entry.signed) {
-      try {
-        verifyCommand(entry.signed);
-        if (entry.actor !== entry.signed.command.actor) {
-          report({ kind: "entry", at, message: "its actor is not the signer of its command" });
-        }
-        if (this.origin !== undefined && entry.signed.command.ledger !== this.origin) {
-          report({
-            kind: "entry",
-            at,
-            message: `its signed command is for the ledger "${entry.signed.command.ledger}"`,
-          });
-        }
-      } catch (err) {
-        const why = err instanceof CommandError ? err.message : String(err);
-        report({ kind: "entry", at, message: `its signed command does not verify: ${why}` });
-      }
-    }
-    if (entry.signature) {
-      // Entries from before signed commands: checked against the key they name, when readable.
-      const key = publicKeyFromEntryKey(entry.signature.key);
-      if (key && !verifyEntrySignature(entry, key)) {
-        report({ kind: "entry", at, message: "its entry signature does not verify" });
-      }
+    for (const message of signatures ?? signatureProblems(entry, this.origin)) {
+      report({ kind: "entry", at, message });
     }
     if (entry.subjects && this.chainsFrom === undefined) this.chainsFrom = index;
     const seen = new Set<string>();

@@ -1,4 +1,4 @@
-import type { Queryable } from "../db/database.js";
+import type { Statement } from "../db/database.js";
 import type { CommittedEntry, Projector } from "./sequencer.js";
 
 /**
@@ -8,7 +8,7 @@ import type { CommittedEntry, Projector } from "./sequencer.js";
 export const chainsProjector: Projector = {
   types: "*",
   tables: ["ledger_subjects"],
-  async apply(tx: Queryable, entries: CommittedEntry[]) {
+  statements(entries: CommittedEntry[]): Statement[] {
     const party: string[] = [];
     const idx: string[] = [];
     const prev: (string | null)[] = [];
@@ -19,11 +19,13 @@ export const chainsProjector: Projector = {
         prev.push(s.prev === null ? null : String(s.prev));
       }
     }
-    if (party.length === 0) return;
-    await tx.query(
-      `INSERT INTO ledger_subjects (party, idx, prev)
-       SELECT p, i, v FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS x(p, i, v)`,
-      [party, idx, prev],
-    );
+    if (party.length === 0) return [];
+    return [
+      {
+        sql: `INSERT INTO ledger_subjects (party, idx, prev)
+         SELECT p, i, v FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS x(p, i, v)`,
+        params: [party, idx, prev],
+      },
+    ];
   },
 };

@@ -1,7 +1,7 @@
 import { decodeEntry } from "@patron/ledger";
 import type { Database, Queryable } from "../db/database.js";
 import type { AuditProblem } from "./audit.js";
-import { type CommittedEntry, type Projector, projects } from "./sequencer.js";
+import { applyProjector, type CommittedEntry, type Projector, projects } from "./sequencer.js";
 import { listEntries } from "./store.js";
 
 export interface ProjectionAuditReport {
@@ -89,7 +89,7 @@ async function replay(
 ) {
   await tx.query("SAVEPOINT replay");
   try {
-    await p.apply(tx, mine);
+    await applyProjector(tx, p, mine);
     await tx.query("RELEASE SAVEPOINT replay");
     return;
   } catch {
@@ -98,7 +98,7 @@ async function replay(
   // The savepoint survives a ROLLBACK TO; after a success it is released and set again.
   for (const c of mine) {
     try {
-      await p.apply(tx, [c]);
+      await applyProjector(tx, p, [c]);
       await tx.query("RELEASE SAVEPOINT replay");
       await tx.query("SAVEPOINT replay");
     } catch (err) {

@@ -1,7 +1,7 @@
 import { consistencyProofFrom, inclusionProofFrom, type NodeReader } from "@patron/ledger";
 import type { Queryable } from "../db/database.js";
 import { ApiError } from "../http/errors.js";
-import { loadTiles } from "./store.js";
+import { leafHashes, loadTiles } from "./store.js";
 import {
   readerFromTiles,
   TILE_WIDTH,
@@ -91,7 +91,12 @@ export class ProofService {
       );
       for (const { key, width } of missing) {
         const id = tileId(key.level, key.index);
-        const bytes = loaded.get(id);
+        let bytes = loaded.get(id);
+        if (!bytes && key.level === 0 && width < TILE_WIDTH) {
+          // The partial tile of leaf hashes is not stored: it is the last entries' leaf hashes.
+          const from = key.index * BigInt(TILE_WIDTH);
+          bytes = await leafHashes(this.db, from, from + BigInt(width)).catch(() => undefined);
+        }
         if (!bytes || bytes.length < width * 32) {
           throw new ApiError(500, "tile_missing", `tree tile ${id} is missing or short`);
         }

@@ -5,33 +5,34 @@ import {
   type Entry,
   type JsonValue,
   type NoteSigner,
-  parseSignerKey,
   type SignedCommand,
   type Subject,
   signCheckpoint,
 } from "@patron/ledger";
-import type { Database, Queryable } from "../db/database.js";
+import type { Database, Queryable, Statement } from "../db/database.js";
 import { ApiError } from "../http/errors.js";
 import { type Clock, systemClock } from "./clock.js";
 import { hashLeafNative } from "./hash.js";
+import { nativeNoteSigner } from "./native-signer.js";
 import { newSalt } from "./salt.js";
 import { StagedGroup, StagedMap } from "./staged.js";
 import {
+  checkpointStatement,
+  entriesStatement,
   findIdempotencyKey,
-  insertCheckpoint,
-  insertEntries,
-  insertIdempotencyKeys,
-  insertNonces,
+  idempotencyStatement,
   latestCheckpoint,
+  leafHashes,
   listEntries,
   loadHeads,
   loadLiveNonces,
   loadTiles,
   maxEntryIndex,
+  noncesStatement,
   pruneNonces,
-  upsertTiles,
+  tilesStatement,
 } from "./store.js";
-import { type TileNodes, TreeEdge, tileId } from "./tiles.js";
+import { TILE_WIDTH, type TileNodes, TreeEdge, tileId } from "./tiles.js";
 
 /** A merchant or a customer an entry concerns: each has a chain through the log (decision 7). */
 export type Party = { merchant: string } | { customer: string };
@@ -95,16 +96,30 @@ export interface Idempotency {
   requestHash: Uint8Array;
 }
 
-/** Updates a projection table from committed entries, inside the batch's transaction. */
+/**
+ * Updates projection tables from committed entries, inside the batch's transaction. It says
+ * what to write and never reads: a projection is a function of the entries alone (`audit`
+ * rebuilds it from them), and its statements go out pipelined with the batch's own.
+ */
 export interface Projector {
   /** The entry types it reads, or "*" for every entry. */
   types: readonly string[] | "*";
   /** The tables it writes, parents before children: `audit` rebuilds and compares them. */
   tables: readonly string[];
-  apply(tx: Queryable, entries: CommittedEntry[]): Promise<void>;
+  /** The statements that project these entries, to run in order (after the ledger rows). */
+  statements(entries: CommittedEntry[]): Statement[];
 }
 
 export const projects = (p: Projector, type: string) => p.types === "*" || p.types.includes(type);
+
+/** Runs a projector's statements for `entries` one after the other (audit, tools). */
+export async function applyProjector(
+  tx: Queryable,
+  p: Projector,
+  entries: CommittedEntry[],
+): Promise<void> {
+  for (const s of p.statements(entries)) await tx.query(s.sql, s.params);
+}
 
 export interface SequencerOptions {
   origin: string;
@@ -115,6 +130,24 @@ export interface SequencerOptions {
   maxWaitMs: number;
   projectors?: Projector[];
   clock?: Clock;
+}
+
+/**
+ * Where the sequencer's time goes, summed since it opened (ms, from performance.now): what a
+ * profile of the write path reads, before and after a load, to split a write's time.
+ */
+export interface SequencerStats {
+  batches: number;
+  entries: number;
+  /** Commands' time in the queue, until they were sequenced. */
+  queuedMs: number;
+  /** Checking, sequencing and hashing commands into their batch. */
+  sequenceMs: number;
+  /** Sealing batches: tree root, checkpoint, statements; of which signing the checkpoint. */
+  sealMs: number;
+  signMs: number;
+  /** Writing batches: from sending the transaction to its COMMIT's answer. */
+  writeMs: number;
 }
 
 export interface Head {
@@ -143,6 +176,29 @@ interface Deferred {
   salt?: string;
 }
 
+/** Commands sequenced together, to commit in one transaction. */
+interface Batch {
+  accepted: { p: Pending; c: CommittedEntry[] }[];
+  entries: number;
+  /** The tree's edge before the batch: what a failed batch returns to. */
+  before: TreeEdge;
+}
+
+/** A batch ready to write: its tree head, the partial tiles after it, its statements. */
+interface Sealed extends Batch {
+  head: Head;
+  tiles: () => Map<string, TileNodes>;
+  statements: Statement[];
+}
+
+/** A batch being written; `done` settles with the error when it was not committed. */
+interface Writing {
+  batch: Sealed;
+  done: Promise<{ error?: unknown }>;
+  /** Set when `done` has settled: the next batch goes out before more is sequenced. */
+  finished: boolean;
+}
+
 interface Pending {
   command: CommandDraft;
   prepared: (Prepared | Deferred)[];
@@ -150,6 +206,8 @@ interface Pending {
   idempotency?: Idempotency;
   /** Answered already (refused by its checks): never retried, never written. */
   settled?: boolean;
+  /** When it was queued (performance.now), for `stats`. */
+  queued: number;
   resolve: (e: CommittedEntry[]) => void;
   reject: (err: unknown) => void;
 }
@@ -167,6 +225,8 @@ const NONE = -1n;
 export class Sequencer {
   private queue: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** Set while the sequencer waits for a command to arrive. */
+  private wake: (() => void) | undefined;
   private running: Promise<void> | undefined;
   private inflight = new Map<string, { hash: string; promise: Promise<CommittedEntry[]> }>();
   /**
@@ -177,10 +237,20 @@ export class Sequencer {
   private lastTime = 0;
   private needsRecovery = false;
   private closed = false;
-  private committedTiles = new Map<string, TileNodes>();
+  private committedTiles: () => Map<string, TileNodes>;
   private readonly listeners = new Set<(head: Head) => void>();
   private readonly signer: NoteSigner;
   private readonly clock: Clock;
+  /** Where the time goes (see SequencerStats). */
+  readonly stats: SequencerStats = {
+    batches: 0,
+    entries: 0,
+    queuedMs: 0,
+    sequenceMs: 0,
+    sealMs: 0,
+    signMs: 0,
+    writeMs: 0,
+  };
   /** Every staged store: the sequencer's own and those domains register. */
   readonly state = new StagedGroup();
   /** Each party's latest entry index, NONE for a party with none. */
@@ -196,8 +266,8 @@ export class Sequencer {
     private edge: TreeEdge,
     private headState: Head,
   ) {
-    this.committedTiles = edge.partialTileNodes();
-    this.signer = parseSignerKey(opts.signerKey);
+    this.committedTiles = edge.partialTilesLater();
+    this.signer = nativeNoteSigner(opts.signerKey);
     this.clock = opts.clock ?? systemClock;
   }
 
@@ -225,7 +295,7 @@ export class Sequencer {
 
   /** Partial tiles of the committed tree, so proofs on the live node need not read them back. */
   get edgeTiles(): ReadonlyMap<string, TileNodes> {
-    return this.committedTiles;
+    return this.committedTiles();
   }
 
   onCommit(listener: (head: Head) => void): () => void {
@@ -331,12 +401,14 @@ export class Sequencer {
       return Promise.reject(new ApiError(400, "invalid_entry", (err as Error).message));
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ command, prepared, expires, idempotency, resolve, reject });
+      const queued = performance.now();
+      this.queue.push({ command, prepared, expires, idempotency, queued, resolve, reject });
       this.schedule();
     });
   }
 
   private schedule(): void {
+    this.wake?.();
     if (this.running || this.queue.length === 0) return;
     if (this.queuedEntries() >= this.opts.maxBatch || this.opts.maxWaitMs <= 0) {
       this.flushSoon();
@@ -358,151 +430,308 @@ export class Sequencer {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.running) return;
-    this.running = this.drain().finally(() => {
-      this.running = undefined;
-      this.schedule();
-    });
+    // After this turn of the event loop, so that commands arriving in it share the batch.
+    this.running = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.drain())
+      .catch((err: unknown) => {
+        // Not expected (every command's own failure is answered where it happens), but a
+        // sequencer that stopped must not leave callers waiting, nor trust its memory.
+        this.needsRecovery = true;
+        for (const p of this.queue.splice(0)) p.reject(err);
+      })
+      .finally(() => {
+        this.running = undefined;
+        this.schedule();
+      });
   }
 
-  /** Takes commands from the queue up to maxBatch entries; a command is never split. */
-  private takeBatch(): Pending[] {
-    let n = 0;
+  /** Whether the queue's next command fits in `open` (an empty batch takes any command). */
+  private fits(open: Batch | undefined): boolean {
+    const next = this.queue[0];
+    if (!next) return false;
+    const n = open?.entries ?? 0;
+    return n === 0 || n + next.prepared.length <= this.opts.maxBatch;
+  }
+
+  /** Takes commands from the queue that fit in `open`; a command is never split. */
+  private takeFor(open: Batch): Pending[] {
+    let n = open.entries;
     let k = 0;
     while (k < this.queue.length) {
       const size = this.queue[k]?.prepared.length ?? 0;
-      if (k > 0 && n + size > this.opts.maxBatch) break;
+      if ((n > 0 || k > 0) && n + size > this.opts.maxBatch) break;
       n += size;
       k++;
     }
     return this.queue.splice(0, k);
   }
 
-  /** Commits batches until the queue is empty: commands that arrived during a commit go next. */
+  /** Resolves when a command is queued (or at once, if one is). */
+  private arrival(): Promise<void> {
+    if (this.queue.length > 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.wake = () => {
+        this.wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  /**
+   * Commits batches until the queue is empty. Two batches at a time: while one is written,
+   * the commands that arrive are sequenced into the next (checked, given indices and chain
+   * links, hashed into the tree) on top of its staged state, and that batch is sealed and sent
+   * the moment the write before it is acknowledged. The database commits the batches one after
+   * the other, in order; a batch is never sent before the one before it committed.
+   */
   private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.takeBatch();
-      try {
-        await this.commit(batch);
-      } catch (err) {
-        if (batch.length === 1) {
-          batch[0]?.reject(err);
+    let writing: Writing | undefined;
+    let open: Batch | undefined;
+    for (;;) {
+      if (!this.needsRecovery && !writing?.finished && this.fits(open)) {
+        open ??= this.openBatch();
+        await this.absorb(open, this.takeFor(open));
+        continue;
+      }
+      if (writing) {
+        // Room left in the next batch: a command arriving meanwhile is sequenced at once.
+        const more =
+          !writing.finished && !this.needsRecovery && (open?.entries ?? 0) < this.opts.maxBatch;
+        const settled = await (more
+          ? Promise.race([writing.done, this.arrival().then(() => "arrived" as const)])
+          : writing.done);
+        if (settled === "arrived") continue;
+        const failed = writing;
+        writing = undefined;
+        if (settled.error !== undefined) {
+          await this.undo(failed.batch, settled.error, open);
+          open = undefined;
+        }
+        continue;
+      }
+      if (open) {
+        const sealing = open;
+        open = undefined;
+        if (sealing.accepted.length === 0) {
+          this.state.drop();
           continue;
         }
-        // The transaction failed: retry each command alone, in order, so one bad command (a
-        // projection constraint, say) sinks no other. A command its checks refused was answered
-        // already, and stays refused.
-        for (const p of batch) {
-          if (!p.settled) await this.commit([p]).catch((e) => p.reject(e));
+        try {
+          writing = this.write(this.seal(sealing));
+        } catch (err) {
+          // A projector could not say what to write: as if the transaction had failed.
+          await this.undo(sealing, err, undefined);
         }
+        continue;
+      }
+      if (this.queue.length === 0) return;
+      // Only a pending recovery stops the queue here.
+      try {
+        await this.recover();
+      } catch (err) {
+        for (const p of this.queue.splice(0)) p.reject(err);
       }
     }
   }
 
-  private async commit(batch: Pending[]): Promise<void> {
-    if (this.needsRecovery) await this.recover();
-    await this.loadUnknownHeads(batch);
-    // One time for the batch, taken as it is sequenced: expiry is judged against the time the
-    // entries carry, and never goes backwards in index order.
-    this.lastTime = Math.max(this.lastTime, this.clock.now());
-    const time = this.lastTime;
-    const before = this.edge.clone();
-    const accepted: { p: Pending; c: CommittedEntry[] }[] = [];
+  /** Opens the next batch: a staged layer over the batches before it. */
+  private openBatch(): Batch {
     this.state.begin();
+    return { accepted: [], entries: 0, before: this.edge.clone() };
+  }
+
+  /** Sequences commands into the open batch, in order; a command its checks refuse is answered. */
+  private async absorb(open: Batch, commands: Pending[]): Promise<void> {
     try {
-      for (const p of batch) {
-        this.state.begin();
-        try {
-          const c = await this.sequence(p, time);
-          this.state.merge();
-          accepted.push({ p, c });
-        } catch (err) {
-          this.state.drop();
-          p.settled = true;
-          p.reject(err);
-        }
-      }
+      await this.loadUnknownHeads(commands);
     } catch (err) {
-      this.state.drop();
-      throw err;
-    }
-    if (accepted.length === 0) {
-      this.state.merge();
+      for (const p of commands) p.reject(err);
       return;
     }
+    // Taken as the commands are sequenced: expiry is judged against the time the entries
+    // carry, and times never go backwards in index order.
+    this.lastTime = Math.max(this.lastTime, this.clock.now());
+    const time = this.lastTime;
+    const started = performance.now();
+    for (const p of commands) {
+      this.stats.queuedMs += started - p.queued;
+      this.state.begin();
+      try {
+        const c = await this.sequence(p, time);
+        this.state.merge();
+        open.accepted.push({ p, c });
+        open.entries += c.length;
+      } catch (err) {
+        this.state.drop();
+        p.settled = true;
+        p.reject(err);
+      }
+    }
+    this.stats.sequenceMs += performance.now() - started;
+  }
 
+  /** The batch's tree head, signed checkpoint and statements, in the order they run. */
+  private seal(b: Batch): Sealed {
+    const started = performance.now();
     const size = this.edge.size;
+    const tiles = this.edge.partialTilesLater();
     const root = this.edge.root();
+    const signing = performance.now();
     const note = signCheckpoint(
       { origin: this.opts.origin, size, root, extensions: [] },
       this.signer,
     );
-    try {
-      const tiles = this.edge.takeDirty();
-      const committed = accepted.flatMap((a) => a.c);
-      await this.db.transaction(async (tx) => {
-        await insertEntries(
-          tx,
-          committed.map((c) => ({
-            index: c.index,
-            type: c.entry.type,
-            actor: c.entry.actor,
-            time: new Date(c.entry.time),
-            data: c.data,
-            leafHash: c.leafHash,
-          })),
-        );
-        await upsertTiles(tx, tiles);
-        await insertIdempotencyKeys(
-          tx,
-          accepted.flatMap(({ p, c }) =>
-            p.idempotency && c[0] ? [{ ...p.idempotency, index: c[0].index, count: c.length }] : [],
-          ),
-        );
-        await insertNonces(
-          tx,
-          accepted.flatMap(({ p, c }) =>
-            p.command.signed && p.expires !== undefined && c[0]
-              ? [
-                  {
-                    actor: p.command.signed.command.actor,
-                    nonce: p.command.signed.command.nonce,
-                    expires: p.expires,
-                    index: c[0].index,
-                  },
-                ]
-              : [],
-          ),
-        );
-        for (const projector of this.opts.projectors ?? []) {
-          const mine = committed.filter((c) => projects(projector, c.entry.type));
-          if (mine.length > 0) await projector.apply(tx, mine);
-        }
-        await insertCheckpoint(tx, { size, root, note });
-      });
-    } catch (err) {
-      // The transaction failed, or its COMMIT's answer was lost: trust only what is stored.
-      let stored: { edge: TreeEdge; head: Head } | undefined;
-      try {
-        stored = await loadState(this.db, this.opts);
-      } catch {
-        // the database is unreachable: the outcome stays unknown until it is back
-      }
-      if (!(stored && stored.head.size === size && equalBytes(stored.head.root, root))) {
-        // Not written. The staged layers undo the batch exactly, so nothing is reloaded,
-        // unless what is stored is not what was there before (or cannot be read).
-        this.state.drop();
-        this.edge = before;
-        if (!stored || stored.head.size !== before.size) this.needsRecovery = true;
-        throw err;
-      }
-      // It was written after all: acknowledge it like any committed batch.
+    this.stats.signMs += performance.now() - signing;
+    const committed = b.accepted.flatMap((a) => a.c);
+    const statements: Statement[] = [];
+    const add = (s: Statement | undefined) => {
+      if (s) statements.push(s);
+    };
+    add(
+      entriesStatement(
+        committed.map((c) => ({
+          index: c.index,
+          type: c.entry.type,
+          actor: c.entry.actor,
+          time: new Date(c.entry.time),
+          data: c.data,
+          leafHash: c.leafHash,
+        })),
+      ),
+    );
+    add(tilesStatement(this.edge.takeDirty()));
+    add(
+      idempotencyStatement(
+        b.accepted.flatMap(({ p, c }) =>
+          p.idempotency && c[0] ? [{ ...p.idempotency, index: c[0].index, count: c.length }] : [],
+        ),
+      ),
+    );
+    add(
+      noncesStatement(
+        b.accepted.flatMap(({ p, c }) =>
+          p.command.signed && p.expires !== undefined && c[0]
+            ? [
+                {
+                  actor: p.command.signed.command.actor,
+                  nonce: p.command.signed.command.nonce,
+                  expires: p.expires,
+                  index: c[0].index,
+                },
+              ]
+            : [],
+        ),
+      ),
+    );
+    for (const projector of this.opts.projectors ?? []) {
+      const mine = committed.filter((c) => projects(projector, c.entry.type));
+      if (mine.length > 0) statements.push(...projector.statements(mine));
     }
-    this.state.merge();
-    this.headState = { size, root, note };
-    this.committedTiles = this.edge.partialTileNodes();
-    for (const { p, c } of accepted) p.resolve(c);
+    add(checkpointStatement({ size, root, note }));
+    this.stats.sealMs += performance.now() - started;
+    return { ...b, head: { size, root, note }, tiles, statements };
+  }
+
+  /** Writes a sealed batch; `done` settles once its outcome is known and acted on. */
+  private write(b: Sealed): Writing {
+    const w: Writing = { batch: b, done: Promise.resolve({}), finished: false };
+    const started = performance.now();
+    w.done = this.db.writeAll(b.statements).then(
+      () => {
+        this.stats.writeMs += performance.now() - started;
+        this.committed(b);
+        return {};
+      },
+      async (error: unknown) => {
+        // The transaction failed, or its COMMIT's answer was lost: trust only what is stored.
+        let stored: { edge: TreeEdge; head: Head } | undefined;
+        try {
+          stored = await loadState(this.db, this.opts);
+        } catch {
+          // the database is unreachable: the outcome stays unknown until it is back
+        }
+        if (
+          stored &&
+          stored.head.size === b.head.size &&
+          equalBytes(stored.head.root, b.head.root)
+        ) {
+          // It was written after all: acknowledged like any committed batch.
+          this.committed(b);
+          return {};
+        }
+        // Not written. The staged layers undo it exactly, so nothing is reloaded, unless what
+        // is stored is not what was there before (or cannot be read).
+        if (!stored || stored.head.size !== b.before.size) this.needsRecovery = true;
+        return { error: error ?? new Error("the batch was not written") };
+      },
+    );
+    w.done = w.done.finally(() => {
+      w.finished = true;
+    });
+    return w;
+  }
+
+  /** A batch is durable: its staged layer joins the committed state, its callers get answers. */
+  private committed(b: Sealed): void {
+    // The oldest layer is this batch's: the open batch above it stays staged.
+    this.state.commitOldest();
+    this.stats.batches++;
+    this.stats.entries += b.entries;
+    this.headState = b.head;
+    this.committedTiles = b.tiles;
+    for (const { p, c } of b.accepted) p.resolve(c);
     for (const l of this.listeners) l(this.headState);
     this.pruneNonces();
+  }
+
+  /**
+   * A batch failed to commit. The open batch sequenced on top of it is undone too and its
+   * commands go back to the front of the queue; the failed batch's commands are retried one by
+   * one, in order, so that one bad command (a projection constraint, say) sinks no other. A
+   * command its checks refused was answered already, and stays refused.
+   */
+  private async undo(failed: Batch, error: unknown, open: Batch | undefined): Promise<void> {
+    if (open) {
+      this.state.drop();
+      this.queue.unshift(...open.accepted.map((a) => a.p));
+    }
+    this.state.drop();
+    this.edge = failed.before;
+    const commands = failed.accepted.map((a) => a.p);
+    if (commands.length === 1) {
+      commands[0]?.reject(error);
+      return;
+    }
+    for (const p of commands) {
+      if (p.settled) continue;
+      try {
+        if (this.needsRecovery) await this.recover();
+      } catch (err) {
+        p.reject(err);
+        continue;
+      }
+      const alone = this.openBatch();
+      let sealed: Sealed;
+      try {
+        await this.absorb(alone, [p]);
+        if (alone.accepted.length === 0) {
+          this.state.drop();
+          continue;
+        }
+        sealed = this.seal(alone);
+      } catch (err) {
+        this.state.drop();
+        this.edge = alone.before;
+        p.reject(err);
+        continue;
+      }
+      const outcome = await this.write(sealed).done;
+      if (outcome.error !== undefined) {
+        this.state.drop();
+        this.edge = alone.before;
+        p.reject(outcome.error);
+      }
+    }
   }
 
   /** Validates one command and gives its entries indices, chain links and leaf hashes. */
@@ -595,7 +824,7 @@ export class Sequencer {
     const state = await loadState(this.db, this.opts);
     this.edge = state.edge;
     this.headState = state.head;
-    this.committedTiles = this.edge.partialTileNodes();
+    this.committedTiles = this.edge.partialTilesLater();
     // A batch whose COMMIT was lost may be stored after all: what was learnt is reloaded.
     this.heads.clearCommitted();
     this.nonces.clearCommitted();
@@ -720,7 +949,17 @@ async function loadState(
       `ledger is inconsistent: ${max === undefined ? 0n : max + 1n} entries stored but the last checkpoint covers ${size}; run \`patron audit\``,
     );
   }
-  const tiles = await loadTiles(db, TreeEdge.partialTiles(size));
+  const keys = TreeEdge.partialTiles(size);
+  const tiles = await loadTiles(
+    db,
+    keys.filter((k) => k.level > 0),
+  );
+  // The partial tile of leaf hashes is not stored: it is the last entries' leaf hashes.
+  const leaves = keys.find((k) => k.level === 0);
+  if (leaves) {
+    const from = leaves.index * BigInt(TILE_WIDTH);
+    tiles.set(tileId(0, leaves.index), await leafHashes(db, from, size));
+  }
   const edge = TreeEdge.fromTiles(size, (k) => tiles.get(tileId(k.level, k.index)));
   const root = edge.root();
   if (cp && !equalBytes(root, cp.root)) {

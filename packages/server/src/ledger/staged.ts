@@ -2,7 +2,9 @@
  * Validation state as committed state plus staged layers (decision 1). The sequencer opens a
  * layer for a batch and one for each command inside it: a command that fails drops its own
  * layer, a batch that fails to commit drops the batch's, and a committed batch merges into the
- * committed state. Nothing is ever reloaded wholesale.
+ * committed state. While one batch is written the next is sequenced in a layer above it, so a
+ * batch's layer joins the committed state from the bottom (`commitOldest`). Nothing is ever
+ * reloaded wholesale.
  */
 export interface Staged {
   /** Opens a layer; writes go to it until it is merged or dropped. */
@@ -11,6 +13,11 @@ export interface Staged {
   merge(): void;
   /** Forgets the innermost layer's writes. */
   drop(): void;
+  /**
+   * Folds the outermost layer into the committed state, leaving the layers above it staged:
+   * a batch has committed while the next one was sequenced on top of it.
+   */
+  commitOldest(): void;
 }
 
 const DELETED = Symbol("deleted");
@@ -113,6 +120,16 @@ export class StagedMap<K, V> implements Staged {
     this.layers.pop();
   }
 
+  commitOldest(): void {
+    if (this.layers.length === 0) throw new Error("StagedMap.commitOldest without begin");
+    const oldest = this.layers.shift();
+    if (!oldest) return;
+    for (const [k, v] of oldest) {
+      if (v === DELETED) this.committed.delete(k);
+      else this.committed.set(k, v);
+    }
+  }
+
   get depth(): number {
     return this.layers.length;
   }
@@ -133,5 +150,8 @@ export class StagedGroup implements Staged {
   }
   drop(): void {
     for (const m of this.members) m.drop();
+  }
+  commitOldest(): void {
+    for (const m of this.members) m.commitOldest();
   }
 }

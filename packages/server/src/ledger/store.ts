@@ -1,4 +1,4 @@
-import { big, type Queryable } from "../db/database.js";
+import { big, type Queryable, type Statement } from "../db/database.js";
 import { type TileKey, tileId } from "./tiles.js";
 
 /** Row shapes and SQL for the ledger tables; the only module that knows them. */
@@ -23,6 +23,11 @@ const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)
 // bytea is read as hex text: PGlite's own bytea parser is far slower than Buffer's hex decoder.
 const bytes = (v: unknown) => new Uint8Array(Buffer.from(String(v), "hex"));
 
+/** Runs a statement built by one of the functions below, when there is one. */
+export async function run(tx: Queryable, statement: Statement | undefined): Promise<void> {
+  if (statement) await tx.query(statement.sql, statement.params);
+}
+
 const toEntry = (r: Record<string, unknown>): StoredEntry => ({
   index: big(r.idx),
   type: String(r.type),
@@ -39,15 +44,15 @@ const toCheckpoint = (r: Record<string, unknown>): StoredCheckpoint => ({
   createdAt: new Date(r.created_at as string | Date),
 });
 
-export async function insertEntries(tx: Queryable, entries: StoredEntry[]): Promise<void> {
-  if (entries.length === 0) return;
+export function entriesStatement(entries: StoredEntry[]): Statement | undefined {
+  if (entries.length === 0) return undefined;
   // One statement for the whole batch; bytea travels as hex text so both drivers agree.
-  await tx.query(
-    `INSERT INTO ledger_entries (idx, type, actor, time, data, leaf_hash)
+  return {
+    sql: `INSERT INTO ledger_entries (idx, type, actor, time, data, leaf_hash)
      SELECT i, t, a, tm, decode(d, 'hex'), decode(h, 'hex')
      FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[])
        AS x(i, t, a, tm, d, h)`,
-    [
+    params: [
       entries.map((e) => e.index.toString()),
       entries.map((e) => e.type),
       entries.map((e) => e.actor),
@@ -55,54 +60,66 @@ export async function insertEntries(tx: Queryable, entries: StoredEntry[]): Prom
       entries.map((e) => hex(e.data)),
       entries.map((e) => hex(e.leafHash)),
     ],
-  );
+  };
 }
 
-export async function upsertTiles(
+export async function insertEntries(
   tx: Queryable,
-  tiles: { level: number; index: bigint; hashes: Uint8Array }[],
+  ...args: Parameters<typeof entriesStatement>
 ): Promise<void> {
-  if (tiles.length === 0) return;
-  await tx.query(
-    `INSERT INTO ledger_tiles (level, idx, hashes)
+  await run(tx, entriesStatement(...args));
+}
+
+export function tilesStatement(
+  tiles: { level: number; index: bigint; hashes: Uint8Array }[],
+): Statement | undefined {
+  if (tiles.length === 0) return undefined;
+  return {
+    sql: `INSERT INTO ledger_tiles (level, idx, hashes)
      SELECT l, i, decode(h, 'hex') FROM unnest($1::smallint[], $2::bigint[], $3::text[]) AS x(l, i, h)
      ON CONFLICT (level, idx) DO UPDATE SET hashes = EXCLUDED.hashes`,
-    [
+    params: [
       tiles.map((t) => t.level),
       tiles.map((t) => t.index.toString()),
       tiles.map((t) => hex(t.hashes)),
     ],
-  );
+  };
 }
 
-export async function insertCheckpoint(
+export async function upsertTiles(
   tx: Queryable,
-  cp: { size: bigint; root: Uint8Array; note: string },
+  ...args: Parameters<typeof tilesStatement>
 ): Promise<void> {
-  await tx.query("INSERT INTO ledger_checkpoints (size, root, note) VALUES ($1, $2, $3)", [
-    cp.size.toString(),
-    Buffer.from(cp.root),
-    cp.note,
-  ]);
+  await run(tx, tilesStatement(...args));
 }
 
-export async function insertIdempotencyKeys(
-  tx: Queryable,
+export function checkpointStatement(cp: {
+  size: bigint;
+  root: Uint8Array;
+  note: string;
+}): Statement {
+  return {
+    sql: "INSERT INTO ledger_checkpoints (size, root, note) VALUES ($1, $2, $3)",
+    params: [cp.size.toString(), Buffer.from(cp.root), cp.note],
+  };
+}
+
+export function idempotencyStatement(
   keys: { scope: string; key: string; requestHash: Uint8Array; index: bigint; count: number }[],
-): Promise<void> {
-  if (keys.length === 0) return;
-  await tx.query(
-    `INSERT INTO idempotency_keys (scope, key, request_hash, entry_idx, entry_count)
+): Statement | undefined {
+  if (keys.length === 0) return undefined;
+  return {
+    sql: `INSERT INTO idempotency_keys (scope, key, request_hash, entry_idx, entry_count)
      SELECT s, k, decode(h, 'hex'), i, c
      FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::int[]) AS x(s, k, h, i, c)`,
-    [
+    params: [
       keys.map((k) => k.scope),
       keys.map((k) => k.key),
       keys.map((k) => hex(k.requestHash)),
       keys.map((k) => k.index.toString()),
       keys.map((k) => k.count),
     ],
-  );
+  };
 }
 
 export async function findIdempotencyKey(db: Queryable, scope: string, key: string) {
@@ -120,24 +137,23 @@ export async function findIdempotencyKey(db: Queryable, scope: string, key: stri
  * Nonces of committed signed commands: a nonce is spent until its command expires. A row left
  * from an expired command (not pruned yet) is replaced: the sequencer let the nonce through.
  */
-export async function insertNonces(
-  tx: Queryable,
+export function noncesStatement(
   nonces: { actor: string; nonce: string; expires: number; index: bigint }[],
-): Promise<void> {
-  if (nonces.length === 0) return;
-  await tx.query(
-    `INSERT INTO command_nonces (actor, nonce, expires_at, entry_idx)
+): Statement | undefined {
+  if (nonces.length === 0) return undefined;
+  return {
+    sql: `INSERT INTO command_nonces (actor, nonce, expires_at, entry_idx)
      SELECT a, n, e, i FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[])
        AS x(a, n, e, i)
      ON CONFLICT (actor, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at,
        entry_idx = EXCLUDED.entry_idx`,
-    [
+    params: [
       nonces.map((n) => n.actor),
       nonces.map((n) => n.nonce),
       nonces.map((n) => new Date(n.expires).toISOString()),
       nonces.map((n) => n.index.toString()),
     ],
-  );
+  };
 }
 
 export async function loadLiveNonces(
@@ -259,6 +275,19 @@ export async function maxEntryIndex(db: Queryable): Promise<bigint | undefined> 
   const { rows } = await db.query("SELECT max(idx) AS m FROM ledger_entries");
   const m = rows[0]?.m;
   return m === null || m === undefined ? undefined : big(m);
+}
+
+/** The leaf hashes of entries from ≤ idx < to, one after the other (32 bytes each). */
+export async function leafHashes(db: Queryable, from: bigint, to: bigint): Promise<Uint8Array> {
+  const { rows } = await db.query(
+    `SELECT idx, encode(leaf_hash, 'hex') AS leaf_hash FROM ledger_entries
+     WHERE idx >= $1 AND idx < $2 ORDER BY idx`,
+    [from.toString(), to.toString()],
+  );
+  if (BigInt(rows.length) !== to - from) {
+    throw new Error(`entries ${from} to ${to - 1n} are not all stored`);
+  }
+  return bytes(rows.map((r) => String(r.leaf_hash)).join(""));
 }
 
 export async function loadTiles(db: Queryable, keys: TileKey[]): Promise<Map<string, Uint8Array>> {

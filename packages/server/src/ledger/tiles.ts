@@ -1,5 +1,16 @@
-import { type NodeReader, rangeRoot } from "@patron/ledger";
+import { createHash } from "node:crypto";
+import type { NodeReader } from "@patron/ledger";
 import { hashChildrenNative } from "./hash.js";
+
+/** SHA-256 of the empty string: the root of the empty tree (RFC 9162). */
+const EMPTY_ROOT = new Uint8Array(createHash("sha256").digest());
+
+const hashPair = (left: Uint8Array, right: Uint8Array) => {
+  const both = new Uint8Array(2 * HASH);
+  both.set(left, 0);
+  both.set(right, HASH);
+  return new Uint8Array(hashChildrenNative(both));
+};
 
 /**
  * The Merkle tree is stored as tiles (the C2SP tlog-tiles layout, height 8): tile (L, N) holds
@@ -117,10 +128,17 @@ export class TreeEdge {
     /** partial[L]: bottom hashes of the rightmost, not yet full tile at level L. */
     private partial: Uint8Array[][],
     private dirty: Map<string, { level: number; index: bigint; hashes: Uint8Array[] }>,
+    /**
+     * The compact range of the tree: the roots of its perfect subtrees, largest first (one per
+     * set bit of `size`). Appending merges them like a binary counter, one hash per leaf on
+     * average, and the root folds them: a few dozen hashes per batch instead of rehashing the
+     * partial tiles.
+     */
+    private range: Uint8Array[],
   ) {}
 
   static empty(): TreeEdge {
-    return new TreeEdge(0n, [], new Map());
+    return new TreeEdge(0n, [], new Map(), []);
   }
 
   /** Rebuilds the edge from the stored partial tiles of a tree of `size` leaves. */
@@ -140,7 +158,17 @@ export class TreeEdge {
       }
       partial.push(hashes);
     }
-    return new TreeEdge(size, partial, new Map());
+    const edge = new TreeEdge(size, partial, new Map(), []);
+    // Every perfect subtree of the range lies on the right edge, so the partial tiles hold it.
+    const read = readerFromTiles(edge.partialTileNodes());
+    let start = 0n;
+    for (let b = 63; b >= 0; b--) {
+      const width = 1n << BigInt(b);
+      if ((size & width) === 0n) continue;
+      edge.range.push(read(b, start >> BigInt(b)).slice());
+      start += width;
+    }
+    return edge;
   }
 
   /** The partial tiles a tree of `size` leaves has, to load before `fromTiles`. */
@@ -160,14 +188,26 @@ export class TreeEdge {
       this.size,
       this.partial.map((t) => t.slice()),
       new Map(),
+      this.range.slice(),
     );
   }
 
+  /** The tree's root (RFC 9162 MTH), folded from the compact range. */
   root(): Uint8Array {
-    return rangeRoot(readerFromTiles(this.partialTileNodes()), 0n, this.size);
+    const n = this.range.length;
+    if (n === 0) return EMPTY_ROOT;
+    let acc = this.range[n - 1] as Uint8Array;
+    for (let i = n - 2; i >= 0; i--) acc = hashPair(this.range[i] as Uint8Array, acc);
+    return acc;
   }
 
   append(leafHash: Uint8Array): void {
+    // Each trailing 1 bit of the old size is a perfect subtree the new leaf completes.
+    let node = leafHash;
+    for (let s = this.size; (s & 1n) === 1n; s >>= 1n) {
+      node = hashPair(this.range.pop() as Uint8Array, node);
+    }
+    this.range.push(node);
     this.size += 1n;
     let hash = leafHash;
     for (let level = 0; ; level++) {
@@ -184,9 +224,18 @@ export class TreeEdge {
     }
   }
 
-  /** Tiles changed since the last call, as rows to upsert. */
+  /**
+   * Tiles changed since the last call, as rows to upsert. The partial tile of leaf hashes is
+   * left out: it is the leaf hashes of the last entries (`ledger_entries` holds them), and
+   * rewriting it in every batch cost a small batch more than its entries did. Every full tile,
+   * and the partial tiles above the leaves (they change once per 256 entries at most), are
+   * stored.
+   */
   takeDirty(): { level: number; index: bigint; hashes: Uint8Array }[] {
-    const rows = [...this.dirty.values()].map((t) => ({
+    const changed = [...this.dirty.values()].filter(
+      (t) => t.level > 0 || t.hashes.length === TILE_WIDTH,
+    );
+    const rows = changed.map((t) => ({
       level: t.level,
       index: t.index,
       hashes: concat(t.hashes),
@@ -195,16 +244,34 @@ export class TreeEdge {
     return rows;
   }
 
+  /**
+   * The partial tiles as they are now, built when first asked for: most batches' tiles are
+   * never read (proofs ask for a few), and the hashes they hold never change once appended.
+   */
+  partialTilesLater(): () => Map<string, TileNodes> {
+    const size = this.size;
+    const partial = this.partial.map((t) => t.slice());
+    let tiles: Map<string, TileNodes> | undefined;
+    return () => {
+      tiles ??= partialTileNodesOf(size, partial);
+      return tiles;
+    };
+  }
+
   /** The partial tiles as loaded tiles, for reading nodes on the right edge. */
   partialTileNodes(): Map<string, TileNodes> {
-    const tiles = new Map<string, TileNodes>();
-    this.partial.forEach((hashes, level) => {
-      if (hashes.length === 0) return;
-      const index = nodesAtTileLevel(this.size, level) >> BigInt(TILE_HEIGHT);
-      tiles.set(tileId(level, index), new TileNodes(concat(hashes)));
-    });
-    return tiles;
+    return partialTileNodesOf(this.size, this.partial);
   }
+}
+
+function partialTileNodesOf(size: bigint, partial: Uint8Array[][]): Map<string, TileNodes> {
+  const tiles = new Map<string, TileNodes>();
+  partial.forEach((hashes, level) => {
+    if (hashes.length === 0) return;
+    const index = nodesAtTileLevel(size, level) >> BigInt(TILE_HEIGHT);
+    tiles.set(tileId(level, index), new TileNodes(concat(hashes)));
+  });
+  return tiles;
 }
 
 export function concat(hashes: Uint8Array[]): Uint8Array {

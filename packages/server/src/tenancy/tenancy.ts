@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import type { Queryable } from "../db/database.js";
+import type { Queryable, Statement } from "../db/database.js";
 import { ApiError } from "../http/errors.js";
 import { type Clock, systemClock } from "../ledger/clock.js";
 import type { CommittedEntry, Projector, Sequencer } from "../ledger/sequencer.js";
@@ -48,31 +48,31 @@ interface KeyRevoked {
 export const tenancyProjector: Projector = {
   types: ["merchant.created", "apikey.created", "apikey.revoked"],
   tables: ["merchants", "api_keys"],
-  async apply(tx: Queryable, entries: CommittedEntry[]) {
-    // Entries of one batch apply in order: a key may be created and revoked in the same batch.
-    for (const e of entries) {
+  statements(entries: CommittedEntry[]): Statement[] {
+    // In order: a key may be created and revoked in the same batch.
+    return entries.map((e): Statement => {
       const time = e.entry.time;
       if (e.entry.type === "merchant.created") {
         const p = e.entry.payload as unknown as MerchantCreated;
-        await tx.query(
-          "INSERT INTO merchants (id, name, created_at, entry_idx) VALUES ($1, $2, $3, $4)",
-          [p.merchantId, p.name, time, e.index.toString()],
-        );
-      } else if (e.entry.type === "apikey.created") {
-        const p = e.entry.payload as unknown as KeyCreated;
-        await tx.query(
-          `INSERT INTO api_keys (id, merchant_id, role, label, key_hash, created_at, entry_idx)
-           VALUES ($1, $2, $3, $4, decode($5, 'hex'), $6, $7)`,
-          [p.keyId, p.merchantId, p.role, p.label, p.keyHash, time, e.index.toString()],
-        );
-      } else {
-        const p = e.entry.payload as unknown as KeyRevoked;
-        await tx.query(
-          "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND merchant_id = $3 AND revoked_at IS NULL",
-          [time, p.keyId, p.merchantId],
-        );
+        return {
+          sql: "INSERT INTO merchants (id, name, created_at, entry_idx) VALUES ($1, $2, $3, $4)",
+          params: [p.merchantId, p.name, time, e.index.toString()],
+        };
       }
-    }
+      if (e.entry.type === "apikey.created") {
+        const p = e.entry.payload as unknown as KeyCreated;
+        return {
+          sql: `INSERT INTO api_keys (id, merchant_id, role, label, key_hash, created_at, entry_idx)
+           VALUES ($1, $2, $3, $4, decode($5, 'hex'), $6, $7)`,
+          params: [p.keyId, p.merchantId, p.role, p.label, p.keyHash, time, e.index.toString()],
+        };
+      }
+      const p = e.entry.payload as unknown as KeyRevoked;
+      return {
+        sql: "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND merchant_id = $3 AND revoked_at IS NULL",
+        params: [time, p.keyId, p.merchantId],
+      };
+    });
   },
 };
 
