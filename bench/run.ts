@@ -524,7 +524,7 @@ function writeProfile(
   const perEntry = (k: keyof SequencerStats) => (b[k] - a[k]) / entries;
   // A batch's seal and write are on the path of each of its requests.
   const perBatch = (k: keyof SequencerStats) => (b[k] - a[k]) / batches;
-  const meanMs = clients / t.opsPerSec;
+  const meanMs = (1000 * clients) / t.opsPerSec;
   const queuedMs = perEntry("queuedMs");
   const sequenceMs = perEntry("sequenceMs");
   const sealMs = perBatch("sealMs");
