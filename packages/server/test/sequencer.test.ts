@@ -39,14 +39,25 @@ describe.each(backends)("sequencer commands on $name", (backend: Backend) => {
       gate = undefined;
     };
   };
-  const open = async (clock = new ManualClock(Date.UTC(2026, 5, 1))) => {
-    const c = backend.config({ batchWaitMs: 5 });
+  // Resolved when a held write has reached the database layer (its batch is sealed).
+  let held: Promise<void> = Promise.resolve();
+  let heldStarted = () => {};
+  const expectHeld = () => {
+    held = new Promise<void>((r) => {
+      heldStarted = r;
+    });
+  };
+  const open = async (clock = new ManualClock(Date.UTC(2026, 5, 1)), batchMax?: number) => {
+    const c = backend.config({ batchWaitMs: 5, ...(batchMax ? { batchMax } : {}) });
     cleanup = c.cleanup;
     ledger = await openLedger(c.config, { schema: c.schema, clock, domains: [...domains, boom] });
     const db = ledger.db;
     const writeAll = db.writeAll.bind(db);
     db.writeAll = async (statements) => {
-      if (statements.some((s) => s.sql === SLOW)) await gate;
+      if (statements.some((s) => s.sql === SLOW)) {
+        heldStarted();
+        await gate;
+      }
       return writeAll(statements);
     };
     return { ledger, clock };
@@ -280,8 +291,9 @@ describe.each(backends)("sequencer commands on $name", (backend: Backend) => {
     const { ledger } = await open();
     await ledger.sequencer.submit(note(0));
     const release = hold();
+    expectHeld();
     const slow = ledger.sequencer.submit(note(1, { type: "test.slow" }));
-    await new Promise((r) => setTimeout(r, 20));
+    await held;
     const checked: number[] = [];
     const next = [2, 3, 4].map((i) =>
       ledger.sequencer.execute({ entries: [note(i)], check: () => void checked.push(i) }),
@@ -314,9 +326,10 @@ describe.each(backends)("sequencer commands on $name", (backend: Backend) => {
         check: () => seen.set("last", i),
       });
     const release = hold();
+    expectHeld();
     // One batch: a slow entry and one the database refuses.
     const first = [run(1, "test.slow"), run(2, "test.boom")];
-    await new Promise((r) => setTimeout(r, 20));
+    await held;
     const second = [run(3), run(4)];
     await new Promise((r) => setTimeout(r, 20));
     expect(seen.get("last")).toBe(4);
@@ -332,8 +345,28 @@ describe.each(backends)("sequencer commands on $name", (backend: Backend) => {
     expect(stored.map((e) => (decodeEntry(e.data).payload as { i: number }).i)).toEqual([1, 3, 4]);
     expect(stored.map((e) => decodeEntry(e.data).subjects?.[0]?.prev)).toEqual([null, 0, 1]);
     expect(seen.get("last")).toBe(4);
+    expect(seen.getCommitted("last")).toBe(4);
+    expect(seen.depth).toBe(0);
     expect(ledger.sequencer.head.size).toBe(3n);
     expect((await auditLedger(ledger.db, ledger.identity)).problems).toEqual([]);
+  });
+
+  it("waits for the write when the next command does not fit the batch being prepared", async () => {
+    const { ledger } = await open(undefined, 4);
+    const release = hold();
+    expectHeld();
+    const slow = ledger.sequencer.submit(note(0, { type: "test.slow" }));
+    await held;
+    // Three entries fill most of the next batch; the 3-entry command goes in the one after.
+    const singles = [1, 2, 3].map((i) => ledger.sequencer.submit(note(i)));
+    const triple = ledger.sequencer.execute({ entries: [note(4), note(5), note(6)] });
+    await new Promise((r) => setTimeout(r, 50));
+    release();
+    await slow;
+    const indices = [...(await Promise.all(singles)), ...(await triple)].map((c) => c.index);
+    expect(indices).toEqual([1n, 2n, 3n, 4n, 5n, 6n]);
+    const { rows } = await ledger.db.query("SELECT size FROM ledger_checkpoints ORDER BY size");
+    expect(rows.map((r) => Number(r.size))).toEqual([1, 4, 7]);
   });
 
   it("refuses parties that are not ids, or named twice, before anything is written", async () => {

@@ -40,6 +40,9 @@ export interface Database extends Queryable {
 // node-postgres returns int8 as strings by default; we read them as BigInt everywhere instead.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => BigInt(v));
 
+const prepareValue = (pg as unknown as { utils: { prepareValue(v: unknown): unknown } }).utils
+  .prepareValue;
+
 /**
  * The writer's statements are prepared once per connection and named by their text: a batch
  * then costs the server no parsing or planning (the same few statements run for every batch).
@@ -58,16 +61,19 @@ class PostgresDatabase implements Database {
   readonly kind = "postgres" as const;
   private lockClient: pg.PoolClient | undefined;
   /** The connection `writeAll` pipelines on, opened on first use and again after a failure. */
-  private writer: Promise<pg.Client> | undefined;
+  private writer: Promise<{ client: pg.Client; pid: number }> | undefined;
   constructor(
     private readonly pool: pg.Pool,
     private readonly config: pg.ClientConfig,
   ) {}
 
-  private writerClient(): Promise<pg.Client> {
+  private writerClient(): Promise<{ client: pg.Client; pid: number }> {
     if (!this.writer) {
       const client = new pg.Client({ ...this.config, pipeline: true });
-      const opened = client.connect().then(() => client);
+      const opened = client.connect().then(async () => {
+        const { rows } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+        return { client, pid: Number(rows[0]?.pid) };
+      });
       const forget = () => {
         if (this.writer === opened) this.writer = undefined;
       };
@@ -80,7 +86,10 @@ class PostgresDatabase implements Database {
   }
 
   async writeAll(statements: readonly Statement[]): Promise<void> {
-    const client = await this.writerClient();
+    // Every value is made ready to send first: a value the driver cannot send would fail its
+    // statement on this side alone, while the others and COMMIT went out.
+    const values = statements.map((s) => (s.params ?? []).map((v) => prepareValue(v)));
+    const { client, pid } = await this.writerClient();
     // Every query is written to the socket at once: the server runs them in order, and the
     // answers come back together. A failed statement aborts the transaction, so the ones after
     // it fail too and COMMIT answers ROLLBACK; the first error is the one to report.
@@ -91,8 +100,8 @@ class PostgresDatabase implements Database {
     try {
       sent = [
         client.query("BEGIN"),
-        ...statements.map((s) =>
-          client.query({ name: statementName(s.sql), text: s.sql, values: s.params }),
+        ...statements.map((s, i) =>
+          client.query({ name: statementName(s.sql), text: s.sql, values: values[i] }),
         ),
         client.query("COMMIT"),
       ];
@@ -101,12 +110,37 @@ class PostgresDatabase implements Database {
     }
     const results = await Promise.allSettled(sent);
     const failed = results.find((r) => r.status === "rejected");
-    if (failed) throw (failed as PromiseRejectedResult).reason;
+    if (failed) {
+      if (results.some((r) => r.status === "rejected" && !(r.reason instanceof pg.DatabaseError))) {
+        // Not the server's refusal but a lost connection: the server may still be running the
+        // transaction. It is ended, and gone, before the caller looks at what is stored.
+        await this.endBackend(pid);
+        this.writer = undefined;
+        client.end().catch(() => {});
+      }
+      throw (failed as PromiseRejectedResult).reason;
+    }
     const commit = results[results.length - 1] as PromiseFulfilledResult<pg.QueryResult>;
     if (commit.value.command !== "COMMIT") {
       throw new Error(
         `the transaction was not committed (the server answered ${commit.value.command})`,
       );
+    }
+  }
+
+  /** Ends a server process and waits until it is gone (a few seconds at most). */
+  private async endBackend(pid: number): Promise<void> {
+    try {
+      await this.pool.query("SELECT pg_terminate_backend($1)", [pid]);
+      for (let i = 0; i < 50; i++) {
+        const { rows } = await this.pool.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [
+          pid,
+        ]);
+        if (rows.length === 0) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } catch {
+      // the server is unreachable: what is stored cannot be read either, and stays unknown
     }
   }
 
@@ -155,7 +189,7 @@ class PostgresDatabase implements Database {
     this.lockClient?.release();
     const writer = this.writer;
     this.writer = undefined;
-    if (writer) await writer.then((c) => c.end()).catch(() => {});
+    if (writer) await writer.then((w) => w.client.end()).catch(() => {});
     await this.pool.end();
   }
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { ed25519 } from "@noble/curves/ed25519.js";
 import { generateNoteKeys, openNote, signNote } from "@patron/ledger";
 import { describe, expect, it } from "vitest";
 import { nativeNoteSigner } from "./native-signer.js";
@@ -12,6 +13,11 @@ describe("native checkpoint signer", () => {
       const signed = signNote(text, native);
       expect(signed).toBe(signNote(text, key));
       expect(openNote(signed, [verifierKey]).text).toBe(text);
+      // The native signature itself, byte for byte.
+      const message = new TextEncoder().encode(text);
+      expect(Buffer.from(native.sign?.(message) ?? [])).toEqual(
+        Buffer.from(ed25519.sign(message, native.secretKey)),
+      );
     }
   });
 });

@@ -92,7 +92,7 @@ export class ProofService {
       for (const { key, width } of missing) {
         const id = tileId(key.level, key.index);
         let bytes = loaded.get(id);
-        if (!bytes && key.level === 0 && width < TILE_WIDTH) {
+        if ((!bytes || bytes.length < width * 32) && key.level === 0 && width < TILE_WIDTH) {
           // The partial tile of leaf hashes is not stored: it is the last entries' leaf hashes.
           const from = key.index * BigInt(TILE_WIDTH);
           bytes = await leafHashes(this.db, from, from + BigInt(width)).catch(() => undefined);

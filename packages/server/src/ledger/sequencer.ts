@@ -225,6 +225,8 @@ const NONE = -1n;
 export class Sequencer {
   private queue: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** Every command queued and not answered yet, wherever it is. */
+  private readonly unanswered = new Set<Pending>();
   /** Set while the sequencer waits for a command to arrive. */
   private wake: (() => void) | undefined;
   private running: Promise<void> | undefined;
@@ -401,8 +403,23 @@ export class Sequencer {
       return Promise.reject(new ApiError(400, "invalid_entry", (err as Error).message));
     }
     return new Promise((resolve, reject) => {
-      const queued = performance.now();
-      this.queue.push({ command, prepared, expires, idempotency, queued, resolve, reject });
+      const p: Pending = {
+        command,
+        prepared,
+        expires,
+        idempotency,
+        queued: performance.now(),
+        resolve: (entries) => {
+          this.unanswered.delete(p);
+          resolve(entries);
+        },
+        reject: (err) => {
+          this.unanswered.delete(p);
+          reject(err);
+        },
+      };
+      this.unanswered.add(p);
+      this.queue.push(p);
       this.schedule();
     });
   }
@@ -437,7 +454,9 @@ export class Sequencer {
         // Not expected (every command's own failure is answered where it happens), but a
         // sequencer that stopped must not leave callers waiting, nor trust its memory.
         this.needsRecovery = true;
-        for (const p of this.queue.splice(0)) p.reject(err);
+        this.state.reset();
+        this.queue.length = 0;
+        for (const p of [...this.unanswered]) p.reject(err);
       })
       .finally(() => {
         this.running = undefined;
@@ -487,16 +506,22 @@ export class Sequencer {
   private async drain(): Promise<void> {
     let writing: Writing | undefined;
     let open: Batch | undefined;
+    // Set when a write was acknowledged: the open batch goes out before anything else is added.
+    let sendNow = false;
     for (;;) {
-      if (!this.needsRecovery && !writing?.finished && this.fits(open)) {
+      if (!this.needsRecovery && !sendNow && !writing?.finished && this.fits(open)) {
         open ??= this.openBatch();
         await this.absorb(open, this.takeFor(open));
         continue;
       }
       if (writing) {
-        // Room left in the next batch: a command arriving meanwhile is sequenced at once.
+        // Nothing queued and room left in the next batch: a command that arrives meanwhile is
+        // sequenced at once. (A queued command that does not fit waits for the write.)
         const more =
-          !writing.finished && !this.needsRecovery && (open?.entries ?? 0) < this.opts.maxBatch;
+          !writing.finished &&
+          !this.needsRecovery &&
+          this.queue.length === 0 &&
+          (open?.entries ?? 0) < this.opts.maxBatch;
         const settled = await (more
           ? Promise.race([writing.done, this.arrival().then(() => "arrived" as const)])
           : writing.done);
@@ -506,9 +531,12 @@ export class Sequencer {
         if (settled.error !== undefined) {
           await this.undo(failed.batch, settled.error, open);
           open = undefined;
+        } else {
+          sendNow = true;
         }
         continue;
       }
+      sendNow = false;
       if (open) {
         const sealing = open;
         open = undefined;
@@ -525,6 +553,7 @@ export class Sequencer {
         continue;
       }
       if (this.queue.length === 0) return;
+      if (!this.needsRecovery) continue;
       // Only a pending recovery stops the queue here.
       try {
         await this.recover();
@@ -680,8 +709,18 @@ export class Sequencer {
     this.headState = b.head;
     this.committedTiles = b.tiles;
     for (const { p, c } of b.accepted) p.resolve(c);
-    for (const l of this.listeners) l(this.headState);
+    this.notify();
     this.pruneNonces();
+  }
+
+  private notify(): void {
+    for (const l of this.listeners) {
+      try {
+        l(this.headState);
+      } catch {
+        // a listener's fault is its own: the batch is committed and answered
+      }
+    }
   }
 
   /**
@@ -697,6 +736,25 @@ export class Sequencer {
     }
     this.state.drop();
     this.edge = failed.before;
+    if (this.needsRecovery && "head" in failed) {
+      // What is stored could not be read when the write failed: read it now. The batch may
+      // have committed after all (its COMMIT's answer lost), and must then not be written again.
+      const head = (failed as Sealed).head;
+      try {
+        await this.recover();
+      } catch {
+        // still unreadable: each retry below recovers first, or fails with it
+      }
+      if (
+        !this.needsRecovery &&
+        this.headState.size === head.size &&
+        equalBytes(this.headState.root, head.root)
+      ) {
+        for (const { p, c } of failed.accepted) p.resolve(c);
+        this.notify();
+        return;
+      }
+    }
     const commands = failed.accepted.map((a) => a.p);
     if (commands.length === 1) {
       commands[0]?.reject(error);
@@ -822,6 +880,7 @@ export class Sequencer {
   /** Reloads the committed head and tree edge from the database. */
   private async recover(): Promise<void> {
     const state = await loadState(this.db, this.opts);
+    this.state.reset();
     this.edge = state.edge;
     this.headState = state.head;
     this.committedTiles = this.edge.partialTilesLater();

@@ -18,6 +18,8 @@ export interface Staged {
    * a batch has committed while the next one was sequenced on top of it.
    */
   commitOldest(): void;
+  /** Forgets every staged layer (the sequencer stopped, or reloads its committed state). */
+  reset(): void;
 }
 
 const DELETED = Symbol("deleted");
@@ -120,6 +122,10 @@ export class StagedMap<K, V> implements Staged {
     this.layers.pop();
   }
 
+  reset(): void {
+    this.layers.length = 0;
+  }
+
   commitOldest(): void {
     if (this.layers.length === 0) throw new Error("StagedMap.commitOldest without begin");
     const oldest = this.layers.shift();
@@ -153,5 +159,8 @@ export class StagedGroup implements Staged {
   }
   commitOldest(): void {
     for (const m of this.members) m.commitOldest();
+  }
+  reset(): void {
+    for (const m of this.members) m.reset();
   }
 }
