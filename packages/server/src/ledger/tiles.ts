@@ -1,16 +1,11 @@
 import { createHash } from "node:crypto";
 import type { NodeReader } from "@patron/ledger";
-import { hashChildrenNative } from "./hash.js";
+import { hashChildrenNative, hashPairNative } from "./hash.js";
 
 /** SHA-256 of the empty string: the root of the empty tree (RFC 9162). */
 const EMPTY_ROOT = new Uint8Array(createHash("sha256").digest());
 
-const hashPair = (left: Uint8Array, right: Uint8Array) => {
-  const both = new Uint8Array(2 * HASH);
-  both.set(left, 0);
-  both.set(right, HASH);
-  return new Uint8Array(hashChildrenNative(both));
-};
+const hashPair = hashPairNative;
 
 /**
  * The Merkle tree is stored as tiles (the C2SP tlog-tiles layout, height 8): tile (L, N) holds
@@ -127,7 +122,6 @@ export class TreeEdge {
     public size: bigint,
     /** partial[L]: bottom hashes of the rightmost, not yet full tile at level L. */
     private partial: Uint8Array[][],
-    private dirty: Map<string, { level: number; index: bigint; hashes: Uint8Array[] }>,
     /**
      * The compact range of the tree: the roots of its perfect subtrees, largest first (one per
      * set bit of `size`). Appending merges them like a binary counter, one hash per leaf on
@@ -135,10 +129,18 @@ export class TreeEdge {
      * partial tiles.
      */
     private range: Uint8Array[],
-  ) {}
+  ) {
+    this.count = Number(size);
+  }
+
+  /** `size` as a number, for the arithmetic of every append (exact below 2^53 leaves). */
+  private count: number;
+  /** Levels whose partial tile changed since `takeDirty`, and tiles filled meanwhile. */
+  private readonly touched = new Set<number>();
+  private completed: { level: number; index: bigint; hashes: Uint8Array[] }[] = [];
 
   static empty(): TreeEdge {
-    return new TreeEdge(0n, [], new Map(), []);
+    return new TreeEdge(0n, [], []);
   }
 
   /** Rebuilds the edge from the stored partial tiles of a tree of `size` leaves. */
@@ -158,7 +160,7 @@ export class TreeEdge {
       }
       partial.push(hashes);
     }
-    const edge = new TreeEdge(size, partial, new Map(), []);
+    const edge = new TreeEdge(size, partial, []);
     // Every perfect subtree of the range lies on the right edge, so the partial tiles hold it.
     const read = readerFromTiles(edge.partialTileNodes());
     let start = 0n;
@@ -183,11 +185,12 @@ export class TreeEdge {
 
   /** A copy to roll back to if a batch fails; take it between batches (nothing dirty). */
   clone(): TreeEdge {
-    if (this.dirty.size > 0) throw new Error("cannot snapshot a tree edge with unwritten tiles");
+    if (this.touched.size > 0 || this.completed.length > 0) {
+      throw new Error("cannot snapshot a tree edge with unwritten tiles");
+    }
     return new TreeEdge(
       this.size,
       this.partial.map((t) => t.slice()),
-      new Map(),
       this.range.slice(),
     );
   }
@@ -204,21 +207,28 @@ export class TreeEdge {
   append(leafHash: Uint8Array): void {
     // Each trailing 1 bit of the old size is a perfect subtree the new leaf completes.
     let node = leafHash;
-    for (let s = this.size; (s & 1n) === 1n; s >>= 1n) {
+    for (let s = this.count; s % 2 === 1; s = (s - 1) / 2) {
       node = hashPair(this.range.pop() as Uint8Array, node);
     }
     this.range.push(node);
+    this.count += 1;
     this.size += 1n;
     let hash = leafHash;
     for (let level = 0; ; level++) {
-      const tile = this.partial[level] ?? [];
-      this.partial[level] = tile;
+      let tile = this.partial[level];
+      if (!tile) {
+        tile = [];
+        this.partial[level] = tile;
+      }
       tile.push(hash);
-      const index = (nodesAtTileLevel(this.size, level) - 1n) >> BigInt(TILE_HEIGHT);
-      this.dirty.set(tileId(level, index), { level, index, hashes: tile });
-      if (tile.length < TILE_WIDTH) return;
+      if (tile.length < TILE_WIDTH) {
+        this.touched.add(level);
+        return;
+      }
       // The tile is full: its root is the next node one tile level up.
-      this.dirty.set(tileId(level, index), { level, index, hashes: tile.slice() });
+      const index = (nodesAtTileLevel(this.size, level) - 1n) >> BigInt(TILE_HEIGHT);
+      this.completed.push({ level, index, hashes: tile });
+      this.touched.delete(level);
       hash = new TileNodes(concat(tile)).node(TILE_HEIGHT, 0);
       this.partial[level] = [];
     }
@@ -232,15 +242,19 @@ export class TreeEdge {
    * stored.
    */
   takeDirty(): { level: number; index: bigint; hashes: Uint8Array }[] {
-    const changed = [...this.dirty.values()].filter(
-      (t) => t.level > 0 || t.hashes.length === TILE_WIDTH,
-    );
-    const rows = changed.map((t) => ({
+    const rows = this.completed.map((t) => ({
       level: t.level,
       index: t.index,
       hashes: concat(t.hashes),
     }));
-    this.dirty.clear();
+    for (const level of this.touched) {
+      const tile = this.partial[level];
+      if (level === 0 || !tile || tile.length === 0) continue;
+      const index = nodesAtTileLevel(this.size, level) >> BigInt(TILE_HEIGHT);
+      rows.push({ level, index, hashes: concat(tile) });
+    }
+    this.completed = [];
+    this.touched.clear();
     return rows;
   }
 
