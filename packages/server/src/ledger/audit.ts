@@ -161,7 +161,7 @@ export async function auditLedger(db: Queryable, opts: AuditOptions): Promise<Au
   const checker = threaded ? new EntryChecker() : undefined;
   const check = (entries: StoredEntry[]) => {
     const pageOf = entryPage(entries, entryAudit.origin);
-    const checked = checker ? checker.check(pageOf) : Promise.resolve(checkEntryPage(pageOf));
+    const checked = checker ? checker.check(pageOf) : Promise.resolve(checkEntryPage(pageOf, true));
     // Awaited later, while other I/O runs: a failed thread must not count as unhandled.
     checked.catch(() => {});
     return checked;
@@ -228,8 +228,8 @@ export async function auditLedger(db: Queryable, opts: AuditOptions): Promise<Au
         if (checked.columns[i]) {
           report({ kind: "entry", at, message: "stored type or actor differs from its bytes" });
         }
-        // The other thread checked the bytes are a canonical entry: parsing them is all it takes.
-        const decoded = JSON.parse(utf8(e.data)) as Entry;
+        // Checked to be a canonical entry (on the other thread, if any): parsing is all it takes.
+        const decoded = checked.entries?.[i] ?? (JSON.parse(utf8(e.data)) as Entry);
         try {
           entryAudit.visit(e.index, decoded, report, checked.signatures[i]);
         } catch (err) {

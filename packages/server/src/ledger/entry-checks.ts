@@ -1,5 +1,5 @@
 import type { Worker } from "node:worker_threads";
-import { decodeEntry } from "@patron/ledger";
+import { decodeEntry, type Entry } from "@patron/ledger";
 import { startWorker } from "../worker-thread.js";
 import { signatureProblems } from "./audit-entries.js";
 import { hashLeafNative } from "./hash.js";
@@ -50,6 +50,8 @@ export interface CheckedPage {
   columns: boolean[];
   /** Entry i's signature problems (see `signatureProblems`). */
   signatures: string[][];
+  /** The decoded entries, when checked on the thread that uses them (never sent across). */
+  entries?: (Entry | undefined)[];
 }
 
 /**
@@ -57,12 +59,13 @@ export interface CheckedPage {
  * shape, its indexed columns and its signatures. They are most of the audit's work, and run on
  * another thread while the audit walks the log in order.
  */
-export function checkEntryPage(page: EntryPage): CheckedPage {
+export function checkEntryPage(page: EntryPage, keep = false): CheckedPage {
   const n = page.ends.length;
   const leaves = new Uint8Array(32 * n);
   const malformed: (string | undefined)[] = new Array(n);
   const columns: boolean[] = new Array(n).fill(false);
   const signatures: string[][] = new Array(n);
+  const entries: (Entry | undefined)[] | undefined = keep ? new Array(n) : undefined;
   let start = 0;
   for (let i = 0; i < n; i++) {
     const end = page.ends[i] as number;
@@ -71,6 +74,7 @@ export function checkEntryPage(page: EntryPage): CheckedPage {
     leaves.set(hashLeafNative(data), 32 * i);
     try {
       const entry = decodeEntry(data);
+      if (entries) entries[i] = entry;
       columns[i] = entry.type !== page.types[i] || entry.actor !== page.actors[i];
       signatures[i] = signatureProblems(entry, page.origin);
     } catch (err) {
@@ -78,7 +82,7 @@ export function checkEntryPage(page: EntryPage): CheckedPage {
       signatures[i] = [];
     }
   }
-  return { leaves, malformed, columns, signatures };
+  return { leaves, malformed, columns, signatures, ...(entries ? { entries } : {}) };
 }
 
 /**
