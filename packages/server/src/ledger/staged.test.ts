@@ -64,4 +64,29 @@ describe("StagedMap", () => {
     g.merge();
     expect(a.hasCommitted("x") && b.hasCommitted("y")).toBe(true);
   });
+
+  it("commits the oldest layer while a newer one stays staged on top of it", () => {
+    const m = new StagedMap<string, number>();
+    m.load("x", 0);
+    m.begin(); // batch N, being written
+    m.set("x", 1);
+    m.delete("gone");
+    m.begin(); // batch N+1, sequenced on top
+    m.set("x", 2);
+    m.set("y", 3);
+    expect(m.getCommitted("x")).toBe(0);
+    m.commitOldest(); // N committed
+    expect(m.getCommitted("x")).toBe(1);
+    expect(m.get("x")).toBe(2);
+    expect(m.getCommitted("y")).toBeUndefined();
+    expect(m.depth).toBe(1);
+    m.drop(); // N+1 undone
+    expect(m.get("x")).toBe(1);
+    expect(m.get("y")).toBeUndefined();
+    m.begin();
+    m.set("x", 9);
+    m.reset();
+    expect(m.depth).toBe(0);
+    expect(m.get("x")).toBe(1);
+  });
 });

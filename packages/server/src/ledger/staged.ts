@@ -127,7 +127,7 @@ export class StagedMap<K, V> implements Staged {
   }
 
   commitOldest(): void {
-    if (this.layers.length === 0) throw new Error("StagedMap.commitOldest without begin");
+    // No layer: they were reset (the sequencer stopped) while the batch was in the database.
     const oldest = this.layers.shift();
     if (!oldest) return;
     for (const [k, v] of oldest) {
