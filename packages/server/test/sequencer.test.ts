@@ -351,6 +351,57 @@ describe.each(backends)("sequencer commands on $name", (backend: Backend) => {
     expect((await auditLedger(ledger.db, ledger.identity)).problems).toEqual([]);
   });
 
+  it("judges again a command refused on a batch that then fails to commit", async () => {
+    const { ledger } = await open();
+    const revoked = ledger.sequencer.state.add(new StagedMap<string, boolean>());
+    const revoke = (i: number, type: string) =>
+      ledger.sequencer.execute({
+        entries: [note(i, { type })],
+        check: () => {
+          if (revoked.get("k")) throw new ApiError(409, "already_revoked", "already revoked");
+          revoked.set("k", true);
+        },
+      });
+    const release = hold();
+    expectHeld();
+    // Batch N: a slow entry, and a revocation the database will refuse.
+    const first = [ledger.sequencer.submit(note(1, { type: "test.slow" })), revoke(2, "test.boom")];
+    await held;
+    // Refused against N's staged state while N is being written...
+    const second = revoke(3, "test.noted");
+    await new Promise((r) => setTimeout(r, 20));
+    release();
+    // ...and accepted once N has failed and its revocation is gone.
+    const outcomes = await Promise.allSettled([...first, second]);
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    const stored = await listEntries(ledger.db, 0n, 10n);
+    expect(stored.map((e) => (decodeEntry(e.data).payload as { i: number }).i)).toEqual([1, 3]);
+    expect(revoked.getCommitted("k")).toBe(true);
+  });
+
+  it("keeps a refusal judged on a batch that commits", async () => {
+    const { ledger } = await open();
+    const revoked = ledger.sequencer.state.add(new StagedMap<string, boolean>());
+    const release = hold();
+    expectHeld();
+    const first = ledger.sequencer.execute({
+      entries: [note(1, { type: "test.slow" })],
+      check: () => revoked.set("k", true),
+    });
+    await held;
+    const second = ledger.sequencer.execute({
+      entries: [note(2)],
+      check: () => {
+        if (revoked.get("k")) throw new ApiError(409, "already_revoked", "already revoked");
+      },
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    release();
+    await first;
+    await expect(second).rejects.toMatchObject({ code: "already_revoked" });
+    expect(await listEntries(ledger.db, 0n, 10n)).toHaveLength(1);
+  });
+
   it("waits for the write when the next command does not fit the batch being prepared", async () => {
     const { ledger } = await open(undefined, 4);
     const release = hold();

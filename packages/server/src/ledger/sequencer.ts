@@ -179,6 +179,13 @@ interface Deferred {
 /** Commands sequenced together, to commit in one transaction. */
 interface Batch {
   accepted: { p: Pending; c: CommittedEntry[] }[];
+  /**
+   * Commands its checks refused while the batch below was still being written: judged against
+   * state that may not commit, so answered only once it has (and sequenced again if not).
+   */
+  held: { p: Pending; error: unknown }[];
+  /** Every command sequenced into it, accepted or held, in order. */
+  order: Pending[];
   entries: number;
   /** The tree's edge before the batch: what a failed batch returns to. */
   before: TreeEdge;
@@ -511,7 +518,7 @@ export class Sequencer {
     for (;;) {
       if (!this.needsRecovery && !sendNow && !writing?.finished && this.fits(open)) {
         open ??= this.openBatch();
-        await this.absorb(open, this.takeFor(open));
+        await this.absorb(open, this.takeFor(open), writing !== undefined);
         continue;
       }
       if (writing) {
@@ -540,6 +547,11 @@ export class Sequencer {
       if (open) {
         const sealing = open;
         open = undefined;
+        // The batch below is committed (or there was none): the refusals stand.
+        for (const h of sealing.held) {
+          h.p.settled = true;
+          h.p.reject(h.error);
+        }
         if (sealing.accepted.length === 0) {
           this.state.drop();
           continue;
@@ -566,11 +578,11 @@ export class Sequencer {
   /** Opens the next batch: a staged layer over the batches before it. */
   private openBatch(): Batch {
     this.state.begin();
-    return { accepted: [], entries: 0, before: this.edge.clone() };
+    return { accepted: [], held: [], order: [], entries: 0, before: this.edge.clone() };
   }
 
   /** Sequences commands into the open batch, in order; a command its checks refuse is answered. */
-  private async absorb(open: Batch, commands: Pending[]): Promise<void> {
+  private async absorb(open: Batch, commands: Pending[], onUncommitted = false): Promise<void> {
     try {
       await this.loadUnknownHeads(commands);
     } catch (err) {
@@ -589,11 +601,17 @@ export class Sequencer {
         const c = await this.sequence(p, time);
         this.state.merge();
         open.accepted.push({ p, c });
+        open.order.push(p);
         open.entries += c.length;
       } catch (err) {
         this.state.drop();
-        p.settled = true;
-        p.reject(err);
+        if (onUncommitted) {
+          open.held.push({ p, error: err });
+          open.order.push(p);
+        } else {
+          p.settled = true;
+          p.reject(err);
+        }
       }
     }
     this.stats.sequenceMs += performance.now() - started;
@@ -731,8 +749,9 @@ export class Sequencer {
    */
   private async undo(failed: Batch, error: unknown, open: Batch | undefined): Promise<void> {
     if (open) {
+      // Accepted or refused, its commands were judged on the failed batch: judged again.
       this.state.drop();
-      this.queue.unshift(...open.accepted.map((a) => a.p));
+      this.queue.unshift(...open.order);
     }
     this.state.drop();
     this.edge = failed.before;
