@@ -51,6 +51,24 @@ describe.each(backends)("Database.writeAll on $name", (backend: Backend) => {
     expect(await rows(d)).toEqual([1, 5]);
   });
 
+  // On PostgreSQL a value the driver cannot serialise would otherwise fail its statement on
+  // the client alone while the rest of the pipeline, COMMIT included, went out. (PGlite runs
+  // the transaction in-process and serialises such a value itself.)
+  it.runIf(backend.name === "postgres")(
+    "sends nothing when a value cannot be sent, so nothing is written",
+    async () => {
+      const d = await open();
+      const unsendable = {
+        sql: "INSERT INTO w (n, label) VALUES ($1, $2)",
+        params: [2, { n: 1n }],
+      };
+      await expect(d.writeAll([insert(1), unsendable, insert(3)])).rejects.toThrow(/BigInt/);
+      expect(await rows(d)).toEqual([]);
+      await d.writeAll([insert(4)]);
+      expect(await rows(d)).toEqual([4]);
+    },
+  );
+
   it("opens a new connection when the one it pipelines on is lost", async () => {
     const d = await open();
     // The writer records which server process it is, so that only that one is ended.
