@@ -15,6 +15,8 @@
  *                        show the median round, ratios the median of the in-round ratios
  *   --out NAME           file name under bench/results/ (default latest.json)
  */
+
+import { subscribe } from "node:diagnostics_channel";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -44,6 +46,7 @@ import {
   fmt,
   measure,
   now,
+  percentile,
   processCpuMs,
   serverCpuMs,
   summarize,
@@ -509,8 +512,33 @@ interface WriteProfile {
   writeMs: number;
   restMs: number;
   entriesPerBatch: number;
+  /** On the server, from the request's arrival to the end of its response: mean and p50. */
+  serverMs: number;
+  serverP50Ms: number;
 }
 const profiles: WriteProfile[] = [];
+
+/**
+ * Each request's time on the server, from Node's HTTP diagnostics channels (the node runs in
+ * this process): what the client's answer time minus this leaves is transport and the client.
+ */
+const serverTimes: number[] = [];
+{
+  const arrived = new WeakMap<object, number>();
+  subscribe("http.server.request.start", (m) => {
+    arrived.set((m as { request: object }).request, now());
+  });
+  subscribe("http.server.response.finish", (m) => {
+    const t = arrived.get((m as { request: object }).request);
+    if (t !== undefined) serverTimes.push(now() - t);
+  });
+}
+
+const percentileOf = (xs: readonly number[], p: number) =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    p,
+  );
 
 function writeProfile(
   backend: BackendName,
@@ -540,6 +568,8 @@ function writeProfile(
     writeMs,
     restMs: meanMs - queuedMs - sequenceMs - sealMs - writeMs,
     entriesPerBatch: entries / batches,
+    serverMs: serverTimes.reduce((x, y) => x + y, 0) / serverTimes.length,
+    serverP50Ms: percentileOf(serverTimes, 50),
   };
 }
 
@@ -600,6 +630,7 @@ async function http(backend: BackendName, total: number) {
       const job = { kind: "post", url: node.url, headers, total: n, concurrency, digests } as const;
       const cpu = cpuMeter(backend);
       const before = { ...node.sequencer.stats };
+      serverTimes.length = 0;
       const result = await httpLoad(job);
       post.push({ concurrency, result: { ...result, ...cpu(n) } });
       profiles.push(writeProfile(backend, concurrency, result, before, node.sequencer.stats));
@@ -955,6 +986,7 @@ async function main() {
           "DB write",
           "rest: HTTP, client",
           "entries/batch",
+          "on the server: mean / p50",
         ],
         profiles.map((p) => [
           `${p.backend}, ${p.clients} clients`,
@@ -965,6 +997,7 @@ async function main() {
           ms(p.writeMs),
           ms(p.restMs),
           p.entriesPerBatch.toFixed(1),
+          `${ms(p.serverMs)} / ${ms(p.serverP50Ms)}`,
         ]),
       ),
     );
