@@ -2,12 +2,14 @@ import {
   consistencyProofFrom,
   type Entry,
   type NodeReader,
+  type NoteVerifier,
   verifyCheckpoint,
   verifyConsistency,
 } from "@patron/ledger";
 import type { Queryable } from "../db/database.js";
 import { EntryAuditor } from "./audit-entries.js";
 import { type CheckedPage, checkEntryPage, EntryChecker, entryPage } from "./entry-checks.js";
+import { nativeNoteVerifier } from "./native-signer.js";
 import { equalBytes } from "./sequencer.js";
 import {
   listCheckpoints,
@@ -71,6 +73,14 @@ export async function auditLedger(db: Queryable, opts: AuditOptions): Promise<Au
   };
 
   const entryAudit = opts.entries?.() ?? new EntryAuditor([]);
+  // Natively: a log written in small batches has a checkpoint every few entries. A key that
+  // cannot be read is left to verifyCheckpoint, which names what is wrong with it.
+  let verifier: string | NoteVerifier = opts.verifierKey;
+  try {
+    verifier = nativeNoteVerifier(opts.verifierKey);
+  } catch {
+    // reported at the first checkpoint
+  }
   const { rows } = await db.query("SELECT count(*)::bigint AS n FROM ledger_entries");
   const total = BigInt(String(rows[0]?.n ?? 0));
   const edge = TreeEdge.empty();
@@ -101,7 +111,7 @@ export async function auditLedger(db: Queryable, opts: AuditOptions): Promise<Au
     const at = cp.size.toString();
     let signed: ReturnType<typeof verifyCheckpoint> | undefined;
     try {
-      signed = verifyCheckpoint(cp.note, opts.verifierKey, { origin: opts.origin });
+      signed = verifyCheckpoint(cp.note, verifier, { origin: opts.origin });
     } catch (err) {
       report({
         kind: "checkpoint",

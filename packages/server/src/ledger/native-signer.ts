@@ -1,5 +1,10 @@
-import { createPrivateKey, sign } from "node:crypto";
-import { type NoteSigner, parseSignerKey } from "@patron/ledger";
+import { createPrivateKey, createPublicKey, sign, verify } from "node:crypto";
+import {
+  type NoteSigner,
+  type NoteVerifier,
+  parseSignerKey,
+  parseVerifierKey,
+} from "@patron/ledger";
 
 /**
  * A checkpoint signer that signs with Node's native Ed25519 (OpenSSL) instead of the
@@ -14,4 +19,26 @@ export function nativeNoteSigner(signerKey: string): NoteSigner {
     format: "jwk",
   });
   return { ...signer, sign: (message) => new Uint8Array(sign(null, message, key)) };
+}
+
+/**
+ * A checkpoint verifier on Node's native Ed25519, for `audit`, which checks every checkpoint
+ * of a log: many thousand for a log written in small batches. The key is the log's own.
+ */
+export function nativeNoteVerifier(verifierKey: string): NoteVerifier {
+  const v = parseVerifierKey(verifierKey);
+  const key = createPublicKey({
+    key: { kty: "OKP", crv: "Ed25519", x: Buffer.from(v.publicKey).toString("base64url") },
+    format: "jwk",
+  });
+  return {
+    ...v,
+    verify: (signature, message) => {
+      try {
+        return signature.length === 64 && verify(null, message, key, signature);
+      } catch {
+        return false;
+      }
+    },
+  };
 }
