@@ -60,20 +60,22 @@ async function bareNode(): Promise<HttpTarget> {
   };
 }
 
+/** A Fastify app with its POST /v1/attestations, listening on a free local port. */
+async function fastifyTarget(
+  app: { listen(o: { port: number; host: string }): Promise<string>; close(): Promise<unknown> },
+  what: string,
+): Promise<HttpTarget> {
+  const url = await app.listen({ port: 0, host: "127.0.0.1" });
+  return { what, url, path: "/v1/attestations", close: async () => void (await app.close()) };
+}
+
 async function bareFastify(): Promise<HttpTarget> {
   const app = Fastify();
   app.post("/v1/attestations", async (req, reply) => {
     reply.code(201);
     return { ...ANSWER, leafHash: (req.body as { digest: string }).digest };
   });
-  await app.listen({ port: 0, host: "127.0.0.1" });
-  const { port } = app.server.address() as AddressInfo;
-  return {
-    what: "bare Fastify route",
-    url: `http://127.0.0.1:${port}`,
-    path: "/v1/attestations",
-    close: () => app.close(),
-  };
+  return fastifyTarget(app, "bare Fastify route");
 }
 
 /** Patron's HTTP shell and attestation routes; the sequencer answers without writing. */
@@ -101,14 +103,7 @@ async function patronShell(token: string): Promise<HttpTarget> {
     },
   } as unknown as Sequencer;
   attestationRoutes(app, { db: {} as Queryable, sequencer: standIn });
-  await app.listen({ port: 0, host: "127.0.0.1" });
-  const { port } = app.server.address() as AddressInfo;
-  return {
-    what: "Patron HTTP shell (auth, zod), no ledger",
-    url: `http://127.0.0.1:${port}`,
-    path: "/v1/attestations",
-    close: () => app.close(),
-  };
+  return fastifyTarget(app, "Patron HTTP shell (auth, zod), no ledger");
 }
 
 /** The three servers, each to be loaded in turn and closed. */

@@ -69,6 +69,20 @@ describe.each(backends)("sequencer commands on $name", (backend: Backend) => {
     ledger = undefined;
   });
 
+  /** A revocation that may happen once: a later one is refused on what the first staged. */
+  const revoker = (l: Ledger) => {
+    const revoked = l.sequencer.state.add(new StagedMap<string, boolean>());
+    const revoke = (i: number, type: string) =>
+      l.sequencer.execute({
+        entries: [note(i, { type })],
+        check: () => {
+          if (revoked.get("k")) throw new ApiError(409, "already_revoked", "already revoked");
+          revoked.set("k", true);
+        },
+      });
+    return { revoked, revoke };
+  };
+
   const note = (i: number, extra: Partial<EntryDraft> = {}): EntryDraft => ({
     type: "test.noted",
     actor: "test",
@@ -237,15 +251,7 @@ describe.each(backends)("sequencer commands on $name", (backend: Backend) => {
   it("never writes a command its checks refused, even when its batch's transaction fails", async () => {
     const { ledger } = await open();
     await ledger.sequencer.submit(note(0));
-    const revoked = ledger.sequencer.state.add(new StagedMap<string, boolean>());
-    const revoke = (i: number, type: string) =>
-      ledger.sequencer.execute({
-        entries: [note(i, { type })],
-        check: () => {
-          if (revoked.get("k")) throw new ApiError(409, "already_revoked", "already revoked");
-          revoked.set("k", true);
-        },
-      });
+    const { revoked, revoke } = revoker(ledger);
     // The second is refused because of what the first staged; then the first fails to commit.
     const r = await Promise.allSettled([revoke(1, "test.boom"), revoke(2, "test.noted")]);
     expect(r.map((x) => x.status)).toEqual(["rejected", "rejected"]);
@@ -353,15 +359,7 @@ describe.each(backends)("sequencer commands on $name", (backend: Backend) => {
 
   it("judges again a command refused on a batch that then fails to commit", async () => {
     const { ledger } = await open();
-    const revoked = ledger.sequencer.state.add(new StagedMap<string, boolean>());
-    const revoke = (i: number, type: string) =>
-      ledger.sequencer.execute({
-        entries: [note(i, { type })],
-        check: () => {
-          if (revoked.get("k")) throw new ApiError(409, "already_revoked", "already revoked");
-          revoked.set("k", true);
-        },
-      });
+    const { revoked, revoke } = revoker(ledger);
     const release = hold();
     expectHeld();
     // Batch N: a slow entry, and a revocation the database will refuse.

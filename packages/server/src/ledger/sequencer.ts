@@ -745,7 +745,8 @@ export class Sequencer {
    * A batch failed to commit. The open batch sequenced on top of it is undone too and its
    * commands go back to the front of the queue; the failed batch's commands are retried one by
    * one, in order, so that one bad command (a projection constraint, say) sinks no other. A
-   * command its checks refused was answered already, and stays refused.
+   * command its checks refused was answered already, and stays refused; one refused on this
+   * batch's state, in the open batch, is judged again.
    */
   private async undo(failed: Batch, error: unknown, open: Batch | undefined): Promise<void> {
     if (open) {
@@ -780,7 +781,6 @@ export class Sequencer {
       return;
     }
     for (const p of commands) {
-      if (p.settled) continue;
       try {
         if (this.needsRecovery) await this.recover();
       } catch (err) {
