@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { canonicalBytes, canonicalJson } from "./canonical.js";
+import { isCanonicalText } from "./json.js";
 
 // RFC 8785 vectors (cyberphone/json-canonicalization testdata and RFC 8785 Appendix B), vendored
 // unchanged: see conformance/jcs/README.md.
@@ -73,4 +74,13 @@ describe("RFC 8785 Appendix B number samples", () => {
       expect(() => canonicalJson({ n: float64(hex) })).toThrow(TypeError);
     },
   );
+});
+
+describe("RFC 8785 pairs through the check decodeEntry makes", () => {
+  it.each(names)("%s: output/ is canonical, input/ is not", (name) => {
+    const input = readFileSync(`${ROOT}input/${name}.json`, "utf8");
+    const output = readFileSync(`${ROOT}output/${name}.json`, "utf8");
+    expect(isCanonicalText(JSON.parse(output), output)).toBe(true);
+    expect(isCanonicalText(JSON.parse(input), input)).toBe(false);
+  });
 });

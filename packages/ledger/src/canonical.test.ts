@@ -17,6 +17,7 @@ import {
 } from "./canonical.js";
 import { type Command, signCommand, verifyCommand } from "./command.js";
 import { EntryFormatError } from "./errors.js";
+import { isCanonicalText } from "./json.js";
 import { generateNoteKeys, parseSignerKey, parseVerifierKey } from "./note.js";
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
@@ -129,6 +130,40 @@ describe("canonicalJson (RFC 8785)", () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("isCanonicalText (the check decodeEntry makes)", () => {
+  // The reference: canonicalize the parsed value and compare the text.
+  const reference = (text: string) => canonicalJson(JSON.parse(text)) === text;
+
+  it("agrees with canonicalizing, on canonical, unsorted, spaced and escaped texts", () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => {
+        const canonical = canonicalJson(v);
+        for (const text of [canonical, JSON.stringify(v), JSON.stringify(v, null, 1)]) {
+          expect(isCanonicalText(JSON.parse(text), text), text).toBe(reference(text));
+        }
+        expect(isCanonicalText(JSON.parse(canonical), canonical)).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("takes integer-like keys, which V8 holds out of JCS order, the slow way", () => {
+    // JCS orders "10" before "9" (UTF-16 code units); V8 lists integer keys numerically.
+    expect(isCanonicalText(JSON.parse('{"10":1,"9":2}'), '{"10":1,"9":2}')).toBe(true);
+    expect(isCanonicalText(JSON.parse('{"9":2,"10":1}'), '{"9":2,"10":1}')).toBe(false);
+    expect(isCanonicalText(JSON.parse('{"b":1,"a":2}'), '{"b":1,"a":2}')).toBe(false);
+  });
+
+  it("refuses what JCS cannot serialise, and non-canonical spellings of the same value", () => {
+    expect(isCanonicalText(JSON.parse('["\\ud800"]'), '["\\ud800"]')).toBe("invalid");
+    expect(isCanonicalText(JSON.parse('{"\\udc00":1}'), '{"\\udc00":1}')).toBe("invalid");
+    expect(isCanonicalText(JSON.parse("[1e400]"), "[1e400]")).toBe("invalid");
+    for (const text of ['"\\u0041"', "1.0", "1E2", "-0", '{"a":1,"a":1}', "[ 1]", '"\\/"']) {
+      expect(isCanonicalText(JSON.parse(text), text), text).toBe(false);
+    }
   });
 });
 

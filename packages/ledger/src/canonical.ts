@@ -14,6 +14,7 @@ import {
   assertJson,
   canonicalBytes,
   canonicalizeChecked,
+  isCanonicalText,
   isPlainObject,
   isRfc3339Utc,
   type JsonValue,
@@ -82,15 +83,18 @@ function fail(message: string): never {
 }
 
 /** Checks the shape of an entry and returns a copy holding only its fields. */
-function checkEntry(x: unknown, withSignature: boolean): Entry {
+function checkEntry(x: unknown, withSignature: boolean, plainJson = false): Entry {
   if (!isPlainObject(x)) fail("entry is not a JSON object");
   for (const k of Object.keys(x)) {
     if (!ENTRY_FIELDS.has(k)) fail(`entry has unknown field "${k}"`);
   }
   const has = (k: string) => x[k] !== undefined;
   try {
-    for (const [k, v] of Object.entries(x)) {
-      if (!(OPTIONAL_FIELDS.has(k) && v === undefined)) assertJson(v, `entry.${k}`);
+    // plainJson: the caller has checked the whole value is JSON that JCS accepts.
+    if (!plainJson) {
+      for (const [k, v] of Object.entries(x)) {
+        if (!(OPTIONAL_FIELDS.has(k) && v === undefined)) assertJson(v, `entry.${k}`);
+      }
     }
   } catch (err) {
     fail((err as Error).message);
@@ -215,9 +219,10 @@ export function decodeEntry(bytes: Uint8Array): Entry {
   } catch {
     fail("entry is not valid JSON");
   }
-  const entry = checkEntry(parsed, true);
-  // checkEntry has already checked every field is plain JSON: serialise without checking again.
-  if (canonicalizeChecked(parsed) !== text) {
+  const canonical = isCanonicalText(parsed, text);
+  // A value JCS refuses is named, with its path, by checkEntry's full check of every field.
+  const entry = checkEntry(parsed, true, canonical !== "invalid");
+  if (canonical === false || (canonical === "invalid" && canonicalizeChecked(parsed) !== text)) {
     throw new EntryFormatError("not_canonical", "entry is not in canonical form (RFC 8785 JSON)");
   }
   return entry;

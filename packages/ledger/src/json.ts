@@ -72,6 +72,53 @@ export function assertJson(value: unknown, path: string, ancestors = new Set<obj
   }
 }
 
+/**
+ * Whether `text`, which `JSON.parse` read as `parsed`, is exactly the RFC 8785 form of it; or
+ * "invalid" when `parsed` holds what JCS refuses (a lone surrogate from an escape, a number
+ * beyond a double's range), which `assertJson` then names.
+ *
+ * JCS is `JSON.stringify` with every object's keys in UTF-16 order (RFC 8785 §3.2.2 serialises
+ * strings and numbers as ECMAScript does), so when the parsed keys are already in that order
+ * the native serialiser decides alone. V8 lists integer-like keys first, out of that order;
+ * such a value takes the slow way through the library.
+ */
+export function isCanonicalText(parsed: unknown, text: string): boolean | "invalid" {
+  const order = parsedOrder(parsed);
+  if (order === INVALID) return "invalid";
+  return (order === SORTED ? JSON.stringify(parsed) : canonicalize(parsed)) === text;
+}
+
+const SORTED = 0;
+const UNSORTED = 1;
+const INVALID = 2;
+
+// A value from JSON.parse is plain data without cycles, holes or symbols: only its strings and
+// numbers can be what JCS refuses. Paths are left to assertJson, on the rare failure.
+function parsedOrder(value: unknown): number {
+  if (typeof value === "string") return isWellFormedUnicode(value) ? SORTED : INVALID;
+  if (typeof value === "number") return Number.isFinite(value) ? SORTED : INVALID;
+  if (typeof value !== "object" || value === null) return SORTED;
+  let order = SORTED;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const o = parsedOrder(value[i]);
+      if (o === INVALID) return INVALID;
+      if (o === UNSORTED) order = UNSORTED;
+    }
+    return order;
+  }
+  const keys = Object.keys(value);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    if (!isWellFormedUnicode(k)) return INVALID;
+    if (i > 0 && !((keys[i - 1] as string) < k)) order = UNSORTED;
+    const o = parsedOrder((value as Record<string, unknown>)[k]);
+    if (o === INVALID) return INVALID;
+    if (o === UNSORTED) order = UNSORTED;
+  }
+  return order;
+}
+
 /** RFC 8785 (JCS) serialization. Throws TypeError on anything that is not plain JSON data. */
 export function canonicalJson(value: unknown): string {
   assertJson(value, "$");

@@ -1,50 +1,13 @@
-import {
-  CommandError,
-  canonicalJson,
-  commandExpiry,
-  type Entry,
-  publicKeyFromEntryKey,
-  verifyCommand,
-  verifyEntrySignature,
-} from "@patron/ledger";
+import { canonicalJson, commandExpiry, type Entry } from "@patron/ledger";
 import type { EntryTypeSpec } from "../domain.js";
 import type { AuditProblem } from "./audit.js";
+import { signatureProblems } from "./entry-checks.js";
 import { MAX_COMMAND_LIFETIME_MS, partyId } from "./sequencer.js";
 
 /** A domain's own invariants over the log, checked while `audit` replays it. */
 export interface DomainAuditor {
   visit(index: bigint, entry: Entry, report: (p: AuditProblem) => void): void;
   finish(report: (p: AuditProblem) => void): void;
-}
-
-/**
- * What an entry's signatures say, alone: its signed command verifies, is the entry's actor's and
- * is addressed to this log; an old entry's signature verifies against the key it names. The
- * part of the audit that needs no other entry, so it can run on another thread.
- */
-export function signatureProblems(entry: Entry, origin: string | undefined): string[] {
-  const problems: string[] = [];
-  if (entry.signed) {
-    try {
-      verifyCommand(entry.signed);
-      if (entry.actor !== entry.signed.command.actor) {
-        problems.push("its actor is not the signer of its command");
-      }
-      if (origin !== undefined && entry.signed.command.ledger !== origin) {
-        problems.push(`its signed command is for the ledger "${entry.signed.command.ledger}"`);
-      }
-    } catch (err) {
-      const why = err instanceof CommandError ? err.message : String(err);
-      problems.push(`its signed command does not verify: ${why}`);
-    }
-  }
-  if (entry.signature) {
-    // Entries from before signed commands: checked against the key they name, when readable.
-    const key = publicKeyFromEntryKey(entry.signature.key);
-    if (key && !verifyEntrySignature(entry, key))
-      problems.push("its entry signature does not verify");
-  }
-  return problems;
 }
 
 /**

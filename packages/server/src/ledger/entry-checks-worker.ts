@@ -6,3 +6,4 @@ parentPort?.on("message", (page: EntryPage) => {
   const checked = checkEntryPage(page);
   parentPort?.postMessage(checked, [checked.leaves.buffer as ArrayBuffer]);
 });
+parentPort?.postMessage("ready");

@@ -1,7 +1,13 @@
 import type { Worker } from "node:worker_threads";
-import { decodeEntry, type Entry } from "@patron/ledger";
+import {
+  CommandError,
+  decodeEntry,
+  type Entry,
+  publicKeyFromEntryKey,
+  verifyCommand,
+  verifyEntrySignature,
+} from "@patron/ledger";
 import { startWorker } from "../worker-thread.js";
-import { signatureProblems } from "./audit-entries.js";
 import { hashLeafNative } from "./hash.js";
 
 /** Packs stored entries into a page to check (one buffer: it moves to the thread uncopied). */
@@ -26,6 +32,36 @@ export function entryPage(
     actors: entries.map((e) => e.actor),
     ...(origin !== undefined ? { origin } : {}),
   };
+}
+
+/**
+ * What an entry's signatures say, alone: its signed command verifies, is the entry's actor's and
+ * is addressed to this log; an old entry's signature verifies against the key it names. The
+ * part of the audit that needs no other entry, so it can run on another thread.
+ */
+export function signatureProblems(entry: Entry, origin: string | undefined): string[] {
+  const problems: string[] = [];
+  if (entry.signed) {
+    try {
+      verifyCommand(entry.signed);
+      if (entry.actor !== entry.signed.command.actor) {
+        problems.push("its actor is not the signer of its command");
+      }
+      if (origin !== undefined && entry.signed.command.ledger !== origin) {
+        problems.push(`its signed command is for the ledger "${entry.signed.command.ledger}"`);
+      }
+    } catch (err) {
+      const why = err instanceof CommandError ? err.message : String(err);
+      problems.push(`its signed command does not verify: ${why}`);
+    }
+  }
+  if (entry.signature) {
+    // Entries from before signed commands: checked against the key they name, when readable.
+    const key = publicKeyFromEntryKey(entry.signature.key);
+    if (key && !verifyEntrySignature(entry, key))
+      problems.push("its entry signature does not verify");
+  }
+  return problems;
 }
 
 /** A page of stored entries, as `audit` sends it to a checking thread. */
@@ -87,16 +123,35 @@ export function checkEntryPage(page: EntryPage, keep = false): CheckedPage {
 
 /**
  * Checks pages on a worker thread, answering in the order they were sent; `close` ends it.
+ * `ready` is false until the thread has loaded its modules (a good part of a second from
+ * source), which the audit spends checking pages itself.
  */
 export class EntryChecker {
   private readonly worker: Worker;
   private readonly waiting: { resolve: (c: CheckedPage) => void; reject: (e: unknown) => void }[] =
     [];
   private failed: unknown;
+  ready = false;
+  /** Settles when the thread is ready to check pages. */
+  readonly started: Promise<void>;
+  /** Pages checked on the thread so far. */
+  pages = 0;
 
   constructor() {
     this.worker = startWorker(import.meta.url, "./entry-checks-worker");
-    this.worker.on("message", (c: CheckedPage) => this.waiting.shift()?.resolve(c));
+    let started = () => {};
+    this.started = new Promise((resolve) => {
+      started = resolve;
+    });
+    this.worker.on("message", (c: CheckedPage | "ready") => {
+      if (c === "ready") {
+        this.ready = true;
+        started();
+        return;
+      }
+      this.pages++;
+      this.waiting.shift()?.resolve(c);
+    });
     const fail = (err: unknown) => {
       this.failed = err;
       for (const w of this.waiting.splice(0)) w.reject(err);
@@ -121,5 +176,7 @@ export class EntryChecker {
   async close(): Promise<void> {
     this.worker.removeAllListeners("exit");
     await this.worker.terminate();
+    this.failed ??= new Error("the audit's checking thread is closed");
+    for (const w of this.waiting.splice(0)) w.reject(this.failed);
   }
 }

@@ -205,10 +205,15 @@ export class TreeEdge {
   }
 
   append(leafHash: Uint8Array): void {
-    // Each trailing 1 bit of the old size is a perfect subtree the new leaf completes.
+    // Each trailing 1 bit of the old size is a perfect subtree the new leaf completes. Those of
+    // height 8, 16, ... are the roots of the tiles this leaf completes: kept for the tiles.
     let node = leafHash;
+    let height = 0;
+    const tileRoots: Uint8Array[] = [];
     for (let s = this.count; s % 2 === 1; s = (s - 1) / 2) {
       node = hashPair(this.range.pop() as Uint8Array, node);
+      height++;
+      if (height % TILE_HEIGHT === 0) tileRoots.push(node);
     }
     this.range.push(node);
     this.count += 1;
@@ -225,11 +230,11 @@ export class TreeEdge {
         this.touched.add(level);
         return;
       }
-      // The tile is full: its root is the next node one tile level up.
+      // The tile is full: its root, computed above, is the next node one tile level up.
       const index = (nodesAtTileLevel(this.size, level) - 1n) >> BigInt(TILE_HEIGHT);
       this.completed.push({ level, index, hashes: tile });
       this.touched.delete(level);
-      hash = new TileNodes(concat(tile)).node(TILE_HEIGHT, 0);
+      hash = tileRoots[level] as Uint8Array;
       this.partial[level] = [];
     }
   }
