@@ -84,6 +84,7 @@ async function patronShell(token: string): Promise<HttpTarget> {
   const app = await createApp({
     version: "bench",
     authenticate: async (t) => (t === token ? principal : undefined),
+    maxConnectionsPerClient: 0,
   });
   const leafHash = new Uint8Array(32);
   const standIn = {

@@ -126,6 +126,8 @@ function freshConfig(backend: BackendName) {
     port: 0,
     batchMax: BATCH,
     batchWaitMs: 0,
+    // Every simulated client connects from 127.0.0.1: the per-address bound would refuse them.
+    maxConnectionsPerClient: 0,
     ...(backend === "postgres" ? { databaseUrl: pgUrl } : {}),
   };
   const schema = backend === "postgres" ? `bench_${process.pid}_${schemaCounter++}` : undefined;

@@ -18,6 +18,10 @@ export interface Config {
   batchMax: number;
   batchWaitMs: number;
   bodyLimit: number;
+  /** How long a client has to send a whole request, headers and body (PATRON_REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs: number;
+  /** Connections one client address may hold open at once; 0: no bound (PATRON_MAX_CONNECTIONS_PER_CLIENT). */
+  maxConnectionsPerClient: number;
   demoMerchant: string;
   /** Notarise a few demo documents on the first start (PATRON_DEMO_DATA=0 turns it off). */
   demoData: boolean;
@@ -46,7 +50,7 @@ export class ConfigError extends Error {}
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number) {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw);
+  const n = /^[0-9]{1,16}$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
   }
@@ -103,6 +107,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     batchMax: int(env, "PATRON_BATCH_MAX", 1000, 1, 100_000),
     batchWaitMs: int(env, "PATRON_BATCH_WAIT_MS", 0, 0, 10_000),
     bodyLimit: int(env, "PATRON_BODY_LIMIT", 64 * 1024, 1024, 16 * 1024 * 1024),
+    requestTimeoutMs: int(env, "PATRON_REQUEST_TIMEOUT_MS", 10_000, 100, 3_600_000),
+    maxConnectionsPerClient: int(env, "PATRON_MAX_CONNECTIONS_PER_CLIENT", 128, 0, 1_000_000),
     demoMerchant: env.PATRON_DEMO_MERCHANT || "Demo Merchant",
     demoData: env.PATRON_DEMO_DATA !== "0",
     logRequests: env.PATRON_LOG_REQUESTS === "1",

@@ -159,6 +159,8 @@ export async function startNode(
     app = await createApp({
       logger: config.logRequests,
       bodyLimit: config.bodyLimit,
+      requestTimeoutMs: config.requestTimeoutMs,
+      maxConnectionsPerClient: config.maxConnectionsPerClient,
       authenticate: (t) => tenancy.authenticate(t),
       version: VERSION,
     });

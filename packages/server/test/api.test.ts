@@ -112,9 +112,15 @@ describe("HTTP API", () => {
       ],
       [
         "control characters",
-        () => post({ digest: digest("a"), note: "a\u0000b" }),
+        () => post({ digest: digest("a"), note: "a\u0007b" }),
         400,
         "invalid_request",
+      ],
+      [
+        "NUL, which storage cannot hold",
+        () => post({ digest: digest("a"), note: "a\u0000b" }),
+        400,
+        "nul_character",
       ],
       [
         "oversized body",

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Queryable } from "../db/database.js";
 import { type App, principalOf, requireRole } from "../http/app.js";
-import { ErrorBody, errorResponses, Hex32, Label, toHex } from "../http/schemas.js";
+import { ErrorBody, errorResponses, Hex32, Label, Limit, toHex } from "../http/schemas.js";
 import type { Sequencer } from "../ledger/sequencer.js";
 import { can } from "../tenancy/roles.js";
 import { attest, findAttestations } from "./attestations.js";
@@ -19,7 +19,7 @@ export function attestationRoutes(app: App, deps: { db: Queryable; sequencer: Se
   app.post(
     "/v1/attestations",
     {
-      preHandler: requireRole(can.write, "write to the ledger"),
+      onRequest: requireRole(can.write, "write to the ledger"),
       schema: {
         tags,
         summary: "Notarise a document digest; returns once the entry is committed",
@@ -61,7 +61,7 @@ export function attestationRoutes(app: App, deps: { db: Queryable; sequencer: Se
           "Find the attestations of a digest: public ones, and with an API key the merchant's sealed ones",
         querystring: z.strictObject({
           digest: Hex32,
-          limit: z.coerce.number().int().min(1).max(1000).default(100),
+          limit: Limit(1000, 100),
         }),
         response: {
           200: z.object({

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Queryable } from "../db/database.js";
 import type { App } from "../http/app.js";
-import { errorResponses, toHex } from "../http/schemas.js";
+import { errorResponses, Limit, toHex } from "../http/schemas.js";
 import { listAnchors } from "./anchors.js";
 import type { ChainLink } from "./client.js";
 
@@ -24,7 +24,7 @@ export function anchorRoutes(app: App, deps: { db: Queryable; chain?: ChainLink 
         tags: ["ledger"],
         summary: "Checkpoints anchored on the EVM chain, newest first, with their transactions",
         querystring: z.strictObject({
-          limit: z.coerce.number().int().min(1).max(1000).default(50),
+          limit: Limit(1000, 50),
         }),
         response: {
           200: z.object({

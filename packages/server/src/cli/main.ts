@@ -62,6 +62,8 @@ Environment:
   PATRON_LEDGER_KEY                   checkpoint signing key (default: generated into the data dir)
   PATRON_LOG_ORIGIN                   the log's origin line (default: generated on the first start)
   PATRON_BODY_LIMIT (65536)           largest request body in bytes (1024 to 16777216)
+  PATRON_REQUEST_TIMEOUT_MS (10000)   time a client has to send a whole request; then 408
+  PATRON_MAX_CONNECTIONS_PER_CLIENT (128)   connections one address may hold open (0: no bound)
   PATRON_DEMO_MERCHANT (Demo Merchant) name of the merchant created on the first start
   PATRON_LOG_REQUESTS                 1: log every request as a JSON line
   PATRON_BATCH_MAX (1000), PATRON_BATCH_WAIT_MS (0)   group-commit bounds

@@ -1,5 +1,6 @@
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
+import { isWellFormedUnicode } from "@patron/ledger";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import {
   hasZodFastifySchemaValidationErrors,
@@ -10,6 +11,18 @@ import {
 } from "fastify-type-provider-zod";
 import { type Principal, type Role, withArticle } from "../tenancy/roles.js";
 import { ApiError } from "./errors.js";
+import {
+  API_CSP,
+  BASE_HEADERS,
+  boundConnections,
+  clientErrorHandler,
+  codeOfStatus,
+  frameworkErrors,
+  jsonBodyText,
+  RouteMethods,
+  refuseExpectation,
+  refuseRepeatedHeaders,
+} from "./hardening.js";
 
 export type App = FastifyInstance<
   import("node:http").Server,
@@ -33,21 +46,49 @@ export interface AppOptions {
   /** Resolves an API key to who holds it, or undefined when no such active key exists. */
   authenticate: (token: string) => Promise<Principal | "operator" | undefined>;
   version: string;
+  /** How long a client has to send a whole request, headers and body (default 10 s). */
+  requestTimeoutMs?: number;
+  /** Connections one client address may hold open at once (default 128; 0: no bound). */
+  maxConnectionsPerClient?: number;
 }
+
+/** The longest path segment a route parameter takes, and the longest URL. */
+const MAX_PARAM_LENGTH = 200;
+const MAX_URL_LENGTH = 8192;
 
 /** The HTTP shell every domain's routes plug into: validation, errors, auth, OpenAPI. */
 export async function createApp(opts: AppOptions): Promise<App> {
+  const deadline = opts.requestTimeoutMs ?? 10_000;
   const app = Fastify({
     logger: opts.logger ? { level: "info" } : false,
     bodyLimit: opts.bodyLimit ?? 64 * 1024,
-    routerOptions: { maxParamLength: 200 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Node checks the deadlines every connectionsCheckingInterval: a fraction of the deadline,
+    // so a slow client is cut off close to it.
+    requestTimeout: deadline,
+    http: {
+      headersTimeout: deadline,
+      requestTimeout: deadline,
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(deadline / 4))),
+    },
+    clientErrorHandler: clientErrorHandler(deadline),
+    frameworkErrors,
   }).withTypeProvider<ZodTypeProvider>();
+  app.server.on("checkExpectation", refuseExpectation);
+  boundConnections(app.server, opts.maxConnectionsPerClient ?? 128);
+
+  // Every path's methods, for 405. The explorer's catch-all GET is not an API path's method.
+  const methods = new RouteMethods();
+  app.addHook("onRoute", (route) => {
+    if (route.url !== "/*") methods.add(route.url, route.method);
+  });
+
   // Every request body is JSON; anything else is refused with 415 rather than half-parsed.
   app.removeContentTypeParser("text/plain");
   app.removeContentTypeParser("application/json");
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (req, body, done) => {
     try {
-      done(null, parseJsonBody(body as string));
+      done(null, parseJsonBody(jsonBodyText(req.headers["content-type"], body as Buffer)));
     } catch (err) {
       done(err as Error, undefined);
     }
@@ -70,10 +111,35 @@ export async function createApp(opts: AppOptions): Promise<App> {
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(swaggerUi, { routePrefix: "/docs" });
+  await app.register(swaggerUi, {
+    routePrefix: "/docs",
+    // Swagger UI's own CSP (hashes of its inline code), and never inside another site's frame.
+    staticCSP: true,
+    transformStaticCSP: (csp) =>
+      csp.replace(/frame-ancestors [^;]*/, "frame-ancestors 'none'").replace(/\s*$/, ""),
+  });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
+  app.addHook("onSend", async (_req, reply, payload) => {
+    for (const [name, value] of Object.entries(BASE_HEADERS)) {
+      if (!reply.hasHeader(name)) reply.header(name, value);
+    }
+    // Pages (the explorer, /docs) set their own policy; anything else loads and runs nothing.
+    if (!reply.hasHeader("content-security-policy")) {
+      reply.header("content-security-policy", API_CSP);
+    }
+    return payload;
+  });
+
   app.addHook("onRequest", async (req) => {
+    if (req.url.length > MAX_URL_LENGTH) {
+      throw new ApiError(
+        414,
+        "uri_too_long",
+        `the URL is longer than ${MAX_URL_LENGTH} characters`,
+      );
+    }
+    refuseRepeatedHeaders(req);
     const header = req.headers.authorization;
     if (!header) return;
     const m = /^Bearer\s+(\S+)$/i.exec(header);
@@ -98,10 +164,47 @@ export async function createApp(opts: AppOptions): Promise<App> {
     }
   });
 
+  // Path parameters and query strings, decoded, may not hold NUL either.
+  app.addHook("preValidation", async (req) => {
+    for (const part of [req.params, req.query]) {
+      if (!part || typeof part !== "object") continue;
+      for (const v of Object.values(part as Record<string, unknown>)) {
+        const values = Array.isArray(v) ? v : [v];
+        if (values.some((x) => typeof x === "string" && x.includes("\0"))) {
+          throw new ApiError(400, "nul_character", "the URL has a %00 (NUL) character");
+        }
+      }
+    }
+  });
+
   app.setNotFoundHandler((req, reply) => {
-    reply.code(404).send({
-      error: { code: "not_found", message: `no route for ${req.method} ${req.url.split("?")[0]}` },
-    });
+    const path = req.url.split("?")[0] ?? "/";
+    // The router does not match a parameter over its length limit; say so rather than 404.
+    if (path.split("/").some((segment) => segment.length > MAX_PARAM_LENGTH)) {
+      reply.code(414).send({
+        error: {
+          code: "uri_too_long",
+          message: `a path segment is longer than ${MAX_PARAM_LENGTH} characters`,
+        },
+      });
+      return;
+    }
+    const allowed = methods.allowed(path);
+    if (allowed.length > 0 && !allowed.includes(req.method)) {
+      reply
+        .code(405)
+        .header("allow", allowed.join(", "))
+        .send({
+          error: {
+            code: "method_not_allowed",
+            message: `${path} answers ${allowed.join(", ")}, not ${req.method}`,
+          },
+        });
+      return;
+    }
+    reply
+      .code(404)
+      .send({ error: { code: "not_found", message: `no route for ${req.method} ${path}` } });
   });
 
   app.setErrorHandler((err, req, reply) => {
@@ -114,7 +217,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
 }
 
 /**
- * A request body as JSON; empty means no body. Keys named `__proto__` or `constructor` are
+ * A request body as JSON; empty means no body. Lone surrogates are refused. Keys named `__proto__` or `constructor` are
  * refused (Fastify's own parser refuses them too, calling the JSON invalid): merged into an
  * object they could reach its prototype, and no Patron request has a field of either name.
  */
@@ -127,6 +230,18 @@ export function parseJsonBody(body: string): unknown {
           400,
           "invalid_request",
           `JSON keys named __proto__ or constructor are not allowed (found "${key}")`,
+        );
+      }
+      // PostgreSQL's text and jsonb cannot hold U+0000: refused rather than failing in storage.
+      if (key.includes("\0") || (typeof value === "string" && value.includes("\0"))) {
+        throw new ApiError(400, "nul_character", "the JSON body has a U+0000 (NUL) character");
+      }
+      // A \ud800 escape parses to a lone surrogate: no UTF-8 text, no canonical JSON, no entry.
+      if (!isWellFormedUnicode(key) || (typeof value === "string" && !isWellFormedUnicode(value))) {
+        throw new ApiError(
+          400,
+          "invalid_unicode",
+          "the JSON body has a lone surrogate (an unpaired \\uD800-\\uDFFF escape)",
         );
       }
       return value;
@@ -173,12 +288,19 @@ function describeError(err: unknown): {
     return { status: 400, code: "malformed_json", message: `malformed JSON body: ${e.message}` };
   }
   if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
-    return { status: e.statusCode, code: "bad_request", message: e.message ?? "bad request" };
+    return {
+      status: e.statusCode,
+      code: codeOfStatus(e.statusCode),
+      message: e.message ?? "bad request",
+    };
   }
   return { status: 500, code: "internal", message: "internal error" };
 }
 
-/** A preHandler that demands an API key whose role passes `allowed`. */
+/**
+ * An onRequest hook that demands an API key whose role passes `allowed`: refused before the body
+ * is read, so a client without the right key cannot hold a request open by sending it slowly.
+ */
 export function requireRole(allowed: (r: Role) => boolean, what: string) {
   return async (req: FastifyRequest) => {
     if (req.operator) {
@@ -201,7 +323,7 @@ export function requireRole(allowed: (r: Role) => boolean, what: string) {
   };
 }
 
-/** A preHandler that demands the node operator's key. */
+/** An onRequest hook that demands the node operator's key (before the body, as above). */
 export async function requireOperator(req: FastifyRequest) {
   if (!req.operator) {
     throw new ApiError(

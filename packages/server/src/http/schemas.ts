@@ -6,12 +6,37 @@ export const ErrorBody = z.object({
   error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
 });
 
-/** A non-negative 64-bit integer given as a decimal string (query strings and paths). */
-export const U64 = z
+/** The largest value PostgreSQL's bigint holds, where indexes and sizes are stored. */
+export const MAX_POSITION = 2n ** 63n - 1n;
+
+/**
+ * A tree index, size or cursor in a path or query string: decimal digits only (no sign, no
+ * `0x`, no exponent, no spaces, no leading zeros), at most what storage holds (2^63 − 1).
+ */
+export const Position = z
   .string()
-  .regex(/^(0|[1-9][0-9]{0,19})$/, "must be a non-negative integer")
+  .regex(/^(0|[1-9][0-9]{0,18})$/, "must be a non-negative decimal integer")
   .transform((s) => BigInt(s))
-  .refine((n) => n < 2n ** 64n, "must be below 2^64");
+  .refine((n) => n <= MAX_POSITION, "must be at most 2^63 - 1 (9223372036854775807)");
+
+/** A page size in a query string: decimal digits only, from 1 to `max`. */
+export const Limit = (max: number, fallback: number) =>
+  z
+    .string()
+    .regex(/^[1-9][0-9]{0,9}$/, "must be a positive decimal integer")
+    .transform((s) => Number(s))
+    .refine((n) => n <= max, `must be at most ${max}`)
+    .default(fallback)
+    .describe(`How many to return, 1 to ${max} (default ${fallback}).`);
+
+/** An id Patron gave out: its prefix (`m` merchant, `k` API key), `_`, then base64url. */
+export const IdOf = (prefix: string, what: string) =>
+  z
+    .string()
+    .regex(
+      new RegExp(`^${prefix}_[A-Za-z0-9_-]{1,64}$`),
+      `must be ${what} id such as ${prefix}_abc123`,
+    );
 
 export const Hex32 = z.string().regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex digits (SHA-256)");
 
@@ -27,10 +52,21 @@ export const toHex = (b: Uint8Array) =>
   Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
 export const fromHex = (s: string) => new Uint8Array(Buffer.from(s, "hex"));
 
-/** Short human text: no control characters (they hide content in logs and UIs). */
+// Bidirectional controls (Trojan Source, CVE-2021-42574) reorder what a reader sees; zero-width
+// characters make two different labels look alike. Neither belongs in a name a person reads.
+const HIDDEN = /[\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/u;
+
+/**
+ * Short human text: no control characters (they hide content in logs and UIs), no bidirectional
+ * overrides or isolates and no zero-width characters (they disguise what a reader sees).
+ */
 export const Label = (max: number) =>
   z
     .string()
     .min(1)
     .max(max)
-    .refine((s) => !/\p{Cc}/u.test(s), "must not contain control characters");
+    .refine((s) => !/\p{Cc}/u.test(s), "must not contain control characters")
+    .refine(
+      (s) => !HIDDEN.test(s),
+      "must not contain bidirectional controls (U+202A-202E, U+2066-2069) or zero-width characters",
+    );

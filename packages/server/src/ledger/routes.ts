@@ -4,7 +4,7 @@ import { confirmedAnchorCovering } from "../chain/anchors.js";
 import type { Queryable } from "../db/database.js";
 import type { App } from "../http/app.js";
 import { ApiError, notFound } from "../http/errors.js";
-import { errorResponses, toHex, U64 } from "../http/schemas.js";
+import { errorResponses, Limit, Position, toHex } from "../http/schemas.js";
 import type { ProofService } from "./proofs.js";
 import type { Sequencer } from "./sequencer.js";
 import { checkpointAt, getEntry, listCheckpoints, listEntries, type StoredEntry } from "./store.js";
@@ -129,8 +129,8 @@ export function ledgerRoutes(
         tags,
         summary: "Stored checkpoints in increasing size (for mirrors and auditors)",
         querystring: z.strictObject({
-          after: U64.optional(),
-          limit: z.coerce.number().int().min(1).max(1000).default(100),
+          after: Position.optional(),
+          limit: Limit(1000, 100),
         }),
         response: {
           200: z.object({
@@ -169,8 +169,8 @@ export function ledgerRoutes(
         description:
           "Sealed entries show only their index and leaf hash, unless the API key is of a merchant they name.",
         querystring: z.strictObject({
-          from: U64.default(0n),
-          limit: z.coerce.number().int().min(1).max(1000).default(100),
+          from: Position.default(0n),
+          limit: Limit(1000, 100),
         }),
         response: {
           200: z.object({
@@ -202,7 +202,7 @@ export function ledgerRoutes(
       schema: {
         tags,
         summary: "One entry",
-        params: z.strictObject({ index: U64 }),
+        params: z.strictObject({ index: Position }),
         response: { 200: EntryView, ...errorResponses },
       },
     },
@@ -221,7 +221,7 @@ export function ledgerRoutes(
         tags,
         summary:
           "RFC 9162 inclusion proof of entry `index` in the tree of `size` (default: latest)",
-        querystring: z.strictObject({ index: U64, size: U64.optional() }),
+        querystring: z.strictObject({ index: Position, size: Position.optional() }),
         response: {
           200: z.object({
             index: z.number(),
@@ -254,7 +254,7 @@ export function ledgerRoutes(
       schema: {
         tags,
         summary: "RFC 9162 consistency proof between tree sizes `from` and `to` (default: latest)",
-        querystring: z.strictObject({ from: U64, to: U64.optional() }),
+        querystring: z.strictObject({ from: Position, to: Position.optional() }),
         response: {
           200: z.object({ from: z.number(), to: z.number(), proof: z.array(z.string()) }),
           ...errorResponses,
@@ -278,9 +278,9 @@ export function ledgerRoutes(
           "An offline-verifiable receipt (C2SP tlog-proof) for one entry: the entry's bytes, its inclusion proof and the signed checkpoint",
         description:
           "Proves against the latest checkpoint, the stored checkpoint of exactly `size` entries (checkpoints exist only at batch boundaries: list them with `GET /v1/ledger/checkpoints`), or with `anchored=true` the smallest confirmed anchored one covering the entry. The anchor covering the receipt's checkpoint rides in the `Patron-Anchor` header (text) or in the body (`format=json`).",
-        params: z.strictObject({ index: U64 }),
+        params: z.strictObject({ index: Position }),
         querystring: z.strictObject({
-          size: U64.optional().describe(
+          size: Position.optional().describe(
             "prove against the stored checkpoint of exactly this size; not with `anchored=true`",
           ),
           anchored: z

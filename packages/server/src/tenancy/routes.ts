@@ -1,10 +1,13 @@
 import { z } from "zod";
 import { type App, principalOf, requireOperator, requireRole } from "../http/app.js";
 import { ApiError } from "../http/errors.js";
-import { errorResponses, Label } from "../http/schemas.js";
+import { errorResponses, IdOf, Label } from "../http/schemas.js";
 import type { Sequencer } from "../ledger/sequencer.js";
 import { actorOf, can, OPERATOR_ACTOR, ROLES, withArticle } from "./roles.js";
 import type { Tenancy } from "./tenancy.js";
+
+const MerchantIdParam = IdOf("m", "a merchant");
+const KeyIdParam = IdOf("k", "an API key");
 
 const KeyView = z.object({
   id: z.string(),
@@ -37,7 +40,7 @@ export function tenancyRoutes(app: App, tenancy: Tenancy, sequencer: Sequencer) 
   app.post(
     "/v1/merchants",
     {
-      preHandler: requireOperator,
+      onRequest: requireOperator,
       schema: {
         tags,
         security,
@@ -64,7 +67,7 @@ export function tenancyRoutes(app: App, tenancy: Tenancy, sequencer: Sequencer) 
   app.get(
     "/v1/merchants/me",
     {
-      preHandler: requireRole(can.read, "read"),
+      onRequest: requireRole(can.read, "read"),
       schema: {
         tags,
         security,
@@ -85,7 +88,7 @@ export function tenancyRoutes(app: App, tenancy: Tenancy, sequencer: Sequencer) 
       schema: {
         tags,
         summary: "A merchant: its public registration and the head of its chain",
-        params: z.strictObject({ id: z.string().min(1).max(100) }),
+        params: z.strictObject({ id: MerchantIdParam }),
         response: { 200: MerchantView, ...errorResponses },
       },
     },
@@ -99,7 +102,7 @@ export function tenancyRoutes(app: App, tenancy: Tenancy, sequencer: Sequencer) 
   app.get(
     "/v1/me",
     {
-      preHandler: requireRole(can.read, "read"),
+      onRequest: requireRole(can.read, "read"),
       schema: {
         tags,
         security,
@@ -124,7 +127,7 @@ export function tenancyRoutes(app: App, tenancy: Tenancy, sequencer: Sequencer) 
   app.get(
     "/v1/api-keys",
     {
-      preHandler: requireRole(can.manageKeys, "manage API keys"),
+      onRequest: requireRole(can.manageKeys, "manage API keys"),
       schema: {
         tags,
         security,
@@ -138,7 +141,7 @@ export function tenancyRoutes(app: App, tenancy: Tenancy, sequencer: Sequencer) 
   app.post(
     "/v1/api-keys",
     {
-      preHandler: requireRole(can.manageKeys, "manage API keys"),
+      onRequest: requireRole(can.manageKeys, "manage API keys"),
       schema: {
         tags,
         security,
@@ -183,12 +186,12 @@ export function tenancyRoutes(app: App, tenancy: Tenancy, sequencer: Sequencer) 
   app.delete(
     "/v1/api-keys/:id",
     {
-      preHandler: requireRole(can.manageKeys, "manage API keys"),
+      onRequest: requireRole(can.manageKeys, "manage API keys"),
       schema: {
         tags,
         security,
         summary: "Revoke an API key",
-        params: z.strictObject({ id: z.string().min(1).max(100) }),
+        params: z.strictObject({ id: KeyIdParam }),
         response: {
           200: z.object({ id: z.string(), revokedAt: z.string(), entryIndex: z.number() }),
           ...errorResponses,
