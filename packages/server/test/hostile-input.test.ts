@@ -1,8 +1,10 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { clientOf } from "../src/http/hardening.js";
 import { auditLedger } from "../src/ledger/audit.js";
 import { type PatronNode, startNode } from "../src/node.js";
 import { type Backend, backends } from "../src/test-support/backends.js";
+import { ed25519Signer, nonce } from "./command-signing.js";
 import { openIdle, type RawResponse, rawExchange } from "./raw-http.js";
 
 // Each fault the fuzzing pass found, as its repro, against a node listening on 127.0.0.1.
@@ -24,6 +26,17 @@ function expectError(r: RawResponse | undefined, status: number, code: string) {
   expect(body.error.message.length).toBeGreaterThan(0);
   return body.error as { code: string; message: string };
 }
+
+describe("connections counted per client", () => {
+  it("counts IPv4 by address and IPv6 by its /64", () => {
+    expect(clientOf("127.0.0.1")).toBe("127.0.0.1");
+    expect(clientOf("::ffff:10.0.0.7")).toBe("10.0.0.7");
+    expect(clientOf("2001:db8:1:2:aaaa::1")).toBe("2001:db8:1:2::/64");
+    expect(clientOf("2001:db8:1:2:bbbb:cccc:dddd:eeee")).toBe("2001:db8:1:2::/64");
+    expect(clientOf("2001:db8::1")).toBe("2001:db8:0:0::/64");
+    expect(clientOf("::1")).toBe("0:0:0:0::/64");
+  });
+});
 
 describe.each(backends)("hostile input, on $name", (backend: Backend) => {
   let node: PatronNode;
@@ -70,6 +83,8 @@ describe.each(backends)("hostile input, on $name", (backend: Backend) => {
     expectError(r, 401, "unauthorized");
     // Answered at once, not when the deadline cut the request off.
     expect((r as RawResponse).ms).toBeLessThan(DEADLINE_MS);
+    // And the connection is not kept for the rest of the body.
+    expect(r?.headers.connection).toBe("close");
     expect(size()).toBe(before);
   });
 
@@ -99,8 +114,13 @@ describe.each(backends)("hostile input, on $name", (backend: Backend) => {
     } finally {
       for (const c of idle) c.socket.destroy();
     }
-    await new Promise((r) => setTimeout(r, 50));
-    expect((await get("/health"))?.status).toBe(200);
+    // Closed connections no longer count (the server sees them close a moment later).
+    let again = await get("/health");
+    for (let i = 0; i < 50 && again?.status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      again = await get("/health");
+    }
+    expect(again?.status).toBe(200);
   });
 
   it("3. refuses positions beyond what storage holds with 400", async () => {
@@ -194,6 +214,8 @@ describe.each(backends)("hostile input, on $name", (backend: Backend) => {
     const csp = (docs as RawResponse).headers["content-security-policy"] ?? "";
     expect(csp).toContain("default-src 'self'");
     expect(csp).toContain("frame-ancestors 'none'");
+    // A node on plain HTTP must load its own /docs assets.
+    expect(csp).not.toContain("upgrade-insecure-requests");
     expect(docs?.headers["x-content-type-options"]).toBe("nosniff");
     expect(docs?.headers["x-frame-options"]).toBe("DENY");
     const asset = await get("/docs/static/swagger-ui.css");
@@ -222,7 +244,14 @@ describe.each(backends)("hostile input, on $name", (backend: Backend) => {
     }
     expect((await get("/v1/ledger/entries?limit=10"))?.status).toBe(200);
     const before = size();
-    for (const label of ["evil\u202etxt.exe", "a\u200bb", "x\u2066y\u2069", "\ufeffname"]) {
+    for (const label of [
+      "evil\u202etxt.exe",
+      "a\u200bb",
+      "x\u2066y\u2069",
+      "\ufeffname",
+      "soft\u00adhyphen",
+      "tag\u{e0041}",
+    ]) {
       const body = JSON.stringify({ role: "staff", label });
       expectError(
         await post("/v1/api-keys", body, { authorization: `Bearer ${key}` }),
@@ -237,6 +266,43 @@ describe.each(backends)("hostile input, on $name", (backend: Backend) => {
       401,
       "unauthorized",
     );
+  });
+
+  it("refuses JSON nested deeper than 64 levels, and a request without Host", async () => {
+    const before = size();
+    // A well-formed command with a deep payload: its canonical form is computed to check the
+    // signature, which used to overflow the stack (500) before the signature was looked at.
+    const command = {
+      v: 1,
+      type: "test.note",
+      ledger: node.identity.origin,
+      actor: ed25519Signer().did,
+      merchant: "m_demo",
+      nonce: nonce(),
+      expires: new Date(Date.now() + 3600_000).toISOString(),
+      payload: "PAYLOAD",
+    };
+    const deep = JSON.stringify({ command, signature: "A".repeat(86) }).replace(
+      '"PAYLOAD"',
+      `${"[".repeat(2500)}${"]".repeat(2500)}`,
+    );
+    expectError(await post("/v1/commands", deep), 400, "json_too_deep");
+    const deepAttestation = `{"digest":"${digest("d")}","note":${"[".repeat(65)}${"]".repeat(65)}}`;
+    expectError(
+      await post("/v1/attestations", deepAttestation, { authorization: `Bearer ${key}` }),
+      400,
+      "json_too_deep",
+    );
+    expectError(await rawExchange(port, ["GET /health HTTP/1.1\r\n\r\n"]), 400, "missing_host");
+    expect(size()).toBe(before);
+  });
+
+  it("answers an unknown path or a wrong method before reading the body", async () => {
+    // The body is not JSON: were it read first, this would be 400 malformed_json.
+    const wrong = await post("/health", "{");
+    expectError(wrong, 405, "method_not_allowed");
+    expect(wrong?.headers.allow).toBe("GET, HEAD");
+    expectError(await post("/v1/nothing-here", "{"), 404, "not_found");
   });
 
   it("leaves a ledger that audits clean", async () => {

@@ -40,7 +40,9 @@ export function rawExchange(
     });
     socket.on("end", finish);
     socket.on("error", (err) => {
-      if ((err as NodeJS.ErrnoException).code === "ECONNRESET") finish();
+      // The server may answer and close before all was sent (a 413 for a huge body).
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ECONNRESET" || code === "EPIPE") finish();
       else reject(err);
     });
     socket.on("connect", () => {

@@ -66,7 +66,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
     // Node checks the deadlines every connectionsCheckingInterval: a fraction of the deadline,
     // so a slow client is cut off close to it.
     requestTimeout: deadline,
+    // A request without Host is refused by the onRequest hook below, in the API's shape.
+    return503OnClosing: false,
     http: {
+      requireHostHeader: false,
       headersTimeout: deadline,
       requestTimeout: deadline,
       connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(deadline / 4))),
@@ -75,7 +78,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
     frameworkErrors,
   }).withTypeProvider<ZodTypeProvider>();
   app.server.on("checkExpectation", refuseExpectation);
-  boundConnections(app.server, opts.maxConnectionsPerClient ?? 128);
+  const refused = boundConnections(app.server, opts.maxConnectionsPerClient ?? 128);
+  // Node's own 503 while closing has neither the error shape nor the headers: answered here.
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
 
   // Every path's methods, for 405. The explorer's catch-all GET is not an API path's method.
   const methods = new RouteMethods();
@@ -116,11 +124,18 @@ export async function createApp(opts: AppOptions): Promise<App> {
     // Swagger UI's own CSP (hashes of its inline code), and never inside another site's frame.
     staticCSP: true,
     transformStaticCSP: (csp) =>
-      csp.replace(/frame-ancestors [^;]*/, "frame-ancestors 'none'").replace(/\s*$/, ""),
+      csp
+        .replace(/frame-ancestors [^;]*/, "frame-ancestors 'none'")
+        // A node served over plain HTTP must still load its own /docs assets.
+        .replace(/\s*upgrade-insecure-requests;?/, "")
+        .replace(/\s*$/, ""),
   });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
-  app.addHook("onSend", async (_req, reply, payload) => {
+  app.addHook("onSend", async (req, reply, payload) => {
+    // Answered before its body arrived (a refused key, an unknown path): the connection is not
+    // kept, so the client cannot keep it busy sending the rest.
+    if (!req.raw.complete) reply.header("connection", "close");
     for (const [name, value] of Object.entries(BASE_HEADERS)) {
       if (!reply.hasHeader(name)) reply.header(name, value);
     }
@@ -131,7 +146,18 @@ export async function createApp(opts: AppOptions): Promise<App> {
     return payload;
   });
 
-  app.addHook("onRequest", async (req) => {
+  app.addHook("onRequest", async (req, reply) => {
+    if (refused.has(req.raw.socket)) {
+      // Over the connection bound: already answered 429 on the socket.
+      req.raw.socket.destroy();
+      return reply.hijack();
+    }
+    if (closing) throw new ApiError(503, "shutting_down", "the node is shutting down");
+    if (!req.headers.host) {
+      throw new ApiError(400, "missing_host", "an HTTP/1.1 request needs a Host header");
+    }
+    // An unknown path or method is answered before any body is read.
+    if (req.is404) notFound(req.url, req.method);
     if (req.url.length > MAX_URL_LENGTH) {
       throw new ApiError(
         414,
@@ -177,39 +203,41 @@ export async function createApp(opts: AppOptions): Promise<App> {
     }
   });
 
-  app.setNotFoundHandler((req, reply) => {
-    const path = req.url.split("?")[0] ?? "/";
+  /** Why no route answers: a path segment too long (414), another method (405), or none (404). */
+  const notFound = (url: string, method = "GET"): never => {
+    const path = url.split("?")[0] ?? "/";
     // The router does not match a parameter over its length limit; say so rather than 404.
     if (path.split("/").some((segment) => segment.length > MAX_PARAM_LENGTH)) {
-      reply.code(414).send({
-        error: {
-          code: "uri_too_long",
-          message: `a path segment is longer than ${MAX_PARAM_LENGTH} characters`,
-        },
-      });
-      return;
+      throw new ApiError(
+        414,
+        "uri_too_long",
+        `a path segment is longer than ${MAX_PARAM_LENGTH} characters`,
+      );
     }
     const allowed = methods.allowed(path);
-    if (allowed.length > 0 && !allowed.includes(req.method)) {
-      reply
-        .code(405)
-        .header("allow", allowed.join(", "))
-        .send({
-          error: {
-            code: "method_not_allowed",
-            message: `${path} answers ${allowed.join(", ")}, not ${req.method}`,
-          },
-        });
-      return;
+    if (allowed.length > 0 && !allowed.includes(method)) {
+      throw new ApiError(
+        405,
+        "method_not_allowed",
+        `${path} answers ${allowed.join(", ")}, not ${method}`,
+        {
+          allow: allowed,
+        },
+      );
     }
-    reply
-      .code(404)
-      .send({ error: { code: "not_found", message: `no route for ${req.method} ${path}` } });
-  });
+    throw new ApiError(404, "not_found", `no route for ${method} ${path}`);
+  };
+
+  app.setNotFoundHandler((req) => notFound(req.url, req.method));
 
   app.setErrorHandler((err, req, reply) => {
     const { status, code, message, details } = describeError(err);
     if (status >= 500) req.log.error(err);
+    if (status === 405 && err instanceof ApiError) {
+      reply.header("allow", (err.details as { allow: string[] }).allow.join(", "));
+      reply.code(status).send({ error: { code, message } });
+      return;
+    }
     reply.code(status).send({ error: { code, message, ...(details ? { details } : {}) } });
   });
 
@@ -223,6 +251,15 @@ export async function createApp(opts: AppOptions): Promise<App> {
  */
 export function parseJsonBody(body: string): unknown {
   if (body.trim() === "") return undefined;
+  const depth = nesting(body);
+  if (depth > MAX_JSON_DEPTH) {
+    // Canonicalising and validating recurse: a few thousand levels would overflow the stack.
+    throw new ApiError(
+      400,
+      "json_too_deep",
+      `the JSON body nests ${depth > 10_000 ? "over 10000" : depth} levels deep; at most ${MAX_JSON_DEPTH} are allowed`,
+    );
+  }
   try {
     return JSON.parse(body, (key, value) => {
       if (key === "__proto__" || key === "constructor") {
@@ -250,6 +287,29 @@ export function parseJsonBody(body: string): unknown {
     if (err instanceof ApiError) throw err;
     throw new ApiError(400, "malformed_json", `malformed JSON body: ${(err as Error).message}`);
   }
+}
+
+const MAX_JSON_DEPTH = 64;
+
+/** How deep arrays and objects nest in JSON text (brackets inside strings do not count). */
+function nesting(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      depth++;
+      if (depth > deepest) deepest = depth;
+      if (deepest > 10_001) return deepest;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
 }
 
 function describeError(err: unknown): {

@@ -85,6 +85,12 @@ export function clientErrorHandler(
 ): (err: Error & { code?: string }, socket: Socket) => void {
   return (err, socket) => {
     if (err.code === "ECONNRESET" || socket.destroyed) return;
+    // A response already under way on this socket (pipelining) must not get bytes spliced in.
+    const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (inFlight?.headersSent) {
+      socket.destroy();
+      return;
+    }
     let answer: string;
     if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") {
       answer = rawErrorResponse(
@@ -152,13 +158,16 @@ export function refuseExpectation(_req: IncomingMessage, res: ServerResponse): v
  * Bounds the connections one client address holds open at once (0: no bound). A connection over
  * the bound is answered 429 and closed before anything of its request is read.
  */
-export function boundConnections(server: Server, perClient: number): void {
-  if (perClient <= 0) return;
+export function boundConnections(server: Server, perClient: number): WeakSet<Socket> {
+  const refused = new WeakSet<Socket>();
+  if (perClient <= 0) return refused;
   const open = new Map<string, number>();
-  server.on("connection", (socket: Socket) => {
-    const address = socket.remoteAddress ?? "";
+  // Before Node's own listener: a refused socket is marked before any request on it is parsed.
+  server.prependListener("connection", (socket: Socket) => {
+    const address = clientOf(socket.remoteAddress ?? "");
     const n = (open.get(address) ?? 0) + 1;
     if (n > perClient) {
+      refused.add(socket);
       socket.end(
         rawErrorResponse(
           429,
@@ -176,6 +185,27 @@ export function boundConnections(server: Server, perClient: number): void {
       else open.set(address, left);
     });
   });
+  return refused;
+}
+
+/**
+ * Whom a connection counts against: its IPv4 address, or the /64 of an IPv6 one (a client is
+ * usually given a whole /64, and could take a new address from it for every connection).
+ */
+export function clientOf(address: string): string {
+  const v4 = /^(?:::ffff:)?(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (v4) return v4[1] as string;
+  if (!address.includes(":")) return address;
+  const [head = "", tail = ""] = address.split("%")[0]?.split("::") ?? [];
+  const left = head === "" ? [] : head.split(":");
+  const right = address.includes("::") ? (tail === "" ? [] : tail.split(":")) : [];
+  const groups = address.includes("::")
+    ? [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right]
+    : left;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => Number.parseInt(g || "0", 16).toString(16))
+    .join(":")}::/64`;
 }
 
 /** Headers a request may carry once at most: a second one is refused, not silently dropped. */

@@ -26,7 +26,7 @@ export const Limit = (max: number, fallback: number) =>
     .regex(/^[1-9][0-9]{0,9}$/, "must be a positive decimal integer")
     .transform((s) => Number(s))
     .refine((n) => n <= max, `must be at most ${max}`)
-    .default(fallback)
+    .prefault(String(fallback))
     .describe(`How many to return, 1 to ${max} (default ${fallback}).`);
 
 /** An id Patron gave out: its prefix (`m` merchant, `k` API key), `_`, then base64url. */
@@ -54,7 +54,9 @@ export const fromHex = (s: string) => new Uint8Array(Buffer.from(s, "hex"));
 
 // Bidirectional controls (Trojan Source, CVE-2021-42574) reorder what a reader sees; zero-width
 // characters make two different labels look alike. Neither belongs in a name a person reads.
-const HIDDEN = /[\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/u;
+// Every format character (\p{Cf}: bidi controls and isolates, zero-width spaces and joiners,
+// the word joiner, soft hyphens, tag characters, the BOM), and U+180E, which was one.
+const HIDDEN = /[\p{Cf}\u180e]/u;
 
 /**
  * Short human text: no control characters (they hide content in logs and UIs), no bidirectional

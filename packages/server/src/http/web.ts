@@ -107,7 +107,14 @@ export async function registerWeb(app: App, opts: { root?: string } = {}): Promi
     // pages only for a client that asks for one.
     if (path !== "/" && !acceptsHtml(req)) return reply.callNotFound();
     if (!existsSync(resolve(root, "index.html"))) {
-      return reply.code(503).type("text/html; charset=utf-8").send(NOT_BUILT);
+      return reply
+        .code(503)
+        .type("text/html; charset=utf-8")
+        .header(
+          "content-security-policy",
+          "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+        )
+        .send(NOT_BUILT);
     }
     pageHeaders(reply);
     return reply.sendFile("index.html", { cacheControl: false });
