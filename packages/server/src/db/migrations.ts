@@ -162,6 +162,47 @@ export const migrations: { id: number; name: string; sql: string }[] = [
       DELETE FROM ledger_tiles WHERE level = 0 AND length(hashes) < 8192;
     `,
   },
+  {
+    id: 7,
+    name: "vault",
+    // Personal data at rest (decision 4): keys wrapped by the master key, values encrypted under
+    // each customer's key, blind indexes. Not a projection: nothing here is in the ledger.
+    sql: `
+      CREATE TABLE vault_data_keys (
+        customer_id text PRIMARY KEY,
+        merchant_id text NOT NULL,
+        master_key_id text NOT NULL,
+        wrapped bytea NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX vault_data_keys_master ON vault_data_keys (master_key_id);
+      CREATE TABLE vault_index_keys (
+        merchant_id text PRIMARY KEY,
+        master_key_id text NOT NULL,
+        wrapped bytea NOT NULL
+      );
+      CREATE TABLE vault_fields (
+        customer_id text NOT NULL,
+        field text NOT NULL,
+        version integer NOT NULL,
+        ciphertext bytea NOT NULL,
+        PRIMARY KEY (customer_id, field, version)
+      );
+      CREATE TABLE vault_index (
+        merchant_id text NOT NULL,
+        kind text NOT NULL,
+        hash bytea NOT NULL,
+        customer_id text NOT NULL,
+        PRIMARY KEY (merchant_id, kind, hash, customer_id)
+      );
+      CREATE INDEX vault_index_customer ON vault_index (customer_id);
+      CREATE TABLE vault_erased (
+        customer_id text PRIMARY KEY,
+        merchant_id text NOT NULL,
+        erased_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ];
 
 /** Brings the schema up to date. Safe to run from several nodes at once on PostgreSQL. */

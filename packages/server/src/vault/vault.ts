@@ -1,0 +1,406 @@
+import { randomBytes } from "node:crypto";
+import { canonicalJson, commitment, type JsonValue } from "@patron/ledger";
+import type { Queryable } from "../db/database.js";
+import { blindIndex, NAME_INDEX_BITS, nameIndex, nameMatches, nameTokens } from "./blind-index.js";
+import { openSealed, seal } from "./cipher.js";
+import { type KeyStore, VaultError } from "./keystore.js";
+
+/** One stored version of a customer's personal field, as the vault gives it back. */
+export interface VaultValue {
+  field: string;
+  version: number;
+  value: JsonValue;
+  /** The commitment's salt: with the value, the customer can recompute the entry's commitment. */
+  salt: Uint8Array;
+  commitment: Uint8Array;
+}
+
+const bytes = (v: unknown) => new Uint8Array(Buffer.from(String(v), "hex"));
+const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
+const SALT_BYTES = 16;
+const CACHE_LIMIT = 10_000;
+
+/**
+ * Personal data at rest (decision 4). Each customer has an AES-256-GCM data key, wrapped by the
+ * node's master key; every value is encrypted under it, bound to its customer, field and
+ * version. Lookups go through blind indexes under a per-merchant index key. Erasure destroys the
+ * data key and the indexes: what was stored cannot be read again, anywhere it rests, and the
+ * commitments on the ledger can no longer be tested against guesses (their salts went with it).
+ *
+ * Writes of one customer are expected one at a time (the sequencer orders a customer's
+ * commands); two writers racing on one field get a unique violation, not two version 1s.
+ */
+export class Vault {
+  private readonly dataKeys = new Map<string, Uint8Array>();
+  private readonly indexKeys = new Map<string, Uint8Array>();
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly keys: KeyStore,
+  ) {}
+
+  /** Stores a new version of `field` and returns it with its commitment, for the entry. */
+  async put(
+    merchantId: string,
+    customerId: string,
+    field: string,
+    value: JsonValue,
+    tx: Queryable = this.db,
+  ): Promise<VaultValue> {
+    const key = await this.dataKey(merchantId, customerId, tx, true);
+    const { rows } = await tx.query<{ v: number | string | null }>(
+      "SELECT max(version) AS v FROM vault_fields WHERE customer_id = $1 AND field = $2",
+      [customerId, field],
+    );
+    const version = Number(rows[0]?.v ?? 0) + 1;
+    const salt = new Uint8Array(randomBytes(SALT_BYTES));
+    // The salt is sealed with the value: with the key gone, a commitment cannot be brute-forced.
+    const plain = Buffer.from(
+      canonicalJson({ salt: Buffer.from(salt).toString("base64url"), value }),
+    );
+    const sealed = seal(key, plain, fieldContext(customerId, field, version));
+    await tx.query(
+      `INSERT INTO vault_fields (customer_id, field, version, ciphertext)
+       VALUES ($1, $2, $3, decode($4, 'hex'))`,
+      [customerId, field, version, hex(sealed)],
+    );
+    return {
+      field,
+      version,
+      value,
+      salt,
+      commitment: commitment(salt, { customer: customerId, field, version, value }),
+    };
+  }
+
+  /** The latest version of a field (or `version`), or undefined when it was never stored. */
+  async get(
+    merchantId: string,
+    customerId: string,
+    field: string,
+    version?: number,
+  ): Promise<VaultValue | undefined> {
+    const { rows } = await this.db.query<{ version: number; ciphertext: string }>(
+      `SELECT version, encode(ciphertext, 'hex') AS ciphertext FROM vault_fields
+       WHERE customer_id = $1 AND field = $2 ${version === undefined ? "" : "AND version = $3"}
+       ORDER BY version DESC LIMIT 1`,
+      version === undefined ? [customerId, field] : [customerId, field, version],
+    );
+    const row = rows[0];
+    if (!row) {
+      await this.dataKey(merchantId, customerId, this.db, false);
+      return undefined;
+    }
+    const key = await this.dataKey(merchantId, customerId, this.db, false);
+    return this.open(key, customerId, field, Number(row.version), bytes(row.ciphertext));
+  }
+
+  /** Every version of every field of a customer, oldest first (an export, an audit). */
+  async history(merchantId: string, customerId: string): Promise<VaultValue[]> {
+    const key = await this.dataKey(merchantId, customerId, this.db, false);
+    const { rows } = await this.db.query<{ field: string; version: number; ciphertext: string }>(
+      `SELECT field, version, encode(ciphertext, 'hex') AS ciphertext FROM vault_fields
+       WHERE customer_id = $1 ORDER BY field, version`,
+      [customerId],
+    );
+    return rows.map((r) =>
+      this.open(key, customerId, r.field, Number(r.version), bytes(r.ciphertext)),
+    );
+  }
+
+  /** Indexes an exact identifier (kind: `email`, `phone`, `wechat`, ...), already normalised. */
+  async index(
+    merchantId: string,
+    customerId: string,
+    kind: string,
+    normalised: string,
+    tx: Queryable = this.db,
+  ): Promise<void> {
+    const key = await this.indexKey(merchantId, tx);
+    await insertIndex(tx, merchantId, customerId, `id:${kind}`, blindIndex(key, kind, normalised));
+  }
+
+  /** Removes an exact identifier from a customer's indexes (a changed email, an unmerge). */
+  async unindex(
+    merchantId: string,
+    customerId: string,
+    kind: string,
+    normalised: string,
+    tx: Queryable = this.db,
+  ): Promise<void> {
+    const key = await this.indexKey(merchantId, tx);
+    await tx.query(
+      `DELETE FROM vault_index WHERE merchant_id = $1 AND kind = $2 AND hash = decode($3, 'hex')
+       AND customer_id = $4`,
+      [merchantId, `id:${kind}`, hex(blindIndex(key, kind, normalised)), customerId],
+    );
+  }
+
+  /** Customers holding this exact identifier. */
+  async find(merchantId: string, kind: string, normalised: string): Promise<string[]> {
+    const key = await this.indexKey(merchantId, this.db);
+    const { rows } = await this.db.query<{ customer_id: string }>(
+      `SELECT customer_id FROM vault_index WHERE merchant_id = $1 AND kind = $2
+       AND hash = decode($3, 'hex') ORDER BY customer_id`,
+      [merchantId, `id:${kind}`, hex(blindIndex(key, kind, normalised))],
+    );
+    return rows.map((r) => r.customer_id);
+  }
+
+  /** Indexes a name by its tokens, truncated (see blind-index.ts); replaces earlier ones. */
+  async indexName(
+    merchantId: string,
+    customerId: string,
+    name: string,
+    tx: Queryable = this.db,
+  ): Promise<void> {
+    const key = await this.indexKey(merchantId, tx);
+    await tx.query("DELETE FROM vault_index WHERE customer_id = $1 AND kind = 'name'", [
+      customerId,
+    ]);
+    for (const token of nameTokens(name)) {
+      await insertIndex(tx, merchantId, customerId, "name", nameIndex(key, token));
+    }
+  }
+
+  /**
+   * Customers whose `field` (a name) has every token of `query`: the truncated index gives
+   * candidates, which are decrypted and filtered here.
+   */
+  async findByName(merchantId: string, query: string, field = "name"): Promise<string[]> {
+    const tokens = nameTokens(query);
+    if (tokens.length === 0) return [];
+    const key = await this.indexKey(merchantId, this.db);
+    const hashes = [...new Set(tokens.map((t) => hex(nameIndex(key, t))))];
+    const { rows } = await this.db.query<{ customer_id: string }>(
+      `SELECT customer_id FROM vault_index
+       WHERE merchant_id = $1 AND kind = 'name' AND hash IN (${hashes.map((_, i) => `decode($${i + 2}, 'hex')`).join(", ")})
+       GROUP BY customer_id HAVING count(DISTINCT hash) = ${hashes.length}
+       ORDER BY customer_id`,
+      [merchantId, ...hashes],
+    );
+    const found: string[] = [];
+    for (const { customer_id: id } of rows) {
+      const name = await this.get(merchantId, id, field).catch((err) => {
+        if (err instanceof VaultError && err.code === "erased") return undefined;
+        throw err;
+      });
+      if (typeof name?.value === "string" && nameMatches(name.value, query)) found.push(id);
+    }
+    return found;
+  }
+
+  /**
+   * Crypto-shreds a customer: the data key, every stored value and every index go, and the
+   * customer is remembered as erased. Backups keep the wrapped key until they expire.
+   */
+  async erase(merchantId: string, customerId: string, tx: Queryable = this.db): Promise<void> {
+    await this.owned(merchantId, customerId, tx);
+    await tx.query("DELETE FROM vault_fields WHERE customer_id = $1", [customerId]);
+    await tx.query("DELETE FROM vault_index WHERE customer_id = $1", [customerId]);
+    await tx.query("DELETE FROM vault_data_keys WHERE customer_id = $1", [customerId]);
+    await tx.query(
+      `INSERT INTO vault_erased (customer_id, merchant_id) VALUES ($1, $2)
+       ON CONFLICT (customer_id) DO NOTHING`,
+      [customerId, merchantId],
+    );
+    this.dataKeys.delete(customerId);
+  }
+
+  async isErased(customerId: string): Promise<boolean> {
+    const { rows } = await this.db.query("SELECT 1 FROM vault_erased WHERE customer_id = $1", [
+      customerId,
+    ]);
+    return rows.length > 0;
+  }
+
+  /**
+   * Re-wraps every data and index key not wrapped by the current master key, a page at a time,
+   * while the node serves: reads unwrap with either key until the page is done. Returns how many
+   * keys were re-wrapped.
+   */
+  async rotate(progress?: (done: number) => void): Promise<number> {
+    let done = 0;
+    for (const table of ["vault_index_keys", "vault_data_keys"] as const) {
+      const idColumn = table === "vault_index_keys" ? "merchant_id" : "customer_id";
+      for (;;) {
+        const { rows } = await this.db.query<{
+          id: string;
+          master_key_id: string;
+          wrapped: string;
+        }>(
+          `SELECT ${idColumn} AS id, master_key_id, encode(wrapped, 'hex') AS wrapped FROM ${table}
+           WHERE master_key_id <> $1 ORDER BY ${idColumn} LIMIT 500`,
+          [this.keys.currentId],
+        );
+        if (rows.length === 0) break;
+        for (const r of rows) {
+          const context =
+            table === "vault_index_keys" ? indexKeyContext(r.id) : dataKeyContext(r.id);
+          const key = await this.keys.unwrap(bytes(r.wrapped), r.master_key_id, context);
+          const { keyId, wrapped } = await this.keys.wrap(key, context);
+          // Only if nobody re-wrapped or erased it meanwhile.
+          await this.db.query(
+            `UPDATE ${table} SET master_key_id = $1, wrapped = decode($2, 'hex')
+             WHERE ${idColumn} = $3 AND master_key_id = $4`,
+            [keyId, hex(wrapped), r.id, r.master_key_id],
+          );
+          done++;
+        }
+        progress?.(done);
+      }
+    }
+    return done;
+  }
+
+  private open(
+    key: Uint8Array,
+    customerId: string,
+    field: string,
+    version: number,
+    sealed: Uint8Array,
+  ): VaultValue {
+    const plain = openSealed(key, sealed, fieldContext(customerId, field, version));
+    if (!plain) {
+      throw new VaultError("corrupt", `${customerId}'s ${field} v${version} does not decrypt`);
+    }
+    const { salt, value } = JSON.parse(Buffer.from(plain).toString("utf8")) as {
+      salt: string;
+      value: JsonValue;
+    };
+    const saltBytes = new Uint8Array(Buffer.from(salt, "base64url"));
+    return {
+      field,
+      version,
+      value,
+      salt: saltBytes,
+      commitment: commitment(saltBytes, { customer: customerId, field, version, value }),
+    };
+  }
+
+  /** Refuses another merchant's customer and an erased one. */
+  private async owned(merchantId: string, customerId: string, tx: Queryable) {
+    const { rows } = await tx.query<{ merchant_id: string }>(
+      `SELECT merchant_id FROM vault_data_keys WHERE customer_id = $1
+       UNION ALL SELECT merchant_id FROM vault_erased WHERE customer_id = $1`,
+      [customerId],
+    );
+    const owner = rows[0]?.merchant_id;
+    if (owner !== undefined && owner !== merchantId) {
+      throw new VaultError(
+        "no_such_customer",
+        `no customer ${customerId} in merchant ${merchantId}`,
+      );
+    }
+  }
+
+  private async dataKey(
+    merchantId: string,
+    customerId: string,
+    tx: Queryable,
+    create: boolean,
+  ): Promise<Uint8Array> {
+    const { rows } = await tx.query<{
+      merchant_id: string;
+      master_key_id: string;
+      wrapped: string;
+    }>(
+      `SELECT merchant_id, master_key_id, encode(wrapped, 'hex') AS wrapped FROM vault_data_keys
+       WHERE customer_id = $1`,
+      [customerId],
+    );
+    const row = rows[0];
+    if (row && row.merchant_id !== merchantId) {
+      throw new VaultError(
+        "no_such_customer",
+        `no customer ${customerId} in merchant ${merchantId}`,
+      );
+    }
+    if (!row && (await this.isErasedIn(customerId, tx))) {
+      throw new VaultError("erased", `customer ${customerId} was erased`);
+    }
+    const cached = this.dataKeys.get(customerId);
+    if (row && cached) return cached;
+    let key: Uint8Array;
+    if (row) {
+      key = await this.keys.unwrap(
+        bytes(row.wrapped),
+        row.master_key_id,
+        dataKeyContext(customerId),
+      );
+    } else if (create) {
+      key = new Uint8Array(randomBytes(32));
+      const { keyId, wrapped } = await this.keys.wrap(key, dataKeyContext(customerId));
+      await tx.query(
+        `INSERT INTO vault_data_keys (customer_id, merchant_id, master_key_id, wrapped)
+         VALUES ($1, $2, $3, decode($4, 'hex'))`,
+        [customerId, merchantId, keyId, hex(wrapped)],
+      );
+    } else {
+      throw new VaultError(
+        "no_such_customer",
+        `no customer ${customerId} in merchant ${merchantId}`,
+      );
+    }
+    if (this.dataKeys.size >= CACHE_LIMIT) this.dataKeys.clear();
+    this.dataKeys.set(customerId, key);
+    return key;
+  }
+
+  private async isErasedIn(customerId: string, tx: Queryable): Promise<boolean> {
+    const { rows } = await tx.query("SELECT 1 FROM vault_erased WHERE customer_id = $1", [
+      customerId,
+    ]);
+    return rows.length > 0;
+  }
+
+  private async indexKey(merchantId: string, tx: Queryable): Promise<Uint8Array> {
+    const cached = this.indexKeys.get(merchantId);
+    if (cached) return cached;
+    const context = indexKeyContext(merchantId);
+    const read = async () => {
+      const { rows } = await tx.query<{ master_key_id: string; wrapped: string }>(
+        `SELECT master_key_id, encode(wrapped, 'hex') AS wrapped FROM vault_index_keys
+         WHERE merchant_id = $1`,
+        [merchantId],
+      );
+      return rows[0];
+    };
+    let row = await read();
+    if (!row) {
+      const { keyId, wrapped } = await this.keys.wrap(new Uint8Array(randomBytes(32)), context);
+      // Two nodes creating the first index key at once keep the one written first.
+      await tx.query(
+        `INSERT INTO vault_index_keys (merchant_id, master_key_id, wrapped)
+         VALUES ($1, $2, decode($3, 'hex')) ON CONFLICT (merchant_id) DO NOTHING`,
+        [merchantId, keyId, hex(wrapped)],
+      );
+      row = await read();
+    }
+    if (!row) throw new VaultError("corrupt", `no index key for merchant ${merchantId}`);
+    const key = await this.keys.unwrap(bytes(row.wrapped), row.master_key_id, context);
+    this.indexKeys.set(merchantId, key);
+    return key;
+  }
+}
+
+async function insertIndex(
+  tx: Queryable,
+  merchantId: string,
+  customerId: string,
+  kind: string,
+  hash: Uint8Array,
+) {
+  await tx.query(
+    `INSERT INTO vault_index (merchant_id, kind, hash, customer_id)
+     VALUES ($1, $2, decode($3, 'hex'), $4) ON CONFLICT DO NOTHING`,
+    [merchantId, kind, hex(hash), customerId],
+  );
+}
+
+const dataKeyContext = (customerId: string) => `data-key/${customerId}`;
+const indexKeyContext = (merchantId: string) => `index-key/${merchantId}`;
+const fieldContext = (customerId: string, field: string, version: number) =>
+  `patron-vault/v1/field/${customerId}/${field}/${version}`;
+
+export { NAME_INDEX_BITS };
