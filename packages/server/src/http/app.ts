@@ -63,14 +63,15 @@ export async function createApp(opts: AppOptions): Promise<App> {
     logger: opts.logger ? { level: "info" } : false,
     bodyLimit: opts.bodyLimit ?? 64 * 1024,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
-    // Node checks the deadlines every connectionsCheckingInterval: a fraction of the deadline,
-    // so a slow client is cut off close to it.
     requestTimeout: deadline,
-    // A request without Host is refused by the onRequest hook below, in the API's shape.
+    // Answered by the onRequest hook below, in the API's shape: requests while closing (503)
+    // and requests without Host (400), which Node would answer with an empty body.
     return503OnClosing: false,
     http: {
       requireHostHeader: false,
       headersTimeout: deadline,
+      // Node checks the deadlines every connectionsCheckingInterval: a fraction of the
+      // deadline, so a slow client is cut off close to it.
       requestTimeout: deadline,
       connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(deadline / 4))),
     },
@@ -220,9 +221,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
         405,
         "method_not_allowed",
         `${path} answers ${allowed.join(", ")}, not ${method}`,
-        {
-          allow: allowed,
-        },
+        undefined,
+        { allow: allowed.join(", ") },
       );
     }
     throw new ApiError(404, "not_found", `no route for ${method} ${path}`);
@@ -233,11 +233,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   app.setErrorHandler((err, req, reply) => {
     const { status, code, message, details } = describeError(err);
     if (status >= 500) req.log.error(err);
-    if (status === 405 && err instanceof ApiError) {
-      reply.header("allow", (err.details as { allow: string[] }).allow.join(", "));
-      reply.code(status).send({ error: { code, message } });
-      return;
-    }
+    if (err instanceof ApiError && err.headers) reply.headers(err.headers);
     reply.code(status).send({ error: { code, message, ...(details ? { details } : {}) } });
   });
 
@@ -245,9 +241,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
 }
 
 /**
- * A request body as JSON; empty means no body. Lone surrogates are refused. Keys named `__proto__` or `constructor` are
- * refused (Fastify's own parser refuses them too, calling the JSON invalid): merged into an
- * object they could reach its prototype, and no Patron request has a field of either name.
+ * A request body as JSON; empty means no body. Refused: nesting over 64 levels, NUL, lone
+ * surrogates, and keys named `__proto__` or `constructor` (Fastify's own parser refuses them
+ * too, calling the JSON invalid): merged into an object they could reach its prototype, and no
+ * Patron request has a field of either name.
  */
 export function parseJsonBody(body: string): unknown {
   if (body.trim() === "") return undefined;

@@ -5,6 +5,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly details?: unknown,
+    /** Response headers the answer needs (`Allow` on a 405). */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
     this.name = "ApiError";

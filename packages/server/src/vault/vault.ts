@@ -80,6 +80,8 @@ export class Vault {
     field: string,
     version?: number,
   ): Promise<VaultValue | undefined> {
+    // Refuses another merchant's customer, an erased one or an unknown one before reading.
+    const key = await this.dataKey(merchantId, customerId, this.db, false);
     const { rows } = await this.db.query<{ version: number; ciphertext: string }>(
       `SELECT version, encode(ciphertext, 'hex') AS ciphertext FROM vault_fields
        WHERE customer_id = $1 AND field = $2 ${version === undefined ? "" : "AND version = $3"}
@@ -87,12 +89,7 @@ export class Vault {
       version === undefined ? [customerId, field] : [customerId, field, version],
     );
     const row = rows[0];
-    if (!row) {
-      await this.dataKey(merchantId, customerId, this.db, false);
-      return undefined;
-    }
-    const key = await this.dataKey(merchantId, customerId, this.db, false);
-    return this.open(key, customerId, field, Number(row.version), bytes(row.ciphertext));
+    return row && this.open(key, customerId, field, Number(row.version), bytes(row.ciphertext));
   }
 
   /** Every version of every field of a customer, oldest first (an export, an audit). */
@@ -207,8 +204,8 @@ export class Vault {
     this.dataKeys.delete(customerId);
   }
 
-  async isErased(customerId: string): Promise<boolean> {
-    const { rows } = await this.db.query("SELECT 1 FROM vault_erased WHERE customer_id = $1", [
+  async isErased(customerId: string, tx: Queryable = this.db): Promise<boolean> {
+    const { rows } = await tx.query("SELECT 1 FROM vault_erased WHERE customer_id = $1", [
       customerId,
     ]);
     return rows.length > 0;
@@ -316,7 +313,7 @@ export class Vault {
         `no customer ${customerId} in merchant ${merchantId}`,
       );
     }
-    if (!row && (await this.isErasedIn(customerId, tx))) {
+    if (!row && (await this.isErased(customerId, tx))) {
       throw new VaultError("erased", `customer ${customerId} was erased`);
     }
     const cached = this.dataKeys.get(customerId);
@@ -345,13 +342,6 @@ export class Vault {
     if (this.dataKeys.size >= CACHE_LIMIT) this.dataKeys.clear();
     this.dataKeys.set(customerId, key);
     return key;
-  }
-
-  private async isErasedIn(customerId: string, tx: Queryable): Promise<boolean> {
-    const { rows } = await tx.query("SELECT 1 FROM vault_erased WHERE customer_id = $1", [
-      customerId,
-    ]);
-    return rows.length > 0;
   }
 
   private async indexKey(merchantId: string, tx: Queryable): Promise<Uint8Array> {
