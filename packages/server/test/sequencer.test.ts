@@ -144,6 +144,40 @@ describe.each(backends)("sequencer commands on $name", (backend: Backend) => {
     expect(next.entry.subjects).toEqual([{ merchant: M, prev: 0 }]);
   });
 
+  it("runs a command's own writes in its batch's transaction, and never a refused one's", async () => {
+    const { ledger } = await open();
+    await ledger.db.query("CREATE TABLE test_writes (idx bigint PRIMARY KEY, note text)");
+    const writes = (note: string) => (es: { index: bigint }[]) =>
+      es.map((e) => ({
+        sql: "INSERT INTO test_writes (idx, note) VALUES ($1, $2)",
+        params: [e.index.toString(), note],
+      }));
+    const refused = ledger.sequencer.execute({
+      entries: [note(1)],
+      writes: writes("refused"),
+      check: () => {
+        throw new ApiError(409, "refused", "no");
+      },
+    });
+    const accepted = ledger.sequencer.execute({
+      entries: [note(2), note(3)],
+      writes: writes("ok"),
+    });
+    await expect(refused).rejects.toMatchObject({ code: "refused" });
+    const c = await accepted;
+    // A write that fails takes its whole batch with it: the entries are not committed either.
+    const failing = ledger.sequencer.execute({
+      entries: [note(4)],
+      writes: () => [{ sql: "INSERT INTO test_writes (idx, note) VALUES (NULL, 'x')" }],
+    });
+    await expect(failing).rejects.toThrow();
+    const { rows } = await ledger.db.query("SELECT idx, note FROM test_writes ORDER BY idx");
+    expect(rows.map((r) => [String(r.idx), r.note])).toEqual(
+      c.map((e) => [e.index.toString(), "ok"]),
+    );
+    expect(ledger.sequencer.head.size).toBe(2n);
+  });
+
   it("keeps the neighbours of a refused command in its batch, in order", async () => {
     const { ledger } = await open();
     const n = 60;

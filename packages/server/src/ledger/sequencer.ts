@@ -71,6 +71,13 @@ export interface CommandDraft {
    * must then combine what it reads with the staged state. Throwing rejects this command alone.
    */
   check?: (ctx: CheckContext) => void | Promise<void>;
+  /**
+   * What the command writes beside the log and its projections (the vault: decision 4), given
+   * its committed entries: run in the batch's transaction, after the projections, only when the
+   * command was accepted. Called again if the batch is retried, so it must be a function of the
+   * entries and of what the command captured when it was made.
+   */
+  writes?: (entries: CommittedEntry[]) => Statement[];
 }
 
 export interface CheckContext {
@@ -673,6 +680,9 @@ export class Sequencer {
     for (const projector of this.opts.projectors ?? []) {
       const mine = committed.filter((c) => projects(projector, c.entry.type));
       if (mine.length > 0) statements.push(...projector.statements(mine));
+    }
+    for (const { p, c } of b.accepted) {
+      if (p.command.writes) statements.push(...p.command.writes(c));
     }
     add(checkpointStatement({ size, root, note }));
     this.stats.sealMs += performance.now() - started;
