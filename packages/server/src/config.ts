@@ -29,6 +29,12 @@ export interface Config {
   /** The built explorer to serve at `/` (default: packages/web/dist beside this package). */
   webRoot?: string;
   chain: ChainConfig;
+  /** The vault's master key (PATRON_MASTER_KEY); otherwise `master.key` in the data directory. */
+  masterKey?: string;
+  /** Earlier master keys during a rotation (PATRON_MASTER_KEY_PREVIOUS, comma-separated). */
+  masterKeyPrevious?: string;
+  /** The country of phone numbers written without +, ISO 3166-1 alpha-2 (PATRON_DEFAULT_COUNTRY). */
+  defaultCountry?: string;
 }
 
 /**
@@ -114,7 +120,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logRequests: env.PATRON_LOG_REQUESTS === "1",
     webRoot: env.PATRON_WEB_ROOT ? resolve(env.PATRON_WEB_ROOT) : undefined,
     chain: chainConfig(env),
+    masterKey: env.PATRON_MASTER_KEY || undefined,
+    masterKeyPrevious: env.PATRON_MASTER_KEY_PREVIOUS || undefined,
+    defaultCountry: country(env.PATRON_DEFAULT_COUNTRY),
   };
+}
+
+function country(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  if (!/^[A-Z]{2}$/.test(value)) {
+    throw new ConfigError(
+      `PATRON_DEFAULT_COUNTRY must be an ISO 3166-1 alpha-2 code such as FR, got "${value}"`,
+    );
+  }
+  return value;
 }
 
 function chainConfig(env: NodeJS.ProcessEnv): ChainConfig {

@@ -6,6 +6,7 @@ import type { DomainAuditor } from "./ledger/audit-entries.js";
 import type { Clock } from "./ledger/clock.js";
 import type { CommandDraft, Party, Projector, Sequencer } from "./ledger/sequencer.js";
 import type { Tenancy } from "./tenancy/tenancy.js";
+import type { Vault } from "./vault/vault.js";
 
 /**
  * A domain is one module that node.ts lists (ARCHITECTURE, Layout): its entry types, their
@@ -38,6 +39,10 @@ export interface DomainContext {
   origin: string;
   /** Which signing keys act for whom: binding commands stage theirs here in their check. */
   bindings: Bindings;
+  /** Personal data at rest (decision 4). */
+  vault: Vault;
+  /** The country of phone numbers written without +. */
+  defaultCountry?: string;
 }
 
 export interface EntryTypeSpec {

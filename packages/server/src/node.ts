@@ -9,6 +9,7 @@ import { anchorRoutes } from "./chain/routes.js";
 import { Bindings, bindingsProjector } from "./commands/bindings.js";
 import { commandRoutes } from "./commands/routes.js";
 import type { Config } from "./config.js";
+import { customersDomain } from "./customers/index.js";
 import { type Database, openDatabase } from "./db/database.js";
 import { migrate } from "./db/migrations.js";
 import type { CommandHandler, Domain, EntryTypeSpec } from "./domain.js";
@@ -23,13 +24,15 @@ import { ledgerRoutes } from "./ledger/routes.js";
 import { type Projector, Sequencer } from "./ledger/sequencer.js";
 import { tenancyDomain } from "./tenancy/index.js";
 import { SYSTEM_ACTOR, Tenancy } from "./tenancy/tenancy.js";
+import { loadKeyStore } from "./vault/keystore.js";
+import { Vault } from "./vault/vault.js";
 import { VERSION } from "./version.js";
 
 /** The advisory lock that makes one node the single writer of a ledger's database. */
 const SEQUENCER_LOCK = 7244902;
 
 /** The node's domains, in the order their routes register. Adding one is one line here. */
-export const domains: Domain[] = [tenancyDomain, attestationsDomain];
+export const domains: Domain[] = [tenancyDomain, attestationsDomain, customersDomain];
 
 export const entryTypesOf = (ds: readonly Domain[]): EntryTypeSpec[] =>
   ds.flatMap((d) => d.entryTypes ?? []);
@@ -185,7 +188,23 @@ export async function startNode(
       anchoring: chain !== undefined,
     });
     anchorRoutes(app, { db, chain });
-    const ctx = { db, sequencer, tenancy, clock, origin: identity.origin, bindings };
+    const vault = new Vault(
+      db,
+      loadKeyStore(config.dataDir, {
+        PATRON_MASTER_KEY: config.masterKey,
+        PATRON_MASTER_KEY_PREVIOUS: config.masterKeyPrevious,
+      }),
+    );
+    const ctx = {
+      db,
+      sequencer,
+      tenancy,
+      clock,
+      origin: identity.origin,
+      bindings,
+      vault,
+      defaultCountry: config.defaultCountry,
+    };
     const handlers = new Map<string, CommandHandler>();
     for (const d of ledger.domains) {
       const runtime = await d.start?.(ctx);

@@ -54,6 +54,8 @@ describe.each(backends)("projection audit on $name", (backend) => {
       "merchants",
       "api_keys",
       "attestations",
+      "customers",
+      "interactions",
       "actor_bindings",
     ]);
     expect(clean.entries).toBe(node.sequencer.head.size);

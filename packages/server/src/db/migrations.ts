@@ -203,6 +203,42 @@ export const migrations: { id: number; name: string; sql: string }[] = [
       );
     `,
   },
+  {
+    id: 8,
+    name: "customers",
+    sql: `
+      -- A field's version is the index of the entry that set it (its commitment names it).
+      ALTER TABLE vault_fields ALTER COLUMN version TYPE bigint;
+      -- A projection of the customer entries: nothing personal, only the facts in clear that
+      -- segments and filters use (decision 4). The personal fields are in the vault.
+      CREATE TABLE customers (
+        id text PRIMARY KEY,
+        merchant_id text NOT NULL,
+        status text NOT NULL,
+        facts jsonb NOT NULL,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        created_idx bigint NOT NULL,
+        entry_idx bigint NOT NULL
+      );
+      CREATE INDEX customers_merchant_idx ON customers (merchant_id, created_idx);
+      CREATE INDEX customers_stage_idx ON customers (merchant_id, (facts->>'stage'), created_idx);
+      -- Interactions on every channel, without their text (the vault holds it).
+      CREATE TABLE interactions (
+        id text PRIMARY KEY,
+        merchant_id text NOT NULL,
+        customer_id text NOT NULL,
+        channel text NOT NULL,
+        direction text NOT NULL,
+        kind text NOT NULL,
+        occurred_at timestamptz NOT NULL,
+        amount bigint,
+        currency text,
+        entry_idx bigint NOT NULL
+      );
+      CREATE INDEX interactions_customer_idx ON interactions (customer_id, occurred_at);
+    `,
+  },
 ];
 
 /** Brings the schema up to date. Safe to run from several nodes at once on PostgreSQL. */

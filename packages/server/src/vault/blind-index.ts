@@ -39,11 +39,7 @@ const COMPOUND_SURNAMES = new Set(
  * 欧阳, 娜娜).
  */
 export function nameTokens(name: string): string[] {
-  const folded = name
-    .normalize("NFKD")
-    .replace(/\p{M}/gu, "")
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}\s]+/gu, " ");
+  const folded = fold(name);
   const tokens = new Set<string>();
   for (const word of folded.split(/\s+/)) {
     if (word === "") continue;
@@ -58,9 +54,30 @@ export function nameTokens(name: string): string[] {
   return [...tokens];
 }
 
-/** True when `query`'s tokens all appear among the name's: how candidates are filtered. */
+/**
+ * The words of a search, folded as names are: each must be one of the name's tokens, so "欧阳"
+ * finds 欧阳娜娜 by its surname without asking for 欧 and 阳 too.
+ */
+export function queryTokens(query: string): string[] {
+  return [
+    ...new Set(
+      fold(query)
+        .split(/\s+/)
+        .filter((w) => w !== ""),
+    ),
+  ];
+}
+
+const fold = (s: string) =>
+  s
+    .normalize("NFKD")
+    .replace(/\p{M}/gu, "")
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s]+/gu, " ");
+
+/** True when `query`'s words all appear among the name's tokens: how candidates are filtered. */
 export function nameMatches(name: string, query: string): boolean {
   const have = new Set(nameTokens(name));
-  const want = nameTokens(query);
+  const want = queryTokens(query);
   return want.length > 0 && want.every((t) => have.has(t));
 }

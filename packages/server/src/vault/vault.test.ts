@@ -136,7 +136,12 @@ describe.each(backends)("the vault, on $name", (backend: Backend) => {
           async (t) => (await db.query(`SELECT * FROM ${t}`)).rows,
         ),
       ),
-      (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString("hex") : v),
+      (_k, v) =>
+        v instanceof Uint8Array
+          ? Buffer.from(v).toString("hex")
+          : typeof v === "bigint"
+            ? String(v)
+            : v,
     );
     for (const secret of [
       "Ada Lovelace",

@@ -1,9 +1,27 @@
 import { randomBytes } from "node:crypto";
 import { canonicalJson, commitment, type JsonValue } from "@patron/ledger";
-import type { Queryable } from "../db/database.js";
-import { blindIndex, NAME_INDEX_BITS, nameIndex, nameMatches, nameTokens } from "./blind-index.js";
+import type { Queryable, Statement } from "../db/database.js";
+import {
+  blindIndex,
+  NAME_INDEX_BITS,
+  nameIndex,
+  nameMatches,
+  nameTokens,
+  queryTokens,
+} from "./blind-index.js";
 import { openSealed, seal } from "./cipher.js";
 import { type KeyStore, VaultError } from "./keystore.js";
+
+/** A customer's data key, held for the length of one command. */
+export interface CustomerKey {
+  merchantId: string;
+  customerId: string;
+  key: Uint8Array;
+  /** For a new customer: the statement that stores the wrapped key. */
+  store?: Statement;
+  /** Caches the key once the command committed. */
+  remember(): void;
+}
 
 /** One stored version of a customer's personal field, as the vault gives it back. */
 export interface VaultValue {
@@ -38,6 +56,176 @@ export class Vault {
     private readonly db: Queryable,
     private readonly keys: KeyStore,
   ) {}
+
+  /**
+   * A customer's data key, to seal fields with inside a command (`sealField`). For a new
+   * customer it is made here, and `store` is the statement that keeps it: the command writes it
+   * in its batch, so a refused command leaves no key behind.
+   */
+  async customerKey(merchantId: string, customerId: string, create = false): Promise<CustomerKey> {
+    if (create) {
+      const key = new Uint8Array(randomBytes(32));
+      const { keyId, wrapped } = await this.keys.wrap(key, dataKeyContext(customerId));
+      return {
+        merchantId,
+        customerId,
+        key,
+        store: {
+          sql: `INSERT INTO vault_data_keys (customer_id, merchant_id, master_key_id, wrapped)
+           VALUES ($1, $2, $3, decode($4, 'hex'))`,
+          params: [customerId, merchantId, keyId, hex(wrapped)],
+        },
+        remember: () => this.remember(customerId, key),
+      };
+    }
+    const key = await this.dataKey(merchantId, customerId, this.db, false);
+    return { merchantId, customerId, key, remember: () => {} };
+  }
+
+  /** A fresh salt for a field's commitment, chosen when the command is made. */
+  static salt(): Uint8Array {
+    return new Uint8Array(randomBytes(SALT_BYTES));
+  }
+
+  /**
+   * The commitment an entry carries for a field value: `version` is the index of the entry
+   * that sets it, so a customer holding value and salt finds the entry it belongs to.
+   */
+  static commit(
+    customerId: string,
+    field: string,
+    version: number,
+    value: JsonValue,
+    salt: Uint8Array,
+  ) {
+    return commitment(salt, { customer: customerId, field, version, value });
+  }
+
+  /** The statement storing a field version, sealed under the customer's key (see `put`). */
+  sealField(
+    k: CustomerKey,
+    field: string,
+    version: number,
+    value: JsonValue,
+    salt: Uint8Array,
+  ): Statement {
+    const plain = Buffer.from(
+      canonicalJson({ salt: Buffer.from(salt).toString("base64url"), value }),
+    );
+    const sealed = seal(k.key, plain, fieldContext(k.customerId, field, version));
+    return {
+      sql: `INSERT INTO vault_fields (customer_id, field, version, ciphertext)
+       VALUES ($1, $2, $3, decode($4, 'hex'))`,
+      params: [k.customerId, field, version, hex(sealed)],
+    };
+  }
+
+  /** The merchant's blind index key, made on first use (it holds no personal data itself). */
+  merchantIndexKey(merchantId: string): Promise<Uint8Array> {
+    return this.indexKey(merchantId, this.db);
+  }
+
+  /** The blind index of an exact identifier, under the merchant's index key. */
+  static identityHash(indexKey: Uint8Array, kind: string, normalised: string): Uint8Array {
+    return blindIndex(indexKey, kind, normalised);
+  }
+
+  /** The statements that index an identifier for a customer, or remove it. */
+  static indexStatement(
+    merchantId: string,
+    customerId: string,
+    kind: string,
+    hash: Uint8Array,
+    remove = false,
+  ): Statement {
+    return remove
+      ? {
+          sql: `DELETE FROM vault_index WHERE merchant_id = $1 AND kind = $2
+           AND hash = decode($3, 'hex') AND customer_id = $4`,
+          params: [merchantId, `id:${kind}`, hex(hash), customerId],
+        }
+      : {
+          sql: `INSERT INTO vault_index (merchant_id, kind, hash, customer_id)
+           VALUES ($1, $2, decode($3, 'hex'), $4) ON CONFLICT DO NOTHING`,
+          params: [merchantId, `id:${kind}`, hex(hash), customerId],
+        };
+  }
+
+  /** The statements that replace a customer's name index with the tokens of `name`. */
+  static nameIndexStatements(
+    indexKey: Uint8Array,
+    merchantId: string,
+    customerId: string,
+    name: string | null,
+  ): Statement[] {
+    const out: Statement[] = [
+      {
+        sql: "DELETE FROM vault_index WHERE customer_id = $1 AND kind = 'name'",
+        params: [customerId],
+      },
+    ];
+    const hashes = [
+      ...new Set((name ? nameTokens(name) : []).map((t) => hex(nameIndex(indexKey, t)))),
+    ];
+    for (const h of hashes) {
+      out.push({
+        sql: `INSERT INTO vault_index (merchant_id, kind, hash, customer_id)
+         VALUES ($1, 'name', decode($2, 'hex'), $3) ON CONFLICT DO NOTHING`,
+        params: [merchantId, h, customerId],
+      });
+    }
+    return out;
+  }
+
+  /** The statements that crypto-shred a customer (see `erase`). */
+  eraseStatements(merchantId: string, customerId: string): Statement[] {
+    return [
+      { sql: "DELETE FROM vault_fields WHERE customer_id = $1", params: [customerId] },
+      { sql: "DELETE FROM vault_index WHERE customer_id = $1", params: [customerId] },
+      { sql: "DELETE FROM vault_data_keys WHERE customer_id = $1", params: [customerId] },
+      {
+        sql: `INSERT INTO vault_erased (customer_id, merchant_id) VALUES ($1, $2)
+         ON CONFLICT (customer_id) DO NOTHING`,
+        params: [customerId, merchantId],
+      },
+    ];
+  }
+
+  /** Forgets a cached data key (its customer was erased). */
+  forget(customerId: string): void {
+    this.dataKeys.delete(customerId);
+  }
+
+  /** The latest version of each of a customer's fields. */
+  async latest(merchantId: string, customerId: string): Promise<Map<string, VaultValue>> {
+    const key = await this.dataKey(merchantId, customerId, this.db, false);
+    const { rows } = await this.db.query<{ field: string; version: number; ciphertext: string }>(
+      `SELECT DISTINCT ON (field) field, version, encode(ciphertext, 'hex') AS ciphertext
+       FROM vault_fields WHERE customer_id = $1 ORDER BY field, version DESC`,
+      [customerId],
+    );
+    return new Map(
+      rows.map((r) => [
+        r.field,
+        this.open(key, customerId, r.field, Number(r.version), bytes(r.ciphertext)),
+      ]),
+    );
+  }
+
+  /** Every identifier hash indexed for a customer (to release them on erasure). */
+  async identityHashes(customerId: string): Promise<{ kind: string; hash: Uint8Array }[]> {
+    const { rows } = await this.db.query<{ kind: string; hash: string }>(
+      `SELECT kind, encode(hash, 'hex') AS hash FROM vault_index
+       WHERE customer_id = $1 AND kind LIKE 'id:%'`,
+      [customerId],
+    );
+    return rows.map((r) => ({ kind: r.kind.slice(3), hash: bytes(r.hash) }));
+  }
+
+  private remember(customerId: string, key: Uint8Array) {
+    if (this.dataKeys.size >= CACHE_LIMIT) this.dataKeys.clear();
+    this.dataKeys.set(customerId, key);
+  }
 
   /** Stores a new version of `field` and returns it with its commitment, for the entry. */
   async put(
@@ -165,7 +353,7 @@ export class Vault {
    * candidates, which are decrypted and filtered here.
    */
   async findByName(merchantId: string, query: string, field = "name"): Promise<string[]> {
-    const tokens = nameTokens(query);
+    const tokens = queryTokens(query);
     if (tokens.length === 0) return [];
     const key = await this.indexKey(merchantId, this.db);
     const hashes = [...new Set(tokens.map((t) => hex(nameIndex(key, t))))];

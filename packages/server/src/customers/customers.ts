@@ -1,0 +1,605 @@
+import type { JsonValue } from "@patron/ledger";
+import type { Queryable, Statement } from "../db/database.js";
+import { ApiError } from "../http/errors.js";
+import type { Clock } from "../ledger/clock.js";
+import type { CommittedEntry, Sequencer } from "../ledger/sequencer.js";
+import { StagedMap } from "../ledger/staged.js";
+import { newId } from "../tenancy/tenancy.js";
+import { queryTokens } from "../vault/blind-index.js";
+import { VaultError } from "../vault/keystore.js";
+import { type CustomerKey, Vault } from "../vault/vault.js";
+import {
+  type Address,
+  birthdayFacts,
+  CHANNEL_KINDS,
+  type ChannelKind,
+  type CustomerInput,
+  type CustomerPatch,
+  checkEmail,
+  countryOf,
+  type Facts,
+  IDENTITY_KINDS,
+  type IdentityKind,
+  identityFields,
+  mergeAttributes,
+  normaliseIdentity,
+  normalisePhone,
+  type PhoneOptions,
+  phoneInfo,
+  STAGES,
+  type Stage,
+  withShorthands,
+} from "./profile.js";
+import { CUSTOMER_CREATED, CUSTOMER_ERASED, CUSTOMER_UPDATED } from "./projection.js";
+
+/** A customer as the API shows it: the personal fields decrypted, the facts in clear. */
+export interface CustomerView {
+  id: string;
+  status: "active" | "erased";
+  name: string | null;
+  emails: string[];
+  phones: { number: string; valid: boolean }[];
+  birthday: string | null;
+  address: Address | null;
+  identities: { type: ChannelKind; value: string }[];
+  language: string | null;
+  tags: string[];
+  attributes: Record<string, number | boolean | string>;
+  stage: Stage;
+  country: string | null;
+  birthMonth: number | null;
+  ageBand: string | null;
+  createdAt: string;
+  updatedAt: string;
+  /** The customer's latest entry: walk `subjects[].prev` from it (their chain). */
+  head: number | null;
+}
+
+interface Row {
+  id: string;
+  status: "active" | "erased";
+  facts: Facts;
+  created_at: string | Date;
+  updated_at: string | Date;
+  created_idx: bigint | number | string;
+}
+
+/** The vault fields of a profile: name, birthday, address, one per identity kind. */
+const _PERSONAL = ["name", "birthday", "address", ...IDENTITY_KINDS] as const;
+
+/** A field write captured when the command is made; sealed once its entry has an index. */
+interface FieldWrite {
+  field: string;
+  value: JsonValue;
+  salt: Uint8Array;
+}
+
+const b64 = (b: Uint8Array) => Buffer.from(b).toString("base64url");
+const hexOf = (b: Uint8Array) => Buffer.from(b).toString("hex");
+
+export interface CustomersOptions extends PhoneOptions {}
+
+/**
+ * The customer records of every merchant: one profile per person, its personal fields in the
+ * vault and its facts in clear, every change an entry on the customer's chain (decisions 4, 7).
+ *
+ * A customer's own writes run one at a time (a lock per customer, on this node, which is the
+ * ledger's single writer), so a change is computed from the state the previous one left. Who
+ * holds an identifier is decided in the sequencer's order, against staged state, so two
+ * customers can never be given one email at once.
+ */
+export class Customers {
+  /** Identifier blind index (hex) → the active customer holding it, or null for none. */
+  private readonly owners: StagedMap<string, string | null>;
+  private readonly locks = new Map<string, Promise<void>>();
+  /** Customers erased, committed or staged: nothing more may be written about them. */
+  private readonly erased: StagedMap<string, true>;
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly sequencer: Sequencer,
+    private readonly vault: Vault,
+    private readonly clock: Clock,
+    private readonly opts: CustomersOptions = {},
+  ) {
+    this.owners = sequencer.state.add(new StagedMap<string, string | null>());
+    this.erased = sequencer.state.add(new StagedMap<string, true>());
+    // What the log says after a commit whose outcome was unknown is read again on demand.
+    sequencer.onRecover(async () => this.owners.clearCommitted());
+  }
+
+  async create(merchantId: string, actor: string, raw: CustomerInput) {
+    const input = withShorthands(raw);
+    const ids = identityFields(input, this.opts);
+    const id = newId("c");
+    const today = new Date(this.clock.now());
+    const facts: Facts = {
+      stage: input.stage ?? "prospect",
+      tags: [...new Set(input.tags ?? [])],
+      language: input.language ? (Intl.getCanonicalLocales(input.language)[0] ?? null) : null,
+      country: countryOf(input.address, ids.phone),
+      ...birthdayFacts(input.birthday ?? null, today),
+      attributes: mergeAttributes({}, input.attributes ?? {}),
+      channels: IDENTITY_KINDS.filter((k) => (ids[k]?.length ?? 0) > 0),
+    };
+    const writes: FieldWrite[] = [];
+    const put = (field: string, value: JsonValue | undefined) => {
+      if (value !== undefined) writes.push({ field, value, salt: Vault.salt() });
+    };
+    put("name", input.name);
+    put("birthday", input.birthday);
+    put("address", input.address as JsonValue | undefined);
+    for (const kind of IDENTITY_KINDS) {
+      const list = ids[kind];
+      if (list && list.length > 0) put(kind, list);
+    }
+    const key = await this.vault.customerKey(merchantId, id, true);
+    const committed = await this.write(merchantId, {
+      type: CUSTOMER_CREATED,
+      actor,
+      key,
+      writes,
+      payload: { facts },
+      name: input.name ?? null,
+      added: flatten(ids),
+      removed: [],
+    });
+    key.remember();
+    return { id, index: committed.index };
+  }
+
+  async update(merchantId: string, id: string, actor: string, patch: CustomerPatch) {
+    return this.locked(id, async () => {
+      const row = await this.row(merchantId, id);
+      if (!row) throw notFound(id);
+      if (row.status !== "active") throw erasedError(id);
+      const current = await this.vault.latest(merchantId, id);
+      const value = (f: string) => current.get(f)?.value;
+      const ids = identityFields(patch, this.opts);
+      const writes: FieldWrite[] = [];
+      const put = (field: string, v: JsonValue | undefined) => {
+        if (v === undefined) return;
+        if (JSON.stringify(v) === JSON.stringify(value(field) ?? null)) return;
+        writes.push({ field, value: v, salt: Vault.salt() });
+      };
+      put("name", patch.name);
+      put("birthday", patch.birthday);
+      put("address", patch.address as JsonValue | undefined);
+      const added: { kind: IdentityKind; normalised: string }[] = [];
+      const removed: { kind: IdentityKind; normalised: string }[] = [];
+      const lists: Partial<Record<IdentityKind, string[]>> = {};
+      for (const kind of IDENTITY_KINDS) {
+        const before = (value(kind) as string[] | undefined) ?? [];
+        const after = ids[kind];
+        lists[kind] = after ?? before;
+        if (!after) continue;
+        put(kind, after);
+        for (const v of after) if (!before.includes(v)) added.push({ kind, normalised: v });
+        for (const v of before) if (!after.includes(v)) removed.push({ kind, normalised: v });
+      }
+      const today = new Date(this.clock.now());
+      const next: Facts = {
+        ...row.facts,
+        ...(patch.stage !== undefined ? { stage: patch.stage } : {}),
+        ...(patch.tags !== undefined ? { tags: [...new Set(patch.tags)] } : {}),
+        ...(patch.language !== undefined
+          ? {
+              language: patch.language
+                ? (Intl.getCanonicalLocales(patch.language)[0] ?? null)
+                : null,
+            }
+          : {}),
+        ...(patch.attributes !== undefined
+          ? { attributes: mergeAttributes(row.facts.attributes, patch.attributes) }
+          : {}),
+        ...(patch.birthday !== undefined ? birthdayFacts(patch.birthday, today) : {}),
+        channels: IDENTITY_KINDS.filter((k) => (lists[k]?.length ?? 0) > 0),
+      };
+      if (patch.address !== undefined || ids.phone) {
+        const address =
+          patch.address !== undefined ? patch.address : (value("address") as Address | undefined);
+        next.country = countryOf(address, lists.phone);
+      }
+      const changed: Partial<Facts> = {};
+      for (const k of Object.keys(next) as (keyof Facts)[]) {
+        if (JSON.stringify(next[k]) !== JSON.stringify(row.facts[k])) {
+          (changed as Record<string, unknown>)[k] = next[k];
+        }
+      }
+      if (writes.length === 0 && Object.keys(changed).length === 0) {
+        return { id, index: undefined, changed: false };
+      }
+      const key = await this.vault.customerKey(merchantId, id);
+      const committed = await this.write(merchantId, {
+        type: CUSTOMER_UPDATED,
+        actor,
+        key,
+        writes,
+        payload: { facts: changed },
+        name: patch.name === undefined ? undefined : patch.name,
+        added,
+        removed,
+      });
+      return { id, index: committed.index, changed: true };
+    });
+  }
+
+  /**
+   * Crypto-shreds a customer (decision 4): the data key, every stored value and every index go
+   * in the entry's own transaction. The entry says only that the customer was erased.
+   */
+  async erase(merchantId: string, id: string, actor: string, reason: "request" | "retention") {
+    return this.locked(id, async () => {
+      const row = await this.row(merchantId, id);
+      if (!row) throw notFound(id);
+      if (row.status === "erased") {
+        throw new ApiError(409, "already_erased", `customer ${id} is already erased`);
+      }
+      const held = await this.vault.identityHashes(id);
+      const [committed] = await this.sequencer.execute({
+        entries: [
+          {
+            type: CUSTOMER_ERASED,
+            actor,
+            payload: { merchantId, customerId: id, reason },
+            parties: [{ customer: id }, { merchant: merchantId }],
+            sealed: true,
+          },
+        ],
+        check: () => {
+          this.erased.set(id, true);
+          for (const h of held) {
+            const k = ownerKey(merchantId, h.kind, h.hash);
+            if (this.owners.get(k) === id) this.owners.set(k, null);
+          }
+        },
+        writes: () => this.vault.eraseStatements(merchantId, id),
+      });
+      this.vault.forget(id);
+      if (!committed) throw new Error("an erasure committed no entry");
+      return { id, index: committed.index, time: committed.entry.time };
+    });
+  }
+
+  /** Whether this merchant has an active customer of that id. */
+  async isActive(merchantId: string, id: string): Promise<boolean> {
+    return (await this.row(merchantId, id))?.status === "active";
+  }
+
+  /** In a command's check: refuses a customer erased since the command was made. */
+  checkActive(id: string): void {
+    if (this.erased.get(id)) throw erasedError(id);
+  }
+
+  /**
+   * The active customers an interaction's identifier hints point at, by priority: email,
+   * phone, then channel identities. Several means they disagree.
+   */
+  async resolve(merchantId: string, hints: Record<string, string | undefined>): Promise<string[]> {
+    const found: string[] = [];
+    for (const kind of IDENTITY_KINDS) {
+      const v = hints[kind];
+      if (v === undefined) continue;
+      const normalised =
+        kind === "email"
+          ? checkEmail(v)
+          : kind === "phone"
+            ? normalisePhone(v, this.opts)
+            : normaliseIdentity(kind, v);
+      for (const id of await this.vault.find(merchantId, kind, normalised)) {
+        if (!found.includes(id) && (await this.isActive(merchantId, id))) found.push(id);
+      }
+    }
+    return found;
+  }
+
+  /** A new customer known only by the identifiers an interaction came with. */
+  createFromHints(merchantId: string, actor: string, hints: Record<string, string | undefined>) {
+    return this.create(merchantId, actor, {
+      emails: hints.email === undefined ? undefined : [hints.email],
+      phones: hints.phone === undefined ? undefined : [hints.phone],
+      identities: CHANNEL_KINDS.flatMap((type) => {
+        const value = hints[type];
+        return value === undefined ? [] : [{ type, value }];
+      }),
+    });
+  }
+
+  /** The customer, or undefined when this merchant has none of that id. */
+  async get(merchantId: string, id: string): Promise<CustomerView | undefined> {
+    const row = await this.row(merchantId, id);
+    return row ? this.view(merchantId, row) : undefined;
+  }
+
+  /** The active customer holding an exact identifier, or undefined. */
+  async lookup(
+    merchantId: string,
+    by: { email?: string; phone?: string; identity?: string },
+  ): Promise<CustomerView | undefined> {
+    const [kind, normalised] = this.identifier(by);
+    const found = await this.vault.find(merchantId, kind, normalised);
+    for (const id of found) {
+      const row = await this.row(merchantId, id);
+      if (row?.status === "active") return this.view(merchantId, row);
+    }
+    return undefined;
+  }
+
+  /**
+   * A page of customers, newest first, by filters and an optional search: an email or phone
+   * finds its holder, anything else searches names by whole tokens.
+   */
+  async list(
+    merchantId: string,
+    q: { query?: string; tag?: string; stage?: Stage; before?: bigint; limit: number },
+  ): Promise<{ customers: CustomerView[]; next: bigint | null }> {
+    let ids: string[] | undefined;
+    if (q.query !== undefined && q.query.trim() !== "") {
+      ids = await this.search(merchantId, q.query);
+      if (ids.length === 0) return { customers: [], next: null };
+    }
+    const params: unknown[] = [merchantId];
+    const where = ["merchant_id = $1", "status = 'active'"];
+    if (ids) {
+      params.push(ids);
+      where.push(`id = ANY($${params.length}::text[])`);
+    }
+    if (q.tag !== undefined) {
+      params.push(JSON.stringify([q.tag]));
+      where.push(`facts->'tags' @> $${params.length}::jsonb`);
+    }
+    if (q.stage !== undefined) {
+      params.push(q.stage);
+      where.push(`facts->>'stage' = $${params.length}`);
+    }
+    if (q.before !== undefined) {
+      params.push(q.before.toString());
+      where.push(`created_idx < $${params.length}`);
+    }
+    params.push(q.limit + 1);
+    const { rows } = await this.db.query<Row>(
+      `SELECT id, status, facts, created_at, updated_at, created_idx FROM customers
+       WHERE ${where.join(" AND ")} ORDER BY created_idx DESC LIMIT $${params.length}`,
+      params,
+    );
+    const page = rows.slice(0, q.limit);
+    const customers = await Promise.all(page.map((r) => this.view(merchantId, r)));
+    const last = page[page.length - 1];
+    return {
+      customers,
+      next: rows.length > q.limit && last ? BigInt(last.created_idx) : null,
+    };
+  }
+
+  private async search(merchantId: string, query: string): Promise<string[]> {
+    const q = query.trim();
+    if (q.includes("@")) {
+      try {
+        return await this.vault.find(merchantId, "email", checkEmail(q));
+      } catch {
+        return [];
+      }
+    }
+    if (/^\+?[\d\s().-]{6,}$/.test(q)) {
+      try {
+        return await this.vault.find(merchantId, "phone", normalisePhone(q, this.opts));
+      } catch {
+        return [];
+      }
+    }
+    if (queryTokens(q).length === 0) return [];
+    return this.vault.findByName(merchantId, q);
+  }
+
+  /** `email=`, `phone=` or `identity=<type>:<value>`, as the index holds it. */
+  private identifier(by: { email?: string; phone?: string; identity?: string }): [string, string] {
+    const given = [by.email, by.phone, by.identity].filter((v) => v !== undefined);
+    if (given.length !== 1) {
+      throw new ApiError(
+        400,
+        "invalid_request",
+        "look up by exactly one of email, phone or identity=<type>:<value>",
+      );
+    }
+    if (by.email !== undefined) return ["email", checkEmail(by.email)];
+    if (by.phone !== undefined) return ["phone", normalisePhone(by.phone, this.opts)];
+    const text = by.identity as string;
+    const at = text.indexOf(":");
+    const type = text.slice(0, at);
+    if (at < 1 || !(CHANNEL_KINDS as readonly string[]).includes(type)) {
+      throw new ApiError(
+        400,
+        "invalid_identity",
+        `identity must be <type>:<value> with type one of ${CHANNEL_KINDS.join(", ")}`,
+      );
+    }
+    return [type, normaliseIdentity(type as ChannelKind, text.slice(at + 1))];
+  }
+
+  private async row(merchantId: string, id: string): Promise<Row | undefined> {
+    // Filtered by merchant in SQL (decision 9): another merchant's customer is not found, in
+    // the same single indexed read as one that does not exist.
+    const { rows } = await this.db.query<Row>(
+      `SELECT id, status, facts, created_at, updated_at, created_idx FROM customers
+       WHERE id = $1 AND merchant_id = $2`,
+      [id, merchantId],
+    );
+    return rows[0];
+  }
+
+  private async view(merchantId: string, row: Row): Promise<CustomerView> {
+    let fields = new Map<string, { value: JsonValue }>();
+    if (row.status === "active") {
+      try {
+        fields = await this.vault.latest(merchantId, row.id);
+      } catch (err) {
+        if (!(err instanceof VaultError && err.code === "erased")) throw err;
+      }
+    }
+    const v = (f: string) => fields.get(f)?.value;
+    const list = (k: IdentityKind) => (v(k) as string[] | undefined) ?? [];
+    const head = await this.sequencer.headOf(row.id);
+    const facts: Partial<Facts> = row.facts ?? {};
+    return {
+      id: row.id,
+      status: row.status,
+      name: (v("name") as string | undefined) ?? null,
+      emails: list("email"),
+      phones: list("phone").map((p) => {
+        const i = phoneInfo(p);
+        return { number: i.number, valid: i.valid };
+      }),
+      birthday: (v("birthday") as string | undefined) ?? null,
+      address: (v("address") as Address | undefined) ?? null,
+      identities: CHANNEL_KINDS.flatMap((type) => list(type).map((value) => ({ type, value }))),
+      language: facts.language ?? null,
+      tags: facts.tags ?? [],
+      attributes: facts.attributes ?? {},
+      stage: facts.stage ?? STAGES[0],
+      country: facts.country ?? null,
+      birthMonth: facts.birthMonth ?? null,
+      ageBand: facts.ageBand ?? null,
+      createdAt: new Date(row.created_at).toISOString(),
+      updatedAt: new Date(row.updated_at).toISOString(),
+      head: head === undefined ? null : Number(head),
+    };
+  }
+
+  /**
+   * One profile entry: the changed fields' commitments (their version is the entry's index),
+   * the changed facts, and the vault and index writes, all in the entry's batch.
+   */
+  private async write(
+    merchantId: string,
+    w: {
+      type: string;
+      actor: string;
+      key: CustomerKey;
+      writes: FieldWrite[];
+      payload: { facts: Partial<Facts> };
+      /** The new name to index, null to clear it, undefined when unchanged. */
+      name: string | null | undefined;
+      added: { kind: IdentityKind; normalised: string }[];
+      removed: { kind: IdentityKind; normalised: string }[];
+    },
+  ): Promise<CommittedEntry> {
+    const id = w.key.customerId;
+    const indexKey = await this.vault.merchantIndexKey(merchantId);
+    const hash = (kind: string, v: string) => Vault.identityHash(indexKey, kind, v);
+    const added = w.added.map((a) => ({ ...a, hash: hash(a.kind, a.normalised) }));
+    const removed = w.removed.map((a) => ({ ...a, hash: hash(a.kind, a.normalised) }));
+    // Committed holders of the new identifiers, read before the command is queued; the
+    // sequencer's check then sees what is staged on top of them.
+    await this.loadOwners(merchantId, added);
+    const [entry] = await this.sequencer.execute({
+      entries: [
+        {
+          type: w.type,
+          actor: w.actor,
+          parties: [{ customer: id }, { merchant: merchantId }],
+          sealed: true,
+          payload: (ctx) => {
+            const version = Number(ctx.index);
+            const fields: Record<string, string> = {};
+            for (const f of w.writes) {
+              fields[f.field] = b64(Vault.commit(id, f.field, version, f.value, f.salt));
+            }
+            return {
+              merchantId,
+              customerId: id,
+              ...(w.writes.length > 0 ? { fields } : {}),
+              facts: w.payload.facts as unknown as JsonValue,
+            };
+          },
+        },
+      ],
+      check: async () => {
+        this.checkActive(id);
+        for (const a of added) {
+          const k = ownerKey(merchantId, a.kind, a.hash);
+          let holder = this.owners.get(k);
+          if (holder === undefined) holder = await this.ownerInDb(merchantId, a.kind, a.hash);
+          if (holder && holder !== id) {
+            throw new ApiError(
+              409,
+              "identity_in_use",
+              `another customer already holds this ${a.kind}`,
+              { customerId: holder, type: a.kind },
+            );
+          }
+        }
+        for (const r of removed) this.owners.set(ownerKey(merchantId, r.kind, r.hash), null);
+        for (const a of added) this.owners.set(ownerKey(merchantId, a.kind, a.hash), id);
+      },
+      writes: (es) => {
+        const version = Number(es[0]?.index);
+        const out: Statement[] = w.key.store ? [w.key.store] : [];
+        for (const f of w.writes) {
+          out.push(this.vault.sealField(w.key, f.field, version, f.value, f.salt));
+        }
+        for (const r of removed) {
+          out.push(Vault.indexStatement(merchantId, id, r.kind, r.hash, true));
+        }
+        for (const a of added) out.push(Vault.indexStatement(merchantId, id, a.kind, a.hash));
+        if (w.name !== undefined) {
+          out.push(...Vault.nameIndexStatements(indexKey, merchantId, id, w.name));
+        }
+        return out;
+      },
+    });
+    if (!entry) throw new Error("a profile command committed no entry");
+    return entry;
+  }
+
+  private async loadOwners(merchantId: string, ids: { kind: string; hash: Uint8Array }[]) {
+    if (this.owners.committedSize > 200_000) this.owners.clearCommitted();
+    for (const a of ids) {
+      const k = ownerKey(merchantId, a.kind, a.hash);
+      if (this.owners.hasCommitted(k)) continue;
+      const holder = await this.ownerInDb(merchantId, a.kind, a.hash);
+      // A batch may have committed a holder meanwhile: what it merged is newer.
+      if (!this.owners.hasCommitted(k)) this.owners.load(k, holder);
+    }
+  }
+
+  private async ownerInDb(merchantId: string, kind: string, hash: Uint8Array) {
+    const { rows } = await this.db.query<{ id: string }>(
+      `SELECT c.id FROM vault_index i JOIN customers c ON c.id = i.customer_id
+       WHERE i.merchant_id = $1 AND i.kind = $2 AND i.hash = decode($3, 'hex')
+       AND c.status = 'active' LIMIT 1`,
+      [merchantId, `id:${kind}`, hexOf(hash)],
+    );
+    return rows[0]?.id ?? null;
+  }
+
+  /** Runs one customer's writes one after the other. */
+  private async locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.locks.get(id) ?? Promise.resolve();
+    let release = () => {};
+    const mine = new Promise<void>((r) => {
+      release = r;
+    });
+    const chained = before.then(() => mine);
+    this.locks.set(id, chained);
+    await before;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.locks.get(id) === chained) this.locks.delete(id);
+    }
+  }
+}
+
+const ownerKey = (merchantId: string, kind: string, hash: Uint8Array) =>
+  `${merchantId}\u0000${kind}\u0000${hexOf(hash)}`;
+
+function flatten(ids: Partial<Record<IdentityKind, string[]>>) {
+  return (Object.entries(ids) as [IdentityKind, string[]][]).flatMap(([kind, list]) =>
+    list.map((normalised) => ({ kind, normalised })),
+  );
+}
+
+const notFound = (id: string) => new ApiError(404, "not_found", `customer ${id} not found`);
+const erasedError = (id: string) =>
+  new ApiError(409, "customer_erased", `customer ${id} was erased; its profile cannot change`);

@@ -1,0 +1,315 @@
+import { z } from "zod";
+import type { Queryable } from "../db/database.js";
+import { type App, principalOf, requireRole } from "../http/app.js";
+import { ApiError } from "../http/errors.js";
+import { errorResponses, IdOf, Label, Limit } from "../http/schemas.js";
+import { actorOf, can } from "../tenancy/roles.js";
+import type { Vault } from "../vault/vault.js";
+import type { Customers } from "./customers.js";
+import { InteractionInput, type Interactions, MAX_INTERACTION_BATCH } from "./interactions.js";
+import { CHANNEL_KINDS, CustomerInput, CustomerPatch, STAGES } from "./profile.js";
+import { timeline } from "./timeline.js";
+
+const CustomerId = IdOf("c", "a customer");
+
+const CustomerView = z.object({
+  id: z.string(),
+  status: z.enum(["active", "erased"]),
+  name: z.string().nullable(),
+  emails: z.array(z.string()),
+  phones: z.array(
+    z.object({
+      number: z.string().describe("E.164"),
+      valid: z.boolean().describe("false: a possible number, but not in an assigned range"),
+    }),
+  ),
+  birthday: z.string().nullable(),
+  address: z.record(z.string(), z.string()).nullable(),
+  identities: z.array(z.object({ type: z.enum(CHANNEL_KINDS), value: z.string() })),
+  language: z.string().nullable(),
+  tags: z.array(z.string()),
+  attributes: z.record(z.string(), z.union([z.number(), z.boolean(), z.string()])),
+  stage: z.enum(STAGES),
+  country: z.string().nullable(),
+  birthMonth: z.number().nullable(),
+  ageBand: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  head: z
+    .number()
+    .nullable()
+    .describe("index of the customer's latest entry: walk `subjects[].prev` from it (their chain)"),
+});
+
+/** An opaque page cursor: where the previous page stopped. */
+const encodeCursor = (before: bigint) => Buffer.from(`c1:${before}`).toString("base64url");
+function decodeCursor(cursor: string): bigint {
+  const text = /^[A-Za-z0-9_-]{1,40}$/.test(cursor)
+    ? Buffer.from(cursor, "base64url").toString("utf8")
+    : "";
+  const m = /^c1:(0|[1-9][0-9]{0,18})$/.exec(text);
+  if (!m?.[1]) {
+    throw new ApiError(400, "invalid_cursor", "cursor is not one this API gave out (use `next`)");
+  }
+  return BigInt(m[1]);
+}
+
+export function customerRoutes(
+  app: App,
+  deps: { customers: Customers; interactions: Interactions; vault: Vault; db: Queryable },
+) {
+  const { customers, interactions } = deps;
+  const tags = ["customers"];
+  const security = [{ apiKey: [] }];
+  const read = requireRole(can.read, "read customers");
+  const write = requireRole(can.write, "change customers");
+  const params = z.strictObject({ id: CustomerId });
+
+  app.post(
+    "/v1/customers",
+    {
+      onRequest: write,
+      schema: {
+        tags,
+        security,
+        summary: "Create a customer: personal fields go to the vault, the entry holds commitments",
+        body: CustomerInput,
+        response: { 201: CustomerView, ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      const { id } = await customers.create(p.merchantId, actorOf(p), req.body);
+      reply.code(201);
+      return (await customers.get(p.merchantId, id)) as z.infer<typeof CustomerView>;
+    },
+  );
+
+  app.get(
+    "/v1/customers",
+    {
+      onRequest: read,
+      schema: {
+        tags,
+        security,
+        summary: "List and search customers, newest first",
+        querystring: z.strictObject({
+          query: Label(200)
+            .optional()
+            .describe(
+              "an email or phone finds its holder; other text matches names by whole tokens, case- and accent-insensitive (a Chinese name by the whole name, its surname or given name)",
+            ),
+          tag: z.string().max(40).optional(),
+          stage: z.enum(STAGES).optional(),
+          cursor: z.string().max(100).optional().describe("`next` of the previous page"),
+          limit: Limit(100, 25),
+        }),
+        response: {
+          200: z.object({ customers: z.array(CustomerView), next: z.string().nullable() }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const q = req.query;
+      const page = await customers.list(p.merchantId, {
+        query: q.query,
+        tag: q.tag,
+        stage: q.stage,
+        before: q.cursor === undefined ? undefined : decodeCursor(q.cursor),
+        limit: q.limit,
+      });
+      return {
+        customers: page.customers,
+        next: page.next === null ? null : encodeCursor(page.next),
+      };
+    },
+  );
+
+  app.get(
+    "/v1/customers/lookup",
+    {
+      onRequest: read,
+      schema: {
+        tags,
+        security,
+        summary: "The customer holding an exact email, phone or channel identity",
+        querystring: z.strictObject({
+          email: z.string().max(254).optional(),
+          phone: z.string().max(40).optional(),
+          identity: z
+            .string()
+            .max(220)
+            .optional()
+            .describe(`<type>:<value>, type one of ${CHANNEL_KINDS.join(", ")}`),
+        }),
+        response: { 200: CustomerView, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const found = await customers.lookup(principalOf(req).merchantId, req.query);
+      if (!found) throw new ApiError(404, "not_found", "no customer holds this identifier");
+      return found;
+    },
+  );
+
+  app.get(
+    "/v1/customers/:id",
+    {
+      onRequest: read,
+      schema: {
+        tags,
+        security,
+        summary: "A customer's profile and the head of their chain",
+        params,
+        response: { 200: CustomerView, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const c = await customers.get(principalOf(req).merchantId, req.params.id);
+      if (!c) throw new ApiError(404, "not_found", `customer ${req.params.id} not found`);
+      return c;
+    },
+  );
+
+  app.patch(
+    "/v1/customers/:id",
+    {
+      onRequest: write,
+      schema: {
+        tags,
+        security,
+        summary: "Change a customer's profile: one entry naming the changed fields",
+        params,
+        body: CustomerPatch,
+        response: { 200: CustomerView, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      await customers.update(p.merchantId, req.params.id, actorOf(p), req.body);
+      return (await customers.get(p.merchantId, req.params.id)) as z.infer<typeof CustomerView>;
+    },
+  );
+
+  app.post(
+    "/v1/customers/:id/erase",
+    {
+      onRequest: requireRole(can.manageKeys, "erase customers"),
+      schema: {
+        tags,
+        security,
+        summary:
+          "Erase a customer on request: crypto-shreds their data key and indexes; every proof still verifies",
+        params,
+        response: {
+          200: z.object({ id: z.string(), erasedAt: z.string(), entryIndex: z.number() }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const r = await customers.erase(p.merchantId, req.params.id, actorOf(p), "request");
+      return { id: r.id, erasedAt: r.time, entryIndex: Number(r.index) };
+    },
+  );
+
+  app.get(
+    "/v1/customers/:id/timeline",
+    {
+      onRequest: read,
+      schema: {
+        tags,
+        security,
+        summary: "Everything recorded about a customer, newest first: their chain through the log",
+        params,
+        querystring: z.strictObject({
+          cursor: z.string().max(100).optional().describe("`next` of the previous page"),
+          limit: Limit(200, 50),
+        }),
+        response: {
+          200: z.object({
+            items: z.array(
+              z.object({
+                index: z.number(),
+                type: z.string(),
+                time: z.string(),
+                actor: z.string(),
+                payload: z.unknown(),
+                text: z
+                  .object({ summary: z.string().nullable(), content: z.string().nullable() })
+                  .nullable()
+                  .optional(),
+              }),
+            ),
+            next: z.string().nullable(),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      if (!(await customers.get(p.merchantId, req.params.id))) {
+        throw new ApiError(404, "not_found", `customer ${req.params.id} not found`);
+      }
+      const page = await timeline(deps.db, deps.vault, p.merchantId, req.params.id, {
+        before: req.query.cursor === undefined ? undefined : decodeCursor(req.query.cursor),
+        limit: req.query.limit,
+      });
+      return { items: page.items, next: page.next === null ? null : encodeCursor(page.next) };
+    },
+  );
+
+  const Recorded = z.object({
+    interactionId: z.string(),
+    customerId: z.string(),
+    entryIndex: z.number(),
+  });
+  const Failed = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+
+  app.post(
+    "/v1/interactions",
+    {
+      onRequest: write,
+      // A batch of 1,000 with their text does not fit the default limit.
+      bodyLimit: 16 * 1024 * 1024,
+      schema: {
+        tags,
+        security,
+        summary: `Record an interaction, or a batch of up to ${MAX_INTERACTION_BATCH} as { interactions: [...] }`,
+        body: z.union([
+          InteractionInput,
+          z.strictObject({
+            interactions: z.array(InteractionInput).min(1).max(MAX_INTERACTION_BATCH),
+          }),
+        ]),
+        response: {
+          201: z.union([Recorded, z.object({ results: z.array(z.union([Recorded, Failed])) })]),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      const actor = actorOf(p);
+      reply.code(201);
+      const one = async (i: z.infer<typeof InteractionInput>) => {
+        const r = await interactions.record(p.merchantId, actor, i);
+        return { interactionId: r.id, customerId: r.customerId, entryIndex: Number(r.index) };
+      };
+      if (!("interactions" in req.body)) return one(req.body);
+      const results = await Promise.all(
+        req.body.interactions.map((i) =>
+          one(i).catch((err) => {
+            if (!(err instanceof ApiError) || err.status >= 500) throw err;
+            return { error: { code: err.code, message: err.message } };
+          }),
+        ),
+      );
+      return { results };
+    },
+  );
+}

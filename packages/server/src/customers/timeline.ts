@@ -1,0 +1,65 @@
+import { decodeEntry, type JsonValue } from "@patron/ledger";
+import type { Queryable } from "../db/database.js";
+import { VaultError } from "../vault/keystore.js";
+import type { Vault } from "../vault/vault.js";
+import { INTERACTION_RECORDED, interactionField } from "./interactions.js";
+
+/** One entry about a customer, as the timeline shows it. */
+export interface TimelineItem {
+  index: number;
+  type: string;
+  time: string;
+  actor: string;
+  payload: JsonValue;
+  /** An interaction's summary and content, from the vault (null once erased). */
+  text?: { summary: string | null; content: string | null } | null;
+}
+
+/**
+ * Everything recorded about a customer, newest first: the customer's chain (decision 7), read
+ * from its projection, with interactions' text decrypted from the vault.
+ */
+export async function timeline(
+  db: Queryable,
+  vault: Vault,
+  merchantId: string,
+  customerId: string,
+  q: { before?: bigint; limit: number },
+): Promise<{ items: TimelineItem[]; next: bigint | null }> {
+  const params: unknown[] = [customerId, q.limit + 1];
+  if (q.before !== undefined) params.push(q.before.toString());
+  const { rows } = await db.query<{ idx: bigint; data: Uint8Array }>(
+    `SELECT s.idx, e.data FROM ledger_subjects s JOIN ledger_entries e ON e.idx = s.idx
+     WHERE s.party = $1 ${q.before === undefined ? "" : "AND s.idx < $3"}
+     ORDER BY s.idx DESC LIMIT $2`,
+    params,
+  );
+  const page = rows.slice(0, q.limit);
+  const items = await Promise.all(
+    page.map(async (r): Promise<TimelineItem> => {
+      const e = decodeEntry(new Uint8Array(r.data));
+      const item: TimelineItem = {
+        index: Number(r.idx),
+        type: e.type,
+        time: e.time,
+        actor: e.actor,
+        payload: e.payload,
+      };
+      if (e.type === INTERACTION_RECORDED) {
+        const p = e.payload as { interactionId: string; content?: string };
+        if (p.content !== undefined) {
+          const v = await vault
+            .get(merchantId, customerId, interactionField(p.interactionId))
+            .catch((err) => {
+              if (err instanceof VaultError && err.code === "erased") return undefined;
+              throw err;
+            });
+          item.text = (v?.value as TimelineItem["text"]) ?? null;
+        }
+      }
+      return item;
+    }),
+  );
+  const last = page[page.length - 1];
+  return { items, next: rows.length > q.limit && last ? BigInt(last.idx) : null };
+}
