@@ -272,6 +272,34 @@ describe.each(backends)("customers ($name)", (backend) => {
     expect(size(t.node)).toBe(before + 1n);
   });
 
+  it("replays a retried create or interaction with the same Idempotency-Key, and refuses another body", async () => {
+    const before = size(t.node);
+    const post = (url: string, body: unknown, key: string) =>
+      t.node.app.inject({
+        method: "POST",
+        url,
+        headers: { ...json, ...bearer(t.ownerKey), "idempotency-key": key },
+        payload: JSON.stringify(body),
+      });
+    const body = { name: "Retry Person", email: "retry@example.org" };
+    const first = await post("/v1/customers", body, "import-row-1");
+    expect(first.statusCode).toBe(201);
+    const again = await post("/v1/customers", body, "import-row-1");
+    expect(again.statusCode).toBe(200);
+    expect(again.headers["idempotent-replayed"]).toBe("true");
+    expect(again.json().id).toBe(first.json().id);
+    const other = await post("/v1/customers", { ...body, name: "Someone Else" }, "import-row-1");
+    expect(other.json().error.code).toBe("idempotency_conflict");
+    const visit = { ...inStore("visit"), customerId: first.json().id, summary: "Came by" };
+    const i1 = await post("/v1/interactions", visit, "till-7-receipt-1");
+    const i2 = await post("/v1/interactions", visit, "till-7-receipt-1");
+    expect([i1.statusCode, i2.statusCode]).toEqual([201, 200]);
+    expect(i2.json()).toEqual(i1.json());
+    const batch = await post("/v1/interactions", { interactions: [visit] }, "k");
+    expect(batch.statusCode).toBe(400);
+    expect(size(t.node)).toBe(before + 2n);
+  });
+
   it("refuses bad input with a clear 4xx and writes nothing", async () => {
     const before = size(t.node);
     const cases: [unknown, string][] = [

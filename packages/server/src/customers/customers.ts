@@ -1,8 +1,8 @@
-import type { JsonValue } from "@patron/ledger";
+import { canonicalJson, type JsonValue } from "@patron/ledger";
 import type { Queryable, Statement } from "../db/database.js";
 import { ApiError } from "../http/errors.js";
 import type { Clock } from "../ledger/clock.js";
-import type { CommittedEntry, Sequencer } from "../ledger/sequencer.js";
+import type { CommittedEntry, Idempotency, Sequencer } from "../ledger/sequencer.js";
 import { StagedMap } from "../ledger/staged.js";
 import { newId } from "../tenancy/tenancy.js";
 import { queryTokens } from "../vault/blind-index.js";
@@ -108,7 +108,26 @@ export class Customers {
     sequencer.onRecover(async () => this.owners.clearCommitted());
   }
 
-  async create(merchantId: string, actor: string, raw: CustomerInput) {
+  /**
+   * What makes a retry the same request: an HMAC of the body under the merchant's index key,
+   * never a plain hash of personal values (decision 4).
+   */
+  async idempotency(merchantId: string, scope: string, key: string | undefined, body: unknown) {
+    if (key === undefined) return undefined;
+    const indexKey = await this.vault.merchantIndexKey(merchantId);
+    return {
+      scope: `${scope}/${merchantId}`,
+      key,
+      requestHash: Vault.identityHash(indexKey, "idempotency", canonicalJson(body as JsonValue)),
+    };
+  }
+
+  async create(
+    merchantId: string,
+    actor: string,
+    raw: CustomerInput,
+    idempotencyKey?: string,
+  ): Promise<{ id: string; index: bigint; replayed: boolean }> {
     const input = withShorthands(raw);
     const ids = identityFields(input, this.opts);
     const id = newId("c");
@@ -143,9 +162,14 @@ export class Customers {
       name: input.name ?? null,
       added: flatten(ids),
       removed: [],
+      idempotency: await this.idempotency(merchantId, "customers", idempotencyKey, raw),
     });
+    if (committed.replayed) {
+      const p = committed.entry.payload as { customerId: string };
+      return { id: p.customerId, index: committed.index, replayed: true };
+    }
     key.remember();
-    return { id, index: committed.index };
+    return { id, index: committed.index, replayed: false };
   }
 
   async update(merchantId: string, id: string, actor: string, patch: CustomerPatch) {
@@ -481,6 +505,7 @@ export class Customers {
       name: string | null | undefined;
       added: { kind: IdentityKind; normalised: string }[];
       removed: { kind: IdentityKind; normalised: string }[];
+      idempotency?: Idempotency;
     },
   ): Promise<CommittedEntry> {
     const id = w.key.customerId;
@@ -491,62 +516,65 @@ export class Customers {
     // Committed holders of the new identifiers, read before the command is queued; the
     // sequencer's check then sees what is staged on top of them.
     await this.loadOwners(merchantId, added);
-    const [entry] = await this.sequencer.execute({
-      entries: [
-        {
-          type: w.type,
-          actor: w.actor,
-          parties: [{ customer: id }, { merchant: merchantId }],
-          sealed: true,
-          payload: (ctx) => {
-            const version = Number(ctx.index);
-            const fields: Record<string, string> = {};
-            for (const f of w.writes) {
-              fields[f.field] = b64(Vault.commit(id, f.field, version, f.value, f.salt));
-            }
-            return {
-              merchantId,
-              customerId: id,
-              ...(w.writes.length > 0 ? { fields } : {}),
-              facts: w.payload.facts as unknown as JsonValue,
-            };
+    const [entry] = await this.sequencer.execute(
+      {
+        entries: [
+          {
+            type: w.type,
+            actor: w.actor,
+            parties: [{ customer: id }, { merchant: merchantId }],
+            sealed: true,
+            payload: (ctx) => {
+              const version = Number(ctx.index);
+              const fields: Record<string, string> = {};
+              for (const f of w.writes) {
+                fields[f.field] = b64(Vault.commit(id, f.field, version, f.value, f.salt));
+              }
+              return {
+                merchantId,
+                customerId: id,
+                ...(w.writes.length > 0 ? { fields } : {}),
+                facts: w.payload.facts as unknown as JsonValue,
+              };
+            },
           },
-        },
-      ],
-      check: async () => {
-        this.checkActive(id);
-        for (const a of added) {
-          const k = ownerKey(merchantId, a.kind, a.hash);
-          let holder = this.owners.get(k);
-          if (holder === undefined) holder = await this.ownerInDb(merchantId, a.kind, a.hash);
-          if (holder && holder !== id) {
-            throw new ApiError(
-              409,
-              "identity_in_use",
-              `another customer already holds this ${a.kind}`,
-              { customerId: holder, type: a.kind },
-            );
+        ],
+        check: async () => {
+          this.checkActive(id);
+          for (const a of added) {
+            const k = ownerKey(merchantId, a.kind, a.hash);
+            let holder = this.owners.get(k);
+            if (holder === undefined) holder = await this.ownerInDb(merchantId, a.kind, a.hash);
+            if (holder && holder !== id) {
+              throw new ApiError(
+                409,
+                "identity_in_use",
+                `another customer already holds this ${a.kind}`,
+                { customerId: holder, type: a.kind },
+              );
+            }
           }
-        }
-        for (const r of removed) this.owners.set(ownerKey(merchantId, r.kind, r.hash), null);
-        for (const a of added) this.owners.set(ownerKey(merchantId, a.kind, a.hash), id);
+          for (const r of removed) this.owners.set(ownerKey(merchantId, r.kind, r.hash), null);
+          for (const a of added) this.owners.set(ownerKey(merchantId, a.kind, a.hash), id);
+        },
+        writes: (es) => {
+          const version = Number(es[0]?.index);
+          const out: Statement[] = w.key.store ? [w.key.store] : [];
+          for (const f of w.writes) {
+            out.push(this.vault.sealField(w.key, f.field, version, f.value, f.salt));
+          }
+          for (const r of removed) {
+            out.push(Vault.indexStatement(merchantId, id, r.kind, r.hash, true));
+          }
+          for (const a of added) out.push(Vault.indexStatement(merchantId, id, a.kind, a.hash));
+          if (w.name !== undefined) {
+            out.push(...Vault.nameIndexStatements(indexKey, merchantId, id, w.name));
+          }
+          return out;
+        },
       },
-      writes: (es) => {
-        const version = Number(es[0]?.index);
-        const out: Statement[] = w.key.store ? [w.key.store] : [];
-        for (const f of w.writes) {
-          out.push(this.vault.sealField(w.key, f.field, version, f.value, f.salt));
-        }
-        for (const r of removed) {
-          out.push(Vault.indexStatement(merchantId, id, r.kind, r.hash, true));
-        }
-        for (const a of added) out.push(Vault.indexStatement(merchantId, id, a.kind, a.hash));
-        if (w.name !== undefined) {
-          out.push(...Vault.nameIndexStatements(indexKey, merchantId, id, w.name));
-        }
-        return out;
-      },
-    });
+      w.idempotency,
+    );
     if (!entry) throw new Error("a profile command committed no entry");
     return entry;
   }

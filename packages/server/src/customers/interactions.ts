@@ -117,8 +117,9 @@ export class Interactions {
     merchantId: string,
     actor: string,
     input: InteractionInput,
+    idempotencyKey?: string,
     retry = true,
-  ): Promise<{ id: string; customerId: string; index: bigint }> {
+  ): Promise<{ id: string; customerId: string; index: bigint; replayed: boolean }> {
     let customerId = input.customerId;
     if (customerId === undefined) {
       const hints = input.identity as Record<string, string>;
@@ -138,7 +139,7 @@ export class Interactions {
         } catch (err) {
           // Another interaction created this customer a moment ago: it is found now.
           if (retry && err instanceof ApiError && err.code === "identity_in_use") {
-            return this.record(merchantId, actor, input, false);
+            return this.record(merchantId, actor, input, idempotencyKey, false);
           }
           throw err;
         }
@@ -155,39 +156,46 @@ export class Interactions {
     const salt = Vault.salt();
     const key = text === undefined ? undefined : await this.vault.customerKey(merchantId, cid);
     const field = interactionField(id);
-    const [entry] = await this.sequencer.execute({
-      entries: [
-        {
-          type: INTERACTION_RECORDED,
-          actor,
-          parties: [{ customer: cid }, { merchant: merchantId }],
-          sealed: true,
-          payload: (ctx) => ({
-            merchantId,
-            customerId: cid,
-            interactionId: id,
-            channel: input.channel,
-            direction: input.direction,
-            kind: input.kind,
-            occurredAt: new Date(input.occurredAt).toISOString(),
-            ...(input.amount ? { amount: input.amount } : {}),
-            ...(text === undefined
-              ? {}
-              : {
-                  content: Buffer.from(
-                    Vault.commit(cid, field, Number(ctx.index), text, salt),
-                  ).toString("base64url"),
-                }),
-          }),
-        },
-      ],
-      check: () => this.customers.checkActive(cid),
-      writes: (es) =>
-        key && text !== undefined
-          ? [this.vault.sealField(key, field, Number(es[0]?.index), text, salt)]
-          : [],
-    });
+    const [entry] = await this.sequencer.execute(
+      {
+        entries: [
+          {
+            type: INTERACTION_RECORDED,
+            actor,
+            parties: [{ customer: cid }, { merchant: merchantId }],
+            sealed: true,
+            payload: (ctx) => ({
+              merchantId,
+              customerId: cid,
+              interactionId: id,
+              channel: input.channel,
+              direction: input.direction,
+              kind: input.kind,
+              occurredAt: new Date(input.occurredAt).toISOString(),
+              ...(input.amount ? { amount: input.amount } : {}),
+              ...(text === undefined
+                ? {}
+                : {
+                    content: Buffer.from(
+                      Vault.commit(cid, field, Number(ctx.index), text, salt),
+                    ).toString("base64url"),
+                  }),
+            }),
+          },
+        ],
+        check: () => this.customers.checkActive(cid),
+        writes: (es) =>
+          key && text !== undefined
+            ? [this.vault.sealField(key, field, Number(es[0]?.index), text, salt)]
+            : [],
+      },
+      await this.customers.idempotency(merchantId, "interactions", idempotencyKey, input),
+    );
     if (!entry) throw new Error("an interaction committed no entry");
-    return { id, customerId: cid, index: entry.index };
+    if (entry.replayed) {
+      const p = entry.entry.payload as { interactionId: string; customerId: string };
+      return { id: p.interactionId, customerId: p.customerId, index: entry.index, replayed: true };
+    }
+    return { id, customerId: cid, index: entry.index, replayed: false };
   }
 }

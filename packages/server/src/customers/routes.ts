@@ -12,6 +12,12 @@ import { timeline } from "./timeline.js";
 
 const CustomerId = IdOf("c", "a customer");
 
+const IdempotencyKey = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,200}$/, "must be 1 to 200 printable ASCII characters without spaces")
+  .optional()
+  .describe("a retry with the same key and body returns the first answer (200) and writes nothing");
+
 const CustomerView = z.object({
   id: z.string(),
   status: z.enum(["active", "erased"]),
@@ -73,14 +79,21 @@ export function customerRoutes(
         tags,
         security,
         summary: "Create a customer: personal fields go to the vault, the entry holds commitments",
+        headers: z.object({ "idempotency-key": IdempotencyKey }),
         body: CustomerInput,
-        response: { 201: CustomerView, ...errorResponses },
+        response: { 200: CustomerView, 201: CustomerView, ...errorResponses },
       },
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const { id } = await customers.create(p.merchantId, actorOf(p), req.body);
-      reply.code(201);
+      const { id, replayed } = await customers.create(
+        p.merchantId,
+        actorOf(p),
+        req.body,
+        req.headers["idempotency-key"],
+      );
+      if (replayed) reply.header("idempotent-replayed", "true");
+      reply.code(replayed ? 200 : 201);
       return (await customers.get(p.merchantId, id)) as z.infer<typeof CustomerView>;
     },
   );
@@ -280,6 +293,9 @@ export function customerRoutes(
         tags,
         security,
         summary: `Record an interaction, or a batch of up to ${MAX_INTERACTION_BATCH} as { interactions: [...] }`,
+        headers: z.object({
+          "idempotency-key": IdempotencyKey.describe("for a single interaction, not a batch"),
+        }),
         body: z.union([
           InteractionInput,
           z.strictObject({
@@ -287,6 +303,7 @@ export function customerRoutes(
           }),
         ]),
         response: {
+          200: Recorded,
           201: z.union([Recorded, z.object({ results: z.array(z.union([Recorded, Failed])) })]),
           ...errorResponses,
         },
@@ -296,11 +313,19 @@ export function customerRoutes(
       const p = principalOf(req);
       const actor = actorOf(p);
       reply.code(201);
-      const one = async (i: z.infer<typeof InteractionInput>) => {
-        const r = await interactions.record(p.merchantId, actor, i);
+      const one = async (i: z.infer<typeof InteractionInput>, key?: string) => {
+        const r = await interactions.record(p.merchantId, actor, i, key);
+        if (r.replayed) reply.header("idempotent-replayed", "true").code(200);
         return { interactionId: r.id, customerId: r.customerId, entryIndex: Number(r.index) };
       };
-      if (!("interactions" in req.body)) return one(req.body);
+      if (!("interactions" in req.body)) return one(req.body, req.headers["idempotency-key"]);
+      if (req.headers["idempotency-key"] !== undefined) {
+        throw new ApiError(
+          400,
+          "invalid_request",
+          "Idempotency-Key applies to a single interaction; a batch is retried item by item",
+        );
+      }
       const results = await Promise.all(
         req.body.interactions.map((i) =>
           one(i).catch((err) => {
