@@ -5,6 +5,7 @@ import { ApiError } from "../http/errors.js";
 import { IdOf, Label } from "../http/schemas.js";
 import type { CommittedEntry, Projector, Sequencer } from "../ledger/sequencer.js";
 import { newId } from "../tenancy/tenancy.js";
+import { VaultError } from "../vault/keystore.js";
 import { Vault } from "../vault/vault.js";
 import type { Customers } from "./customers.js";
 import { CHANNEL_KINDS } from "./profile.js";
@@ -154,7 +155,16 @@ export class Interactions {
         ? { summary: input.summary ?? null, content: input.content ?? null }
         : undefined;
     const salt = Vault.salt();
-    const key = text === undefined ? undefined : await this.vault.customerKey(merchantId, cid);
+    // Erased since it was found: the key is gone, and so is the customer.
+    const key =
+      text === undefined
+        ? undefined
+        : await this.vault.customerKey(merchantId, cid).catch((err) => {
+            if (err instanceof VaultError) {
+              throw new ApiError(404, "not_found", `customer ${cid} not found`);
+            }
+            throw err;
+          });
     const field = interactionField(id);
     const [entry] = await this.sequencer.execute(
       {
