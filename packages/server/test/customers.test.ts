@@ -219,6 +219,14 @@ describe.each(backends)("customers ($name)", (backend) => {
     const bad = await call("GET", "/v1/customers?cursor=bm9wZQ");
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.code).toBe("invalid_cursor");
+    // Digits past what storage holds: refused as a cursor, not a database error.
+    const huge = Buffer.from("c1:9999999999999999999").toString("base64url");
+    for (const url of [
+      `/v1/customers?cursor=${huge}`,
+      `/v1/customers/${jose}/timeline?cursor=${huge}`,
+    ]) {
+      expect((await call("GET", url)).json().error.code).toBe("invalid_cursor");
+    }
     expect((await call("GET", "/v1/customers?stage=vip")).statusCode).toBe(400);
   });
 

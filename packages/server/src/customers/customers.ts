@@ -105,7 +105,15 @@ export class Customers {
     this.owners = sequencer.state.add(new StagedMap<string, string | null>());
     this.erased = sequencer.state.add(new StagedMap<string, true>());
     // What the log says after a commit whose outcome was unknown is read again on demand.
-    sequencer.onRecover(async () => this.owners.clearCommitted());
+    sequencer.onRecover(async () => {
+      this.owners.clearCommitted();
+      // An erasure whose commit's answer was lost is known again from the database.
+      this.erased.clearCommitted();
+      const { rows } = await db.query<{ customer_id: string }>(
+        "SELECT customer_id FROM vault_erased",
+      );
+      for (const r of rows) this.erased.load(r.customer_id, true);
+    });
   }
 
   /**
@@ -260,26 +268,30 @@ export class Customers {
         throw new ApiError(409, "already_erased", `customer ${id} is already erased`);
       }
       const held = await this.vault.identityHashes(id);
-      const [committed] = await this.sequencer.execute({
-        entries: [
-          {
-            type: CUSTOMER_ERASED,
-            actor,
-            payload: { merchantId, customerId: id, reason },
-            parties: [{ customer: id }, { merchant: merchantId }],
-            sealed: true,
+      const [committed] = await this.sequencer
+        .execute({
+          entries: [
+            {
+              type: CUSTOMER_ERASED,
+              actor,
+              payload: { merchantId, customerId: id, reason },
+              parties: [{ customer: id }, { merchant: merchantId }],
+              sealed: true,
+            },
+          ],
+          check: () => {
+            this.erased.set(id, true);
+            for (const h of held) {
+              const k = ownerKey(merchantId, h.kind, h.hash);
+              // Unknown here (not cached) counts as this customer's: a holder read from the
+              // database while this erasure is staged would otherwise outlive it.
+              if ((this.owners.get(k) ?? id) === id) this.owners.set(k, null);
+            }
           },
-        ],
-        check: () => {
-          this.erased.set(id, true);
-          for (const h of held) {
-            const k = ownerKey(merchantId, h.kind, h.hash);
-            if (this.owners.get(k) === id) this.owners.set(k, null);
-          }
-        },
-        writes: () => this.vault.eraseStatements(merchantId, id),
-      });
-      this.vault.forget(id);
+          writes: () => this.vault.eraseStatements(merchantId, id),
+        })
+        // Even when the outcome is unknown: a cached key must not seal anything more.
+        .finally(() => this.vault.forget(id));
       if (!committed) throw new Error("an erasure committed no entry");
       return { id, index: committed.index, time: committed.entry.time };
     });

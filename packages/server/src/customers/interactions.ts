@@ -161,7 +161,11 @@ export class Interactions {
         ? undefined
         : await this.vault.customerKey(merchantId, cid).catch((err) => {
             if (err instanceof VaultError) {
-              throw new ApiError(404, "not_found", `customer ${cid} not found`);
+              throw new ApiError(
+                409,
+                "customer_erased",
+                `customer ${cid} was erased; nothing more is recorded about them`,
+              );
             }
             throw err;
           });

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { Queryable } from "../db/database.js";
 import { type App, principalOf, requireRole } from "../http/app.js";
 import { ApiError } from "../http/errors.js";
-import { errorResponses, IdOf, Label, Limit } from "../http/schemas.js";
+import { errorResponses, IdOf, Label, Limit, MAX_POSITION } from "../http/schemas.js";
 import { actorOf, can } from "../tenancy/roles.js";
 import type { Vault } from "../vault/vault.js";
 import type { Customers } from "./customers.js";
@@ -54,7 +54,7 @@ function decodeCursor(cursor: string): bigint {
     ? Buffer.from(cursor, "base64url").toString("utf8")
     : "";
   const m = /^c1:(0|[1-9][0-9]{0,18})$/.exec(text);
-  if (!m?.[1]) {
+  if (!m?.[1] || BigInt(m[1]) > MAX_POSITION) {
     throw new ApiError(400, "invalid_cursor", "cursor is not one this API gave out (use `next`)");
   }
   return BigInt(m[1]);
@@ -329,8 +329,12 @@ export function customerRoutes(
       const results = await Promise.all(
         req.body.interactions.map((i) =>
           one(i).catch((err) => {
-            if (!(err instanceof ApiError) || err.status >= 500) throw err;
-            return { error: { code: err.code, message: err.message } };
+            // Reported per item, 5xx too: the others may have committed, and the answer says so.
+            if (err instanceof ApiError && err.status < 500) {
+              return { error: { code: err.code, message: err.message } };
+            }
+            req.log.error(err);
+            return { error: { code: "internal", message: "internal error; retry this item" } };
           }),
         ),
       );
