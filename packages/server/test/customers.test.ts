@@ -498,6 +498,10 @@ describe.each(backends)("customers ($name)", (backend) => {
     expect((await call("POST", `/v1/customers/${nana}/erase`)).json().error.code).toBe(
       "already_erased",
     );
+    const late = await call("POST", "/v1/interactions", { ...inStore("visit"), customerId: nana });
+    expect(late.json().error.code).toBe("customer_erased");
+    const timeline = await call("GET", `/v1/customers/${nana}/timeline`);
+    expect(timeline.json().items[0].type).toBe("customer.erased");
     const vault = await t.node.db.query(
       "SELECT count(*)::int AS n FROM vault_fields WHERE customer_id = $1",
       [nana],

@@ -1,6 +1,7 @@
 import { canonicalJson, type JsonValue } from "@patron/ledger";
 import type { Queryable, Statement } from "../db/database.js";
 import { ApiError } from "../http/errors.js";
+import { toHex } from "../http/schemas.js";
 import type { Clock } from "../ledger/clock.js";
 import type { CommittedEntry, Idempotency, Sequencer } from "../ledger/sequencer.js";
 import { StagedMap } from "../ledger/staged.js";
@@ -15,15 +16,13 @@ import {
   type ChannelKind,
   type CustomerInput,
   type CustomerPatch,
-  checkEmail,
   countryOf,
   type Facts,
   IDENTITY_KINDS,
   type IdentityKind,
   identityFields,
   mergeAttributes,
-  normaliseIdentity,
-  normalisePhone,
+  normaliseIdentifier,
   type PhoneOptions,
   phoneInfo,
   STAGES,
@@ -64,9 +63,6 @@ interface Row {
   created_idx: bigint | number | string;
 }
 
-/** The vault fields of a profile: name, birthday, address, one per identity kind. */
-const _PERSONAL = ["name", "birthday", "address", ...IDENTITY_KINDS] as const;
-
 /** A field write captured when the command is made; sealed once its entry has an index. */
 interface FieldWrite {
   field: string;
@@ -75,7 +71,6 @@ interface FieldWrite {
 }
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString("base64url");
-const hexOf = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
 export interface CustomersOptions extends PhoneOptions {}
 
@@ -299,7 +294,12 @@ export class Customers {
 
   /** Whether this merchant has an active customer of that id. */
   async isActive(merchantId: string, id: string): Promise<boolean> {
-    return (await this.row(merchantId, id))?.status === "active";
+    return (await this.status(merchantId, id)) === "active";
+  }
+
+  /** The customer's status, or undefined when this merchant has none of that id. */
+  async status(merchantId: string, id: string): Promise<"active" | "erased" | undefined> {
+    return (await this.row(merchantId, id))?.status;
   }
 
   /** In a command's check: refuses a customer erased since the command was made. */
@@ -316,12 +316,7 @@ export class Customers {
     for (const kind of IDENTITY_KINDS) {
       const v = hints[kind];
       if (v === undefined) continue;
-      const normalised =
-        kind === "email"
-          ? checkEmail(v)
-          : kind === "phone"
-            ? normalisePhone(v, this.opts)
-            : normaliseIdentity(kind, v);
+      const normalised = normaliseIdentifier(kind, v, this.opts);
       for (const id of await this.vault.find(merchantId, kind, normalised)) {
         if (!found.includes(id) && (await this.isActive(merchantId, id))) found.push(id);
       }
@@ -411,14 +406,18 @@ export class Customers {
     const q = query.trim();
     if (q.includes("@")) {
       try {
-        return await this.vault.find(merchantId, "email", checkEmail(q));
+        return await this.vault.find(merchantId, "email", normaliseIdentifier("email", q));
       } catch {
         return [];
       }
     }
     if (/^\+?[\d\s().-]{6,}$/.test(q)) {
       try {
-        return await this.vault.find(merchantId, "phone", normalisePhone(q, this.opts));
+        return await this.vault.find(
+          merchantId,
+          "phone",
+          normaliseIdentifier("phone", q, this.opts),
+        );
       } catch {
         return [];
       }
@@ -437,8 +436,10 @@ export class Customers {
         "look up by exactly one of email, phone or identity=<type>:<value>",
       );
     }
-    if (by.email !== undefined) return ["email", checkEmail(by.email)];
-    if (by.phone !== undefined) return ["phone", normalisePhone(by.phone, this.opts)];
+    if (by.email !== undefined) return ["email", normaliseIdentifier("email", by.email)];
+    if (by.phone !== undefined) {
+      return ["phone", normaliseIdentifier("phone", by.phone, this.opts)];
+    }
     const text = by.identity as string;
     const at = text.indexOf(":");
     const type = text.slice(0, at);
@@ -449,7 +450,7 @@ export class Customers {
         `identity must be <type>:<value> with type one of ${CHANNEL_KINDS.join(", ")}`,
       );
     }
-    return [type, normaliseIdentity(type as ChannelKind, text.slice(at + 1))];
+    return [type, normaliseIdentifier(type as ChannelKind, text.slice(at + 1))];
   }
 
   private async row(merchantId: string, id: string): Promise<Row | undefined> {
@@ -607,7 +608,7 @@ export class Customers {
       `SELECT c.id FROM vault_index i JOIN customers c ON c.id = i.customer_id
        WHERE i.merchant_id = $1 AND i.kind = $2 AND i.hash = decode($3, 'hex')
        AND c.status = 'active' LIMIT 1`,
-      [merchantId, `id:${kind}`, hexOf(hash)],
+      [merchantId, `id:${kind}`, toHex(hash)],
     );
     return rows[0]?.id ?? null;
   }
@@ -632,7 +633,7 @@ export class Customers {
 }
 
 const ownerKey = (merchantId: string, kind: string, hash: Uint8Array) =>
-  `${merchantId}\u0000${kind}\u0000${hexOf(hash)}`;
+  `${merchantId}\u0000${kind}\u0000${toHex(hash)}`;
 
 function flatten(ids: Partial<Record<IdentityKind, string[]>>) {
   return (Object.entries(ids) as [IdentityKind, string[]][]).flatMap(([kind, list]) =>

@@ -145,8 +145,10 @@ export class Interactions {
           throw err;
         }
       }
-    } else if (!(await this.customers.isActive(merchantId, customerId))) {
-      throw new ApiError(404, "not_found", `customer ${customerId} not found`);
+    } else {
+      const status = await this.customers.status(merchantId, customerId);
+      if (!status) throw new ApiError(404, "not_found", `customer ${customerId} not found`);
+      if (status === "erased") throw erased(customerId);
     }
     const id = newId("i");
     const cid = customerId;
@@ -161,11 +163,7 @@ export class Interactions {
         ? undefined
         : await this.vault.customerKey(merchantId, cid).catch((err) => {
             if (err instanceof VaultError) {
-              throw new ApiError(
-                409,
-                "customer_erased",
-                `customer ${cid} was erased; nothing more is recorded about them`,
-              );
+              throw erased(cid);
             }
             throw err;
           });
@@ -213,3 +211,10 @@ export class Interactions {
     return { id, customerId: cid, index: entry.index, replayed: false };
   }
 }
+
+const erased = (id: string) =>
+  new ApiError(
+    409,
+    "customer_erased",
+    `customer ${id} was erased; nothing more is recorded about them`,
+  );

@@ -231,6 +231,13 @@ export function normaliseIdentity(kind: ChannelKind, value: string): string {
   return v;
 }
 
+/** Any identifier as the blind index holds it. */
+export function normaliseIdentifier(kind: IdentityKind, value: string, opts: PhoneOptions = {}) {
+  if (kind === "email") return checkEmail(value);
+  if (kind === "phone") return normalisePhone(value, opts);
+  return normaliseIdentity(kind, value);
+}
+
 /** Birth month and age band on `today`: what segments may use instead of the birthday. */
 export function birthdayFacts(birthday: string | null, today: Date) {
   if (!birthday) return { birthMonth: null, ageBand: null };
@@ -263,13 +270,14 @@ export function identityFields(
   opts: PhoneOptions,
 ): Partial<Record<IdentityKind, string[]>> {
   const out: Partial<Record<IdentityKind, string[]>> = {};
-  if (input.emails) out.email = unique(input.emails.map(checkEmail));
-  if (input.phones) out.phone = unique(input.phones.map((p) => normalisePhone(p, opts)));
+  if (input.emails) out.email = unique(input.emails.map((e) => normaliseIdentifier("email", e)));
+  if (input.phones)
+    out.phone = unique(input.phones.map((p) => normaliseIdentifier("phone", p, opts)));
   if (input.identities) {
     for (const kind of CHANNEL_KINDS) out[kind] = [];
     for (const { type, value } of input.identities) {
       const list = out[type] as string[];
-      const v = normaliseIdentity(type, value);
+      const v = normaliseIdentifier(type, value, opts);
       if (v === "") throw new ApiError(400, "invalid_identity", `an empty ${type} identity`);
       if (!list.includes(v)) list.push(v);
     }

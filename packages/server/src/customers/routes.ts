@@ -265,7 +265,7 @@ export function customerRoutes(
     },
     async (req) => {
       const p = principalOf(req);
-      if (!(await customers.get(p.merchantId, req.params.id))) {
+      if (!(await customers.status(p.merchantId, req.params.id))) {
         throw new ApiError(404, "not_found", `customer ${req.params.id} not found`);
       }
       const page = await timeline(deps.db, deps.vault, p.merchantId, req.params.id, {

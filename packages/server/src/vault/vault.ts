@@ -241,17 +241,15 @@ export class Vault {
       [customerId, field],
     );
     const version = Number(rows[0]?.v ?? 0) + 1;
-    const salt = new Uint8Array(randomBytes(SALT_BYTES));
-    // The salt is sealed with the value: with the key gone, a commitment cannot be brute-forced.
-    const plain = Buffer.from(
-      canonicalJson({ salt: Buffer.from(salt).toString("base64url"), value }),
+    const salt = Vault.salt();
+    const s = this.sealField(
+      { merchantId, customerId, key, remember: () => {} },
+      field,
+      version,
+      value,
+      salt,
     );
-    const sealed = seal(key, plain, fieldContext(customerId, field, version));
-    await tx.query(
-      `INSERT INTO vault_fields (customer_id, field, version, ciphertext)
-       VALUES ($1, $2, $3, decode($4, 'hex'))`,
-      [customerId, field, version, hex(sealed)],
-    );
+    await tx.query(s.sql, s.params);
     return {
       field,
       version,
@@ -302,7 +300,8 @@ export class Vault {
     tx: Queryable = this.db,
   ): Promise<void> {
     const key = await this.indexKey(merchantId, tx);
-    await insertIndex(tx, merchantId, customerId, `id:${kind}`, blindIndex(key, kind, normalised));
+    const s = Vault.indexStatement(merchantId, customerId, kind, blindIndex(key, kind, normalised));
+    await tx.query(s.sql, s.params);
   }
 
   /** Removes an exact identifier from a customer's indexes (a changed email, an unmerge). */
@@ -314,11 +313,9 @@ export class Vault {
     tx: Queryable = this.db,
   ): Promise<void> {
     const key = await this.indexKey(merchantId, tx);
-    await tx.query(
-      `DELETE FROM vault_index WHERE merchant_id = $1 AND kind = $2 AND hash = decode($3, 'hex')
-       AND customer_id = $4`,
-      [merchantId, `id:${kind}`, hex(blindIndex(key, kind, normalised)), customerId],
-    );
+    const hash = blindIndex(key, kind, normalised);
+    const s = Vault.indexStatement(merchantId, customerId, kind, hash, true);
+    await tx.query(s.sql, s.params);
   }
 
   /** Customers holding this exact identifier. */
@@ -340,11 +337,8 @@ export class Vault {
     tx: Queryable = this.db,
   ): Promise<void> {
     const key = await this.indexKey(merchantId, tx);
-    await tx.query("DELETE FROM vault_index WHERE customer_id = $1 AND kind = 'name'", [
-      customerId,
-    ]);
-    for (const token of nameTokens(name)) {
-      await insertIndex(tx, merchantId, customerId, "name", nameIndex(key, token));
+    for (const s of Vault.nameIndexStatements(key, merchantId, customerId, name)) {
+      await tx.query(s.sql, s.params);
     }
   }
 
@@ -381,14 +375,7 @@ export class Vault {
    */
   async erase(merchantId: string, customerId: string, tx: Queryable = this.db): Promise<void> {
     await this.owned(merchantId, customerId, tx);
-    await tx.query("DELETE FROM vault_fields WHERE customer_id = $1", [customerId]);
-    await tx.query("DELETE FROM vault_index WHERE customer_id = $1", [customerId]);
-    await tx.query("DELETE FROM vault_data_keys WHERE customer_id = $1", [customerId]);
-    await tx.query(
-      `INSERT INTO vault_erased (customer_id, merchant_id) VALUES ($1, $2)
-       ON CONFLICT (customer_id) DO NOTHING`,
-      [customerId, merchantId],
-    );
+    for (const s of this.eraseStatements(merchantId, customerId)) await tx.query(s.sql, s.params);
     this.dataKeys.delete(customerId);
   }
 
@@ -514,21 +501,17 @@ export class Vault {
         dataKeyContext(customerId),
       );
     } else if (create) {
-      key = new Uint8Array(randomBytes(32));
-      const { keyId, wrapped } = await this.keys.wrap(key, dataKeyContext(customerId));
-      await tx.query(
-        `INSERT INTO vault_data_keys (customer_id, merchant_id, master_key_id, wrapped)
-         VALUES ($1, $2, $3, decode($4, 'hex'))`,
-        [customerId, merchantId, keyId, hex(wrapped)],
-      );
+      const made = await this.customerKey(merchantId, customerId, true);
+      const store = made.store as Statement;
+      await tx.query(store.sql, store.params);
+      key = made.key;
     } else {
       throw new VaultError(
         "no_such_customer",
         `no customer ${customerId} in merchant ${merchantId}`,
       );
     }
-    if (this.dataKeys.size >= CACHE_LIMIT) this.dataKeys.clear();
-    this.dataKeys.set(customerId, key);
+    this.remember(customerId, key);
     return key;
   }
 
@@ -560,20 +543,6 @@ export class Vault {
     this.indexKeys.set(merchantId, key);
     return key;
   }
-}
-
-async function insertIndex(
-  tx: Queryable,
-  merchantId: string,
-  customerId: string,
-  kind: string,
-  hash: Uint8Array,
-) {
-  await tx.query(
-    `INSERT INTO vault_index (merchant_id, kind, hash, customer_id)
-     VALUES ($1, $2, decode($3, 'hex'), $4) ON CONFLICT DO NOTHING`,
-    [merchantId, kind, hex(hash), customerId],
-  );
 }
 
 const dataKeyContext = (customerId: string) => `data-key/${customerId}`;
