@@ -267,6 +267,8 @@ const percent = (s: string) =>
 interface Context {
   origin: string;
   merchantId: string;
+  /** A customer that exists, so `{id}` of the customer routes reaches more than a 404. */
+  customerId: string;
 }
 
 const customer = ed25519Signer();
@@ -323,7 +325,13 @@ function attemptFor(
   const queryParams = op.params.filter((p) => p.in === "query");
   const headerParams = op.params.filter((p) => p.in === "header");
   const pathArb = fc
-    .tuple(...pathParams.map((p) => stringValue(p.schema).chain(percent)))
+    .tuple(
+      ...pathParams.map((p) =>
+        p.schema?.pattern?.startsWith("^c_")
+          ? fc.oneof(fc.constant(ctx.customerId), stringValue(p.schema).chain(percent))
+          : stringValue(p.schema).chain(percent),
+      ),
+    )
     .map((values) => {
       let path = op.path;
       pathParams.forEach((p, i) => {
@@ -495,7 +503,18 @@ describe.each(backends)(
         url: "/v1/me",
         headers: { authorization: `Bearer ${owner}` },
       });
-      ctx = { origin: node.identity.origin, merchantId: me.json().merchant.id };
+      const seeded = await node.app.inject({
+        method: "POST",
+        url: "/v1/customers",
+        headers: { authorization: `Bearer ${owner}`, "content-type": "application/json" },
+        payload: JSON.stringify({ name: "Fuzz Target", email: "fuzz@example.org" }),
+      });
+      expect(seeded.statusCode).toBe(201);
+      ctx = {
+        origin: node.identity.origin,
+        merchantId: me.json().merchant.id,
+        customerId: seeded.json().id,
+      };
       const doc = (await node.app.inject("/openapi.json")).json() as {
         paths: Record<
           string,
