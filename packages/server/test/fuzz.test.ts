@@ -277,7 +277,63 @@ const customer = ed25519Signer();
  * Bodies of the right shape for routes whose validator a random value never gets past, so the
  * fuzz reaches the code behind it: a signed command, well formed but for what is generated.
  */
+const nameArb = fc.oneof(
+  fc.constantFrom("Ada Lovelace", "欧阳娜娜", "José Müller", "李雷"),
+  fc.string({ minLength: 1, maxLength: 60 }),
+);
+const optional = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined, freq: 2 });
+const dropUndefined = (o: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+
+/**
+ * Bodies of the right shape with generated values, so a request reaches its handler and not only
+ * its validator. Add one for each new route whose body a generator cannot guess.
+ */
 const templates: Record<string, (ctx: Context) => fc.Arbitrary<unknown>> = {
+  "POST /v1/attestations": () =>
+    fc
+      .record({
+        digest: fc.oneof(
+          fc
+            .uint8Array({ minLength: 32, maxLength: 32 })
+            .map((b) => Buffer.from(b).toString("hex")),
+          fc.string({ maxLength: 70 }),
+        ),
+        subject: optional(fc.string({ maxLength: 80 })),
+        sealed: optional(fc.boolean()),
+      })
+      .map(dropUndefined),
+  "POST /v1/customers": () =>
+    fc
+      .record({
+        name: optional(nameArb),
+        email: optional(fc.oneof(fc.emailAddress(), fc.string({ maxLength: 30 }))),
+        phone: optional(
+          fc.oneof(
+            fc.constantFrom("+44 20 7946 0958", "+86 138 1234 5678", "12"),
+            fc.string({ maxLength: 20 }),
+          ),
+        ),
+        tags: optional(fc.array(fc.stringMatching(/^[a-z][a-z0-9-]{0,15}$/), { maxLength: 3 })),
+        stage: optional(fc.constantFrom("prospect", "loyal", "lapsed", "nonsense")),
+      })
+      .map(dropUndefined),
+  "POST /v1/interactions": (ctx) =>
+    fc
+      .record({
+        channel: fc.constantFrom("store", "phone", "email", "web", "chat", "social", "app", "fax"),
+        direction: fc.constantFrom("inbound", "outbound"),
+        kind: fc.constantFrom("visit", "call", "message", "email", "purchase"),
+        occurredAt: fc
+          .date({ min: new Date("2020-01-01"), max: new Date("2030-01-01"), noInvalidDate: true })
+          .map((d) => d.toISOString()),
+        customerId: optional(fc.constant(ctx.customerId)),
+        identity: optional(
+          fc.record({ email: fc.constantFrom("fuzz@example.org", "nobody@example.org") }),
+        ),
+        summary: optional(fc.string({ maxLength: 200 })),
+      })
+      .map(dropUndefined),
   "POST /v1/commands": (ctx) =>
     fc
       .record({
@@ -400,6 +456,21 @@ function attemptFor(
       if (body?.contentType) headers.push(["content-type", body.contentType]);
       return { method, target: `${path}${query}`, headers, ...(body ? { body: body.bytes } : {}) };
     });
+}
+
+function wellFormedWrite(op: Operation, keys: Keys, ctx: Context): fc.Arbitrary<Attempt> {
+  const template = templates[`${op.method} ${op.path}`];
+  if (!template) throw new Error(`no template for ${op.method} ${op.path}`);
+  return fc.tuple(template(ctx), fc.constantFrom(keys.owner, keys.staff)).map(([body, key]) => ({
+    method: op.method,
+    target: op.path,
+    headers: [
+      ["host", "fuzz"],
+      ["authorization", `Bearer ${key}`],
+      ["content-type", "application/json"],
+    ],
+    body: Buffer.from(JSON.stringify(body)),
+  }));
 }
 
 /** Requests no client library would send: bad request lines, framing, header abuse. */
@@ -563,6 +634,13 @@ describe.each(backends)(
               .chain((op) => attemptFor(op, keys, methods, ctx)),
           },
           { weight: 1, arbitrary: rawRequests.map((raw) => ({ raw })) },
+          {
+            // Well-formed writes: the route's method, a key that may write, a templated body.
+            weight: 2,
+            arbitrary: fc
+              .constantFrom(...operations.filter((o) => templates[`${o.method} ${o.path}`]))
+              .chain((op) => wellFormedWrite(op, keys, ctx)),
+          },
         );
         let sent = 0;
         let acknowledged = 0;
