@@ -1,0 +1,276 @@
+import { randomBytes } from "node:crypto";
+import { canonicalJson, hashLeaf, inclusionProof, rootFromLeafHashes } from "@patron/ledger";
+import type { Queryable } from "../db/database.js";
+import { toHex } from "../http/schemas.js";
+import type { Clock } from "../ledger/clock.js";
+import type { Sequencer } from "../ledger/sequencer.js";
+import { actorOf, type Principal } from "../tenancy/roles.js";
+import type { Use } from "./purposes.js";
+
+export const ACCESS_RECORDED = "access.recorded";
+
+/** What kinds of personal data a use reveals (ISO/IEC TS 27560 data categories, simplified). */
+export const CATEGORIES = [
+  "contact",
+  "demographics",
+  "interactions",
+  "notes",
+  "purchase_history",
+  "loyalty",
+] as const;
+export type Category = (typeof CATEGORIES)[number];
+
+/** The categories a customer profile reveals. */
+export const PROFILE: Category[] = ["contact", "demographics"];
+
+/**
+ * One use of one customer's personal data, as the customer sees it: when, by which role, for
+ * which purpose on which basis, and what. The staff member or key is kept beside it for the
+ * merchant's internal audit, outside the committed record.
+ */
+export interface AccessRecord {
+  id: string;
+  merchantId: string;
+  customerId: string;
+  at: string;
+  role: string;
+  purpose: string;
+  basis: string;
+  categories: Category[];
+  action: string;
+}
+
+/** The bytes a record's leaf hashes: RFC 8785 canonical JSON of the record. */
+export const recordBytes = (r: AccessRecord) =>
+  new TextEncoder().encode(canonicalJson(r as unknown as Parameters<typeof canonicalJson>[0]));
+
+interface Row {
+  id: string;
+  merchant_id: string;
+  customer_id: string;
+  at: string | Date;
+  role: string;
+  purpose: string;
+  basis: string;
+  categories: string | Category[];
+  action: string;
+  batch_idx: string | number | bigint | null;
+  leaf: string | number | bigint | null;
+  seq: string | number | bigint;
+}
+
+/** A record with its proof against the batch entry that committed it (null while pending). */
+export interface ProvenRecord extends AccessRecord {
+  batch: {
+    entryIndex: number;
+    leafIndex: number;
+    size: number;
+    root: string;
+    proof: string[];
+  } | null;
+}
+
+/** Most records one batch entry commits; a longer backlog takes several. */
+const MAX_BATCH = 10_000;
+
+const toRecord = (r: Row): AccessRecord => ({
+  id: r.id,
+  merchantId: r.merchant_id,
+  customerId: r.customer_id,
+  at: new Date(r.at).toISOString(),
+  role: r.role,
+  purpose: r.purpose,
+  basis: r.basis,
+  categories: typeof r.categories === "string" ? JSON.parse(r.categories) : r.categories,
+  action: r.action,
+});
+
+/**
+ * Accountable use of personal data (decision 11). Every request that reveals a customer's data
+ * writes a record before it answers; every few seconds each merchant's new records are committed
+ * as one sealed entry holding their Merkle root, and each record can then be proved against it.
+ */
+export class AccessLog {
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<number> | undefined;
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly sequencer: Sequencer,
+    private readonly clock: Clock,
+    private readonly opts: { intervalMs: number },
+  ) {}
+
+  /**
+   * Records that a request revealed these customers' data. Awaited before the answer is sent:
+   * a use that cannot be recorded is not made.
+   */
+  async record(
+    p: Principal,
+    use: Use,
+    customerIds: readonly string[],
+    categories: readonly Category[],
+    action: string,
+  ): Promise<void> {
+    const ids = [...new Set(customerIds)];
+    if (ids.length === 0) return;
+    const at = new Date(this.clock.now()).toISOString();
+    // One statement for the whole page: record ids and customers as parallel arrays.
+    await this.db.query(
+      `INSERT INTO access_records (id, merchant_id, customer_id, at, role, actor, purpose, basis, categories, action)
+       SELECT id, $3, customer_id, $4, $5, $6, $7, $8, $9, $10
+       FROM unnest($1::text[], $2::text[]) AS t(id, customer_id)`,
+      [
+        ids.map(() => `ar_${randomBytes(12).toString("base64url")}`),
+        ids,
+        p.merchantId,
+        at,
+        p.role,
+        actorOf(p),
+        use.purpose,
+        use.basis,
+        JSON.stringify([...new Set(categories)].sort()),
+        action,
+      ],
+    );
+  }
+
+  /** A customer's records, newest first, each with its proof once committed. */
+  async list(
+    merchantId: string,
+    customerId: string,
+    q: { before?: bigint; limit: number },
+  ): Promise<{ records: ProvenRecord[]; next: bigint | null }> {
+    const params: unknown[] = [merchantId, customerId, q.limit + 1];
+    if (q.before !== undefined) params.push(q.before.toString());
+    const { rows } = await this.db.query<Row>(
+      `SELECT id, merchant_id, customer_id, at, role, purpose, basis, categories, action, batch_idx, leaf, seq
+       FROM access_records WHERE merchant_id = $1 AND customer_id = $2
+       ${q.before === undefined ? "" : "AND seq < $4"} ORDER BY seq DESC LIMIT $3`,
+      params,
+    );
+    const page = rows.slice(0, q.limit);
+    // Each batch's leaves are read once for all the page's records in it.
+    const batches = new Map<string, Promise<Uint8Array[]>>();
+    const leavesOf = (idx: string) => {
+      let found = batches.get(idx);
+      if (!found) {
+        found = this.batchLeaves(merchantId, idx);
+        batches.set(idx, found);
+      }
+      return found;
+    };
+    const records = await Promise.all(
+      page.map(async (r): Promise<ProvenRecord> => {
+        const record = toRecord(r);
+        if (r.batch_idx === null || r.leaf === null) return { ...record, batch: null };
+        const leaves = await leavesOf(String(r.batch_idx));
+        const leafIndex = Number(r.leaf);
+        return {
+          ...record,
+          batch: {
+            entryIndex: Number(r.batch_idx),
+            leafIndex,
+            size: leaves.length,
+            root: toHex(rootFromLeafHashes(leaves)),
+            proof: inclusionProof(leaves, leafIndex).map(toHex),
+          },
+        };
+      }),
+    );
+    const last = page[page.length - 1];
+    return { records, next: rows.length > q.limit && last ? BigInt(last.seq) : null };
+  }
+
+  /**
+   * Commits every merchant's pending records, one sealed entry per merchant and batch holding
+   * their Merkle root. Resolves to how many records it committed. One flush runs at a time.
+   */
+  flush(): Promise<number> {
+    if (!this.flushing) {
+      this.flushing = this.flushAll().finally(() => {
+        this.flushing = undefined;
+      });
+    }
+    return this.flushing;
+  }
+
+  start(): void {
+    if (this.timer || this.opts.intervalMs <= 0) return;
+    this.timer = setInterval(() => {
+      this.flush().catch(() => {
+        // Left pending: the next tick tries again.
+      });
+    }, this.opts.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops the timer and commits what is pending. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.flush().catch(() => {});
+  }
+
+  private async flushAll(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const { rows } = await this.db.query<Row>(
+        `SELECT id, merchant_id, customer_id, at, role, purpose, basis, categories, action, batch_idx, leaf, seq
+         FROM access_records WHERE batch_idx IS NULL ORDER BY seq LIMIT ${MAX_BATCH}`,
+      );
+      if (rows.length === 0) return total;
+      const byMerchant = new Map<string, Row[]>();
+      for (const r of rows) {
+        const list = byMerchant.get(r.merchant_id) ?? [];
+        list.push(r);
+        byMerchant.set(r.merchant_id, list);
+      }
+      await Promise.all(
+        [...byMerchant].map(([merchantId, list]) => this.commitBatch(merchantId, list)),
+      );
+      total += rows.length;
+      if (rows.length < MAX_BATCH) return total;
+    }
+  }
+
+  private async commitBatch(merchantId: string, rows: Row[]): Promise<void> {
+    const leaves = rows.map((r) => hashLeaf(recordBytes(toRecord(r))));
+    const root = rootFromLeafHashes(leaves);
+    const ids = rows.map((r) => r.id);
+    await this.sequencer.execute({
+      entries: [
+        {
+          type: ACCESS_RECORDED,
+          actor: "node:access-log",
+          payload: {
+            merchantId,
+            root: toHex(root),
+            count: rows.length,
+          },
+          parties: [{ merchant: merchantId }],
+          sealed: true,
+        },
+      ],
+      // The records learn their batch in the entry's own transaction: both or neither.
+      writes: (es) => [
+        {
+          sql: `UPDATE access_records a SET batch_idx = $1, leaf = t.leaf - 1
+           FROM unnest($2::text[]) WITH ORDINALITY AS t(id, leaf)
+           WHERE a.id = t.id AND a.merchant_id = $3`,
+          params: [String(es[0]?.index), ids, merchantId],
+        },
+      ],
+    });
+  }
+
+  /** The leaf hashes of one batch, in order, recomputed from its records. */
+  private async batchLeaves(merchantId: string, batchIdx: string): Promise<Uint8Array[]> {
+    const { rows } = await this.db.query<Row>(
+      `SELECT id, merchant_id, customer_id, at, role, purpose, basis, categories, action, batch_idx, leaf, seq
+       FROM access_records WHERE merchant_id = $1 AND batch_idx = $2 ORDER BY leaf`,
+      [merchantId, batchIdx],
+    );
+    return rows.map((r) => hashLeaf(recordBytes(toRecord(r))));
+  }
+}
