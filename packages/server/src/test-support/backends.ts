@@ -33,7 +33,12 @@ export const pglite: Backend = {
   config(overrides = {}) {
     const dataDir = tempDir();
     const config = {
-      ...loadConfig({ PATRON_CHAIN: "off", PATRON_DEMO_DATA: "0" }),
+      ...loadConfig({
+        PATRON_CHAIN: "off",
+        PATRON_DEMO_DATA: "0",
+        // No background commits of access records: a test that counts entries flushes them itself.
+        PATRON_ACCESS_BATCH_MS: "0",
+      }),
       dataDir,
       port: 0,
       ...overrides,
@@ -49,7 +54,12 @@ export const postgres: Backend | undefined = pgUrl
         const dataDir = tempDir();
         const schema = fresh("t");
         const config = {
-          ...loadConfig({ PATRON_CHAIN: "off", PATRON_DEMO_DATA: "0" }),
+          ...loadConfig({
+            PATRON_CHAIN: "off",
+            PATRON_DEMO_DATA: "0",
+            // No background commits of access records: a test that counts entries flushes them itself.
+            PATRON_ACCESS_BATCH_MS: "0",
+          }),
           dataDir,
           databaseUrl: pgUrl,
           port: 0,
