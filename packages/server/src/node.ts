@@ -22,6 +22,7 @@ import { type LedgerIdentity, loadLedgerIdentity } from "./ledger/keys.js";
 import { ProofService } from "./ledger/proofs.js";
 import { ledgerRoutes } from "./ledger/routes.js";
 import { type Projector, Sequencer } from "./ledger/sequencer.js";
+import { segmentsDomain } from "./segments/index.js";
 import { tenancyDomain } from "./tenancy/index.js";
 import { SYSTEM_ACTOR, Tenancy } from "./tenancy/tenancy.js";
 import { loadKeyStore } from "./vault/keystore.js";
@@ -32,7 +33,12 @@ import { VERSION } from "./version.js";
 const SEQUENCER_LOCK = 7244902;
 
 /** The node's domains, in the order their routes register. Adding one is one line here. */
-export const domains: Domain[] = [tenancyDomain, attestationsDomain, customersDomain];
+export const domains: Domain[] = [
+  tenancyDomain,
+  attestationsDomain,
+  customersDomain,
+  segmentsDomain,
+];
 
 export const entryTypesOf = (ds: readonly Domain[]): EntryTypeSpec[] =>
   ds.flatMap((d) => d.entryTypes ?? []);

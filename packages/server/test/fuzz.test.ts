@@ -289,6 +289,20 @@ const dropUndefined = (o: Record<string, unknown>) =>
  * Bodies of the right shape with generated values, so a request reaches its handler and not only
  * its validator. Add one for each new route whose body a generator cannot guess.
  */
+/** Segment conditions: well-formed ones over real facts, and JSON that is not one. */
+const conditionArb: fc.Arbitrary<unknown> = fc.oneof(
+  fc.constantFrom(
+    true,
+    { "==": [{ var: "stage" }, "loyal"] },
+    { in: ["vip", { var: "tags" }] },
+    { and: [{ ">=": [{ var: "attributes.visits" }, 3] }, { "!": { var: "language" } }] },
+    { "<": [2, { var: "birthMonth" }, 6] },
+    { "==": [{ var: "name" }, "x"] },
+    { "==": [{ var: "attributes.__proto__" }, 1] },
+  ),
+  jsonFor(undefined),
+);
+
 const templates: Record<string, (ctx: Context) => fc.Arbitrary<unknown>> = {
   "POST /v1/attestations": () =>
     fc
@@ -334,6 +348,12 @@ const templates: Record<string, (ctx: Context) => fc.Arbitrary<unknown>> = {
         summary: optional(fc.string({ maxLength: 200 })),
       })
       .map(dropUndefined),
+  "POST /v1/segments": () => fc.record({ name: nameArb, condition: conditionArb }),
+  "POST /v1/segments/preview": () => fc.record({ condition: conditionArb }),
+  "PATCH /v1/segments/{id}": () =>
+    fc.record({ name: optional(nameArb), condition: optional(conditionArb) }).map(dropUndefined),
+  "POST /v1/customers/{id}/notes": () =>
+    fc.record({ text: fc.oneof(fc.string({ minLength: 1, maxLength: 300 }), fc.constant("")) }),
   "POST /v1/commands": (ctx) =>
     fc
       .record({

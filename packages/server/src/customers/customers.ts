@@ -362,7 +362,15 @@ export class Customers {
    */
   async list(
     merchantId: string,
-    q: { query?: string; tag?: string; stage?: Stage; before?: bigint; limit: number },
+    q: {
+      query?: string;
+      tag?: string;
+      stage?: Stage;
+      /** A segment's condition (segments/sql.ts): pushes its values, returns its clause. */
+      where?: (params: unknown[]) => string;
+      before?: bigint;
+      limit: number;
+    },
   ): Promise<{ customers: CustomerView[]; next: bigint | null }> {
     let ids: string[] | undefined;
     if (q.query !== undefined && q.query.trim() !== "") {
@@ -383,6 +391,7 @@ export class Customers {
       params.push(q.stage);
       where.push(`facts->>'stage' = $${params.length}`);
     }
+    if (q.where) where.push(`(${q.where(params)})`);
     if (q.before !== undefined) {
       params.push(q.before.toString());
       where.push(`created_idx < $${params.length}`);

@@ -1,6 +1,8 @@
 import type { Domain } from "../domain.js";
 import { Customers } from "./customers.js";
 import { INTERACTION_RECORDED, Interactions, interactionsProjector } from "./interactions.js";
+import { NOTE_ADDED, NOTE_DELETED, Notes, notesProjector } from "./notes.js";
+import { noteRoutes } from "./notes-routes.js";
 import {
   CUSTOMER_CREATED,
   CUSTOMER_ERASED,
@@ -22,18 +24,29 @@ const customerAndMerchant = (e: { payload: unknown }) => {
  */
 export const customersDomain: Domain = {
   name: "customers",
-  entryTypes: [CUSTOMER_CREATED, CUSTOMER_UPDATED, CUSTOMER_ERASED, INTERACTION_RECORDED].map(
-    (type) => ({
-      type,
-      sealing: "sealed" as const,
-      parties: customerAndMerchant,
-    }),
-  ),
-  projectors: [customersProjector, interactionsProjector],
-  start: ({ db, sequencer, vault, clock, defaultCountry }) => {
+  entryTypes: [
+    CUSTOMER_CREATED,
+    CUSTOMER_UPDATED,
+    CUSTOMER_ERASED,
+    INTERACTION_RECORDED,
+    NOTE_ADDED,
+    NOTE_DELETED,
+  ].map((type) => ({
+    type,
+    sealing: "sealed" as const,
+    parties: customerAndMerchant,
+  })),
+  projectors: [customersProjector, interactionsProjector, notesProjector],
+  start: ({ db, sequencer, vault, clock, defaultCountry, dataUse }) => {
     const customers = new Customers(db, sequencer, vault, clock, { defaultCountry });
     const interactions = new Interactions(sequencer, vault, customers);
-    return { routes: (app) => customerRoutes(app, { customers, interactions, vault, db }) };
+    const notes = new Notes(db, sequencer, vault, customers);
+    return {
+      routes: (app) => {
+        customerRoutes(app, { customers, interactions, vault, db });
+        noteRoutes(app, { notes, dataUse });
+      },
+    };
   },
 };
 

@@ -3,6 +3,7 @@ import type { Queryable } from "../db/database.js";
 import { type App, principalOf, requireRole } from "../http/app.js";
 import { ApiError } from "../http/errors.js";
 import { errorResponses, IdOf, Label, Limit, MAX_POSITION } from "../http/schemas.js";
+import { segmentFilter } from "../segments/segments.js";
 import { actorOf, can } from "../tenancy/roles.js";
 import type { Vault } from "../vault/vault.js";
 import type { Customers } from "./customers.js";
@@ -18,7 +19,8 @@ const IdempotencyKey = z
   .optional()
   .describe("a retry with the same key and body returns the first answer (200) and writes nothing");
 
-const CustomerView = z.object({
+/** A customer as the API shows it (also segment members). */
+export const CustomerView = z.object({
   id: z.string(),
   status: z.enum(["active", "erased"]),
   name: z.string().nullable(),
@@ -114,6 +116,7 @@ export function customerRoutes(
             ),
           tag: z.string().max(40).optional(),
           stage: z.enum(STAGES).optional(),
+          segment: IdOf("s", "a segment").optional().describe("only the segment's members"),
           cursor: z.string().max(100).optional().describe("`next` of the previous page"),
           limit: Limit(100, 25),
         }),
@@ -130,6 +133,10 @@ export function customerRoutes(
         query: q.query,
         tag: q.tag,
         stage: q.stage,
+        where:
+          q.segment === undefined
+            ? undefined
+            : await segmentFilter(deps.db, p.merchantId, q.segment),
         before: q.cursor === undefined ? undefined : decodeCursor(q.cursor),
         limit: q.limit,
       });
@@ -255,6 +262,7 @@ export function customerRoutes(
                   .object({ summary: z.string().nullable(), content: z.string().nullable() })
                   .nullable()
                   .optional(),
+                note: z.string().nullable().optional().describe("a note's text (note.added)"),
               }),
             ),
             next: z.string().nullable(),

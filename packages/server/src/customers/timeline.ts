@@ -3,6 +3,7 @@ import type { Queryable } from "../db/database.js";
 import { VaultError } from "../vault/keystore.js";
 import type { Vault } from "../vault/vault.js";
 import { INTERACTION_RECORDED, interactionField } from "./interactions.js";
+import { NOTE_ADDED, noteField } from "./notes.js";
 
 /** One entry about a customer, as the timeline shows it. */
 export interface TimelineItem {
@@ -13,11 +14,13 @@ export interface TimelineItem {
   payload: JsonValue;
   /** An interaction's summary and content, from the vault (null once erased). */
   text?: { summary: string | null; content: string | null } | null;
+  /** A note's text, from the vault (null once deleted or the customer erased). */
+  note?: string | null;
 }
 
 /**
  * Everything recorded about a customer, newest first: the customer's chain (decision 7), read
- * from its projection, with interactions' text decrypted from the vault.
+ * from its projection, with interactions' and notes' text decrypted from the vault.
  */
 export async function timeline(
   db: Queryable,
@@ -45,6 +48,14 @@ export async function timeline(
         actor: e.actor,
         payload: e.payload,
       };
+      if (e.type === NOTE_ADDED) {
+        const p = e.payload as { noteId: string };
+        const v = await vault.get(merchantId, customerId, noteField(p.noteId)).catch((err) => {
+          if (err instanceof VaultError && err.code === "erased") return undefined;
+          throw err;
+        });
+        item.note = typeof v?.value === "string" ? v.value : null;
+      }
       if (e.type === INTERACTION_RECORDED) {
         const p = e.payload as { interactionId: string; content?: string };
         if (p.content !== undefined) {

@@ -239,6 +239,40 @@ export const migrations: { id: number; name: string; sql: string }[] = [
       CREATE INDEX interactions_customer_idx ON interactions (customer_id, occurred_at);
     `,
   },
+  {
+    id: 10,
+    name: "notes and segments",
+    sql: `
+      -- Staff notes: who wrote one and when; the text is in the vault, under the customer's key.
+      CREATE TABLE notes (
+        id text PRIMARY KEY,
+        merchant_id text NOT NULL,
+        customer_id text NOT NULL,
+        author text NOT NULL,
+        created_at timestamptz NOT NULL,
+        entry_idx bigint NOT NULL,
+        deleted_at timestamptz,
+        deleted_by text,
+        deleted_idx bigint
+      );
+      CREATE INDEX notes_customer_idx ON notes (merchant_id, customer_id, entry_idx);
+      -- Segment definitions: JsonLogic over the facts in clear, never a personal field.
+      CREATE TABLE segments (
+        id text PRIMARY KEY,
+        merchant_id text NOT NULL,
+        name text NOT NULL,
+        condition jsonb NOT NULL,
+        status text NOT NULL,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        created_idx bigint NOT NULL,
+        entry_idx bigint NOT NULL
+      );
+      CREATE INDEX segments_merchant_idx ON segments (merchant_id, created_idx);
+      -- Tags and other exact facts, as segments ask for them (facts @> {"tags": ["vip"]}).
+      CREATE INDEX customers_facts_idx ON customers USING gin (facts jsonb_path_ops);
+    `,
+  },
 ];
 
 /** Brings the schema up to date. Safe to run from several nodes at once on PostgreSQL. */
