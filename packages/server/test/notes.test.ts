@@ -194,6 +194,18 @@ describe.each(backends)("notes ($name)", (backend) => {
     );
   });
 
+  it("refuses notes on a record merged into another", async () => {
+    const a = (await call("POST", "/v1/customers", { name: "Twin A" })).json().id;
+    const b = (await call("POST", "/v1/customers", { name: "Twin B" })).json().id;
+    const merged = await call("POST", `/v1/customers/${a}/merge`, { from: b });
+    expect(merged.statusCode, merged.body).toBe(200);
+    const before = size(t.node);
+    const r = await call("POST", `/v1/customers/${b}/notes`, { text: "on the absorbed one" });
+    expect(r.statusCode).toBe(409);
+    expect(r.json().error.code).toBe("customer_merged");
+    expect(size(t.node)).toBe(before);
+  });
+
   it("keeps no note text in clear in any table or entry", async () => {
     await expectNoneInClear(t, [...TEXTS, "Delete me soon"]);
   });

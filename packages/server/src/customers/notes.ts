@@ -224,6 +224,14 @@ export class Notes {
     const status = await this.customers.status(merchantId, customerId);
     if (!status) throw customerNotFound(customerId);
     if (status === "erased") throw erased(customerId);
+    // Absorbed by a merge: its notes are written on the record it was merged into.
+    if (status !== "active") {
+      throw new ApiError(
+        409,
+        "customer_merged",
+        `customer ${customerId} was merged into another record; write the note there`,
+      );
+    }
   }
 }
 
