@@ -35,6 +35,28 @@ export interface Config {
   masterKeyPrevious?: string;
   /** The country of phone numbers written without +, ISO 3166-1 alpha-2 (PATRON_DEFAULT_COUNTRY). */
   defaultCountry?: string;
+  /** Outgoing mail by SMTP (PATRON_MAIL_URL, smtp:// or smtps://); otherwise the local outbox. */
+  mailUrl?: string;
+  /** The sender of outgoing mail (PATRON_MAIL_FROM). */
+  mailFrom: string;
+  /** SMS through a Twilio-compatible gateway (PATRON_SMS_URL and friends); otherwise the outbox. */
+  sms?: SmsConfig;
+  /** The node's public address, for links in emails (PATRON_PUBLIC_URL); default: where it listens. */
+  publicUrl?: string;
+  /** The demo owner's console sign-in, made on the first start (PATRON_OWNER_EMAIL). */
+  ownerEmail: string;
+}
+
+/** A Twilio-compatible Messages API: `To`, `From`, `Body` POSTed with basic authentication. */
+export interface SmsConfig {
+  /** PATRON_SMS_URL: the API's base (https://api.twilio.com) or its full …/Messages.json URL. */
+  url: string;
+  /** PATRON_SMS_ACCOUNT: the account id (basic auth user). */
+  account: string;
+  /** PATRON_SMS_TOKEN: the auth token (basic auth password). */
+  token: string;
+  /** PATRON_SMS_FROM: the sender number or id. */
+  from: string;
 }
 
 /**
@@ -123,7 +145,66 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     masterKey: env.PATRON_MASTER_KEY || undefined,
     masterKeyPrevious: env.PATRON_MASTER_KEY_PREVIOUS || undefined,
     defaultCountry: country(env.PATRON_DEFAULT_COUNTRY),
+    mailUrl: mailUrl(env.PATRON_MAIL_URL),
+    mailFrom: env.PATRON_MAIL_FROM || "Patron <patron@localhost>",
+    sms: smsConfig(env),
+    publicUrl: httpUrl("PATRON_PUBLIC_URL", env.PATRON_PUBLIC_URL)?.replace(/\/+$/, ""),
+    ownerEmail: ownerEmail(env.PATRON_OWNER_EMAIL),
   };
+}
+
+function httpUrl(name: string, value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    throw new ConfigError(`${name} must be a URL, got "${value}"`);
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") {
+    throw new ConfigError(`${name} must be an http:// or https:// URL`);
+  }
+  return value;
+}
+
+// The URL may hold the SMTP password: errors name the setting, never repeat the value.
+function mailUrl(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  let u: URL | undefined;
+  try {
+    u = new URL(value);
+  } catch {
+    u = undefined;
+  }
+  if (!u || (u.protocol !== "smtp:" && u.protocol !== "smtps:") || !u.hostname) {
+    throw new ConfigError(
+      "PATRON_MAIL_URL must be an SMTP URL such as smtp://user:pass@host:587 (or smtps://)",
+    );
+  }
+  return value;
+}
+
+function smsConfig(env: NodeJS.ProcessEnv): SmsConfig | undefined {
+  const url = httpUrl("PATRON_SMS_URL", env.PATRON_SMS_URL);
+  if (!url) return undefined;
+  const account = env.PATRON_SMS_ACCOUNT;
+  const token = env.PATRON_SMS_TOKEN;
+  const from = env.PATRON_SMS_FROM;
+  if (!account || !token || !from) {
+    throw new ConfigError(
+      "PATRON_SMS_URL needs PATRON_SMS_ACCOUNT, PATRON_SMS_TOKEN and PATRON_SMS_FROM",
+    );
+  }
+  return { url, account, token, from };
+}
+
+function ownerEmail(value: string | undefined): string {
+  if (!value) return "owner@demo.patron.local";
+  const email = value.trim().toLowerCase();
+  if (email.length > 254 || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
+    throw new ConfigError(`PATRON_OWNER_EMAIL must be an email address, got "${value}"`);
+  }
+  return email;
 }
 
 function country(value: string | undefined): string | undefined {

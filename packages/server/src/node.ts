@@ -6,6 +6,7 @@ import { attestationsDomain } from "./attestations/index.js";
 import { Anchorer } from "./chain/anchorer.js";
 import { type ChainLink, connectChain } from "./chain/client.js";
 import { anchorRoutes } from "./chain/routes.js";
+import { Channels } from "./channels/index.js";
 import { Bindings, bindingsProjector } from "./commands/bindings.js";
 import { commandRoutes } from "./commands/routes.js";
 import type { Config } from "./config.js";
@@ -23,6 +24,7 @@ import { ProofService } from "./ledger/proofs.js";
 import { ledgerRoutes } from "./ledger/routes.js";
 import { type Projector, Sequencer } from "./ledger/sequencer.js";
 import { segmentsDomain } from "./segments/index.js";
+import { staffDomain } from "./staff/index.js";
 import { tenancyDomain } from "./tenancy/index.js";
 import { SYSTEM_ACTOR, Tenancy } from "./tenancy/tenancy.js";
 import { loadKeyStore } from "./vault/keystore.js";
@@ -38,6 +40,7 @@ export const domains: Domain[] = [
   attestationsDomain,
   customersDomain,
   segmentsDomain,
+  staffDomain,
 ];
 
 export const entryTypesOf = (ds: readonly Domain[]): EntryTypeSpec[] =>
@@ -210,6 +213,17 @@ export async function startNode(
       bindings,
       vault,
       defaultCountry: config.defaultCountry,
+      // The staff domain's settings (staff/index.ts): mail, SMS and the demo owner's sign-in.
+      staff: {
+        channels: new Channels(db, vault, clock, {
+          mailUrl: config.mailUrl,
+          mailFrom: config.mailFrom,
+          sms: config.sms,
+        }),
+        publicUrl: () => config.publicUrl ?? url,
+        bootstrap: { dataDir: config.dataDir, ownerEmail: config.ownerEmail },
+        log,
+      },
     };
     const handlers = new Map<string, CommandHandler>();
     for (const d of ledger.domains) {

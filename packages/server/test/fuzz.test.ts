@@ -37,14 +37,14 @@ interface JsonSchema {
 
 /** The code an error of this status must carry; statuses with domain codes are left out. */
 const CODES: Record<number, string[]> = {
-  401: ["unauthorized", "invalid_signature"],
+  401: ["unauthorized", "invalid_signature", "invalid_credentials"],
   405: ["method_not_allowed"],
   408: ["request_timeout"],
   413: ["body_too_large"],
   414: ["uri_too_long"],
   415: ["unsupported_media_type", "unsupported_charset"],
   417: ["expectation_failed"],
-  429: ["too_many_connections"],
+  429: ["too_many_connections", "too_many_attempts"],
   431: ["headers_too_large"],
 };
 
@@ -348,6 +348,45 @@ const templates: Record<string, (ctx: Context) => fc.Arbitrary<unknown>> = {
         summary: optional(fc.string({ maxLength: 200 })),
       })
       .map(dropUndefined),
+  "POST /v1/staff/invitations": () =>
+    fc.record({
+      email: fc.oneof(fc.emailAddress(), fc.string({ maxLength: 30 })),
+      role: fc.constantFrom("owner", "admin", "staff", "auditor", "king"),
+    }),
+  "POST /v1/staff/session": (ctx) =>
+    fc
+      .record({
+        email: fc.oneof(fc.constant("owner@demo.patron.local"), fc.emailAddress()),
+        password: fc.string({ maxLength: 40 }),
+        merchantId: optional(fc.oneof(fc.constant(ctx.merchantId), stringValue())),
+      })
+      .map(dropUndefined),
+  "POST /v1/staff/invitations/accept": (ctx) =>
+    fc.record({
+      token: fc.oneof(
+        fc
+          .uint8Array({ minLength: 32, maxLength: 32 })
+          .map((b) => `${ctx.merchantId}.${Buffer.from(b).toString("base64url")}`),
+        stringValue(),
+      ),
+      password: fc.string({ minLength: 8, maxLength: 40 }),
+    }),
+  "POST /v1/staff/password-reset": (ctx) =>
+    fc
+      .record({
+        email: fc.oneof(fc.constant("owner@demo.patron.local"), fc.emailAddress()),
+        merchantId: optional(fc.constant(ctx.merchantId)),
+      })
+      .map(dropUndefined),
+  "POST /v1/staff/password-reset/confirm": (ctx) =>
+    fc.record({
+      token: fc
+        .uint8Array({ minLength: 32, maxLength: 32 })
+        .map((b) => `${ctx.merchantId}.${Buffer.from(b).toString("base64url")}`),
+      password: fc.string({ minLength: 8, maxLength: 40 }),
+    }),
+  "PATCH /v1/staff/{id}": () =>
+    fc.record({ role: fc.constantFrom("owner", "admin", "staff", "auditor", "") }),
   "POST /v1/segments": () => fc.record({ name: nameArb, condition: conditionArb }),
   "POST /v1/segments/preview": () => fc.record({ condition: conditionArb }),
   "PATCH /v1/segments/{id}": () =>

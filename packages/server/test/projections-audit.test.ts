@@ -56,6 +56,7 @@ describe.each(backends)("projection audit on $name", (backend) => {
       "attestations",
       "customers",
       "interactions",
+      "staff",
       "actor_bindings",
     ]);
     expect(clean.entries).toBe(node.sequencer.head.size);

@@ -240,6 +240,61 @@ export const migrations: { id: number; name: string; sql: string }[] = [
     `,
   },
   {
+    id: 9,
+    name: "staff and outbox",
+    sql: `
+      -- A projection of the staff entries: ids and roles, nothing personal.
+      CREATE TABLE staff (
+        id text PRIMARY KEY,
+        merchant_id text NOT NULL,
+        role text NOT NULL,
+        created_at timestamptz NOT NULL,
+        disabled_at timestamptz,
+        entry_idx bigint NOT NULL
+      );
+      CREATE INDEX staff_merchant_idx ON staff (merchant_id, entry_idx);
+      -- Beside the log, never in it: the sign-in email and the Argon2id hash (null: invited).
+      CREATE TABLE staff_accounts (
+        staff_id text PRIMARY KEY,
+        merchant_id text NOT NULL,
+        email text NOT NULL,
+        password_hash text,
+        password_set_at timestamptz
+      );
+      CREATE UNIQUE INDEX staff_accounts_email_idx ON staff_accounts (merchant_id, email);
+      CREATE INDEX staff_accounts_sign_in_idx ON staff_accounts (email);
+      -- Single-use invitation and reset links, by the SHA-256 of their token.
+      CREATE TABLE staff_tokens (
+        token_hash bytea PRIMARY KEY,
+        merchant_id text NOT NULL,
+        staff_id text NOT NULL,
+        purpose text NOT NULL,
+        expires_at timestamptz NOT NULL,
+        used_at timestamptz
+      );
+      CREATE INDEX staff_tokens_staff_idx ON staff_tokens (merchant_id, staff_id);
+      CREATE TABLE staff_sessions (
+        token_hash bytea PRIMARY KEY,
+        merchant_id text NOT NULL,
+        staff_id text NOT NULL,
+        created_at timestamptz NOT NULL,
+        expires_at timestamptz NOT NULL,
+        revoked_at timestamptz
+      );
+      CREATE INDEX staff_sessions_staff_idx ON staff_sessions (merchant_id, staff_id);
+      -- Mail and SMS held without a transport, sealed under the merchant's outbox key.
+      CREATE TABLE outbox_messages (
+        id text PRIMARY KEY,
+        seq bigserial NOT NULL,
+        merchant_id text NOT NULL,
+        channel text NOT NULL,
+        created_at timestamptz NOT NULL,
+        sealed bytea NOT NULL
+      );
+      CREATE INDEX outbox_messages_merchant_idx ON outbox_messages (merchant_id, seq);
+    `,
+  },
+  {
     id: 10,
     name: "notes and segments",
     sql: `

@@ -1,3 +1,4 @@
+import cookie from "@fastify/cookie";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import { isWellFormedUnicode } from "@patron/ledger";
@@ -50,6 +51,45 @@ export interface AppOptions {
   requestTimeoutMs?: number;
   /** Connections one client address may hold open at once (default 128; 0: no bound). */
   maxConnectionsPerClient?: number;
+}
+
+/**
+ * Staff sessions by cookie (the staff domain supplies them). A request the cookie authenticates
+ * that changes state must carry the session's CSRF token and come from the node's own origin.
+ */
+export interface SessionAuthenticator {
+  cookie: string;
+  authenticate(token: string): Promise<Principal | undefined>;
+  csrfMatches(session: string, header: string): boolean;
+}
+
+const sessionAuthenticators = new WeakMap<object, SessionAuthenticator>();
+
+export function useSessions(app: App, sessions: SessionAuthenticator): void {
+  sessionAuthenticators.set(app, sessions);
+}
+
+const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+/** Refuses a state-changing request a session cookie authenticates unless it proves its origin. */
+function refuseCrossSite(req: FastifyRequest, sessions: SessionAuthenticator, session: string) {
+  const refuse = (why: string): never => {
+    throw new ApiError(403, "csrf_failed", why);
+  };
+  const header = req.headers["x-csrf-token"];
+  if (typeof header !== "string" || !sessions.csrfMatches(session, header)) {
+    refuse(
+      "a request signed in by the session cookie needs its x-csrf-token (from sign-in or /v1/staff/me)",
+    );
+  }
+  const origin = req.headers.origin;
+  if (origin !== undefined && origin !== `${req.protocol}://${req.host}`) {
+    refuse(`a request signed in by the session cookie may not come from ${origin}`);
+  }
+  const site = req.headers["sec-fetch-site"];
+  if (site !== undefined && site !== "same-origin" && site !== "none") {
+    refuse(`a request signed in by the session cookie may not come from a ${site} page`);
+  }
 }
 
 /** The longest path segment a route parameter takes, and the longest URL. */
@@ -115,7 +155,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
           "Verifiable CRM and coalition loyalty. Ledger reads are public; writes need an API key (`Authorization: Bearer <key>`). Errors are `{ error: { code, message } }`.",
       },
       components: {
-        securitySchemes: { apiKey: { type: "http", scheme: "bearer" } },
+        securitySchemes: {
+          apiKey: { type: "http", scheme: "bearer" },
+          session: { type: "apiKey", in: "cookie", name: "patron_session" },
+        },
       },
     },
     transform: jsonSchemaTransform,
@@ -132,6 +175,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
         .replace(/\s*$/, ""),
   });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  // Parses the Cookie header for staff sessions; registered before the hook below reads it.
+  await app.register(cookie);
 
   app.addHook("onSend", async (req, reply, payload) => {
     // Answered before its body arrived (a refused key, an unknown path): the connection is not
@@ -168,7 +213,17 @@ export async function createApp(opts: AppOptions): Promise<App> {
     }
     refuseRepeatedHeaders(req);
     const header = req.headers.authorization;
-    if (!header) return;
+    if (!header) {
+      // No bearer key: a staff session cookie may authenticate; a stale one reads as none.
+      const sessions = sessionAuthenticators.get(app);
+      const session = sessions ? req.cookies[sessions.cookie] : undefined;
+      if (!sessions || !session) return;
+      const principal = await sessions.authenticate(session);
+      if (!principal) return;
+      if (STATE_CHANGING.has(req.method)) refuseCrossSite(req, sessions, session);
+      req.principal = principal;
+      return;
+    }
     const m = /^Bearer\s+(\S+)$/i.exec(header);
     if (!m?.[1]) {
       throw new ApiError(401, "unauthorized", "Authorization must be `Bearer <api key>`");

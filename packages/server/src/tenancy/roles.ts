@@ -1,15 +1,20 @@
 export const ROLES = ["owner", "admin", "staff", "auditor"] as const;
 export type Role = (typeof ROLES)[number];
 
-/** Who is calling: resolved from an API key on every request. */
+/** Who is calling: resolved from an API key, or a staff user's session cookie, on every request. */
 export interface Principal {
   merchantId: string;
   keyId: string;
   role: Role;
+  /** Set when a staff user's session authenticates the request. */
+  staffId?: string;
 }
 
-/** The ledger actor string naming a staff key of a merchant. */
-export const actorOf = (p: Principal) => `merchant:${p.merchantId}/key:${p.keyId}`;
+/** The ledger actor string naming the caller: a staff user, or an API key of a merchant. */
+export const actorOf = (p: Principal) =>
+  p.staffId
+    ? `merchant:${p.merchantId}/staff:${p.staffId}`
+    : `merchant:${p.merchantId}/key:${p.keyId}`;
 
 /** The ledger actor string of the node operator's key. */
 export const OPERATOR_ACTOR = "node:operator";
