@@ -25,6 +25,8 @@ export interface Config {
   demoMerchant: string;
   /** Notarise a few demo documents on the first start (PATRON_DEMO_DATA=0 turns it off). */
   demoData: boolean;
+  /** How many demo customers the first start adds with the demo data (PATRON_DEMO_CUSTOMERS). */
+  demoCustomers: number;
   logRequests: boolean;
   /** The built explorer to serve at `/` (default: packages/web/dist beside this package). */
   webRoot?: string;
@@ -35,6 +37,8 @@ export interface Config {
   masterKeyPrevious?: string;
   /** The country of phone numbers written without +, ISO 3166-1 alpha-2 (PATRON_DEFAULT_COUNTRY). */
   defaultCountry?: string;
+  /** How often each merchant's new access records are committed as one entry, in ms; 0: only on demand (PATRON_ACCESS_BATCH_MS). */
+  accessBatchMs: number;
   /** Outgoing mail by SMTP (PATRON_MAIL_URL, smtp:// or smtps://); otherwise the local outbox. */
   mailUrl?: string;
   /** The sender of outgoing mail (PATRON_MAIL_FROM). */
@@ -139,12 +143,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxConnectionsPerClient: int(env, "PATRON_MAX_CONNECTIONS_PER_CLIENT", 128, 0, 1_000_000),
     demoMerchant: env.PATRON_DEMO_MERCHANT || "Demo Merchant",
     demoData: env.PATRON_DEMO_DATA !== "0",
+    demoCustomers: int(env, "PATRON_DEMO_CUSTOMERS", 500, 0, 100_000),
     logRequests: env.PATRON_LOG_REQUESTS === "1",
     webRoot: env.PATRON_WEB_ROOT ? resolve(env.PATRON_WEB_ROOT) : undefined,
     chain: chainConfig(env),
     masterKey: env.PATRON_MASTER_KEY || undefined,
     masterKeyPrevious: env.PATRON_MASTER_KEY_PREVIOUS || undefined,
     defaultCountry: country(env.PATRON_DEFAULT_COUNTRY),
+    accessBatchMs: int(env, "PATRON_ACCESS_BATCH_MS", 5_000, 0, 3_600_000),
     mailUrl: mailUrl(env.PATRON_MAIL_URL),
     mailFrom: env.PATRON_MAIL_FROM || "Patron <patron@localhost>",
     sms: smsConfig(env),

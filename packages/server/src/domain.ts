@@ -5,6 +5,7 @@ import type { App } from "./http/app.js";
 import type { DomainAuditor } from "./ledger/audit-entries.js";
 import type { Clock } from "./ledger/clock.js";
 import type { CommandDraft, Party, Projector, Sequencer } from "./ledger/sequencer.js";
+import type { DataUse } from "./privacy/data-use.js";
 import type { Tenancy } from "./tenancy/tenancy.js";
 import type { Vault } from "./vault/vault.js";
 
@@ -43,6 +44,8 @@ export interface DomainContext {
   vault: Vault;
   /** The country of phone numbers written without +. */
   defaultCountry?: string;
+  /** Purposes and access records: every route that reveals personal data goes through it (decision 11). */
+  dataUse: DataUse;
 }
 
 export interface EntryTypeSpec {

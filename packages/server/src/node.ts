@@ -13,6 +13,7 @@ import type { Config } from "./config.js";
 import { customersDomain } from "./customers/index.js";
 import { type Database, openDatabase } from "./db/database.js";
 import { migrate } from "./db/migrations.js";
+import { seedDemoCustomers } from "./demo/customers.js";
 import type { CommandHandler, Domain, EntryTypeSpec } from "./domain.js";
 import { type App, createApp } from "./http/app.js";
 import { registerWeb } from "./http/web.js";
@@ -23,6 +24,7 @@ import { type LedgerIdentity, loadLedgerIdentity } from "./ledger/keys.js";
 import { ProofService } from "./ledger/proofs.js";
 import { ledgerRoutes } from "./ledger/routes.js";
 import { type Projector, Sequencer } from "./ledger/sequencer.js";
+import { AccessLog, DataUse, Purposes, privacyDomain, privacyRoutes } from "./privacy/index.js";
 import { segmentsDomain } from "./segments/index.js";
 import { staffDomain } from "./staff/index.js";
 import { tenancyDomain } from "./tenancy/index.js";
@@ -38,6 +40,7 @@ const SEQUENCER_LOCK = 7244902;
 export const domains: Domain[] = [
   tenancyDomain,
   attestationsDomain,
+  privacyDomain,
   customersDomain,
   segmentsDomain,
   staffDomain,
@@ -131,6 +134,8 @@ export interface PatronNode extends Ledger {
   /** The chain checkpoints are anchored on, unless anchoring is off. */
   chain?: ChainLink;
   anchorer?: Anchorer;
+  /** Access records of every use of personal data (decision 11); `flush` commits them now. */
+  accessLog: AccessLog;
   /** Set on the first start: the demo merchant's owner key. */
   ownerKey?: string;
   /** Set on the first start: the node operator's key (it creates merchants). */
@@ -151,6 +156,7 @@ export async function startNode(
   let app: App | undefined;
   let chain: ChainLink | undefined;
   let anchorer: Anchorer | undefined;
+  let access: AccessLog | undefined;
   try {
     await tenancy.load();
     const bindings = new Bindings(db, sequencer);
@@ -204,6 +210,9 @@ export async function startNode(
         PATRON_MASTER_KEY_PREVIOUS: config.masterKeyPrevious,
       }),
     );
+    access = new AccessLog(db, sequencer, clock, { intervalMs: config.accessBatchMs });
+    const dataUse = new DataUse(new Purposes(db, sequencer), access);
+    privacyRoutes(app, { dataUse, db });
     const ctx = {
       db,
       sequencer,
@@ -213,6 +222,7 @@ export async function startNode(
       bindings,
       vault,
       defaultCountry: config.defaultCountry,
+      dataUse,
       // The staff domain's settings (staff/index.ts): mail, SMS and the demo owner's sign-in.
       staff: {
         channels: new Channels(db, vault, clock, {
@@ -248,11 +258,18 @@ export async function startNode(
     });
     await registerWeb(app, { root: config.webRoot });
     await app.ready();
+    if (ownerKey && config.demoData && config.demoCustomers > 0) {
+      // The first start only: a console with customers to show.
+      const seeded = await seedDemoCustomers(app, ownerKey, clock.now(), config.demoCustomers);
+      log(`Added ${seeded.customers} demo customers and ${seeded.interactions} interactions.`);
+    }
     if (opts.listen !== false) {
       url = await app.listen({ port: config.port, host: config.host });
     }
     anchorer?.start();
+    access.start();
     const a = app;
+    const accessLog = access;
     return {
       ...ledger,
       app: a,
@@ -262,8 +279,11 @@ export async function startNode(
       ownerKey,
       operatorKey,
       url,
+      accessLog,
       async close() {
         await a.close();
+        // What was revealed before the close is committed before the ledger closes.
+        await accessLog.stop();
         await anchorer?.stop();
         await sequencer.close();
         await chain?.stop();
@@ -272,6 +292,7 @@ export async function startNode(
     };
   } catch (err) {
     await app?.close().catch(() => {});
+    await access?.stop().catch(() => {});
     await anchorer?.stop().catch(() => {});
     await chain?.stop().catch(() => {});
     await sequencer.close().catch(() => {});

@@ -6,6 +6,7 @@ import { listEntries } from "../src/ledger/store.js";
 import { domains, entryAuditorOf, projectors } from "../src/node.js";
 import { backends } from "../src/test-support/backends.js";
 import { size, type TestNode, testNode } from "./helpers.js";
+import { expectNoPersonalData } from "./personal-data.js";
 
 const json = { "content-type": "application/json" };
 
@@ -531,42 +532,3 @@ describe.each(backends)("customers ($name)", (backend) => {
     await expectNoPersonalData(t, PERSONAL);
   });
 });
-
-/** Every text and byte column of every table, and every entry, holds none of the values. */
-async function expectNoPersonalData(t: TestNode, values: string[]) {
-  const { rows: tables } = await t.node.db.query<{ table_name: string }>(
-    `SELECT table_name FROM information_schema.tables
-     WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`,
-  );
-  const forms = values.flatMap((v) => [
-    v,
-    v.toLowerCase(),
-    v.normalize("NFD"),
-    v.replace(/\s+/g, ""),
-  ]);
-  const needles = [...new Set(forms)].flatMap((v) => [
-    Buffer.from(v, "utf8"),
-    Buffer.from(JSON.stringify(v).slice(1, -1), "utf8"),
-  ]);
-  for (const { table_name } of tables) {
-    const { rows } = await t.node.db.query(`SELECT * FROM "${table_name}"`);
-    for (const row of rows) {
-      for (const [column, cell] of Object.entries(row)) {
-        if (cell === null || cell === undefined) continue;
-        const bytes =
-          cell instanceof Uint8Array
-            ? Buffer.from(cell)
-            : Buffer.from(
-                typeof cell === "string"
-                  ? cell
-                  : JSON.stringify(cell, (_k, v) => (typeof v === "bigint" ? String(v) : v)),
-              );
-        for (const n of needles) {
-          if (bytes.includes(n)) {
-            throw new Error(`${table_name}.${column} holds ${JSON.stringify(n.toString())}`);
-          }
-        }
-      }
-    }
-  }
-}

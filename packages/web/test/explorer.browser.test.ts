@@ -101,7 +101,12 @@ describe.runIf(haveBrowser)("explorer in a browser", () => {
     mkdirSync(webRoot);
     mkdirSync(artifacts, { recursive: true });
     const config = {
-      ...loadConfig({ PATRON_CHAIN: "embedded", PATRON_ANCHOR_INTERVAL_MS: "500" }),
+      ...loadConfig({
+        PATRON_CHAIN: "embedded",
+        PATRON_ANCHOR_INTERVAL_MS: "500",
+        // The demo documents, not the demo customers: the explorer's pages are about the log.
+        PATRON_DEMO_CUSTOMERS: "0",
+      }),
       dataDir: join(tmp, "data"),
       port: 0,
       host: "127.0.0.1",

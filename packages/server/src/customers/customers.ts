@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { canonicalJson, type JsonValue } from "@patron/ledger";
 import type { Queryable, Statement } from "../db/database.js";
 import { ApiError } from "../http/errors.js";
@@ -34,7 +35,9 @@ import { CUSTOMER_CREATED, CUSTOMER_ERASED, CUSTOMER_UPDATED } from "./projectio
 /** A customer as the API shows it: the personal fields decrypted, the facts in clear. */
 export interface CustomerView {
   id: string;
-  status: "active" | "erased";
+  status: CustomerStatus;
+  /** The customer this record was merged into, while it is. */
+  mergedInto: string | null;
   name: string | null;
   emails: string[];
   phones: { number: string; valid: boolean }[];
@@ -54,9 +57,14 @@ export interface CustomerView {
   head: number | null;
 }
 
-interface Row {
+/** `merged`: absorbed by another record of the same person, until unmerged. */
+export type CustomerStatus = "active" | "erased" | "merged";
+
+/** @internal A customers row (merge.ts reads it too). */
+export interface Row {
   id: string;
-  status: "active" | "erased";
+  status: CustomerStatus;
+  merged_into?: string | null;
   facts: Facts;
   created_at: string | Date;
   updated_at: string | Date;
@@ -84,11 +92,16 @@ export interface CustomersOptions extends PhoneOptions {}
  * customers can never be given one email at once.
  */
 export class Customers {
-  /** Identifier blind index (hex) → the active customer holding it, or null for none. */
-  private readonly owners: StagedMap<string, string | null>;
+  /** @internal Identifier blind index (hex) → the active customer holding it, or null for none. */
+  readonly owners: StagedMap<string, string | null>;
   private readonly locks = new Map<string, Promise<void>>();
   /** Customers erased, committed or staged: nothing more may be written about them. */
   private readonly erased: StagedMap<string, true>;
+  /**
+   * @internal Customers merged into another (→ the survivor), or unmerged (→ null), staged or
+   * committed since the node started; older merges are read from their rows.
+   */
+  readonly merged: StagedMap<string, string | null>;
 
   constructor(
     private readonly db: Queryable,
@@ -99,11 +112,14 @@ export class Customers {
   ) {
     this.owners = sequencer.state.add(new StagedMap<string, string | null>());
     this.erased = sequencer.state.add(new StagedMap<string, true>());
+    this.merged = sequencer.state.add(new StagedMap<string, string | null>());
+    Customers.instances.set(sequencer, this);
     // What the log says after a commit whose outcome was unknown is read again on demand.
     sequencer.onRecover(async () => {
       this.owners.clearCommitted();
       // An erasure whose commit's answer was lost is known again from the database.
       this.erased.clearCommitted();
+      this.merged.clearCommitted();
       const { rows } = await db.query<{ customer_id: string }>(
         "SELECT customer_id FROM vault_erased",
       );
@@ -179,6 +195,7 @@ export class Customers {
     return this.locked(id, async () => {
       const row = await this.row(merchantId, id);
       if (!row) throw notFound(id);
+      if (row.status === "merged") throw mergedError(id, row.merged_into);
       if (row.status !== "active") throw erasedError(id);
       const current = await this.vault.latest(merchantId, id);
       const value = (f: string) => current.get(f)?.value;
@@ -262,31 +279,40 @@ export class Customers {
       if (row.status === "erased") {
         throw new ApiError(409, "already_erased", `customer ${id} is already erased`);
       }
-      const held = await this.vault.identityHashes(id);
+      if (row.status === "merged") throw mergedError(id, row.merged_into);
+      // The records merged into this one are the same person: erased with it, one entry each
+      // (decision 6), in one atomic command.
+      const all = [id, ...(await this.mergedInto(merchantId, id))];
+      const held = new Map<string, { kind: string; hash: Uint8Array }[]>();
+      for (const c of all) held.set(c, await this.vault.identityHashes(c));
       const [committed] = await this.sequencer
         .execute({
-          entries: [
-            {
-              type: CUSTOMER_ERASED,
-              actor,
-              payload: { merchantId, customerId: id, reason },
-              parties: [{ customer: id }, { merchant: merchantId }],
-              sealed: true,
-            },
-          ],
+          entries: all.map((c) => ({
+            type: CUSTOMER_ERASED,
+            actor,
+            payload: { merchantId, customerId: c, reason },
+            parties: [{ customer: c }, { merchant: merchantId }],
+            sealed: true,
+          })),
           check: () => {
-            this.erased.set(id, true);
-            for (const h of held) {
-              const k = ownerKey(merchantId, h.kind, h.hash);
-              // Unknown here (not cached) counts as this customer's: a holder read from the
-              // database while this erasure is staged would otherwise outlive it.
-              if ((this.owners.get(k) ?? id) === id) this.owners.set(k, null);
+            this.checkActive(id);
+            for (const c of all) {
+              this.erased.set(c, true);
+              for (const h of held.get(c) ?? []) {
+                const k = ownerKey(merchantId, h.kind, h.hash);
+                // Unknown here (not cached) counts as this customer's: a holder read from the
+                // database while this erasure is staged would otherwise outlive it.
+                const holder = this.owners.get(k) ?? c;
+                if (all.includes(holder)) this.owners.set(k, null);
+              }
             }
           },
-          writes: () => this.vault.eraseStatements(merchantId, id),
+          writes: () => all.flatMap((c) => this.vault.eraseStatements(merchantId, c)),
         })
         // Even when the outcome is unknown: a cached key must not seal anything more.
-        .finally(() => this.vault.forget(id));
+        .finally(() => {
+          for (const c of all) this.vault.forget(c);
+        });
       if (!committed) throw new Error("an erasure committed no entry");
       return { id, index: committed.index, time: committed.entry.time };
     });
@@ -298,13 +324,24 @@ export class Customers {
   }
 
   /** The customer's status, or undefined when this merchant has none of that id. */
-  async status(merchantId: string, id: string): Promise<"active" | "erased" | undefined> {
+  async status(merchantId: string, id: string): Promise<CustomerStatus | undefined> {
     return (await this.row(merchantId, id))?.status;
+  }
+
+  /** The records merged into this one (their chains end in its merge entries). */
+  async mergedInto(merchantId: string, id: string): Promise<string[]> {
+    const { rows } = await this.db.query<{ id: string }>(
+      `SELECT id FROM customers WHERE merchant_id = $1 AND merged_into = $2 AND status = 'merged'`,
+      [merchantId, id],
+    );
+    return rows.map((r) => r.id);
   }
 
   /** In a command's check: refuses a customer erased since the command was made. */
   checkActive(id: string): void {
     if (this.erased.get(id)) throw erasedError(id);
+    const into = this.merged.get(id);
+    if (into) throw mergedError(id, into);
   }
 
   /**
@@ -462,11 +499,12 @@ export class Customers {
     return [type, normaliseIdentifier(type as ChannelKind, text.slice(at + 1))];
   }
 
-  private async row(merchantId: string, id: string): Promise<Row | undefined> {
+  /** @internal */
+  async row(merchantId: string, id: string): Promise<Row | undefined> {
     // Filtered by merchant in SQL (decision 9): another merchant's customer is not found, in
     // the same single indexed read as one that does not exist.
     const { rows } = await this.db.query<Row>(
-      `SELECT id, status, facts, created_at, updated_at, created_idx FROM customers
+      `SELECT id, status, merged_into, facts, created_at, updated_at, created_idx FROM customers
        WHERE id = $1 AND merchant_id = $2`,
       [id, merchantId],
     );
@@ -489,6 +527,7 @@ export class Customers {
     return {
       id: row.id,
       status: row.status,
+      mergedInto: row.merged_into ?? null,
       name: (v("name") as string | undefined) ?? null,
       emails: list("email"),
       phones: list("phone").map((p) => {
@@ -531,6 +570,7 @@ export class Customers {
     },
   ): Promise<CommittedEntry> {
     const id = w.key.customerId;
+    const alongside = this.alongside.getStore();
     const indexKey = await this.vault.merchantIndexKey(merchantId);
     const hash = (kind: string, v: string) => Vault.identityHash(indexKey, kind, v);
     const added = w.added.map((a) => ({ ...a, hash: hash(a.kind, a.normalised) }));
@@ -592,6 +632,7 @@ export class Customers {
           if (w.name !== undefined) {
             out.push(...Vault.nameIndexStatements(indexKey, merchantId, id, w.name));
           }
+          if (alongside) out.push(...alongside(es));
           return out;
         },
       },
@@ -612,7 +653,8 @@ export class Customers {
     }
   }
 
-  private async ownerInDb(merchantId: string, kind: string, hash: Uint8Array) {
+  /** @internal */
+  async ownerInDb(merchantId: string, kind: string, hash: Uint8Array) {
     const { rows } = await this.db.query<{ id: string }>(
       `SELECT c.id FROM vault_index i JOIN customers c ON c.id = i.customer_id
        WHERE i.merchant_id = $1 AND i.kind = $2 AND i.hash = decode($3, 'hex')
@@ -622,8 +664,8 @@ export class Customers {
     return rows[0]?.id ?? null;
   }
 
-  /** Runs one customer's writes one after the other. */
-  private async locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
+  /** @internal Runs one customer's writes one after the other. */
+  async locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
     const before = this.locks.get(id) ?? Promise.resolve();
     let release = () => {};
     const mine = new Promise<void>((r) => {
@@ -639,9 +681,45 @@ export class Customers {
       if (this.locks.get(id) === chained) this.locks.delete(id);
     }
   }
+
+  /** The one instance per ledger: a second would stage identity ownership apart from this one. */
+  private static readonly instances = new WeakMap<Sequencer, Customers>();
+
+  /** The customers of this ledger's node, for domains that write profiles in bulk (imports). */
+  static of(sequencer: Sequencer): Customers | undefined {
+    return Customers.instances.get(sequencer);
+  }
+
+  /** Statements a bulk writer commits in the same transaction as the profile entry. */
+  private readonly alongside = new AsyncLocalStorage<(entries: CommittedEntry[]) => Statement[]>();
+
+  /**
+   * `create`, with `alongside(entries)` written in the entry's transaction (an import's progress
+   * for the row): a crash leaves both or neither.
+   */
+  createAlongside(
+    merchantId: string,
+    actor: string,
+    input: CustomerInput,
+    alongside: (entries: CommittedEntry[]) => Statement[],
+  ) {
+    return this.alongside.run(alongside, () => this.create(merchantId, actor, input));
+  }
+
+  /** `update`, with `alongside` as for `createAlongside` (nothing is written when unchanged). */
+  updateAlongside(
+    merchantId: string,
+    id: string,
+    actor: string,
+    patch: CustomerPatch,
+    alongside: (entries: CommittedEntry[]) => Statement[],
+  ) {
+    return this.alongside.run(alongside, () => this.update(merchantId, id, actor, patch));
+  }
 }
 
-const ownerKey = (merchantId: string, kind: string, hash: Uint8Array) =>
+/** @internal The staged map's key of an identifier's holder. */
+export const ownerKey = (merchantId: string, kind: string, hash: Uint8Array) =>
   `${merchantId}\u0000${kind}\u0000${toHex(hash)}`;
 
 function flatten(ids: Partial<Record<IdentityKind, string[]>>) {
@@ -651,5 +729,12 @@ function flatten(ids: Partial<Record<IdentityKind, string[]>>) {
 }
 
 const notFound = (id: string) => new ApiError(404, "not_found", `customer ${id} not found`);
-const erasedError = (id: string) =>
+export const mergedError = (id: string, into: string | null | undefined) =>
+  new ApiError(
+    409,
+    "customer_merged",
+    `customer ${id} was merged into ${into ?? "another customer"}; write to that one, or unmerge`,
+    { mergedInto: into ?? null },
+  );
+export const erasedError = (id: string) =>
   new ApiError(409, "customer_erased", `customer ${id} was erased; its profile cannot change`);

@@ -1,8 +1,10 @@
 import { z } from "zod";
 import type { Queryable } from "../db/database.js";
 import { type App, principalOf, requireRole } from "../http/app.js";
+import { decodeCursor, encodeCursor } from "../http/cursor.js";
 import { ApiError } from "../http/errors.js";
-import { errorResponses, IdOf, Label, Limit, MAX_POSITION } from "../http/schemas.js";
+import { errorResponses, IdOf, Label, Limit } from "../http/schemas.js";
+import { type DataUse, PROFILE, PurposeHeader } from "../privacy/index.js";
 import { segmentFilter } from "../segments/segments.js";
 import { actorOf, can } from "../tenancy/roles.js";
 import type { Vault } from "../vault/vault.js";
@@ -22,7 +24,10 @@ const IdempotencyKey = z
 /** A customer as the API shows it (also segment members). */
 export const CustomerView = z.object({
   id: z.string(),
-  status: z.enum(["active", "erased"]),
+  status: z
+    .enum(["active", "erased", "merged"])
+    .describe("merged: absorbed by `mergedInto` until unmerged"),
+  mergedInto: z.string().nullable(),
   name: z.string().nullable(),
   emails: z.array(z.string()),
   phones: z.array(
@@ -49,24 +54,19 @@ export const CustomerView = z.object({
     .describe("index of the customer's latest entry: walk `subjects[].prev` from it (their chain)"),
 });
 
-/** An opaque page cursor: where the previous page stopped. */
-const encodeCursor = (before: bigint) => Buffer.from(`c1:${before}`).toString("base64url");
-function decodeCursor(cursor: string): bigint {
-  const text = /^[A-Za-z0-9_-]{1,40}$/.test(cursor)
-    ? Buffer.from(cursor, "base64url").toString("utf8")
-    : "";
-  const m = /^c1:(0|[1-9][0-9]{0,18})$/.exec(text);
-  if (!m?.[1] || BigInt(m[1]) > MAX_POSITION) {
-    throw new ApiError(400, "invalid_cursor", "cursor is not one this API gave out (use `next`)");
-  }
-  return BigInt(m[1]);
-}
-
 export function customerRoutes(
   app: App,
-  deps: { customers: Customers; interactions: Interactions; vault: Vault; db: Queryable },
+  deps: {
+    customers: Customers;
+    interactions: Interactions;
+    vault: Vault;
+    db: Queryable;
+    dataUse: DataUse;
+  },
 ) {
-  const { customers, interactions } = deps;
+  const { customers, interactions, dataUse } = deps;
+  /** Routes that reveal personal data document the purpose header (decision 11). */
+  const purposeHeaders = z.object({ "patron-purpose": PurposeHeader });
   const tags = ["customers"];
   const security = [{ apiKey: [] }];
   const read = requireRole(can.read, "read customers");
@@ -81,13 +81,14 @@ export function customerRoutes(
         tags,
         security,
         summary: "Create a customer: personal fields go to the vault, the entry holds commitments",
-        headers: z.object({ "idempotency-key": IdempotencyKey }),
+        headers: z.object({ "idempotency-key": IdempotencyKey, "patron-purpose": PurposeHeader }),
         body: CustomerInput,
         response: { 200: CustomerView, 201: CustomerView, ...errorResponses },
       },
     },
     async (req, reply) => {
       const p = principalOf(req);
+      const use = await dataUse.use(req);
       const { id, replayed } = await customers.create(
         p.merchantId,
         actorOf(p),
@@ -96,7 +97,9 @@ export function customerRoutes(
       );
       if (replayed) reply.header("idempotent-replayed", "true");
       reply.code(replayed ? 200 : 201);
-      return (await customers.get(p.merchantId, id)) as z.infer<typeof CustomerView>;
+      const view = (await customers.get(p.merchantId, id)) as z.infer<typeof CustomerView>;
+      await dataUse.record(req, use, [id], PROFILE, "create");
+      return view;
     },
   );
 
@@ -108,6 +111,7 @@ export function customerRoutes(
         tags,
         security,
         summary: "List and search customers, newest first",
+        headers: purposeHeaders,
         querystring: z.strictObject({
           query: Label(200)
             .optional()
@@ -129,6 +133,7 @@ export function customerRoutes(
     async (req) => {
       const p = principalOf(req);
       const q = req.query;
+      const use = await dataUse.use(req);
       const page = await customers.list(p.merchantId, {
         query: q.query,
         tag: q.tag,
@@ -140,6 +145,13 @@ export function customerRoutes(
         before: q.cursor === undefined ? undefined : decodeCursor(q.cursor),
         limit: q.limit,
       });
+      await dataUse.record(
+        req,
+        use,
+        page.customers.filter((c) => c.status === "active").map((c) => c.id),
+        PROFILE,
+        q.query === undefined ? "list" : "search",
+      );
       return {
         customers: page.customers,
         next: page.next === null ? null : encodeCursor(page.next),
@@ -155,6 +167,7 @@ export function customerRoutes(
         tags,
         security,
         summary: "The customer holding an exact email, phone or channel identity",
+        headers: purposeHeaders,
         querystring: z.strictObject({
           email: z.string().max(254).optional(),
           phone: z.string().max(40).optional(),
@@ -168,8 +181,10 @@ export function customerRoutes(
       },
     },
     async (req) => {
+      const use = await dataUse.use(req);
       const found = await customers.lookup(principalOf(req).merchantId, req.query);
       if (!found) throw new ApiError(404, "not_found", "no customer holds this identifier");
+      await dataUse.record(req, use, [found.id], PROFILE, "lookup");
       return found;
     },
   );
@@ -183,12 +198,15 @@ export function customerRoutes(
         security,
         summary: "A customer's profile and the head of their chain",
         params,
+        headers: purposeHeaders,
         response: { 200: CustomerView, ...errorResponses },
       },
     },
     async (req) => {
+      const use = await dataUse.use(req);
       const c = await customers.get(principalOf(req).merchantId, req.params.id);
       if (!c) throw new ApiError(404, "not_found", `customer ${req.params.id} not found`);
+      if (c.status === "active") await dataUse.record(req, use, [c.id], PROFILE, "read");
       return c;
     },
   );
@@ -202,14 +220,20 @@ export function customerRoutes(
         security,
         summary: "Change a customer's profile: one entry naming the changed fields",
         params,
+        headers: purposeHeaders,
         body: CustomerPatch,
         response: { 200: CustomerView, ...errorResponses },
       },
     },
     async (req) => {
       const p = principalOf(req);
+      const use = await dataUse.use(req);
       await customers.update(p.merchantId, req.params.id, actorOf(p), req.body);
-      return (await customers.get(p.merchantId, req.params.id)) as z.infer<typeof CustomerView>;
+      const view = (await customers.get(p.merchantId, req.params.id)) as z.infer<
+        typeof CustomerView
+      >;
+      await dataUse.record(req, use, [view.id], PROFILE, "update");
+      return view;
     },
   );
 
@@ -245,6 +269,7 @@ export function customerRoutes(
         security,
         summary: "Everything recorded about a customer, newest first: their chain through the log",
         params,
+        headers: purposeHeaders,
         querystring: z.strictObject({
           cursor: z.string().max(100).optional().describe("`next` of the previous page"),
           limit: Limit(200, 50),
@@ -273,13 +298,21 @@ export function customerRoutes(
     },
     async (req) => {
       const p = principalOf(req);
-      if (!(await customers.status(p.merchantId, req.params.id))) {
-        throw new ApiError(404, "not_found", `customer ${req.params.id} not found`);
-      }
+      const use = await dataUse.use(req);
+      const status = await customers.status(p.merchantId, req.params.id);
+      if (!status) throw new ApiError(404, "not_found", `customer ${req.params.id} not found`);
       const page = await timeline(deps.db, deps.vault, p.merchantId, req.params.id, {
         before: req.query.cursor === undefined ? undefined : decodeCursor(req.query.cursor),
         limit: req.query.limit,
+        merged: await customers.mergedInto(p.merchantId, req.params.id),
       });
+      const revealed = [
+        ...(page.items.some((i) => i.text) ? (["interactions"] as const) : []),
+        ...(page.items.some((i) => i.note) ? (["notes"] as const) : []),
+      ];
+      if (status === "active" && revealed.length > 0) {
+        await dataUse.record(req, use, [req.params.id], revealed, "timeline");
+      }
       return { items: page.items, next: page.next === null ? null : encodeCursor(page.next) };
     },
   );

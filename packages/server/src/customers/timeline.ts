@@ -27,14 +27,17 @@ export async function timeline(
   vault: Vault,
   merchantId: string,
   customerId: string,
-  q: { before?: bigint; limit: number },
+  /** `merged`: the records merged into this one, whose chains end in it (decision 7). */
+  q: { before?: bigint; limit: number; merged?: string[] },
 ): Promise<{ items: TimelineItem[]; next: bigint | null }> {
-  const params: unknown[] = [customerId, q.limit + 1];
+  const params: unknown[] = [[customerId, ...(q.merged ?? [])], q.limit + 1, customerId];
   if (q.before !== undefined) params.push(q.before.toString());
-  const { rows } = await db.query<{ idx: bigint; data: Uint8Array }>(
-    `SELECT s.idx, e.data FROM ledger_subjects s JOIN ledger_entries e ON e.idx = s.idx
-     WHERE s.party = $1 ${q.before === undefined ? "" : "AND s.idx < $3"}
-     ORDER BY s.idx DESC LIMIT $2`,
+  // A merge entry names both records: it is listed once, as the survivor's.
+  const { rows } = await db.query<{ idx: bigint; party: string; data: Uint8Array }>(
+    `SELECT DISTINCT ON (s.idx) s.idx, s.party, e.data
+     FROM ledger_subjects s JOIN ledger_entries e ON e.idx = s.idx
+     WHERE s.party = ANY($1::text[]) ${q.before === undefined ? "" : "AND s.idx < $4"}
+     ORDER BY s.idx DESC, (s.party = $3) DESC LIMIT $2`,
     params,
   );
   const page = rows.slice(0, q.limit);
@@ -50,7 +53,7 @@ export async function timeline(
       };
       if (e.type === NOTE_ADDED) {
         const p = e.payload as { noteId: string };
-        const v = await vault.get(merchantId, customerId, noteField(p.noteId)).catch((err) => {
+        const v = await vault.get(merchantId, r.party, noteField(p.noteId)).catch((err) => {
           if (err instanceof VaultError && err.code === "erased") return undefined;
           throw err;
         });
@@ -60,7 +63,7 @@ export async function timeline(
         const p = e.payload as { interactionId: string; content?: string };
         if (p.content !== undefined) {
           const v = await vault
-            .get(merchantId, customerId, interactionField(p.interactionId))
+            .get(merchantId, r.party, interactionField(p.interactionId))
             .catch((err) => {
               if (err instanceof VaultError && err.code === "erased") return undefined;
               throw err;

@@ -295,6 +295,44 @@ export const migrations: { id: number; name: string; sql: string }[] = [
     `,
   },
   {
+    id: 12,
+    name: "purposes and access records",
+    sql: `
+      -- A projection of purpose.declared entries: the latest declaration of each purpose.
+      CREATE TABLE purposes (
+        merchant_id text NOT NULL,
+        id text NOT NULL,
+        name text NOT NULL,
+        basis text NOT NULL,
+        note text,
+        default_for text NOT NULL,
+        retired boolean NOT NULL,
+        entry_idx bigint NOT NULL,
+        PRIMARY KEY (merchant_id, id)
+      );
+      -- Every use of a customer's personal data (decision 11). Not a projection: the log holds
+      -- each batch's Merkle root (access.recorded), and each record is proved against it.
+      CREATE TABLE access_records (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        merchant_id text NOT NULL,
+        customer_id text NOT NULL,
+        at timestamptz NOT NULL,
+        role text NOT NULL,
+        actor text NOT NULL,
+        purpose text NOT NULL,
+        basis text NOT NULL,
+        categories text NOT NULL,
+        action text NOT NULL,
+        batch_idx bigint,
+        leaf bigint
+      );
+      CREATE INDEX access_records_customer ON access_records (merchant_id, customer_id, seq);
+      CREATE INDEX access_records_pending ON access_records (seq) WHERE batch_idx IS NULL;
+      CREATE INDEX access_records_batch ON access_records (merchant_id, batch_idx, leaf);
+    `,
+  },
+  {
     id: 10,
     name: "notes and segments",
     sql: `
@@ -326,6 +364,89 @@ export const migrations: { id: number; name: string; sql: string }[] = [
       CREATE INDEX segments_merchant_idx ON segments (merchant_id, created_idx);
       -- Tags and other exact facts, as segments ask for them (facts @> {"tags": ["vip"]}).
       CREATE INDEX customers_facts_idx ON customers USING gin (facts jsonb_path_ops);
+    `,
+  },
+  {
+    id: 11,
+    name: "imports",
+    sql: `
+      -- CSV imports: their progress, never a personal value (reasons name columns, not values).
+      CREATE TABLE imports (
+        id text PRIMARY KEY,
+        merchant_id text NOT NULL,
+        kind text NOT NULL,
+        actor text NOT NULL,
+        status text NOT NULL,
+        dry_run boolean NOT NULL,
+        columns jsonb NOT NULL,
+        options jsonb NOT NULL,
+        rows_read bigint NOT NULL DEFAULT 0,
+        rejected bigint NOT NULL DEFAULT 0,
+        error text,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        finished_at timestamptz
+      );
+      CREATE INDEX imports_merchant_idx ON imports (merchant_id, created_at);
+      CREATE INDEX imports_status_idx ON imports (status);
+      -- Rows waiting to be written, sealed under the import's own data key (decision 4); gone,
+      -- with the key, once the import is done.
+      CREATE TABLE import_rows (
+        import_id text NOT NULL,
+        merchant_id text NOT NULL,
+        row bigint NOT NULL,
+        sealed bytea NOT NULL,
+        PRIMARY KEY (import_id, row)
+      );
+      -- What became of each row: written in the transaction of the row's entry, so a resumed
+      -- import skips exactly the rows that committed.
+      CREATE TABLE import_outcomes (
+        import_id text NOT NULL,
+        merchant_id text NOT NULL,
+        row bigint NOT NULL,
+        outcome text NOT NULL,
+        customer_id text,
+        PRIMARY KEY (import_id, row)
+      );
+      CREATE TABLE import_issues (
+        import_id text NOT NULL,
+        merchant_id text NOT NULL,
+        row bigint NOT NULL,
+        level text NOT NULL,
+        code text NOT NULL,
+        reason text NOT NULL,
+        PRIMARY KEY (import_id, row, code)
+      );
+      -- A keyed hash (the merchant's index key) of each imported row: the same row again
+      -- changes nothing, even when it matched no identifier.
+      CREATE TABLE import_fingerprints (
+        merchant_id text NOT NULL,
+        hash bytea NOT NULL,
+        customer_id text NOT NULL,
+        PRIMARY KEY (merchant_id, hash)
+      );
+      CREATE INDEX import_fingerprints_customer_idx ON import_fingerprints (customer_id);
+      -- Hints that two records may be one person, for staff to merge or dismiss.
+      CREATE TABLE merge_suggestions (
+        id text PRIMARY KEY,
+        merchant_id text NOT NULL,
+        customer_id text NOT NULL,
+        other_id text NOT NULL,
+        reason text NOT NULL,
+        source text NOT NULL,
+        status text NOT NULL,
+        created_at timestamptz NOT NULL
+      );
+      CREATE INDEX merge_suggestions_merchant_idx ON merge_suggestions (merchant_id, status, created_at);
+    `,
+  },
+  {
+    id: 13,
+    name: "customer merges",
+    sql: `
+      -- The survivor a merged customer was absorbed by, while merged.
+      ALTER TABLE customers ADD COLUMN merged_into text;
+      CREATE INDEX customers_merged_into_idx ON customers (merged_into) WHERE merged_into IS NOT NULL;
     `,
   },
 ];
