@@ -67,6 +67,11 @@ Environment:
   PATRON_REQUEST_TIMEOUT_MS (10000)   time a client has to send a whole request; then 408
   PATRON_MAX_CONNECTIONS_PER_CLIENT (128)   connections one address may hold open (0: no bound)
   PATRON_DEMO_MERCHANT (Demo Merchant) name of the merchant created on the first start
+  PATRON_OWNER_EMAIL                  on the first start, the demo owner's console sign-in email
+  PATRON_PUBLIC_URL                   the node's public address, for links in emails
+  PATRON_MAIL_URL, PATRON_MAIL_FROM   outgoing mail by SMTP (smtp://user:pass@host:587); else the outbox
+  PATRON_SMS_URL, PATRON_SMS_ACCOUNT, PATRON_SMS_TOKEN, PATRON_SMS_FROM   SMS by a Twilio-compatible
+                                      gateway (basic auth); else the outbox
   PATRON_LOG_REQUESTS                 1: log every request as a JSON line
   PATRON_BATCH_MAX (1000), PATRON_BATCH_WAIT_MS (0)   group-commit bounds
   PATRON_CHAIN (embedded)             embedded | rpc | off: where checkpoints are anchored
