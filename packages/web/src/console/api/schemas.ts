@@ -1,0 +1,190 @@
+import { z } from "zod";
+
+// What the console reads from the node, parsed before use. Loose objects: a newer node may add
+// fields, and the console shows only what it knows.
+
+export const STAGES = [
+  "prospect",
+  "first_purchase",
+  "repeat",
+  "loyal",
+  "at_risk",
+  "lapsed",
+] as const;
+export type Stage = (typeof STAGES)[number];
+
+export const CHANNEL_KINDS = [
+  "card",
+  "app",
+  "pos",
+  "wechat",
+  "whatsapp",
+  "facebook",
+  "instagram",
+  "x",
+] as const;
+export type ChannelKind = (typeof CHANNEL_KINDS)[number];
+
+export const ROLES = ["owner", "admin", "staff", "auditor"] as const;
+export type Role = (typeof ROLES)[number];
+
+export const StaffUser = z.object({
+  id: z.string(),
+  email: z.string(),
+  role: z.string(),
+  status: z.string(),
+  createdAt: z.string(),
+});
+export type StaffUser = z.infer<typeof StaffUser>;
+
+export const Session = z.object({
+  staff: StaffUser,
+  merchant: z.object({ id: z.string(), name: z.string() }),
+  csrfToken: z.string(),
+  expiresAt: z.string(),
+});
+export type Session = z.infer<typeof Session>;
+
+export const Customer = z.object({
+  id: z.string(),
+  status: z.enum(["active", "erased"]),
+  name: z.string().nullable(),
+  emails: z.array(z.string()),
+  phones: z.array(z.object({ number: z.string(), valid: z.boolean() })),
+  birthday: z.string().nullable(),
+  address: z.record(z.string(), z.string()).nullable(),
+  identities: z.array(z.object({ type: z.string(), value: z.string() })),
+  language: z.string().nullable(),
+  tags: z.array(z.string()),
+  attributes: z.record(z.string(), z.union([z.number(), z.boolean(), z.string()])),
+  stage: z.enum(STAGES),
+  country: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  head: z.number().nullable(),
+});
+export type Customer = z.infer<typeof Customer>;
+
+export const CustomerPage = z.object({ customers: z.array(Customer), next: z.string().nullable() });
+export type CustomerPage = z.infer<typeof CustomerPage>;
+
+export const TimelineItem = z.object({
+  index: z.number(),
+  type: z.string(),
+  time: z.string(),
+  actor: z.string(),
+  payload: z.unknown(),
+  text: z
+    .object({ summary: z.string().nullable(), content: z.string().nullable() })
+    .nullable()
+    .optional(),
+  note: z.string().nullable().optional(),
+});
+export type TimelineItem = z.infer<typeof TimelineItem>;
+
+export const TimelinePage = z.object({ items: z.array(TimelineItem), next: z.string().nullable() });
+export type TimelinePage = z.infer<typeof TimelinePage>;
+
+export const Note = z.object({
+  id: z.string(),
+  customerId: z.string(),
+  text: z.string().nullable(),
+  author: z.string(),
+  createdAt: z.string(),
+  entryIndex: z.number(),
+});
+export type Note = z.infer<typeof Note>;
+
+export const AccessRecord = z.object({
+  id: z.string(),
+  merchantId: z.string(),
+  customerId: z.string(),
+  at: z.string(),
+  role: z.string(),
+  purpose: z.string(),
+  basis: z.string(),
+  categories: z.array(z.string()),
+  action: z.string(),
+  batch: z
+    .object({
+      entryIndex: z.number(),
+      leafIndex: z.number(),
+      size: z.number(),
+      root: z.string(),
+      proof: z.array(z.string()),
+    })
+    .nullable(),
+});
+export type AccessRecord = z.infer<typeof AccessRecord>;
+
+export const AccessPage = z.object({ records: z.array(AccessRecord), next: z.string().nullable() });
+
+export const Segment = z.object({
+  id: z.string(),
+  name: z.string(),
+  condition: z.unknown(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  entryIndex: z.number(),
+});
+export type Segment = z.infer<typeof Segment>;
+
+export const SegmentPage = z.object({ segments: z.array(Segment), next: z.string().nullable() });
+export const Count = z.object({ count: z.number() });
+
+export const Import = z.object({
+  id: z.string(),
+  status: z.enum(["uploading", "running", "interrupted", "completed", "failed"]),
+  dryRun: z.boolean(),
+  columns: z.array(z.object({ header: z.string(), field: z.string().nullable() })),
+  rowsRead: z.number(),
+  processed: z.number(),
+  created: z.number(),
+  updated: z.number(),
+  unchanged: z.number(),
+  rejected: z.number(),
+  skipped: z.number(),
+  warnings: z.number(),
+  suggestions: z.number(),
+  error: z.string().nullable(),
+  createdAt: z.string(),
+  finishedAt: z.string().nullable(),
+});
+export type Import = z.infer<typeof Import>;
+
+export const ImportIssue = z.object({
+  row: z.number(),
+  line: z.number().nullable(),
+  level: z.enum(["error", "warning"]),
+  code: z.string(),
+  reason: z.string(),
+});
+export type ImportIssue = z.infer<typeof ImportIssue>;
+export const ImportIssues = z.object({ errors: z.array(ImportIssue), next: z.number().nullable() });
+
+export const ApiKey = z.object({
+  id: z.string(),
+  role: z.string(),
+  label: z.string(),
+  createdAt: z.string().optional(),
+  revokedAt: z.string().nullable().optional(),
+});
+export type ApiKey = z.infer<typeof ApiKey>;
+
+export const CreatedKey = z.object({
+  id: z.string(),
+  key: z.string(),
+  role: z.string(),
+  label: z.string(),
+  entryIndex: z.number(),
+});
+
+export const OutboxMessage = z.object({
+  id: z.string(),
+  channel: z.enum(["mail", "sms"]),
+  to: z.string(),
+  subject: z.string().optional(),
+  text: z.string(),
+  createdAt: z.string(),
+});
+export type OutboxMessage = z.infer<typeof OutboxMessage>;

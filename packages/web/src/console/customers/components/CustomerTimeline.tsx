@@ -1,0 +1,139 @@
+import type { TFunction } from "i18next";
+import type { ReactNode } from "react";
+import { useTranslation } from "react-i18next";
+import { Spinner } from "../../../components/ui.js";
+import type { TimelineItem } from "../../api/schemas.js";
+import { DateTime, ErrorMessage, LoadingState } from "../../layout/ui.js";
+import { EntryBadge } from "../../ledger/components/EntryBadge.js";
+import { useTimeline } from "../hooks/useTimeline.js";
+import { ChannelIcon } from "./channel.js";
+
+type Obj = Record<string, unknown>;
+const objectOf = (x: unknown): Obj => (typeof x === "object" && x !== null ? (x as Obj) : {});
+const str = (x: unknown): string | undefined => (typeof x === "string" ? x : undefined);
+
+interface Presented {
+  icon: string;
+  title: string;
+  body?: ReactNode;
+}
+
+/** One presenter per entry type; an unknown type still shows, by its name. */
+const PRESENTERS: Record<string, (item: TimelineItem, t: TFunction) => Presented> = {
+  "interaction.recorded": (item, t) => {
+    const p = objectOf(item.payload);
+    const channel = str(p.channel) ?? "other";
+    const amount = objectOf(p.amount);
+    const value = typeof amount.value === "number" ? amount.value : undefined;
+    const currency = str(amount.currency);
+    return {
+      icon: channel,
+      title: t("timeline.interaction", {
+        kind: t(`interaction.${str(p.kind) ?? "other"}`, { defaultValue: str(p.kind) }),
+        channel: t(`interactionChannel.${channel}`, { defaultValue: channel }),
+        direction: t(`direction.${str(p.direction) ?? "inbound"}`),
+      }),
+      body: (
+        <>
+          {item.text?.summary ? <p className="timeline-summary">{item.text.summary}</p> : null}
+          {item.text?.content ? <p className="timeline-content">{item.text.content}</p> : null}
+          {value !== undefined && currency ? (
+            <p className="muted">
+              {new Intl.NumberFormat(undefined, { style: "currency", currency }).format(
+                value / 100,
+              )}
+            </p>
+          ) : null}
+        </>
+      ),
+    };
+  },
+  "note.added": (item, t) => ({
+    icon: "note",
+    title: t("timeline.note"),
+    body:
+      item.note === null || item.note === undefined ? (
+        <p className="muted">{t("timeline.noteGone")}</p>
+      ) : (
+        <p className="timeline-note" data-testid="timeline-note">
+          {item.note}
+        </p>
+      ),
+  }),
+  "note.deleted": (_item, t) => ({ icon: "note", title: t("timeline.noteDeleted") }),
+  "customer.created": (item, t) => ({
+    icon: "profile",
+    title: t("timeline.created"),
+    body: <ChangedFields payload={item.payload} t={t} />,
+  }),
+  "customer.updated": (item, t) => ({
+    icon: "profile",
+    title: t("timeline.updated"),
+    body: <ChangedFields payload={item.payload} t={t} />,
+  }),
+  "customer.erased": (_item, t) => ({ icon: "profile", title: t("timeline.erased") }),
+};
+
+/** The names of the fields an entry wrote: commitments (personal) and facts (in clear). */
+function ChangedFields(props: { payload: unknown; t: TFunction }) {
+  const p = objectOf(props.payload);
+  const names = [...Object.keys(objectOf(p.fields)), ...Object.keys(objectOf(p.facts))];
+  if (names.length === 0) return null;
+  return (
+    <p className="muted">
+      {props.t("timeline.fields", {
+        fields: [...new Set(names.map((n) => n.replace(/^identities\./, "")))].join(", "),
+      })}
+    </p>
+  );
+}
+
+export function CustomerTimeline(props: { customerId: string }) {
+  const { t } = useTranslation();
+  const timeline = useTimeline(props.customerId);
+  if (timeline.isPending) return <LoadingState />;
+  if (timeline.isError && !timeline.data) {
+    return <ErrorMessage error={timeline.error} retry={() => timeline.refetch()} />;
+  }
+  const items = timeline.data.pages.flatMap((p) => p.items);
+  if (items.length === 0) return <p className="empty-line">{t("timeline.empty")}</p>;
+  return (
+    <>
+      <ol className="timeline" data-testid="timeline">
+        {items.map((item) => {
+          const present = PRESENTERS[item.type];
+          const shown = present ? present(item, t) : { icon: "other", title: item.type };
+          return (
+            <li key={item.index} className="timeline-item" data-type={item.type}>
+              <span className="timeline-icon" aria-hidden="true">
+                <ChannelIcon kind={shown.icon} />
+              </span>
+              <div className="timeline-main">
+                <div className="timeline-head">
+                  <strong>{shown.title}</strong>
+                  <span className="muted timeline-time">
+                    <DateTime iso={item.time} />
+                  </span>
+                  <EntryBadge index={item.index} type={item.type} customerId={props.customerId} />
+                </div>
+                {shown.body}
+              </div>
+            </li>
+          );
+        })}
+      </ol>
+      {timeline.hasNextPage ? (
+        <div className="pager">
+          <button
+            type="button"
+            className="btn"
+            onClick={() => timeline.fetchNextPage()}
+            disabled={timeline.isFetchingNextPage}
+          >
+            {timeline.isFetchingNextPage ? <Spinner /> : null} {t("action.loadMore")}
+          </button>
+        </div>
+      ) : null}
+    </>
+  );
+}

@@ -1,0 +1,86 @@
+import {
+  keepPreviousData,
+  useInfiniteQuery,
+  useMutation,
+  useQuery,
+  useQueryClient,
+} from "@tanstack/react-query";
+import { call } from "../../api/client.js";
+import { Customer, CustomerPage, type Stage } from "../../api/schemas.js";
+
+export interface CustomerFilters {
+  query?: string;
+  stage?: Stage;
+  tag?: string;
+  segment?: string;
+}
+
+const PAGE = 25;
+
+/** One page after another, newest first; "Load more" asks for the next cursor. */
+export function useCustomerList(filters: CustomerFilters) {
+  return useInfiniteQuery({
+    queryKey: ["customers", "list", filters],
+    queryFn: ({ pageParam }) =>
+      call("GET", "/v1/customers", CustomerPage, {
+        query: { ...filters, cursor: pageParam, limit: PAGE },
+      }),
+    initialPageParam: undefined as string | undefined,
+    getNextPageParam: (last) => last.next ?? undefined,
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useCustomer(id: string) {
+  return useQuery({
+    queryKey: ["customers", "one", id],
+    queryFn: () => call("GET", `/v1/customers/${encodeURIComponent(id)}`, Customer),
+  });
+}
+
+/** What the create form sends: the node's CustomerInput. */
+export interface NewCustomer {
+  name?: string;
+  emails?: string[];
+  phones?: string[];
+  stage?: Stage;
+  tags?: string[];
+  language?: string;
+}
+
+export function useCreateCustomer() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (input: NewCustomer) => call("POST", "/v1/customers", Customer, { body: input }),
+    onSuccess: (c) => {
+      client.setQueryData(["customers", "one", c.id], c);
+      client.invalidateQueries({ queryKey: ["customers", "list"] });
+    },
+  });
+}
+
+/** A PATCH: `null` clears an optional field. */
+export interface CustomerChanges {
+  name?: string | null;
+  emails?: string[];
+  phones?: string[];
+  stage?: Stage;
+  tags?: string[];
+  language?: string | null;
+  birthday?: string | null;
+  identities?: { type: string; value: string }[];
+}
+
+export function useUpdateCustomer(id: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (changes: CustomerChanges) =>
+      call("PATCH", `/v1/customers/${encodeURIComponent(id)}`, Customer, { body: changes }),
+    onSuccess: (c) => {
+      client.setQueryData(["customers", "one", id], c);
+      client.invalidateQueries({ queryKey: ["customers", "list"] });
+      client.invalidateQueries({ queryKey: ["customers", "timeline", id] });
+      client.invalidateQueries({ queryKey: ["customers", "access", id] });
+    },
+  });
+}

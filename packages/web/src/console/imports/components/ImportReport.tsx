@@ -1,0 +1,95 @@
+import { useTranslation } from "react-i18next";
+import { Field, Fields } from "../../../components/ui.js";
+import type { Import } from "../../api/schemas.js";
+import { ErrorMessage, LoadingState } from "../../layout/ui.js";
+import { useImportIssues } from "../hooks/useImports.js";
+
+const done = (s: Import["status"]) => s === "completed" || s === "failed" || s === "interrupted";
+
+export function ImportProgress(props: { imp: Import }) {
+  const { t } = useTranslation();
+  const { imp } = props;
+  const total = Math.max(imp.rowsRead, imp.processed, 1);
+  return (
+    <div className="import-progress">
+      <label className="label" htmlFor={`progress-${imp.id}`}>
+        {t(`import.status.${imp.status}`)}
+      </label>
+      <progress
+        id={`progress-${imp.id}`}
+        max={total}
+        value={done(imp.status) ? total : imp.processed}
+        data-testid="import-progress"
+      />
+      <p className="muted">
+        {t("import.processed", { processed: imp.processed, total: imp.rowsRead })}
+      </p>
+    </div>
+  );
+}
+
+export function ImportReport(props: { imp: Import }) {
+  const { t } = useTranslation();
+  const { imp } = props;
+  const issues = useImportIssues(imp.id, done(imp.status));
+  return (
+    <div className="import-report" data-testid="import-report">
+      <Fields>
+        <Field label={t("import.rowsRead")}>
+          <span data-testid="report-read">{imp.rowsRead}</span>
+        </Field>
+        <Field label={imp.dryRun ? t("import.wouldCreate") : t("import.created")}>
+          <span data-testid="report-created">{imp.created}</span>
+        </Field>
+        <Field label={imp.dryRun ? t("import.wouldUpdate") : t("import.updated")}>
+          {imp.updated}
+        </Field>
+        <Field label={t("import.unchanged")}>{imp.unchanged}</Field>
+        <Field label={t("import.rejected")}>
+          <span data-testid="report-rejected">{imp.rejected}</span>
+        </Field>
+        <Field label={t("import.skipped")}>{imp.skipped}</Field>
+        <Field label={t("import.suggestions")}>{imp.suggestions}</Field>
+        <Field label={t("import.columns")}>
+          {imp.columns.map((c) => `${c.header} → ${c.field ?? t("import.ignored")}`).join(" · ")}
+        </Field>
+      </Fields>
+      {imp.error ? <p className="field-error">{imp.error}</p> : null}
+      <h3 className="subhead">{t("import.issues")}</h3>
+      {!done(imp.status) ? null : issues.isPending ? (
+        <LoadingState />
+      ) : issues.isError ? (
+        <ErrorMessage error={issues.error} retry={() => issues.refetch()} />
+      ) : issues.data.errors.length === 0 ? (
+        <p className="empty-line">{t("import.noIssues")}</p>
+      ) : (
+        <div className="table-wrap">
+          <table className="table" data-testid="import-issues">
+            <thead>
+              <tr>
+                <th scope="col">{t("import.row")}</th>
+                <th scope="col">{t("import.level")}</th>
+                <th scope="col">{t("import.reason")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {issues.data.errors.map((e) => (
+                <tr key={`${e.row}-${e.code}-${e.reason}`} data-level={e.level}>
+                  <td>{e.row}</td>
+                  <td>
+                    <span className={`pill ${e.level === "error" ? "pill-bad" : "pill-warn"}`}>
+                      {t(`import.levels.${e.level}`)}
+                    </span>
+                  </td>
+                  <td>
+                    <code>{e.code}</code> {e.reason}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  );
+}

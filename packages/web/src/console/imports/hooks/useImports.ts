@@ -1,0 +1,51 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { call } from "../../api/client.js";
+import { Import, ImportIssues } from "../../api/schemas.js";
+
+/** Sends the CSV as it is (text/csv): a dry run checks every row and writes nothing. */
+export function useUploadImport() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (input: { file: Blob; dryRun: boolean }) =>
+      call("POST", "/v1/imports/customers", Import, {
+        query: { dryRun: input.dryRun ? "true" : undefined },
+        raw: { data: input.file, type: "text/csv; charset=utf-8" },
+      }),
+    onSuccess: (imp) => {
+      client.setQueryData(["imports", "one", imp.id], imp);
+      if (!imp.dryRun) client.invalidateQueries({ queryKey: ["customers", "list"] });
+    },
+  });
+}
+
+const finished = (status: Import["status"] | undefined) =>
+  status === "completed" || status === "failed" || status === "interrupted";
+
+/** An import's progress, read again every half second until it finishes. */
+export function useImport(id: string | undefined) {
+  const client = useQueryClient();
+  return useQuery({
+    queryKey: ["imports", "one", id],
+    enabled: id !== undefined,
+    queryFn: async () => {
+      const imp = await call("GET", `/v1/imports/${encodeURIComponent(id ?? "")}`, Import);
+      if (finished(imp.status) && !imp.dryRun) {
+        client.invalidateQueries({ queryKey: ["customers", "list"] });
+      }
+      return imp;
+    },
+    refetchInterval: (q) => (finished(q.state.data?.status) ? false : 500),
+  });
+}
+
+/** The rows an import rejected, with their reasons (and warnings). */
+export function useImportIssues(id: string | undefined, ready: boolean) {
+  return useQuery({
+    queryKey: ["imports", "issues", id],
+    enabled: id !== undefined && ready,
+    queryFn: () =>
+      call("GET", `/v1/imports/${encodeURIComponent(id ?? "")}/errors`, ImportIssues, {
+        query: { warnings: "true", limit: 1000 },
+      }),
+  });
+}

@@ -1,0 +1,84 @@
+import { useState } from "react";
+import { useTranslation } from "react-i18next";
+import { Link, useParams } from "react-router";
+import { Card } from "../../components/ui.js";
+import { AccessRecords } from "../customers/components/AccessRecords.js";
+import { CustomerEditForm } from "../customers/components/CustomerEditForm.js";
+import { CustomerIdentities } from "../customers/components/CustomerIdentities.js";
+import { CustomerProfile } from "../customers/components/CustomerProfile.js";
+import { CustomerTimeline } from "../customers/components/CustomerTimeline.js";
+import { NoteForm } from "../customers/components/NoteForm.js";
+import { useCustomer } from "../customers/hooks/useCustomers.js";
+import { ErrorMessage, LoadingState, PageHead, useTitle } from "../layout/ui.js";
+
+/** The customer 360: profile, identities, one timeline across channels, notes, access records. */
+export function CustomerPage() {
+  const { t } = useTranslation();
+  const { id = "" } = useParams();
+  const customer = useCustomer(id);
+  const [editing, setEditing] = useState(false);
+  const c = customer.data;
+  useTitle(c ? (c.name ?? t("customer.unnamed")) : t("customer.title"));
+  return (
+    <div className="page">
+      <nav className="crumbs" aria-label={t("nav.breadcrumbs")}>
+        <Link to="/customers">{t("customers.title")}</Link> <span aria-hidden="true">/</span>{" "}
+        <span aria-current="page">{c?.name ?? id}</span>
+      </nav>
+      {customer.isPending ? (
+        <LoadingState />
+      ) : customer.isError ? (
+        <ErrorMessage error={customer.error} retry={() => customer.refetch()} />
+      ) : (
+        <>
+          <PageHead
+            title={
+              c?.status === "erased" ? t("customer.erased") : (c?.name ?? t("customer.unnamed"))
+            }
+            lead={<code>{id}</code>}
+            actions={
+              c?.status === "active" && !editing ? (
+                <button
+                  type="button"
+                  className="btn"
+                  onClick={() => setEditing(true)}
+                  data-testid="edit-customer"
+                >
+                  {t("customer.edit")}
+                </button>
+              ) : null
+            }
+          />
+          <div className="customer-layout">
+            <div className="customer-side">
+              <Card title={t("customer.profile")}>
+                {editing && c ? (
+                  <CustomerEditForm customer={c} onDone={() => setEditing(false)} />
+                ) : c ? (
+                  <CustomerProfile customer={c} />
+                ) : null}
+              </Card>
+              <Card title={t("customer.identities")}>
+                {c ? <CustomerIdentities customer={c} /> : null}
+              </Card>
+            </div>
+            <div className="customer-main">
+              {c?.status === "active" ? (
+                <Card title={t("note.title")}>
+                  <NoteForm customerId={id} />
+                </Card>
+              ) : null}
+              <Card title={t("timeline.title")}>
+                <p className="hint hint-top">{t("timeline.lead")}</p>
+                <CustomerTimeline customerId={id} />
+              </Card>
+            </div>
+          </div>
+          <Card title={t("access.title")}>
+            <AccessRecords customerId={id} />
+          </Card>
+        </>
+      )}
+    </div>
+  );
+}

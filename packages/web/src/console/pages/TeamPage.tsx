@@ -1,0 +1,36 @@
+import { useTranslation } from "react-i18next";
+import { Card, Notice } from "../../components/ui.js";
+import { PageHead, useTitle } from "../layout/ui.js";
+import { useSession } from "../session/hooks/useSession.js";
+import { ApiKeysCard } from "../team/components/ApiKeysCard.js";
+import { OutboxCard } from "../team/components/OutboxCard.js";
+import { StaffCard } from "../team/components/StaffCard.js";
+
+/** Staff, roles, API keys and the outbox: owners and admins only, as the node decides. */
+export function TeamPage() {
+  const { t } = useTranslation();
+  useTitle(t("team.title"));
+  const session = useSession();
+  const role = session.data?.staff.role;
+  const manages = role === "owner" || role === "admin";
+  return (
+    <div className="page">
+      <PageHead title={t("team.title")} lead={t("team.lead")} />
+      {!manages ? (
+        <Notice title={t("team.notAllowed")}>{t("team.notAllowedDetail")}</Notice>
+      ) : (
+        <>
+          <Card title={t("team.staff")}>
+            <StaffCard />
+          </Card>
+          <Card title={t("keys.title")}>
+            <ApiKeysCard />
+          </Card>
+          <Card title={t("outbox.title")}>
+            <OutboxCard />
+          </Card>
+        </>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,98 @@
+import { useId, useState } from "react";
+import { useTranslation } from "react-i18next";
+import { Spinner } from "../../../components/ui.js";
+import { ROLES, type Role } from "../../api/schemas.js";
+import { DateTime, ErrorMessage, LoadingState, useErrorText } from "../../layout/ui.js";
+import { useInviteStaff, useStaffUsers } from "../hooks/useTeam.js";
+
+export function StaffCard() {
+  const { t } = useTranslation();
+  const id = useId();
+  const staff = useStaffUsers(true);
+  const invite = useInviteStaff();
+  const errorText = useErrorText();
+  const [email, setEmail] = useState("");
+  const [role, setRole] = useState<Role>("staff");
+  const submit = (e: React.FormEvent) => {
+    e.preventDefault();
+    invite.mutate({ email: email.trim(), role }, { onSuccess: () => setEmail("") });
+  };
+  return (
+    <>
+      {staff.isPending ? (
+        <LoadingState />
+      ) : staff.isError ? (
+        <ErrorMessage error={staff.error} />
+      ) : (
+        <div className="table-wrap">
+          <table className="table" data-testid="staff-table">
+            <thead>
+              <tr>
+                <th scope="col">{t("team.email")}</th>
+                <th scope="col">{t("team.role")}</th>
+                <th scope="col">{t("team.status")}</th>
+                <th scope="col">{t("team.since")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {staff.data.staff.map((s) => (
+                <tr key={s.id}>
+                  <td>{s.email}</td>
+                  <td>{t(`role.${s.role}`, { defaultValue: s.role })}</td>
+                  <td>{t(`team.statuses.${s.status}`, { defaultValue: s.status })}</td>
+                  <td>
+                    <DateTime iso={s.createdAt} dateOnly />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <form className="form inline-form" onSubmit={submit} noValidate>
+        <div className="form-field">
+          <label className="label" htmlFor={`${id}-email`}>
+            {t("team.inviteEmail")}
+          </label>
+          <input
+            id={`${id}-email`}
+            className="input"
+            type="email"
+            value={email}
+            onChange={(e) => setEmail(e.target.value)}
+          />
+        </div>
+        <div className="form-field">
+          <label className="label" htmlFor={`${id}-role`}>
+            {t("team.role")}
+          </label>
+          <select
+            id={`${id}-role`}
+            className="input"
+            value={role}
+            onChange={(e) => setRole(e.target.value as Role)}
+          >
+            {ROLES.map((r) => (
+              <option key={r} value={r}>
+                {t(`role.${r}`)}
+              </option>
+            ))}
+          </select>
+        </div>
+        <button type="submit" className="btn btn-primary" disabled={invite.isPending || !email}>
+          {invite.isPending ? <Spinner /> : null} {t("team.invite")}
+        </button>
+      </form>
+      {invite.isError ? (
+        <p className="field-error" role="alert">
+          {errorText(invite.error).detail}
+        </p>
+      ) : null}
+      {invite.isSuccess ? (
+        <p className="hint" role="status">
+          {t("team.invited", { email: invite.data.staff.email, delivery: invite.data.delivery })}
+        </p>
+      ) : null}
+    </>
+  );
+}

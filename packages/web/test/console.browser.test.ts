@@ -1,0 +1,579 @@
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../server/src/config.js";
+import { type PatronNode, startNode } from "../../server/src/node.js";
+import {
+  CHROMIUM_ARGS as ARGS,
+  CHROMIUM,
+  haveBrowser,
+  requireBrowser,
+} from "../../server/src/test-support/chromium.js";
+
+// The merchant console as a member of staff uses it: a real node (PGlite, no chain) serving a
+// fresh build of packages/web, driven in Debian's chromium. The demo owner signs in with the
+// password the node saved on its first start. Screenshots of every page, on a desktop and on a
+// phone, go to test-artifacts/console/ at the repository root.
+
+const webDir = fileURLToPath(new URL("..", import.meta.url));
+const artifacts = fileURLToPath(new URL("../../../test-artifacts/console/", import.meta.url));
+if (!haveBrowser && !requireBrowser) {
+  console.warn(
+    `console browser tests skipped: ${CHROMIUM} is missing (apt-get install -y chromium; set PATRON_REQUIRE_BROWSER=1 to make this a failure)`,
+  );
+}
+
+describe.runIf(!haveBrowser && requireBrowser)("console in a browser", () => {
+  it("needs chromium", () => {
+    throw new Error(
+      `PATRON_REQUIRE_BROWSER=1 but ${CHROMIUM} is missing: install it with apt-get install -y chromium`,
+    );
+  });
+});
+
+/** Builds packages/web into `outDir` with the workspace's vite, as `npm run build` does. */
+function buildWeb(outDir: string): Promise<void> {
+  const vite = join(
+    dirname(createRequire(join(webDir, "package.json")).resolve("vite/package.json")),
+    "bin/vite.js",
+  );
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [vite, "build", "--outDir", outDir, "--emptyOutDir", "--logLevel", "warn"],
+      // vitest runs with NODE_ENV=test, which would build React's development bundle.
+      {
+        cwd: webDir,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, NODE_ENV: "production" },
+      },
+    );
+    let output = "";
+    child.stdout.on("data", (d) => {
+      output += d;
+    });
+    child.stderr.on("data", (d) => {
+      output += d;
+    });
+    child.on("error", reject);
+    child.on("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(`vite build failed (${code}):\n${output}`)),
+    );
+  });
+}
+
+const LATIN = ["Zoë Martin", "Lucas Bernard", "Emma Dubois", "Hugo Laurent", "Léa Petit"];
+const CHINESE = ["王小明", "李娜", "张伟", "刘洋", "陈静"];
+const STAGES = ["prospect", "repeat", "loyal", "at_risk", "first_purchase"];
+
+/**
+ * 50 customers, two of them bad: row 17 has an email that is not one, row 33 a stage that
+ * does not exist. Rows count from 1 after the header, as the import's report does.
+ */
+function customersCsv(): string {
+  const lines = ["name,email,phone,stage,tags,language"];
+  for (let row = 1; row <= 50; row++) {
+    const chinese = row % 2 === 0;
+    const base = (chinese ? CHINESE : LATIN)[Math.floor(row / 2) % 5] as string;
+    // The first of each name keeps it whole (the searches below find it); others are numbered.
+    const name = row <= 10 ? base : `${base}${chinese ? "" : " "}${row}`;
+    const email =
+      row === 17 ? "not-an-email" : `customer${row}@${chinese ? "shop.example.cn" : "boutique.fr"}`;
+    const phone = chinese
+      ? `+86 138 0013 ${String(8000 + row)}`
+      : `+33 6 12 34 ${String(10 + row).padStart(2, "0")} 7${row % 10}`;
+    const stage = row === 33 ? "vip-gold" : STAGES[row % 5];
+    const tags = row % 3 === 0 ? "vip" : "newsletter";
+    lines.push(
+      [name, email, phone, stage, tags, chinese ? "zh-CN" : "fr"]
+        .map((v) => (/[,"]/.test(v as string) ? `"${v}"` : v))
+        .join(","),
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+describe.runIf(haveBrowser)("console in a browser", () => {
+  let tmp: string;
+  let node: PatronNode;
+  let context: BrowserContext;
+  let page: Page;
+  let login: { email: string; password: string };
+  let profileId: string;
+  const problems: string[] = [];
+
+  const shot = (name: string) =>
+    page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+  const api = async (path: string, init: { method?: string; body?: unknown } = {}) => {
+    const res = await fetch(`${node.url}${path}`, {
+      method: init.method ?? "GET",
+      headers: {
+        authorization: `Bearer ${node.ownerKey}`,
+        ...(init.body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  /**
+   * Entries written by what the test does: every read of personal data also leaves an access
+   * record, committed in batches (access.recorded) on a timer, which is not a write of the page's.
+   */
+  const ledgerSize = async () => {
+    const { rows } = await node.db.query<{ n: string | number }>(
+      "SELECT count(*) AS n FROM ledger_entries WHERE type <> 'access.recorded'",
+    );
+    return Number(rows[0]?.n);
+  };
+
+  beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), "patron-console-"));
+    const webRoot = join(tmp, "web");
+    mkdirSync(webRoot);
+    mkdirSync(artifacts, { recursive: true });
+    const config = {
+      ...loadConfig({
+        PATRON_CHAIN: "off",
+        PATRON_DEMO_DATA: "0",
+        // Access records reach the ledger quickly, so their proofs can be checked in the test.
+        PATRON_ACCESS_BATCH_MS: "300",
+      }),
+      dataDir: join(tmp, "data"),
+      port: 0,
+      host: "127.0.0.1",
+      webRoot,
+    };
+    await buildWeb(webRoot);
+    node = await startNode(config, { listen: true });
+    const saved = readFileSync(join(config.dataDir, "owner-login.txt"), "utf8");
+    login = {
+      email: /^email: (.+)$/m.exec(saved)?.[1] as string,
+      password: /^password: (.+)$/m.exec(saved)?.[1] as string,
+    };
+    context = await chromium.launchPersistentContext(join(tmp, "profile"), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ARGS,
+      viewport: { width: 1280, height: 900 },
+      locale: "en-GB",
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.setDefaultTimeout(15_000);
+    page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+    page.on("console", (msg) => {
+      // A refused request shows in the console as a failed resource; the pages handle those.
+      if (msg.type() === "error" && !/Failed to load resource/.test(msg.text())) {
+        problems.push(`console error: ${msg.text()}`);
+      }
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await node?.close();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("sends a deep link to the sign-in form, refuses a wrong password, then signs in and comes back", async () => {
+    await page.goto(`${node.url}/console/customers?stage=loyal`);
+    await page.waitForURL(/\/console\/sign-in\?next=/);
+    await page.getByTestId("sign-in-email").fill(login.email);
+    await page.getByTestId("sign-in-password").fill("not the password at all");
+    await page.getByTestId("sign-in-submit").click();
+    await expect
+      .poll(() => page.getByTestId("sign-in-error").textContent())
+      .toContain("do not match");
+    await shot("sign-in-refused");
+    // A malformed email never leaves the browser.
+    await page.getByTestId("sign-in-email").fill("owner-at-nowhere");
+    await page.getByTestId("sign-in-submit").click();
+    await page.getByText("Enter an email address.").waitFor();
+    await page.getByTestId("sign-in-email").fill(login.email);
+    await page.getByTestId("sign-in-password").fill(login.password);
+    await page.getByTestId("sign-in-submit").click();
+    await page.waitForURL(/\/console\/customers\?stage=loyal$/);
+    await page.getByRole("heading", { name: "Customers", level: 1 }).waitFor();
+    await page.getByTestId("customers-empty").waitFor();
+    // The session is an HttpOnly cookie: nothing the page's scripts can read.
+    expect(await page.evaluate(() => document.cookie)).toBe("");
+  });
+
+  it("imports a CSV of 50 customers: the dry run reports the 2 bad rows and writes nothing", async () => {
+    await page.getByRole("link", { name: "Import" }).click();
+    await page.waitForURL(/\/console\/import$/);
+    const before = await ledgerSize();
+    await page.getByTestId("import-file").setInputFiles({
+      name: "customers.csv",
+      mimeType: "text/csv",
+      buffer: Buffer.from(customersCsv(), "utf8"),
+    });
+    await page.getByTestId("import-check").click();
+    const report = page.getByTestId("import-report").first();
+    await report.waitFor();
+    expect(await report.getByTestId("report-read").textContent()).toBe("50");
+    expect(await report.getByTestId("report-created").textContent()).toBe("48");
+    expect(await report.getByTestId("report-rejected").textContent()).toBe("2");
+    const issues = report.getByTestId("import-issues");
+    await issues.waitFor();
+    const rejected = issues.locator('tr[data-level="error"]');
+    await expect.poll(() => rejected.count()).toBe(2);
+    expect(await rejected.nth(0).textContent()).toMatch(/^17.*invalid_email/);
+    expect(await rejected.nth(1).textContent()).toMatch(/^33.*stage/);
+    expect(await ledgerSize()).toBe(before);
+    await shot("import-dry-run");
+  });
+
+  it("imports it for real, follows the progress and reads the same report", async () => {
+    await page.getByTestId("import-run").click();
+    const done = page.getByText("Completed");
+    await done.waitFor({ timeout: 30_000 });
+    const report = page.getByTestId("import-report").last();
+    await expect.poll(() => report.getByTestId("report-created").textContent()).toBe("48");
+    expect(await report.getByTestId("report-rejected").textContent()).toBe("2");
+    await expect
+      .poll(() => report.getByTestId("import-issues").locator('tr[data-level="error"]').count())
+      .toBe(2);
+    const listed = await api("/v1/customers?limit=100");
+    expect((listed.body.customers as unknown[]).length).toBe(48);
+    await shot("import-done");
+  });
+
+  it("lists the customers, filters by stage and tag, and loads more", async () => {
+    await page.getByTestId("import-to-customers").click();
+    await page.waitForURL(/\/console\/customers$/);
+    const rows = page.getByTestId("customer-row");
+    await expect.poll(() => rows.count()).toBe(25);
+    await page.getByTestId("load-more").click();
+    await expect.poll(() => rows.count()).toBe(48);
+    await expect.poll(() => page.getByTestId("load-more").count()).toBe(0);
+    await page.getByTestId("filter-stage").selectOption("loyal");
+    await page.waitForURL(/stage=loyal/);
+    const loyal = ((await api("/v1/customers?stage=loyal&limit=100")).body.customers as unknown[])
+      .length;
+    await expect.poll(() => rows.count()).toBe(loyal);
+    await page.getByTestId("filter-tag").fill("vip");
+    await page.getByTestId("customer-search-submit").click();
+    const vipLoyal = (
+      (await api("/v1/customers?stage=loyal&tag=vip&limit=100")).body.customers as unknown[]
+    ).length;
+    expect(vipLoyal).toBeLessThan(loyal);
+    await expect.poll(() => rows.count()).toBe(vipLoyal);
+    await shot("customers-filtered");
+  });
+
+  it("searches names in Latin and in Chinese script", async () => {
+    await page.goto(`${node.url}/console/customers`);
+    const rows = page.getByTestId("customer-row");
+    await expect.poll(() => rows.count()).toBe(25);
+    const search = async (text: string) => {
+      await page.getByTestId("customer-search").fill(text);
+      await page.getByTestId("customer-search-submit").click();
+      await page.waitForURL(new RegExp(`q=${encodeURIComponent(text).replace(/%20/g, "\\+")}`));
+    };
+    // Accent-insensitive: "zoe" finds Zoë.
+    await search("zoe martin");
+    const zoes = (
+      (await api(`/v1/customers?query=${encodeURIComponent("zoe martin")}&limit=100`)).body
+        .customers as unknown[]
+    ).length;
+    expect(zoes).toBe(5);
+    await expect.poll(() => rows.count()).toBe(zoes);
+    for (const row of await rows.allTextContents()) expect(row).toContain("Zoë Martin");
+    await shot("search-latin");
+    await search("王小明");
+    await expect.poll(() => rows.count()).toBe(1);
+    expect(await rows.first().textContent()).toContain("王小明");
+    await shot("search-chinese");
+    // By the surname alone: every 李.
+    await search("李");
+    const li = (
+      (await api(`/v1/customers?query=${encodeURIComponent("李")}&limit=100`)).body.customers as {
+        name: string;
+      }[]
+    ).map((c) => c.name);
+    expect(li.length).toBeGreaterThan(1);
+    await expect.poll(() => rows.count()).toBe(li.length);
+    // An exact email finds its holder.
+    await search("customer7@boutique.fr");
+    await expect.poll(() => rows.count()).toBe(1);
+  });
+
+  it("creates a customer, showing the node's refusal beside the field it is about", async () => {
+    await page.goto(`${node.url}/console/customers`);
+    await page.getByTestId("new-customer").click();
+    const before = await ledgerSize();
+    await page.getByTestId("field-name").fill("Chloé Moreau");
+    await page.getByTestId("field-email").fill("chloe.moreau@boutique.fr");
+    // Digits only, so the form lets it through; the node finds it is no possible number.
+    await page.getByTestId("field-phone").fill("12");
+    await page.getByTestId("create-submit").click();
+    const phoneError = page.locator('[data-testid="field-phone"][aria-invalid="true"]');
+    await phoneError.waitFor();
+    const describedBy = (await phoneError.getAttribute("aria-describedby")) as string;
+    expect(await page.locator(`[id="${describedBy.split(" ")[0]}"]`).textContent()).toContain(
+      "not a possible phone number",
+    );
+    expect(await ledgerSize()).toBe(before);
+    // An email another customer holds: refused as well, beside the email.
+    await page.getByTestId("field-phone").fill("");
+    await page.getByTestId("field-email").fill("customer7@boutique.fr");
+    await page.getByTestId("create-submit").click();
+    await page.locator('[data-testid="field-email"][aria-invalid="true"]').waitFor();
+    await page.getByText("another customer already holds this email").waitFor();
+    expect(await ledgerSize()).toBe(before);
+    await shot("create-refused");
+    await page.getByTestId("field-email").fill("chloe.moreau@boutique.fr");
+    await page.getByTestId("field-phone").fill("+33 6 98 76 54 32");
+    await page.getByTestId("create-submit").click();
+    await page.waitForURL(/\/console\/customers\/c_[A-Za-z0-9_-]+$/);
+    await page.getByRole("heading", { name: "Chloé Moreau", level: 1 }).waitFor();
+    expect(await ledgerSize()).toBe(before + 1);
+  });
+
+  it("opens a profile: identities with their channels, a timeline whose entries verify in the browser", async () => {
+    const found = (await api(`/v1/customers?query=${encodeURIComponent("王小明")}`)).body
+      .customers as { id: string }[];
+    profileId = (found[0] as { id: string }).id;
+    // An interaction on another channel, with its text, joins the same timeline.
+    const recorded = await api("/v1/interactions", {
+      method: "POST",
+      body: {
+        customerId: profileId,
+        channel: "chat",
+        direction: "inbound",
+        kind: "message",
+        occurredAt: new Date().toISOString(),
+        summary: "问题：会员卡积分",
+        content: "我的积分什么时候到账？",
+      },
+    });
+    expect(recorded.status).toBe(201);
+    await api(`/v1/customers/${profileId}`, {
+      method: "PATCH",
+      body: { identities: [{ type: "wechat", value: "wxid_xiaoming" }] },
+    });
+    await page.goto(`${node.url}/console/customers`);
+    await page.getByTestId("customer-search").fill("王小明");
+    await page.getByTestId("customer-search-submit").click();
+    await page.getByRole("link", { name: "王小明" }).click();
+    await page.waitForURL(new RegExp(`/console/customers/${profileId}$`));
+    await page.getByRole("heading", { name: "王小明", level: 1 }).waitFor();
+    const identities = page.getByTestId("identities");
+    await identities.getByText("wxid_xiaoming").waitFor();
+    expect(await identities.textContent()).toContain("WeChat");
+    // Row 10 of the file, its phone shown in E.164.
+    expect(await identities.textContent()).toContain("+8613800138010");
+    const timeline = page.getByTestId("timeline");
+    await timeline.getByText("我的积分什么时候到账？").waitFor();
+    const items = timeline.locator("li.timeline-item");
+    await expect.poll(() => items.count()).toBe(3);
+    // Every item is an entry of the customer's chain, checked here against a signed checkpoint.
+    await expect.poll(() => timeline.getByTestId("entry-verified").count()).toBe(3);
+    expect(await timeline.getByTestId("entry-failed").count()).toBe(0);
+  });
+
+  it("adds a note: refused when empty, then on the timeline, verified", async () => {
+    const before = await ledgerSize();
+    await page.getByTestId("note-submit").click();
+    await page.getByText("Write something first.").waitFor();
+    expect(await ledgerSize()).toBe(before);
+    const text = "Prefers WeChat. 喜欢用微信联系。";
+    await page.getByTestId("note-text").fill(text);
+    await page.getByTestId("note-submit").click();
+    const timeline = page.getByTestId("timeline");
+    await timeline.getByTestId("timeline-note").getByText(text).waitFor();
+    await expect.poll(() => timeline.getByTestId("entry-verified").count()).toBe(4);
+    expect(await ledgerSize()).toBe(before + 1);
+    expect(await page.getByTestId("note-text").inputValue()).toBe("");
+    await shot("customer-note");
+  });
+
+  it("edits the profile: a PATCH of what changed, on the timeline too", async () => {
+    await page.getByTestId("edit-customer").click();
+    await page.getByTestId("field-stage").selectOption("loyal");
+    await page.getByTestId("field-birthday").fill("1990-02-31");
+    await page.getByTestId("edit-submit").click();
+    // Well-formed but not a real date: the node says so, beside the field.
+    await page.locator('[data-testid="field-birthday"][aria-invalid="true"]').waitFor();
+    await page.getByTestId("field-birthday").fill("1990-02-28");
+    await page.getByTestId("edit-submit").click();
+    await page.getByTestId("profile-name").waitFor();
+    expect(await page.locator(".card", { hasText: "Profile" }).first().textContent()).toContain(
+      "Loyal",
+    );
+    const timeline = page.getByTestId("timeline");
+    await timeline.getByText("Profile changed").first().waitFor();
+    await expect.poll(() => timeline.getByTestId("entry-verified").count()).toBe(5);
+  });
+
+  it("shows the access records of the customer's data, each proved in the browser", async () => {
+    const records = page.getByTestId("access-records");
+    await records.waitFor();
+    // Batches are committed every 300 ms: refresh until every record has its proof.
+    await expect
+      .poll(
+        async () => {
+          await page.getByTestId("access-refresh").click();
+          await page.waitForTimeout(200);
+          const verified = await records.getByTestId("access-verified").count();
+          const rows = await records.locator("tbody tr").count();
+          return rows > 0 && verified === rows;
+        },
+        { timeout: 20_000, interval: 500 },
+      )
+      .toBe(true);
+    expect(await records.getByTestId("access-failed").count()).toBe(0);
+    await shot("customer-360");
+  });
+
+  it("builds a segment and sees its live count, then saves it and filters the list by it", async () => {
+    await page.getByRole("link", { name: "Segments" }).click();
+    await page.waitForURL(/\/console\/segments$/);
+    const count = page.getByTestId("segment-count");
+    const expected = async (condition: unknown) =>
+      (await api("/v1/segments/preview", { method: "POST", body: { condition } })).body.count;
+    // The first rule: stage is loyal.
+    await expect
+      .poll(() => count.textContent())
+      .toBe(String(await expected({ "==": [{ var: "stage" }, "loyal"] })));
+    await page.getByTestId("add-rule").click();
+    const second = page.getByTestId("segment-rule").nth(1);
+    await second.getByTestId("rule-value").fill("vip");
+    const both = {
+      and: [{ "==": [{ var: "stage" }, "loyal"] }, { in: ["vip", { var: "tags" }] }],
+    };
+    const n = (await expected(both)) as number;
+    await expect.poll(() => count.textContent()).toBe(String(n));
+    expect(JSON.parse((await page.getByTestId("segment-logic").textContent()) as string)).toEqual(
+      both,
+    );
+    await page.getByTestId("segment-name").fill("Loyal VIPs");
+    await page.getByTestId("segment-save").click();
+    await page.getByTestId("segment-saved").waitFor();
+    await shot("segments");
+    await page.getByTestId("segment-list").getByRole("link", { name: "Loyal VIPs" }).click();
+    await page.waitForURL(/\/console\/customers\?segment=/);
+    await expect.poll(() => page.getByTestId("customer-row").count()).toBe(n);
+  });
+
+  it("switches to Chinese, keeps it across a reload, and back", async () => {
+    await page.getByTestId("language-switch").selectOption("zh-CN");
+    await page.getByRole("heading", { name: "客户", level: 1 }).waitFor();
+    expect(await page.locator("html").getAttribute("lang")).toBe("zh-CN");
+    await page
+      .getByRole("navigation", { name: "控制台" })
+      .getByRole("link", { name: "客户分群" })
+      .waitFor();
+    await page.reload();
+    await page.getByRole("heading", { name: "客户", level: 1 }).waitFor();
+    await page.goto(`${node.url}/console/customers/${profileId}`);
+    await page.getByRole("heading", { name: "时间线" }).waitFor();
+    await page.getByText("添加备注").first().waitFor();
+    await shot("customer-360-zh");
+    await page.getByTestId("language-switch").selectOption("en");
+    await page.getByRole("heading", { name: "Timeline" }).waitFor();
+    expect(await page.locator("html").getAttribute("lang")).toBe("en");
+  });
+
+  it("has no WCAG 2.2 AA violation axe-core finds, on every page, on a desktop and a phone", async () => {
+    const axe = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+    const pages: [string, string][] = [
+      ["customers", "/console/customers"],
+      ["customer", `/console/customers/${profileId}`],
+      ["segments", "/console/segments"],
+      ["import", "/console/import"],
+      ["team", "/console/team"],
+      ["not-found", "/console/no/such/page"],
+    ];
+    const sizes = [
+      ["desktop", { width: 1280, height: 900 }],
+      ["phone", { width: 390, height: 844 }],
+    ] as const;
+    const found: string[] = [];
+    const check = async (name: string, size: string) => {
+      await page.evaluate(axe);
+      const violations = await page.evaluate(async () => {
+        const w = window as unknown as {
+          axe: {
+            run: (
+              ctx: Document,
+              opts: object,
+            ) => Promise<{ violations: { id: string; nodes: { target: unknown }[] }[] }>;
+          };
+        };
+        const r = await w.axe.run(document, {
+          runOnly: {
+            type: "tag",
+            values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"],
+          },
+        });
+        return r.violations.map(
+          (v) => `${v.id} (${v.nodes.length}: ${JSON.stringify(v.nodes[0]?.target)})`,
+        );
+      });
+      for (const v of violations) found.push(`${name} on a ${size}: ${v}`);
+      await page.screenshot({ path: join(artifacts, `page-${name}-${size}.png`), fullPage: true });
+    };
+    try {
+      for (const [size, viewport] of sizes) {
+        await page.setViewportSize(viewport);
+        for (const [name, path] of pages) {
+          await page.goto(`${node.url}${path}`);
+          await page.locator("main h1").first().waitFor();
+          await page.waitForLoadState("networkidle");
+          await check(name, size);
+        }
+        for (const language of ["zh-CN", "en"] as const) {
+          if (language === "zh-CN") {
+            await page.goto(`${node.url}/console/customers/${profileId}`);
+            await page.locator("main h1").first().waitFor();
+            await page.getByTestId("language-switch").selectOption("zh-CN");
+            await page.getByRole("heading", { name: "时间线" }).waitFor();
+            await page.waitForLoadState("networkidle");
+            await check("customer-zh", size);
+          } else {
+            await page.getByTestId("language-switch").selectOption("en");
+          }
+        }
+      }
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
+    expect(found).toEqual([]);
+  });
+
+  it("signs out: the session ends on the node and the pages ask to sign in again", async () => {
+    await page.goto(`${node.url}/console/customers`);
+    await page.getByTestId("sign-out").click();
+    await page.waitForURL(/\/console\/sign-in/);
+    await page.getByTestId("sign-in-email").waitFor();
+    const axe = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+    await page.evaluate(axe);
+    const violations = await page.evaluate(async () => {
+      const w = window as unknown as {
+        axe: { run: (ctx: Document, opts: object) => Promise<{ violations: { id: string }[] }> };
+      };
+      const r = await w.axe.run(document, {
+        runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"] },
+      });
+      return r.violations.map((v) => v.id);
+    });
+    expect(violations).toEqual([]);
+    for (const [size, viewport] of [
+      ["desktop", { width: 1280, height: 900 }],
+      ["phone", { width: 390, height: 844 }],
+    ] as const) {
+      await page.setViewportSize(viewport);
+      await page.screenshot({ path: join(artifacts, `page-sign-in-${size}.png`), fullPage: true });
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto(`${node.url}/console/customers/${profileId}`);
+    await page.waitForURL(/\/console\/sign-in\?next=/);
+    expect(problems).toEqual([]);
+  });
+});
