@@ -17,6 +17,7 @@ import { seedDemoCustomers } from "./demo/customers.js";
 import type { CommandHandler, Domain, EntryTypeSpec } from "./domain.js";
 import { type App, createApp } from "./http/app.js";
 import { registerWeb } from "./http/web.js";
+import { importsDomain } from "./imports/index.js";
 import { EntryAuditor } from "./ledger/audit-entries.js";
 import { chainsProjector } from "./ledger/chains.js";
 import { type Clock, systemClock } from "./ledger/clock.js";
@@ -44,6 +45,7 @@ export const domains: Domain[] = [
   customersDomain,
   segmentsDomain,
   staffDomain,
+  importsDomain,
 ];
 
 export const entryTypesOf = (ds: readonly Domain[]): EntryTypeSpec[] =>

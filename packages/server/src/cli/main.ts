@@ -20,6 +20,7 @@ import { MIRROR_HELP, mirrorCommand } from "../mirror/cli.js";
 import { domains, entryAuditorOf, projectors, startNode } from "../node.js";
 import { VERSION } from "../version.js";
 import { readKeyArg, UsageError } from "./args.js";
+import { IMPORT_HELP, importCommand } from "./import.js";
 import { MERCHANTS_HELP, merchantsCommand } from "./merchants.js";
 import { progressReporter } from "./progress.js";
 
@@ -46,6 +47,7 @@ Commands:
       --json                print the report as JSON
 ${MIRROR_HELP}
 ${MERCHANTS_HELP}
+${IMPORT_HELP}
   help                      Show this help
 
 Environment:
@@ -304,6 +306,8 @@ export async function main(argv: string[]): Promise<number> {
         return await mirrorCommand(rest);
       case "merchants":
         return await merchantsCommand(rest);
+      case "import":
+        return await importCommand(rest);
       case undefined:
       case "help":
       case "--help":

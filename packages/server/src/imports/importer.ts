@@ -1,0 +1,1049 @@
+import type { Readable } from "node:stream";
+import { canonicalJson, type JsonValue } from "@patron/ledger";
+import { type CsvError, type Options, parse } from "csv-parse";
+import type { Customers, CustomerView } from "../customers/customers.js";
+import {
+  CHANNEL_KINDS,
+  type CustomerPatch,
+  IDENTITY_LIMIT,
+  type IdentityKind,
+  type PhoneOptions,
+} from "../customers/profile.js";
+import type { Database, Statement } from "../db/database.js";
+import { ApiError } from "../http/errors.js";
+import { toHex } from "../http/schemas.js";
+import type { Clock } from "../ledger/clock.js";
+import type { CommittedEntry } from "../ledger/sequencer.js";
+import { newId } from "../tenancy/tenancy.js";
+import { openSealed, seal } from "../vault/cipher.js";
+import { Vault } from "../vault/vault.js";
+import { type Column, mapColumns } from "./columns.js";
+import { type ImportRow, type RowIssue, readRow } from "./rows.js";
+
+export type ImportStatus = "uploading" | "running" | "interrupted" | "completed" | "failed";
+export type Outcome = "created" | "updated" | "unchanged" | "rejected" | "skipped";
+
+export interface ImportOptions {
+  dryRun: boolean;
+  map: Record<string, string | null>;
+  delimiter: string;
+  /** The country of phone numbers written without +, for this file. */
+  country?: string;
+}
+
+/** An import as the API shows it: progress, counts, the columns and where they went. */
+export interface ImportView {
+  id: string;
+  kind: "customers";
+  status: ImportStatus;
+  dryRun: boolean;
+  columns: Column[];
+  rowsRead: number;
+  processed: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  rejected: number;
+  skipped: number;
+  warnings: number;
+  suggestions: number;
+  error: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+export interface IssueView {
+  row: number;
+  line: number | null;
+  level: "error" | "warning";
+  code: string;
+  reason: string;
+}
+
+interface ImportRecord {
+  id: string;
+  merchant_id: string;
+  actor: string;
+  status: ImportStatus;
+  dry_run: boolean;
+  columns: Column[];
+  options: ImportOptions;
+  rows_read: number | bigint | string;
+  rejected: number | bigint | string;
+  error: string | null;
+  created_at: string | Date;
+  finished_at: string | Date | null;
+}
+
+/** Rows staged per INSERT, and processed per round (their entries share sequencer batches). */
+const STAGE_BATCH = 500;
+const ROUND = 500;
+/** The longest row: a quote that never closes is reported before it holds the whole file. */
+const MAX_ROW_BYTES = 256 * 1024;
+
+const rowContext = (importId: string, row: number) => `patron-import/v1/${importId}/${row}`;
+
+/**
+ * CSV imports of customers (issue 7). The upload is streamed and parsed as it arrives; each row
+ * is checked (field count, email, phone, fields) and either rejected with its reason or staged,
+ * sealed under the import's own data key, so the import survives a crash. The staged rows are
+ * then written in rounds of many rows at once, each row's entry committing together with the
+ * row's outcome (`Customers.createAlongside`): a resumed import skips exactly the rows that
+ * committed, so nothing is written twice and nothing is left out. Once done, the staged rows and
+ * their key are destroyed.
+ *
+ * Identity resolution, as Segment does it: identifiers by priority (emails, phones, channel
+ * identities); no match creates the customer; one match gets the row's missing identifiers and
+ * fields; identifiers of two customers, or an email that differs from that of the customer its
+ * other identifiers match, create a new customer and a merge suggestion for staff, never a
+ * silent merge.
+ */
+export class Importer {
+  /** The job of each import this node is running. */
+  private readonly jobs = new Map<string, Promise<void>>();
+  /** Rows that change one customer run one after the other (their patch reads it first). */
+  private readonly customerLocks = new Map<string, Promise<void>>();
+  private stopped = false;
+
+  constructor(
+    private readonly db: Database,
+    private readonly vault: Vault,
+    private readonly customers: Customers,
+    private readonly clock: Clock,
+    private readonly opts: PhoneOptions = {},
+  ) {}
+
+  /**
+   * Reads an upload to its end: header, mapping, each row checked and staged (or, for a dry
+   * run, resolved without writing). Refuses the file (4xx, nothing kept) when its header cannot
+   * be used; a bad row only rejects that row.
+   */
+  async upload(
+    merchantId: string,
+    actor: string,
+    body: Readable,
+    options: ImportOptions,
+  ): Promise<ImportView> {
+    const id = newId("imp");
+    const phone: PhoneOptions = { defaultCountry: options.country ?? this.opts.defaultCountry };
+    type Record = { row: number; line: number; fields: string[] };
+    // With `raw`, each record arrives as { record, raw }.
+    type RawRecord = { record: string[]; raw: string };
+    // The stream form of `parse` is typed for plain string[] records; with `raw` and the
+    // `on_record` below they are RawRecord in and Record out.
+    const parserOptions: Options = {
+      bom: true,
+      delimiter: options.delimiter,
+      relax_column_count: false,
+      skip_empty_lines: true,
+      skip_records_with_error: true,
+      raw: true,
+      max_record_size: MAX_ROW_BYTES,
+      on_record: (record, ctx) => {
+        const r = record as unknown as RawRecord;
+        const line = lineOf(r.raw, lastLine);
+        lastLine = ctx.lines;
+        if (!header) {
+          header = r.record;
+          return undefined;
+        }
+        const out: Record = { row: ++rows, line, fields: r.record };
+        return out as unknown as string[];
+      },
+    };
+    const parser = parse(parserOptions);
+    let header: string[] | undefined;
+    let rows = 0;
+    let lastLine = 0;
+    // Parse errors arrive as events, in the order of the file, beside the records.
+    const malformed: IssueView[] = [];
+    parser.on("skip", (err: CsvError & { raw?: string; record?: unknown[] }) => {
+      const line = lineOf(err.raw ?? "", lastLine);
+      const opened = err.code === "CSV_QUOTE_NOT_CLOSED" ? quoteLine(err.raw ?? "", line) : line;
+      lastLine = Number(err.lines ?? lastLine);
+      if (!header) {
+        headerError ??= `the header row is not valid CSV: ${describeCsvError(err, opened, undefined)}`;
+        return;
+      }
+      malformed.push({
+        row: ++rows,
+        line: opened,
+        level: "error",
+        code: csvCode(err.code),
+        reason: describeCsvError(err, opened, header.length, err.record?.length),
+      });
+    });
+    let headerError: string | undefined;
+    body.on("error", (err) => parser.destroy(err));
+    body.pipe(parser);
+
+    let columns: Column[] | undefined;
+    let created = false;
+    let rejected = 0;
+    const staged: { row: number; sealed: Uint8Array }[] = [];
+    const issues: (IssueView & { row: number })[] = [];
+    const outcomes: { row: number; outcome: Outcome }[] = [];
+    let key: Uint8Array | undefined;
+    const dry = options.dryRun ? new DryRun(this, merchantId) : undefined;
+
+    const start = async () => {
+      if (headerError) throw new ApiError(400, "invalid_header", headerError);
+      if (!header) throw new ApiError(400, "empty_file", "the file has no header row");
+      columns = mapColumns(header, options.map);
+      const now = new Date(this.clock.now()).toISOString();
+      const k = options.dryRun ? undefined : await this.vault.customerKey(merchantId, id, true);
+      await this.db.transaction(async (tx) => {
+        await tx.query(
+          `INSERT INTO imports (id, merchant_id, kind, actor, status, dry_run, columns, options,
+             created_at, updated_at)
+           VALUES ($1, $2, 'customers', $3, 'uploading', $4, $5::jsonb, $6::jsonb, $7, $7)`,
+          [
+            id,
+            merchantId,
+            actor,
+            options.dryRun,
+            JSON.stringify(columns),
+            JSON.stringify(options),
+            now,
+          ],
+        );
+        // The import's data key sits with the customers' keys: wrapped by the master key,
+        // re-wrapped by rotation, destroyed when the import is done.
+        if (k?.store) await tx.query(k.store.sql, k.store.params);
+      });
+      key = k?.key;
+      created = true;
+    };
+    const flush = async (all: boolean) => {
+      if (!created) await start();
+      if (staged.length >= STAGE_BATCH || (all && staged.length > 0)) {
+        const batch = staged.splice(0);
+        await this.db.query(
+          `INSERT INTO import_rows (import_id, merchant_id, row, sealed)
+           SELECT $1, $2, r, decode(h, 'hex') FROM unnest($3::bigint[], $4::text[]) AS t(r, h)`,
+          [id, merchantId, batch.map((b) => b.row), batch.map((b) => toHex(b.sealed))],
+        );
+      }
+      const taken = issues.splice(0);
+      if (taken.length > 0) await this.insertIssues(merchantId, id, taken);
+      const decided = outcomes.splice(0);
+      if (decided.length > 0) await this.insertOutcomes(merchantId, id, decided);
+    };
+
+    try {
+      for await (const record of parser as AsyncIterable<Record>) {
+        if (!created) await start();
+        for (const m of malformed.splice(0)) {
+          issues.push(m);
+          rejected++;
+        }
+        const cols = columns as Column[];
+        const read = readRow(record.fields, cols, phone);
+        for (const issue of read.issues)
+          issues.push({ row: record.row, line: record.line, ...issue });
+        if (read.empty) {
+          issues.push({
+            row: record.row,
+            line: record.line,
+            level: "warning",
+            code: "empty_row",
+            reason: "the row has no values; skipped",
+          });
+          outcomes.push({ row: record.row, outcome: "skipped" });
+        } else if (!read.row) {
+          rejected++;
+        } else if (dry) {
+          const predicted = await dry.predict(read.row);
+          outcomes.push({ row: record.row, outcome: predicted.outcome });
+          if (predicted.suggestion) {
+            issues.push({ row: record.row, line: record.line, ...predicted.suggestion });
+          }
+        } else {
+          const plain = Buffer.from(canonicalJson(read.row as unknown as JsonValue));
+          staged.push({
+            row: record.row,
+            sealed: seal(key as Uint8Array, plain, rowContext(id, record.row)),
+          });
+        }
+        if (staged.length >= STAGE_BATCH || issues.length >= STAGE_BATCH) await flush(false);
+      }
+      for (const m of malformed.splice(0)) {
+        issues.push(m);
+        rejected++;
+      }
+      await flush(true);
+    } catch (err) {
+      parser.destroy();
+      body.resume();
+      if (created) await this.discard(merchantId, id, err).catch(() => {});
+      if (err instanceof ApiError) throw err;
+      throw new ApiError(400, "upload_failed", `the upload did not complete: ${messageOf(err)}`);
+    }
+    await this.db.query(
+      `UPDATE imports SET status = $3, rows_read = $4, rejected = $5, updated_at = $6,
+         finished_at = $7 WHERE id = $1 AND merchant_id = $2`,
+      [
+        id,
+        merchantId,
+        options.dryRun ? "completed" : "running",
+        rows,
+        rejected,
+        new Date(this.clock.now()).toISOString(),
+        options.dryRun ? new Date(this.clock.now()).toISOString() : null,
+      ],
+    );
+    return (await this.view(merchantId, id)) as ImportView;
+  }
+
+  /**
+   * Writes an import's staged rows, from the first that has no outcome; resolves when done
+   * (or interrupted). One job per import on this node: a second call joins it.
+   */
+  process(merchantId: string, id: string): Promise<void> {
+    const running = this.jobs.get(id);
+    if (running) return running;
+    const job = this.run(merchantId, id).finally(() => this.jobs.delete(id));
+    this.jobs.set(id, job);
+    return job;
+  }
+
+  /** Resumes an interrupted import (the CLI does this by itself). */
+  async resume(merchantId: string, id: string): Promise<ImportView> {
+    const imp = await this.record(merchantId, id);
+    if (!imp) throw notFound(id);
+    if (imp.status === "completed" || imp.status === "failed" || imp.status === "uploading") {
+      throw new ApiError(409, "not_resumable", `import ${id} is ${imp.status}; nothing to resume`);
+    }
+    if (imp.status === "interrupted") {
+      await this.setStatus(merchantId, id, "running", null);
+    }
+    this.process(merchantId, id).catch(() => {});
+    return (await this.view(merchantId, id)) as ImportView;
+  }
+
+  /**
+   * On start: imports the node was writing go on from their last committed row; uploads cut
+   * off half-way are dropped (their client sends the file again). The one query across
+   * merchants, since the node resumes every merchant's imports.
+   */
+  async resumeAll(): Promise<void> {
+    const { rows } = await this.db.query<{ id: string; merchant_id: string; status: ImportStatus }>(
+      "SELECT id, merchant_id, status FROM imports WHERE status IN ('uploading', 'running', 'interrupted')",
+    );
+    for (const r of rows) {
+      if (this.stopped) return;
+      // An upload lives in its request: at start, none is in progress any more.
+      if (r.status === "uploading") {
+        await this.discard(r.merchant_id, r.id, new Error("the node stopped during the upload"));
+        continue;
+      }
+      if (r.status === "interrupted") await this.setStatus(r.merchant_id, r.id, "running", null);
+      this.process(r.merchant_id, r.id).catch(() => {});
+    }
+  }
+
+  /** Stops taking new rounds; the rows in flight commit or not, and a restart resumes. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.allSettled([...this.jobs.values()]);
+  }
+
+  async view(merchantId: string, id: string): Promise<ImportView | undefined> {
+    const imp = await this.record(merchantId, id);
+    if (!imp) return undefined;
+    const { rows: counts } = await this.db.query<{ outcome: Outcome; n: number | bigint | string }>(
+      `SELECT outcome, count(*) AS n FROM import_outcomes WHERE import_id = $1 AND merchant_id = $2
+       GROUP BY outcome`,
+      [id, merchantId],
+    );
+    const { rows: notes } = await this.db.query<{ code: string; n: number | bigint | string }>(
+      `SELECT code, count(*) AS n FROM import_issues
+       WHERE import_id = $1 AND merchant_id = $2 AND level = 'warning' GROUP BY code`,
+      [id, merchantId],
+    );
+    const count = (o: Outcome) => Number(counts.find((c) => c.outcome === o)?.n ?? 0);
+    const processed = counts.reduce((s, c) => s + Number(c.n), 0);
+    const warnings = notes.reduce((s, c) => s + Number(c.n), 0);
+    return {
+      id: imp.id,
+      kind: "customers",
+      status: imp.status,
+      dryRun: imp.dry_run,
+      columns: imp.columns,
+      rowsRead: Number(imp.rows_read),
+      processed: processed + Number(imp.rejected),
+      created: count("created"),
+      updated: count("updated"),
+      unchanged: count("unchanged"),
+      rejected: count("rejected") + Number(imp.rejected),
+      skipped: count("skipped"),
+      warnings,
+      suggestions: Number(notes.find((c) => c.code === "merge_suggested")?.n ?? 0),
+      error: imp.error,
+      createdAt: new Date(imp.created_at).toISOString(),
+      finishedAt: imp.finished_at ? new Date(imp.finished_at).toISOString() : null,
+    };
+  }
+
+  /** A page of an import's rejected rows (and warnings, when asked), by row. */
+  async issues(
+    merchantId: string,
+    id: string,
+    q: { warnings: boolean; after: number; limit: number },
+  ): Promise<{ items: IssueView[]; next: number | null }> {
+    if (!(await this.record(merchantId, id))) throw notFound(id);
+    const { rows } = await this.db.query<{
+      row: number | bigint | string;
+      level: "error" | "warning";
+      code: string;
+      reason: string;
+    }>(
+      `SELECT row, level, code, reason FROM import_issues
+       WHERE import_id = $1 AND merchant_id = $2 AND row > $3 ${q.warnings ? "" : "AND level = 'error'"}
+       ORDER BY row, level, code LIMIT $4`,
+      [id, merchantId, q.after, q.limit + 1],
+    );
+    // A row's issues stay on one page: the page ends before a row it would cut in two.
+    let page = rows.slice(0, q.limit);
+    if (rows.length > q.limit && page.length > 0) {
+      const cut = Number(rows[q.limit]?.row);
+      const whole = page.filter((r) => Number(r.row) !== cut);
+      if (whole.length > 0) page = whole;
+    }
+    const items = page.map((r) => {
+      const lineMatch = /line (\d+)/.exec(r.reason);
+      return {
+        row: Number(r.row),
+        line: lineMatch ? Number(lineMatch[1]) : null,
+        level: r.level,
+        code: r.code,
+        reason: r.reason,
+      };
+    });
+    const last = items[items.length - 1];
+    return { items, next: rows.length > page.length && last ? last.row : null };
+  }
+
+  /** The merchant's imports, newest first. */
+  async list(merchantId: string, limit: number): Promise<ImportView[]> {
+    const { rows } = await this.db.query<{ id: string }>(
+      "SELECT id FROM imports WHERE merchant_id = $1 ORDER BY created_at DESC, id LIMIT $2",
+      [merchantId, limit],
+    );
+    const out: ImportView[] = [];
+    for (const r of rows) {
+      const v = await this.view(merchantId, r.id);
+      if (v) out.push(v);
+    }
+    return out;
+  }
+
+  // ---- writing -----------------------------------------------------------------------------
+
+  private async run(merchantId: string, id: string): Promise<void> {
+    const imp = await this.record(merchantId, id);
+    if (imp?.status !== "running") return;
+    try {
+      const key = (await this.vault.customerKey(merchantId, id)).key;
+      const fingerprintKey = await this.vault.merchantIndexKey(merchantId);
+      const ctx: RowContext = { merchantId, id, actor: imp.actor, fingerprintKey };
+      let after = 0;
+      for (;;) {
+        if (this.stopped) return;
+        const { rows } = await this.db.query<{ row: number | bigint | string; sealed: string }>(
+          `SELECT r.row, encode(r.sealed, 'hex') AS sealed FROM import_rows r
+           WHERE r.import_id = $1 AND r.merchant_id = $2 AND r.row > $3
+           AND NOT EXISTS (SELECT 1 FROM import_outcomes o
+             WHERE o.import_id = r.import_id AND o.merchant_id = r.merchant_id AND o.row = r.row)
+           ORDER BY r.row LIMIT $4`,
+          [id, merchantId, after, ROUND],
+        );
+        if (rows.length === 0) break;
+        const round = rows.map((r) => {
+          const row = Number(r.row);
+          const plain = openSealed(key, Buffer.from(r.sealed, "hex"), rowContext(id, row));
+          if (!plain) throw new Error(`staged row ${row} of ${id} does not decrypt`);
+          return { row, data: JSON.parse(Buffer.from(plain).toString("utf8")) as ImportRow };
+        });
+        await this.round(ctx, round);
+        after = round[round.length - 1]?.row ?? after;
+      }
+      await this.finish(merchantId, id);
+    } catch (err) {
+      // Shutting down: the import stays running and the next start resumes it.
+      if (this.stopped || (err instanceof ApiError && err.code === "shutting_down")) return;
+      await this.setStatus(merchantId, id, "interrupted", messageOf(err)).catch(() => {});
+    }
+  }
+
+  /**
+   * A round of rows, all in flight at once so their entries share sequencer batches. Rows that
+   * share an identifier run in file order, one after the other: the second sees the first.
+   */
+  private async round(ctx: RowContext, rows: { row: number; data: ImportRow }[]): Promise<void> {
+    const groups = groupByIdentifier(rows);
+    const results = await Promise.allSettled(
+      groups.map(async (group) => {
+        for (const r of group) await this.write(ctx, r.row, r.data);
+      }),
+    );
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+  }
+
+  /** Resolves and writes one row; its outcome commits with its entry, or alone if none. */
+  private async write(ctx: RowContext, row: number, data: ImportRow, retry = true): Promise<void> {
+    const { merchantId } = ctx;
+    const fingerprint = this.fingerprint(ctx, data);
+    try {
+      const known = await this.fingerprinted(merchantId, fingerprint);
+      if (known) {
+        await this.decided(ctx, row, "unchanged", known, fingerprint);
+        return;
+      }
+      const { holders, held } = await this.holders(merchantId, data);
+      const only = holders.length === 1 ? holders[0] : undefined;
+      if (only) {
+        const outcome = await this.lockCustomer(only, async () => {
+          const view = await this.customers.get(merchantId, only);
+          if (view?.status !== "active") return "retry" as const;
+          if (emailConflicts(view, data)) return "conflict" as const;
+          const { patch, notes } = fillPatch(view, data);
+          if (Object.keys(patch).length === 0) {
+            await this.decided(ctx, row, "unchanged", only, fingerprint, notes);
+            return "done" as const;
+          }
+          const r = await this.customers.updateAlongside(merchantId, only, ctx.actor, patch, () =>
+            this.outcomeStatements(ctx, row, "updated", only, fingerprint, notes),
+          );
+          if (!r.changed) await this.decided(ctx, row, "unchanged", only, fingerprint, notes);
+          return "done" as const;
+        });
+        if (outcome === "done") return;
+        if (outcome === "retry") {
+          if (retry) return this.write(ctx, row, data, false);
+          throw new ApiError(409, "customer_changed", "the customer it matched changed meanwhile");
+        }
+        await this.conflict(ctx, row, data, fingerprint, holders, held, "email_conflict");
+        return;
+      }
+      if (holders.length > 1) {
+        await this.conflict(ctx, row, data, fingerprint, holders, held, "identifier_conflict");
+        return;
+      }
+      await this.customers.createAlongside(merchantId, ctx.actor, data, (es) =>
+        this.outcomeStatements(ctx, row, "created", customerOf(es), fingerprint),
+      );
+    } catch (err) {
+      // Someone else took an identifier between the lookup and the write: resolved again.
+      if (retry && err instanceof ApiError && err.code === "identity_in_use") {
+        return this.write(ctx, row, data, false);
+      }
+      if (err instanceof ApiError && err.status < 500) {
+        await this.insertIssues(merchantId, ctx.id, [
+          { row, line: null, level: "error", code: err.code, reason: safeReason(err) },
+        ]);
+        await this.insertOutcomes(merchantId, ctx.id, [{ row, outcome: "rejected" }]);
+        return;
+      }
+      throw err;
+    }
+  }
+
+  /** A new customer with the identifiers nobody holds, and a suggestion per customer it met. */
+  private async conflict(
+    ctx: RowContext,
+    row: number,
+    data: ImportRow,
+    fingerprint: Uint8Array,
+    holders: string[],
+    held: Set<string>,
+    reason: "email_conflict" | "identifier_conflict",
+  ): Promise<void> {
+    const free = withoutHeld(data, held);
+    const note: RowIssue = {
+      level: "warning",
+      code: "merge_suggested",
+      reason:
+        reason === "email_conflict"
+          ? "its email differs from that of the customer its other identifiers match: created apart, with a merge suggestion"
+          : "its identifiers belong to different customers: created apart, with a merge suggestion",
+    };
+    await this.customers.createAlongside(ctx.merchantId, ctx.actor, free, (es) => {
+      const id = customerOf(es);
+      const now = new Date(this.clock.now()).toISOString();
+      return [
+        ...this.outcomeStatements(ctx, row, "created", id, fingerprint, [note]),
+        ...holders.map(
+          (other): Statement => ({
+            sql: `INSERT INTO merge_suggestions (id, merchant_id, customer_id, other_id, reason,
+               source, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'open', $7)`,
+            params: [newId("ms"), ctx.merchantId, id, other, reason, `import:${ctx.id}`, now],
+          }),
+        ),
+      ];
+    });
+  }
+
+  /** The statements recording a row's outcome, run in its entry's transaction when it has one. */
+  private outcomeStatements(
+    ctx: RowContext,
+    row: number,
+    outcome: Outcome,
+    customerId: string,
+    fingerprint: Uint8Array,
+    notes: RowIssue[] = [],
+  ): Statement[] {
+    return [
+      // No ON CONFLICT: a row written twice fails its transaction instead of writing twice.
+      {
+        sql: `INSERT INTO import_outcomes (import_id, merchant_id, row, outcome, customer_id)
+         VALUES ($1, $2, $3, $4, $5)`,
+        params: [ctx.id, ctx.merchantId, row, outcome, customerId],
+      },
+      {
+        sql: `INSERT INTO import_fingerprints (merchant_id, hash, customer_id)
+         VALUES ($1, decode($2, 'hex'), $3)
+         ON CONFLICT (merchant_id, hash) DO UPDATE SET customer_id = EXCLUDED.customer_id`,
+        params: [ctx.merchantId, toHex(fingerprint), customerId],
+      },
+      ...notes.map(
+        (n): Statement => ({
+          sql: `INSERT INTO import_issues (import_id, merchant_id, row, level, code, reason)
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+          params: [ctx.id, ctx.merchantId, row, n.level, n.code, n.reason],
+        }),
+      ),
+    ];
+  }
+
+  /** A row that writes no entry: its outcome alone. */
+  private async decided(
+    ctx: RowContext,
+    row: number,
+    outcome: Outcome,
+    customerId: string,
+    fingerprint: Uint8Array,
+    notes: RowIssue[] = [],
+  ): Promise<void> {
+    await this.db.writeAll(
+      this.outcomeStatements(ctx, row, outcome, customerId, fingerprint, notes).map((s, i) =>
+        i === 0 ? { ...s, sql: `${s.sql} ON CONFLICT DO NOTHING` } : s,
+      ),
+    );
+  }
+
+  /**
+   * The same row imported before (in this file or another) into a customer still active: a
+   * keyed hash under the merchant's index key, never a plain hash of personal values.
+   */
+  private fingerprint(ctx: RowContext, data: ImportRow): Uint8Array {
+    return Vault.identityHash(
+      ctx.fingerprintKey,
+      "import-row",
+      canonicalJson(data as unknown as JsonValue),
+    );
+  }
+
+  private async fingerprinted(merchantId: string, hash: Uint8Array): Promise<string | undefined> {
+    const { rows } = await this.db.query<{ customer_id: string }>(
+      `SELECT f.customer_id FROM import_fingerprints f
+       JOIN customers c ON c.id = f.customer_id AND c.merchant_id = f.merchant_id
+       WHERE f.merchant_id = $1 AND f.hash = decode($2, 'hex') AND c.status = 'active'`,
+      [merchantId, toHex(hash)],
+    );
+    return rows[0]?.customer_id;
+  }
+
+  /** The active customers holding the row's identifiers, by priority, and which ones are held. */
+  async holders(
+    merchantId: string,
+    data: ImportRow,
+  ): Promise<{ holders: string[]; held: Set<string> }> {
+    const holders: string[] = [];
+    const held = new Set<string>();
+    for (const { kind, value } of identifiersOf(data)) {
+      for (const c of await this.vault.find(merchantId, kind, value)) {
+        if (!(await this.customers.isActive(merchantId, c))) continue;
+        held.add(`${kind}:${value}`);
+        if (!holders.includes(c)) holders.push(c);
+      }
+    }
+    return { holders, held };
+  }
+
+  /** Reads a customer for a dry run's prediction. */
+  customer(merchantId: string, id: string): Promise<CustomerView | undefined> {
+    return this.customers.get(merchantId, id);
+  }
+
+  /** A dry run's fingerprint check: the same row imported before. */
+  async knownRow(merchantId: string, data: ImportRow): Promise<boolean> {
+    const key = await this.vault.merchantIndexKey(merchantId);
+    const hash = Vault.identityHash(key, "import-row", canonicalJson(data as unknown as JsonValue));
+    return (await this.fingerprinted(merchantId, hash)) !== undefined;
+  }
+
+  private async lockCustomer<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.customerLocks.get(id) ?? Promise.resolve();
+    let release = () => {};
+    const mine = new Promise<void>((r) => {
+      release = r;
+    });
+    const chained = before.then(() => mine);
+    this.customerLocks.set(id, chained);
+    await before;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.customerLocks.get(id) === chained) this.customerLocks.delete(id);
+    }
+  }
+
+  /** Done: the staged rows and their key are destroyed with the status change. */
+  private async finish(merchantId: string, id: string): Promise<void> {
+    const now = new Date(this.clock.now()).toISOString();
+    await this.db.writeAll([
+      {
+        sql: `UPDATE imports SET status = 'completed', error = NULL, updated_at = $3, finished_at = $3
+         WHERE id = $1 AND merchant_id = $2`,
+        params: [id, merchantId, now],
+      },
+      ...stagingDeletes(merchantId, id),
+    ]);
+    this.vault.forget(id);
+  }
+
+  /** An upload that did not complete: marked failed, its staged rows and key destroyed. */
+  private async discard(merchantId: string, id: string, err: unknown): Promise<void> {
+    const now = new Date(this.clock.now()).toISOString();
+    await this.db.writeAll([
+      {
+        sql: `UPDATE imports SET status = 'failed', error = $3, updated_at = $4, finished_at = $4
+         WHERE id = $1 AND merchant_id = $2`,
+        params: [id, merchantId, messageOf(err), now],
+      },
+      ...stagingDeletes(merchantId, id),
+    ]);
+    this.vault.forget(id);
+  }
+
+  private async setStatus(
+    merchantId: string,
+    id: string,
+    status: ImportStatus,
+    error: string | null,
+  ): Promise<void> {
+    await this.db.query(
+      "UPDATE imports SET status = $3, error = $4, updated_at = $5 WHERE id = $1 AND merchant_id = $2",
+      [id, merchantId, status, error, new Date(this.clock.now()).toISOString()],
+    );
+  }
+
+  private async record(merchantId: string, id: string): Promise<ImportRecord | undefined> {
+    const { rows } = await this.db.query<ImportRecord>(
+      `SELECT id, merchant_id, actor, status, dry_run, columns, options, rows_read, rejected, error,
+         created_at, finished_at FROM imports WHERE id = $1 AND merchant_id = $2`,
+      [id, merchantId],
+    );
+    return rows[0];
+  }
+
+  private async insertIssues(merchantId: string, id: string, issues: IssueView[]): Promise<void> {
+    await this.db.query(
+      `INSERT INTO import_issues (import_id, merchant_id, row, level, code, reason)
+       SELECT $1, $2, r, l, c, m FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[])
+         AS t(r, l, c, m)
+       ON CONFLICT DO NOTHING`,
+      [
+        id,
+        merchantId,
+        issues.map((i) => i.row),
+        issues.map((i) => i.level),
+        issues.map((i) => i.code),
+        issues.map((i) => i.reason),
+      ],
+    );
+  }
+
+  private async insertOutcomes(
+    merchantId: string,
+    id: string,
+    outcomes: { row: number; outcome: Outcome }[],
+  ): Promise<void> {
+    await this.db.query(
+      `INSERT INTO import_outcomes (import_id, merchant_id, row, outcome)
+       SELECT $1, $2, r, o FROM unnest($3::bigint[], $4::text[]) AS t(r, o)
+       ON CONFLICT DO NOTHING`,
+      [id, merchantId, outcomes.map((o) => o.row), outcomes.map((o) => o.outcome)],
+    );
+  }
+}
+
+interface RowContext {
+  merchantId: string;
+  id: string;
+  actor: string;
+  fingerprintKey: Uint8Array;
+}
+
+/**
+ * A dry run: each row resolved as the import would resolve it, against the customers there are
+ * and the rows before it in the file, writing nothing but the report.
+ */
+class DryRun {
+  /** Identifiers of rows earlier in the file that would create a customer. */
+  private readonly seen = new Set<string>();
+
+  constructor(
+    private readonly importer: Importer,
+    private readonly merchantId: string,
+  ) {}
+
+  async predict(data: ImportRow): Promise<{ outcome: Outcome; suggestion?: RowIssue }> {
+    const suggestion: RowIssue = {
+      level: "warning",
+      code: "merge_suggested",
+      reason: "would be created apart, with a merge suggestion (its identifiers disagree)",
+    };
+    const keys = identifiersOf(data).map((i) => `${i.kind}:${i.value}`);
+    const inFile = keys.some((k) => this.seen.has(k));
+    if (await this.importer.knownRow(this.merchantId, data)) return { outcome: "unchanged" };
+    const { holders } = await this.importer.holders(this.merchantId, data);
+    for (const k of keys) this.seen.add(k);
+    if (holders.length > 1 || (holders.length === 1 && inFile)) {
+      return { outcome: "created", suggestion };
+    }
+    const only = holders[0];
+    if (only) {
+      const view = await this.importer.customer(this.merchantId, only);
+      if (!view) return { outcome: "created" };
+      if (emailConflicts(view, data)) return { outcome: "created", suggestion };
+      return {
+        outcome: Object.keys(fillPatch(view, data).patch).length > 0 ? "updated" : "unchanged",
+      };
+    }
+    return { outcome: inFile ? "updated" : "created" };
+  }
+}
+
+/** Every identifier of a row, by priority: emails, phones, then channel identities. */
+function identifiersOf(data: ImportRow): { kind: IdentityKind; value: string }[] {
+  return [
+    ...(data.emails ?? []).map((value) => ({ kind: "email" as const, value })),
+    ...(data.phones ?? []).map((value) => ({ kind: "phone" as const, value })),
+    ...(data.identities ?? []).map((i) => ({ kind: i.type as IdentityKind, value: i.value })),
+  ];
+}
+
+/** Rows that share an identifier, in one group each, in file order (union-find). */
+function groupByIdentifier<T extends { row: number; data: ImportRow }>(rows: T[]): T[][] {
+  const parent = rows.map((_, i) => i);
+  const find = (i: number): number => {
+    while (parent[i] !== i) {
+      parent[i] = parent[parent[i] as number] as number;
+      i = parent[i] as number;
+    }
+    return i;
+  };
+  const owner = new Map<string, number>();
+  rows.forEach((r, i) => {
+    for (const { kind, value } of identifiersOf(r.data)) {
+      const k = `${kind}:${value}`;
+      const j = owner.get(k);
+      if (j === undefined) owner.set(k, i);
+      else parent[find(i)] = find(j);
+    }
+  });
+  const groups = new Map<number, T[]>();
+  rows.forEach((r, i) => {
+    const g = find(i);
+    const list = groups.get(g) ?? [];
+    list.push(r);
+    groups.set(g, list);
+  });
+  return [...groups.values()];
+}
+
+/**
+ * The row's email is not the customer's, who has one already, and nothing else the row says
+ * points elsewhere: a second person sharing a phone (a household, a shop's counter) more often
+ * than a second address of one person.
+ */
+function emailConflicts(view: CustomerView, data: ImportRow): boolean {
+  const emails = data.emails ?? [];
+  return (
+    emails.length > 0 && view.emails.length > 0 && !emails.some((e) => view.emails.includes(e))
+  );
+}
+
+/** What the row adds to a customer: missing identifiers and fields; nothing is overwritten. */
+function fillPatch(
+  view: CustomerView,
+  data: ImportRow,
+): { patch: CustomerPatch; notes: RowIssue[] } {
+  const patch: CustomerPatch = {};
+  const notes: RowIssue[] = [];
+  const add = (kind: IdentityKind, have: string[], extra: string[]) => {
+    const added = extra.filter((v) => !have.includes(v));
+    if (added.length === 0) return undefined;
+    const room = IDENTITY_LIMIT[kind] - have.length;
+    if (added.length > room) {
+      notes.push({
+        level: "warning",
+        code: "too_many_identities",
+        reason: `the customer would hold more than ${IDENTITY_LIMIT[kind]} ${kind} identities: ${added.length - Math.max(room, 0)} not added`,
+      });
+    }
+    const kept = added.slice(0, Math.max(room, 0));
+    return kept.length > 0 ? [...have, ...kept] : undefined;
+  };
+  const emails = add("email", view.emails, data.emails ?? []);
+  if (emails) patch.emails = emails;
+  const phones = add(
+    "phone",
+    view.phones.map((p) => p.number),
+    data.phones ?? [],
+  );
+  if (phones) patch.phones = phones;
+  let identitiesChanged = false;
+  const identities = [...view.identities];
+  for (const kind of CHANNEL_KINDS) {
+    const have = view.identities.filter((i) => i.type === kind).map((i) => i.value);
+    const more = add(
+      kind,
+      have,
+      (data.identities ?? []).filter((i) => i.type === kind).map((i) => i.value),
+    );
+    if (more) {
+      identitiesChanged = true;
+      for (const value of more.slice(have.length)) identities.push({ type: kind, value });
+    }
+  }
+  if (identitiesChanged) patch.identities = identities;
+  if (view.name === null && data.name !== undefined) patch.name = data.name;
+  if (view.birthday === null && data.birthday !== undefined) patch.birthday = data.birthday;
+  if (view.address === null && data.address !== undefined) patch.address = data.address;
+  if (view.language === null && data.language !== undefined) patch.language = data.language;
+  if (view.stage === "prospect" && data.stage !== undefined && data.stage !== "prospect") {
+    patch.stage = data.stage;
+  }
+  const tags = (data.tags ?? []).filter((t) => !view.tags.includes(t));
+  if (tags.length > 0) patch.tags = [...view.tags, ...tags];
+  const attributes = Object.fromEntries(
+    Object.entries(data.attributes ?? {}).filter(([k]) => !(k in view.attributes)),
+  );
+  if (Object.keys(attributes).length > 0) patch.attributes = attributes;
+  return { patch, notes };
+}
+
+/** The row without the identifiers other customers hold (the new customer cannot take them). */
+function withoutHeld(data: ImportRow, held: Set<string>): ImportRow {
+  const keep = (kind: string, v: string) => !held.has(`${kind}:${v}`);
+  const emails = (data.emails ?? []).filter((v) => keep("email", v));
+  const phones = (data.phones ?? []).filter((v) => keep("phone", v));
+  const identities = (data.identities ?? []).filter((i) => keep(i.type, i.value));
+  const { emails: _e, phones: _p, identities: _i, ...rest } = data;
+  return {
+    ...rest,
+    ...(emails.length > 0 ? { emails } : {}),
+    ...(phones.length > 0 ? { phones } : {}),
+    ...(identities.length > 0 ? { identities } : {}),
+  };
+}
+
+function customerOf(entries: CommittedEntry[]): string {
+  const p = entries[0]?.entry.payload as { customerId?: string } | undefined;
+  if (!p?.customerId) throw new Error("a profile entry without its customer");
+  return p.customerId;
+}
+
+const stagingDeletes = (merchantId: string, id: string): Statement[] => [
+  {
+    sql: "DELETE FROM import_rows WHERE import_id = $1 AND merchant_id = $2",
+    params: [id, merchantId],
+  },
+  {
+    sql: "DELETE FROM vault_data_keys WHERE customer_id = $1 AND merchant_id = $2",
+    params: [id, merchantId],
+  },
+];
+
+/** The file line a record starts on: the line after the last one read, past blank lines. */
+function lineOf(raw: string, lastLine: number): number {
+  const blank = /^(?:\r?\n)*/.exec(raw)?.[0] ?? "";
+  return lastLine + 1 + (blank.match(/\n/g)?.length ?? 0);
+}
+
+/** The line of the quote that never closed, in a record starting on `line`. */
+function quoteLine(raw: string, line: number): number {
+  const text = raw.replace(/^(?:\r?\n)*/, "");
+  let quoted = false;
+  let opened = -1;
+  let fieldStart = true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"') {
+        if (text[i + 1] === '"') i++;
+        else quoted = false;
+      }
+    } else if (c === '"' && fieldStart) {
+      quoted = true;
+      opened = i;
+    }
+    fieldStart = !quoted && (c === "," || c === ";" || c === "\t" || c === "|" || c === "\n");
+  }
+  if (opened < 0) return line;
+  return line + (text.slice(0, opened).match(/\n/g)?.length ?? 0);
+}
+
+function csvCode(code: string): string {
+  switch (code) {
+    case "CSV_RECORD_INCONSISTENT_FIELDS_LENGTH":
+    case "CSV_RECORD_INCONSISTENT_COLUMNS":
+      return "wrong_field_count";
+    case "CSV_QUOTE_NOT_CLOSED":
+      return "unclosed_quote";
+    case "CSV_MAX_RECORD_SIZE":
+      return "row_too_long";
+    default:
+      return "malformed_row";
+  }
+}
+
+/** A parse error in words, without the values csv-parse's own messages quote. */
+function describeCsvError(
+  err: CsvError,
+  line: number,
+  expected: number | undefined,
+  got?: number,
+): string {
+  switch (err.code) {
+    case "CSV_RECORD_INCONSISTENT_FIELDS_LENGTH":
+    case "CSV_RECORD_INCONSISTENT_COLUMNS":
+      return `wrong number of fields: ${got ?? "a different number"} instead of ${expected} (line ${line})`;
+    case "CSV_QUOTE_NOT_CLOSED":
+      return `a quote opened on line ${line} never closes (the rest of the file is inside it)`;
+    case "INVALID_OPENING_QUOTE":
+      return `a quote in the middle of an unquoted field (line ${line}); quote the whole field`;
+    case "CSV_INVALID_CLOSING_QUOTE":
+    case "CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE":
+      return `characters after a closing quote (line ${line})`;
+    case "CSV_MAX_RECORD_SIZE":
+      return `the row is longer than ${MAX_ROW_BYTES / 1024} KiB (line ${line}); is a quote left open?`;
+    default:
+      return `malformed CSV (${err.code}, line ${line})`;
+  }
+}
+
+/** An error's reason, without personal values (the API's messages for values quote them). */
+function safeReason(err: ApiError): string {
+  if (/^invalid_(phone|email|identity)$/.test(err.code)) return `${err.code.replace("_", " ")}`;
+  return err.message;
+}
+
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+const notFound = (id: string) => new ApiError(404, "not_found", `import ${id} not found`);

@@ -1,0 +1,346 @@
+import { Readable } from "node:stream";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import { z } from "zod";
+import type { Customers } from "../customers/customers.js";
+import type { Queryable } from "../db/database.js";
+import { type App, principalOf, requireRole } from "../http/app.js";
+import { ApiError } from "../http/errors.js";
+import { errorResponses, IdOf, Limit } from "../http/schemas.js";
+import { actorOf, can } from "../tenancy/roles.js";
+import { parseMap } from "./columns.js";
+import { attributeKeys, csvHeader, csvLine, csvRow, exportPages } from "./export.js";
+import type { Importer } from "./importer.js";
+
+const ImportId = IdOf("imp", "an import");
+
+const ImportView = z.object({
+  id: z.string(),
+  kind: z.literal("customers"),
+  status: z
+    .enum(["uploading", "running", "interrupted", "completed", "failed"])
+    .describe("interrupted: stopped by an error, resume it; failed: the upload did not complete"),
+  dryRun: z.boolean(),
+  columns: z.array(
+    z.object({
+      header: z.string(),
+      field: z.string().nullable().describe("null: the column is not imported"),
+    }),
+  ),
+  rowsRead: z.number().describe("data rows in the file (the header excluded)"),
+  processed: z.number(),
+  created: z.number(),
+  updated: z.number(),
+  unchanged: z.number(),
+  rejected: z.number(),
+  skipped: z.number().describe("rows without any value"),
+  warnings: z.number(),
+  suggestions: z.number().describe("merge suggestions made (or, in a dry run, that would be)"),
+  error: z.string().nullable(),
+  createdAt: z.string(),
+  finishedAt: z.string().nullable(),
+});
+
+const Flag = z.enum(["true", "false"]).optional();
+
+/** How long an upload may send nothing before it is cut off (it has no overall deadline). */
+const UPLOAD_IDLE_MS = 60_000;
+
+export function importRoutes(
+  app: App,
+  deps: { importer: Importer; customers: Customers; db: Queryable },
+) {
+  const { importer } = deps;
+  const tags = ["imports"];
+  const security = [{ apiKey: [] }];
+  const read = requireRole(can.read, "read imports");
+  const write = requireRole(can.write, "import customers");
+  const params = z.strictObject({ id: ImportId });
+
+  // The CSV is read as a stream by the import itself: no body limit, and only on this route.
+  app.register(async (plugin) => {
+    const scope = plugin.withTypeProvider<ZodTypeProvider>();
+    scope.addContentTypeParser("text/csv", (_req, payload, done) => done(null, payload));
+    scope.post(
+      "/v1/imports/customers",
+      {
+        onRequest: [
+          write,
+          async (req, reply) => {
+            // Node's request deadline is for a whole request; an upload of a million rows takes
+            // longer, so this one is cut off only when it stalls. The connection is not reused.
+            const socket = req.raw.socket as typeof req.raw.socket & {
+              parser?: { remove?: () => void };
+            };
+            socket.parser?.remove?.();
+            if (typeof socket.setTimeout === "function") {
+              socket.setTimeout(UPLOAD_IDLE_MS, () => socket.destroy());
+            }
+            reply.header("connection", "close");
+          },
+        ],
+        schema: {
+          tags,
+          security,
+          summary: "Import customers from a CSV file sent as the body (Content-Type: text/csv)",
+          description:
+            "The body streams (no size limit). Columns map themselves by header name (name, email, phone, birthday, language, tags, stage, address fields, channel identities such as wechat or loyalty card, attributes.<key>), or by `map`. A bad row is rejected with its number (counted from 1 after the header) and reason; the rest go in. Answers 202 while the rows are written (follow GET /v1/imports/{id}), 200 for a dry run or with wait=true.",
+          querystring: z.strictObject({
+            dryRun: Flag.describe("true: check and resolve every row, write nothing"),
+            wait: Flag.describe("true: answer once every row is written"),
+            map: z
+              .string()
+              .max(4000)
+              .optional()
+              .describe('JSON object header → field (or null to skip): {"Mobile":"phone"}'),
+            delimiter: z.enum([",", ";", "tab", "|"]).optional().describe("default ,"),
+            country: z
+              .string()
+              .regex(/^[A-Z]{2}$/, "must be an ISO 3166-1 alpha-2 code such as FR")
+              .optional()
+              .describe("the country of phone numbers written without +"),
+          }),
+          response: { 200: ImportView, 202: ImportView, ...errorResponses },
+        },
+      },
+      async (req, reply) => {
+        const p = principalOf(req);
+        if (!(req.body instanceof Readable)) {
+          throw new ApiError(415, "unsupported_media_type", "send the file as text/csv");
+        }
+        const charset = /charset=([^;\s]+)/i.exec(req.headers["content-type"] ?? "")?.[1];
+        if (charset && !/^"?utf-?8"?$/i.test(charset)) {
+          throw new ApiError(415, "unsupported_charset", "send the CSV in UTF-8");
+        }
+        const q = req.query;
+        const dryRun = q.dryRun === "true";
+        const view = await importer.upload(p.merchantId, actorOf(p), req.body, {
+          dryRun,
+          map: parseMap(q.map),
+          delimiter: q.delimiter === "tab" ? "\t" : (q.delimiter ?? ","),
+          ...(q.country ? { country: q.country } : {}),
+        });
+        if (dryRun) return reply.code(200).send(view);
+        if (q.wait === "true") {
+          await importer.process(p.merchantId, view.id);
+          return reply.code(200).send((await importer.view(p.merchantId, view.id)) ?? view);
+        }
+        importer.process(p.merchantId, view.id).catch((err) => req.log.error(err));
+        return reply.code(202).send(view);
+      },
+    );
+  });
+
+  app.get(
+    "/v1/imports",
+    {
+      onRequest: read,
+      schema: {
+        tags,
+        security,
+        summary: "The merchant's imports, newest first",
+        querystring: z.strictObject({ limit: Limit(100, 20) }),
+        response: { 200: z.object({ imports: z.array(ImportView) }), ...errorResponses },
+      },
+    },
+    async (req) => ({
+      imports: await importer.list(principalOf(req).merchantId, req.query.limit),
+    }),
+  );
+
+  app.get(
+    "/v1/imports/:id",
+    {
+      onRequest: read,
+      schema: {
+        tags,
+        security,
+        summary: "An import's progress: rows read, created, updated, unchanged, rejected",
+        params,
+        response: { 200: ImportView, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const v = await importer.view(principalOf(req).merchantId, req.params.id);
+      if (!v) throw new ApiError(404, "not_found", `import ${req.params.id} not found`);
+      return v;
+    },
+  );
+
+  app.get(
+    "/v1/imports/:id/errors",
+    {
+      onRequest: read,
+      schema: {
+        tags,
+        security,
+        summary: "An import's rejected rows with their reasons (and warnings, if asked), by row",
+        params,
+        querystring: z.strictObject({
+          warnings: Flag.describe("true: warnings too (values left out, merge suggestions)"),
+          after: z
+            .string()
+            .regex(/^(0|[1-9][0-9]{0,14})$/, "must be a row number")
+            .optional()
+            .describe("`next` of the previous page"),
+          limit: Limit(1000, 100),
+        }),
+        response: {
+          200: z.object({
+            errors: z.array(
+              z.object({
+                row: z.number().describe("counted from 1 after the header"),
+                line: z.number().nullable().describe("the file line, when the reason names one"),
+                level: z.enum(["error", "warning"]),
+                code: z.string(),
+                reason: z.string(),
+              }),
+            ),
+            next: z.number().nullable(),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const page = await importer.issues(principalOf(req).merchantId, req.params.id, {
+        warnings: req.query.warnings === "true",
+        after: Number(req.query.after ?? 0),
+        limit: req.query.limit,
+      });
+      return { errors: page.items, next: page.next };
+    },
+  );
+
+  app.post(
+    "/v1/imports/:id/resume",
+    {
+      onRequest: write,
+      schema: {
+        tags,
+        security,
+        summary: "Resume an interrupted import from its last committed row",
+        params,
+        response: { 202: ImportView, ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const view = await importer.resume(principalOf(req).merchantId, req.params.id);
+      return reply.code(202).send(view);
+    },
+  );
+
+  app.get(
+    "/v1/merge-suggestions",
+    {
+      onRequest: read,
+      schema: {
+        tags: ["customers"],
+        security,
+        summary: "Pairs of customers that may be one person, for staff to merge or dismiss",
+        querystring: z.strictObject({
+          status: z.enum(["open", "all"]).optional().describe("default open"),
+          limit: Limit(500, 100),
+        }),
+        response: {
+          200: z.object({
+            suggestions: z.array(
+              z.object({
+                id: z.string(),
+                customerId: z.string().describe("the customer created apart"),
+                otherId: z.string().describe("the customer it may be"),
+                reason: z.enum(["identifier_conflict", "email_conflict"]),
+                source: z.string().describe("where it came from: import:<id>"),
+                status: z.string(),
+                createdAt: z.string(),
+              }),
+            ),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const { rows } = await deps.db.query<{
+        id: string;
+        customer_id: string;
+        other_id: string;
+        reason: "identifier_conflict" | "email_conflict";
+        source: string;
+        status: string;
+        created_at: string | Date;
+      }>(
+        `SELECT id, customer_id, other_id, reason, source, status, created_at FROM merge_suggestions
+         WHERE merchant_id = $1 ${req.query.status === "all" ? "" : "AND status = 'open'"}
+         ORDER BY created_at DESC, id LIMIT $2`,
+        [principalOf(req).merchantId, req.query.limit],
+      );
+      return {
+        suggestions: rows.map((r) => ({
+          id: r.id,
+          customerId: r.customer_id,
+          otherId: r.other_id,
+          reason: r.reason,
+          source: r.source,
+          status: r.status,
+          createdAt: new Date(r.created_at).toISOString(),
+        })),
+      };
+    },
+  );
+
+  app.get(
+    "/v1/customers/export",
+    {
+      onRequest: read,
+      schema: {
+        tags: ["customers"],
+        security,
+        summary: "Every active customer, streamed as CSV (the import's columns) or JSON",
+        querystring: z.strictObject({ format: z.enum(["csv", "json"]).optional() }),
+        response: { ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      const format = req.query.format ?? "csv";
+      const by = { merchantId: p.merchantId, keyId: p.keyId, role: p.role };
+      const pages = exportPages(deps.db, deps.customers, by, format);
+      const date = new Date().toISOString().slice(0, 10);
+      reply
+        .header("cache-control", "no-store")
+        .header("content-disposition", `attachment; filename="customers-${date}.${format}"`);
+      if (format === "json") {
+        reply.type("application/json; charset=utf-8");
+        // A stream is sent as it is: no response schema applies to it.
+        return reply.send(Readable.from(jsonStream(pages)) as never);
+      }
+      const attributes = await attributeKeys(deps.db, p.merchantId);
+      reply.type("text/csv; charset=utf-8");
+      return reply.send(Readable.from(csvStream(pages, attributes)) as never);
+    },
+  );
+}
+
+async function* csvStream(
+  pages: AsyncGenerator<import("../customers/customers.js").CustomerView[]>,
+  attributes: string[],
+): AsyncGenerator<string> {
+  yield csvLine(csvHeader(attributes));
+  for await (const page of pages) {
+    yield page.map((c) => csvLine(csvRow(c, attributes))).join("");
+  }
+}
+
+async function* jsonStream(
+  pages: AsyncGenerator<import("../customers/customers.js").CustomerView[]>,
+): AsyncGenerator<string> {
+  yield '{"customers":[';
+  let first = true;
+  for await (const page of pages) {
+    for (const c of page) {
+      yield `${first ? "\n" : ",\n"}${JSON.stringify(c)}`;
+      first = false;
+    }
+  }
+  yield "\n]}\n";
+}

@@ -1,0 +1,442 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { backends, testDatabaseUrl } from "../src/test-support/backends.js";
+import { runCli, schemaUrl, startServer } from "./child.js";
+import { type TestNode, testNode } from "./helpers.js";
+
+const json = { "content-type": "application/json" };
+const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+
+/** n customers, one per row, each with its own email and phone. */
+function people(n: number, from = 0) {
+  const lines = ["Full Name,E-mail,Mobile,Tags"];
+  for (let i = from; i < from + n; i++) {
+    lines.push(
+      `Person ${i},person${i}@shop.example,+33 6 12 34 ${String(Math.floor(i / 100) + 10)} ${String(i % 100).padStart(2, "0")},import`,
+    );
+  }
+  return lines;
+}
+
+describe.each(backends)("customer import ($name)", (backend) => {
+  let t: TestNode;
+  let other: { id: string; key: string };
+  let auditorKey: string;
+  const upload = (csv: string, query = "wait=true", key = t.ownerKey, type = "text/csv") =>
+    t.node.app.inject({
+      method: "POST",
+      url: `/v1/imports/customers${query ? `?${query}` : ""}`,
+      headers: { "content-type": type, ...bearer(key) },
+      payload: csv,
+    });
+  const get = (url: string, key = t.ownerKey) =>
+    t.node.app.inject({ method: "GET", url, headers: bearer(key) });
+  const post = (url: string, body: unknown, key = t.ownerKey) =>
+    t.node.app.inject({
+      method: "POST",
+      url,
+      headers: { ...json, ...bearer(key) },
+      payload: JSON.stringify(body),
+    });
+  const errors = async (id: string, warnings = false) =>
+    (await get(`/v1/imports/${id}/errors${warnings ? "?warnings=true" : ""}`)).json().errors as {
+      row: number;
+      line: number | null;
+      level: string;
+      code: string;
+      reason: string;
+    }[];
+  const lookup = async (q: string, key = t.ownerKey) => get(`/v1/customers/lookup?${q}`, key);
+  /**
+   * The ledger's size but for the access log's own entries, which it commits every few
+   * seconds about the reads above (decision 11), whatever an import does.
+   */
+  const written = async () => {
+    const { rows } = await t.node.db.query<{ n: bigint | number }>(
+      "SELECT count(*) AS n FROM ledger_entries WHERE type <> 'access.recorded'",
+    );
+    return BigInt(rows[0]?.n ?? 0);
+  };
+
+  beforeAll(async () => {
+    t = await testNode(backend, { defaultCountry: "FR" });
+    const created = await post("/v1/merchants", { name: "Second shop" }, t.operatorKey);
+    other = { id: created.json().id, key: created.json().ownerKey };
+    const auditor = await post("/v1/api-keys", { role: "auditor", label: "audit" });
+    auditorKey = auditor.json().key;
+  }, 60_000);
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  let fifty: string;
+  it("imports 50 rows, rejects the 2 bad ones by number and reason, and writes nothing of them", async () => {
+    const lines = people(50);
+    // Row 17 has an email that is none, row 33 a phone number that cannot exist.
+    lines[17] = "Bad Email,not-an-email@,+33 7 01 02 03 17,import";
+    lines[33] = "Bad Phone,bad.phone@shop.example,12,import";
+    fifty = `${lines.join("\n")}\n`;
+    const before = await written();
+    const r = await upload(fifty);
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.json()).toMatchObject({
+      status: "completed",
+      rowsRead: 50,
+      processed: 50,
+      created: 48,
+      updated: 0,
+      unchanged: 0,
+      rejected: 2,
+      columns: [
+        { header: "Full Name", field: "name" },
+        { header: "E-mail", field: "email" },
+        { header: "Mobile", field: "phone" },
+        { header: "Tags", field: "tags" },
+      ],
+    });
+    expect(await written()).toBe(before + 48n);
+    const bad = await errors(r.json().id);
+    expect(bad).toEqual([
+      expect.objectContaining({ row: 17, code: "invalid_email" }),
+      expect.objectContaining({ row: 33, code: "invalid_phone" }),
+    ]);
+    expect(bad[0]?.reason).toMatch(/column "E-mail": not an email address/);
+    expect(bad[1]?.reason).toMatch(/column "Mobile": not a possible phone number/);
+    // Reasons name the column, never the value.
+    expect(JSON.stringify(bad)).not.toMatch(/not-an-email|"12"/);
+    // Nothing of a rejected row is written: its valid phone and email belong to nobody.
+    expect((await lookup("phone=%2B33701020317")).statusCode).toBe(404);
+    expect((await lookup("email=bad.phone%40shop.example")).statusCode).toBe(404);
+    const ok = await lookup("email=person3%40shop.example");
+    expect(ok.json()).toMatchObject({
+      name: "Person 3",
+      phones: [{ number: "+33612341003" }],
+      tags: ["import"],
+    });
+  });
+
+  it("changes nothing when the same file is imported again", async () => {
+    const before = await written();
+    const r = await upload(fifty);
+    expect(r.json()).toMatchObject({ created: 0, updated: 0, unchanged: 48, rejected: 2 });
+    expect(await written()).toBe(before);
+  });
+
+  it("rejects a row with the wrong number of fields, and reports an unclosed quote with its line", async () => {
+    const csv = [
+      "name,email,note",
+      "Ann,ann@shop.example,",
+      "Ben,ben@shop.example,,extra",
+      "",
+      'Cleo,cleo@shop.example,"a note\non two lines"',
+      "Dan,dan@shop.example,",
+      'Eve,eve@shop.example,"an open quote',
+      "Fay,fay@shop.example,",
+    ].join("\n");
+    const before = await written();
+    const r = await upload(csv);
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.json()).toMatchObject({ rowsRead: 5, created: 3, rejected: 2 });
+    expect(await written()).toBe(before + 3n);
+    const bad = await errors(r.json().id);
+    expect(bad).toEqual([
+      expect.objectContaining({ row: 2, code: "wrong_field_count", line: 3 }),
+      expect.objectContaining({ row: 5, code: "unclosed_quote", line: 8 }),
+    ]);
+    expect(bad[0]?.reason).toMatch(/4 instead of 3/);
+    expect(bad[1]?.reason).toMatch(/a quote opened on line 8 never closes/);
+    expect((await lookup("email=ben%40shop.example")).statusCode).toBe(404);
+    expect((await lookup("email=fay%40shop.example")).statusCode).toBe(404);
+    expect((await lookup("email=cleo%40shop.example")).json().name).toBe("Cleo");
+  });
+
+  it("adds missing identifiers and fields to the customer a row matches, and overwrites nothing", async () => {
+    const before = await written();
+    const csv =
+      "email,phone,name,birthday,wechat\nperson5@shop.example,+33 7 00 00 00 05,Other Name,1990-01-31,wx_p5\n";
+    const r = await upload(csv);
+    expect(r.json()).toMatchObject({ created: 0, updated: 1 });
+    expect(await written()).toBe(before + 1n);
+    const c = (await lookup("email=person5%40shop.example")).json();
+    expect(c).toMatchObject({
+      name: "Person 5",
+      birthday: "1990-01-31",
+      phones: [{ number: "+33612341005" }, { number: "+33700000005" }],
+      identities: [{ type: "wechat", value: "wx_p5" }],
+    });
+    // Matched by the new WeChat id too.
+    expect((await lookup("identity=wechat:wx_p5")).json().id).toBe(c.id);
+  });
+
+  it("creates a new customer and a merge suggestion when a row's identifiers disagree", async () => {
+    const a = (await lookup("email=person1%40shop.example")).json();
+    const b = (await lookup("email=person2%40shop.example")).json();
+    const before = await written();
+    // person1's email with person2's phone; then person4's phone with a new email.
+    const csv =
+      "name,email,phone\nMixed Up,person1@shop.example,+33612341002\nNew Email,someone.else@shop.example,+33612341004\n";
+    const r = await upload(csv);
+    expect(r.json()).toMatchObject({ created: 2, updated: 0, suggestions: 2 });
+    expect(await written()).toBe(before + 2n);
+    const notes = await errors(r.json().id, true);
+    expect(notes.map((n) => [n.row, n.code])).toEqual([
+      [1, "merge_suggested"],
+      [2, "merge_suggested"],
+    ]);
+    // Nobody lost an identifier: the new customers hold only what was free.
+    expect((await lookup("email=person1%40shop.example")).json().id).toBe(a.id);
+    expect((await lookup("phone=%2B33612341002")).json().id).toBe(b.id);
+    const apart = (await lookup("email=someone.else%40shop.example")).json();
+    expect(apart.phones).toEqual([]);
+    const list = (await get("/v1/merge-suggestions")).json().suggestions;
+    const d = (await lookup("email=person4%40shop.example")).json();
+    expect(list).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ otherId: a.id, reason: "identifier_conflict" }),
+        expect.objectContaining({ otherId: b.id, reason: "identifier_conflict" }),
+        expect.objectContaining({
+          customerId: apart.id,
+          otherId: d.id,
+          reason: "email_conflict",
+          source: `import:${r.json().id}`,
+        }),
+      ]),
+    );
+    // The same file again: nothing new, no second suggestion.
+    const again = await upload(csv);
+    expect(again.json()).toMatchObject({ created: 0, unchanged: 2, suggestions: 0 });
+    expect(await written()).toBe(before + 2n);
+    // Another merchant sees none of them.
+    expect((await get("/v1/merge-suggestions", other.key)).json().suggestions).toEqual([]);
+  });
+
+  it("leaves out blocked values with a warning, and rejects a row they were all it had", async () => {
+    const csv =
+      "name,email,phone\nShared Desk,noreply@shop.example,+33 6 98 76 54 32\n,test@shop.example,\nZeros,zed@shop.example,+33 6 00 00 00 00\n";
+    const r = await upload(csv);
+    expect(r.json()).toMatchObject({ created: 2, rejected: 1 });
+    const notes = await errors(r.json().id, true);
+    expect(notes.map((n) => [n.row, n.level, n.code])).toEqual([
+      [1, "warning", "blocked_email"],
+      [2, "error", "no_identifier"],
+      [2, "warning", "blocked_email"],
+      [3, "warning", "blocked_phone"],
+    ]);
+    expect((await lookup("phone=%2B33698765432")).json().emails).toEqual([]);
+    expect((await lookup("email=noreply%40shop.example")).statusCode).toBe(404);
+    expect((await lookup("email=zed%40shop.example")).json().phones).toEqual([]);
+  });
+
+  it("predicts a dry run without writing anything", async () => {
+    const before = await written();
+    const csv = `${people(3, 48).join("\n")}\nDry New,dry.new@shop.example,,x\nDry New Again,dry.new@shop.example,,y\n`;
+    const r = await upload(csv, "dryRun=true");
+    expect(r.statusCode, r.body).toBe(200);
+    // Rows 48 and 49 exist (unchanged), 50 and the first dry.new are new; the second updates it.
+    expect(r.json()).toMatchObject({
+      dryRun: true,
+      status: "completed",
+      created: 2,
+      unchanged: 2,
+      updated: 1,
+    });
+    expect(await written()).toBe(before);
+    expect((await lookup("email=dry.new%40shop.example")).statusCode).toBe(404);
+  });
+
+  it("maps columns as told, and refuses a file it cannot map", async () => {
+    const mapped = await upload(
+      "Client,Courriel,Carte,Ignored\nMapped Person,mapped@shop.example,CARD-1,zzz\n",
+      `wait=true&map=${encodeURIComponent(JSON.stringify({ Client: "name", Courriel: "email", Carte: "card", Ignored: null }))}`,
+    );
+    expect(mapped.json()).toMatchObject({ created: 1 });
+    expect((await lookup("identity=card:CARD-1")).json().name).toBe("Mapped Person");
+
+    const before = await written();
+    const refusals: [string, string, string, string?][] = [
+      ["foo,bar\n1,2\n", "wait=true", "no_columns"],
+      ["email,email\na@b.example,c@d.example\n", "wait=true", "duplicate_column"],
+      ["", "wait=true", "empty_file"],
+      ["email\nx@shop.example\n", `map=${encodeURIComponent('{"nope":"email"}')}`, "invalid_map"],
+      ["email\nx@shop.example\n", `map=${encodeURIComponent('{"email":"shoe"}')}`, "invalid_map"],
+      ["email\nx@shop.example\n", "map=%7Bnot", "invalid_map"],
+    ];
+    for (const [csv, query, code] of refusals) {
+      const r = await upload(csv, query);
+      expect(r.statusCode, `${code}: ${r.body}`).toBe(400);
+      expect(r.json().error.code).toBe(code);
+    }
+    const asJson = await upload(
+      JSON.stringify({ email: "x@shop.example" }),
+      "",
+      t.ownerKey,
+      "application/json",
+    );
+    expect(asJson.statusCode).toBe(415);
+    expect(asJson.json().error.code).toBe("unsupported_media_type");
+    const latin = await upload(
+      "email\nx@shop.example\n",
+      "",
+      t.ownerKey,
+      "text/csv; charset=latin1",
+    );
+    expect(latin.statusCode).toBe(415);
+    expect((await upload("email\nx@shop.example\n", "", auditorKey)).statusCode).toBe(403);
+    const anonymous = await t.node.app.inject({
+      method: "POST",
+      url: "/v1/imports/customers",
+      headers: { "content-type": "text/csv" },
+      payload: "email\nx@shop.example\n",
+    });
+    expect(anonymous.statusCode).toBe(401);
+    expect(await written()).toBe(before);
+    // Another merchant cannot read this merchant's imports.
+    const mine = (await get("/v1/imports")).json().imports[0].id;
+    expect((await get(`/v1/imports/${mine}`, other.key)).statusCode).toBe(404);
+    expect((await get(`/v1/imports/${mine}/errors`, other.key)).statusCode).toBe(404);
+    expect((await post(`/v1/imports/${mine}/resume`, {}, other.key)).statusCode).toBe(404);
+  });
+
+  it("stages rows sealed, never a personal value in clear, and destroys them when done", async () => {
+    const lines = people(1500, 1000);
+    const r = await upload(`${lines.join("\n")}\n`, "");
+    expect(r.statusCode, r.body).toBe(202);
+    const id = r.json().id;
+    const staged = await t.node.db.query<{ sealed: string }>(
+      "SELECT encode(sealed, 'escape') AS sealed FROM import_rows WHERE import_id = $1",
+      [id],
+    );
+    expect(staged.rows.length).toBeGreaterThan(0);
+    const text = staged.rows.map((s) => s.sealed).join("\n");
+    for (const value of ["person1000@shop.example", "Person 1000", "+33612341000", "33612341000"]) {
+      expect(text).not.toContain(value);
+    }
+    for (const table of ["imports", "import_issues", "import_outcomes", "merge_suggestions"]) {
+      const all = await t.node.db.query(`SELECT * FROM ${table}`);
+      const dump = JSON.stringify(all.rows, (_k, v) => (typeof v === "bigint" ? String(v) : v));
+      for (const value of ["person1", "Person 1", "+336123", "shop.example"]) {
+        expect(dump, table).not.toContain(value);
+      }
+    }
+    let view = (await get(`/v1/imports/${id}`)).json();
+    for (let i = 0; i < 600 && view.status === "running"; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      view = (await get(`/v1/imports/${id}`)).json();
+    }
+    expect(view).toMatchObject({ status: "completed", created: 1500, rejected: 0 });
+    const left = await t.node.db.query(
+      "SELECT (SELECT count(*) FROM import_rows WHERE import_id = $1) AS rows, (SELECT count(*) FROM vault_data_keys WHERE customer_id = $1) AS keys",
+      [id],
+    );
+    expect(Number(left.rows[0]?.rows)).toBe(0);
+    expect(Number(left.rows[0]?.keys)).toBe(0);
+  }, 120_000);
+
+  it("exports every active customer as CSV and JSON, and the CSV imports back as the same customers", async () => {
+    const csv = await get("/v1/customers/export?format=csv");
+    expect(csv.statusCode).toBe(200);
+    expect(csv.headers["content-type"]).toMatch(/^text\/csv/);
+    const asJson = await get("/v1/customers/export?format=json");
+    expect(asJson.statusCode).toBe(200);
+    const exported = asJson.json().customers as Record<string, unknown>[];
+    const lines = csv.body.trim().split("\r\n");
+    expect(lines.length - 1).toBe(exported.length);
+    expect(lines[0]).toMatch(/^id,name,emails,phones,birthday,language,tags,stage,/);
+
+    const r = await upload(csv.body, "wait=true", other.key);
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.json()).toMatchObject({ created: exported.length, rejected: 0 });
+    expect(r.json().columns[0]).toEqual({ header: "id", field: null });
+    const back = (await get("/v1/customers/export?format=json", other.key)).json()
+      .customers as Record<string, unknown>[];
+    const comparable = (c: Record<string, unknown>) => {
+      const { id: _id, createdAt: _c, updatedAt: _u, head: _h, ...rest } = c;
+      return rest;
+    };
+    // Rows are written many at a time, so the new customers' order may differ.
+    const sorted = (cs: Record<string, unknown>[]) =>
+      cs.map((c) => JSON.stringify(comparable(c))).sort();
+    expect(sorted(back)).toEqual(sorted(exported));
+  }, 120_000);
+});
+
+describe.each(backends)("an import killed with -9 ($name)", (backend) => {
+  const OWNER = "pat_test_owner_key_import_0123456789abcdefghij";
+  it("resumes after a restart with no duplicate and no gap", { timeout: 300_000 }, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "patron-import-kill-"));
+    const env: Record<string, string> = {
+      PATRON_DATA_DIR: dataDir,
+      PATRON_OWNER_KEY: OWNER,
+      PATRON_CHAIN: "off",
+    };
+    if (backend.name === "postgres" && testDatabaseUrl) {
+      env.DATABASE_URL = await schemaUrl(
+        testDatabaseUrl,
+        `imp_${process.pid}_${Date.now().toString(36)}`,
+      );
+    }
+    const auth = { authorization: `Bearer ${OWNER}` };
+    const N = 3000;
+    try {
+      const first = await startServer(env);
+      const lines = ["name,email"];
+      for (let i = 0; i < N; i++) lines.push(`Killed ${i},killed${i}@shop.example`);
+      const r = await fetch(`${first.url}/v1/imports/customers`, {
+        method: "POST",
+        headers: { ...auth, "content-type": "text/csv" },
+        body: `${lines.join("\n")}\n`,
+      });
+      expect(r.status).toBe(202);
+      const id = (await r.json()).id as string;
+      let seen = 0;
+      for (let i = 0; i < 1200 && seen < 300; i++) {
+        await new Promise((res) => setTimeout(res, 25));
+        seen = (await (await fetch(`${first.url}/v1/imports/${id}`, { headers: auth })).json())
+          .processed;
+      }
+      first.child.kill("SIGKILL");
+      await first.exited;
+      // Killed mid-import: some rows committed, not all.
+      expect(seen).toBeGreaterThanOrEqual(300);
+      expect(seen).toBeLessThan(N);
+
+      const second = await startServer(env);
+      let view = (await (
+        await fetch(`${second.url}/v1/imports/${id}`, { headers: auth })
+      ).json()) as {
+        status: string;
+        created: number;
+        processed: number;
+      };
+      for (let i = 0; i < 2400 && view.status === "running"; i++) {
+        await new Promise((res) => setTimeout(res, 100));
+        view = await (await fetch(`${second.url}/v1/imports/${id}`, { headers: auth })).json();
+      }
+      expect(view).toMatchObject({ status: "completed", created: N, processed: N });
+      const resumed = await fetch(`${second.url}/v1/imports/${id}/resume`, {
+        method: "POST",
+        headers: auth,
+      });
+      expect(resumed.status).toBe(409);
+      // Every row's customer exactly once.
+      const exported = (await (
+        await fetch(`${second.url}/v1/customers/export?format=json`, { headers: auth })
+      ).json()) as { customers: { name: string; emails: string[] }[] };
+      const count = new Map<string, number>();
+      for (const c of exported.customers) {
+        for (const e of c.emails) count.set(e, (count.get(e) ?? 0) + 1);
+      }
+      expect(exported.customers).toHaveLength(N);
+      for (let i = 0; i < N; i++)
+        expect(count.get(`killed${i}@shop.example`), `row ${i + 1}`).toBe(1);
+      second.child.kill("SIGTERM");
+      expect(await second.exited).toBe(0);
+      const audit = await runCli(["audit"], env);
+      expect(audit.stdout + audit.stderr).toMatch(/^OK: \d+ entries/m);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
