@@ -270,7 +270,9 @@ describe.each(backends)("staff accounts ($name)", (backend) => {
       expect(ledger).not.toContain(email);
     }
     const { rows } = await t.node.db.query("SELECT * FROM outbox_messages");
-    const outboxBytes = Buffer.from(JSON.stringify(rows));
+    const outboxBytes = Buffer.from(
+      JSON.stringify(rows, (_k, v) => (typeof v === "bigint" ? String(v) : v)),
+    );
     const sealed = Buffer.concat(rows.map((r) => Buffer.from(r.sealed as Uint8Array)));
     for (const text of ["secret.person@example.org", token, "invited", "Choose your password"]) {
       expect(outboxBytes.includes(Buffer.from(text))).toBe(false);
