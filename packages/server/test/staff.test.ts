@@ -12,6 +12,7 @@ import { ManualClock } from "../src/ledger/clock.js";
 import { auditProjections } from "../src/ledger/projections-audit.js";
 import { listEntries } from "../src/ledger/store.js";
 import { domains, entryAuditorOf, projectors } from "../src/node.js";
+import { staffAuditor } from "../src/staff/audit.js";
 import { passwordChecks } from "../src/staff/passwords.js";
 import { backends } from "../src/test-support/backends.js";
 import { loadKeyStore } from "../src/vault/keystore.js";
@@ -320,6 +321,18 @@ describe.each(backends)("staff accounts ($name)", (backend) => {
     clock.advance(61_000);
     const later = await signIn(login.email, login.password, "10.4.1.1");
     expect(later.res.statusCode).toBe(200);
+  });
+
+  it("refuses a sign-in from another site's page (login CSRF)", async () => {
+    const login = ownerLogin(t);
+    const r = await call("POST", "/v1/staff/session", {
+      body: { email: login.email, password: login.password },
+      origin: "https://evil.example",
+      address: "10.12.0.1",
+    });
+    expect(r.statusCode).toBe(403);
+    expect(r.json().error.code).toBe("csrf_failed");
+    expect(r.cookies).toEqual([]);
   });
 
   it("throttles sign-in per client address across emails", async () => {
@@ -753,5 +766,49 @@ describe.each(backends)("SMS gateway ($name)", (backend) => {
     expect(messagesUrl({ url: `${base}/custom/Messages.json`, account: "AC1" })).toBe(
       `${base}/custom/Messages.json`,
     );
+  });
+});
+
+describe("the staff auditor", () => {
+  const entry = (type: string, payload: Record<string, string>) =>
+    ({ v: 1, type, actor: "node", time: "2026-01-01T00:00:00Z", payload }) as never;
+  const run = (entries: [string, Record<string, string>][]) => {
+    const auditor = staffAuditor();
+    const problems: string[] = [];
+    entries.forEach(([type, payload], i) => {
+      auditor.visit(BigInt(i), entry(type, payload), (p) => problems.push(p.message));
+    });
+    return problems;
+  };
+  const m = "m_AAAAAAAAAAAA";
+
+  it("accepts a staff user's life: created, re-roled, disabled", () => {
+    expect(
+      run([
+        ["staff.created", { staffId: "s_1", merchantId: m, role: "staff" }],
+        ["staff.role_changed", { staffId: "s_1", merchantId: m, role: "admin" }],
+        ["staff.disabled", { staffId: "s_1", merchantId: m }],
+      ]),
+    ).toEqual([]);
+  });
+
+  it("reports an email on the ledger, unknown or other merchants' staff, changes after disabling", () => {
+    expect(
+      run([
+        ["staff.created", { staffId: "s_1", merchantId: m, role: "staff", email: "a@b.c" }],
+        ["staff.created", { staffId: "s_2", merchantId: m, role: "staff" }],
+        ["staff.created", { staffId: "s_2", merchantId: m, role: "staff" }],
+        ["staff.role_changed", { staffId: "s_9", merchantId: m, role: "admin" }],
+        ["staff.disabled", { staffId: "s_2", merchantId: "m_BBBBBBBBBBBB" }],
+        ["staff.disabled", { staffId: "s_2", merchantId: m }],
+        ["staff.role_changed", { staffId: "s_2", merchantId: m, role: "admin" }],
+      ]),
+    ).toEqual([
+      "staff.created carries email, merchantId, role, staffId",
+      "creates s_2 a second time",
+      "names s_9, no staff of m_AAAAAAAAAAAA",
+      "names s_2, no staff of m_BBBBBBBBBBBB",
+      "changes s_2 after it was disabled",
+    ]);
   });
 });

@@ -5,6 +5,7 @@ import { Channels } from "../channels/index.js";
 import type { Domain, DomainContext } from "../domain.js";
 import { merchantOf } from "../domain.js";
 import { SYSTEM_ACTOR } from "../tenancy/tenancy.js";
+import { staffAuditor } from "./audit.js";
 import { staffRoutes } from "./routes.js";
 import {
   STAFF_CREATED,
@@ -49,6 +50,7 @@ export const staffDomain: Domain = {
     parties: merchantOf,
   })),
   projectors: [staffProjector],
+  audit: staffAuditor,
   start: async (ctx) => {
     const settings = settingsOf(ctx);
     const staff = new Staff(ctx.db, ctx.sequencer, ctx.tenancy, ctx.clock, settings.channels, {

@@ -100,6 +100,11 @@ export function staffRoutes(
       },
     },
     async (req, reply) => {
+      // Login CSRF: another site must not sign a browser in to an account of its choosing.
+      const origin = req.headers.origin;
+      if (origin !== undefined && origin !== `${req.protocol}://${req.host}`) {
+        throw new ApiError(403, "csrf_failed", `a sign-in may not come from ${origin}`);
+      }
       const s = await staff.signIn(req.body.email, req.body.password, req.body.merchantId, req.ip);
       const merchantId = s.token.slice(0, s.token.indexOf("."));
       const merchant = await tenancy.merchant(merchantId);
