@@ -401,6 +401,14 @@ describe.each(backends)("staff accounts ($name)", (backend) => {
     // An API key needs no CSRF token.
     const byKey = await call("POST", "/v1/customers", { key: t.ownerKey, body: { tags: ["k"] } });
     expect(byKey.statusCode).toBe(201);
+    // A signed command is authenticated by its signature: a staff cookie beside it is ignored.
+    const command = await call("POST", "/v1/commands", {
+      session: owner,
+      csrf: null,
+      body: { command: {}, signature: "A".repeat(86) },
+    });
+    expect(command.statusCode).toBe(400);
+    expect(command.json().error.code).not.toBe("csrf_failed");
   });
 
   it("signs out: the session is revoked on the server", async () => {

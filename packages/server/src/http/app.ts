@@ -71,6 +71,9 @@ export function useSessions(app: App, sessions: SessionAuthenticator): void {
 
 const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
+/** Routes their own signature authenticates (decision 10): a staff cookie beside it is ignored. */
+const SIGNATURE_AUTHENTICATED = new Set(["/v1/commands"]);
+
 /** Refuses a state-changing request a session cookie authenticates unless it proves its origin. */
 function refuseCrossSite(req: FastifyRequest, sessions: SessionAuthenticator, session: string) {
   const refuse = (why: string): never => {
@@ -217,7 +220,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       // No bearer key: a staff session cookie may authenticate; a stale one reads as none.
       const sessions = sessionAuthenticators.get(app);
       const session = sessions ? req.cookies[sessions.cookie] : undefined;
-      if (!sessions || !session) return;
+      if (!sessions || !session || SIGNATURE_AUTHENTICATED.has(req.routeOptions.url ?? "")) return;
       const principal = await sessions.authenticate(session);
       if (!principal) return;
       if (STATE_CHANGING.has(req.method)) refuseCrossSite(req, sessions, session);
