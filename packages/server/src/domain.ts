@@ -1,4 +1,5 @@
 import type { Command, Entry, SignedCommand } from "@patron/ledger";
+import type { Channels } from "./channels/index.js";
 import type { Bindings } from "./commands/bindings.js";
 import type { Database } from "./db/database.js";
 import type { App } from "./http/app.js";
@@ -46,6 +47,10 @@ export interface DomainContext {
   defaultCountry?: string;
   /** Purposes and access records: every route that reveals personal data goes through it (decision 11). */
   dataUse: DataUse;
+  /** Outgoing mail and SMS (the local outbox without a transport). */
+  channels?: Channels;
+  /** The node's public address, for links in messages; "" makes them relative. */
+  publicUrl?: () => string;
 }
 
 export interface EntryTypeSpec {

@@ -215,6 +215,12 @@ export async function startNode(
     access = new AccessLog(db, sequencer, clock, { intervalMs: config.accessBatchMs });
     const dataUse = new DataUse(new Purposes(db, sequencer), access);
     privacyRoutes(app, { dataUse, db });
+    const channels = new Channels(db, vault, clock, {
+      mailUrl: config.mailUrl,
+      mailFrom: config.mailFrom,
+      sms: config.sms,
+    });
+    const publicUrl = () => config.publicUrl ?? url;
     const ctx = {
       db,
       sequencer,
@@ -225,14 +231,12 @@ export async function startNode(
       vault,
       defaultCountry: config.defaultCountry,
       dataUse,
+      channels,
+      publicUrl,
       // The staff domain's settings (staff/index.ts): mail, SMS and the demo owner's sign-in.
       staff: {
-        channels: new Channels(db, vault, clock, {
-          mailUrl: config.mailUrl,
-          mailFrom: config.mailFrom,
-          sms: config.sms,
-        }),
-        publicUrl: () => config.publicUrl ?? url,
+        channels,
+        publicUrl,
         bootstrap: { dataDir: config.dataDir, ownerEmail: config.ownerEmail },
         log,
       },

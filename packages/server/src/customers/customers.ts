@@ -55,6 +55,8 @@ export interface CustomerView {
   updatedAt: string;
   /** The customer's latest entry: walk `subjects[].prev` from it (their chain). */
   head: number | null;
+  /** The emails and phones the customer proved control of (a link, a code). */
+  verified: { type: "email" | "phone"; value: string }[];
 }
 
 /** `merged`: absorbed by another record of the same person, until unmerged. */
@@ -524,6 +526,7 @@ export class Customers {
     const list = (k: IdentityKind) => (v(k) as string[] | undefined) ?? [];
     const head = await this.sequencer.headOf(row.id);
     const facts: Partial<Facts> = row.facts ?? {};
+    const verified = await this.verifiedOf(merchantId, row.id, list("email"), list("phone"));
     return {
       id: row.id,
       status: row.status,
@@ -547,6 +550,7 @@ export class Customers {
       createdAt: new Date(row.created_at).toISOString(),
       updatedAt: new Date(row.updated_at).toISOString(),
       head: head === undefined ? null : Number(head),
+      verified,
     };
   }
 
@@ -715,6 +719,42 @@ export class Customers {
     alongside: (entries: CommittedEntry[]) => Statement[],
   ) {
     return this.alongside.run(alongside, () => this.update(merchantId, id, actor, patch));
+  }
+
+  /**
+   * Holders of identifiers a bulk writer read in one query (active customers, as `ownerInDb`
+   * reads them), so its creates need not read them one by one. A holder a batch staged or
+   * committed since the read is newer, and kept.
+   */
+  knownOwners(
+    merchantId: string,
+    read: { kind: string; hash: Uint8Array; holder: string | null }[],
+  ): void {
+    if (this.owners.committedSize > 200_000) this.owners.clearCommitted();
+    for (const r of read) {
+      const k = ownerKey(merchantId, r.kind, r.hash);
+      if (!this.owners.hasCommitted(k)) this.owners.load(k, r.holder);
+    }
+  }
+
+  /** Which of these emails and phones carry a verification mark (see verifications.ts). */
+  private async verifiedOf(merchantId: string, id: string, emails: string[], phones: string[]) {
+    if (emails.length + phones.length === 0) return [];
+    const { rows } = await this.db.query<{ kind: string; hash: string }>(
+      `SELECT kind, encode(hash, 'hex') AS hash FROM vault_index
+       WHERE merchant_id = $1 AND customer_id = $2 AND kind IN ('verified:email', 'verified:phone')`,
+      [merchantId, id],
+    );
+    if (rows.length === 0) return [];
+    const marks = new Set(rows.map((r) => `${r.kind}\u0000${r.hash}`));
+    const indexKey = await this.vault.merchantIndexKey(merchantId);
+    const all = [
+      ...emails.map((value) => ({ type: "email" as const, value })),
+      ...phones.map((value) => ({ type: "phone" as const, value })),
+    ];
+    return all.filter((x) =>
+      marks.has(`verified:${x.type}\u0000${toHex(Vault.identityHash(indexKey, x.type, x.value))}`),
+    );
   }
 }
 

@@ -1,3 +1,4 @@
+import { Channels } from "../channels/index.js";
 import type { Domain } from "../domain.js";
 import { Customers } from "./customers.js";
 import { INTERACTION_RECORDED, Interactions, interactionsProjector } from "./interactions.js";
@@ -14,6 +15,8 @@ import {
   customersProjector,
 } from "./projection.js";
 import { customerRoutes } from "./routes.js";
+import { verificationRoutes } from "./verification-routes.js";
+import { IDENTIFIER_VERIFIED, Verifications } from "./verifications.js";
 
 const customerAndMerchant = (e: { payload: unknown }) => {
   const p = e.payload as { customerId?: unknown; merchantId?: unknown };
@@ -49,6 +52,7 @@ export const customersDomain: Domain = {
     CUSTOMER_UPDATED,
     CUSTOMER_ERASED,
     INTERACTION_RECORDED,
+    IDENTIFIER_VERIFIED,
     NOTE_ADDED,
     NOTE_DELETED,
   ]
@@ -65,16 +69,27 @@ export const customersDomain: Domain = {
       })),
     ),
   projectors: [customersProjector, interactionsProjector, notesProjector],
-  start: ({ db, sequencer, vault, clock, defaultCountry, dataUse }) => {
+  start: ({ db, sequencer, vault, clock, defaultCountry, dataUse, channels, publicUrl }) => {
     const customers = new Customers(db, sequencer, vault, clock, { defaultCountry });
     const interactions = new Interactions(sequencer, vault, customers);
     const notes = new Notes(db, sequencer, vault, customers);
     const merges = new Merges(sequencer, vault, customers);
+    const verifications = new Verifications(
+      db,
+      sequencer,
+      vault,
+      clock,
+      customers,
+      merges,
+      channels ?? new Channels(db, vault, clock, { mailFrom: "patron@localhost" }),
+      { defaultCountry, publicUrl: publicUrl ?? (() => "") },
+    );
     return {
       routes: (app) => {
         customerRoutes(app, { customers, interactions, vault, db, dataUse });
         noteRoutes(app, { notes, dataUse });
         mergeRoutes(app, { customers, merges, dataUse });
+        verificationRoutes(app, { verifications });
       },
     };
   },

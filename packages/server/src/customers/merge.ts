@@ -6,6 +6,7 @@ import { Vault } from "../vault/vault.js";
 import { type Customers, erasedError, mergedError, ownerKey, type Row } from "./customers.js";
 import { type Facts, IDENTITY_KINDS, IDENTITY_LIMIT, type IdentityKind } from "./profile.js";
 import { CUSTOMER_MERGED, CUSTOMER_UNMERGED } from "./projection.js";
+import { verifiedStatement } from "./verifications.js";
 
 /** Profile fields a survivor without them takes from the record it absorbs. */
 const FILLABLE = ["name", "birthday", "address"] as const;
@@ -120,6 +121,14 @@ export class Merges {
         statements: () => [
           // The absorbed record keeps its own index rows: lookups skip it while it is merged.
           ...moved.map((m) => Vault.indexStatement(merchantId, survivorId, m.kind, m.hash)),
+          // What was verified stays verified in the survivor.
+          {
+            sql: `INSERT INTO vault_index (merchant_id, kind, hash, customer_id)
+             SELECT merchant_id, kind, hash, $3 FROM vault_index
+             WHERE merchant_id = $1 AND customer_id = $2 AND kind LIKE 'verified:%'
+             ON CONFLICT DO NOTHING`,
+            params: [merchantId, absorbedId, survivorId],
+          },
           ...(name === undefined
             ? []
             : Vault.nameIndexStatements(indexKey, merchantId, survivorId, name)),
@@ -216,9 +225,10 @@ export class Merges {
           }
         },
         statements: () => [
-          ...released.map((r) =>
+          ...released.flatMap((r) => [
             Vault.indexStatement(merchantId, survivorId, r.kind, r.hash, true),
-          ),
+            verifiedStatement(merchantId, survivorId, r.kind, r.hash, true),
+          ]),
           ...(name === undefined
             ? []
             : Vault.nameIndexStatements(indexKey, merchantId, survivorId, name)),

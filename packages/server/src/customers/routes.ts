@@ -52,6 +52,9 @@ export const CustomerView = z.object({
     .number()
     .nullable()
     .describe("index of the customer's latest entry: walk `subjects[].prev` from it (their chain)"),
+  verified: z
+    .array(z.object({ type: z.enum(["email", "phone"]), value: z.string() }))
+    .describe("the emails and phones the customer proved control of, by a link or a code"),
 });
 
 export function customerRoutes(

@@ -449,6 +449,28 @@ export const migrations: { id: number; name: string; sql: string }[] = [
       CREATE INDEX customers_merged_into_idx ON customers (merged_into) WHERE merged_into IS NOT NULL;
     `,
   },
+  {
+    id: 14,
+    name: "identity verifications",
+    sql: `
+      -- Codes and links that prove a customer controls an email or phone. The identifier is
+      -- sealed under the customer's data key; only a hash of the secret is kept.
+      CREATE TABLE identity_verifications (
+        id text PRIMARY KEY,
+        merchant_id text NOT NULL,
+        customer_id text NOT NULL,
+        kind text NOT NULL,
+        sealed bytea NOT NULL,
+        secret_hash bytea NOT NULL,
+        expires_at timestamptz NOT NULL,
+        attempts integer NOT NULL DEFAULT 0,
+        confirmed_at timestamptz,
+        created_at timestamptz NOT NULL
+      );
+      CREATE INDEX identity_verifications_customer_idx
+        ON identity_verifications (merchant_id, customer_id);
+    `,
+  },
 ];
 
 /** Brings the schema up to date. Safe to run from several nodes at once on PostgreSQL. */
