@@ -385,6 +385,28 @@ const templates: Record<string, (ctx: Context) => fc.Arbitrary<unknown>> = {
         .map((b) => `${ctx.merchantId}.${Buffer.from(b).toString("base64url")}`),
       password: fc.string({ minLength: 8, maxLength: 40 }),
     }),
+  "POST /v1/staff/passkeys": () =>
+    fc.record({
+      credentialId: fc.stringMatching(/^[A-Za-z0-9_-]{16,64}$/),
+      publicKey: fc.stringMatching(/^[A-Za-z0-9_-]{87}$/),
+      label: fc.string({ minLength: 1, maxLength: 20 }),
+      challenge: fc.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      assertion: fc.record({
+        authenticatorData: fc.stringMatching(/^[A-Za-z0-9_-]{50,60}$/),
+        clientDataJSON: fc.stringMatching(/^[A-Za-z0-9_-]{20,40}$/),
+        signature: fc.stringMatching(/^[A-Za-z0-9_-]{8,20}$/),
+      }),
+    }),
+  "POST /v1/staff/passkeys/session": () =>
+    fc.record({
+      credentialId: fc.stringMatching(/^[A-Za-z0-9_-]{16,64}$/),
+      challenge: fc.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      assertion: fc.record({
+        authenticatorData: fc.stringMatching(/^[A-Za-z0-9_-]{50,60}$/),
+        clientDataJSON: fc.stringMatching(/^[A-Za-z0-9_-]{20,40}$/),
+        signature: fc.stringMatching(/^[A-Za-z0-9_-]{8,20}$/),
+      }),
+    }),
   "PATCH /v1/staff/{id}": () =>
     fc.record({ role: fc.constantFrom("owner", "admin", "staff", "auditor", "") }),
   "POST /v1/segments": () => fc.record({ name: nameArb, condition: conditionArb }),

@@ -1,3 +1,4 @@
+import { createHash, generateKeyPairSync, type KeyObject, sign } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -82,6 +83,52 @@ async function everythingAtRest(t: TestNode): Promise<Buffer> {
 async function ledgerBytes(t: TestNode): Promise<string> {
   const rows = await listEntries(t.node.db, 0n, size(t.node));
   return rows.map((r) => Buffer.from(r.data).toString("utf8")).join("\n");
+}
+
+/** A software passkey (ES256), built from node:crypto as a browser's authenticator would sign. */
+function softwarePasskey() {
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const jwk = publicKey.export({ format: "jwk" });
+  const point = Buffer.concat([
+    Buffer.from([0x04]),
+    Buffer.from(jwk.x as string, "base64url"),
+    Buffer.from(jwk.y as string, "base64url"),
+  ]);
+  const credentialId = Buffer.from(createHash("sha256").update(point).digest()).toString(
+    "base64url",
+  );
+  return {
+    credentialId,
+    publicKey: point.toString("base64url"),
+    assert: (challenge: string, o: { origin?: string; rpId?: string; flags?: number } = {}) =>
+      assertWith(privateKey, challenge, o),
+  };
+}
+
+function assertWith(
+  key: KeyObject,
+  challenge: string,
+  o: { origin?: string; rpId?: string; flags?: number },
+) {
+  const authenticatorData = Buffer.concat([
+    createHash("sha256")
+      .update(o.rpId ?? HOST)
+      .digest(),
+    Buffer.from([o.flags ?? 0x05]), // user present and verified
+    Buffer.from([0, 0, 0, 1]),
+  ]);
+  const clientDataJSON = Buffer.from(
+    JSON.stringify({ type: "webauthn.get", challenge, origin: o.origin ?? ORIGIN }),
+  );
+  const signed = Buffer.concat([
+    authenticatorData,
+    createHash("sha256").update(clientDataJSON).digest(),
+  ]);
+  return {
+    authenticatorData: authenticatorData.toString("base64url"),
+    clientDataJSON: clientDataJSON.toString("base64url"),
+    signature: sign("sha256", signed, key).toString("base64url"),
+  };
 }
 
 function harness(getT: () => TestNode) {
@@ -574,6 +621,98 @@ describe.each(backends)("staff accounts ($name)", (backend) => {
     const all = await everythingAtRest(t);
     expect(all.includes(Buffer.from("424242"))).toBe(false);
     expect(all.includes(Buffer.from("+33612345678"))).toBe(false);
+  });
+
+  it("registers a passkey with proof of holding it, and signs in with it", async () => {
+    const login = ownerLogin(t);
+    const me = (await signIn(login.email, login.password, "10.13.0.1")).session as Session;
+    const passkey = softwarePasskey();
+    const challenge = async () =>
+      (await call("POST", "/v1/staff/passkeys/challenge", { address: "10.13.0.2" })).json()
+        .challenge as string;
+
+    // Registration: a session, its CSRF token, and an assertion by the key being registered.
+    let c = await challenge();
+    const body = (assertion: unknown, ch = c) => ({
+      credentialId: passkey.credentialId,
+      publicKey: passkey.publicKey,
+      label: "laptop",
+      challenge: ch,
+      assertion,
+    });
+    expect(
+      (await call("POST", "/v1/staff/passkeys", { body: body(passkey.assert(c)) })).statusCode,
+    ).toBe(401);
+    expect(
+      (
+        await call("POST", "/v1/staff/passkeys", {
+          session: me,
+          csrf: null,
+          body: body(passkey.assert(c)),
+        })
+      ).statusCode,
+    ).toBe(403);
+    const other = softwarePasskey();
+    const forged = await call("POST", "/v1/staff/passkeys", {
+      session: me,
+      body: body(other.assert(c)),
+    });
+    expect(forged.statusCode).toBe(400);
+    expect(forged.json().error.code).toBe("invalid_assertion");
+    // That spent the challenge.
+    const spent = await call("POST", "/v1/staff/passkeys", {
+      session: me,
+      body: body(passkey.assert(c)),
+    });
+    expect(spent.json().error.code).toBe("invalid_challenge");
+    c = await challenge();
+    const registered = await call("POST", "/v1/staff/passkeys", {
+      session: me,
+      body: body(passkey.assert(c)),
+    });
+    expect(registered.statusCode).toBe(201);
+    expect(registered.json()).toMatchObject({ id: passkey.credentialId, label: "laptop" });
+    const listed = await call("GET", "/v1/staff/passkeys", { session: me });
+    expect(listed.json().passkeys).toHaveLength(1);
+
+    // Sign-in: every failure is the same 401.
+    const attempt = async (assertion: unknown, ch: string, credentialId = passkey.credentialId) =>
+      call("POST", "/v1/staff/passkeys/session", {
+        body: { credentialId, challenge: ch, assertion },
+        address: "10.13.0.3",
+      });
+    c = await challenge();
+    const ok = await attempt(passkey.assert(c), c);
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json().staff.id).toBe(owner.staffId);
+    expect(ok.cookies.find((k) => k.name === "patron_session")?.httpOnly).toBe(true);
+    const replayed = await attempt(passkey.assert(c), c);
+    expect(replayed.statusCode).toBe(401);
+    expect(replayed.json().error.code).toBe("invalid_credentials");
+    for (const [why, make] of [
+      ["another origin", (ch: string) => passkey.assert(ch, { origin: "https://evil.example" })],
+      ["another relying party", (ch: string) => passkey.assert(ch, { rpId: "evil.example" })],
+      ["no user verification", (ch: string) => passkey.assert(ch, { flags: 0x01 })],
+      ["another key", (ch: string) => other.assert(ch)],
+    ] as const) {
+      c = await challenge();
+      expect((await attempt(make(c), c)).statusCode, why).toBe(401);
+    }
+    c = await challenge();
+    expect((await attempt(other.assert(c), c, other.credentialId)).statusCode).toBe(401);
+    c = await challenge();
+    clock.advance(5 * 60_000 + 1);
+    expect((await attempt(passkey.assert(c), c)).statusCode).toBe(401);
+
+    // Removed, it signs in no more.
+    const fresh = (await signIn(login.email, login.password, "10.13.0.4")).session as Session;
+    const removed = await call("DELETE", `/v1/staff/passkeys/${passkey.credentialId}`, {
+      session: fresh,
+    });
+    expect(removed.statusCode).toBe(200);
+    c = await challenge();
+    expect((await attempt(passkey.assert(c), c)).statusCode).toBe(401);
+    owner = fresh;
   });
 
   it("passes audit: entries, subjects and the staff projection", async () => {

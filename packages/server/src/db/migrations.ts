@@ -282,6 +282,17 @@ export const migrations: { id: number; name: string; sql: string }[] = [
         revoked_at timestamptz
       );
       CREATE INDEX staff_sessions_staff_idx ON staff_sessions (merchant_id, staff_id);
+      -- Passkeys staff sign in with: the ES256 public key (SEC1) by credential id.
+      CREATE TABLE staff_passkeys (
+        credential_id text PRIMARY KEY,
+        merchant_id text NOT NULL,
+        staff_id text NOT NULL,
+        public_key bytea NOT NULL,
+        label text NOT NULL,
+        created_at timestamptz NOT NULL,
+        last_used_at timestamptz
+      );
+      CREATE INDEX staff_passkeys_staff_idx ON staff_passkeys (merchant_id, staff_id);
       -- Mail and SMS held without a transport, sealed under the merchant's outbox key.
       CREATE TABLE outbox_messages (
         id text PRIMARY KEY,

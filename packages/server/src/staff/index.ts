@@ -6,6 +6,7 @@ import type { Domain, DomainContext } from "../domain.js";
 import { merchantOf } from "../domain.js";
 import { SYSTEM_ACTOR } from "../tenancy/tenancy.js";
 import { staffAuditor } from "./audit.js";
+import { Passkeys } from "./passkeys.js";
 import { staffRoutes } from "./routes.js";
 import {
   STAFF_CREATED,
@@ -61,7 +62,13 @@ export const staffDomain: Domain = {
     if (settings.bootstrap) await bootstrapOwner(ctx, staff, settings.bootstrap, settings.log);
     return {
       routes: (app) =>
-        staffRoutes(app, { staff, tenancy: ctx.tenancy, channels: settings.channels }),
+        staffRoutes(app, {
+          staff,
+          passkeys: new Passkeys(ctx.db, ctx.clock, staff),
+          tenancy: ctx.tenancy,
+          channels: settings.channels,
+          publicUrl: settings.publicUrl,
+        }),
     };
   },
 };

@@ -3,11 +3,12 @@ import { z } from "zod";
 import type { Channels } from "../channels/index.js";
 import { type App, principalOf, requireRole, useSessions } from "../http/app.js";
 import { ApiError } from "../http/errors.js";
-import { ErrorBody, errorResponses, IdOf, Limit } from "../http/schemas.js";
+import { ErrorBody, errorResponses, IdOf, Label, Limit } from "../http/schemas.js";
 import { can, ROLES } from "../tenancy/roles.js";
 import type { Tenancy } from "../tenancy/tenancy.js";
+import type { Ceremony, Passkeys } from "./passkeys.js";
 import { MAX_PASSWORD, MIN_PASSWORD } from "./passwords.js";
-import { csrfMatches, csrfTokenOf, type Staff } from "./staff.js";
+import { csrfMatches, csrfTokenOf, type SignedIn, type Staff } from "./staff.js";
 
 /** The session cookie: HttpOnly, SameSite=Strict, Secure over HTTPS (see docs/security.md). */
 export const SESSION_COOKIE = "patron_session";
@@ -47,9 +48,15 @@ const throttled = { ...errorResponses, 429: ErrorBody };
 
 export function staffRoutes(
   app: App,
-  deps: { staff: Staff; tenancy: Tenancy; channels: Channels },
+  deps: {
+    staff: Staff;
+    passkeys: Passkeys;
+    tenancy: Tenancy;
+    channels: Channels;
+    publicUrl(): string;
+  },
 ) {
-  const { staff, tenancy, channels } = deps;
+  const { staff, passkeys, tenancy, channels } = deps;
   const tags = ["staff"];
   const security: { [scheme: string]: string[] }[] = [{ apiKey: [] }, { session: [] }];
   const manage = requireRole(can.manageKeys, "manage staff");
@@ -73,6 +80,40 @@ export function staffRoutes(
     const v = await staff.get(merchantId, staffId);
     if (!v) throw new ApiError(404, "not_found", `staff user ${staffId} not found`);
     return v;
+  };
+
+  /** Login CSRF: another site must not sign a browser in to an account of its choosing. */
+  const refuseForeignSignIn = (req: FastifyRequest) => {
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== `${req.protocol}://${req.host}`) {
+      throw new ApiError(403, "csrf_failed", `a sign-in may not come from ${origin}`);
+    }
+  };
+
+  const signedIn = async (req: FastifyRequest, reply: FastifyReply, s: SignedIn) => {
+    const merchantId = s.token.slice(0, s.token.indexOf("."));
+    const merchant = await tenancy.merchant(merchantId);
+    if (!merchant) throw new ApiError(404, "not_found", "merchant not found");
+    setSession(req, reply, s.token, s.expiresAt);
+    return { staff: s.staff, merchant, csrfToken: s.csrfToken, expiresAt: s.expiresAt };
+  };
+
+  /**
+   * Where a passkey ceremony may have run: the node's public address, and the address the
+   * request reached (a node on localhost is reached as localhost, not as 127.0.0.1). The
+   * authenticator scopes every credential to its relying party, and the keys checked here were
+   * registered through this node, so an assertion made for another site cannot pass.
+   */
+  const ceremoniesOf = (req: FastifyRequest): Ceremony[] => {
+    const bases = [deps.publicUrl(), `${req.protocol}://${req.host}`];
+    return bases.flatMap((base) => {
+      try {
+        const url = new URL(base);
+        return [{ origin: url.origin, rpId: url.hostname }];
+      } catch {
+        return [];
+      }
+    });
   };
 
   const setSession = (req: FastifyRequest, reply: FastifyReply, token: string, expires: string) =>
@@ -100,17 +141,9 @@ export function staffRoutes(
       },
     },
     async (req, reply) => {
-      // Login CSRF: another site must not sign a browser in to an account of its choosing.
-      const origin = req.headers.origin;
-      if (origin !== undefined && origin !== `${req.protocol}://${req.host}`) {
-        throw new ApiError(403, "csrf_failed", `a sign-in may not come from ${origin}`);
-      }
+      refuseForeignSignIn(req);
       const s = await staff.signIn(req.body.email, req.body.password, req.body.merchantId, req.ip);
-      const merchantId = s.token.slice(0, s.token.indexOf("."));
-      const merchant = await tenancy.merchant(merchantId);
-      if (!merchant) throw new ApiError(404, "not_found", "merchant not found");
-      setSession(req, reply, s.token, s.expiresAt);
-      return { staff: s.staff, merchant, csrfToken: s.csrfToken, expiresAt: s.expiresAt };
+      return signedIn(req, reply, s);
     },
   );
 
@@ -299,6 +332,128 @@ export function staffRoutes(
       const p = principalOf(req);
       const e = await staff.disable(p, req.params.id);
       return { staff: await view(p.merchantId, req.params.id), entryIndex: Number(e.index) };
+    },
+  );
+
+  const Base64Url = (min: number, max: number) =>
+    z
+      .string()
+      .regex(new RegExp(`^[A-Za-z0-9_-]{${min},${max}}$`), "must be base64url without padding");
+  const CredentialId = Base64Url(16, 200).describe("the credential's id (rawId), base64url");
+  const Assertion = z
+    .strictObject({
+      authenticatorData: Base64Url(50, 4096),
+      clientDataJSON: Base64Url(20, 4096),
+      signature: Base64Url(8, 200),
+    })
+    .describe("navigator.credentials.get()'s response, each member base64url");
+  const Challenge = Base64Url(43, 43).describe("from POST /v1/staff/passkeys/challenge");
+  const PasskeyView = z.object({
+    id: z.string(),
+    label: z.string(),
+    createdAt: z.string(),
+    lastUsedAt: z.string().nullable(),
+  });
+
+  app.post(
+    "/v1/staff/passkeys/challenge",
+    {
+      schema: {
+        tags,
+        summary: "A single-use challenge (five minutes) for a passkey ceremony",
+        response: {
+          200: z.object({ challenge: z.string(), expiresAt: z.string() }),
+          ...throttled,
+        },
+      },
+    },
+    async (req) => {
+      staff.throttleAddress(req.ip);
+      return passkeys.challenge();
+    },
+  );
+
+  app.post(
+    "/v1/staff/passkeys",
+    {
+      schema: {
+        tags,
+        security,
+        summary:
+          "Register a passkey for the signed-in staff user: its key, and an assertion over a challenge proving it is held",
+        body: z.strictObject({
+          credentialId: CredentialId,
+          publicKey: z
+            .string()
+            .regex(/^([A-Za-z0-9_-]{44}|[A-Za-z0-9_-]{87})$/, "must be a P-256 point, base64url")
+            .describe("the ES256 public key as a SEC1 point (33 or 65 bytes), base64url"),
+          label: Label(100),
+          challenge: Challenge,
+          assertion: Assertion,
+        }),
+        response: { 201: PasskeyView, ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const { principal, staffId } = sessionOf(req);
+      const p = await passkeys.register(principal.merchantId, staffId, req.body, ceremoniesOf(req));
+      reply.code(201);
+      return p;
+    },
+  );
+
+  app.get(
+    "/v1/staff/passkeys",
+    {
+      schema: {
+        tags,
+        security,
+        summary: "The signed-in staff user's passkeys",
+        response: { 200: z.object({ passkeys: z.array(PasskeyView) }), ...errorResponses },
+      },
+    },
+    async (req) => {
+      const { principal, staffId } = sessionOf(req);
+      return { passkeys: await passkeys.list(principal.merchantId, staffId) };
+    },
+  );
+
+  app.delete(
+    "/v1/staff/passkeys/:id",
+    {
+      schema: {
+        tags,
+        security,
+        summary: "Remove one of the signed-in staff user's passkeys",
+        params: z.strictObject({ id: CredentialId }),
+        response: { 200: z.object({ removed: z.literal(true) }), ...errorResponses },
+      },
+    },
+    async (req) => {
+      const { principal, staffId } = sessionOf(req);
+      await passkeys.remove(principal.merchantId, staffId, req.params.id);
+      return { removed: true as const };
+    },
+  );
+
+  app.post(
+    "/v1/staff/passkeys/session",
+    {
+      schema: {
+        tags,
+        summary: "Sign in with a passkey: sets the session cookie, as the password sign-in does",
+        body: z.strictObject({
+          credentialId: CredentialId,
+          challenge: Challenge,
+          assertion: Assertion,
+        }),
+        response: { 200: SessionView, ...throttled },
+      },
+    },
+    async (req, reply) => {
+      refuseForeignSignIn(req);
+      staff.throttleAddress(req.ip);
+      return signedIn(req, reply, await passkeys.signIn(req.body, ceremoniesOf(req)));
     },
   );
 

@@ -428,15 +428,20 @@ export class Staff {
     }
     // The password is known: the email's failed attempts no longer count against it.
     this.byEmail.forget(email);
-    const token = newToken(account.merchant_id);
+    return this.openSession(account.merchant_id, account.staff_id);
+  }
+
+  /** A new session for a staff user who proved who they are (password or passkey). */
+  async openSession(merchantId: string, staffId: string): Promise<SignedIn> {
+    const token = newToken(merchantId);
     const now = this.now();
     const expires = now + SESSION_TTL_MS;
     await this.db.query(
       `INSERT INTO staff_sessions (token_hash, merchant_id, staff_id, created_at, expires_at)
        VALUES ($1, $2, $3, $4, $5)`,
-      [hashToken(token), account.merchant_id, account.staff_id, this.iso(now), this.iso(expires)],
+      [hashToken(token), merchantId, staffId, this.iso(now), this.iso(expires)],
     );
-    const staff = await this.get(account.merchant_id, account.staff_id);
+    const staff = await this.get(merchantId, staffId);
     if (!staff) throw new ApiError(401, "invalid_credentials", "wrong email or password");
     return { token, csrfToken: csrfTokenOf(token), expiresAt: this.iso(expires), staff };
   }
