@@ -54,8 +54,11 @@ describe.each(backends)("projection audit on $name", (backend) => {
       "merchants",
       "api_keys",
       "attestations",
+      "purposes",
       "customers",
       "interactions",
+      "notes",
+      "segments",
       "staff",
       "actor_bindings",
     ]);
