@@ -161,6 +161,7 @@ describe.runIf(haveBrowser)("console in a browser", () => {
       args: ARGS,
       viewport: { width: 1280, height: 900 },
       locale: "en-GB",
+      acceptDownloads: true,
     });
     page = context.pages()[0] ?? (await context.newPage());
     page.setDefaultTimeout(15_000);
@@ -194,8 +195,9 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     await page.getByTestId("sign-in-submit").click();
     await page.getByText("Enter an email address.").waitFor();
     await page.getByTestId("sign-in-email").fill(login.email);
+    // From the keyboard: Enter in the password field submits.
     await page.getByTestId("sign-in-password").fill(login.password);
-    await page.getByTestId("sign-in-submit").click();
+    await page.getByTestId("sign-in-password").press("Enter");
     await page.waitForURL(/\/console\/customers\?stage=loyal$/);
     await page.getByRole("heading", { name: "Customers", level: 1 }).waitFor();
     await page.getByTestId("customers-empty").waitFor();
@@ -264,6 +266,45 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     expect(vipLoyal).toBeLessThan(loyal);
     await expect.poll(() => rows.count()).toBe(vipLoyal);
     await shot("customers-filtered");
+  });
+
+  it("exports every customer as CSV through the session", async () => {
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByTestId("export-customers").click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/^customers-\d{4}-\d{2}-\d{2}\.csv$/);
+    const file = join(tmp, "export.csv");
+    await download.saveAs(file);
+    const lines = readFileSync(file, "utf8").trim().split(/\r?\n/);
+    expect(lines.length).toBe(1 + 48);
+    expect(lines.some((l) => l.includes("王小明"))).toBe(true);
+  });
+
+  it("lists the pairs a later import finds may be one person", async () => {
+    // Customer 1's email and customer 3's phone on one row: two people, or one?
+    const res = await fetch(`${node.url}/v1/imports/customers?wait=true`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${node.ownerKey}`, "content-type": "text/csv" },
+      body: "name,email,phone\nZoë M.,customer1@boutique.fr,+33 6 12 34 13 73\n",
+    });
+    expect(res.status).toBe(200);
+    const suggested = await api("/v1/merge-suggestions");
+    const pairs = suggested.body.suggestions as { customerId: string; otherId: string }[];
+    expect(pairs.length).toBeGreaterThan(0);
+    await page.goto(`${node.url}/console/customers`);
+    const list = page.getByTestId("merge-suggestions");
+    await list.waitFor();
+    expect(await list.locator("li").count()).toBe(pairs.length);
+    // Each customer of a pair by name, a link to its page: the new one and the one it may be.
+    await list.getByRole("link", { name: "Zoë M.", exact: true }).first().waitFor();
+    const other = (pairs[0] as { otherId: string }).otherId;
+    const otherName = (await api(`/v1/customers/${other}`)).body.name as string;
+    await list.getByRole("link", { name: otherName, exact: true }).first().waitFor();
+    expect(
+      await list.getByRole("link", { name: otherName, exact: true }).first().getAttribute("href"),
+    ).toBe(`/console/customers/${other}`);
+    await shot("duplicates");
   });
 
   it("searches names in Latin and in Chinese script", async () => {
@@ -360,7 +401,9 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     await page.goto(`${node.url}/console/customers`);
     await page.getByTestId("customer-search").fill("王小明");
     await page.getByTestId("customer-search-submit").click();
-    await page.getByRole("link", { name: "王小明" }).click();
+    await page.waitForURL(/\?q=/);
+    await expect.poll(() => page.getByTestId("customer-row").count()).toBe(1);
+    await page.getByRole("link", { name: "王小明", exact: true }).click();
     await page.waitForURL(new RegExp(`/console/customers/${profileId}$`));
     await page.getByRole("heading", { name: "王小明", level: 1 }).waitFor();
     const identities = page.getByTestId("identities");
@@ -489,6 +532,8 @@ describe.runIf(haveBrowser)("console in a browser", () => {
       ["import", "/console/import"],
       ["team", "/console/team"],
       ["not-found", "/console/no/such/page"],
+      ["forgot-password", "/console/forgot-password"],
+      ["accept-invitation", "/console/accept-invitation#token=not-a-real-token"],
     ];
     const sizes = [
       ["desktop", { width: 1280, height: 900 }],
@@ -545,6 +590,22 @@ describe.runIf(haveBrowser)("console in a browser", () => {
       await page.setViewportSize({ width: 1280, height: 900 });
     }
     expect(found).toEqual([]);
+  }, 180_000);
+
+  it("invites a colleague from the team page; the invitation waits in the outbox", async () => {
+    await page.goto(`${node.url}/console/team`);
+    await page.getByTestId("staff-table").waitFor();
+    await page.getByLabel("Invite by email").fill("ana.lima@boutique.fr");
+    await page.getByTestId("invite-role").selectOption("staff");
+    await page.getByTestId("invite-submit").click();
+    await page.getByText("Invitation sent to ana.lima@boutique.fr").waitFor();
+    await page.getByTestId("staff-table").getByText("ana.lima@boutique.fr").waitFor();
+    await page
+      .getByTestId("outbox")
+      .getByText("ana.lima@boutique.fr", { exact: false })
+      .first()
+      .waitFor();
+    await shot("team");
   });
 
   it("signs out: the session ends on the node and the pages ask to sign in again", async () => {
@@ -574,6 +635,48 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.goto(`${node.url}/console/customers/${profileId}`);
     await page.waitForURL(/\/console\/sign-in\?next=/);
+    expect(problems).toEqual([]);
+  });
+
+  it("lets the invited colleague choose a password from the emailed link and sign in as staff", async () => {
+    const outbox = await api("/v1/outbox");
+    const mail = (outbox.body.messages as { to: string; text: string }[]).find(
+      (m) => m.to === "ana.lima@boutique.fr",
+    );
+    const link = /https?:\/\/\S+\/console\/accept-invitation#token=[A-Za-z0-9_.-]+/.exec(
+      mail?.text ?? "",
+    )?.[0];
+    expect(link).toBeDefined();
+    const path = new URL(link as string);
+    await page.goto(`${node.url}${path.pathname}${path.hash}`);
+    await page.getByRole("heading", { name: "Accept your invitation" }).waitFor();
+    // The token leaves the address bar as soon as the page has read it.
+    expect(page.url()).toBe(`${node.url}/console/accept-invitation`);
+    await page.getByTestId("new-password").fill("a long enough secret");
+    await page.getByTestId("new-repeat").fill("another secret entirely");
+    await page.getByTestId("password-submit").click();
+    await page.getByText("The two passwords differ.").waitFor();
+    await page.getByTestId("new-repeat").fill("a long enough secret");
+    await page.getByTestId("password-submit").click();
+    await page.getByTestId("account-done").waitFor();
+    await shot("accept-invitation");
+    // Once only: the same link again is refused. (From another page: a change of the fragment
+    // alone would not load the page again.)
+    await page.goto(`${node.url}/console/sign-in`);
+    await page.goto(`${node.url}${path.pathname}${path.hash}`);
+    await page.getByTestId("new-password").fill("yet another secret");
+    await page.getByTestId("new-repeat").fill("yet another secret");
+    await page.getByTestId("password-submit").click();
+    await expect
+      .poll(() => page.getByTestId("account-error").textContent())
+      .toContain("already used");
+    await page.goto(`${node.url}/console/sign-in`);
+    await page.getByTestId("sign-in-email").fill("ana.lima@boutique.fr");
+    await page.getByTestId("sign-in-password").fill("a long enough secret");
+    await page.getByTestId("sign-in-submit").click();
+    await page.waitForURL(/\/console\/customers$/);
+    await page.getByRole("link", { name: "Team & keys" }).click();
+    await page.getByText("Owners and admins only").waitFor();
     expect(problems).toEqual([]);
   });
 });

@@ -4,6 +4,11 @@ import { BrowserRouter, Navigate, Route, Routes } from "react-router";
 import { ConsoleApiError } from "./api/client.js";
 import { initI18n } from "./i18n/i18n.js";
 import { ConsoleLayout, RequireSession } from "./layout/ConsoleLayout.js";
+import {
+  AcceptInvitationPage,
+  ForgotPasswordPage,
+  ResetPasswordPage,
+} from "./pages/AccountPages.js";
 import { CustomerPage } from "./pages/CustomerPage.js";
 import { CustomersPage } from "./pages/CustomersPage.js";
 import { ImportPage } from "./pages/ImportPage.js";
@@ -52,6 +57,10 @@ export function ConsoleApp() {
           <Routes>
             <Route element={<ConsoleLayout />}>
               <Route path="sign-in" element={<SignInPage />} />
+              {/* The emailed links of staff/staff.ts land here. */}
+              <Route path="accept-invitation" element={<AcceptInvitationPage />} />
+              <Route path="reset-password" element={<ResetPasswordPage />} />
+              <Route path="forgot-password" element={<ForgotPasswordPage />} />
               <Route element={<RequireSession />}>
                 <Route index element={<Navigate to="customers" replace />} />
                 <Route path="customers" element={<CustomersPage />} />

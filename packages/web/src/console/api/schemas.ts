@@ -188,3 +188,14 @@ export const OutboxMessage = z.object({
   createdAt: z.string(),
 });
 export type OutboxMessage = z.infer<typeof OutboxMessage>;
+
+export const MergeSuggestion = z.object({
+  id: z.string(),
+  customerId: z.string(),
+  otherId: z.string(),
+  reason: z.string(),
+  source: z.string(),
+  status: z.string(),
+  createdAt: z.string(),
+});
+export type MergeSuggestion = z.infer<typeof MergeSuggestion>;

@@ -1,11 +1,13 @@
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useSearchParams } from "react-router";
+import { Download } from "../../components/icons.js";
 import { Card, Spinner } from "../../components/ui.js";
 import { STAGES, type Stage } from "../api/schemas.js";
 import { CustomerCreateForm } from "../customers/components/CustomerCreateForm.js";
 import { CustomerFilters } from "../customers/components/CustomerFilters.js";
 import { CustomerTable } from "../customers/components/CustomerTable.js";
+import { MergeSuggestions } from "../customers/components/MergeSuggestions.js";
 import {
   type CustomerFilters as Filters,
   useCustomerList,
@@ -47,16 +49,27 @@ export function CustomersPage() {
         title={t("customers.title")}
         lead={t("customers.lead")}
         actions={
-          creating ? null : (
-            <button
-              type="button"
-              className="btn btn-primary"
-              onClick={() => setCreating(true)}
-              data-testid="new-customer"
+          <>
+            {/* The session cookie authenticates the download; the node streams every customer. */}
+            <a
+              className="btn"
+              href="/v1/customers/export?format=csv"
+              download
+              data-testid="export-customers"
             >
-              {t("customers.new")}
-            </button>
-          )
+              <Download size={14} /> {t("customers.export")}
+            </a>
+            {creating ? null : (
+              <button
+                type="button"
+                className="btn btn-primary"
+                onClick={() => setCreating(true)}
+                data-testid="new-customer"
+              >
+                {t("customers.new")}
+              </button>
+            )}
+          </>
         }
       />
       {creating ? (
@@ -100,6 +113,10 @@ export function CustomersPage() {
             {list.isError ? <ErrorMessage error={list.error} /> : null}
           </>
         )}
+      </Card>
+      <Card title={t("duplicates.title")}>
+        <p className="hint hint-top">{t("duplicates.lead")}</p>
+        <MergeSuggestions />
       </Card>
     </div>
   );

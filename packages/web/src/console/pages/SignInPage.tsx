@@ -1,5 +1,5 @@
 import { useTranslation } from "react-i18next";
-import { Navigate, useSearchParams } from "react-router";
+import { Link, Navigate, useSearchParams } from "react-router";
 import { Card } from "../../components/ui.js";
 import { LoadingState, useTitle } from "../layout/ui.js";
 import { SignInForm } from "../session/components/SignInForm.js";
@@ -31,6 +31,9 @@ export function SignInPage() {
       </div>
       <Card>
         <SignInForm />
+        <p className="hint">
+          <Link to="/forgot-password">{t("account.forgotLink")}</Link>
+        </p>
       </Card>
       <p className="hint">{t("signIn.bootstrapHint")}</p>
     </div>

@@ -71,6 +71,7 @@ export function StaffCard() {
             className="input"
             value={role}
             onChange={(e) => setRole(e.target.value as Role)}
+            data-testid="invite-role"
           >
             {ROLES.map((r) => (
               <option key={r} value={r}>
@@ -79,7 +80,12 @@ export function StaffCard() {
             ))}
           </select>
         </div>
-        <button type="submit" className="btn btn-primary" disabled={invite.isPending || !email}>
+        <button
+          type="submit"
+          className="btn btn-primary"
+          disabled={invite.isPending || !email}
+          data-testid="invite-submit"
+        >
           {invite.isPending ? <Spinner /> : null} {t("team.invite")}
         </button>
       </form>

@@ -1,0 +1,85 @@
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { CHANNEL_KINDS, ROLES, STAGES } from "../api/schemas.js";
+import { RULE_FIELDS } from "../segments/condition.js";
+import { en } from "./en.js";
+import { zhCN } from "./zh-CN.js";
+
+type Tree = { [key: string]: string | Tree };
+
+function flatten(tree: Tree, prefix = ""): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [k, v] of Object.entries(tree)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (typeof v === "string") out.set(key, v);
+    else for (const [kk, vv] of flatten(v, key)) out.set(kk, vv);
+  }
+  return out;
+}
+
+const english = flatten(en);
+const chinese = flatten(zhCN);
+/** What `t("a.b", { count })` resolves: a.b itself or its plural forms. */
+const has = (key: string) =>
+  english.has(key) || (english.has(`${key}_one`) && english.has(`${key}_other`));
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return sources(path);
+    return /\.tsx?$/.test(name) && !name.endsWith(".test.ts") ? [path] : [];
+  });
+}
+
+describe("the console's catalogues", () => {
+  it("hold the same keys in English and Simplified Chinese, none of them blank", () => {
+    expect([...chinese.keys()].sort()).toEqual([...english.keys()].sort());
+    const blank = (m: Map<string, string>) =>
+      [...m].filter(([k, v]) => v.trim() === "" && !k.startsWith("segments.placeholder."));
+    expect(blank(english)).toEqual([]);
+    expect(blank(chinese)).toEqual([]);
+  });
+
+  it("keep the same {{placeholders}} in both languages", () => {
+    const names = (s: string) => [...s.matchAll(/{{(\w+)}}/g)].map((m) => m[1]).sort();
+    for (const [key, text] of english) {
+      expect(names(chinese.get(key) ?? ""), key).toEqual(names(text));
+    }
+  });
+
+  it("have every key the console's code asks for", () => {
+    const root = fileURLToPath(new URL("..", import.meta.url));
+    const missing: string[] = [];
+    for (const file of sources(root)) {
+      const text = readFileSync(file, "utf8");
+      for (const m of text.matchAll(/\bt\(\s*"([\w.]+)"/g)) {
+        if (!has(m[1] as string)) missing.push(`${file.slice(root.length)}: ${m[1]}`);
+      }
+      // Keys held in data (navigation labels, validation messages).
+      for (const m of text.matchAll(/\b(?:error|label):\s*"(\w+\.[\w.]+)"/g)) {
+        if (!has(m[1] as string)) missing.push(`${file.slice(root.length)}: ${m[1]}`);
+      }
+    }
+    const families: [string, readonly string[]][] = [
+      ["stage", STAGES],
+      ["channel", ["email", "phone", ...CHANNEL_KINDS]],
+      ["role", ROLES],
+      ["segments.fields", RULE_FIELDS],
+      ["segments.placeholder", RULE_FIELDS],
+      ["segments", ["and", "or"]],
+      ["import.status", ["uploading", "running", "interrupted", "completed", "failed"]],
+      ["import.levels", ["error", "warning"]],
+      ["direction", ["inbound", "outbound"]],
+      ["outbox", ["mail", "sms"]],
+      ["team.statuses", ["invited", "active", "disabled"]],
+    ];
+    for (const [family, members] of families) {
+      for (const member of members) {
+        if (!has(`${family}.${member}`)) missing.push(`${family}.${member}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+});
