@@ -1,0 +1,67 @@
+/**
+ * A generic HTTP load generator for a worker thread: sends the given requests round-robin with
+ * `concurrency` in flight over keep-alive sockets (node:http, cheaper per request than fetch on
+ * this 2-core machine), and reports throughput and latency. Each request must answer `status`.
+ */
+import { Agent, request } from "node:http";
+import { parentPort, workerData } from "node:worker_threads";
+import { measure } from "./lib.js";
+
+export interface LoadRequest {
+  method: string;
+  path: string;
+  body?: string;
+  /** A second request sent after the first, timed as one operation (a page and its timeline). */
+  next?: string;
+  status: number;
+}
+
+export interface LoadJob {
+  url: string;
+  headers: Record<string, string>;
+  total: number;
+  concurrency: number;
+  requests: LoadRequest[];
+}
+
+const job = workerData as LoadJob;
+const base = new URL(job.url);
+const agent = new Agent({ keepAlive: true, maxSockets: job.concurrency });
+
+function send(
+  method: string,
+  path: string,
+  body?: string,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = { ...job.headers };
+    if (body === undefined) delete headers["content-type"];
+    else headers["content-length"] = Buffer.byteLength(body);
+    const req = request(
+      { agent, host: base.hostname, port: base.port, method, path, headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }),
+        );
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+const result = await measure(job.total, job.concurrency, async (i) => {
+  const r = job.requests[i % job.requests.length] as LoadRequest;
+  const first = await send(r.method, r.path, r.body);
+  if (first.status !== r.status)
+    throw new Error(`${r.method} ${r.path}: HTTP ${first.status} ${first.text.slice(0, 300)}`);
+  if (r.next) {
+    const second = await send("GET", r.next);
+    if (second.status !== 200) throw new Error(`GET ${r.next}: HTTP ${second.status}`);
+  }
+});
+agent.destroy();
+parentPort?.postMessage(result);
