@@ -458,6 +458,18 @@ describe.each(backends)("staff accounts ($name)", (backend) => {
     expect(command.json().error.code).not.toBe("csrf_failed");
   });
 
+  it("manages API keys from a session: the owner creates and revokes one", async () => {
+    const created = await call("POST", "/v1/api-keys", {
+      session: owner,
+      body: { role: "staff", label: "till 3" },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const revoked = await call("DELETE", `/v1/api-keys/${created.json().id}`, { session: owner });
+    expect(revoked.statusCode, revoked.body).toBe(200);
+    const used = await call("GET", "/v1/customers", { key: created.json().key });
+    expect(used.statusCode).toBe(401);
+  });
+
   it("signs out: the session is revoked on the server", async () => {
     const login = ownerLogin(t);
     const s = (await signIn(login.email, login.password, "10.7.0.1")).session as Session;

@@ -250,8 +250,9 @@ export class Tenancy {
             `${withArticle(by.role)} key cannot revoke ${withArticle(key.role)} key`,
           );
         }
-        const byKey = this.keys.get(by.keyId);
-        if (!byKey || byKey.revoked) {
+        // A staff member's session is checked by the staff domain; a key, here, in order.
+        const byKey = by.staffId === undefined ? this.keys.get(by.keyId) : undefined;
+        if (by.staffId === undefined && (!byKey || byKey.revoked)) {
           throw new ApiError(401, "unauthorized", "the calling key was revoked meanwhile");
         }
         if (key.role === "owner") {
