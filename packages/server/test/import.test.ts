@@ -170,6 +170,19 @@ describe.each(backends)("customer import ($name)", (backend) => {
     expect((await lookup("identity=wechat:wx_p5")).json().id).toBe(c.id);
   });
 
+  it("makes one customer of the rows of one file that name the same person", async () => {
+    const before = await written();
+    const csv =
+      "name,email,phone\nSame Person,same@shop.example,\nSame Person,same@shop.example,+33 6 55 44 33 22\nName Only,,\nName Only,,\n";
+    const r = await upload(csv);
+    expect(r.json()).toMatchObject({ created: 2, updated: 1, unchanged: 1, rejected: 0 });
+    expect(await written()).toBe(before + 3n);
+    const same = (await lookup("email=same%40shop.example")).json();
+    expect(same.phones).toEqual([{ number: "+33655443322", valid: true }]);
+    const names = await get(`/v1/customers?query=${encodeURIComponent("Name Only")}`);
+    expect(names.json().customers).toHaveLength(1);
+  });
+
   it("creates a new customer and a merge suggestion when a row's identifiers disagree", async () => {
     const a = (await lookup("email=person1%40shop.example")).json();
     const b = (await lookup("email=person2%40shop.example")).json();

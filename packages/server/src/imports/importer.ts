@@ -77,7 +77,7 @@ interface ImportRecord {
 
 /** Rows staged per INSERT, and processed per round (their entries share sequencer batches). */
 const STAGE_BATCH = 500;
-const ROUND = 500;
+const ROUND = 1000;
 /** The longest row: a quote that never closes is reported before it holds the whole file. */
 const MAX_ROW_BYTES = 256 * 1024;
 
@@ -481,27 +481,113 @@ export class Importer {
    * share an identifier run in file order, one after the other: the second sees the first.
    */
   private async round(ctx: RowContext, rows: { row: number; data: ImportRow }[]): Promise<void> {
-    const groups = groupByIdentifier(rows);
+    const keyed = rows.map((r) => ({ ...r, fingerprint: this.fingerprint(ctx, r.data) }));
+    const groups = groupByIdentifier(keyed);
+    const read = await this.prefetch(ctx, keyed);
     const results = await Promise.allSettled(
       groups.map(async (group) => {
-        for (const r of group) await this.write(ctx, r.row, r.data);
+        // Only the first row of a group may use what was read before the round: the rows
+        // after it see what the rows before them wrote.
+        let first = true;
+        for (const r of group) {
+          await this.write(ctx, r.row, r.data, true, first ? read : undefined);
+          first = false;
+        }
       }),
     );
     const failed = results.find((r) => r.status === "rejected");
     if (failed) throw (failed as PromiseRejectedResult).reason;
   }
 
+  /**
+   * What a round's rows are resolved against, in two queries instead of a few per row: the
+   * fingerprints already imported and the active holders of every identifier. The holders also
+   * go to `Customers`, whose creates then need not read them again.
+   */
+  private async prefetch(
+    ctx: RowContext,
+    rows: { data: ImportRow; fingerprint: Uint8Array }[],
+  ): Promise<Prefetched> {
+    const { merchantId, fingerprintKey: indexKey } = ctx;
+    const { rows: known } = await this.db.query<{ hash: string; customer_id: string }>(
+      `SELECT encode(f.hash, 'hex') AS hash, f.customer_id FROM import_fingerprints f
+       JOIN customers c ON c.id = f.customer_id AND c.merchant_id = f.merchant_id
+       WHERE f.merchant_id = $1 AND c.status = 'active'
+       AND f.hash = ANY(ARRAY(SELECT decode(h, 'hex') FROM unnest($2::text[]) AS t(h)))`,
+      [merchantId, rows.map((r) => toHex(r.fingerprint))],
+    );
+    const identifiers = new Map<string, { kind: IdentityKind; hash: Uint8Array }>();
+    for (const r of rows) {
+      for (const { kind, value } of identifiersOf(r.data)) {
+        identifiers.set(`${kind}:${value}`, {
+          kind,
+          hash: Vault.identityHash(indexKey, kind, value),
+        });
+      }
+    }
+    const list = [...identifiers.values()];
+    // One query per kind: `kind = … AND hash = ANY(…)` is an index scan of the blind index.
+    const held: { kind: string; hash: string; customer_id: string }[] = [];
+    for (const kind of new Set(list.map((i) => i.kind))) {
+      const { rows: found } = await this.db.query<{
+        kind: string;
+        hash: string;
+        customer_id: string;
+      }>(
+        `SELECT i.kind, encode(i.hash, 'hex') AS hash, i.customer_id FROM vault_index i
+         JOIN customers c ON c.id = i.customer_id AND c.merchant_id = i.merchant_id
+         WHERE i.merchant_id = $1 AND i.kind = $2 AND c.status = 'active'
+         AND i.hash = ANY(ARRAY(SELECT decode(h, 'hex') FROM unnest($3::text[]) AS t(h)))`,
+        [merchantId, `id:${kind}`, list.filter((i) => i.kind === kind).map((i) => toHex(i.hash))],
+      );
+      held.push(...found);
+    }
+    const holderOf = new Map(held.map((h) => [`${h.kind.slice(3)}:${h.hash}`, h.customer_id]));
+    // What a batch staged or committed since the read is newer, and wins (`knownOwners`).
+    this.customers.knownOwners(
+      merchantId,
+      list.map((i) => ({
+        kind: i.kind,
+        hash: i.hash,
+        holder: holderOf.get(`${i.kind}:${toHex(i.hash)}`) ?? null,
+      })),
+    );
+    return {
+      fingerprints: new Map(known.map((k) => [k.hash, k.customer_id])),
+      holders: (data) => {
+        const holders: string[] = [];
+        const taken = new Set<string>();
+        for (const { kind, value } of identifiersOf(data)) {
+          const hash = identifiers.get(`${kind}:${value}`)?.hash;
+          const c = hash && holderOf.get(`${kind}:${toHex(hash)}`);
+          if (!c) continue;
+          taken.add(`${kind}:${value}`);
+          if (!holders.includes(c)) holders.push(c);
+        }
+        return { holders, held: taken };
+      },
+    };
+  }
+
   /** Resolves and writes one row; its outcome commits with its entry, or alone if none. */
-  private async write(ctx: RowContext, row: number, data: ImportRow, retry = true): Promise<void> {
+  private async write(
+    ctx: RowContext,
+    row: number,
+    data: ImportRow,
+    retry = true,
+    read?: Prefetched,
+  ): Promise<void> {
     const { merchantId } = ctx;
     const fingerprint = this.fingerprint(ctx, data);
     try {
-      const known = await this.fingerprinted(merchantId, fingerprint);
+      const known = read
+        ? read.fingerprints.get(toHex(fingerprint))
+        : await this.fingerprinted(merchantId, fingerprint);
       if (known) {
         await this.decided(ctx, row, "unchanged", known, fingerprint);
         return;
       }
-      const { holders, held } = await this.holders(merchantId, data);
+      const { holders, held } = read ? read.holders(data) : await this.holders(merchantId, data);
       const only = holders.length === 1 ? holders[0] : undefined;
       if (only) {
         const outcome = await this.lockCustomer(only, async () => {
@@ -781,6 +867,13 @@ export class Importer {
   }
 }
 
+/** What a round read before its rows ran (see `prefetch`). */
+interface Prefetched {
+  /** Fingerprint (hex) → the active customer it was imported into. */
+  fingerprints: Map<string, string>;
+  holders(data: ImportRow): { holders: string[]; held: Set<string> };
+}
+
 interface RowContext {
   merchantId: string;
   id: string;
@@ -837,8 +930,10 @@ function identifiersOf(data: ImportRow): { kind: IdentityKind; value: string }[]
   ];
 }
 
-/** Rows that share an identifier, in one group each, in file order (union-find). */
-function groupByIdentifier<T extends { row: number; data: ImportRow }>(rows: T[]): T[][] {
+/** Rows that share an identifier (or are the same row), in one group each, in file order. */
+function groupByIdentifier<T extends { row: number; data: ImportRow; fingerprint: Uint8Array }>(
+  rows: T[],
+): T[][] {
   const parent = rows.map((_, i) => i);
   const find = (i: number): number => {
     while (parent[i] !== i) {
@@ -849,8 +944,12 @@ function groupByIdentifier<T extends { row: number; data: ImportRow }>(rows: T[]
   };
   const owner = new Map<string, number>();
   rows.forEach((r, i) => {
-    for (const { kind, value } of identifiersOf(r.data)) {
-      const k = `${kind}:${value}`;
+    // The same row twice (a name alone, no identifier) is one group too.
+    const keys = [
+      `row:${toHex(r.fingerprint)}`,
+      ...identifiersOf(r.data).map(({ kind, value }) => `${kind}:${value}`),
+    ];
+    for (const k of keys) {
       const j = owner.get(k);
       if (j === undefined) owner.set(k, i);
       else parent[find(i)] = find(j);
