@@ -274,6 +274,13 @@ export async function startNode(
     }
     anchorer?.start();
     access.start();
+    if (config.masterKeyPrevious) {
+      // Started with a new master key and the old ones: re-wrap every key while serving.
+      vault
+        .rotate()
+        .then((n) => n > 0 && log(`Vault: ${n} keys re-wrapped under the new master key.`))
+        .catch((err) => log(`Vault: rotation stopped (${err}); it resumes on the next start.`));
+    }
     const a = app;
     const accessLog = access;
     return {

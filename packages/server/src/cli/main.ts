@@ -23,6 +23,7 @@ import { readKeyArg, UsageError } from "./args.js";
 import { IMPORT_HELP, importCommand } from "./import.js";
 import { MERCHANTS_HELP, merchantsCommand } from "./merchants.js";
 import { progressReporter } from "./progress.js";
+import { VAULT_HELP, vaultCommand } from "./vault.js";
 
 const HELP = `patron ${VERSION} — verifiable CRM and coalition loyalty
 
@@ -47,6 +48,7 @@ Commands:
       --json                print the report as JSON
 ${MIRROR_HELP}
 ${MERCHANTS_HELP}
+${VAULT_HELP}
 ${IMPORT_HELP}
   help                      Show this help
 
@@ -306,6 +308,8 @@ export async function main(argv: string[]): Promise<number> {
         return await mirrorCommand(rest);
       case "merchants":
         return await merchantsCommand(rest);
+      case "vault":
+        return await vaultCommand(rest);
       case "import":
         return await importCommand(rest);
       case undefined:
