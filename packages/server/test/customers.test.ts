@@ -362,6 +362,41 @@ describe.each(backends)("customers ($name)", (backend) => {
     ).toBe(201);
   });
 
+  it("answers another merchant's customer and a missing one along the same path, query for query", async () => {
+    // No timing difference by construction: both run exactly the same statements before the
+    // 404, so nothing but the database's own noise can tell them apart. Counted on the real
+    // database, not timed.
+    const db = t.node.db;
+    const original = db.query.bind(db);
+    const seen: string[] = [];
+    db.query = ((sql: string, params?: unknown[]) => {
+      seen.push(sql.replace(/\s+/g, " ").trim());
+      return original(sql, params);
+    }) as typeof db.query;
+    const trace = async (url: string) => {
+      seen.length = 0;
+      const r = await call("GET", url, undefined, other.key);
+      return { status: r.statusCode, body: r.json(), statements: [...seen] };
+    };
+    try {
+      for (const path of ["", "/timeline", "/notes", "/data-access"]) {
+        const theirs = await trace(`/v1/customers/${jose}${path}`);
+        const none = await trace(`/v1/customers/c_AAAAAAAAAAAAAAAAAAAAAA${path}`);
+        expect(theirs.status, path).toBe(404);
+        expect(none.status, path).toBe(404);
+        expect(theirs.body.error.code).toBe(none.body.error.code);
+        expect(theirs.statements, path).toEqual(none.statements);
+      }
+      const held = await trace("/v1/customers/lookup?email=nana.ouyang%40example.cn");
+      const unheld = await trace("/v1/customers/lookup?email=nobody.at.all%40example.com");
+      expect(held.status).toBe(404);
+      expect(unheld.status).toBe(404);
+      expect(held.statements).toEqual(unheld.statements);
+    } finally {
+      db.query = original;
+    }
+  });
+
   it("records interactions by id or by identifier hints, creating unknown customers", async () => {
     const before = size(t.node);
     const base = inStore("purchase");
