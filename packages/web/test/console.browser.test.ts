@@ -106,6 +106,7 @@ describe.runIf(haveBrowser)("console in a browser", () => {
   let login: { email: string; password: string };
   let profileId: string;
   const problems: string[] = [];
+  const dialogs: string[] = [];
 
   const shot = (name: string) =>
     page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
@@ -166,6 +167,11 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     page = context.pages()[0] ?? (await context.newPage());
     page.setDefaultTimeout(15_000);
     page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+    // Confirmations (erase, delete, revoke, disable) are accepted.
+    page.on("dialog", (dialog) => {
+      dialogs.push(dialog.message());
+      dialog.accept().catch(() => {});
+    });
     page.on("console", (msg) => {
       // A refused request shows in the console as a failed resource; the pages handle those.
       if (msg.type() === "error" && !/Failed to load resource/.test(msg.text())) {
@@ -376,6 +382,21 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     expect(await ledgerSize()).toBe(before + 1);
   });
 
+  it("erases a customer on request, after a confirmation", async () => {
+    const before = await ledgerSize();
+    await page.getByTestId("erase-customer").click();
+    await page.getByRole("heading", { name: "Erased customer", level: 1 }).waitFor();
+    expect(dialogs.at(-1)).toContain("Erase Chloé Moreau?");
+    expect(await ledgerSize()).toBe(before + 1);
+    // Nothing to edit or note on an erased customer; the timeline keeps its entries, verified.
+    expect(await page.getByTestId("edit-customer").count()).toBe(0);
+    expect(await page.getByTestId("note-text").count()).toBe(0);
+    await page.getByTestId("timeline").getByText("Customer erased").waitFor();
+    await expect
+      .poll(() => page.getByTestId("timeline").getByTestId("entry-verified").count())
+      .toBe(2);
+  });
+
   it("opens a profile: identities with their channels, a timeline whose entries verify in the browser", async () => {
     const found = (await api(`/v1/customers?query=${encodeURIComponent("王小明")}`)).body
       .customers as { id: string }[];
@@ -436,6 +457,23 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     await shot("customer-note");
   });
 
+  it("deletes a note: its text leaves, the timeline says it was deleted", async () => {
+    await page.getByTestId("note-text").fill("Wrong customer, sorry");
+    await page.getByTestId("note-submit").click();
+    const timeline = page.getByTestId("timeline");
+    await timeline.getByText("Wrong customer, sorry").waitFor();
+    const before = await ledgerSize();
+    const item = timeline.locator("li.timeline-item", { hasText: "Wrong customer, sorry" });
+    await item.getByTestId("note-delete").click();
+    await timeline.getByText("Note deleted").waitFor();
+    await expect.poll(() => timeline.getByText("Wrong customer, sorry").count()).toBe(0);
+    expect(dialogs.at(-1)).toContain("Delete this note?");
+    expect(await ledgerSize()).toBe(before + 1);
+    // The first note is still there, and every entry still verifies.
+    await timeline.getByText("Prefers WeChat.", { exact: false }).waitFor();
+    await expect.poll(() => timeline.getByTestId("entry-verified").count()).toBe(6);
+  });
+
   it("edits the profile: a PATCH of what changed, on the timeline too", async () => {
     await page.getByTestId("edit-customer").click();
     await page.getByTestId("field-stage").selectOption("loyal");
@@ -451,7 +489,7 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     );
     const timeline = page.getByTestId("timeline");
     await timeline.getByText("Profile changed").first().waitFor();
-    await expect.poll(() => timeline.getByTestId("entry-verified").count()).toBe(5);
+    await expect.poll(() => timeline.getByTestId("entry-verified").count()).toBe(7);
   });
 
   it("shows the access records of the customer's data, each proved in the browser", async () => {
@@ -599,12 +637,23 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     await page.getByTestId("invite-role").selectOption("staff");
     await page.getByTestId("invite-submit").click();
     await page.getByText("Invitation sent to ana.lima@boutique.fr").waitFor();
-    await page.getByTestId("staff-table").getByText("ana.lima@boutique.fr").waitFor();
+    await page
+      .getByTestId("staff-table")
+      .getByRole("cell", { name: "ana.lima@boutique.fr", exact: true })
+      .waitFor();
     await page
       .getByTestId("outbox")
       .getByText("ana.lima@boutique.fr", { exact: false })
       .first()
       .waitFor();
+    // An auditor reads and changes nothing: the role is one entry on the merchant's chain.
+    const row = page.getByTestId("staff-table").locator("tr", { hasText: "ana.lima@boutique.fr" });
+    const before = await ledgerSize();
+    await row.getByTestId("staff-role").selectOption("auditor");
+    await expect
+      .poll(async () => (await api("/v1/staff")).body.staff)
+      .toContainEqual(expect.objectContaining({ email: "ana.lima@boutique.fr", role: "auditor" }));
+    expect(await ledgerSize()).toBe(before + 1);
     await shot("team");
   });
 
@@ -638,7 +687,7 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     expect(problems).toEqual([]);
   });
 
-  it("lets the invited colleague choose a password from the emailed link and sign in as staff", async () => {
+  it("lets the invited colleague choose a password from the emailed link and sign in as an auditor", async () => {
     const outbox = await api("/v1/outbox");
     const mail = (outbox.body.messages as { to: string; text: string }[]).find(
       (m) => m.to === "ana.lima@boutique.fr",
@@ -677,6 +726,13 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     await page.waitForURL(/\/console\/customers$/);
     await page.getByRole("link", { name: "Team & keys" }).click();
     await page.getByText("Owners and admins only").waitFor();
+    // As an auditor: a customer's page to read, with no form to change it.
+    await page.goto(`${node.url}/console/customers/${profileId}`);
+    await page.getByTestId("timeline").waitFor();
+    await page.getByTestId("identities").waitFor();
+    expect(await page.getByTestId("note-text").count()).toBe(0);
+    expect(await page.getByTestId("edit-customer").count()).toBe(0);
+    expect(await page.getByTestId("erase-customer").count()).toBe(0);
     expect(problems).toEqual([]);
   });
 });

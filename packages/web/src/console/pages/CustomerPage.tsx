@@ -4,12 +4,14 @@ import { Link, useParams } from "react-router";
 import { Card } from "../../components/ui.js";
 import { AccessRecords } from "../customers/components/AccessRecords.js";
 import { CustomerEditForm } from "../customers/components/CustomerEditForm.js";
+import { CustomerErase } from "../customers/components/CustomerErase.js";
 import { CustomerIdentities } from "../customers/components/CustomerIdentities.js";
 import { CustomerProfile } from "../customers/components/CustomerProfile.js";
 import { CustomerTimeline } from "../customers/components/CustomerTimeline.js";
 import { NoteForm } from "../customers/components/NoteForm.js";
 import { useCustomer } from "../customers/hooks/useCustomers.js";
 import { ErrorMessage, LoadingState, PageHead, useTitle } from "../layout/ui.js";
+import { useSession } from "../session/hooks/useSession.js";
 
 /** The customer 360: profile, identities, one timeline across channels, notes, access records. */
 export function CustomerPage() {
@@ -18,6 +20,9 @@ export function CustomerPage() {
   const customer = useCustomer(id);
   const [editing, setEditing] = useState(false);
   const c = customer.data;
+  const role = useSession().data?.staff.role;
+  // Auditors read; the node would refuse their writes, so the forms are not offered.
+  const writes = c?.status === "active" && role !== undefined && role !== "auditor";
   useTitle(c ? (c.name ?? t("customer.unnamed")) : t("customer.title"));
   return (
     <div className="page">
@@ -37,7 +42,7 @@ export function CustomerPage() {
             }
             lead={<code>{id}</code>}
             actions={
-              c?.status === "active" && !editing ? (
+              writes && !editing ? (
                 <button
                   type="button"
                   className="btn"
@@ -63,20 +68,25 @@ export function CustomerPage() {
               </Card>
             </div>
             <div className="customer-main">
-              {c?.status === "active" ? (
+              {writes ? (
                 <Card title={t("note.title")}>
                   <NoteForm customerId={id} />
                 </Card>
               ) : null}
               <Card title={t("timeline.title")}>
                 <p className="hint hint-top">{t("timeline.lead")}</p>
-                <CustomerTimeline customerId={id} />
+                <CustomerTimeline customerId={id} editable={writes} />
               </Card>
             </div>
           </div>
           <Card title={t("access.title")}>
             <AccessRecords customerId={id} />
           </Card>
+          {c?.status === "active" && (role === "owner" || role === "admin") ? (
+            <Card title={t("erase.title")}>
+              <CustomerErase customerId={id} name={c.name ?? id} />
+            </Card>
+          ) : null}
         </>
       )}
     </div>

@@ -98,12 +98,19 @@ export function AccessRecords(props: { customerId: string }) {
                   <td>
                     <DateTime iso={r.at} />
                   </td>
-                  <td>{r.action}</td>
+                  <td>{t(`access.actions.${r.action}`, { defaultValue: r.action })}</td>
                   <td>
-                    {r.purpose} <span className="muted">({r.basis})</span>
+                    {r.purpose}{" "}
+                    <span className="muted">
+                      ({t(`access.bases.${r.basis}`, { defaultValue: r.basis })})
+                    </span>
                   </td>
                   <td>{t(`role.${r.role}`, { defaultValue: r.role })}</td>
-                  <td>{r.categories.join(", ")}</td>
+                  <td>
+                    {r.categories
+                      .map((c) => t(`access.categoryNames.${c}`, { defaultValue: c }))
+                      .join(", ")}
+                  </td>
                   <td>
                     <AccessProofBadge record={r} />
                   </td>

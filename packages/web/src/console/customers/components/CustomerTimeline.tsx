@@ -5,7 +5,7 @@ import { Spinner } from "../../../components/ui.js";
 import type { TimelineItem } from "../../api/schemas.js";
 import { DateTime, ErrorMessage, LoadingState } from "../../layout/ui.js";
 import { EntryBadge } from "../../ledger/components/EntryBadge.js";
-import { useTimeline } from "../hooks/useTimeline.js";
+import { useDeleteNote, useTimeline } from "../hooks/useTimeline.js";
 import { ChannelIcon } from "./channel.js";
 
 type Obj = Record<string, unknown>;
@@ -16,6 +16,8 @@ interface Presented {
   icon: string;
   title: string;
   body?: ReactNode;
+  /** A note that can still be deleted: its id. */
+  noteId?: string;
 }
 
 /** One presenter per entry type; an unknown type still shows, by its name. */
@@ -50,6 +52,7 @@ const PRESENTERS: Record<string, (item: TimelineItem, t: TFunction) => Presented
   },
   "note.added": (item, t) => ({
     icon: "note",
+    noteId: item.note ? str(objectOf(item.payload).noteId) : undefined,
     title: t("timeline.note"),
     body:
       item.note === null || item.note === undefined ? (
@@ -88,9 +91,10 @@ function ChangedFields(props: { payload: unknown; t: TFunction }) {
   );
 }
 
-export function CustomerTimeline(props: { customerId: string }) {
+export function CustomerTimeline(props: { customerId: string; editable: boolean }) {
   const { t } = useTranslation();
   const timeline = useTimeline(props.customerId);
+  const deleteNote = useDeleteNote(props.customerId);
   if (timeline.isPending) return <LoadingState />;
   if (timeline.isError && !timeline.data) {
     return <ErrorMessage error={timeline.error} retry={() => timeline.refetch()} />;
@@ -117,11 +121,27 @@ export function CustomerTimeline(props: { customerId: string }) {
                   <EntryBadge index={item.index} type={item.type} customerId={props.customerId} />
                 </div>
                 {shown.body}
+                {shown.noteId && props.editable ? (
+                  <button
+                    type="button"
+                    className="btn btn-ghost btn-small"
+                    disabled={deleteNote.isPending}
+                    onClick={() => {
+                      if (window.confirm(t("note.confirmDelete"))) {
+                        deleteNote.mutate(shown.noteId as string);
+                      }
+                    }}
+                    data-testid="note-delete"
+                  >
+                    {t("note.delete")}
+                  </button>
+                ) : null}
               </div>
             </li>
           );
         })}
       </ol>
+      {deleteNote.isError ? <ErrorMessage error={deleteNote.error} /> : null}
       {timeline.hasNextPage ? (
         <div className="pager">
           <button

@@ -5,6 +5,7 @@ import {
   useQuery,
   useQueryClient,
 } from "@tanstack/react-query";
+import { z } from "zod";
 import { call } from "../../api/client.js";
 import { Customer, CustomerPage, type Stage } from "../../api/schemas.js";
 
@@ -81,6 +82,22 @@ export function useUpdateCustomer(id: string) {
       client.invalidateQueries({ queryKey: ["customers", "list"] });
       client.invalidateQueries({ queryKey: ["customers", "timeline", id] });
       client.invalidateQueries({ queryKey: ["customers", "access", id] });
+    },
+  });
+}
+
+/** Erases the customer on request: their data key and indexes are destroyed; proofs still hold. */
+export function useEraseCustomer(id: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: () =>
+      call(
+        "POST",
+        `/v1/customers/${encodeURIComponent(id)}/erase`,
+        z.object({ id: z.string(), erasedAt: z.string(), entryIndex: z.number() }),
+      ),
+    onSuccess: () => {
+      client.invalidateQueries({ queryKey: ["customers"] });
     },
   });
 }

@@ -1,4 +1,5 @@
 import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
+import { z } from "zod";
 import { call } from "../../api/client.js";
 import { AccessPage, Note, TimelinePage } from "../../api/schemas.js";
 
@@ -37,5 +38,18 @@ export function useAccessRecords(id: string) {
       }),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.next ?? undefined,
+  });
+}
+
+export function useDeleteNote(customerId: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (noteId: string) =>
+      call(
+        "DELETE",
+        `/v1/customers/${encodeURIComponent(customerId)}/notes/${encodeURIComponent(noteId)}`,
+        z.object({ id: z.string(), deletedAt: z.string(), entryIndex: z.number() }),
+      ),
+    onSuccess: () => client.invalidateQueries({ queryKey: ["customers", "timeline", customerId] }),
   });
 }

@@ -3,7 +3,8 @@ import { useTranslation } from "react-i18next";
 import { Spinner } from "../../../components/ui.js";
 import { ROLES, type Role } from "../../api/schemas.js";
 import { DateTime, ErrorMessage, LoadingState, useErrorText } from "../../layout/ui.js";
-import { useInviteStaff, useStaffUsers } from "../hooks/useTeam.js";
+import { useSession } from "../../session/hooks/useSession.js";
+import { useChangeRole, useDisableStaff, useInviteStaff, useStaffUsers } from "../hooks/useTeam.js";
 
 export function StaffCard() {
   const { t } = useTranslation();
@@ -13,6 +14,9 @@ export function StaffCard() {
   const errorText = useErrorText();
   const [email, setEmail] = useState("");
   const [role, setRole] = useState<Role>("staff");
+  const me = useSession().data?.staff.id;
+  const changeRole = useChangeRole();
+  const disable = useDisableStaff();
   const submit = (e: React.FormEvent) => {
     e.preventDefault();
     invite.mutate({ email: email.trim(), role }, { onSuccess: () => setEmail("") });
@@ -32,16 +36,62 @@ export function StaffCard() {
                 <th scope="col">{t("team.role")}</th>
                 <th scope="col">{t("team.status")}</th>
                 <th scope="col">{t("team.since")}</th>
+                <th scope="col">
+                  <span className="sr-only">{t("keys.actions")}</span>
+                </th>
               </tr>
             </thead>
             <tbody>
               {staff.data.staff.map((s) => (
                 <tr key={s.id}>
                   <td>{s.email}</td>
-                  <td>{t(`role.${s.role}`, { defaultValue: s.role })}</td>
+                  <td>
+                    {s.status === "disabled" || s.id === me ? (
+                      t(`role.${s.role}`, { defaultValue: s.role })
+                    ) : (
+                      <>
+                        <label className="sr-only" htmlFor={`${id}-role-${s.id}`}>
+                          {t("team.roleOf", { email: s.email })}
+                        </label>
+                        <select
+                          id={`${id}-role-${s.id}`}
+                          className="input select-compact"
+                          value={s.role}
+                          disabled={changeRole.isPending}
+                          onChange={(e) =>
+                            changeRole.mutate({ id: s.id, role: e.target.value as Role })
+                          }
+                          data-testid="staff-role"
+                        >
+                          {ROLES.map((r) => (
+                            <option key={r} value={r}>
+                              {t(`role.${r}`)}
+                            </option>
+                          ))}
+                        </select>
+                      </>
+                    )}
+                  </td>
                   <td>{t(`team.statuses.${s.status}`, { defaultValue: s.status })}</td>
                   <td>
                     <DateTime iso={s.createdAt} dateOnly />
+                  </td>
+                  <td>
+                    {s.status === "disabled" || s.id === me ? null : (
+                      <button
+                        type="button"
+                        className="btn btn-ghost"
+                        disabled={disable.isPending}
+                        onClick={() => {
+                          if (window.confirm(t("team.confirmDisable", { email: s.email }))) {
+                            disable.mutate(s.id);
+                          }
+                        }}
+                        data-testid="staff-disable"
+                      >
+                        {t("team.disable")}
+                      </button>
+                    )}
                   </td>
                 </tr>
               ))}
@@ -49,6 +99,8 @@ export function StaffCard() {
           </table>
         </div>
       )}
+      {changeRole.isError ? <ErrorMessage error={changeRole.error} /> : null}
+      {disable.isError ? <ErrorMessage error={disable.error} /> : null}
       <form className="form inline-form" onSubmit={submit} noValidate>
         <div className="form-field">
           <label className="label" htmlFor={`${id}-email`}>

@@ -65,3 +65,27 @@ export function useOutbox(enabled: boolean) {
       }),
   });
 }
+
+const Changed = z.object({ staff: StaffUser, entryIndex: z.number() });
+
+/** A new role for a staff user: an entry on the merchant's chain; open sessions follow at once. */
+export function useChangeRole() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (input: { id: string; role: Role }) =>
+      call("PATCH", `/v1/staff/${encodeURIComponent(input.id)}`, Changed, {
+        body: { role: input.role },
+      }),
+    onSettled: () => client.invalidateQueries({ queryKey: ["team", "staff"] }),
+  });
+}
+
+/** Disables a staff user: their sessions and pending links end. */
+export function useDisableStaff() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) =>
+      call("POST", `/v1/staff/${encodeURIComponent(id)}/disable`, Changed),
+    onSettled: () => client.invalidateQueries({ queryKey: ["team", "staff"] }),
+  });
+}
