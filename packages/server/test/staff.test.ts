@@ -468,6 +468,9 @@ describe.each(backends)("staff accounts ($name)", (backend) => {
     expect(revoked.statusCode, revoked.body).toBe(200);
     const used = await call("GET", "/v1/customers", { key: created.json().key });
     expect(used.statusCode).toBe(401);
+    // Who is calling: the staff member, not a key.
+    const me = (await call("GET", "/v1/me", { session: owner })).json();
+    expect(me).toMatchObject({ key: null, staff: { id: owner.staffId, role: "owner" } });
   });
 
   it("signs out: the session is revoked on the server", async () => {

@@ -106,11 +106,18 @@ export function tenancyRoutes(app: App, tenancy: Tenancy, sequencer: Sequencer) 
       schema: {
         tags,
         security,
-        summary: "Who this API key belongs to",
+        summary: "Who is calling: the merchant, and the API key or the signed-in staff member",
         response: {
           200: z.object({
             merchant: z.object({ id: z.string(), name: z.string() }),
-            key: z.object({ id: z.string(), role: z.enum(ROLES) }),
+            key: z
+              .object({ id: z.string(), role: z.enum(ROLES) })
+              .nullable()
+              .describe("the API key; null for a staff member's session"),
+            staff: z
+              .object({ id: z.string(), role: z.enum(ROLES) })
+              .nullable()
+              .describe("the staff member signed in; null for an API key"),
           }),
           ...errorResponses,
         },
@@ -120,7 +127,12 @@ export function tenancyRoutes(app: App, tenancy: Tenancy, sequencer: Sequencer) 
       const p = principalOf(req);
       const merchant = await tenancy.merchant(p.merchantId);
       if (!merchant) throw new ApiError(404, "not_found", "merchant not found");
-      return { merchant, key: { id: p.keyId, role: p.role } };
+      const who = p.staffId === undefined ? "key" : "staff";
+      return {
+        merchant,
+        key: who === "key" ? { id: p.keyId, role: p.role } : null,
+        staff: who === "staff" ? { id: p.staffId as string, role: p.role } : null,
+      };
     },
   );
 
