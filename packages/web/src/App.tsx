@@ -134,6 +134,7 @@ function Footer() {
               Patron {health.data.version} · {health.data.origin}
             </span>
           ) : null}
+          <a href="/console">Merchant console</a>
           <a href="/docs">API reference</a>
           <a href="/v1/ledger/key">Verifier key</a>
           <a href="/v1/ledger/checkpoint">Latest checkpoint</a>
