@@ -124,6 +124,27 @@ describe.each(backends)("customer import ($name)", (backend) => {
     expect(await written()).toBe(before);
   });
 
+  it("forgets an erased customer's imported rows with the customer", async () => {
+    const csv = "name,email\nTo Erase,erase.me@shop.example\n";
+    expect((await upload(csv)).json()).toMatchObject({ created: 1 });
+    const id = (await lookup("email=erase.me%40shop.example")).json().id;
+    const fingerprints = async (customer: string) =>
+      Number(
+        (
+          await t.node.db.query<{ n: number | bigint }>(
+            "SELECT count(*) AS n FROM vault_index WHERE customer_id = $1 AND kind = 'import-row'",
+            [customer],
+          )
+        ).rows[0]?.n,
+      );
+    expect(await fingerprints(id)).toBe(1);
+    expect((await post(`/v1/customers/${id}/erase`, {})).statusCode).toBe(200);
+    expect(await fingerprints(id)).toBe(0);
+    // The same row again is a new person to this merchant.
+    expect((await upload(csv)).json()).toMatchObject({ created: 1, unchanged: 0 });
+    expect((await lookup("email=erase.me%40shop.example")).json().id).not.toBe(id);
+  });
+
   it("rejects a row with the wrong number of fields, and reports an unclosed quote with its line", async () => {
     const csv = [
       "name,email,note",

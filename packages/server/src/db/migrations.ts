@@ -428,15 +428,6 @@ export const migrations: { id: number; name: string; sql: string }[] = [
         reason text NOT NULL,
         PRIMARY KEY (import_id, row, code)
       );
-      -- A keyed hash (the merchant's index key) of each imported row: the same row again
-      -- changes nothing, even when it matched no identifier.
-      CREATE TABLE import_fingerprints (
-        merchant_id text NOT NULL,
-        hash bytea NOT NULL,
-        customer_id text NOT NULL,
-        PRIMARY KEY (merchant_id, hash)
-      );
-      CREATE INDEX import_fingerprints_customer_idx ON import_fingerprints (customer_id);
       -- Hints that two records may be one person, for staff to merge or dismiss.
       CREATE TABLE merge_suggestions (
         id text PRIMARY KEY,

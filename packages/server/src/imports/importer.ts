@@ -81,6 +81,12 @@ const ROUND = 1000;
 /** The longest row: a quote that never closes is reported before it holds the whole file. */
 const MAX_ROW_BYTES = 256 * 1024;
 
+/**
+ * The blind index kind of an imported row's fingerprint. With the customer's other indexes, it
+ * goes when the customer is erased, so an erased customer's rows cannot be tested for.
+ */
+const FINGERPRINT = "import-row";
+
 const rowContext = (importId: string, row: number) => `patron-import/v1/${importId}/${row}`;
 
 /**
@@ -174,7 +180,17 @@ export class Importer {
       });
     });
     let headerError: string | undefined;
-    body.on("error", (err) => parser.destroy(err));
+    let cutOff: Error | undefined;
+    body.on("error", (err) => {
+      cutOff = err;
+      parser.destroy(err);
+    });
+    // A client that goes away mid-upload may close the stream without an error.
+    body.on("close", () => {
+      if (body.readableEnded) return;
+      cutOff ??= new Error("the client closed the upload");
+      parser.destroy(cutOff);
+    });
     body.pipe(parser);
 
     let columns: Column[] | undefined;
@@ -276,7 +292,7 @@ export class Importer {
       parser.destroy();
       body.resume();
       if (created) await this.discard(merchantId, id, err).catch(() => {});
-      if (err instanceof ApiError) throw err;
+      if (err instanceof ApiError || !cutOff) throw err;
       throw new ApiError(400, "upload_failed", `the upload did not complete: ${messageOf(err)}`);
     }
     await this.db.query(
@@ -510,11 +526,11 @@ export class Importer {
   ): Promise<Prefetched> {
     const { merchantId, fingerprintKey: indexKey } = ctx;
     const { rows: known } = await this.db.query<{ hash: string; customer_id: string }>(
-      `SELECT encode(f.hash, 'hex') AS hash, f.customer_id FROM import_fingerprints f
+      `SELECT encode(f.hash, 'hex') AS hash, f.customer_id FROM vault_index f
        JOIN customers c ON c.id = f.customer_id AND c.merchant_id = f.merchant_id
-       WHERE f.merchant_id = $1 AND c.status = 'active'
-       AND f.hash = ANY(ARRAY(SELECT decode(h, 'hex') FROM unnest($2::text[]) AS t(h)))`,
-      [merchantId, rows.map((r) => toHex(r.fingerprint))],
+       WHERE f.merchant_id = $1 AND f.kind = $2 AND c.status = 'active'
+       AND f.hash = ANY(ARRAY(SELECT decode(h, 'hex') FROM unnest($3::text[]) AS t(h)))`,
+      [merchantId, FINGERPRINT, rows.map((r) => toHex(r.fingerprint))],
     );
     const identifiers = new Map<string, { kind: IdentityKind; hash: Uint8Array }>();
     for (const r of rows) {
@@ -688,10 +704,9 @@ export class Importer {
         params: [ctx.id, ctx.merchantId, row, outcome, customerId],
       },
       {
-        sql: `INSERT INTO import_fingerprints (merchant_id, hash, customer_id)
-         VALUES ($1, decode($2, 'hex'), $3)
-         ON CONFLICT (merchant_id, hash) DO UPDATE SET customer_id = EXCLUDED.customer_id`,
-        params: [ctx.merchantId, toHex(fingerprint), customerId],
+        sql: `INSERT INTO vault_index (merchant_id, kind, hash, customer_id)
+         VALUES ($1, $2, decode($3, 'hex'), $4) ON CONFLICT DO NOTHING`,
+        params: [ctx.merchantId, FINGERPRINT, toHex(fingerprint), customerId],
       },
       ...notes.map(
         (n): Statement => ({
@@ -733,10 +748,11 @@ export class Importer {
 
   private async fingerprinted(merchantId: string, hash: Uint8Array): Promise<string | undefined> {
     const { rows } = await this.db.query<{ customer_id: string }>(
-      `SELECT f.customer_id FROM import_fingerprints f
+      `SELECT f.customer_id FROM vault_index f
        JOIN customers c ON c.id = f.customer_id AND c.merchant_id = f.merchant_id
-       WHERE f.merchant_id = $1 AND f.hash = decode($2, 'hex') AND c.status = 'active'`,
-      [merchantId, toHex(hash)],
+       WHERE f.merchant_id = $1 AND f.kind = $2 AND f.hash = decode($3, 'hex')
+       AND c.status = 'active' LIMIT 1`,
+      [merchantId, FINGERPRINT, toHex(hash)],
     );
     return rows[0]?.customer_id;
   }

@@ -119,6 +119,9 @@ export function importRoutes(
           delimiter: q.delimiter === "tab" ? "\t" : (q.delimiter ?? ","),
           ...(q.country ? { country: q.country } : {}),
         });
+        // Read to its end: the idle cut-off was for the upload, not for `wait=true`'s writing.
+        const socket = req.raw.socket;
+        if (typeof socket.setTimeout === "function") socket.setTimeout(0);
         if (dryRun) return reply.code(200).send(view);
         if (q.wait === "true") {
           await importer.process(p.merchantId, view.id);
