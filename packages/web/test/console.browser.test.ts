@@ -215,6 +215,15 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     await page.getByRole("link", { name: "Import" }).click();
     await page.waitForURL(/\/console\/import$/);
     const before = await ledgerSize();
+    // A file with nothing in it is refused with the node's reason, and nothing is written.
+    await page.getByTestId("import-file").setInputFiles({
+      name: "empty.csv",
+      mimeType: "text/csv",
+      buffer: Buffer.from("", "utf8"),
+    });
+    await page.getByTestId("import-check").click();
+    await page.getByRole("alert").getByText("The node refused the request").waitFor();
+    expect(await ledgerSize()).toBe(before);
     await page.getByTestId("import-file").setInputFiles({
       name: "customers.csv",
       mimeType: "text/csv",
