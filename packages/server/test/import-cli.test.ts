@@ -1,10 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PatronNode, startNode } from "../src/node.js";
-import { backends } from "../src/test-support/backends.js";
-import { runCli } from "./child.js";
+import { backends, testDatabaseUrl } from "../src/test-support/backends.js";
+import { runCli, schemaUrl, spawnCli, startServer } from "./child.js";
 
 describe.each(backends)("patron import customers, against a listening node ($name)", (backend) => {
   let node: PatronNode;
@@ -114,4 +115,71 @@ describe.each(backends)("patron import customers, against a listening node ($nam
     const health = await fetch(`${node.url}/health`);
     expect(health.status).toBe(200);
   }, 60_000);
+});
+
+/** A port nobody listens on now, so a restarted node can come back on the same address. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+describe.each(backends)("patron import customers across a node's kill -9 ($name)", (backend) => {
+  const OWNER = "pat_test_owner_key_import_cli_0123456789abcdef";
+  it("waits for the node, which resumes the import, and reports it whole", {
+    timeout: 300_000,
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "patron-import-cli-kill-"));
+    const env: Record<string, string> = {
+      PATRON_DATA_DIR: join(dir, "data"),
+      PATRON_OWNER_KEY: OWNER,
+      PATRON_CHAIN: "off",
+      PORT: String(await freePort()),
+    };
+    if (backend.name === "postgres" && testDatabaseUrl) {
+      env.DATABASE_URL = await schemaUrl(
+        testDatabaseUrl,
+        `impcli_${process.pid}_${Date.now().toString(36)}`,
+      );
+    }
+    const auth = { authorization: `Bearer ${OWNER}` };
+    const N = 3000;
+    try {
+      const path = join(dir, "many.csv");
+      const lines = ["name,email"];
+      for (let i = 0; i < N; i++) lines.push(`Many ${i},many${i}@cli.example`);
+      writeFileSync(path, `${lines.join("\n")}\n`);
+      const first = await startServer(env);
+      const child = spawnCli(["import", "customers", path, "--url", first.url, "--key", OWNER], {});
+      let stdout = "";
+      child.stdout?.on("data", (d) => {
+        stdout += d;
+      });
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
+      // Killed once some rows are written.
+      let processed = 0;
+      for (let i = 0; i < 2400 && processed < 300; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        const list = await (await fetch(`${first.url}/v1/imports`, { headers: auth })).json();
+        processed = list.imports[0]?.processed ?? 0;
+      }
+      first.child.kill("SIGKILL");
+      await first.exited;
+      expect(processed).toBeLessThan(N);
+      const second = await startServer(env);
+      expect(await exited).toBe(0);
+      expect(stdout.trim()).toBe(
+        `Imported many.csv: ${N} created, 0 updated, 0 unchanged, 0 rejected (${N} rows)`,
+      );
+      second.child.kill("SIGTERM");
+      expect(await second.exited).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
