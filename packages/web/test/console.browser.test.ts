@@ -501,6 +501,21 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     await expect.poll(() => timeline.getByTestId("entry-verified").count()).toBe(7);
   });
 
+  it("logs an interaction from the profile: on the timeline with its text, verified", async () => {
+    const before = await ledgerSize();
+    await page.getByTestId("interaction-kind").selectOption("visit");
+    await page.getByTestId("interaction-channel").selectOption("store");
+    await page.getByTestId("interaction-summary").fill("Tried the winter coat 试穿冬季大衣");
+    await page.getByTestId("interaction-content").fill("Will come back on Saturday.");
+    await page.getByTestId("interaction-submit").click();
+    const timeline = page.getByTestId("timeline");
+    await timeline.getByText("Tried the winter coat 试穿冬季大衣").waitFor();
+    await timeline.getByText("Visit · store, inbound").waitFor();
+    await expect.poll(() => timeline.getByTestId("entry-verified").count()).toBe(8);
+    expect(await ledgerSize()).toBe(before + 1);
+    expect(await page.getByTestId("interaction-summary").inputValue()).toBe("");
+  });
+
   it("shows the access records of the customer's data, each proved in the browser", async () => {
     const records = page.getByTestId("access-records");
     await records.waitFor();

@@ -185,6 +185,15 @@ export const en = {
     meeting: "Meeting",
     other: "Interaction",
   },
+  interactionForm: {
+    title: "Log an interaction",
+    kind: "What",
+    channel: "Channel",
+    direction: "Direction",
+    summary: "Summary",
+    content: "Details",
+    submit: "Log it",
+  },
   direction: { inbound: "inbound", outbound: "outbound" },
   timeline: {
     title: "Timeline",

@@ -187,7 +187,16 @@ export const zhCN: Catalogue = {
     meeting: "会面",
     other: "互动",
   },
-  direction: { inbound: "呼入", outbound: "呼出" },
+  interactionForm: {
+    title: "记录互动",
+    kind: "类型",
+    channel: "渠道",
+    direction: "方向",
+    summary: "摘要",
+    content: "详情",
+    submit: "记录",
+  },
+  direction: { inbound: "来自客户", outbound: "发往客户" },
   timeline: {
     title: "时间线",
     lead: "所有渠道集中显示，最新的在前。每一项都是该客户链上的一条记录，已在本浏览器中验证。",

@@ -8,6 +8,7 @@ import { CustomerErase } from "../customers/components/CustomerErase.js";
 import { CustomerIdentities } from "../customers/components/CustomerIdentities.js";
 import { CustomerProfile } from "../customers/components/CustomerProfile.js";
 import { CustomerTimeline } from "../customers/components/CustomerTimeline.js";
+import { InteractionForm } from "../customers/components/InteractionForm.js";
 import { NoteForm } from "../customers/components/NoteForm.js";
 import { useCustomer } from "../customers/hooks/useCustomers.js";
 import { ErrorMessage, LoadingState, PageHead, useTitle } from "../layout/ui.js";
@@ -71,6 +72,11 @@ export function CustomerPage() {
               {writes ? (
                 <Card title={t("note.title")}>
                   <NoteForm customerId={id} />
+                </Card>
+              ) : null}
+              {writes ? (
+                <Card title={t("interactionForm.title")}>
+                  <InteractionForm customerId={id} />
                 </Card>
               ) : null}
               <Card title={t("timeline.title")}>
