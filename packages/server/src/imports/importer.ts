@@ -132,11 +132,11 @@ export class Importer {
   ): Promise<ImportView> {
     const id = newId("imp");
     const phone: PhoneOptions = { defaultCountry: options.country ?? this.opts.defaultCountry };
-    type Record = { row: number; line: number; fields: string[] };
+    type ParsedRow = { row: number; line: number; fields: string[] };
     // With `raw`, each record arrives as { record, raw }.
     type RawRecord = { record: string[]; raw: string };
     // The stream form of `parse` is typed for plain string[] records; with `raw` and the
-    // `on_record` below they are RawRecord in and Record out.
+    // `on_record` below they are RawRecord in and ParsedRow out.
     const parserOptions: Options = {
       bom: true,
       delimiter: options.delimiter,
@@ -153,7 +153,7 @@ export class Importer {
           header = r.record;
           return undefined;
         }
-        const out: Record = { row: ++rows, line, fields: r.record };
+        const out: ParsedRow = { row: ++rows, line, fields: r.record };
         return out as unknown as string[];
       },
     };
@@ -197,7 +197,7 @@ export class Importer {
     let created = false;
     let rejected = 0;
     const staged: { row: number; sealed: Uint8Array }[] = [];
-    const issues: (IssueView & { row: number })[] = [];
+    const issues: IssueView[] = [];
     const outcomes: { row: number; outcome: Outcome }[] = [];
     let key: Uint8Array | undefined;
     const dry = options.dryRun ? new DryRun(this, merchantId) : undefined;
@@ -247,7 +247,7 @@ export class Importer {
     };
 
     try {
-      for await (const record of parser as AsyncIterable<Record>) {
+      for await (const record of parser as AsyncIterable<ParsedRow>) {
         if (!created) await start();
         for (const m of malformed.splice(0)) {
           issues.push(m);
