@@ -566,6 +566,34 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     await expect.poll(() => page.getByTestId("customer-row").count()).toBe(n);
   });
 
+  it("maps a column the importer does not know, checks again and imports with that mapping", async () => {
+    await page.goto(`${node.url}/console/import`);
+    await page.getByTestId("import-file").setInputFiles({
+      name: "handy.csv",
+      mimeType: "text/csv",
+      buffer: Buffer.from("Name,Handy\nMax Muster,0151 23456789\n", "utf8"),
+    });
+    // Numbers written without +: the country says whose they are.
+    await page.getByTestId("import-country").fill("de");
+    await page.getByTestId("import-check").click();
+    const mapping = page.getByTestId("column-mapping");
+    await mapping.waitFor();
+    const handy = mapping.getByLabel("Handy");
+    expect(await handy.inputValue()).toBe("");
+    expect(await mapping.getByLabel("Name").inputValue()).toBe("name");
+    await handy.selectOption("phone");
+    await page.getByTestId("import-recheck").click();
+    await expect
+      .poll(() => page.getByTestId("import-report").first().textContent())
+      .toContain("Handy → phone");
+    await page.getByTestId("import-run").click();
+    await page.getByText("Completed").waitFor();
+    const found = await api(`/v1/customers/lookup?phone=${encodeURIComponent("+4915123456789")}`);
+    expect(found.status).toBe(200);
+    expect(found.body.name).toBe("Max Muster");
+    await shot("import-mapping");
+  });
+
   it("switches to Chinese, keeps it across a reload, and back", async () => {
     await page.getByTestId("language-switch").selectOption("zh-CN");
     await page.getByRole("heading", { name: "客户", level: 1 }).waitFor();

@@ -71,6 +71,12 @@ describe("the console's catalogues", () => {
       ["segments", ["and", "or"]],
       ["import.status", ["uploading", "running", "interrupted", "completed", "failed"]],
       ["import.levels", ["error", "warning"]],
+      [
+        "import.fields",
+        ["name", "first_name", "last_name", "email", "phone", "birthday", "language", "tags"]
+          .concat(["stage", "address_line1", "address_line2", "address_city", "address_region"])
+          .concat(["address_postcode", "address_country"]),
+      ],
       ["direction", ["inbound", "outbound"]],
       ["outbox", ["mail", "sms"]],
       ["team.statuses", ["invited", "active", "disabled"]],

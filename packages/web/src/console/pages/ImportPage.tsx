@@ -3,6 +3,7 @@ import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
 import { Upload } from "../../components/icons.js";
 import { Card, Spinner } from "../../components/ui.js";
+import { ColumnMapping } from "../imports/components/ColumnMapping.js";
 import { ImportProgress, ImportReport } from "../imports/components/ImportReport.js";
 import { useImport, useUploadImport } from "../imports/hooks/useImports.js";
 import { ErrorMessage, PageHead, useTitle } from "../layout/ui.js";
@@ -16,13 +17,18 @@ export function ImportPage() {
   useTitle(t("import.title"));
   const id = useId();
   const [file, setFile] = useState<File | undefined>(undefined);
+  const [map, setMap] = useState<Record<string, string | null>>({});
+  const [country, setCountry] = useState("");
   const check = useUploadImport();
   const run = useUploadImport();
   const checked = check.data;
   const started = useImport(run.data?.id);
   const current = started.data ?? run.data;
+  const countryValid = country === "" || /^[A-Z]{2}$/.test(country);
+  const options = { map, country: countryValid ? country : undefined };
   const choose = (f: File | undefined) => {
     setFile(f);
+    setMap({});
     check.reset();
     run.reset();
   };
@@ -45,12 +51,34 @@ export function ImportPage() {
         <p className="hint" id={`${id}-hint`}>
           {t("import.fileHint")}
         </p>
+        <div className="form-field country-field">
+          <label className="label" htmlFor={`${id}-country`}>
+            {t("import.country")}
+          </label>
+          <input
+            id={`${id}-country`}
+            className="input"
+            value={country}
+            maxLength={2}
+            onChange={(e) => setCountry(e.target.value.toUpperCase())}
+            aria-invalid={countryValid ? undefined : true}
+            aria-describedby={`${id}-country-hint`}
+            data-testid="import-country"
+          />
+          <p className="hint field-hint" id={`${id}-country-hint`}>
+            {t("import.countryHint")}
+          </p>
+        </div>
         <div className="form-actions">
           <button
             type="button"
             className="btn"
-            disabled={!file || check.isPending}
-            onClick={() => file && check.mutate({ file, dryRun: true })}
+            disabled={!file || check.isPending || !countryValid}
+            onClick={() => {
+              if (!file) return;
+              run.reset();
+              check.mutate({ file, dryRun: true, ...options });
+            }}
             data-testid="import-check"
           >
             {check.isPending ? <Spinner /> : null} {t("import.check")}
@@ -62,12 +90,24 @@ export function ImportPage() {
         <Card title={t("import.step2")}>
           <p className="hint hint-top">{t("import.dryRunLead")}</p>
           <ImportReport imp={checked} />
-          <div className="form-actions">
+          <h3 className="subhead">{t("import.mapping")}</h3>
+          <p className="hint hint-top">{t("import.mappingLead")}</p>
+          <ColumnMapping columns={checked.columns} value={map} onChange={setMap} />
+          <div className="form-actions mapping-actions">
+            <button
+              type="button"
+              className="btn"
+              disabled={!file || check.isPending}
+              onClick={() => file && check.mutate({ file, dryRun: true, ...options })}
+              data-testid="import-recheck"
+            >
+              {check.isPending ? <Spinner /> : null} {t("import.recheck")}
+            </button>
             <button
               type="button"
               className="btn btn-primary"
               disabled={!file || run.isPending || run.isSuccess}
-              onClick={() => file && run.mutate({ file, dryRun: false })}
+              onClick={() => file && run.mutate({ file, dryRun: false, ...options })}
               data-testid="import-run"
             >
               {run.isPending ? <Spinner /> : <Upload size={14} />} {t("import.run")}

@@ -6,9 +6,21 @@ import { Import, ImportIssues } from "../../api/schemas.js";
 export function useUploadImport() {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (input: { file: Blob; dryRun: boolean }) =>
+    mutationFn: (input: {
+      file: Blob;
+      dryRun: boolean;
+      /** Header → field, or null to leave a column out; unnamed headers map themselves. */
+      map?: Record<string, string | null>;
+      /** The country of phone numbers written without +. */
+      country?: string;
+    }) =>
       call("POST", "/v1/imports/customers", Import, {
-        query: { dryRun: input.dryRun ? "true" : undefined },
+        query: {
+          dryRun: input.dryRun ? "true" : undefined,
+          map:
+            input.map && Object.keys(input.map).length > 0 ? JSON.stringify(input.map) : undefined,
+          country: input.country || undefined,
+        },
         raw: { data: input.file, type: "text/csv; charset=utf-8" },
       }),
     onSuccess: (imp) => {
