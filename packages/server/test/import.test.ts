@@ -393,6 +393,13 @@ describe.each(backends)("customer import ($name)", (backend) => {
     const sorted = (cs: Record<string, unknown>[]) =>
       cs.map((c) => JSON.stringify(comparable(c))).sort();
     expect(sorted(back)).toEqual(sorted(exported));
+    // Each export is a use of every customer it revealed, with its purpose (decision 11).
+    const records = (await get(`/v1/customers/${exported[0]?.id}/data-access`)).json().records as {
+      action: string;
+      purpose: string;
+    }[];
+    expect(records.filter((x) => x.action === "export")).toHaveLength(2);
+    expect(records[0]).toMatchObject({ action: "export", purpose: "customer_service" });
   }, 120_000);
 });
 

@@ -5,54 +5,32 @@ import type { Queryable } from "../db/database.js";
 /** Customers read per page of an export. */
 const PAGE = 200;
 
-/** Who asked for an export, for the record of what it revealed. */
-export interface Revealer {
-  merchantId: string;
-  keyId: string;
-  role: string;
-}
-
-/**
- * The one place an export learns that it reveals customers' personal data: called with each
- * page of customers before the page is sent. Access records (decision 11) belong here; until
- * they exist this records nothing.
- */
-export async function customersRevealed(
-  _by: Revealer,
-  _customerIds: readonly string[],
-  _format: "csv" | "json",
-): Promise<void> {}
-
 /**
  * Every active customer of a merchant, oldest first, a page at a time (never all in memory),
- * each page reported to `customersRevealed` before it is given out.
+ * each page's use recorded by `revealed` (access records, decision 11) before it is given out.
  */
 export async function* exportPages(
   db: Queryable,
   customers: Customers,
-  by: Revealer,
-  format: "csv" | "json",
+  merchantId: string,
+  revealed: (customerIds: string[]) => Promise<void>,
 ): AsyncGenerator<CustomerView[]> {
   let after = -1n;
   for (;;) {
     const { rows } = await db.query<{ id: string; created_idx: bigint | number | string }>(
       `SELECT id, created_idx FROM customers WHERE merchant_id = $1 AND status = 'active'
        AND created_idx > $2 ORDER BY created_idx LIMIT $3`,
-      [by.merchantId, after.toString(), PAGE],
+      [merchantId, after.toString(), PAGE],
     );
     if (rows.length === 0) return;
     after = BigInt(rows[rows.length - 1]?.created_idx ?? after);
     const views: CustomerView[] = [];
     for (const r of rows) {
-      const v = await customers.get(by.merchantId, r.id);
+      const v = await customers.get(merchantId, r.id);
       // Erased between the page's query and its read: not exported.
       if (v?.status === "active") views.push(v);
     }
-    await customersRevealed(
-      by,
-      views.map((v) => v.id),
-      format,
-    );
+    await revealed(views.map((v) => v.id));
     yield views;
     if (rows.length < PAGE) return;
   }

@@ -10,7 +10,7 @@ import { importRoutes } from "./routes.js";
  */
 export const importsDomain: Domain = {
   name: "imports",
-  start: ({ db, sequencer, vault, clock, defaultCountry }) => {
+  start: ({ db, sequencer, vault, clock, defaultCountry, dataUse }) => {
     const customers = Customers.of(sequencer);
     if (!customers) throw new Error("the imports domain needs the customers domain before it");
     const importer = new Importer(db, vault, customers, clock, { defaultCountry });
@@ -19,7 +19,7 @@ export const importsDomain: Domain = {
     return {
       routes: (app) => {
         app.addHook("onClose", () => importer.stop());
-        importRoutes(app, { importer, customers, db });
+        importRoutes(app, { importer, customers, db, dataUse });
       },
     };
   },

@@ -6,6 +6,7 @@ import type { Queryable } from "../db/database.js";
 import { type App, principalOf, requireRole } from "../http/app.js";
 import { ApiError } from "../http/errors.js";
 import { errorResponses, IdOf, Limit } from "../http/schemas.js";
+import { type DataUse, PROFILE, PurposeHeader } from "../privacy/index.js";
 import { actorOf, can } from "../tenancy/roles.js";
 import { parseMap } from "./columns.js";
 import { attributeKeys, csvHeader, csvLine, csvRow, exportPages } from "./export.js";
@@ -47,7 +48,7 @@ const UPLOAD_IDLE_MS = 60_000;
 
 export function importRoutes(
   app: App,
-  deps: { importer: Importer; customers: Customers; db: Queryable },
+  deps: { importer: Importer; customers: Customers; db: Queryable; dataUse: DataUse },
 ) {
   const { importer } = deps;
   const tags = ["imports"];
@@ -302,14 +303,17 @@ export function importRoutes(
         security,
         summary: "Every active customer, streamed as CSV (the import's columns) or JSON",
         querystring: z.strictObject({ format: z.enum(["csv", "json"]).optional() }),
+        headers: z.object({ "patron-purpose": PurposeHeader }),
         response: { ...errorResponses },
       },
     },
     async (req, reply) => {
       const p = principalOf(req);
       const format = req.query.format ?? "csv";
-      const by = { merchantId: p.merchantId, keyId: p.keyId, role: p.role };
-      const pages = exportPages(deps.db, deps.customers, by, format);
+      const use = await deps.dataUse.use(req);
+      const pages = exportPages(deps.db, deps.customers, p.merchantId, (ids) =>
+        deps.dataUse.record(req, use, ids, PROFILE, "export"),
+      );
       const date = new Date().toISOString().slice(0, 10);
       reply
         .header("cache-control", "no-store")
