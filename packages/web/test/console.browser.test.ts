@@ -787,4 +787,41 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     expect(await page.getByTestId("erase-customer").count()).toBe(0);
     expect(problems).toEqual([]);
   });
+
+  it("adds a passkey for the signed-in staff user, then signs in with it", async () => {
+    // A virtual authenticator that verifies its user; passkeys need a secure context with a
+    // domain name, so the console is opened on localhost rather than 127.0.0.1.
+    const cdp = await context.newCDPSession(page);
+    await cdp.send("WebAuthn.enable", { enableUI: false });
+    await cdp.send("WebAuthn.addVirtualAuthenticator", {
+      options: {
+        protocol: "ctap2",
+        transport: "internal",
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    });
+    const local = node.url.replace("127.0.0.1", "localhost");
+    await page.goto(`${local}/console/sign-in`);
+    await page.getByTestId("sign-in-email").fill(login.email);
+    await page.getByTestId("sign-in-password").fill(login.password);
+    await page.getByTestId("sign-in-submit").click();
+    await page.waitForURL(/\/console\/customers$/);
+    await page.goto(`${local}/console/team`);
+    await page.getByTestId("passkey-label").fill("Shop laptop");
+    await page.getByTestId("passkey-add").click();
+    await page.getByTestId("passkey-list").getByText("Shop laptop").waitFor();
+    await shot("passkeys");
+    await page.getByTestId("sign-out").click();
+    await page.waitForURL(/\/console\/sign-in/);
+    // Signed out from the team page, the sign-in form brings the user back there.
+    await page.getByTestId("passkey-sign-in").click();
+    await page.waitForURL(/\/console\/team$/);
+    await page.getByRole("heading", { name: "Team & keys", level: 1 }).waitFor();
+    expect(await page.locator(".session-email").textContent()).toBe(login.email);
+    await page.getByTestId("passkey-list").getByText("last used").waitFor();
+    expect(problems).toEqual([]);
+  });
 });

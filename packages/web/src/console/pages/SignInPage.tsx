@@ -2,6 +2,7 @@ import { useTranslation } from "react-i18next";
 import { Link, Navigate, useSearchParams } from "react-router";
 import { Card } from "../../components/ui.js";
 import { LoadingState, useTitle } from "../layout/ui.js";
+import { PasskeySignIn } from "../session/components/PasskeySignIn.js";
 import { SignInForm } from "../session/components/SignInForm.js";
 import { useSession } from "../session/hooks/useSession.js";
 
@@ -31,6 +32,7 @@ export function SignInPage() {
       </div>
       <Card>
         <SignInForm />
+        <PasskeySignIn />
         <p className="hint">
           <Link to="/forgot-password">{t("account.forgotLink")}</Link>
         </p>

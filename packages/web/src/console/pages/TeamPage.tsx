@@ -1,6 +1,7 @@
 import { useTranslation } from "react-i18next";
 import { Card, Notice } from "../../components/ui.js";
 import { PageHead, useTitle } from "../layout/ui.js";
+import { PasskeysCard } from "../session/components/PasskeysCard.js";
 import { useSession } from "../session/hooks/useSession.js";
 import { ApiKeysCard } from "../team/components/ApiKeysCard.js";
 import { OutboxCard } from "../team/components/OutboxCard.js";
@@ -16,6 +17,9 @@ export function TeamPage() {
   return (
     <div className="page">
       <PageHead title={t("team.title")} lead={t("team.lead")} />
+      <Card title={t("passkeys.title")}>
+        <PasskeysCard />
+      </Card>
       {!manages ? (
         <Notice title={t("team.notAllowed")}>{t("team.notAllowedDetail")}</Notice>
       ) : (
