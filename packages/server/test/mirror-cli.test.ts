@@ -115,9 +115,10 @@ describe("patron mirror (the command, against running nodes)", () => {
     const h1 = await head(url);
     const first = await runCli(["mirror", proxy.url, "--dir", mirrorDir], {});
     expect(first.stderr).toMatch(/first contact: pinned mirror-cli\.test\/log/);
-    // Entry 1 (the owner key's apikey.created) is sealed: without a key, only its hash.
+    // Entries 1 and 2 (the owner key's apikey.created, the demo owner's staff.created) are
+    // sealed: without a key, only their hashes.
     expect(first.stdout).toBe(
-      `OK: mirrored ${h1.size} entries of ${ORIGIN}, checkpoint size ${h1.size} verified (${h1.size} new entries this run; 1 sealed entry held as its leaf hash only)\n`,
+      `OK: mirrored ${h1.size} entries of ${ORIGIN}, checkpoint size ${h1.size} verified (${h1.size} new entries this run; 2 sealed entries held as leaf hashes only)\n`,
     );
     expect(first.code).toBe(0);
     expect(stateSize(mirrorDir)).toBe(String(h1.size));
@@ -127,7 +128,7 @@ describe("patron mirror (the command, against running nodes)", () => {
     const second = await runCli(["mirror", proxy.url, "--dir", mirrorDir], {});
     expect(second.stdout).toMatch(
       new RegExp(
-        `^OK: mirrored ${h2.size} entries .*\\(${h2.size - h1.size} new entries this run; 1 sealed entry held as its leaf hash only\\)`,
+        `^OK: mirrored ${h2.size} entries .*\\(${h2.size - h1.size} new entries this run; 2 sealed entries held as leaf hashes only\\)`,
       ),
     );
     expect(second.code).toBe(0);
@@ -136,7 +137,7 @@ describe("patron mirror (the command, against running nodes)", () => {
     expect(JSON.parse(log.at(-1) as string).note).toBe(h2.note);
 
     const idle = await runCli(["mirror", proxy.url, "--dir", mirrorDir], {});
-    expect(idle.stdout).toMatch(/\(0 new entries this run; 1 sealed entry /);
+    expect(idle.stdout).toMatch(/\(0 new entries this run; 2 sealed entries /);
     expect(idle.code).toBe(0);
   });
 
