@@ -561,9 +561,19 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     await page.getByTestId("segment-save").click();
     await page.getByTestId("segment-saved").waitFor();
     await shot("segments");
+    await expect
+      .poll(() => page.getByTestId("saved-segment-count").first().textContent())
+      .toBe(`${n} ${n === 1 ? "customer" : "customers"} now`);
     await page.getByTestId("segment-list").getByRole("link", { name: "Loyal VIPs" }).click();
     await page.waitForURL(/\/console\/customers\?segment=/);
     await expect.poll(() => page.getByTestId("customer-row").count()).toBe(n);
+    // Deleted: gone from the list; its entries stay on the ledger.
+    await page.getByRole("link", { name: "Segments" }).click();
+    const before = await ledgerSize();
+    await page.getByTestId("segment-delete").click();
+    await page.getByText("No segments yet.").waitFor();
+    expect(dialogs.at(-1)).toContain("Loyal VIPs");
+    expect(await ledgerSize()).toBe(before + 1);
   });
 
   it("maps a column the importer does not know, checks again and imports with that mapping", async () => {

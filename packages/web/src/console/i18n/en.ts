@@ -294,6 +294,10 @@ export const en = {
   },
   role: { owner: "Owner", admin: "Admin", staff: "Staff", auditor: "Auditor" },
   segments: {
+    members_one: "{{count}} customer now",
+    members_other: "{{count}} customers now",
+    delete: "Delete",
+    confirmDelete: "Delete the segment “{{name}}”? Its entries stay on the ledger.",
     title: "Segments",
     lead: "Group customers by facts kept in clear (stage, tags, channels, language, country, birth month, sign-up date). Personal fields are never part of a segment.",
     builder: "Build a segment",

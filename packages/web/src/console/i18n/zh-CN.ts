@@ -294,6 +294,10 @@ export const zhCN: Catalogue = {
   },
   role: { owner: "所有者", admin: "管理员", staff: "员工", auditor: "审计员" },
   segments: {
+    members_one: "当前 {{count}} 位客户",
+    members_other: "当前 {{count}} 位客户",
+    delete: "删除",
+    confirmDelete: "确定删除分群「{{name}}」吗？其记录仍保留在账本上。",
     title: "客户分群",
     lead: "按明文保存的事实（阶段、标签、渠道、语言、国家、出生月份、注册日期）对客户分组。个人信息字段绝不会用于分群。",
     builder: "创建分群",

@@ -1,14 +1,16 @@
 import { useTranslation } from "react-i18next";
-import { Link } from "react-router";
 import { Card } from "../../components/ui.js";
-import { DateTime, ErrorMessage, LoadingState, PageHead, useTitle } from "../layout/ui.js";
+import { ErrorMessage, LoadingState, PageHead, useTitle } from "../layout/ui.js";
+import { SavedSegment } from "../segments/components/SavedSegment.js";
 import { SegmentBuilder } from "../segments/components/SegmentBuilder.js";
 import { useSegments } from "../segments/hooks/useSegments.js";
+import { useSession } from "../session/hooks/useSession.js";
 
 export function SegmentsPage() {
   const { t } = useTranslation();
   useTitle(t("segments.title"));
   const segments = useSegments();
+  const role = useSession().data?.staff.role;
   return (
     <div className="page">
       <PageHead title={t("segments.title")} lead={t("segments.lead")} />
@@ -25,12 +27,7 @@ export function SegmentsPage() {
         ) : (
           <ul className="plain-list segment-list" data-testid="segment-list">
             {segments.data.segments.map((s) => (
-              <li key={s.id}>
-                <Link to={`/customers?segment=${encodeURIComponent(s.id)}`}>{s.name}</Link>{" "}
-                <span className="muted">
-                  <DateTime iso={s.updatedAt} />
-                </span>
-              </li>
+              <SavedSegment key={s.id} segment={s} canWrite={role !== "auditor"} />
             ))}
           </ul>
         )}

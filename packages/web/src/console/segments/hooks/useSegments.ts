@@ -1,4 +1,5 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { z } from "zod";
 import { call } from "../../api/client.js";
 import { Count, Segment, SegmentPage } from "../../api/schemas.js";
 
@@ -26,5 +27,27 @@ export function useDefineSegment() {
     mutationFn: (input: { name: string; condition: unknown }) =>
       call("POST", "/v1/segments", Segment, { body: input }),
     onSuccess: () => client.invalidateQueries({ queryKey: ["segments", "list"] }),
+  });
+}
+
+/** A saved segment with how many customers it holds now. */
+export function useSegment(id: string) {
+  return useQuery({
+    queryKey: ["segments", "one", id],
+    queryFn: () =>
+      call("GET", `/v1/segments/${encodeURIComponent(id)}`, Segment.extend({ count: z.number() })),
+  });
+}
+
+export function useDeleteSegment() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) =>
+      call(
+        "DELETE",
+        `/v1/segments/${encodeURIComponent(id)}`,
+        z.object({ id: z.string(), deletedAt: z.string(), entryIndex: z.number() }),
+      ),
+    onSuccess: () => client.invalidateQueries({ queryKey: ["segments"] }),
   });
 }
