@@ -595,7 +595,7 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     await page.getByTestId("import-recheck").click();
     await expect
       .poll(() => page.getByTestId("import-report").first().textContent())
-      .toContain("Handy → phone");
+      .toContain("Handy → Phone");
     await page.getByTestId("import-run").click();
     await page.getByText("Completed").waitFor();
     const found = await api(`/v1/customers/lookup?phone=${encodeURIComponent("+4915123456789")}`);

@@ -129,6 +129,8 @@ export const en = {
     },
   },
   customer: {
+    head: "Latest entry",
+    headEntry: "Entry {{index}}, in the explorer",
     title: "Customer",
     unnamed: "(no name)",
     erased: "Erased customer",

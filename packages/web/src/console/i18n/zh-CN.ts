@@ -131,6 +131,8 @@ export const zhCN: Catalogue = {
     },
   },
   customer: {
+    head: "最新记录",
+    headEntry: "记录 {{index}}（在账本浏览器中查看）",
     title: "客户",
     unnamed: "（无姓名）",
     erased: "已删除的客户",

@@ -1,4 +1,4 @@
-import { useId } from "react";
+import { useEffect, useId, useRef } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, Navigate, NavLink, Outlet, useLocation } from "react-router";
 import { LogOut } from "../../components/icons.js";
@@ -13,9 +13,27 @@ const NAV = [
   { to: "/team", label: "nav.team" },
 ] as const;
 
+/**
+ * A new page moves the focus to its content, as a full page load would, so a keyboard or
+ * screen reader user starts there and not on the link they left. Changes of the query (a
+ * filter) keep the focus where it is.
+ */
+function useFocusOnNavigation() {
+  const { pathname } = useLocation();
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    document.getElementById("main")?.focus({ preventScroll: false });
+  }, [pathname]);
+}
+
 export function ConsoleLayout() {
   const { t } = useTranslation();
   const session = useSession();
+  useFocusOnNavigation();
   return (
     <div className="app console">
       <a className="skip" href="#main">

@@ -58,6 +58,12 @@ export function CustomerProfile(props: { customer: Customer }) {
       <Field label={t("customer.id")}>
         <code>{c.id}</code>
       </Field>
+      {c.head !== null ? (
+        <Field label={t("customer.head")}>
+          {/* The explorer shows the entry, its proofs and the chain it continues. */}
+          <a href={`/entries/${c.head}`}>{t("customer.headEntry", { index: c.head })}</a>
+        </Field>
+      ) : null}
     </Fields>
   );
 }

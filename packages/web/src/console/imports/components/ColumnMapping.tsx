@@ -33,6 +33,17 @@ export function attributeOf(header: string): string | undefined {
   return key ? `attributes.${key}` : undefined;
 }
 
+/** A profile field's name in the reader's language. */
+export function useFieldLabel() {
+  const { t } = useTranslation();
+  return (f: string) =>
+    f.startsWith("identity.")
+      ? t(`channel.${f.slice("identity.".length)}`)
+      : f.startsWith("attributes.")
+        ? t("import.attribute", { key: f.slice("attributes.".length) })
+        : t(`import.fields.${f.replace(".", "_")}`, { defaultValue: f });
+}
+
 /**
  * Where each column of the file goes, as the dry run mapped it; a change here is sent with the
  * next check and with the import (the node's `map`).
@@ -44,12 +55,7 @@ export function ColumnMapping(props: {
 }) {
   const { t } = useTranslation();
   const id = useId();
-  const label = (f: string) =>
-    f.startsWith("identity.")
-      ? t(`channel.${f.slice("identity.".length)}`)
-      : f.startsWith("attributes.")
-        ? t("import.attribute", { key: f.slice("attributes.".length) })
-        : t(`import.fields.${f.replace(".", "_")}`, { defaultValue: f });
+  const label = useFieldLabel();
   return (
     <div className="table-wrap">
       <table className="table column-mapping" data-testid="column-mapping">

@@ -3,6 +3,7 @@ import { Field, Fields } from "../../../components/ui.js";
 import type { Import } from "../../api/schemas.js";
 import { ErrorMessage, LoadingState } from "../../layout/ui.js";
 import { useImportIssues } from "../hooks/useImports.js";
+import { useFieldLabel } from "./ColumnMapping.js";
 
 const done = (s: Import["status"]) => s === "completed" || s === "failed" || s === "interrupted";
 
@@ -30,6 +31,7 @@ export function ImportProgress(props: { imp: Import }) {
 
 export function ImportReport(props: { imp: Import }) {
   const { t } = useTranslation();
+  const fieldLabel = useFieldLabel();
   const { imp } = props;
   const issues = useImportIssues(imp.id, done(imp.status));
   return (
@@ -51,7 +53,12 @@ export function ImportReport(props: { imp: Import }) {
         <Field label={t("import.skipped")}>{imp.skipped}</Field>
         <Field label={t("import.suggestions")}>{imp.suggestions}</Field>
         <Field label={t("import.columns")}>
-          {imp.columns.map((c) => `${c.header} → ${c.field ?? t("import.ignored")}`).join(" · ")}
+          {imp.columns
+            .map(
+              (c) =>
+                `${c.header} → ${c.field === null ? t("import.ignored") : fieldLabel(c.field)}`,
+            )
+            .join(" · ")}
         </Field>
       </Fields>
       {imp.error ? <p className="field-error">{imp.error}</p> : null}
