@@ -359,6 +359,31 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     await expect.poll(() => rows.count()).toBe(1);
   });
 
+  it("works from the keyboard: skip link, search with Enter, open a customer with Enter", async () => {
+    await page.goto(`${node.url}/console/customers`);
+    await page.getByTestId("customer-row").first().waitFor();
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Skip to content");
+    await page.keyboard.press("Enter");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("main");
+    // The search box is the first field of the page.
+    for (let i = 0; i < 10; i++) {
+      await page.keyboard.press("Tab");
+      if (await page.getByTestId("customer-search").evaluate((e) => e === document.activeElement)) {
+        break;
+      }
+    }
+    await page.keyboard.type("李娜");
+    await page.keyboard.press("Enter");
+    await page.waitForURL(/\?q=/);
+    await expect.poll(() => page.getByTestId("customer-row").count()).toBe(1);
+    await page.getByRole("link", { name: "李娜", exact: true }).focus();
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: "李娜", level: 1 }).waitFor();
+    // The new page's content has the focus, not the link that was left.
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("main");
+  });
+
   it("creates a customer, showing the node's refusal beside the field it is about", async () => {
     await page.goto(`${node.url}/console/customers`);
     await page.getByTestId("new-customer").click();
