@@ -121,6 +121,13 @@ export class Merges {
         statements: () => [
           // The absorbed record keeps its own index rows: lookups skip it while it is merged.
           ...moved.map((m) => Vault.indexStatement(merchantId, survivorId, m.kind, m.hash)),
+          // Suggestions that these two are one person are settled by the merge.
+          {
+            sql: `UPDATE merge_suggestions SET status = 'merged'
+             WHERE merchant_id = $1 AND status = 'open'
+             AND ((customer_id = $2 AND other_id = $3) OR (customer_id = $3 AND other_id = $2))`,
+            params: [merchantId, survivorId, absorbedId],
+          },
           // What was verified stays verified in the survivor.
           {
             sql: `INSERT INTO vault_index (merchant_id, kind, hash, customer_id)

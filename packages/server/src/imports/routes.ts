@@ -233,6 +233,43 @@ export function importRoutes(
     },
   );
 
+  app.post(
+    "/v1/merge-suggestions/:id/dismiss",
+    {
+      onRequest: write,
+      schema: {
+        tags: ["customers"],
+        security,
+        summary: "Dismiss a suggestion: the two are different people (merging one settles it too)",
+        params: z.strictObject({ id: IdOf("ms", "a merge suggestion") }),
+        response: {
+          200: z.object({ id: z.string(), status: z.literal("dismissed") }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const merchantId = principalOf(req).merchantId;
+      const { rows } = await deps.db.query<{ status: string }>(
+        "SELECT status FROM merge_suggestions WHERE id = $1 AND merchant_id = $2",
+        [req.params.id, merchantId],
+      );
+      const status = rows[0]?.status;
+      if (!status)
+        throw new ApiError(404, "not_found", `merge suggestion ${req.params.id} not found`);
+      // Only an open one, in one statement: two dismissals cannot both succeed.
+      const { rows: done } = await deps.db.query(
+        `UPDATE merge_suggestions SET status = 'dismissed'
+         WHERE id = $1 AND merchant_id = $2 AND status = 'open' RETURNING id`,
+        [req.params.id, merchantId],
+      );
+      if (done.length === 0) {
+        throw new ApiError(409, "suggestion_closed", `this suggestion is already ${status}`);
+      }
+      return { id: req.params.id, status: "dismissed" as const };
+    },
+  );
+
   app.get(
     "/v1/merge-suggestions",
     {
