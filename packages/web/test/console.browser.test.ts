@@ -473,6 +473,10 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     // Every item is an entry of the customer's chain, checked here against a signed checkpoint.
     await expect.poll(() => timeline.getByTestId("entry-verified").count()).toBe(3);
     expect(await timeline.getByTestId("entry-failed").count()).toBe(0);
+    // The three entries are the customer's whole chain, each linked to the one before.
+    await expect
+      .poll(() => page.getByTestId("chain-status").textContent())
+      .toBe("Chain complete: 3 entries, no gap");
   });
 
   it("adds a note: refused when empty, then on the timeline, verified", async () => {
@@ -524,6 +528,9 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     const timeline = page.getByTestId("timeline");
     await timeline.getByText("Profile changed").first().waitFor();
     await expect.poll(() => timeline.getByTestId("entry-verified").count()).toBe(7);
+    await expect
+      .poll(() => page.getByTestId("chain-status").textContent())
+      .toBe("Chain complete: 7 entries, no gap");
   });
 
   it("logs an interaction from the profile: on the timeline with its text, verified", async () => {

@@ -239,6 +239,14 @@ export const en = {
     action: "Erase this customer",
     confirm: "Erase {{name}}? This cannot be undone.",
   },
+  chain: {
+    checking: "Checking the chain",
+    complete_one: "Chain complete: {{count}} entry, no gap",
+    complete_other: "Chain complete: {{count}} entries, no gap",
+    partial_one: "The newest entry is linked; load more to check the rest",
+    partial_other: "The {{count}} newest entries link up; load more to check the rest",
+    broken: "Chain broken at entry {{index}}",
+  },
   proof: {
     checking: "Verifying",
     entry: "Entry {{index}} verified",

@@ -241,6 +241,14 @@ export const zhCN: Catalogue = {
     action: "删除该客户",
     confirm: "确定删除 {{name}} 吗？此操作无法撤销。",
   },
+  chain: {
+    checking: "正在检查链",
+    complete_one: "链完整：共 {{count}} 条记录，无缺口",
+    complete_other: "链完整：共 {{count}} 条记录，无缺口",
+    partial_one: "最新的记录已链接；加载更多以检查其余部分",
+    partial_other: "最新的 {{count}} 条记录相互链接；加载更多以检查其余部分",
+    broken: "链在记录 {{index}} 处断开",
+  },
   proof: {
     checking: "验证中",
     entry: "记录 {{index}} 已验证",

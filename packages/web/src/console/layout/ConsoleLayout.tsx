@@ -20,12 +20,10 @@ const NAV = [
  */
 function useFocusOnNavigation() {
   const { pathname } = useLocation();
-  const first = useRef(true);
+  const shown = useRef(pathname);
   useEffect(() => {
-    if (first.current) {
-      first.current = false;
-      return;
-    }
+    if (shown.current === pathname) return;
+    shown.current = pathname;
     document.getElementById("main")?.focus({ preventScroll: false });
   }, [pathname]);
 }

@@ -4,6 +4,7 @@ import { useTranslation } from "react-i18next";
 import { Spinner } from "../../../components/ui.js";
 import type { TimelineItem } from "../../api/schemas.js";
 import { DateTime, ErrorMessage, LoadingState } from "../../layout/ui.js";
+import { ChainStatus } from "../../ledger/components/ChainStatus.js";
 import { EntryBadge } from "../../ledger/components/EntryBadge.js";
 import { useDeleteNote, useTimeline } from "../hooks/useTimeline.js";
 import { ChannelIcon } from "./channel.js";
@@ -103,6 +104,13 @@ export function CustomerTimeline(props: { customerId: string; editable: boolean 
   if (items.length === 0) return <p className="empty-line">{t("timeline.empty")}</p>;
   return (
     <>
+      <p className="chain-line">
+        <ChainStatus
+          customerId={props.customerId}
+          indices={items.map((i) => i.index)}
+          whole={!timeline.hasNextPage}
+        />
+      </p>
       <ol className="timeline" data-testid="timeline">
         {items.map((item) => {
           const present = PRESENTERS[item.type];

@@ -1,4 +1,4 @@
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { type QueryClient, useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, readEntryView } from "../../../lib/api.js";
 import { fetchVerifiedHead } from "../../../lib/head.js";
 import {
@@ -21,9 +21,8 @@ export function useVerifiedHead() {
  * bytes, the leaf hash recomputed, the inclusion proof up to a signed checkpoint. The session
  * cookie makes the node send the merchant's sealed entries whole.
  */
-export function useVerifiedEntry(index: number | undefined) {
-  const client = useQueryClient();
-  return useQuery({
+export function verifiedEntryQuery(client: QueryClient, index: number | undefined) {
+  return {
     queryKey: ["ledger", "entry", index],
     enabled: index !== undefined,
     staleTime: Number.POSITIVE_INFINITY,
@@ -58,5 +57,16 @@ export function useVerifiedEntry(index: number | undefined) {
           })
         : verifySealedEntry({ index, claimedLeafHash: view.leafHash, proof, head: tree });
     },
-  });
+  };
+}
+
+export function useVerifiedEntry(index: number | undefined) {
+  const client = useQueryClient();
+  return useQuery(verifiedEntryQuery(client, index));
+}
+
+/** Several entries at once, each verified as `useVerifiedEntry` does (shared cache). */
+export function useVerifiedEntries(indices: readonly number[]) {
+  const client = useQueryClient();
+  return useQueries({ queries: indices.map((i) => verifiedEntryQuery(client, i)) });
 }
