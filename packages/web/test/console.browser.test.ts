@@ -827,6 +827,13 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     expect(await page.getByTestId("note-text").count()).toBe(0);
     expect(await page.getByTestId("edit-customer").count()).toBe(0);
     expect(await page.getByTestId("erase-customer").count()).toBe(0);
+    // Segments to count but not to save; no import.
+    await page.getByRole("link", { name: "Segments" }).click();
+    await page.getByTestId("segment-count").waitFor();
+    expect(await page.getByTestId("segment-save").count()).toBe(0);
+    await page.getByRole("link", { name: "Import" }).click();
+    await page.getByText("Auditors do not import").waitFor();
+    expect(await page.getByTestId("import-file").count()).toBe(0);
     expect(problems).toEqual([]);
   });
 

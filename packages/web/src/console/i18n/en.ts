@@ -352,6 +352,8 @@ export const en = {
     },
   },
   import: {
+    notAllowed: "Auditors do not import",
+    notAllowedDetail: "Importing writes customers; your role reads them.",
     country: "Country of numbers without +",
     countryHint: "Optional: a two-letter code such as FR or CN.",
     mapping: "Columns",

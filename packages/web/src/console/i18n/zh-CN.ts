@@ -352,6 +352,8 @@ export const zhCN: Catalogue = {
     },
   },
   import: {
+    notAllowed: "审计员不能导入",
+    notAllowedDetail: "导入会写入客户数据；您的角色只能查看。",
     country: "无 + 号码所属国家",
     countryHint: "可选：两位国家代码，例如 FR 或 CN。",
     mapping: "列",

@@ -2,11 +2,12 @@ import { useId, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
 import { Upload } from "../../components/icons.js";
-import { Card, Spinner } from "../../components/ui.js";
+import { Card, Notice, Spinner } from "../../components/ui.js";
 import { ColumnMapping } from "../imports/components/ColumnMapping.js";
 import { ImportProgress, ImportReport } from "../imports/components/ImportReport.js";
 import { useImport, useUploadImport } from "../imports/hooks/useImports.js";
 import { ErrorMessage, PageHead, useTitle } from "../layout/ui.js";
+import { useSession } from "../session/hooks/useSession.js";
 
 /**
  * The import wizard: choose a CSV, check it with a dry run (nothing written), then import it
@@ -15,6 +16,20 @@ import { ErrorMessage, PageHead, useTitle } from "../layout/ui.js";
 export function ImportPage() {
   const { t } = useTranslation();
   useTitle(t("import.title"));
+  const role = useSession().data?.staff.role;
+  if (role === "auditor") {
+    return (
+      <div className="page">
+        <PageHead title={t("import.title")} lead={t("import.lead")} />
+        <Notice title={t("import.notAllowed")}>{t("import.notAllowedDetail")}</Notice>
+      </div>
+    );
+  }
+  return <ImportWizard />;
+}
+
+function ImportWizard() {
+  const { t } = useTranslation();
   const id = useId();
   const [file, setFile] = useState<File | undefined>(undefined);
   const [map, setMap] = useState<Record<string, string | null>>({});

@@ -15,7 +15,7 @@ export function SegmentsPage() {
     <div className="page">
       <PageHead title={t("segments.title")} lead={t("segments.lead")} />
       <Card title={t("segments.builder")}>
-        <SegmentBuilder />
+        <SegmentBuilder canSave={role !== "auditor"} />
       </Card>
       <Card title={t("segments.savedTitle")}>
         {segments.isPending ? (

@@ -24,7 +24,8 @@ function useSettled<T>(value: T, ms: number): T {
 
 const blankRule = (): Rule => ({ field: "stage", negated: false, value: "loyal" });
 
-export function SegmentBuilder() {
+/** `canSave`: auditors build and count, but the node would refuse them saving. */
+export function SegmentBuilder(props: { canSave: boolean }) {
   const { t } = useTranslation();
   const id = useId();
   const [combinator, setCombinator] = useState<Combinator>("and");
@@ -144,29 +145,31 @@ export function SegmentBuilder() {
           {JSON.stringify(condition, null, 2)}
         </pre>
       </details>
-      <div className="save-row">
-        <div className="form-field">
-          <label className="label" htmlFor={`${id}-name`}>
-            {t("segments.name")}
-          </label>
-          <input
-            id={`${id}-name`}
-            className="input"
-            value={name}
-            maxLength={100}
-            onChange={(e) => setName(e.target.value)}
-            data-testid="segment-name"
-          />
+      {props.canSave ? (
+        <div className="save-row">
+          <div className="form-field">
+            <label className="label" htmlFor={`${id}-name`}>
+              {t("segments.name")}
+            </label>
+            <input
+              id={`${id}-name`}
+              className="input"
+              value={name}
+              maxLength={100}
+              onChange={(e) => setName(e.target.value)}
+              data-testid="segment-name"
+            />
+          </div>
+          <button
+            type="submit"
+            className="btn btn-primary"
+            disabled={define.isPending || name.trim() === ""}
+            data-testid="segment-save"
+          >
+            {define.isPending ? <Spinner /> : null} {t("segments.save")}
+          </button>
         </div>
-        <button
-          type="submit"
-          className="btn btn-primary"
-          disabled={define.isPending || name.trim() === ""}
-          data-testid="segment-save"
-        >
-          {define.isPending ? <Spinner /> : null} {t("segments.save")}
-        </button>
-      </div>
+      ) : null}
       {define.isError ? (
         <p className="field-error" role="alert">
           {errorText(define.error).detail}
