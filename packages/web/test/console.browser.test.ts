@@ -105,6 +105,7 @@ describe.runIf(haveBrowser)("console in a browser", () => {
   let page: Page;
   let login: { email: string; password: string };
   let profileId: string;
+  let comparePath: string;
   const problems: string[] = [];
   const dialogs: string[] = [];
 
@@ -320,6 +321,37 @@ describe.runIf(haveBrowser)("console in a browser", () => {
       await list.getByRole("link", { name: otherName, exact: true }).first().getAttribute("href"),
     ).toBe(`/console/customers/${other}`);
     await shot("duplicates");
+  });
+
+  it("compares a pair side by side, merges one into the other, then unmerges it", async () => {
+    const pairs = (await api("/v1/merge-suggestions")).body.suggestions as {
+      customerId: string;
+      otherId: string;
+    }[];
+    const { customerId: absorbed, otherId: survivor } = pairs[0] as {
+      customerId: string;
+      otherId: string;
+    };
+    await page.getByTestId("merge-suggestions").getByTestId("compare").first().click();
+    await page.waitForURL(new RegExp(`/console/customers/${absorbed}/compare/${survivor}$`));
+    await page.getByRole("heading", { name: "Compare and merge", level: 1 }).waitFor();
+    comparePath = `/console/customers/${absorbed}/compare/${survivor}`;
+    await shot("compare");
+    const before = await ledgerSize();
+    await page.getByTestId(`merge-into-${survivor}`).click();
+    await page.waitForURL(new RegExp(`/console/customers/${survivor}$`));
+    await page.getByTestId("timeline").getByText("Merged with another record").waitFor();
+    expect(dialogs.at(-1)).toContain("Merge Zoë M. into");
+    expect(await ledgerSize()).toBe(before + 1);
+    // The absorbed record says where it went, and an unmerge restores it.
+    await page.goto(`${node.url}/console/customers/${absorbed}`);
+    await page.getByTestId("merged-notice").waitFor();
+    expect(await page.getByTestId("edit-customer").count()).toBe(0);
+    await page.getByTestId("unmerge").click();
+    await page.getByTestId("edit-customer").waitFor();
+    await page.getByTestId("timeline").getByText("Unmerged").waitFor();
+    expect(await ledgerSize()).toBe(before + 2);
+    expect((await api(`/v1/customers/${absorbed}`)).body.status).toBe("active");
   });
 
   it("searches names in Latin and in Chinese script", async () => {
@@ -660,6 +692,7 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     const pages: [string, string][] = [
       ["customers", "/console/customers"],
       ["customer", `/console/customers/${profileId}`],
+      ["compare", comparePath],
       ["segments", "/console/segments"],
       ["import", "/console/import"],
       ["team", "/console/team"],

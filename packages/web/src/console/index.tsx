@@ -9,6 +9,7 @@ import {
   ForgotPasswordPage,
   ResetPasswordPage,
 } from "./pages/AccountPages.js";
+import { ComparePage } from "./pages/ComparePage.js";
 import { CustomerPage } from "./pages/CustomerPage.js";
 import { CustomersPage } from "./pages/CustomersPage.js";
 import { ImportPage } from "./pages/ImportPage.js";
@@ -65,6 +66,7 @@ export function ConsoleApp() {
                 <Route index element={<Navigate to="customers" replace />} />
                 <Route path="customers" element={<CustomersPage />} />
                 <Route path="customers/:id" element={<CustomerPage />} />
+                <Route path="customers/:id/compare/:otherId" element={<ComparePage />} />
                 <Route path="segments" element={<SegmentsPage />} />
                 <Route path="import" element={<ImportPage />} />
                 <Route path="team" element={<TeamPage />} />

@@ -47,7 +47,9 @@ export type Session = z.infer<typeof Session>;
 
 export const Customer = z.object({
   id: z.string(),
-  status: z.enum(["active", "erased"]),
+  status: z.enum(["active", "erased", "merged"]),
+  /** For a merged record: the customer that absorbed it (until an unmerge). */
+  mergedInto: z.string().nullable().optional(),
   name: z.string().nullable(),
   emails: z.array(z.string()),
   phones: z.array(z.object({ number: z.string(), valid: z.boolean() })),

@@ -120,7 +120,7 @@ export const en = {
   },
   duplicates: {
     title: "Possible duplicates",
-    lead: "Pairs of customers an import found may be one person. Open both to compare them; merging comes with the node's merge API.",
+    lead: "Pairs of customers an import found may be one person. Compare them side by side, and merge one into the other if they are.",
     none: "No possible duplicates.",
     mayBe: "may be the same person as",
     reasons: {
@@ -211,6 +211,8 @@ export const en = {
   },
   direction: { inbound: "inbound", outbound: "outbound" },
   timeline: {
+    merged: "Merged with another record",
+    unmerged: "Unmerged",
     title: "Timeline",
     lead: "Every channel in one place, newest first. Each item is an entry of the customer's chain, verified in this browser.",
     empty: "Nothing recorded yet.",
@@ -246,6 +248,18 @@ export const en = {
     partial_one: "The newest entry is linked; load more to check the rest",
     partial_other: "The {{count}} newest entries link up; load more to check the rest",
     broken: "Chain broken at entry {{index}}",
+  },
+  merge: {
+    title: "Compare and merge",
+    lead: "Two records that may be one person, side by side. Keep one: the other's identifiers move to it, its chain ends in the merge entry, and an unmerge can undo it.",
+    compare: "Compare",
+    keepThis: "Keep this one, merge the other into it",
+    confirm: "Merge {{from}} into {{into}}?",
+    mergedInto: "This record was merged into another customer",
+    mergedDetail:
+      "Its identifiers are now the other customer's. Unmerging makes it active again with its own.",
+    openSurvivor: "Open the customer it was merged into",
+    unmerge: "Unmerge",
   },
   proof: {
     checking: "Verifying",

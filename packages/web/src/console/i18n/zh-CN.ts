@@ -122,7 +122,7 @@ export const zhCN: Catalogue = {
   },
   duplicates: {
     title: "可能重复的客户",
-    lead: "导入时发现可能是同一人的客户。请打开两者进行比较；合并功能将随节点的合并接口提供。",
+    lead: "导入时发现可能是同一人的客户。请并排比较，如确为同一人，可将其中一条合并到另一条。",
     none: "没有可能重复的客户。",
     mayBe: "可能与以下客户是同一人",
     reasons: {
@@ -213,6 +213,8 @@ export const zhCN: Catalogue = {
   },
   direction: { inbound: "来自客户", outbound: "发往客户" },
   timeline: {
+    merged: "与另一条记录合并",
+    unmerged: "已取消合并",
     title: "时间线",
     lead: "所有渠道集中显示，最新的在前。每一项都是该客户链上的一条记录，已在本浏览器中验证。",
     empty: "还没有任何记录。",
@@ -248,6 +250,17 @@ export const zhCN: Catalogue = {
     partial_one: "最新的记录已链接；加载更多以检查其余部分",
     partial_other: "最新的 {{count}} 条记录相互链接；加载更多以检查其余部分",
     broken: "链在记录 {{index}} 处断开",
+  },
+  merge: {
+    title: "比较与合并",
+    lead: "两条可能属于同一人的记录并排显示。保留其中一条：另一条的身份标识将转移过来，其链在合并记录处结束，可通过取消合并撤销。",
+    compare: "比较",
+    keepThis: "保留此记录，并将另一条合并进来",
+    confirm: "确定将 {{from}} 合并到 {{into}} 吗？",
+    mergedInto: "此记录已合并到另一位客户",
+    mergedDetail: "其身份标识现在属于另一位客户。取消合并后，它将恢复为独立的有效记录。",
+    openSurvivor: "打开合并后的客户",
+    unmerge: "取消合并",
   },
   proof: {
     checking: "验证中",

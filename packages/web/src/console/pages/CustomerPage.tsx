@@ -6,6 +6,7 @@ import { AccessRecords } from "../customers/components/AccessRecords.js";
 import { CustomerEditForm } from "../customers/components/CustomerEditForm.js";
 import { CustomerErase } from "../customers/components/CustomerErase.js";
 import { CustomerIdentities } from "../customers/components/CustomerIdentities.js";
+import { CustomerMerged } from "../customers/components/CustomerMerged.js";
 import { CustomerProfile } from "../customers/components/CustomerProfile.js";
 import { CustomerTimeline } from "../customers/components/CustomerTimeline.js";
 import { InteractionForm } from "../customers/components/InteractionForm.js";
@@ -55,6 +56,9 @@ export function CustomerPage() {
               ) : null
             }
           />
+          {c?.status === "merged" ? (
+            <CustomerMerged customer={c} canWrite={role !== "auditor"} />
+          ) : null}
           <div className="customer-layout">
             <div className="customer-side">
               <Card title={t("customer.profile")}>

@@ -76,6 +76,8 @@ const PRESENTERS: Record<string, (item: TimelineItem, t: TFunction) => Presented
     body: <ChangedFields payload={item.payload} t={t} />,
   }),
   "customer.erased": (_item, t) => ({ icon: "profile", title: t("timeline.erased") }),
+  "customer.merged": (_item, t) => ({ icon: "profile", title: t("timeline.merged") }),
+  "customer.unmerged": (_item, t) => ({ icon: "profile", title: t("timeline.unmerged") }),
 };
 
 /** The names of the fields an entry wrote: commitments (personal) and facts (in clear). */

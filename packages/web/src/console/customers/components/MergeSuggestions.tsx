@@ -21,8 +21,8 @@ function CustomerLink(props: { id: string }) {
 }
 
 /**
- * Pairs an import found may be one person, each customer a link to its 360 page. Merging them
- * needs the node's merge API, which does not exist yet: the console only points them out.
+ * Pairs an import found may be one person, each customer a link to its 360 page. Compare opens
+ * both side by side, where either can absorb the other.
  */
 export function MergeSuggestions() {
   const { t } = useTranslation();
@@ -40,7 +40,14 @@ export function MergeSuggestions() {
           <span className="muted">
             {t(`duplicates.reasons.${s.reason}`, { defaultValue: s.reason })} · {s.source} ·{" "}
             <DateTime iso={s.createdAt} dateOnly />
-          </span>
+          </span>{" "}
+          <Link
+            to={`/customers/${s.customerId}/compare/${s.otherId}`}
+            className="btn btn-ghost btn-small"
+            data-testid="compare"
+          >
+            {t("merge.compare")}
+          </Link>
         </li>
       ))}
     </ul>

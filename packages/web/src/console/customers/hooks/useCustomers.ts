@@ -101,3 +101,27 @@ export function useEraseCustomer(id: string) {
     },
   });
 }
+
+const MergeAnswer = z.object({ customer: Customer, other: Customer, entryIndex: z.number() });
+
+/** Merges `from` into `into`: one entry naming both; `from`'s identifiers move to `into`. */
+export function useMergeCustomers() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (input: { into: string; from: string }) =>
+      call("POST", `/v1/customers/${encodeURIComponent(input.into)}/merge`, MergeAnswer, {
+        body: { from: input.from },
+      }),
+    onSuccess: () => client.invalidateQueries({ queryKey: ["customers"] }),
+  });
+}
+
+/** Undoes the merge that absorbed `id`: it is active again with its own identifiers. */
+export function useUnmergeCustomer() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) =>
+      call("POST", `/v1/customers/${encodeURIComponent(id)}/unmerge`, MergeAnswer),
+    onSuccess: () => client.invalidateQueries({ queryKey: ["customers"] }),
+  });
+}
