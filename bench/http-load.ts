@@ -7,9 +7,8 @@
  * fetch: on this 2-core machine fetch (undici) cost the client about 1.5 ms of CPU per request,
  * enough to make the client, not the server, the bottleneck.
  */
-import { Agent, request } from "node:http";
 import { parentPort, workerData } from "node:worker_threads";
-import { measure } from "./lib.js";
+import { httpSender, measure } from "./lib.js";
 
 export interface HttpJob {
   kind: "post" | "receipt";
@@ -27,33 +26,7 @@ export interface HttpJob {
 }
 
 const job = workerData as HttpJob;
-const base = new URL(job.url);
-const agent = new Agent({ keepAlive: true, maxSockets: job.concurrency });
-
-function send(
-  method: string,
-  path: string,
-  body?: string,
-): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string | number> = { ...job.headers };
-    if (body === undefined) delete headers["content-type"];
-    else headers["content-length"] = Buffer.byteLength(body);
-    const req = request(
-      { agent, host: base.hostname, port: base.port, method, path, headers },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }),
-        );
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
-}
+const { send, close } = httpSender(job.url, job.headers, job.concurrency);
 
 const size = job.size ?? 1;
 const result = await measure(job.total, job.concurrency, async (i) => {
@@ -68,5 +41,5 @@ const result = await measure(job.total, job.concurrency, async (i) => {
     if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${r.text}`);
   }
 });
-agent.destroy();
+close();
 parentPort?.postMessage(result);

@@ -1,5 +1,6 @@
 /** Small helpers shared by the benchmarks: timing, percentiles, tables, TypeScript workers. */
 import { readdirSync, readFileSync } from "node:fs";
+import { Agent, request } from "node:http";
 import { Worker, type WorkerOptions } from "node:worker_threads";
 
 export const now = () => performance.now();
@@ -130,4 +131,38 @@ export function serverCpuMs(postmasterPid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * An HTTP client for the load generators: node:http over `concurrency` keep-alive sockets (on
+ * this 2-core machine fetch cost the client about 1.5 ms of CPU per request, enough to make the
+ * client the bottleneck). `close` ends its sockets.
+ */
+export function httpSender(url: string, headers: Record<string, string>, concurrency: number) {
+  const base = new URL(url);
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const send = (
+    method: string,
+    path: string,
+    body?: string,
+  ): Promise<{ status: number; text: string }> =>
+    new Promise((resolve, reject) => {
+      const h: Record<string, string | number> = { ...headers };
+      if (body === undefined) delete h["content-type"];
+      else h["content-length"] = Buffer.byteLength(body);
+      const req = request(
+        { agent, host: base.hostname, port: base.port, method, path, headers: h },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () =>
+            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }),
+          );
+          res.on("error", reject);
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+  return { send, close: () => agent.destroy() };
 }

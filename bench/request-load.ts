@@ -3,9 +3,8 @@
  * `concurrency` in flight over keep-alive sockets (node:http, cheaper per request than fetch on
  * this 2-core machine), and reports throughput and latency. Each request must answer `status`.
  */
-import { Agent, request } from "node:http";
 import { parentPort, workerData } from "node:worker_threads";
-import { measure } from "./lib.js";
+import { httpSender, measure } from "./lib.js";
 
 export interface LoadRequest {
   method: string;
@@ -25,33 +24,7 @@ export interface LoadJob {
 }
 
 const job = workerData as LoadJob;
-const base = new URL(job.url);
-const agent = new Agent({ keepAlive: true, maxSockets: job.concurrency });
-
-function send(
-  method: string,
-  path: string,
-  body?: string,
-): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string | number> = { ...job.headers };
-    if (body === undefined) delete headers["content-type"];
-    else headers["content-length"] = Buffer.byteLength(body);
-    const req = request(
-      { agent, host: base.hostname, port: base.port, method, path, headers },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }),
-        );
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
-}
+const { send, close } = httpSender(job.url, job.headers, job.concurrency);
 
 const result = await measure(job.total, job.concurrency, async (i) => {
   const r = job.requests[i % job.requests.length] as LoadRequest;
@@ -63,5 +36,5 @@ const result = await measure(job.total, job.concurrency, async (i) => {
     if (second.status !== 200) throw new Error(`GET ${r.next}: HTTP ${second.status}`);
   }
 });
-agent.destroy();
+close();
 parentPort?.postMessage(result);

@@ -193,7 +193,7 @@ export class Verifications {
       merged = holder;
     } else {
       const current = await this.customers.get(merchantId, customerId);
-      if (!current || current.status !== "active") throw erasedError(customerId);
+      if (current?.status !== "active") throw erasedError(customerId);
       const list = v.kind === "email" ? current.emails : current.phones.map((p) => p.number);
       if (!list.includes(normalised)) {
         await this.customers.update(
@@ -261,22 +261,10 @@ export class Verifications {
  * Marks an identifier verified for a customer, or removes the mark: a row beside the vault's
  * blind indexes (kind `verified:<kind>`), so an erasure takes it with them.
  */
-export function verifiedStatement(
+export const verifiedStatement = (
   merchantId: string,
   customerId: string,
   kind: string,
   hash: Uint8Array,
   remove = false,
-): Statement {
-  return remove
-    ? {
-        sql: `DELETE FROM vault_index WHERE merchant_id = $1 AND kind = $2
-         AND hash = decode($3, 'hex') AND customer_id = $4`,
-        params: [merchantId, `verified:${kind}`, toHex(hash), customerId],
-      }
-    : {
-        sql: `INSERT INTO vault_index (merchant_id, kind, hash, customer_id)
-         VALUES ($1, $2, decode($3, 'hex'), $4) ON CONFLICT DO NOTHING`,
-        params: [merchantId, `verified:${kind}`, toHex(hash), customerId],
-      };
-}
+): Statement => Vault.rowStatement(merchantId, customerId, `verified:${kind}`, hash, remove);

@@ -138,16 +138,30 @@ export class Vault {
     hash: Uint8Array,
     remove = false,
   ): Statement {
+    return Vault.rowStatement(merchantId, customerId, `id:${kind}`, hash, remove);
+  }
+
+  /**
+   * A row of the blind index under its full kind (`id:email`, `verified:phone`…), or its
+   * removal: what an erasure deletes with the customer.
+   */
+  static rowStatement(
+    merchantId: string,
+    customerId: string,
+    kind: string,
+    hash: Uint8Array,
+    remove = false,
+  ): Statement {
     return remove
       ? {
           sql: `DELETE FROM vault_index WHERE merchant_id = $1 AND kind = $2
            AND hash = decode($3, 'hex') AND customer_id = $4`,
-          params: [merchantId, `id:${kind}`, hex(hash), customerId],
+          params: [merchantId, kind, hex(hash), customerId],
         }
       : {
           sql: `INSERT INTO vault_index (merchant_id, kind, hash, customer_id)
            VALUES ($1, $2, decode($3, 'hex'), $4) ON CONFLICT DO NOTHING`,
-          params: [merchantId, `id:${kind}`, hex(hash), customerId],
+          params: [merchantId, kind, hex(hash), customerId],
         };
   }
 
