@@ -454,7 +454,8 @@ describe.each(backends)("an import killed with -9 ($name)", (backend) => {
       );
     }
     const auth = { authorization: `Bearer ${OWNER}` };
-    const N = 3000;
+    // Enough rows that a loaded machine still answers a poll before the import ends.
+    const N = 10_000;
     try {
       const first = await startServer(env);
       const lines = ["name,email"];
