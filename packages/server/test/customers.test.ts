@@ -259,6 +259,19 @@ describe.each(backends)("customers ($name)", (backend) => {
     const same = await call("PATCH", `/v1/customers/${jose}`, { stage: "repeat" });
     expect(same.statusCode).toBe(200);
     expect(size(t.node)).toBe(before + 1n);
+    // Identities replace the channel lists: only the kinds that change are named.
+    const current = same.json().identities as { type: string; value: string }[];
+    const handle = await call("PATCH", `/v1/customers/${jose}`, {
+      identities: [...current, { type: "instagram", value: "@jose.runs" }],
+    });
+    expect(handle.statusCode, handle.body).toBe(200);
+    const [changed] = await listEntries(t.node.db, before + 1n, before + 2n);
+    const fields = (
+      decodeEntry((changed as { data: Uint8Array }).data).payload as {
+        fields: object;
+      }
+    ).fields;
+    expect(Object.keys(fields)).toEqual(["instagram"]);
   });
 
   it("never gives one identifier to two customers, even when asked at once", async () => {

@@ -205,7 +205,9 @@ export class Customers {
       const writes: FieldWrite[] = [];
       const put = (field: string, v: JsonValue | undefined) => {
         if (v === undefined) return;
-        if (JSON.stringify(v) === JSON.stringify(value(field) ?? null)) return;
+        // An empty list is what a never-set identity field already holds.
+        const before = value(field) ?? (Array.isArray(v) ? [] : null);
+        if (JSON.stringify(v) === JSON.stringify(before)) return;
         writes.push({ field, value: v, salt: Vault.salt() });
       };
       put("name", patch.name);
