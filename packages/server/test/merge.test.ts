@@ -240,16 +240,29 @@ describe.each(backends)("merging and unmerging customers ($name)", (backend) => 
     );
   });
 
-  it("erases the records merged into a customer with it", async () => {
+  it("erases the records merged into a customer with it, however deep", async () => {
     const s = await create({ name: "Zhang Min", email: "zhang.min@example.cn" });
     const a = await create({ phone: "+86 138 0013 8000" });
+    const d = await create({ name: "Min Z.", email: "min.z@example.cn" });
+    // d into a, then a into s: d's record is s's person too.
+    expect((await call("POST", `/v1/customers/${a}/merge`, { from: d })).statusCode).toBe(200);
     expect((await call("POST", `/v1/customers/${s}/merge`, { from: a })).statusCode).toBe(200);
+    const timeline = (await call("GET", `/v1/customers/${s}/timeline?limit=200`)).json().items as {
+      type: string;
+    }[];
+    expect(timeline.filter((i) => i.type === "customer.created")).toHaveLength(3);
     const erasedMerged = await call("POST", `/v1/customers/${a}/erase`);
     expect(erasedMerged.json().error.code).toBe("customer_merged");
     expect((await call("POST", `/v1/customers/${s}/erase`)).statusCode).toBe(200);
     expect((await get(s)).status).toBe("erased");
     expect((await get(a)).status).toBe("erased");
+    expect((await get(d)).status).toBe("erased");
     expect((await call("GET", "/v1/customers/lookup?phone=%2B8613800138000")).statusCode).toBe(404);
+    expect((await call("GET", "/v1/customers/lookup?email=min.z%40example.cn")).statusCode).toBe(
+      404,
+    );
+    const left = await t.node.db.query("SELECT 1 FROM vault_fields WHERE customer_id = $1", [d]);
+    expect(left.rows).toHaveLength(0);
     const audit = await auditLedger(t.node.db, {
       origin: t.node.identity.origin,
       verifierKey: t.node.identity.verifierKey,

@@ -500,6 +500,8 @@ describe.each(backends)("staff accounts ($name)", (backend) => {
 
   it("changes roles and disables staff as entries, within each role's grant", async () => {
     const bob = await newStaff("bob@example.com", "admin");
+    // An admin reads no outbox: it holds others' sign-in links (an owner's reset among them).
+    expect((await call("GET", "/v1/outbox", { session: bob.session })).statusCode).toBe(403);
     const carol = await newStaff("carol@example.com", "staff");
     const before = size(t.node);
 

@@ -45,7 +45,7 @@ describe.each(backends)("rotating the master key while serving ($name)", (backen
             )
           ).rows[0]?.n,
         );
-      for (let i = 0; i < 100 && (await left()) > 0; i++)
+      for (let i = 0; i < 600 && (await left()) > 0; i++)
         await new Promise((r) => setTimeout(r, 50));
       expect(await left()).toBe(0);
       await node.close();

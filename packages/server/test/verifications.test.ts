@@ -30,7 +30,7 @@ describe.each(backends)("verified identifiers ($name)", (backend) => {
     return r.json().id as string;
   };
   const nextMail = async (to: string) => {
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < 600; i++) {
       const at = mails.findIndex((m) => m.to.includes(to));
       if (at >= 0) return mails.splice(at, 1)[0] as { to: string; text: string };
       await new Promise((r) => setTimeout(r, 50));
@@ -209,6 +209,25 @@ describe.each(backends)("verified identifiers ($name)", (backend) => {
     expect(twice.json().error.code).toBe("already_verified");
   });
 
+  it("counts parallel guesses: five wrong codes at most, however many arrive at once", async () => {
+    const id = await create({ name: "Parallel Guess" });
+    const started = await call("POST", `/v1/customers/${id}/verifications`, {
+      phone: "+44 20 7946 0555",
+    });
+    const vid = started.json().id as string;
+    const code = lastCode("+442079460555");
+    const wrong = code === "000000" ? "111111" : "000000";
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        call("POST", `/v1/verifications/${vid}/confirm`, { code: wrong }),
+      ),
+    );
+    const codes = answers.map((r) => r.json().error.code as string);
+    expect(codes.filter((c) => c === "invalid_code")).toHaveLength(5);
+    expect(codes.filter((c) => c === "too_many_attempts")).toHaveLength(15);
+    expect((await call("POST", `/v1/verifications/${vid}/confirm`, { code })).statusCode).toBe(429);
+  });
+
   it("refuses bad verifications with a clear 4xx and writes nothing", async () => {
     const id = await create({ email: "kim@example.org" });
     const gone = await create({ email: "gone@example.org" });
@@ -298,5 +317,44 @@ describe.each(backends)("verified identifiers ($name)", (backend) => {
     });
     expect(badForm.statusCode).toBe(400);
     expect(size(t.node)).toBe(before);
+  });
+});
+
+describe.each(backends)("verification messages held in the outbox ($name)", (backend) => {
+  let t: TestNode;
+  const call = (method: string, url: string, body?: unknown) =>
+    t.node.app.inject({
+      method: method as "GET",
+      url,
+      headers: {
+        ...(body === undefined ? {} : json),
+        authorization: `Bearer ${t.ownerKey}`,
+      },
+      ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+    });
+  beforeAll(async () => {
+    t = await testNode(backend);
+  }, 120_000);
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it("go with the customer's erasure", async () => {
+    const id = (await call("POST", "/v1/customers", { name: "Held Message" })).json().id as string;
+    const started = await call("POST", `/v1/customers/${id}/verifications`, {
+      email: "held.message@example.org",
+    });
+    expect(started.json().delivery).toBe("outbox");
+    const held = async () =>
+      ((await call("GET", "/v1/outbox")).json().messages as { to: string }[]).filter(
+        (m) => m.to === "held.message@example.org",
+      );
+    expect(await held()).toHaveLength(1);
+    expect((await call("POST", `/v1/customers/${id}/erase`)).statusCode).toBe(200);
+    expect(await held()).toHaveLength(0);
+    const rows = await t.node.db.query("SELECT 1 FROM outbox_messages WHERE customer_id = $1", [
+      id,
+    ]);
+    expect(rows.rows).toHaveLength(0);
   });
 });

@@ -44,7 +44,7 @@ export class Channels {
   }
 
   /** Sends a message on a merchant's behalf; throws when the configured transport refuses it. */
-  async send(merchantId: string, message: Message): Promise<Delivery> {
+  async send(merchantId: string, message: Message, customerId?: string): Promise<Delivery> {
     if (message.channel === "mail" && this.mailer) {
       await this.mailer.send(message);
       return "smtp";
@@ -53,7 +53,7 @@ export class Channels {
       await this.sms.send(message);
       return "sms";
     }
-    await this.outbox.hold(merchantId, message);
+    await this.outbox.hold(merchantId, message, customerId);
     return "outbox";
   }
 

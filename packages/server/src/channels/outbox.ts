@@ -29,7 +29,8 @@ export class Outbox {
     private readonly clock: Clock,
   ) {}
 
-  async hold(merchantId: string, message: Message): Promise<string> {
+  /** Holds a message; `customerId` names the customer it is to, so their erasure takes it. */
+  async hold(merchantId: string, message: Message, customerId?: string): Promise<string> {
     const id = `msg_${b64(randomBytes(12))}`;
     const sealed = seal(
       await this.key(merchantId),
@@ -37,14 +38,15 @@ export class Outbox {
       context(merchantId, id),
     );
     await this.db.query(
-      `INSERT INTO outbox_messages (id, merchant_id, channel, created_at, sealed)
-       VALUES ($1, $2, $3, $4, decode($5, 'hex'))`,
+      `INSERT INTO outbox_messages (id, merchant_id, channel, created_at, sealed, customer_id)
+       VALUES ($1, $2, $3, $4, decode($5, 'hex'), $6)`,
       [
         id,
         merchantId,
         message.channel,
         new Date(this.clock.now()).toISOString(),
         Buffer.from(sealed).toString("hex"),
+        customerId ?? null,
       ],
     );
     return id;

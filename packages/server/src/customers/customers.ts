@@ -311,7 +311,14 @@ export class Customers {
               }
             }
           },
-          writes: () => all.flatMap((c) => this.vault.eraseStatements(merchantId, c)),
+          writes: () => [
+            ...all.flatMap((c) => this.vault.eraseStatements(merchantId, c)),
+            // Messages held for them (verification codes and links name their email or phone).
+            {
+              sql: "DELETE FROM outbox_messages WHERE merchant_id = $1 AND customer_id = ANY($2::text[])",
+              params: [merchantId, all],
+            },
+          ],
         })
         // Even when the outcome is unknown: a cached key must not seal anything more.
         .finally(() => {
@@ -332,10 +339,18 @@ export class Customers {
     return (await this.row(merchantId, id))?.status;
   }
 
-  /** The records merged into this one (their chains end in its merge entries). */
+  /**
+   * The records merged into this one, and those merged into them, all the way down (their
+   * chains end in merge entries of this person).
+   */
   async mergedInto(merchantId: string, id: string): Promise<string[]> {
     const { rows } = await this.db.query<{ id: string }>(
-      `SELECT id FROM customers WHERE merchant_id = $1 AND merged_into = $2 AND status = 'merged'`,
+      `WITH RECURSIVE absorbed(id) AS (
+         SELECT id FROM customers WHERE merchant_id = $1 AND merged_into = $2 AND status = 'merged'
+         UNION
+         SELECT c.id FROM customers c JOIN absorbed a ON c.merged_into = a.id
+         WHERE c.merchant_id = $1 AND c.status = 'merged'
+       ) SELECT id FROM absorbed`,
       [merchantId, id],
     );
     return rows.map((r) => r.id);

@@ -226,6 +226,18 @@ export class Merges {
               `customer ${absorbedId} is not merged into another`,
             );
           }
+          // Read before the command was queued; a create staged since may have taken one.
+          for (const h of restored) {
+            const holder = this.customers.owners.get(ownerKey(merchantId, h.kind, h.hash));
+            if (holder && holder !== survivorId && holder !== absorbedId) {
+              throw new ApiError(
+                409,
+                "identity_in_use",
+                `another customer holds one of ${absorbedId}'s ${h.kind} identities now`,
+                { customerId: holder, type: h.kind },
+              );
+            }
+          }
           this.customers.merged.set(absorbedId, null);
           for (const h of restored) {
             this.customers.owners.set(ownerKey(merchantId, h.kind, h.hash), absorbedId);

@@ -304,17 +304,20 @@ export function customerRoutes(
       const use = await dataUse.use(req);
       const status = await customers.status(p.merchantId, req.params.id);
       if (!status) throw new ApiError(404, "not_found", `customer ${req.params.id} not found`);
+      const merged = await customers.mergedInto(p.merchantId, req.params.id);
       const page = await timeline(deps.db, deps.vault, p.merchantId, req.params.id, {
         before: req.query.cursor === undefined ? undefined : decodeCursor(req.query.cursor),
         limit: req.query.limit,
-        merged: await customers.mergedInto(p.merchantId, req.params.id),
+        merged,
       });
       const revealed = [
         ...(page.items.some((i) => i.text) ? (["interactions"] as const) : []),
         ...(page.items.some((i) => i.note) ? (["notes"] as const) : []),
       ];
-      if (status === "active" && revealed.length > 0) {
-        await dataUse.record(req, use, [req.params.id], revealed, "timeline");
+      // A merged record's text still opens, and a survivor's shows its absorbed records' text:
+      // every record whose text the page holds is used.
+      if (status !== "erased" && revealed.length > 0) {
+        await dataUse.record(req, use, [req.params.id, ...merged], revealed, "timeline");
       }
       return { items: page.items, next: page.next === null ? null : encodeCursor(page.next) };
     },

@@ -105,26 +105,53 @@ export class Verifications {
         new Date(now).toISOString(),
       ],
     );
-    const delivery =
-      kind === "phone"
-        ? await this.channels.send(merchantId, {
-            channel: "sms",
-            to: normalised,
-            text: `Your confirmation code is ${secret}. It expires in 15 minutes.`,
-          })
-        : await this.channels.send(merchantId, {
-            channel: "mail",
-            to: normalised,
-            subject: "Confirm your email address",
-            text: [
-              "Please confirm this email address by opening the link below:",
-              "",
-              `${this.opts.publicUrl()}/v1/verifications/${id}/confirm?token=${secret}`,
-              "",
-              "The link expires in 24 hours. If you did not ask for this, ignore this email.",
-            ].join("\n"),
-          });
+    const delivery = await this.deliver(merchantId, customerId, kind, normalised, id, secret);
     return { id, kind, expiresAt, delivery };
+  }
+
+  /** Sends the code or link; a transport that refuses it is a 502 that names no value. */
+  private async deliver(
+    merchantId: string,
+    customerId: string,
+    kind: Kind,
+    normalised: string,
+    id: string,
+    secret: string,
+  ): Promise<Delivery> {
+    try {
+      return kind === "phone"
+        ? await this.channels.send(
+            merchantId,
+            {
+              channel: "sms",
+              to: normalised,
+              text: `Your confirmation code is ${secret}. It expires in 15 minutes.`,
+            },
+            customerId,
+          )
+        : await this.channels.send(
+            merchantId,
+            {
+              channel: "mail",
+              to: normalised,
+              subject: "Confirm your email address",
+              text: [
+                "Please confirm this email address by opening the link below:",
+                "",
+                `${this.opts.publicUrl()}/v1/verifications/${id}/confirm?token=${secret}`,
+                "",
+                "The link expires in 24 hours. If you did not ask for this, ignore this email.",
+              ].join("\n"),
+            },
+            customerId,
+          );
+    } catch {
+      throw new ApiError(
+        502,
+        "delivery_failed",
+        `the ${kind === "phone" ? "SMS gateway" : "mail server"} refused the message; try again later`,
+      );
+    }
   }
 
   /**
@@ -154,17 +181,28 @@ export class Verifications {
         "this code or link expired: ask for a new one",
       );
     }
-    if (v.attempts >= MAX_ATTEMPTS) {
+    // Every try takes one of the five first, in one statement: parallel guesses cannot all see
+    // the count before any of them raised it.
+    const { rows: reserved } = await this.db.query(
+      `UPDATE identity_verifications SET attempts = attempts + 1
+       WHERE id = $1 AND attempts < $2 AND confirmed_at IS NULL RETURNING id`,
+      [id, MAX_ATTEMPTS],
+    );
+    if (reserved.length === 0) {
       throw new ApiError(429, "too_many_attempts", "too many wrong codes: ask for a new one");
     }
     const expected = Buffer.from(v.secret_hash, "hex");
     if (!timingSafeEqual(expected, hashSecret(id, secret))) {
-      // Counted in one statement, so parallel guesses cannot each see the old count.
-      await this.db.query(
-        "UPDATE identity_verifications SET attempts = attempts + 1 WHERE id = $1",
-        [id],
-      );
       throw new ApiError(400, "invalid_code", "the code does not match");
+    }
+    // Spent before it is applied: a second confirmation racing this one is refused.
+    const { rows: spent } = await this.db.query(
+      `UPDATE identity_verifications SET confirmed_at = $2
+       WHERE id = $1 AND confirmed_at IS NULL RETURNING id`,
+      [id, new Date(this.clock.now()).toISOString()],
+    );
+    if (spent.length === 0) {
+      throw new ApiError(409, "already_confirmed", "this verification is used");
     }
     const key = await this.vault.customerKey(v.merchant_id, v.customer_id).catch(() => {
       throw new ApiError(409, "customer_erased", `customer ${v.customer_id} was erased`);
@@ -176,7 +214,15 @@ export class Verifications {
     );
     if (!plain) throw new Error(`verification ${id} does not open under its customer's key`);
     const normalised = Buffer.from(plain).toString("utf8");
-    return this.apply(v, normalised, actor);
+    try {
+      return await this.apply(v, normalised, actor);
+    } catch (err) {
+      // Not applied: the code may be used again (its tries still count).
+      await this.db
+        .query("UPDATE identity_verifications SET confirmed_at = NULL WHERE id = $1", [id])
+        .catch(() => {});
+      throw err;
+    }
   }
 
   /** The customer now holds the identifier, verified: merged, added or already theirs. */
@@ -226,13 +272,7 @@ export class Verifications {
         },
       ],
       check: () => this.customers.checkActive(customerId),
-      writes: (es) => [
-        verifiedStatement(merchantId, customerId, v.kind, hash),
-        {
-          sql: "UPDATE identity_verifications SET confirmed_at = $2 WHERE id = $1",
-          params: [v.id, es[0]?.entry.time],
-        },
-      ],
+      writes: () => [verifiedStatement(merchantId, customerId, v.kind, hash)],
     });
     if (!entry) throw new Error("a verification committed no entry");
     return { customerId, merged, entryIndex: Number(entry.index) };

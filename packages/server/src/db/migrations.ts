@@ -473,6 +473,16 @@ export const migrations: { id: number; name: string; sql: string }[] = [
         ON identity_verifications (merchant_id, customer_id);
     `,
   },
+  {
+    id: 15,
+    name: "outbox messages to customers",
+    sql: `
+      -- The customer a held message is to (a verification code or link), so an erasure takes it.
+      ALTER TABLE outbox_messages ADD COLUMN customer_id text;
+      CREATE INDEX outbox_messages_customer_idx ON outbox_messages (customer_id)
+        WHERE customer_id IS NOT NULL;
+    `,
+  },
 ];
 
 /** Brings the schema up to date. Safe to run from several nodes at once on PostgreSQL. */

@@ -71,8 +71,11 @@ export function useSessions(app: App, sessions: SessionAuthenticator): void {
 
 const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
-/** Routes their own signature authenticates (decision 10): a staff cookie beside it is ignored. */
-const SIGNATURE_AUTHENTICATED = new Set(["/v1/commands"]);
+/**
+ * Routes that authenticate by what they carry (a customer's signature, decision 10; an emailed
+ * link's token): a staff cookie beside it is ignored, so it needs no CSRF token either.
+ */
+const SIGNATURE_AUTHENTICATED = new Set(["/v1/commands", "/v1/verifications/:id/confirm-link"]);
 
 /** Refuses a state-changing request a session cookie authenticates unless it proves its origin. */
 function refuseCrossSite(req: FastifyRequest, sessions: SessionAuthenticator, session: string) {

@@ -460,7 +460,9 @@ export function staffRoutes(
   app.get(
     "/v1/outbox",
     {
-      onRequest: requireRole(can.manageKeys, "read the outbox"),
+      // Owners only: held invitations and password resets carry sign-in links, and an admin
+      // reading an owner's reset link would become that owner.
+      onRequest: requireRole((r) => r === "owner", "read the outbox"),
       schema: {
         tags: ["outbox"],
         security,

@@ -7,7 +7,7 @@ import { ApiKeysCard } from "../team/components/ApiKeysCard.js";
 import { OutboxCard } from "../team/components/OutboxCard.js";
 import { StaffCard } from "../team/components/StaffCard.js";
 
-/** Staff, roles, API keys and the outbox: owners and admins only, as the node decides. */
+/** Staff, roles and API keys for owners and admins; the outbox for owners, as the node decides. */
 export function TeamPage() {
   const { t } = useTranslation();
   useTitle(t("team.title"));
@@ -30,9 +30,11 @@ export function TeamPage() {
           <Card title={t("keys.title")}>
             <ApiKeysCard />
           </Card>
-          <Card title={t("outbox.title")}>
-            <OutboxCard />
-          </Card>
+          {role === "owner" ? (
+            <Card title={t("outbox.title")}>
+              <OutboxCard />
+            </Card>
+          ) : null}
         </>
       )}
     </div>
