@@ -833,6 +833,12 @@ describe.each(backends)("mail by SMTP ($name)", (backend) => {
     expect(reset.to).toBe("dana@example.com");
     expect(reset.subject).toBe("Reset your Patron password");
     const token = tokenIn(reset.text);
+    // A second request sends a second link; using one spends both.
+    await call("POST", "/v1/staff/password-reset", {
+      body: { email: "dana@example.com" },
+      address: "10.20.0.9",
+    });
+    const stale = tokenIn((await nextMail()).text);
 
     const confirmed = await call("POST", "/v1/staff/password-reset/confirm", {
       body: { token, password: "second password here" },
@@ -851,6 +857,11 @@ describe.each(backends)("mail by SMTP ($name)", (backend) => {
     });
     expect(reused.statusCode).toBe(400);
     expect(reused.json().error.code).toBe("invalid_token");
+    const other = await call("POST", "/v1/staff/password-reset/confirm", {
+      body: { token: stale, password: "fourth password here" },
+    });
+    expect(other.statusCode).toBe(400);
+    expect(other.json().error.code).toBe("invalid_token");
     expect(received).toEqual([]);
   });
 });

@@ -350,6 +350,12 @@ describe.each(backends)("verification messages held in the outbox ($name)", (bac
         (m) => m.to === "held.message@example.org",
       );
     expect(await held()).toHaveLength(1);
+    // Reading the outbox revealed the customer's email: a use, recorded.
+    const records = (await call("GET", `/v1/customers/${id}/data-access`)).json().records as {
+      action: string;
+      categories: string[];
+    }[];
+    expect(records[0]).toMatchObject({ action: "outbox", categories: ["contact"] });
     expect((await call("POST", `/v1/customers/${id}/erase`)).statusCode).toBe(200);
     expect(await held()).toHaveLength(0);
     const rows = await t.node.db.query("SELECT 1 FROM outbox_messages WHERE customer_id = $1", [

@@ -9,8 +9,13 @@ export type Message =
   | { channel: "mail"; to: string; subject: string; text: string }
   | { channel: "sms"; to: string; text: string };
 
-/** A message held in the outbox, decrypted for the merchant's owners and admins. */
-export type HeldMessage = Message & { id: string; createdAt: string };
+/** A message held in the outbox, decrypted for the merchant's owners. */
+export type HeldMessage = Message & {
+  id: string;
+  createdAt: string;
+  /** The customer it is to (a verification), whose contact details reading it reveals. */
+  customerId?: string;
+};
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString("base64url");
 
@@ -54,8 +59,13 @@ export class Outbox {
 
   /** The merchant's held messages, newest first. */
   async list(merchantId: string, limit: number): Promise<HeldMessage[]> {
-    const { rows } = await this.db.query<{ id: string; created_at: string | Date; sealed: string }>(
-      `SELECT id, created_at, encode(sealed, 'hex') AS sealed FROM outbox_messages
+    const { rows } = await this.db.query<{
+      id: string;
+      created_at: string | Date;
+      sealed: string;
+      customer_id: string | null;
+    }>(
+      `SELECT id, created_at, encode(sealed, 'hex') AS sealed, customer_id FROM outbox_messages
        WHERE merchant_id = $1 ORDER BY seq DESC LIMIT $2`,
       [merchantId, limit],
     );
@@ -64,7 +74,14 @@ export class Outbox {
       const plain = openSealed(key, Buffer.from(r.sealed, "hex"), context(merchantId, r.id));
       if (!plain) return [];
       const message = JSON.parse(Buffer.from(plain).toString("utf8")) as Message;
-      return [{ ...message, id: r.id, createdAt: new Date(r.created_at).toISOString() }];
+      return [
+        {
+          ...message,
+          id: r.id,
+          createdAt: new Date(r.created_at).toISOString(),
+          ...(r.customer_id ? { customerId: r.customer_id } : {}),
+        },
+      ];
     });
   }
 

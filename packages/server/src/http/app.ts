@@ -106,7 +106,19 @@ const MAX_URL_LENGTH = 8192;
 export async function createApp(opts: AppOptions): Promise<App> {
   const deadline = opts.requestTimeoutMs ?? 10_000;
   const app = Fastify({
-    logger: opts.logger ? { level: "info" } : false,
+    logger: opts.logger
+      ? {
+          level: "info",
+          // Query strings carry lookups (emails, phones) and link tokens: logged as the path alone.
+          serializers: {
+            req: (req: { method: string; url: string; ip?: string }) => ({
+              method: req.method,
+              url: req.url.split("?")[0],
+              remoteAddress: req.ip,
+            }),
+          },
+        }
+      : false,
     bodyLimit: opts.bodyLimit ?? 64 * 1024,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     requestTimeout: deadline,

@@ -68,6 +68,7 @@ export const staffDomain: Domain = {
           tenancy: ctx.tenancy,
           channels: settings.channels,
           publicUrl: settings.publicUrl,
+          dataUse: ctx.dataUse,
         }),
     };
   },

@@ -4,6 +4,7 @@ import type { Channels } from "../channels/index.js";
 import { type App, principalOf, requireRole, useSessions } from "../http/app.js";
 import { ApiError } from "../http/errors.js";
 import { ErrorBody, errorResponses, IdOf, Label, Limit } from "../http/schemas.js";
+import { type DataUse, PurposeHeader } from "../privacy/index.js";
 import { can, ROLES } from "../tenancy/roles.js";
 import type { Tenancy } from "../tenancy/tenancy.js";
 import type { Ceremony, Passkeys } from "./passkeys.js";
@@ -54,6 +55,8 @@ export function staffRoutes(
     tenancy: Tenancy;
     channels: Channels;
     publicUrl(): string;
+    /** Messages to customers reveal their contact details: recorded as a use (decision 11). */
+    dataUse?: DataUse;
   },
 ) {
   const { staff, passkeys, tenancy, channels } = deps;
@@ -469,6 +472,7 @@ export function staffRoutes(
         summary:
           "Mail and SMS held locally because no SMTP server or SMS gateway is configured, newest first",
         querystring: z.strictObject({ limit: Limit(200, 50) }),
+        headers: z.object({ "patron-purpose": PurposeHeader }),
         response: {
           200: z.object({
             messages: z.array(
@@ -486,8 +490,13 @@ export function staffRoutes(
         },
       },
     },
-    async (req) => ({
-      messages: await channels.outbox.list(principalOf(req).merchantId, req.query.limit),
-    }),
+    async (req) => {
+      const use = await deps.dataUse?.use(req);
+      const messages = await channels.outbox.list(principalOf(req).merchantId, req.query.limit);
+      const customers = messages.flatMap((m) => (m.customerId ? [m.customerId] : []));
+      if (use && deps.dataUse)
+        await deps.dataUse.record(req, use, customers, ["contact"], "outbox");
+      return { messages: messages.map(({ customerId: _c, ...m }) => m) };
+    },
   );
 }

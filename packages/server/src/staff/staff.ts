@@ -344,6 +344,12 @@ export class Staff {
          WHERE merchant_id = $3 AND staff_id = $4`,
         [passwordHash, now, merchantId, staffId],
       );
+      // The other links of this staff member go too: a new password makes them stale.
+      await tx.query(
+        `UPDATE staff_tokens SET used_at = $1
+         WHERE merchant_id = $2 AND staff_id = $3 AND used_at IS NULL`,
+        [now, merchantId, staffId],
+      );
       // A new password ends every session the old one opened.
       await tx.query(
         `UPDATE staff_sessions SET revoked_at = $1
