@@ -227,6 +227,36 @@ describe.each(backends)("purposes and access records ($name)", (backend) => {
     expect(size(t.node)).toBe(sizeBefore);
   });
 
+  it("keeps every role with a default that is in force when declarations race", async () => {
+    const declare = (body: Record<string, unknown>) =>
+      call("PUT", "/v1/purposes/audit_trail", {
+        name: "Audit trail",
+        basis: "legal_obligation",
+        ...body,
+      });
+    expect((await declare({})).statusCode).toBe(200);
+    // At once: make it the auditors' default, and retire it. Whichever comes second sees the
+    // first: a retired purpose is never a role's default.
+    const answers = await Promise.all([
+      declare({ defaultFor: ["auditor"] }),
+      declare({ retired: true }),
+    ]);
+    expect(answers.map((r) => r.statusCode).sort()).toEqual(
+      answers[0]?.statusCode === 200 && answers[1]?.statusCode === 409 ? [200, 409] : [200, 200],
+    );
+    const all = (await call("GET", "/v1/purposes")).json().purposes as {
+      id: string;
+      defaultFor: string[];
+      retired: boolean;
+    }[];
+    const holders = all.filter((p) => p.defaultFor.includes("auditor"));
+    expect(holders).toHaveLength(1);
+    expect(holders[0]?.retired).toBe(false);
+    expect((await call("GET", `/v1/customers/${customer}`, undefined, auditorKey)).statusCode).toBe(
+      200,
+    );
+  });
+
   it("refuses bad declarations with a clear 4xx and writes nothing", async () => {
     const sizeBefore = size(t.node);
     const cases: [string, unknown, number, string, string?][] = [

@@ -109,6 +109,8 @@ export interface Use {
 export class Purposes {
   /** Per merchant, its purposes as declared; read once, then kept current by `declare`. */
   private readonly cache = new Map<string, Promise<Purpose[]>>();
+  /** Per merchant, the declaration being written: each one checks the state the last left. */
+  private readonly writing = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly db: Queryable,
@@ -155,7 +157,24 @@ export class Purposes {
     return { purpose: found.id, basis: found.basis };
   }
 
-  async declare(
+  /**
+   * Declares a purpose. A merchant's declarations run one after the other (this node is the
+   * ledger's single writer), so two at once cannot each take a role's default away believing
+   * the other still holds it.
+   */
+  declare(merchantId: string, actor: string, id: string, d: PurposeDeclaration): Promise<Purpose> {
+    const before = this.writing.get(merchantId) ?? Promise.resolve();
+    const mine = before.catch(() => {}).then(() => this.declareNow(merchantId, actor, id, d));
+    this.writing.set(merchantId, mine);
+    mine
+      .finally(() => {
+        if (this.writing.get(merchantId) === mine) this.writing.delete(merchantId);
+      })
+      .catch(() => {});
+    return mine;
+  }
+
+  private async declareNow(
     merchantId: string,
     actor: string,
     id: string,
