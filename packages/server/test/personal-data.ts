@@ -16,13 +16,14 @@ function needlesOf(values: string[]): Buffer[] {
   ]);
 }
 
-/** Every text and byte column of every table, and every entry, holds none of the values. */
-export async function expectNoPersonalData(t: TestNode, values: string[]) {
+/** Every cell of every table of the node's schema, as the bytes at rest. */
+export async function* cellsAtRest(
+  t: TestNode,
+): AsyncGenerator<{ table: string; column: string; bytes: Buffer }> {
   const { rows: tables } = await t.node.db.query<{ table_name: string }>(
     `SELECT table_name FROM information_schema.tables
      WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`,
   );
-  const needles = needlesOf(values);
   for (const { table_name } of tables) {
     const { rows } = await t.node.db.query(`SELECT * FROM "${table_name}"`);
     for (const row of rows) {
@@ -36,15 +37,25 @@ export async function expectNoPersonalData(t: TestNode, values: string[]) {
                   ? cell
                   : JSON.stringify(cell, (_k, v) => (typeof v === "bigint" ? String(v) : v)),
               );
-        for (const n of needles) {
-          if (bytes.includes(n)) {
-            throw new Error(`${table_name}.${column} holds ${JSON.stringify(n.toString())}`);
-          }
-        }
+        yield { table: table_name, column, bytes };
       }
     }
   }
 }
+
+/** No cell of any table (the ledger's entries among them) holds any of these byte strings. */
+export async function expectNoneAtRest(t: TestNode, needles: Buffer[]) {
+  for await (const { table, column, bytes } of cellsAtRest(t)) {
+    for (const n of needles) {
+      if (bytes.includes(n))
+        throw new Error(`${table}.${column} holds ${JSON.stringify(n.toString())}`);
+    }
+  }
+}
+
+/** Every text and byte column of every table, and every entry, holds none of the values. */
+export const expectNoPersonalData = (t: TestNode, values: string[]) =>
+  expectNoneAtRest(t, needlesOf(values));
 
 /**
  * The real `pg_dump` of the node's schema on the PostgreSQL server holds none of the values, as

@@ -19,6 +19,7 @@ import { backends } from "../src/test-support/backends.js";
 import { loadKeyStore } from "../src/vault/keystore.js";
 import { Vault } from "../src/vault/vault.js";
 import { size, type TestNode, testNode } from "./helpers.js";
+import { cellsAtRest } from "./personal-data.js";
 
 const HOST = "patron.test";
 const ORIGIN = `http://${HOST}`;
@@ -54,27 +55,9 @@ const tokenIn = (text: string) => /#token=([A-Za-z0-9_.-]+)/.exec(text)?.[1] as 
 
 /** Every table's every cell, as bytes: what is at rest. */
 async function everythingAtRest(t: TestNode): Promise<Buffer> {
-  const { rows: tables } = await t.node.db.query<{ table_name: string }>(
-    `SELECT table_name FROM information_schema.tables
-     WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`,
-  );
   const parts: Buffer[] = [];
-  for (const { table_name } of tables) {
-    const { rows } = await t.node.db.query(`SELECT * FROM "${table_name}"`);
-    for (const row of rows) {
-      for (const [column, cell] of Object.entries(row)) {
-        if (cell === null || cell === undefined) continue;
-        const bytes =
-          cell instanceof Uint8Array
-            ? Buffer.from(cell)
-            : Buffer.from(
-                typeof cell === "string"
-                  ? cell
-                  : JSON.stringify(cell, (_k, v) => (typeof v === "bigint" ? String(v) : v)),
-              );
-        parts.push(Buffer.from(`\n${table_name}.${column}:`), bytes);
-      }
-    }
+  for await (const { table, column, bytes } of cellsAtRest(t)) {
+    parts.push(Buffer.from(`\n${table}.${column}:`), bytes);
   }
   return Buffer.concat(parts);
 }
