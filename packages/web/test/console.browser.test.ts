@@ -1,8 +1,7 @@
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,60 +11,17 @@ import {
   CHROMIUM_ARGS as ARGS,
   CHROMIUM,
   haveBrowser,
-  requireBrowser,
 } from "../../server/src/test-support/chromium.js";
+import { buildWeb, requireChromium } from "./browser-support.js";
 
 // The merchant console as a member of staff uses it: a real node (PGlite, no chain) serving a
 // fresh build of packages/web, driven in Debian's chromium. The demo owner signs in with the
 // password the node saved on its first start. Screenshots of every page, on a desktop and on a
 // phone, go to test-artifacts/console/ at the repository root.
 
-const webDir = fileURLToPath(new URL("..", import.meta.url));
+const _webDir = fileURLToPath(new URL("..", import.meta.url));
 const artifacts = fileURLToPath(new URL("../../../test-artifacts/console/", import.meta.url));
-if (!haveBrowser && !requireBrowser) {
-  console.warn(
-    `console browser tests skipped: ${CHROMIUM} is missing (apt-get install -y chromium; set PATRON_REQUIRE_BROWSER=1 to make this a failure)`,
-  );
-}
-
-describe.runIf(!haveBrowser && requireBrowser)("console in a browser", () => {
-  it("needs chromium", () => {
-    throw new Error(
-      `PATRON_REQUIRE_BROWSER=1 but ${CHROMIUM} is missing: install it with apt-get install -y chromium`,
-    );
-  });
-});
-
-/** Builds packages/web into `outDir` with the workspace's vite, as `npm run build` does. */
-function buildWeb(outDir: string): Promise<void> {
-  const vite = join(
-    dirname(createRequire(join(webDir, "package.json")).resolve("vite/package.json")),
-    "bin/vite.js",
-  );
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [vite, "build", "--outDir", outDir, "--emptyOutDir", "--logLevel", "warn"],
-      // vitest runs with NODE_ENV=test, which would build React's development bundle.
-      {
-        cwd: webDir,
-        stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, NODE_ENV: "production" },
-      },
-    );
-    let output = "";
-    child.stdout.on("data", (d) => {
-      output += d;
-    });
-    child.stderr.on("data", (d) => {
-      output += d;
-    });
-    child.on("error", reject);
-    child.on("exit", (code) =>
-      code === 0 ? resolve() : reject(new Error(`vite build failed (${code}):\n${output}`)),
-    );
-  });
-}
+requireChromium("console");
 
 const LATIN = ["Zoë Martin", "Lucas Bernard", "Emma Dubois", "Hugo Laurent", "Léa Petit"];
 const CHINESE = ["王小明", "李娜", "张伟", "刘洋", "陈静"];

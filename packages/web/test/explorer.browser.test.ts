@@ -1,9 +1,8 @@
-import { spawn } from "node:child_process";
 import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { encodeDidKey, signCommand } from "@patron/ledger";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
@@ -14,60 +13,17 @@ import {
   CHROMIUM_ARGS as ARGS,
   CHROMIUM,
   haveBrowser,
-  requireBrowser,
 } from "../../server/src/test-support/chromium.js";
 import { testDomain } from "../../server/src/test-support/test-domain.js";
+import { buildWeb, requireChromium } from "./browser-support.js";
 
 // The explorer as a user sees it: a real node (embedded chain, anchoring every 500 ms) serving a
 // fresh build of packages/web, driven in Debian's chromium. Screenshots of every page go to
 // test-artifacts/explorer/ at the repository root.
 
-const webDir = fileURLToPath(new URL("..", import.meta.url));
+const _webDir = fileURLToPath(new URL("..", import.meta.url));
 const artifacts = fileURLToPath(new URL("../../../test-artifacts/explorer/", import.meta.url));
-if (!haveBrowser && !requireBrowser) {
-  console.warn(
-    `explorer browser tests skipped: ${CHROMIUM} is missing (apt-get install -y chromium; set PATRON_REQUIRE_BROWSER=1 to make this a failure)`,
-  );
-}
-
-describe.runIf(!haveBrowser && requireBrowser)("explorer in a browser", () => {
-  it("needs chromium", () => {
-    throw new Error(
-      `PATRON_REQUIRE_BROWSER=1 but ${CHROMIUM} is missing: install it with apt-get install -y chromium`,
-    );
-  });
-});
-
-/** Builds the explorer into `outDir` with the workspace's vite, as `npm run build` does. */
-function buildExplorer(outDir: string): Promise<void> {
-  const vite = join(
-    dirname(createRequire(join(webDir, "package.json")).resolve("vite/package.json")),
-    "bin/vite.js",
-  );
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [vite, "build", "--outDir", outDir, "--emptyOutDir", "--logLevel", "warn"],
-      // vitest runs with NODE_ENV=test, which would build React's development bundle.
-      {
-        cwd: webDir,
-        stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, NODE_ENV: "production" },
-      },
-    );
-    let output = "";
-    child.stdout.on("data", (d) => {
-      output += d;
-    });
-    child.stderr.on("data", (d) => {
-      output += d;
-    });
-    child.on("error", reject);
-    child.on("exit", (code) =>
-      code === 0 ? resolve() : reject(new Error(`vite build failed (${code}):\n${output}`)),
-    );
-  });
-}
+requireChromium("explorer");
 
 const digest = (s: string) => createHash("sha256").update(s).digest("hex");
 
@@ -113,7 +69,7 @@ describe.runIf(haveBrowser)("explorer in a browser", () => {
       webRoot,
     };
     // A fresh build every run (about a second): never a stale or missing packages/web/dist.
-    await buildExplorer(webRoot);
+    await buildWeb(webRoot);
     node = await startNode(config, { listen: true, domains: [...domains, testDomain] });
     context = await chromium.launchPersistentContext(join(tmp, "profile"), {
       executablePath: CHROMIUM,
