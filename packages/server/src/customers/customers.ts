@@ -339,6 +339,16 @@ export class Customers {
     return (await this.row(merchantId, id))?.status;
   }
 
+  /** The statuses of these customers of this merchant, in one query (a batch's customers). */
+  async statuses(merchantId: string, ids: string[]): Promise<Map<string, CustomerStatus>> {
+    if (ids.length === 0) return new Map();
+    const { rows } = await this.db.query<{ id: string; status: CustomerStatus }>(
+      "SELECT id, status FROM customers WHERE merchant_id = $1 AND id = ANY($2::text[])",
+      [merchantId, ids],
+    );
+    return new Map(rows.map((r) => [r.id, r.status]));
+  }
+
   /**
    * The records merged into this one, and those merged into them, all the way down (their
    * chains end in merge entries of this person).
@@ -404,12 +414,16 @@ export class Customers {
     by: { email?: string; phone?: string; identity?: string },
   ): Promise<CustomerView | undefined> {
     const [kind, normalised] = this.identifier(by);
-    const found = await this.vault.find(merchantId, kind, normalised);
-    for (const id of found) {
-      const row = await this.row(merchantId, id);
-      if (row?.status === "active") return this.view(merchantId, row);
-    }
-    return undefined;
+    const indexKey = await this.vault.merchantIndexKey(merchantId);
+    // The index and the customer's row in one read (as `Vault.find`, then `row`).
+    const { rows } = await this.db.query<Row>(
+      `SELECT c.id, c.status, c.merged_into, c.facts, c.created_at, c.updated_at, c.created_idx
+       FROM vault_index i JOIN customers c ON c.id = i.customer_id AND c.merchant_id = i.merchant_id
+       WHERE i.merchant_id = $1 AND i.kind = $2 AND i.hash = decode($3, 'hex')
+       AND c.status = 'active' ORDER BY c.id LIMIT 1`,
+      [merchantId, `id:${kind}`, toHex(Vault.identityHash(indexKey, kind, normalised))],
+    );
+    return rows[0] ? this.view(merchantId, rows[0]) : undefined;
   }
 
   /**
@@ -531,19 +545,23 @@ export class Customers {
   }
 
   private async view(merchantId: string, row: Row): Promise<CustomerView> {
-    let fields = new Map<string, { value: JsonValue }>();
-    if (row.status === "active") {
-      try {
-        fields = await this.vault.latest(merchantId, row.id);
-      } catch (err) {
-        if (!(err instanceof VaultError && err.code === "erased")) throw err;
-      }
-    }
+    // Three independent reads, at once: the fields, the chain head, the verification marks.
+    const [fields, head, marks] = await Promise.all([
+      row.status === "active"
+        ? this.vault.latest(merchantId, row.id).catch((err) => {
+            if (err instanceof VaultError && err.code === "erased") {
+              return new Map<string, { value: JsonValue }>();
+            }
+            throw err;
+          })
+        : new Map<string, { value: JsonValue }>(),
+      this.sequencer.headOf(row.id),
+      this.verificationMarks(merchantId, row.id),
+    ]);
     const v = (f: string) => fields.get(f)?.value;
     const list = (k: IdentityKind) => (v(k) as string[] | undefined) ?? [];
-    const head = await this.sequencer.headOf(row.id);
     const facts: Partial<Facts> = row.facts ?? {};
-    const verified = await this.verifiedOf(merchantId, row.id, list("email"), list("phone"));
+    const verified = await this.verifiedOf(merchantId, marks, list("email"), list("phone"));
     return {
       id: row.id,
       status: row.status,
@@ -642,16 +660,22 @@ export class Customers {
         },
         writes: (es) => {
           const version = Number(es[0]?.index);
-          const out: Statement[] = w.key.store ? [w.key.store] : [];
+          // A new customer's rows are INSERTs nothing before them touches: joined with the
+          // other new customers' of the batch into multi-row statements (`Statement.bulk`).
+          const fresh = w.type === CUSTOMER_CREATED;
+          const bulk = (s: Statement): Statement => (fresh ? { ...s, bulk: true } : s);
+          const out: Statement[] = w.key.store ? [bulk(w.key.store)] : [];
           for (const f of w.writes) {
-            out.push(this.vault.sealField(w.key, f.field, version, f.value, f.salt));
+            out.push(bulk(this.vault.sealField(w.key, f.field, version, f.value, f.salt)));
           }
           for (const r of removed) {
             out.push(Vault.indexStatement(merchantId, id, r.kind, r.hash, true));
           }
-          for (const a of added) out.push(Vault.indexStatement(merchantId, id, a.kind, a.hash));
+          for (const a of added) {
+            out.push(bulk(Vault.indexStatement(merchantId, id, a.kind, a.hash)));
+          }
           if (w.name !== undefined) {
-            out.push(...Vault.nameIndexStatements(indexKey, merchantId, id, w.name));
+            out.push(...Vault.nameIndexStatements(indexKey, merchantId, id, w.name, fresh));
           }
           if (alongside) out.push(...alongside(es));
           return out;
@@ -754,16 +778,24 @@ export class Customers {
     }
   }
 
-  /** Which of these emails and phones carry a verification mark (see verifications.ts). */
-  private async verifiedOf(merchantId: string, id: string, emails: string[], phones: string[]) {
-    if (emails.length + phones.length === 0) return [];
+  /** A customer's verification marks (see verifications.ts), as `kind\0hash`. */
+  private async verificationMarks(merchantId: string, id: string): Promise<Set<string>> {
     const { rows } = await this.db.query<{ kind: string; hash: string }>(
       `SELECT kind, encode(hash, 'hex') AS hash FROM vault_index
        WHERE merchant_id = $1 AND customer_id = $2 AND kind IN ('verified:email', 'verified:phone')`,
       [merchantId, id],
     );
-    if (rows.length === 0) return [];
-    const marks = new Set(rows.map((r) => `${r.kind}\u0000${r.hash}`));
+    return new Set(rows.map((r) => `${r.kind}\u0000${r.hash}`));
+  }
+
+  /** Which of these emails and phones carry a verification mark. */
+  private async verifiedOf(
+    merchantId: string,
+    marks: Set<string>,
+    emails: string[],
+    phones: string[],
+  ) {
+    if (emails.length + phones.length === 0 || marks.size === 0) return [];
     const indexKey = await this.vault.merchantIndexKey(merchantId);
     const all = [
       ...emails.map((value) => ({ type: "email" as const, value })),

@@ -7,7 +7,7 @@ import type { CommittedEntry, Projector, Sequencer } from "../ledger/sequencer.j
 import { newId } from "../tenancy/tenancy.js";
 import { VaultError } from "../vault/keystore.js";
 import { Vault } from "../vault/vault.js";
-import type { Customers } from "./customers.js";
+import type { CustomerStatus, Customers } from "./customers.js";
 import { CHANNEL_KINDS } from "./profile.js";
 
 export const INTERACTION_RECORDED = "interaction.recorded";
@@ -58,6 +58,14 @@ export const InteractionInput = z
 export type InteractionInput = z.infer<typeof InteractionInput>;
 
 export const MAX_INTERACTION_BATCH = 1000;
+
+/** A recorded interaction: its id, its customer's, and its entry's index. */
+export interface Recorded {
+  id: string;
+  customerId: string;
+  index: bigint;
+  replayed: boolean;
+}
 
 interface InteractionPayload {
   merchantId: string;
@@ -114,13 +122,34 @@ export class Interactions {
     private readonly customers: Customers,
   ) {}
 
+  /**
+   * A batch, each item on its own (one refused does not refuse the others), their customers'
+   * statuses read in one query. The items' commands share the sequencer's batches, and their
+   * vault rows go out as one multi-row INSERT.
+   */
+  async recordMany(
+    merchantId: string,
+    actor: string,
+    inputs: InteractionInput[],
+  ): Promise<PromiseSettledResult<Recorded>[]> {
+    const ids = [...new Set(inputs.flatMap((i) => (i.customerId ? [i.customerId] : [])))];
+    const statuses = await this.customers.statuses(merchantId, ids);
+    return Promise.allSettled(
+      inputs.map((i) =>
+        this.record(merchantId, actor, i, undefined, true, i.customerId ? statuses : undefined),
+      ),
+    );
+  }
+
   async record(
     merchantId: string,
     actor: string,
     input: InteractionInput,
     idempotencyKey?: string,
     retry = true,
-  ): Promise<{ id: string; customerId: string; index: bigint; replayed: boolean }> {
+    /** The customers' statuses, read for a whole batch (`recordMany`). */
+    known?: Map<string, CustomerStatus>,
+  ): Promise<Recorded> {
     let customerId = input.customerId;
     if (customerId === undefined) {
       const hints = input.identity as Record<string, string>;
@@ -146,7 +175,9 @@ export class Interactions {
         }
       }
     } else {
-      const status = await this.customers.status(merchantId, customerId);
+      const status = known
+        ? known.get(customerId)
+        : await this.customers.status(merchantId, customerId);
       if (!status) throw new ApiError(404, "not_found", `customer ${customerId} not found`);
       if (status === "erased") throw erased(customerId);
     }
@@ -196,9 +227,15 @@ export class Interactions {
           },
         ],
         check: () => this.customers.checkActive(cid),
+        // A new field of its own: joined with the batch's other new rows (`Statement.bulk`).
         writes: (es) =>
           key && text !== undefined
-            ? [this.vault.sealField(key, field, Number(es[0]?.index), text, salt)]
+            ? [
+                {
+                  ...this.vault.sealField(key, field, Number(es[0]?.index), text, salt),
+                  bulk: true,
+                },
+              ]
             : [],
       },
       await this.customers.idempotency(merchantId, "interactions", idempotencyKey, input),

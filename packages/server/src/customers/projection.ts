@@ -35,6 +35,8 @@ export const customersProjector: Projector = {
           sql: `INSERT INTO customers (id, merchant_id, status, facts, created_at, updated_at, created_idx, entry_idx)
            VALUES ($1, $2, 'active', $3::jsonb, $4, $4, $5, $5)`,
           params: [p.customerId, p.merchantId, JSON.stringify(p.facts ?? {}), e.entry.time, idx],
+          // A new row: joined with the batch's other new customers (`Statement.bulk`).
+          bulk: true,
         };
       }
       if (e.entry.type === CUSTOMER_MERGED || e.entry.type === CUSTOMER_UNMERGED) {

@@ -302,9 +302,11 @@ export function customerRoutes(
     async (req) => {
       const p = principalOf(req);
       const use = await dataUse.use(req);
-      const status = await customers.status(p.merchantId, req.params.id);
+      const [status, merged] = await Promise.all([
+        customers.status(p.merchantId, req.params.id),
+        customers.mergedInto(p.merchantId, req.params.id),
+      ]);
       if (!status) throw new ApiError(404, "not_found", `customer ${req.params.id} not found`);
-      const merged = await customers.mergedInto(p.merchantId, req.params.id);
       const page = await timeline(deps.db, deps.vault, p.merchantId, req.params.id, {
         before: req.query.cursor === undefined ? undefined : decodeCursor(req.query.cursor),
         limit: req.query.limit,
@@ -373,18 +375,20 @@ export function customerRoutes(
           "Idempotency-Key applies to a single interaction; a batch is retried item by item",
         );
       }
-      const results = await Promise.all(
-        req.body.interactions.map((i) =>
-          one(i).catch((err) => {
-            // Reported per item, 5xx too: the others may have committed, and the answer says so.
-            if (err instanceof ApiError && err.status < 500) {
-              return { error: { code: err.code, message: err.message } };
-            }
-            req.log.error(err);
-            return { error: { code: "internal", message: "internal error; retry this item" } };
-          }),
-        ),
-      );
+      const settled = await interactions.recordMany(p.merchantId, actor, req.body.interactions);
+      const results = settled.map((s) => {
+        if (s.status === "fulfilled") {
+          const r = s.value;
+          return { interactionId: r.id, customerId: r.customerId, entryIndex: Number(r.index) };
+        }
+        const err: unknown = s.reason;
+        // Reported per item, 5xx too: the others may have committed, and the answer says so.
+        if (err instanceof ApiError && err.status < 500) {
+          return { error: { code: err.code, message: err.message } };
+        }
+        req.log.error(err);
+        return { error: { code: "internal", message: "internal error; retry this item" } };
+      });
       return { results };
     },
   );

@@ -41,39 +41,49 @@ export async function timeline(
     params,
   );
   const page = rows.slice(0, q.limit);
-  const items = await Promise.all(
-    page.map(async (r): Promise<TimelineItem> => {
-      const e = decodeEntry(new Uint8Array(r.data));
-      const item: TimelineItem = {
-        index: Number(r.idx),
-        type: e.type,
-        time: e.time,
-        actor: e.actor,
-        payload: e.payload,
-      };
-      if (e.type === NOTE_ADDED) {
-        const p = e.payload as { noteId: string };
-        const v = await vault.get(merchantId, r.party, noteField(p.noteId)).catch((err) => {
-          if (err instanceof VaultError && err.code === "erased") return undefined;
-          throw err;
-        });
-        item.note = typeof v?.value === "string" ? v.value : null;
-      }
-      if (e.type === INTERACTION_RECORDED) {
-        const p = e.payload as { interactionId: string; content?: string };
-        if (p.content !== undefined) {
-          const v = await vault
-            .get(merchantId, r.party, interactionField(p.interactionId))
-            .catch((err) => {
-              if (err instanceof VaultError && err.code === "erased") return undefined;
-              throw err;
-            });
-          item.text = (v?.value as TimelineItem["text"]) ?? null;
-        }
-      }
-      return item;
+  const decoded = page.map((r) => ({ r, e: decodeEntry(new Uint8Array(r.data)) }));
+  // The page's texts in one vault read per record (the customer, and any merged into it).
+  const wanted = new Map<string, string[]>();
+  for (const { r, e } of decoded) {
+    const field = textField(e.type, e.payload);
+    if (field) wanted.set(r.party, [...(wanted.get(r.party) ?? []), field]);
+  }
+  const texts = new Map<string, Map<string, { value: JsonValue }>>();
+  await Promise.all(
+    [...wanted].map(async ([party, fields]) => {
+      const found = await vault.getMany(merchantId, party, fields).catch((err) => {
+        if (err instanceof VaultError && err.code === "erased") return new Map();
+        throw err;
+      });
+      texts.set(party, found);
     }),
   );
+  const items = decoded.map(({ r, e }): TimelineItem => {
+    const item: TimelineItem = {
+      index: Number(r.idx),
+      type: e.type,
+      time: e.time,
+      actor: e.actor,
+      payload: e.payload,
+    };
+    const field = textField(e.type, e.payload);
+    const v = field === undefined ? undefined : texts.get(r.party)?.get(field);
+    if (e.type === NOTE_ADDED) item.note = typeof v?.value === "string" ? v.value : null;
+    if (e.type === INTERACTION_RECORDED && field !== undefined) {
+      item.text = (v?.value as TimelineItem["text"]) ?? null;
+    }
+    return item;
+  });
   const last = page[page.length - 1];
   return { items, next: rows.length > q.limit && last ? BigInt(last.idx) : null };
+}
+
+/** The vault field holding an entry's text: a note's, or an interaction's that has one. */
+function textField(type: string, payload: JsonValue): string | undefined {
+  if (type === NOTE_ADDED) return noteField((payload as { noteId: string }).noteId);
+  if (type === INTERACTION_RECORDED) {
+    const p = payload as { interactionId: string; content?: string };
+    if (p.content !== undefined) return interactionField(p.interactionId);
+  }
+  return undefined;
 }

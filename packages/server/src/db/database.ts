@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Writable } from "node:stream";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
+import { coalesce } from "./bulk.js";
 import { claimDirectory } from "./dir-lock.js";
 
 /** The subset of SQL access every module uses, so PGlite and PostgreSQL are interchangeable. */
@@ -13,6 +14,14 @@ export interface Queryable {
 export interface Statement {
   sql: string;
   params?: unknown[];
+  /**
+   * An `INSERT … VALUES (…)` of rows that no earlier statement of its transaction touches (a
+   * record made in it, a fresh key): `writeAll` joins it with the others of its text into
+   * multi-row INSERTs, run where the first of them stood (see bulk.ts).
+   */
+  bulk?: true;
+  /** Not prepared under a name on the connection (a text seen once: a joined INSERT). */
+  unnamed?: true;
 }
 
 export interface Database extends Queryable {
@@ -85,7 +94,8 @@ class PostgresDatabase implements Database {
     return this.writer;
   }
 
-  async writeAll(statements: readonly Statement[]): Promise<void> {
+  async writeAll(all: readonly Statement[]): Promise<void> {
+    const statements = coalesce(all);
     // Every value is made ready to send first: a value the driver cannot send would fail its
     // statement on this side alone, while the others and COMMIT went out.
     const values = statements.map((s) => (s.params ?? []).map((v) => prepareValue(v)));
@@ -101,7 +111,11 @@ class PostgresDatabase implements Database {
       sent = [
         client.query("BEGIN"),
         ...statements.map((s, i) =>
-          client.query({ name: statementName(s.sql), text: s.sql, values: values[i] }),
+          client.query({
+            name: s.unnamed ? undefined : statementName(s.sql),
+            text: s.sql,
+            values: values[i],
+          }),
         ),
         client.query("COMMIT"),
       ];
@@ -226,9 +240,9 @@ class PgliteDatabase implements Database {
   }
 
   async writeAll(statements: readonly Statement[]): Promise<void> {
-    // In the same process: no round trips to save.
+    // In the same process: no round trips to save, but each statement still costs a parse.
     await this.db.transaction(async (t) => {
-      for (const s of statements) await t.query(s.sql, s.params);
+      for (const s of coalesce(statements)) await t.query(s.sql, s.params);
     });
   }
 

@@ -698,15 +698,19 @@ export class Importer {
   ): Statement[] {
     return [
       // No ON CONFLICT: a row written twice fails its transaction instead of writing twice.
+      // Both are rows nothing earlier in a batch touches (only an erasure deletes a
+      // fingerprint, and it refuses the row's command): joined with the batch's others.
       {
         sql: `INSERT INTO import_outcomes (import_id, merchant_id, row, outcome, customer_id)
          VALUES ($1, $2, $3, $4, $5)`,
         params: [ctx.id, ctx.merchantId, row, outcome, customerId],
+        bulk: true,
       },
       {
         sql: `INSERT INTO vault_index (merchant_id, kind, hash, customer_id)
          VALUES ($1, $2, decode($3, 'hex'), $4) ON CONFLICT DO NOTHING`,
         params: [ctx.merchantId, FINGERPRINT, toHex(fingerprint), customerId],
+        bulk: true,
       },
       ...notes.map(
         (n): Statement => ({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { newSalt } from "./salt.js";
+import { newSalt, random } from "./salt.js";
 
 describe("newSalt", () => {
   it("gives 16 random bytes in base64url, never twice, across pool refills", () => {
@@ -11,5 +11,24 @@ describe("newSalt", () => {
       seen.add(s);
     }
     expect(seen.size).toBe(3000);
+  });
+});
+
+describe("random", () => {
+  it("gives buffers of their own, of the size asked, never overlapping, across refills", () => {
+    const seen = new Set<string>();
+    const held: Buffer[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const b = random(12);
+      expect(b).toHaveLength(12);
+      seen.add(b.toString("hex"));
+      held.push(b);
+    }
+    expect(seen.size).toBe(5000);
+    // Later draws and refills do not change what was handed out.
+    const before = held.map((b) => b.toString("hex"));
+    for (let i = 0; i < 3000; i++) random(32);
+    expect(held.map((b) => b.toString("hex"))).toEqual(before);
+    expect(random(1000)).toHaveLength(1000);
   });
 });

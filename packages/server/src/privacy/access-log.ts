@@ -1,8 +1,8 @@
-import { randomBytes } from "node:crypto";
 import { canonicalJson, hashLeaf, inclusionProof, rootFromLeafHashes } from "@patron/ledger";
 import type { Queryable } from "../db/database.js";
 import { toHex } from "../http/schemas.js";
 import type { Clock } from "../ledger/clock.js";
+import { random } from "../ledger/salt.js";
 import type { Sequencer } from "../ledger/sequencer.js";
 import { actorOf, type Principal } from "../tenancy/roles.js";
 import type { Use } from "./purposes.js";
@@ -70,6 +70,19 @@ export interface ProvenRecord extends AccessRecord {
   } | null;
 }
 
+/** A record waiting for its INSERT (see `AccessLog.record`). */
+interface PendingRecord {
+  merchantId: string;
+  customerId: string;
+  at: string;
+  role: string;
+  actor: string;
+  purpose: string;
+  basis: string;
+  categories: string;
+  action: string;
+}
+
 /** Most records one batch entry commits; a longer backlog takes several. */
 const MAX_BATCH = 10_000;
 
@@ -104,8 +117,12 @@ export class AccessLog {
   /**
    * Records that a request revealed these customers' data. Awaited before the answer is sent:
    * a use that cannot be recorded is not made.
+   *
+   * Group commit, as the sequencer does for entries: while one INSERT is in flight, the records
+   * of the requests that arrive meanwhile wait and go together in the next, so concurrent reads
+   * share statements and no request waits for a timer.
    */
-  async record(
+  record(
     p: Principal,
     use: Use,
     customerIds: readonly string[],
@@ -113,26 +130,66 @@ export class AccessLog {
     action: string,
   ): Promise<void> {
     const ids = [...new Set(customerIds)];
-    if (ids.length === 0) return;
+    if (ids.length === 0) return Promise.resolve();
     const at = new Date(this.clock.now()).toISOString();
-    // One statement for the whole page: record ids and customers as parallel arrays.
-    await this.db.query(
-      `INSERT INTO access_records (id, merchant_id, customer_id, at, role, actor, purpose, basis, categories, action)
-       SELECT id, $3, customer_id, $4, $5, $6, $7, $8, $9, $10
-       FROM unnest($1::text[], $2::text[]) AS t(id, customer_id)`,
-      [
-        ids.map(() => `ar_${randomBytes(12).toString("base64url")}`),
-        ids,
-        p.merchantId,
-        at,
-        p.role,
-        actorOf(p),
-        use.purpose,
-        use.basis,
-        JSON.stringify([...new Set(categories)].sort()),
-        action,
-      ],
-    );
+    const shared = {
+      merchantId: p.merchantId,
+      at,
+      role: p.role,
+      actor: actorOf(p),
+      purpose: use.purpose,
+      basis: use.basis,
+      categories: JSON.stringify([...new Set(categories)].sort()),
+      action,
+    };
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({
+        rows: ids.map((customerId) => ({ ...shared, customerId })),
+        resolve,
+        reject,
+      });
+      this.writing ??= this.drainQueue().finally(() => {
+        this.writing = undefined;
+      });
+    });
+  }
+
+  private readonly queue: {
+    rows: PendingRecord[];
+    resolve: () => void;
+    reject: (err: unknown) => void;
+  }[] = [];
+  private writing: Promise<void> | undefined;
+
+  private async drainQueue(): Promise<void> {
+    while (this.queue.length > 0) {
+      const waiting = this.queue.splice(0);
+      const rows = waiting.flatMap((w) => w.rows);
+      const col = <K extends keyof PendingRecord>(k: K) => rows.map((r) => r[k]);
+      try {
+        // One statement for every waiting request: the columns as parallel arrays.
+        await this.db.query(
+          `INSERT INTO access_records (id, merchant_id, customer_id, at, role, actor, purpose, basis, categories, action)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[],
+             $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])`,
+          [
+            rows.map(() => `ar_${random(12).toString("base64url")}`),
+            col("merchantId"),
+            col("customerId"),
+            col("at"),
+            col("role"),
+            col("actor"),
+            col("purpose"),
+            col("basis"),
+            col("categories"),
+            col("action"),
+          ],
+        );
+        for (const w of waiting) w.resolve();
+      } catch (err) {
+        for (const w of waiting) w.reject(err);
+      }
+    }
   }
 
   /** A customer's records, newest first, each with its proof once committed. */

@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Queryable, Statement } from "../db/database.js";
 import { ApiError } from "../http/errors.js";
 import { type Clock, systemClock } from "../ledger/clock.js";
+import { random } from "../ledger/salt.js";
 import type { CommittedEntry, Projector, Sequencer } from "../ledger/sequencer.js";
 import { StagedMap } from "../ledger/staged.js";
 import { getMeta, setMeta } from "../ledger/store.js";
@@ -21,7 +22,7 @@ export function newApiKey(): string {
   return `pat_${randomBytes(32).toString("base64url")}`;
 }
 
-export const newId = (prefix: string) => `${prefix}_${randomBytes(9).toString("base64url")}`;
+export const newId = (prefix: string) => `${prefix}_${random(9).toString("base64url")}`;
 
 export function validateKeyString(token: string): void {
   if (!/^[\x21-\x7e]{32,200}$/.test(token)) {

@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv } from "node:crypto";
+import { random } from "../ledger/salt.js";
 
 // AES-256-GCM with a random 96-bit nonce: version byte ‖ nonce ‖ ciphertext ‖ 16-byte tag. The
 // associated data binds a ciphertext to where it belongs (whose key, which field), so one moved
@@ -8,7 +9,7 @@ const NONCE = 12;
 const TAG = 16;
 
 export function seal(key: Uint8Array, plaintext: Uint8Array, associated: string): Uint8Array {
-  const nonce = randomBytes(NONCE);
+  const nonce = random(NONCE);
   const cipher = createCipheriv("aes-256-gcm", key, nonce);
   cipher.setAAD(Buffer.from(associated, "utf8"));
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);

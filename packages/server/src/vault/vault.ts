@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { canonicalJson, commitment, type JsonValue } from "@patron/ledger";
 import type { Queryable, Statement } from "../db/database.js";
+import { random } from "../ledger/salt.js";
 import {
   blindIndex,
   NAME_INDEX_BITS,
@@ -64,7 +65,7 @@ export class Vault {
    */
   async customerKey(merchantId: string, customerId: string, create = false): Promise<CustomerKey> {
     if (create) {
-      const key = new Uint8Array(randomBytes(32));
+      const key = new Uint8Array(random(32));
       const { keyId, wrapped } = await this.keys.wrap(key, dataKeyContext(customerId));
       return {
         merchantId,
@@ -84,7 +85,7 @@ export class Vault {
 
   /** A fresh salt for a field's commitment, chosen when the command is made. */
   static salt(): Uint8Array {
-    return new Uint8Array(randomBytes(SALT_BYTES));
+    return new Uint8Array(random(SALT_BYTES));
   }
 
   /**
@@ -165,19 +166,26 @@ export class Vault {
         };
   }
 
-  /** The statements that replace a customer's name index with the tokens of `name`. */
+  /**
+   * The statements that replace a customer's name index with the tokens of `name`. For a
+   * customer made in the same transaction (`fresh`), there is nothing to replace: only INSERTs,
+   * joined with the other new customers' (`Statement.bulk`).
+   */
   static nameIndexStatements(
     indexKey: Uint8Array,
     merchantId: string,
     customerId: string,
     name: string | null,
+    fresh = false,
   ): Statement[] {
-    const out: Statement[] = [
-      {
-        sql: "DELETE FROM vault_index WHERE customer_id = $1 AND kind = 'name'",
-        params: [customerId],
-      },
-    ];
+    const out: Statement[] = fresh
+      ? []
+      : [
+          {
+            sql: "DELETE FROM vault_index WHERE customer_id = $1 AND kind = 'name'",
+            params: [customerId],
+          },
+        ];
     const hashes = [
       ...new Set((name ? nameTokens(name) : []).map((t) => hex(nameIndex(indexKey, t)))),
     ];
@@ -186,6 +194,7 @@ export class Vault {
         sql: `INSERT INTO vault_index (merchant_id, kind, hash, customer_id)
          VALUES ($1, 'name', decode($2, 'hex'), $3) ON CONFLICT DO NOTHING`,
         params: [merchantId, h, customerId],
+        ...(fresh ? { bulk: true as const } : {}),
       });
     }
     return out;
@@ -290,6 +299,31 @@ export class Vault {
     );
     const row = rows[0];
     return row && this.open(key, customerId, field, Number(row.version), bytes(row.ciphertext));
+  }
+
+  /**
+   * The latest version of several fields of one customer in one read (a timeline page's texts):
+   * by field, absent when never stored. Refuses as `get` does.
+   */
+  async getMany(
+    merchantId: string,
+    customerId: string,
+    fields: readonly string[],
+  ): Promise<Map<string, VaultValue>> {
+    if (fields.length === 0) return new Map();
+    const key = await this.dataKey(merchantId, customerId, this.db, false);
+    const { rows } = await this.db.query<{ field: string; version: number; ciphertext: string }>(
+      `SELECT DISTINCT ON (field) field, version, encode(ciphertext, 'hex') AS ciphertext
+       FROM vault_fields WHERE customer_id = $1 AND field = ANY($2::text[])
+       ORDER BY field, version DESC`,
+      [customerId, [...new Set(fields)]],
+    );
+    return new Map(
+      rows.map((r) => [
+        r.field,
+        this.open(key, customerId, r.field, Number(r.version), bytes(r.ciphertext)),
+      ]),
+    );
   }
 
   /** Every version of every field of a customer, oldest first (an export, an audit). */
