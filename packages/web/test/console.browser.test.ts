@@ -62,6 +62,7 @@ describe.runIf(haveBrowser)("console in a browser", () => {
   let login: { email: string; password: string };
   let profileId: string;
   let comparePath: string;
+  let reportPath: string;
   const problems: string[] = [];
   const dialogs: string[] = [];
 
@@ -78,6 +79,52 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
+  const sizes = [
+    ["desktop", { width: 1280, height: 900 }],
+    ["phone", { width: 390, height: 844 }],
+  ] as const;
+  /**
+   * What axe-core finds against WCAG 2.2 AA on the page as it is now (a form left open stays
+   * open), on a desktop and on a phone, each size kept as page-<name>-<size>.png.
+   */
+  const axeNow = async (name: string): Promise<string[]> => {
+    const axe = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+    const found: string[] = [];
+    try {
+      for (const [size, viewport] of sizes) {
+        await page.setViewportSize(viewport);
+        await page.evaluate(axe);
+        const violations = await page.evaluate(async () => {
+          const w = window as unknown as {
+            axe: {
+              run: (
+                ctx: Document,
+                opts: object,
+              ) => Promise<{ violations: { id: string; nodes: { target: unknown }[] }[] }>;
+            };
+          };
+          const r = await w.axe.run(document, {
+            runOnly: {
+              type: "tag",
+              values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"],
+            },
+          });
+          return r.violations.map(
+            (v) => `${v.id} (${v.nodes.length}: ${JSON.stringify(v.nodes[0]?.target)})`,
+          );
+        });
+        for (const v of violations) found.push(`${name} on a ${size}: ${v}`);
+        await page.screenshot({
+          path: join(artifacts, `page-${name}-${size}.png`),
+          fullPage: true,
+        });
+      }
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
+    return found;
+  };
+  const focused = () => page.evaluate(() => document.activeElement?.getAttribute("data-testid"));
   /**
    * Entries written by what the test does: every read of personal data also leaves an access
    * record, committed in batches (access.recorded) on a timer, which is not a write of the page's.
@@ -204,7 +251,8 @@ describe.runIf(haveBrowser)("console in a browser", () => {
 
   it("imports it for real, follows the progress and reads the same report", async () => {
     await page.getByTestId("import-run").click();
-    const done = page.getByText("Completed");
+    // The wizard's own progress (the past imports below have their statuses too).
+    const done = page.getByTestId("import-progress-status").getByText("Completed");
     await done.waitFor({ timeout: 30_000 });
     const report = page.getByTestId("import-report").last();
     await expect.poll(() => report.getByTestId("report-created").textContent()).toBe("48");
@@ -308,6 +356,48 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     await page.getByTestId("timeline").getByText("Unmerged").waitFor();
     expect(await ledgerSize()).toBe(before + 2);
     expect((await api(`/v1/customers/${absorbed}`)).body.status).toBe("active");
+  });
+
+  it("dismisses a possible duplicate from the list: read again, and the node has it dismissed", async () => {
+    // Customer 5's email and customer 7's phone on one row: two more suggestions.
+    const res = await fetch(`${node.url}/v1/imports/customers?wait=true`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${node.ownerKey}`, "content-type": "text/csv" },
+      body: "name,email,phone\nEmma L.,customer5@boutique.fr,+33 6 12 34 17 77\n",
+    });
+    expect(res.status).toBe(200);
+    const source = `import:${((await res.json()) as { id: string }).id}`;
+    const open = (await api("/v1/merge-suggestions")).body.suggestions as {
+      id: string;
+      source: string;
+    }[];
+    const target = open.find((x) => x.source === source) as { id: string };
+    expect(target).toBeDefined();
+    await page.goto(`${node.url}/console/customers`);
+    const list = page.getByTestId("merge-suggestions");
+    await list.waitFor();
+    await expect.poll(() => list.locator("li").count()).toBe(open.length);
+    const row = list.locator(`li[data-suggestion="${target.id}"]`);
+    await row.getByRole("link", { name: "Emma L.", exact: true }).waitFor();
+    // From the keyboard: the button beside the pair, Enter, the confirmation accepted.
+    await row.getByTestId("dismiss-suggestion").focus();
+    await page.keyboard.press("Enter");
+    await page.getByTestId("suggestion-dismissed").getByText("Suggestion dismissed").waitFor();
+    expect(dialogs.at(-1)).toContain("Dismiss this suggestion?");
+    await expect.poll(() => list.locator("li").count()).toBe(open.length - 1);
+    expect(await row.count()).toBe(0);
+    // The row is gone: the focus is on the message saying so, not lost on the page.
+    await expect.poll(() => focused()).toBe("suggestion-dismissed");
+    const all = (await api("/v1/merge-suggestions?status=all")).body.suggestions as {
+      id: string;
+      status: string;
+    }[];
+    expect(all.find((x) => x.id === target.id)?.status).toBe("dismissed");
+    const stillOpen = (await api("/v1/merge-suggestions")).body.suggestions as { id: string }[];
+    expect(stillOpen.map((x) => x.id)).not.toContain(target.id);
+    expect(stillOpen).toHaveLength(open.length - 1);
+    await shot("duplicate-dismissed");
+    expect(await axeNow("customers-dismissed")).toEqual([]);
   });
 
   it("searches names in Latin and in Chinese script", async () => {
@@ -556,6 +646,92 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     await shot("customer-360");
   });
 
+  it("edits the channel identities: adds, changes and removes rows, the node's refusal beside its row", async () => {
+    // Another customer already holds a WeChat ID.
+    const lina = (
+      (await api(`/v1/customers?query=${encodeURIComponent("李娜")}`)).body.customers as {
+        id: string;
+      }[]
+    )[0]?.id as string;
+    const held = await api(`/v1/customers/${lina}`, {
+      method: "PATCH",
+      body: { identities: [{ type: "wechat", value: "wxid_lina" }] },
+    });
+    expect(held.status).toBe(200);
+    await page.goto(`${node.url}/console/customers/${profileId}`);
+    await page.getByTestId("edit-customer").click();
+    const rows = page.getByTestId("identity-row");
+    await expect.poll(() => rows.count()).toBe(1);
+    expect(await rows.first().getByTestId("identity-type").inputValue()).toBe("wechat");
+    expect(await rows.first().getByTestId("identity-value").inputValue()).toBe("wxid_xiaoming");
+    // From the keyboard: Add an identity puts the focus on the new row's channel.
+    await page.getByTestId("identity-add").focus();
+    await page.keyboard.press("Enter");
+    await expect.poll(() => rows.count()).toBe(2);
+    await expect.poll(() => focused()).toBe("identity-type");
+    await rows.nth(1).getByTestId("identity-value").fill("wxid_lina");
+    // A row left empty is caught before anything is sent.
+    await page.getByTestId("identity-add").click();
+    await rows.nth(2).getByTestId("identity-type").selectOption("instagram");
+    const before = await ledgerSize();
+    await page.getByTestId("edit-submit").click();
+    const empty = rows.nth(2).locator('[data-testid="identity-value"][aria-invalid="true"]');
+    await empty.waitFor();
+    const emptyNote = (await empty.getAttribute("aria-describedby")) as string;
+    expect(await page.locator(`[id="${emptyNote}"]`).textContent()).toBe(
+      "Enter the identity, or remove this row.",
+    );
+    // The handle is written as people do; the node keeps it lower-case, without its @.
+    await rows.nth(2).getByTestId("identity-value").fill("@XiaoMing.Wang");
+    await page.getByTestId("edit-submit").click();
+    // Only the node knows another customer holds wxid_lina: a 409, beside that row alone.
+    const refused = rows.nth(1).locator('[data-testid="identity-value"][aria-invalid="true"]');
+    await refused.waitFor();
+    const note = (await refused.getAttribute("aria-describedby")) as string;
+    expect(await page.locator(`[id="${note}"]`).textContent()).toContain(
+      "another customer already holds this wechat",
+    );
+    expect(await page.locator('[data-testid="identity-value"][aria-invalid="true"]').count()).toBe(
+      1,
+    );
+    expect(await ledgerSize()).toBe(before);
+    await shot("identities-refused");
+    expect(await axeNow("customer-identities")).toEqual([]);
+    // That row becomes a loyalty card; the old WeChat ID goes; a WhatsApp number joins.
+    await rows.nth(1).getByTestId("identity-type").selectOption("card");
+    await rows.nth(1).getByTestId("identity-value").fill("MC-2024-0042");
+    await rows.nth(0).getByTestId("identity-remove").focus();
+    await page.keyboard.press("Enter");
+    await expect.poll(() => rows.count()).toBe(2);
+    await expect.poll(() => focused()).toBe("identity-add");
+    await page.keyboard.press("Enter");
+    await rows.nth(2).getByTestId("identity-type").selectOption("whatsapp");
+    await rows.nth(2).getByTestId("identity-value").fill("+86 138 0013 8010");
+    await page.getByTestId("edit-submit").click();
+    await page.getByTestId("profile-name").waitFor();
+    const identities = page.getByTestId("identities");
+    await identities.getByText("MC-2024-0042").waitFor();
+    await identities.getByText("xiaoming.wang").waitFor();
+    expect(await identities.getByText("wxid_xiaoming").count()).toBe(0);
+    // One PATCH, one entry; every channel identity replaced by the list.
+    expect(await ledgerSize()).toBe(before + 1);
+    const saved = (await api(`/v1/customers/${profileId}`)).body.identities as {
+      type: string;
+      value: string;
+    }[];
+    expect([...saved].sort((a, b) => a.type.localeCompare(b.type))).toEqual([
+      { type: "card", value: "MC-2024-0042" },
+      { type: "instagram", value: "xiaoming.wang" },
+      { type: "whatsapp", value: "+8613800138010" },
+    ]);
+    // The other customer keeps theirs.
+    expect((await api(`/v1/customers/${lina}`)).body.identities).toEqual([
+      { type: "wechat", value: "wxid_lina" },
+    ]);
+    await page.getByTestId("timeline").getByText("Profile changed").first().waitFor();
+    await shot("identities-saved");
+  });
+
   it("builds a segment and sees its live count, then saves it and filters the list by it", async () => {
     await page.getByRole("link", { name: "Segments" }).click();
     await page.waitForURL(/\/console\/segments$/);
@@ -596,6 +772,93 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     expect(await ledgerSize()).toBe(before + 1);
   });
 
+  it("renames a saved segment and changes its rules, or its JsonLogic when the builder cannot show it", async () => {
+    const expected = async (condition: unknown) =>
+      (await api("/v1/segments/preview", { method: "POST", body: { condition } })).body
+        .count as number;
+    const loyal = { "==": [{ var: "stage" }, "loyal"] };
+    const made = await api("/v1/segments", {
+      method: "POST",
+      body: { name: "Loyal VIPs", condition: { and: [loyal, { in: ["vip", { var: "tags" }] }] } },
+    });
+    const visits = { ">=": [{ var: "attributes.visits" }, 3] };
+    const other = await api("/v1/segments", {
+      method: "POST",
+      body: { name: "Frequent visitors", condition: visits },
+    });
+    const id = made.body.id as string;
+    const otherId = other.body.id as string;
+    await page.goto(`${node.url}/console/segments`);
+    const row = page.locator(`[data-testid="saved-segment"][data-segment="${id}"]`);
+    await row.getByTestId("segment-edit-open").click();
+    const form = row.getByTestId("segment-edit");
+    // The name has the focus; the builder holds the saved rules.
+    await expect.poll(() => focused()).toBe("segment-edit-name");
+    const rules = form.getByTestId("segment-rule");
+    await expect.poll(() => rules.count()).toBe(2);
+    expect(await rules.nth(0).getByTestId("rule-value").inputValue()).toBe("loyal");
+    expect(await rules.nth(1).getByTestId("rule-value").inputValue()).toBe("vip");
+    await form.getByTestId("segment-edit-name").fill("Loyal customers");
+    await rules.nth(1).getByTestId("rule-remove").click();
+    const n = await expected(loyal);
+    await expect.poll(() => form.getByTestId("segment-count").textContent()).toBe(String(n));
+    const before = await ledgerSize();
+    await form.getByTestId("segment-edit-save").click();
+    await row.getByTestId("segment-changed").waitFor();
+    await row.getByRole("link", { name: "Loyal customers", exact: true }).waitFor();
+    await expect.poll(() => focused()).toBe("segment-edit-open");
+    expect((await api(`/v1/segments/${id}`)).body).toMatchObject({
+      name: "Loyal customers",
+      condition: loyal,
+      count: n,
+    });
+    // One entry naming both changes.
+    expect(await ledgerSize()).toBe(before + 1);
+    await expect
+      .poll(() => row.getByTestId("saved-segment-count").textContent())
+      .toBe(`${n} ${n === 1 ? "customer" : "customers"} now`);
+
+    // A condition the builder does not write opens as JsonLogic. Escape leaves it as it was.
+    const otherRow = page.locator(`[data-testid="saved-segment"][data-segment="${otherId}"]`);
+    await otherRow.getByTestId("segment-edit-open").click();
+    const json = otherRow.getByTestId("segment-edit-json");
+    expect(JSON.parse(await json.inputValue())).toEqual(visits);
+    await page.keyboard.press("Escape");
+    await expect.poll(() => json.count()).toBe(0);
+    await expect.poll(() => focused()).toBe("segment-edit-open");
+    await page.keyboard.press("Enter");
+    // A personal field is no fact a segment may read: the node refuses, under the condition.
+    await json.fill(JSON.stringify({ "==": [{ var: "email" }, "zoe@boutique.fr"] }));
+    await otherRow.getByTestId("segment-edit-save").click();
+    await expect
+      .poll(() => otherRow.getByTestId("segment-edit-error").textContent())
+      .toContain("condition");
+    expect(await json.getAttribute("aria-invalid")).toBe("true");
+    expect(await ledgerSize()).toBe(before + 1);
+    await shot("segment-edit");
+    expect(await axeNow("segment-edit")).toEqual([]);
+    const more = { ">=": [{ var: "attributes.visits" }, 5] };
+    await json.fill(JSON.stringify(more));
+    await otherRow.getByTestId("segment-edit-name").fill("Regulars");
+    await otherRow.getByTestId("segment-edit-save").click();
+    await otherRow.getByTestId("segment-changed").waitFor();
+    expect((await api(`/v1/segments/${otherId}`)).body).toMatchObject({
+      name: "Regulars",
+      condition: more,
+    });
+    expect(await ledgerSize()).toBe(before + 2);
+    // Both deleted from the page.
+    for (const [r, segmentId] of [
+      [row, id],
+      [otherRow, otherId],
+    ] as const) {
+      await r.getByTestId("segment-delete").click();
+      await expect.poll(() => r.count()).toBe(0);
+      expect((await api(`/v1/segments/${segmentId}`)).status).toBe(404);
+    }
+    await page.getByText("No segments yet.").waitFor();
+  });
+
   it("maps a column the importer does not know, checks again and imports with that mapping", async () => {
     await page.goto(`${node.url}/console/import`);
     await page.getByTestId("import-file").setInputFiles({
@@ -617,11 +880,121 @@ describe.runIf(haveBrowser)("console in a browser", () => {
       .poll(() => page.getByTestId("import-report").first().textContent())
       .toContain("Handy → Phone");
     await page.getByTestId("import-run").click();
-    await page.getByText("Completed").waitFor();
+    await page.getByTestId("import-progress-status").getByText("Completed").waitFor();
     const found = await api(`/v1/customers/lookup?phone=${encodeURIComponent("+4915123456789")}`);
     expect(found.status).toBe(200);
     expect(found.body.name).toBe("Max Muster");
     await shot("import-mapping");
+  });
+
+  it("lists past imports newest first, opens a report, and resumes an import a database failure interrupted", async () => {
+    // The 50 rows again, while the database refuses to record a row as unchanged (which 48
+    // of them are): the import stops, as it would on a full disk, and nothing is lost.
+    await node.db.query(
+      `CREATE FUNCTION test_refuse_unchanged() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF NEW.outcome = 'unchanged' THEN RAISE EXCEPTION 'the disk is full'; END IF;
+         RETURN NEW;
+       END $$`,
+    );
+    await node.db.query(
+      `CREATE TRIGGER test_refuse_unchanged BEFORE INSERT ON import_outcomes
+       FOR EACH ROW EXECUTE FUNCTION test_refuse_unchanged()`,
+    );
+    let interrupted: string;
+    try {
+      const res = await fetch(`${node.url}/v1/imports/customers?wait=true`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${node.ownerKey}`, "content-type": "text/csv" },
+        body: customersCsv(),
+      });
+      const view = (await res.json()) as { id: string; status: string; error: string };
+      expect(view).toMatchObject({ status: "interrupted" });
+      expect(view.error).toContain("the disk is full");
+      interrupted = view.id;
+    } finally {
+      await node.db.query("DROP TRIGGER test_refuse_unchanged ON import_outcomes");
+      await node.db.query("DROP FUNCTION test_refuse_unchanged()");
+    }
+    const listed = (await api("/v1/imports?limit=20")).body.imports as {
+      id: string;
+      dryRun: boolean;
+      created: number;
+    }[];
+    expect(listed[0]?.id).toBe(interrupted);
+    await page.goto(`${node.url}/console/import`);
+    const history = page.getByTestId("import-history");
+    const rows = history.getByTestId("import-history-row");
+    await expect.poll(() => rows.count()).toBe(listed.length);
+    // Newest first, as the node lists them: checks and imports alike.
+    expect(await rows.evaluateAll((rs) => rs.map((r) => r.getAttribute("data-import")))).toEqual(
+      listed.map((i) => i.id),
+    );
+    expect(await rows.first().getByTestId("import-status").textContent()).toBe("Interrupted");
+    expect(await rows.first().textContent()).toContain("Import");
+    const fifty = listed.find((i) => !i.dryRun && i.created === 48) as { id: string };
+    const fiftyRow = history.locator(`[data-import="${fifty.id}"]`);
+    expect(await fiftyRow.getByTestId("import-status").textContent()).toBe("Completed");
+    expect(await fiftyRow.getByTestId("history-created").textContent()).toBe("48");
+    expect(await fiftyRow.getByTestId("history-rejected").textContent()).toBe("2");
+    expect(await fiftyRow.getByTestId("import-resume").count()).toBe(0);
+
+    // Its report: the counts and both rejected rows with their reasons.
+    await fiftyRow.getByTestId("import-open").click();
+    await page.waitForURL(new RegExp(`/console/import/${fifty.id}$`));
+    await page.getByRole("heading", { name: "Import report", level: 1 }).waitFor();
+    reportPath = `/console/import/${fifty.id}`;
+    const report = page.getByTestId("import-report");
+    expect(await report.getByTestId("report-created").textContent()).toBe("48");
+    const rejected = report.getByTestId("import-issues").locator('tr[data-level="error"]');
+    await expect.poll(() => rejected.count()).toBe(2);
+    expect(await rejected.nth(0).textContent()).toMatch(/^17.*invalid_email/);
+    expect(await rejected.nth(1).textContent()).toMatch(/^33.*stage/);
+    await shot("import-report");
+
+    // The interrupted one says why, and resumes from the rows without an outcome.
+    await page.getByRole("navigation", { name: "Breadcrumbs" }).getByRole("link").click();
+    await page.waitForURL(/\/console\/import$/);
+    await history.locator(`[data-import="${interrupted}"]`).getByTestId("import-open").click();
+    await page.waitForURL(new RegExp(`/console/import/${interrupted}$`));
+    const stopped = page.getByTestId("import-interrupted");
+    await stopped.getByText("This import stopped before its last row").waitFor();
+    await stopped.getByText("The node said: the disk is full").waitFor();
+    // The bar shows how far it went: the 2 rows rejected on reading, none written yet.
+    expect(await page.getByTestId("import-progress").getAttribute("value")).toBe("2");
+    await shot("import-interrupted");
+    expect(await axeNow("import-interrupted")).toEqual([]);
+    const customersBefore = (await api("/v1/customers?limit=100")).body.customers as unknown[];
+    await page.getByTestId("import-resume").click();
+    await page.getByTestId("import-status").getByText("Completed").waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId("import-resume").count()).toBe(0);
+    expect(await stopped.count()).toBe(0);
+    expect((await api(`/v1/imports/${interrupted}`)).body).toMatchObject({
+      status: "completed",
+      error: null,
+      created: 0,
+      unchanged: 48,
+      rejected: 2,
+      processed: 50,
+    });
+    await expect
+      .poll(() => page.getByTestId("import-report").getByTestId("report-rejected").textContent())
+      .toBe("2");
+    // The same people: no customer written twice.
+    const customersAfter = (await api("/v1/customers?limit=100")).body.customers as unknown[];
+    expect(customersAfter.length).toBe(customersBefore.length);
+    await shot("import-resumed");
+    // Back on the list, it reads Completed too.
+    await page.goto(`${node.url}/console/import`);
+    await expect
+      .poll(() =>
+        history
+          .locator(`[data-import="${interrupted}"]`)
+          .getByTestId("import-status")
+          .textContent(),
+      )
+      .toBe("Completed");
+    expect(await axeNow("import-history")).toEqual([]);
   });
 
   it("switches to Chinese, keeps it across a reload, and back", async () => {
@@ -651,6 +1024,7 @@ describe.runIf(haveBrowser)("console in a browser", () => {
       ["compare", comparePath],
       ["segments", "/console/segments"],
       ["import", "/console/import"],
+      ["import-report", reportPath],
       ["team", "/console/team"],
       ["not-found", "/console/no/such/page"],
       ["forgot-password", "/console/forgot-password"],
@@ -807,6 +1181,9 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     await page.getByTestId("sign-in-password").fill("a long enough secret");
     await page.getByTestId("sign-in-submit").click();
     await page.waitForURL(/\/console\/customers$/);
+    // Possible duplicates to compare, none to dismiss.
+    await page.getByTestId("merge-suggestions").getByTestId("compare").first().waitFor();
+    expect(await page.getByTestId("dismiss-suggestion").count()).toBe(0);
     await page.getByRole("link", { name: "Team & keys" }).click();
     await page.getByText("Owners and admins only").waitFor();
     // As an auditor: a customer's page to read, with no form to change it.
@@ -823,6 +1200,8 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     await page.getByRole("link", { name: "Import" }).click();
     await page.getByText("Auditors do not import").waitFor();
     expect(await page.getByTestId("import-file").count()).toBe(0);
+    // The past imports and their reports are theirs to read.
+    await page.getByTestId("import-history").getByTestId("import-open").first().waitFor();
     expect(problems).toEqual([]);
   });
 

@@ -12,6 +12,7 @@ import {
 import { ComparePage } from "./pages/ComparePage.js";
 import { CustomerPage } from "./pages/CustomerPage.js";
 import { CustomersPage } from "./pages/CustomersPage.js";
+import { ImportDetailPage } from "./pages/ImportDetailPage.js";
 import { ImportPage } from "./pages/ImportPage.js";
 import { NotFoundPage } from "./pages/NotFoundPage.js";
 import { SegmentsPage } from "./pages/SegmentsPage.js";
@@ -69,6 +70,7 @@ export function ConsoleApp() {
                 <Route path="customers/:id/compare/:otherId" element={<ComparePage />} />
                 <Route path="segments" element={<SegmentsPage />} />
                 <Route path="import" element={<ImportPage />} />
+                <Route path="import/:id" element={<ImportDetailPage />} />
                 <Route path="team" element={<TeamPage />} />
                 <Route path="*" element={<NotFoundPage />} />
               </Route>

@@ -71,6 +71,9 @@ describe("the console's catalogues", () => {
       ["segments", ["and", "or"]],
       ["import.status", ["uploading", "running", "interrupted", "completed", "failed"]],
       ["import.levels", ["error", "warning"]],
+      ["import.kinds", ["check", "import"]],
+      ["customer.identityPlaceholder", CHANNEL_KINDS],
+      ["duplicates.reasons", ["identifier_conflict", "email_conflict"]],
       [
         "import.fields",
         ["name", "first_name", "last_name", "email", "phone", "birthday", "language", "tags"]

@@ -13,6 +13,7 @@ import {
   useCustomerList,
 } from "../customers/hooks/useCustomers.js";
 import { ErrorMessage, LoadingState, PageHead, useTitle } from "../layout/ui.js";
+import { useSession } from "../session/hooks/useSession.js";
 
 const isStage = (s: string | null): s is Stage => STAGES.some((x) => x === s);
 
@@ -33,6 +34,7 @@ export function CustomersPage() {
   const [params, setParams] = useSearchParams();
   const filters = filtersOf(params);
   const [creating, setCreating] = useState(false);
+  const role = useSession().data?.staff.role;
   const list = useCustomerList(filters);
   const customers = list.data?.pages.flatMap((p) => p.customers) ?? [];
   const change = (next: Filters) => {
@@ -116,7 +118,7 @@ export function CustomersPage() {
       </Card>
       <Card title={t("duplicates.title")}>
         <p className="hint hint-top">{t("duplicates.lead")}</p>
-        <MergeSuggestions />
+        <MergeSuggestions canWrite={role !== undefined && role !== "auditor"} />
       </Card>
     </div>
   );

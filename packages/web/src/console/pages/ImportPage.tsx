@@ -4,6 +4,7 @@ import { Link } from "react-router";
 import { Upload } from "../../components/icons.js";
 import { Card, Notice, Spinner } from "../../components/ui.js";
 import { ColumnMapping } from "../imports/components/ColumnMapping.js";
+import { ImportHistory } from "../imports/components/ImportHistory.js";
 import { ImportProgress, ImportReport } from "../imports/components/ImportReport.js";
 import { useImport, useUploadImport } from "../imports/hooks/useImports.js";
 import { ErrorMessage, PageHead, useTitle } from "../layout/ui.js";
@@ -11,7 +12,8 @@ import { useSession } from "../session/hooks/useSession.js";
 
 /**
  * The import wizard: choose a CSV, check it with a dry run (nothing written), then import it
- * and follow its progress; rejected rows are listed with their reasons either way.
+ * and follow its progress; rejected rows are listed with their reasons either way. Under it,
+ * the past imports, each opening its report (auditors read those too).
  */
 export function ImportPage() {
   const { t } = useTranslation();
@@ -22,6 +24,7 @@ export function ImportPage() {
       <div className="page">
         <PageHead title={t("import.title")} lead={t("import.lead")} />
         <Notice title={t("import.notAllowed")}>{t("import.notAllowedDetail")}</Notice>
+        <PastImports canWrite={false} />
       </div>
     );
   }
@@ -144,6 +147,17 @@ function ImportWizard() {
           ) : null}
         </Card>
       ) : null}
+      <PastImports canWrite />
     </div>
+  );
+}
+
+function PastImports(props: { canWrite: boolean }) {
+  const { t } = useTranslation();
+  return (
+    <Card title={t("import.history")}>
+      <p className="hint hint-top">{t("import.historyLead")}</p>
+      <ImportHistory canWrite={props.canWrite} />
+    </Card>
   );
 }

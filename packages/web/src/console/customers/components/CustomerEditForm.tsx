@@ -4,10 +4,13 @@ import { useForm } from "react-hook-form";
 import { useTranslation } from "react-i18next";
 import { z } from "zod";
 import { Spinner } from "../../../components/ui.js";
+import { ConsoleApiError } from "../../api/client.js";
 import { type Customer, STAGES } from "../../api/schemas.js";
 import { useErrorText } from "../../layout/ui.js";
-import { useUpdateCustomer } from "../hooks/useCustomers.js";
+import { type CustomerChanges, useUpdateCustomer } from "../hooks/useCustomers.js";
+import { identitiesChanged, identityRowErrors } from "../identities.js";
 import { splitTags } from "./CustomerCreateForm.js";
+import { IdentityFields, IdentityValues } from "./IdentityFields.js";
 import { showServerError } from "./server-errors.js";
 import { TextField } from "./TextField.js";
 
@@ -46,6 +49,7 @@ const EditValues = z.object({
     .string()
     .trim()
     .refine((s) => s === "" || /^\d{4}-\d{2}-\d{2}$/.test(s), { error: "form.dateInvalid" }),
+  identities: IdentityValues,
 });
 type EditValues = z.infer<typeof EditValues>;
 
@@ -53,7 +57,10 @@ const FIELDS = ["name", "email", "phone", "stage", "tags", "language", "birthday
 const same = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && a.every((x, i) => x === b[i]);
 
-/** Sends only what changed: each change is an entry naming the fields it touched. */
+/**
+ * Sends only what changed: each change is an entry naming the fields it touched. Channel
+ * identities go as one list when any of them changed (the node replaces them all).
+ */
 export function CustomerEditForm(props: { customer: Customer; onDone: () => void }) {
   const { t } = useTranslation();
   const id = useId();
@@ -70,6 +77,7 @@ export function CustomerEditForm(props: { customer: Customer; onDone: () => void
       tags: c.tags.join(", "),
       language: c.language ?? "",
       birthday: c.birthday ?? "",
+      identities: c.identities.map((i) => ({ type: i.type, value: i.value })),
     },
   });
   const { errors } = form.formState;
@@ -77,7 +85,8 @@ export function CustomerEditForm(props: { customer: Customer; onDone: () => void
     const emails = splitList(v.email);
     const phones = splitList(v.phone);
     const tags = splitTags(v.tags);
-    const changes = {
+    const identities = v.identities.map((i) => ({ type: i.type, value: i.value.trim() }));
+    const changes: CustomerChanges = {
       ...(v.name !== (c.name ?? "") ? { name: v.name || null } : {}),
       ...(same(emails, c.emails) ? {} : { emails }),
       ...(same(
@@ -90,6 +99,7 @@ export function CustomerEditForm(props: { customer: Customer; onDone: () => void
       ...(same(tags, c.tags) ? {} : { tags }),
       ...(v.language !== (c.language ?? "") ? { language: v.language || null } : {}),
       ...(v.birthday !== (c.birthday ?? "") ? { birthday: v.birthday || null } : {}),
+      ...(identitiesChanged(identities, c.identities) ? { identities } : {}),
     };
     if (Object.keys(changes).length === 0) {
       props.onDone();
@@ -99,9 +109,17 @@ export function CustomerEditForm(props: { customer: Customer; onDone: () => void
       await update.mutateAsync(changes);
       props.onDone();
     } catch (err) {
-      if (!showServerError(err, FIELDS, form.setError)) {
-        form.setError("root", { type: "server", message: errorText(err).detail });
+      // A refusal about an identity goes beside its row; one about the other fields, beside
+      // theirs (a request's validation issues can name both); anything else, under the form.
+      const rows = identityRowErrors(err, changes.identities ?? [], c.identities);
+      for (const r of rows) {
+        form.setError(`identities.${r.index}.value`, { type: "server", message: r.message });
       }
+      const issues = err instanceof ConsoleApiError && err.code === "invalid_request";
+      const shown =
+        ((rows.length === 0 || issues) && showServerError(err, FIELDS, form.setError)) ||
+        rows.length > 0;
+      if (!shown) form.setError("root", { type: "server", message: errorText(err).detail });
     }
   });
   return (
@@ -152,6 +170,7 @@ export function CustomerEditForm(props: { customer: Customer; onDone: () => void
         label={t("customer.birthday")}
         hint={t("customer.birthdayHint")}
       />
+      <IdentityFields form={form} />
       {errors.root?.message ? (
         <p className="field-error form-wide" role="alert" data-testid="edit-error">
           {errors.root.message}

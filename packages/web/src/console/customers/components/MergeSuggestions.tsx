@@ -1,8 +1,10 @@
+import { useId, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
+import { Spinner } from "../../../components/ui.js";
 import { DateTime, ErrorMessage, LoadingState } from "../../layout/ui.js";
 import { useCustomer } from "../hooks/useCustomers.js";
-import { useMergeSuggestions } from "../hooks/useMergeSuggestions.js";
+import { useDismissSuggestion, useMergeSuggestions } from "../hooks/useMergeSuggestions.js";
 
 /** A customer by name (its id until the profile arrives, or if it cannot be read). */
 function CustomerLink(props: { id: string }) {
@@ -22,34 +24,86 @@ function CustomerLink(props: { id: string }) {
 
 /**
  * Pairs an import found may be one person, each customer a link to its 360 page. Compare opens
- * both side by side, where either can absorb the other.
+ * both side by side, where either can absorb the other; Dismiss (staff who write) settles a pair
+ * as two people, and the list is read again.
  */
-export function MergeSuggestions() {
+export function MergeSuggestions(props: { canWrite: boolean }) {
   const { t } = useTranslation();
+  const id = useId();
   const suggestions = useMergeSuggestions();
+  const dismiss = useDismissSuggestion();
+  const [dismissed, setDismissed] = useState(false);
+  // The dismissed row leaves the list: the focus goes to the message saying so, not to the page.
+  const status = useRef<HTMLParagraphElement>(null);
+  const onDismiss = (suggestionId: string) => {
+    if (!window.confirm(t("duplicates.confirmDismiss"))) return;
+    setDismissed(false);
+    dismiss.mutate(suggestionId, {
+      onSuccess: () => {
+        setDismissed(true);
+        window.setTimeout(() => status.current?.focus(), 0);
+      },
+    });
+  };
   if (suggestions.isPending) return <LoadingState />;
   if (suggestions.isError) return <ErrorMessage error={suggestions.error} />;
   const list = suggestions.data.suggestions;
-  if (list.length === 0) return <p className="empty-line">{t("duplicates.none")}</p>;
   return (
-    <ul className="plain-list duplicate-list" data-testid="merge-suggestions">
-      {list.map((s) => (
-        <li key={s.id}>
-          <CustomerLink id={s.customerId} /> <span aria-hidden="true">↔</span>
-          <span className="sr-only">{t("duplicates.mayBe")}</span> <CustomerLink id={s.otherId} />{" "}
-          <span className="muted">
-            {t(`duplicates.reasons.${s.reason}`, { defaultValue: s.reason })} · {s.source} ·{" "}
-            <DateTime iso={s.createdAt} dateOnly />
-          </span>{" "}
-          <Link
-            to={`/customers/${s.customerId}/compare/${s.otherId}`}
-            className="btn btn-ghost btn-small"
-            data-testid="compare"
-          >
-            {t("merge.compare")}
-          </Link>
-        </li>
-      ))}
-    </ul>
+    <>
+      {list.length === 0 ? (
+        <p className="empty-line" data-testid="merge-suggestions-none">
+          {t("duplicates.none")}
+        </p>
+      ) : (
+        <ul className="plain-list duplicate-list" data-testid="merge-suggestions">
+          {list.map((s) => (
+            <li key={s.id} data-suggestion={s.id}>
+              <span id={`${id}-${s.id}`}>
+                <CustomerLink id={s.customerId} /> <span aria-hidden="true">↔</span>
+                <span className="sr-only">{t("duplicates.mayBe")}</span>{" "}
+                <CustomerLink id={s.otherId} />
+              </span>{" "}
+              <span className="muted">
+                {t(`duplicates.reasons.${s.reason}`, { defaultValue: s.reason })} · {s.source} ·{" "}
+                <DateTime iso={s.createdAt} dateOnly />
+              </span>{" "}
+              <span className="suggestion-actions">
+                <Link
+                  to={`/customers/${s.customerId}/compare/${s.otherId}`}
+                  className="btn btn-ghost btn-small"
+                  aria-describedby={`${id}-${s.id}`}
+                  data-testid="compare"
+                >
+                  {t("merge.compare")}
+                </Link>
+                {props.canWrite ? (
+                  <button
+                    type="button"
+                    className="btn btn-ghost btn-small"
+                    disabled={dismiss.isPending}
+                    onClick={() => onDismiss(s.id)}
+                    aria-describedby={`${id}-${s.id}`}
+                    data-testid="dismiss-suggestion"
+                  >
+                    {dismiss.isPending && dismiss.variables === s.id ? <Spinner /> : null}{" "}
+                    {t("duplicates.dismiss")}
+                  </button>
+                ) : null}
+              </span>
+            </li>
+          ))}
+        </ul>
+      )}
+      <p
+        ref={status}
+        tabIndex={-1}
+        className={dismissed ? "hint suggestion-status" : "sr-only"}
+        role="status"
+        data-testid="suggestion-dismissed"
+      >
+        {dismissed ? t("duplicates.dismissed") : ""}
+      </p>
+      {dismiss.isError ? <ErrorMessage error={dismiss.error} /> : null}
+    </>
   );
 }

@@ -1,5 +1,5 @@
 import { useTranslation } from "react-i18next";
-import { Field, Fields } from "../../../components/ui.js";
+import { Field, Fields, Spinner } from "../../../components/ui.js";
 import type { Import } from "../../api/schemas.js";
 import { ErrorMessage, LoadingState } from "../../layout/ui.js";
 import { useImportIssues } from "../hooks/useImports.js";
@@ -13,13 +13,14 @@ export function ImportProgress(props: { imp: Import }) {
   const total = Math.max(imp.rowsRead, imp.processed, 1);
   return (
     <div className="import-progress">
-      <label className="label" htmlFor={`progress-${imp.id}`}>
+      <label className="label" htmlFor={`progress-${imp.id}`} data-testid="import-progress-status">
         {t(`import.status.${imp.status}`)}
       </label>
       <progress
         id={`progress-${imp.id}`}
         max={total}
-        value={done(imp.status) ? total : imp.processed}
+        // Full once completed; an interrupted or failed one shows how far it went.
+        value={imp.status === "completed" ? total : imp.processed}
         data-testid="import-progress"
       />
       <p className="muted">
@@ -29,11 +30,13 @@ export function ImportProgress(props: { imp: Import }) {
   );
 }
 
-export function ImportReport(props: { imp: Import }) {
+/** `showError: false` where the page already says why the import stopped. */
+export function ImportReport(props: { imp: Import; showError?: boolean }) {
   const { t } = useTranslation();
   const fieldLabel = useFieldLabel();
   const { imp } = props;
   const issues = useImportIssues(imp.id, done(imp.status));
+  const rows = issues.data?.pages.flatMap((p) => p.errors) ?? [];
   return (
     <div className="import-report" data-testid="import-report">
       <Fields>
@@ -61,41 +64,59 @@ export function ImportReport(props: { imp: Import }) {
             .join(" · ")}
         </Field>
       </Fields>
-      {imp.error ? <p className="field-error">{imp.error}</p> : null}
+      {imp.error && props.showError !== false ? <p className="field-error">{imp.error}</p> : null}
       <h3 className="subhead">{t("import.issues")}</h3>
       {!done(imp.status) ? null : issues.isPending ? (
         <LoadingState />
-      ) : issues.isError ? (
+      ) : issues.isError && rows.length === 0 ? (
         <ErrorMessage error={issues.error} retry={() => issues.refetch()} />
-      ) : issues.data.errors.length === 0 ? (
+      ) : rows.length === 0 ? (
         <p className="empty-line">{t("import.noIssues")}</p>
       ) : (
-        <div className="table-wrap">
-          <table className="table" data-testid="import-issues">
-            <thead>
-              <tr>
-                <th scope="col">{t("import.row")}</th>
-                <th scope="col">{t("import.level")}</th>
-                <th scope="col">{t("import.reason")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {issues.data.errors.map((e) => (
-                <tr key={`${e.row}-${e.code}-${e.reason}`} data-level={e.level}>
-                  <td>{e.row}</td>
-                  <td>
-                    <span className={`pill ${e.level === "error" ? "pill-bad" : "pill-warn"}`}>
-                      {t(`import.levels.${e.level}`)}
-                    </span>
-                  </td>
-                  <td>
-                    <code>{e.code}</code> {e.reason}
-                  </td>
+        <>
+          <div className="table-wrap">
+            <table className="table" data-testid="import-issues">
+              <thead>
+                <tr>
+                  <th scope="col">{t("import.row")}</th>
+                  <th scope="col">{t("import.level")}</th>
+                  <th scope="col">{t("import.reason")}</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+              </thead>
+              <tbody>
+                {rows.map((e) => (
+                  <tr key={`${e.row}-${e.level}-${e.code}-${e.reason}`} data-level={e.level}>
+                    <td data-label={t("import.row")}>{e.row}</td>
+                    <td data-label={t("import.level")}>
+                      <span className={`pill ${e.level === "error" ? "pill-bad" : "pill-warn"}`}>
+                        {t(`import.levels.${e.level}`)}
+                      </span>
+                    </td>
+                    <td data-label={t("import.reason")}>
+                      <span>
+                        <code>{e.code}</code> {e.reason}
+                      </span>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          {issues.hasNextPage ? (
+            <div className="pager">
+              <button
+                type="button"
+                className="btn"
+                onClick={() => issues.fetchNextPage()}
+                disabled={issues.isFetchingNextPage}
+                data-testid="issues-more"
+              >
+                {issues.isFetchingNextPage ? <Spinner /> : null} {t("action.loadMore")}
+              </button>
+            </div>
+          ) : null}
+          {issues.isError ? <ErrorMessage error={issues.error} /> : null}
+        </>
       )}
     </div>
   );

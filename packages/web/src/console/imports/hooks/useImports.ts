@@ -1,4 +1,5 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { z } from "zod";
 import { call } from "../../api/client.js";
 import { Import, ImportIssues } from "../../api/schemas.js";
 
@@ -25,12 +26,13 @@ export function useUploadImport() {
       }),
     onSuccess: (imp) => {
       client.setQueryData(["imports", "one", imp.id], imp);
+      client.invalidateQueries({ queryKey: ["imports", "list"] });
       if (!imp.dryRun) client.invalidateQueries({ queryKey: ["customers", "list"] });
     },
   });
 }
 
-const finished = (status: Import["status"] | undefined) =>
+export const finished = (status: Import["status"] | undefined) =>
   status === "completed" || status === "failed" || status === "interrupted";
 
 /** An import's progress, read again every half second until it finishes. */
@@ -41,8 +43,9 @@ export function useImport(id: string | undefined) {
     enabled: id !== undefined,
     queryFn: async () => {
       const imp = await call("GET", `/v1/imports/${encodeURIComponent(id ?? "")}`, Import);
-      if (finished(imp.status) && !imp.dryRun) {
-        client.invalidateQueries({ queryKey: ["customers", "list"] });
+      if (finished(imp.status)) {
+        client.invalidateQueries({ queryKey: ["imports", "list"] });
+        if (!imp.dryRun) client.invalidateQueries({ queryKey: ["customers", "list"] });
       }
       return imp;
     },
@@ -50,14 +53,42 @@ export function useImport(id: string | undefined) {
   });
 }
 
-/** The rows an import rejected, with their reasons (and warnings). */
-export function useImportIssues(id: string | undefined, ready: boolean) {
+/** The merchant's imports (and checks), newest first; read again while one is being written. */
+export function useImportList(limit: number) {
   return useQuery({
+    queryKey: ["imports", "list", limit],
+    queryFn: () =>
+      call("GET", "/v1/imports", z.object({ imports: z.array(Import) }), { query: { limit } }),
+    refetchInterval: (q) =>
+      q.state.data?.imports.some((imp) => !finished(imp.status)) ? 1_000 : false,
+  });
+}
+
+/** Goes on with an interrupted import from its first row without an outcome. */
+export function useResumeImport() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) =>
+      call("POST", `/v1/imports/${encodeURIComponent(id)}/resume`, Import),
+    onSuccess: (imp) => {
+      // Running again: its page follows its progress, the list reads it again.
+      client.setQueryData(["imports", "one", imp.id], imp);
+      client.invalidateQueries({ queryKey: ["imports", "list"] });
+      client.invalidateQueries({ queryKey: ["imports", "issues", imp.id] });
+    },
+  });
+}
+
+/** The rows an import rejected, with their reasons (and warnings), a page after another. */
+export function useImportIssues(id: string | undefined, ready: boolean) {
+  return useInfiniteQuery({
     queryKey: ["imports", "issues", id],
     enabled: id !== undefined && ready,
-    queryFn: () =>
+    queryFn: ({ pageParam }) =>
       call("GET", `/v1/imports/${encodeURIComponent(id ?? "")}/errors`, ImportIssues, {
-        query: { warnings: "true", limit: 1000 },
+        query: { warnings: "true", limit: 500, after: pageParam },
       }),
+    initialPageParam: undefined as number | undefined,
+    getNextPageParam: (last) => last.next ?? undefined,
   });
 }

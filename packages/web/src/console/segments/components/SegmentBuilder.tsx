@@ -32,12 +32,8 @@ export function SegmentBuilder(props: { canSave: boolean }) {
   const [rules, setRules] = useState<Rule[]>([blankRule()]);
   const [name, setName] = useState("");
   const condition = conditionOf(combinator, rules);
-  const settled = useSettled(condition, 250);
-  const count = useSegmentCount(settled, true);
   const define = useDefineSegment();
   const errorText = useErrorText();
-  const change = (i: number, next: Partial<Rule>) =>
-    setRules((rs) => rs.map((r, j) => (j === i ? { ...r, ...next } : r)));
   const save = (e: React.FormEvent) => {
     e.preventDefault();
     if (name.trim() === "") return;
@@ -45,6 +41,67 @@ export function SegmentBuilder(props: { canSave: boolean }) {
   };
   return (
     <form className="form segment-builder" onSubmit={save} noValidate>
+      <RulesEditor
+        combinator={combinator}
+        rules={rules}
+        onCombinator={setCombinator}
+        onRules={setRules}
+      />
+      <LiveCount condition={condition} />
+      <LogicView condition={condition} />
+      {props.canSave ? (
+        <div className="save-row">
+          <div className="form-field">
+            <label className="label" htmlFor={`${id}-name`}>
+              {t("segments.name")}
+            </label>
+            <input
+              id={`${id}-name`}
+              className="input"
+              value={name}
+              maxLength={100}
+              onChange={(e) => setName(e.target.value)}
+              data-testid="segment-name"
+            />
+          </div>
+          <button
+            type="submit"
+            className="btn btn-primary"
+            disabled={define.isPending || name.trim() === ""}
+            data-testid="segment-save"
+          >
+            {define.isPending ? <Spinner /> : null} {t("segments.save")}
+          </button>
+        </div>
+      ) : null}
+      {define.isError ? (
+        <p className="field-error" role="alert">
+          {errorText(define.error).detail}
+        </p>
+      ) : null}
+      {define.isSuccess ? (
+        <p className="hint" role="status" data-testid="segment-saved">
+          {t("segments.savedNotice", { name: define.data.name })}
+        </p>
+      ) : null}
+    </form>
+  );
+}
+
+/** All rules or any rule, and the rules themselves: each a fact, is / is not, and a value. */
+export function RulesEditor(props: {
+  combinator: Combinator;
+  rules: Rule[];
+  onCombinator: (next: Combinator) => void;
+  onRules: (update: (rules: Rule[]) => Rule[]) => void;
+}) {
+  const { t } = useTranslation();
+  const id = useId();
+  const { rules, onRules } = props;
+  const change = (i: number, next: Partial<Rule>) =>
+    onRules((rs) => rs.map((r, j) => (j === i ? { ...r, ...next } : r)));
+  return (
+    <>
       <fieldset className="fieldset">
         <legend className="label">{t("segments.match")}</legend>
         <div className="radio-row">
@@ -54,8 +111,8 @@ export function SegmentBuilder(props: { canSave: boolean }) {
                 type="radio"
                 name={`${id}-combinator`}
                 value={c}
-                checked={combinator === c}
-                onChange={() => setCombinator(c)}
+                checked={props.combinator === c}
+                onChange={() => props.onCombinator(c)}
               />
               {t(`segments.${c}`)}
             </label>
@@ -106,8 +163,9 @@ export function SegmentBuilder(props: { canSave: boolean }) {
             <button
               type="button"
               className="btn btn-ghost"
-              onClick={() => setRules((rs) => rs.filter((_, j) => j !== i))}
+              onClick={() => onRules((rs) => rs.filter((_, j) => j !== i))}
               aria-label={t("segments.removeRule", { n: i + 1 })}
+              data-testid="rule-remove"
             >
               ×
             </button>
@@ -118,69 +176,53 @@ export function SegmentBuilder(props: { canSave: boolean }) {
         <button
           type="button"
           className="btn"
-          onClick={() => setRules((rs) => [...rs, { field: "tag", negated: false, value: "" }])}
+          onClick={() => onRules((rs) => [...rs, { field: "tag", negated: false, value: "" }])}
           data-testid="add-rule"
         >
           {t("segments.addRule")}
         </button>
       </div>
-      <div className="live-count" aria-live="polite">
-        {count.isError ? (
-          <ErrorMessage error={count.error} />
-        ) : count.data ? (
-          <p>
-            <span className="big-number" data-testid="segment-count">
-              {count.data.count.toLocaleString()}
-            </span>{" "}
-            {t("segments.countLabel", { count: count.data.count })}
-            {count.isFetching ? <Spinner label={t("segments.counting")} /> : null}
-          </p>
-        ) : (
-          <Spinner label={t("segments.counting")} />
-        )}
-      </div>
-      <details className="logic">
-        <summary>{t("segments.logic")}</summary>
-        <pre className="code" data-testid="segment-logic">
-          {JSON.stringify(condition, null, 2)}
-        </pre>
-      </details>
-      {props.canSave ? (
-        <div className="save-row">
-          <div className="form-field">
-            <label className="label" htmlFor={`${id}-name`}>
-              {t("segments.name")}
-            </label>
-            <input
-              id={`${id}-name`}
-              className="input"
-              value={name}
-              maxLength={100}
-              onChange={(e) => setName(e.target.value)}
-              data-testid="segment-name"
-            />
-          </div>
-          <button
-            type="submit"
-            className="btn btn-primary"
-            disabled={define.isPending || name.trim() === ""}
-            data-testid="segment-save"
-          >
-            {define.isPending ? <Spinner /> : null} {t("segments.save")}
-          </button>
-        </div>
-      ) : null}
-      {define.isError ? (
-        <p className="field-error" role="alert">
-          {errorText(define.error).detail}
+    </>
+  );
+}
+
+/**
+ * How many active customers the condition selects now, asked once it settles; nothing while
+ * `enabled` is false (a condition that is not JSON yet, or one the node has just refused).
+ */
+export function LiveCount(props: { condition: unknown; enabled?: boolean }) {
+  const { t } = useTranslation();
+  const settled = useSettled(props.condition, 250);
+  const count = useSegmentCount(settled, props.enabled ?? true);
+  return (
+    <div className="live-count" aria-live="polite">
+      {props.enabled === false ? null : count.isError ? (
+        <ErrorMessage error={count.error} />
+      ) : count.data ? (
+        <p>
+          <span className="big-number" data-testid="segment-count">
+            {count.data.count.toLocaleString()}
+          </span>{" "}
+          {t("segments.countLabel", { count: count.data.count })}
+          {count.isFetching ? <Spinner label={t("segments.counting")} /> : null}
         </p>
-      ) : null}
-      {define.isSuccess ? (
-        <p className="hint" role="status" data-testid="segment-saved">
-          {t("segments.savedNotice", { name: define.data.name })}
-        </p>
-      ) : null}
-    </form>
+      ) : (
+        <Spinner label={t("segments.counting")} />
+      )}
+    </div>
+  );
+}
+
+/** The exact condition sent, folded away. */
+export function LogicView(props: { condition: unknown }) {
+  const { t } = useTranslation();
+  return (
+    <details className="logic">
+      <summary>{t("segments.logic")}</summary>
+      <pre className="code" data-testid="segment-logic">
+        {JSON.stringify(props.condition, null, 2)}
+      </pre>
+    </details>
   );
 }
 

@@ -39,6 +39,17 @@ export function useSegment(id: string) {
   });
 }
 
+/** Renames a segment or changes its condition: one sealed entry naming what changed. */
+export function useChangeSegment(id: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (changes: { name?: string; condition?: unknown }) =>
+      call("PATCH", `/v1/segments/${encodeURIComponent(id)}`, Segment, { body: changes }),
+    // Its count, the list and the customer list's segment filter all read it again.
+    onSuccess: () => client.invalidateQueries({ queryKey: ["segments"] }),
+  });
+}
+
 export function useDeleteSegment() {
   const client = useQueryClient();
   return useMutation({
