@@ -19,7 +19,7 @@ import { backends } from "../src/test-support/backends.js";
 import { loadKeyStore } from "../src/vault/keystore.js";
 import { Vault } from "../src/vault/vault.js";
 import { size, type TestNode, testNode } from "./helpers.js";
-import { cellsAtRest } from "./personal-data.js";
+import { cellsAtRest, expectNoPersonalData, expectNoPersonalDataInDump } from "./personal-data.js";
 
 const HOST = "patron.test";
 const ORIGIN = `http://${HOST}`;
@@ -288,7 +288,7 @@ describe.each(backends)("staff accounts ($name)", (backend) => {
     expect((await call("GET", "/v1/outbox", { session: ana })).statusCode).toBe(403);
   });
 
-  it("keeps emails off the ledger and messages encrypted in the outbox table", async () => {
+  it("keeps emails off the ledger, out of every table and pg_dump, and messages encrypted in the outbox table", async () => {
     await call("POST", "/v1/staff/invitations", {
       key: t.ownerKey,
       body: { email: "secret.person@example.org", role: "auditor" },
@@ -313,6 +313,21 @@ describe.each(backends)("staff accounts ($name)", (backend) => {
     const all = await everythingAtRest(t);
     expect(all.includes(Buffer.from(token))).toBe(false);
     expect(all.includes(Buffer.from(token.split(".")[1] as string))).toBe(false);
+    // Staff emails rest sealed, found by blind index: in no cell of any table (staff_accounts
+    // among them), as written or lower-cased, nor in a real pg_dump on PostgreSQL.
+    const emails = [
+      OWNER_EMAIL,
+      "Ana.Clerk@Example.com",
+      "secret.person@example.org",
+      "ana.clerk@example.com",
+    ];
+    await expectNoPersonalData(t, emails);
+    await expectNoPersonalDataInDump(t, emails);
+    // The staff list still shows them, decrypted.
+    const listed = (await call("GET", "/v1/staff", { key: t.ownerKey })).json().staff;
+    expect(listed.map((s: { email: string }) => s.email)).toEqual(
+      expect.arrayContaining([OWNER_EMAIL, "ana.clerk@example.com", "secret.person@example.org"]),
+    );
   });
 
   it("answers a wrong password and an unknown email alike, after one verification each", async () => {

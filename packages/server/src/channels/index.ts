@@ -5,9 +5,10 @@ import { SmtpMailer } from "./mail.js";
 import { type Message, Outbox } from "./outbox.js";
 import { HttpSmsSender, type SmsSettings } from "./sms.js";
 
+export { DeliveryError, failureOf, MailError, SmsError } from "./errors.js";
 export { SmtpMailer } from "./mail.js";
 export { type HeldMessage, type Message, Outbox } from "./outbox.js";
-export { HttpSmsSender, messagesUrl, SmsError, type SmsSettings } from "./sms.js";
+export { HttpSmsSender, messagesUrl, type SmsSettings } from "./sms.js";
 
 /** How outgoing messages leave the node; unset channels land in the local outbox. */
 export interface ChannelSettings {
@@ -43,7 +44,10 @@ export class Channels {
     if (settings.sms) this.sms = new HttpSmsSender(settings.sms);
   }
 
-  /** Sends a message on a merchant's behalf; throws when the configured transport refuses it. */
+  /**
+   * Sends a message on a merchant's behalf. Throws a DeliveryError when the configured transport
+   * refuses it or cannot be reached; its message names codes only, never the recipient or text.
+   */
   async send(merchantId: string, message: Message, customerId?: string): Promise<Delivery> {
     if (message.channel === "mail" && this.mailer) {
       await this.mailer.send(message);

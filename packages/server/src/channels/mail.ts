@@ -1,4 +1,5 @@
 import nodemailer, { type Transporter } from "nodemailer";
+import { MailError, smtpReason } from "./errors.js";
 
 /** An email to one recipient, in plain text. */
 export interface Mail {
@@ -21,13 +22,19 @@ export class SmtpMailer {
     this.transport = nodemailer.createTransport(url);
   }
 
+  /** Throws a MailError naming codes only: the server's reply text names the recipient. */
   async send(mail: Mail): Promise<void> {
-    await this.transport.sendMail({
-      from: this.from,
-      to: mail.to,
-      subject: mail.subject,
-      text: mail.text,
-    });
+    try {
+      await this.transport.sendMail({
+        from: this.from,
+        to: mail.to,
+        subject: mail.subject,
+        text: mail.text,
+      });
+    } catch (err) {
+      const { reason, status } = smtpReason(err);
+      throw new MailError(reason, status);
+    }
   }
 
   close(): void {

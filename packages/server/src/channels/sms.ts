@@ -1,3 +1,5 @@
+import { networkReason, SmsError } from "./errors.js";
+
 /** Where and as whom SMS go: a Twilio-compatible Messages API. */
 export interface SmsSettings {
   /** The API's base URL (https://api.twilio.com), or the full `…/Messages.json` URL. */
@@ -8,16 +10,6 @@ export interface SmsSettings {
   token: string;
   /** The sender number or id (`From`). */
   from: string;
-}
-
-export class SmsError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = "SmsError";
-  }
 }
 
 /** The Messages endpoint of an account, unless the URL already names one. */
@@ -41,29 +33,37 @@ export class HttpSmsSender {
     this.endpoint = messagesUrl(settings);
   }
 
+  /**
+   * Throws an SmsError naming the HTTP status and the gateway's numeric error code only: its
+   * message may echo the number or the text (Twilio's "The 'To' number +… is not valid").
+   */
   async send(sms: { to: string; text: string }): Promise<void> {
     const auth = Buffer.from(`${this.settings.account}:${this.settings.token}`).toString("base64");
-    const response = await fetch(this.endpoint, {
-      method: "POST",
-      headers: {
-        authorization: `Basic ${auth}`,
-        "content-type": "application/x-www-form-urlencoded",
-        accept: "application/json",
-      },
-      body: new URLSearchParams({ To: sms.to, From: this.settings.from, Body: sms.text }),
-      signal: AbortSignal.timeout(this.timeoutMs),
-    });
-    // The body may say why (Twilio's `message`); the number and text are not repeated in errors.
+    let response: Response;
+    try {
+      response = await fetch(this.endpoint, {
+        method: "POST",
+        headers: {
+          authorization: `Basic ${auth}`,
+          "content-type": "application/x-www-form-urlencoded",
+          accept: "application/json",
+        },
+        body: new URLSearchParams({ To: sms.to, From: this.settings.from, Body: sms.text }),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (err) {
+      throw new SmsError(0, networkReason(err));
+    }
     const answer = await response.text().catch(() => "");
     if (!response.ok) {
-      let reason = "";
+      let code = "";
       try {
-        const parsed = JSON.parse(answer) as { message?: unknown };
-        if (typeof parsed.message === "string") reason = `: ${parsed.message.slice(0, 200)}`;
+        const parsed = JSON.parse(answer) as { code?: unknown };
+        if (Number.isSafeInteger(parsed.code)) code = ` (error ${parsed.code})`;
       } catch {
         // Not JSON: the status says enough.
       }
-      throw new SmsError(response.status, `the SMS gateway answered ${response.status}${reason}`);
+      throw new SmsError(response.status, `HTTP ${response.status}${code}`);
     }
   }
 }

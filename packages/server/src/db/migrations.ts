@@ -483,6 +483,25 @@ export const migrations: { id: number; name: string; sql: string }[] = [
         WHERE customer_id IS NOT NULL;
     `,
   },
+  {
+    id: 16,
+    name: "staff emails sealed",
+    sql: `
+      -- Staff emails rest sealed (under a key derived from the merchant's vault index key) and
+      -- are found by their blind index. Rows written before keep their clear email until the
+      -- staff domain seals them at start (staff/emails.ts): a row holds one form, never both.
+      ALTER TABLE staff_accounts ADD COLUMN email_sealed bytea;
+      ALTER TABLE staff_accounts ADD COLUMN email_index bytea;
+      ALTER TABLE staff_accounts ALTER COLUMN email DROP NOT NULL;
+      ALTER TABLE staff_accounts ADD CONSTRAINT staff_accounts_email_one_form
+        CHECK ((email IS NULL) = (email_sealed IS NOT NULL AND email_index IS NOT NULL));
+      DROP INDEX staff_accounts_email_idx;
+      DROP INDEX staff_accounts_sign_in_idx;
+      -- One account per email in a merchant; sign-in looks up (merchant, index) pairs.
+      CREATE UNIQUE INDEX staff_accounts_email_index_idx
+        ON staff_accounts (merchant_id, email_index);
+    `,
+  },
 ];
 
 /** Brings the schema up to date. Safe to run from several nodes at once on PostgreSQL. */

@@ -6,6 +6,7 @@ import type { Domain, DomainContext } from "../domain.js";
 import { merchantOf } from "../domain.js";
 import { SYSTEM_ACTOR } from "../tenancy/tenancy.js";
 import { staffAuditor } from "./audit.js";
+import { StaffEmails } from "./emails.js";
 import { Passkeys } from "./passkeys.js";
 import { staffRoutes } from "./routes.js";
 import {
@@ -41,7 +42,7 @@ const settingsOf = (ctx: DomainContext): StaffSettings =>
  * Staff accounts (decision 10): staff users of each merchant with email and password, sessions
  * by cookie, invitations and resets by emailed single-use links, and the outbox where messages
  * land without an SMTP server or SMS gateway. Creating, re-roling and disabling a staff user are
- * sealed entries on the merchant's chain; emails never go on the ledger.
+ * sealed entries on the merchant's chain; emails never go on the ledger and rest sealed.
  */
 export const staffDomain: Domain = {
   name: "staff",
@@ -54,10 +55,19 @@ export const staffDomain: Domain = {
   audit: staffAuditor,
   start: async (ctx) => {
     const settings = settingsOf(ctx);
-    const staff = new Staff(ctx.db, ctx.sequencer, ctx.tenancy, ctx.clock, settings.channels, {
-      publicUrl: settings.publicUrl,
-      log: settings.log,
-    });
+    const emails = new StaffEmails(ctx.vault);
+    // An install from before emails were sealed: its clear ones are sealed before anything reads.
+    const sealed = await emails.sealClearEmails(ctx.db);
+    if (sealed > 0) settings.log(`Staff: sealed the ${sealed} staff emails kept in clear before.`);
+    const staff = new Staff(
+      ctx.db,
+      ctx.sequencer,
+      ctx.tenancy,
+      ctx.clock,
+      settings.channels,
+      emails,
+      { publicUrl: settings.publicUrl, log: settings.log },
+    );
     await staff.load();
     if (settings.bootstrap) await bootstrapOwner(ctx, staff, settings.bootstrap, settings.log);
     return {

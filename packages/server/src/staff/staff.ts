@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import type { Channels, Delivery } from "../channels/index.js";
+import { type Channels, type Delivery, failureOf } from "../channels/index.js";
 import type { Database, Statement } from "../db/database.js";
 import { ApiError } from "../http/errors.js";
 import type { Clock } from "../ledger/clock.js";
@@ -7,6 +7,7 @@ import type { CommittedEntry, Projector, Sequencer } from "../ledger/sequencer.j
 import { StagedMap } from "../ledger/staged.js";
 import { actorOf, can, type Principal, type Role, withArticle } from "../tenancy/roles.js";
 import { newId, type Tenancy } from "../tenancy/tenancy.js";
+import { normaliseStaffEmail, type StaffEmails } from "./emails.js";
 import { checkPassword, hashPassword } from "./passwords.js";
 import { Throttle } from "./throttle.js";
 
@@ -14,7 +15,7 @@ export const STAFF_CREATED = "staff.created";
 export const STAFF_ROLE_CHANGED = "staff.role_changed";
 export const STAFF_DISABLED = "staff.disabled";
 
-/** What the entries carry: ids and the role, never the email (it stays in `staff_accounts`). */
+/** What the entries carry: ids and the role, never the email (it rests sealed in `staff_accounts`). */
 interface StaffPayload {
   staffId: string;
   merchantId: string;
@@ -98,7 +99,7 @@ export function csrfMatches(session: string, header: string): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-export const normaliseStaffEmail = (email: string) => email.trim().toLowerCase();
+export { normaliseStaffEmail };
 
 const invalidToken = () =>
   new ApiError(400, "invalid_token", "this link is unknown, already used or expired");
@@ -123,18 +124,25 @@ export interface StaffOptions {
 /**
  * Staff accounts of every merchant (decision 10). Creating a staff user, changing a role and
  * disabling one are sealed entries on the merchant's chain, checked by the sequencer against
- * staged state; emails, password hashes, sessions and single-use tokens are kept beside the
- * log, never in it, with only hashes of the tokens.
+ * staged state; emails (sealed, found by blind index: see emails.ts), password hashes, sessions
+ * and single-use tokens are kept beside the log, never in it, with only hashes of the tokens.
  */
 export class Staff {
   private readonly state: StagedMap<string, StaffState>;
-  /** `<merchant>\n<email>` → staff id: one account per email in a merchant. */
+  /** `<merchant>\n<email's blind index>` → staff id: one account per email in a merchant. */
   private readonly emails: StagedMap<string, string>;
   /** Active staff owners per merchant: the last one stays. */
   private readonly owners: StagedMap<string, number>;
+  /** The merchants that have staff users: where a sign-in without a merchant looks. */
+  private readonly merchants = new Set<string>();
   /** Sign-in and reset attempts: a few per email, more per client address (NATs share one). */
   private readonly byEmail: Throttle;
   private readonly byAddress: Throttle;
+  /**
+   * The email buckets are keyed by an HMAC of the email under this process's random key, so
+   * not even the node's memory keeps a list of the emails that tried to sign in.
+   */
+  private readonly throttleKey = randomBytes(32);
 
   constructor(
     private readonly db: Database,
@@ -142,6 +150,7 @@ export class Staff {
     private readonly tenancy: Tenancy,
     private readonly clock: Clock,
     private readonly channels: Channels,
+    private readonly addresses: StaffEmails,
     private readonly opts: StaffOptions,
   ) {
     this.state = sequencer.state.add(new StagedMap<string, StaffState>());
@@ -162,15 +171,17 @@ export class Staff {
       merchant_id: string;
       role: Role;
       disabled_at: unknown;
-      email: string | null;
+      email_index: string | null;
     }>(
-      `SELECT s.id, s.merchant_id, s.role, s.disabled_at, a.email FROM staff s
+      `SELECT s.id, s.merchant_id, s.role, s.disabled_at, encode(a.email_index, 'hex') AS email_index
+       FROM staff s
        LEFT JOIN staff_accounts a ON a.staff_id = s.id AND a.merchant_id = s.merchant_id`,
     );
     for (const r of rows) {
       const disabled = r.disabled_at !== null;
       this.state.load(r.id, { merchantId: r.merchant_id, role: r.role, disabled });
-      if (r.email !== null) this.emails.load(`${r.merchant_id}\n${r.email}`, r.id);
+      this.merchants.add(r.merchant_id);
+      if (r.email_index !== null) this.emails.load(`${r.merchant_id}\n${r.email_index}`, r.id);
       if (r.role === "owner" && !disabled) {
         this.owners.load(r.merchant_id, (this.owners.get(r.merchant_id) ?? 0) + 1);
       }
@@ -205,7 +216,8 @@ export class Staff {
   ) {
     const staffId = newId("s");
     const now = this.now();
-    const emailKey = `${merchantId}\n${email}`;
+    const address = await this.addresses.seal(merchantId, staffId, email);
+    const emailKey = `${merchantId}\n${address.index}`;
     const [committed] = await this.sequencer.execute({
       entries: [
         {
@@ -223,17 +235,20 @@ export class Staff {
         }
         this.emails.set(emailKey, staffId);
         this.state.set(staffId, { merchantId, role, disabled: false });
+        this.merchants.add(merchantId);
         if (role === "owner") this.owners.set(merchantId, (this.owners.get(merchantId) ?? 0) + 1);
       },
       writes: () => {
         const out: Statement[] = [
           {
-            sql: `INSERT INTO staff_accounts (staff_id, merchant_id, email, password_hash, password_set_at)
-             VALUES ($1, $2, $3, $4, $5)`,
+            sql: `INSERT INTO staff_accounts
+             (staff_id, merchant_id, email_sealed, email_index, password_hash, password_set_at)
+             VALUES ($1, $2, decode($3, 'hex'), decode($4, 'hex'), $5, $6)`,
             params: [
               staffId,
               merchantId,
-              email,
+              address.sealed,
+              address.index,
               account.passwordHash ?? null,
               account.passwordHash ? this.iso(now) : null,
             ],
@@ -310,7 +325,8 @@ export class Staff {
     try {
       return await this.channels.send(merchantId, { channel: "mail", ...mail });
     } catch (err) {
-      this.opts.log(`mail to a staff user of ${merchantId} failed: ${(err as Error).message}`);
+      // The reason, never the error's text: a mail server's names the recipient.
+      this.opts.log(`mail to a staff user of ${merchantId} failed: ${failureOf(err)}`);
       return "failed";
     }
   }
@@ -377,25 +393,44 @@ export class Staff {
     if (wait > 0) throw tooMany(wait);
   }
 
+  private emailBucket(email: string) {
+    return createHmac("sha256", this.throttleKey).update(email).digest("base64url");
+  }
+
   private throttle(email: string, address: string) {
-    const wait = Math.max(this.byAddress.take(address), this.byEmail.take(email));
+    const wait = Math.max(this.byAddress.take(address), this.byEmail.take(this.emailBucket(email)));
     if (wait > 0) throw tooMany(wait);
   }
 
-  /** The enabled accounts holding an email, in one merchant or in any (the email picks it). */
+  /**
+   * The enabled accounts holding an email, in one merchant or in any (the email picks it). An
+   * email's blind index differs per merchant, so without a merchant it is computed under the
+   * key of each merchant that has staff: the same work whether or not the email is known.
+   */
   private async accounts(email: string, merchantId: string | undefined) {
+    // A merchant without staff holds no account; its index key is not made for a guess.
+    const merchants =
+      merchantId === undefined
+        ? [...this.merchants]
+        : this.merchants.has(merchantId)
+          ? [merchantId]
+          : [];
+    const indexes = await Promise.all(merchants.map((m) => this.addresses.index(m, email)));
     // Without a merchant this looks across merchants: the one query that does, because the
-    // email is what names the merchant at sign-in.
+    // email is what names the merchant at sign-in. Each pair still filters by its merchant.
     const { rows } = await this.db.query<{
       staff_id: string;
       merchant_id: string;
       password_hash: string | null;
     }>(
-      `SELECT a.staff_id, a.merchant_id, a.password_hash FROM staff_accounts a
+      `SELECT a.staff_id, a.merchant_id, a.password_hash
+       FROM unnest($1::text[], $2::text[]) AS k(merchant_id, email_index)
+       JOIN staff_accounts a
+         ON a.merchant_id = k.merchant_id AND a.email_index = decode(k.email_index, 'hex')
        JOIN staff s ON s.id = a.staff_id AND s.merchant_id = a.merchant_id
-       WHERE a.email = $1 AND ($2::text IS NULL OR a.merchant_id = $2) AND s.disabled_at IS NULL
+       WHERE s.disabled_at IS NULL
        ORDER BY s.entry_idx LIMIT 5`,
-      [email, merchantId ?? null],
+      [merchants, indexes],
     );
     return rows;
   }
@@ -433,7 +468,7 @@ export class Staff {
       );
     }
     // The password is known: the email's failed attempts no longer count against it.
-    this.byEmail.forget(email);
+    this.byEmail.forget(this.emailBucket(email));
     return this.openSession(account.merchant_id, account.staff_id);
   }
 
@@ -519,7 +554,7 @@ export class Staff {
         });
       }
     };
-    void send().catch((err: Error) => this.opts.log(`password reset failed: ${err.message}`));
+    void send().catch((err) => this.opts.log(`password reset failed: ${failureOf(err)}`));
   }
 
   async get(merchantId: string, staffId: string): Promise<StaffView | undefined> {
@@ -529,22 +564,25 @@ export class Staff {
   async list(merchantId: string, staffId?: string): Promise<StaffView[]> {
     const { rows } = await this.db.query<{
       id: string;
-      email: string;
+      email_sealed: Uint8Array;
       role: Role;
       created_at: string | Date;
       disabled_at: string | Date | null;
       entry_idx: string | number;
       active: boolean;
     }>(
-      `SELECT s.id, a.email, s.role, s.created_at, s.disabled_at, s.entry_idx,
+      `SELECT s.id, a.email_sealed, s.role, s.created_at, s.disabled_at, s.entry_idx,
               a.password_hash IS NOT NULL AS active
        FROM staff s JOIN staff_accounts a ON a.staff_id = s.id AND a.merchant_id = s.merchant_id
        WHERE s.merchant_id = $1 AND ($2::text IS NULL OR s.id = $2) ORDER BY s.entry_idx`,
       [merchantId, staffId ?? null],
     );
-    return rows.map((r) => ({
+    const emails = await Promise.all(
+      rows.map((r) => this.addresses.open(merchantId, r.id, r.email_sealed)),
+    );
+    return rows.map((r, i) => ({
       id: r.id,
-      email: r.email,
+      email: emails[i] as string,
       role: r.role,
       status: r.disabled_at !== null ? "disabled" : r.active ? "active" : "invited",
       createdAt: new Date(r.created_at).toISOString(),

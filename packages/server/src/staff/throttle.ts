@@ -1,9 +1,10 @@
 import type { Clock } from "../ledger/clock.js";
 
 /**
- * Token buckets by key (an email, a client address): each holds up to `capacity` attempts and
- * gets one back every `refillMs`. Kept in memory on the node that serves the sign-ins; the
- * map is bounded by dropping full buckets, which hold nothing worth remembering.
+ * Token buckets by key (an email's keyed hash, a client address): each holds up to `capacity`
+ * attempts and gets one back every `refillMs`. Kept in memory on the node that serves the
+ * sign-ins, never stored; the map is bounded by dropping full buckets, which hold nothing worth
+ * remembering.
  */
 export class Throttle {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
