@@ -309,6 +309,33 @@ describe.each(backends)("purposes and access records ($name)", (backend) => {
     );
   });
 
+  it("group-commits records: concurrent and back-to-back uses are all recorded, none waits forever", async () => {
+    const before = (await records()).length;
+    const use = { purpose: "customer_service", basis: "contract" } as const;
+    const { rows } = await t.node.db.query<{ merchant_id: string }>(
+      "SELECT merchant_id FROM customers WHERE id = $1",
+      [customer],
+    );
+    const principal = {
+      merchantId: rows[0]?.merchant_id as string,
+      keyId: "k_test",
+      role: "owner" as const,
+    };
+    // Back to back: each record starts right as the previous drain ends.
+    for (let i = 0; i < 5; i++) {
+      await t.node.accessLog.record(principal, use, [customer], ["contact"], "read");
+    }
+    // Concurrent: waves arriving while an INSERT is in flight share the next one.
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        new Promise((r) => setTimeout(r, i % 7)).then(() =>
+          t.node.accessLog.record(principal, use, [customer], ["contact"], "read"),
+        ),
+      ),
+    );
+    expect((await records()).length).toBe(before + 45);
+  });
+
   it("pages records with a cursor and refuses a forged one", async () => {
     const first = await call("GET", `/v1/customers/${customer}/data-access?limit=2`);
     expect(first.json().records).toHaveLength(2);

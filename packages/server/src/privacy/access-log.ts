@@ -148,9 +148,10 @@ export class AccessLog {
         resolve,
         reject,
       });
-      this.writing ??= this.drainQueue().finally(() => {
-        this.writing = undefined;
-      });
+      if (!this.draining) {
+        this.draining = true;
+        void this.drainQueue();
+      }
     });
   }
 
@@ -159,36 +160,43 @@ export class AccessLog {
     resolve: () => void;
     reject: (err: unknown) => void;
   }[] = [];
-  private writing: Promise<void> | undefined;
+  /** Whether `drainQueue` runs: it takes what waits until nothing does, then stops. */
+  private draining = false;
 
   private async drainQueue(): Promise<void> {
-    while (this.queue.length > 0) {
-      const waiting = this.queue.splice(0);
-      const rows = waiting.flatMap((w) => w.rows);
-      const col = <K extends keyof PendingRecord>(k: K) => rows.map((r) => r[k]);
-      try {
-        // One statement for every waiting request: the columns as parallel arrays.
-        await this.db.query(
-          `INSERT INTO access_records (id, merchant_id, customer_id, at, role, actor, purpose, basis, categories, action)
+    // `draining` is cleared in the same turn as the queue is found empty (no await between
+    // them): a record queued after that starts a new drain, never waits on one that is ending.
+    try {
+      while (this.queue.length > 0) {
+        const waiting = this.queue.splice(0);
+        const rows = waiting.flatMap((w) => w.rows);
+        const col = <K extends keyof PendingRecord>(k: K) => rows.map((r) => r[k]);
+        try {
+          // One statement for every waiting request: the columns as parallel arrays.
+          await this.db.query(
+            `INSERT INTO access_records (id, merchant_id, customer_id, at, role, actor, purpose, basis, categories, action)
            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[],
              $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])`,
-          [
-            rows.map(() => `ar_${random(12).toString("base64url")}`),
-            col("merchantId"),
-            col("customerId"),
-            col("at"),
-            col("role"),
-            col("actor"),
-            col("purpose"),
-            col("basis"),
-            col("categories"),
-            col("action"),
-          ],
-        );
-        for (const w of waiting) w.resolve();
-      } catch (err) {
-        for (const w of waiting) w.reject(err);
+            [
+              rows.map(() => `ar_${random(12).toString("base64url")}`),
+              col("merchantId"),
+              col("customerId"),
+              col("at"),
+              col("role"),
+              col("actor"),
+              col("purpose"),
+              col("basis"),
+              col("categories"),
+              col("action"),
+            ],
+          );
+          for (const w of waiting) w.resolve();
+        } catch (err) {
+          for (const w of waiting) w.reject(err);
+        }
       }
+    } finally {
+      this.draining = false;
     }
   }
 
