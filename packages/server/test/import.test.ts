@@ -436,6 +436,67 @@ describe.each(backends)("customer import ($name)", (backend) => {
     expect(records.filter((x) => x.action === "export")).toHaveLength(2);
     expect(records[0]).toMatchObject({ action: "export", purpose: "customer_service" });
   }, 120_000);
+
+  it("pages through the imports with an opaque cursor, newest first, none twice or missed", async () => {
+    const ids = async (cursor?: string, limit = 2, key = t.ownerKey) => {
+      const r = await get(`/v1/imports?limit=${limit}${cursor ? `&cursor=${cursor}` : ""}`, key);
+      expect(r.statusCode, r.body).toBe(200);
+      const body = r.json() as { imports: { id: string }[]; next: string | null };
+      return { ids: body.imports.map((i) => i.id), next: body.next };
+    };
+    const walk = async (limit: number) => {
+      const seen: string[] = [];
+      let page = await ids(undefined, limit);
+      seen.push(...page.ids);
+      for (let i = 0; page.next !== null && i < 50; i++) {
+        expect(page.next).toMatch(/^[A-Za-z0-9_-]+$/);
+        page = await ids(page.next, limit);
+        seen.push(...page.ids);
+      }
+      expect(page.next).toBeNull();
+      return seen;
+    };
+    const all = await ids(undefined, 100);
+    expect(all.next).toBeNull();
+    expect(all.ids.length).toBeGreaterThanOrEqual(6);
+    expect(await walk(2)).toEqual(all.ids);
+    expect(await walk(all.ids.length)).toEqual(all.ids);
+
+    // Imports started in the same instant keep one order (their ids) across pages.
+    await t.node.db.query(
+      `UPDATE imports SET created_at = (SELECT created_at FROM imports WHERE id = $1)
+       WHERE id = ANY($2::text[])`,
+      [all.ids[1], all.ids.slice(1, 5)],
+    );
+    const tied = (await ids(undefined, 100)).ids;
+    expect([...tied].sort()).toEqual([...all.ids].sort());
+    expect(tied.slice(1, 5)).toEqual([...all.ids.slice(1, 5)].sort());
+    expect(await walk(1)).toEqual(tied);
+    expect(await walk(3)).toEqual(tied);
+
+    // A cursor this API did not give out: malformed, another list's, or another merchant's.
+    const first = await ids(undefined, 1);
+    const otherFirst = await ids(undefined, 1, other.key);
+    expect(otherFirst.ids).toHaveLength(1);
+    const b64 = (s: string) => Buffer.from(s).toString("base64url");
+    const customersNext = (await get("/v1/customers?limit=1")).json().next as string;
+    for (const [cursor, key] of [
+      ["not a cursor", t.ownerKey],
+      ["$$", t.ownerKey],
+      [b64("i1:imp_doesnotexist"), t.ownerKey],
+      [b64(`i1:${all.ids[0]}x`), t.ownerKey],
+      [b64("c1:5"), t.ownerKey],
+      [customersNext, t.ownerKey],
+      [first.next as string, other.key],
+    ] as const) {
+      const r = await get(`/v1/imports?cursor=${encodeURIComponent(cursor)}`, key);
+      expect(r.statusCode, `${cursor}: ${r.body}`).toBe(400);
+      expect(r.json().error.code).toBe("invalid_cursor");
+    }
+    expect((await get(`/v1/imports?cursor=${"A".repeat(101)}`)).statusCode).toBe(400);
+    // The auditor reads the same pages.
+    expect((await ids(first.next as string, 100, auditorKey)).ids).toEqual(tied.slice(1));
+  });
 });
 
 describe.each(backends)("an import killed with -9 ($name)", (backend) => {

@@ -732,6 +732,146 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     await shot("identities-saved");
   });
 
+  it("edits the address and the attributes from the keyboard: refusals beside their fields, only what changed sent", async () => {
+    const held = await api(`/v1/customers/${profileId}`, {
+      method: "PATCH",
+      body: { attributes: { points: 120, vip: true, tier: "gold" } },
+    });
+    expect(held.status).toBe(200);
+    expect(held.body.address).toBeNull();
+    await page.goto(`${node.url}/console/customers/${profileId}`);
+    await page.getByTestId("edit-customer").click();
+    const line = (name: string) => page.getByTestId(`field-address.${name}`);
+    expect(await line("line1").inputValue()).toBe("");
+    // The customer's attributes, one row each, by name, each in its type.
+    const rows = page.getByTestId("attribute-row");
+    await expect.poll(() => rows.count()).toBe(3);
+    const keys = () =>
+      rows
+        .getByTestId("attribute-key")
+        .evaluateAll((xs) => xs.map((x) => (x as HTMLInputElement).value));
+    expect(await keys()).toEqual(["points", "tier", "vip"]);
+    expect(await rows.nth(0).getByTestId("attribute-type").inputValue()).toBe("number");
+    expect(await rows.nth(0).getByTestId("attribute-value").inputValue()).toBe("120");
+    expect(await rows.nth(2).getByTestId("attribute-type").inputValue()).toBe("boolean");
+    expect(await rows.nth(2).getByTestId("attribute-value").inputValue()).toBe("true");
+    expect(await page.getByRole("group", { name: "Address" }).count()).toBe(1);
+    expect(await page.getByRole("group", { name: "Attributes" }).count()).toBe(1);
+
+    // From the keyboard: Add an attribute puts the focus on the new row's name; Tab goes on to
+    // its type and its value, labelled with the row's number.
+    await page.getByTestId("attribute-add").focus();
+    await page.keyboard.press("Enter");
+    await expect.poll(() => rows.count()).toBe(4);
+    await expect.poll(() => focused()).toBe("attribute-key");
+    await page.keyboard.type("Shoe Size");
+    await page.keyboard.press("Tab");
+    expect(await focused()).toBe("attribute-type");
+    await page.getByRole("combobox", { name: "Type of attribute 4" }).selectOption("number");
+    await page.getByRole("textbox", { name: "Value of attribute 4" }).fill("38,5");
+    await page.getByTestId("attribute-add").click();
+    await rows.nth(4).getByTestId("attribute-key").fill("newsletter");
+    await rows.nth(4).getByTestId("attribute-type").selectOption("boolean");
+    await rows.nth(4).getByTestId("attribute-value").selectOption({ label: "No" });
+    await rows.nth(1).getByTestId("attribute-value").fill("platinum");
+    // Removing a row removes the attribute; the focus goes back to Add an attribute.
+    await page.getByRole("button", { name: "Remove attribute 3 (vip)" }).focus();
+    await page.keyboard.press("Enter");
+    await expect.poll(() => rows.count()).toBe(4);
+    await expect.poll(() => focused()).toBe("attribute-add");
+    await line("line1").fill("88 Nanjing Road");
+    await line("city").fill("Shanghai");
+    await line("postcode").fill("200001");
+    await line("country").fill("chn");
+    const before = await ledgerSize();
+    await page.getByTestId("edit-submit").click();
+    // Mistakes the form can see, beside their fields, and nothing sent.
+    const invalid = async (field: ReturnType<typeof line>) => {
+      await expect.poll(() => field.getAttribute("aria-invalid")).toBe("true");
+      const note = (await field.getAttribute("aria-describedby")) as string;
+      return page.locator(`[id="${note.split(" ")[0]}"]`).textContent();
+    };
+    expect(await invalid(line("country"))).toBe("Enter the country as two letters, such as FR.");
+    expect(await invalid(rows.nth(2).getByTestId("attribute-key"))).toContain(
+      "lower-case letters, digits and _",
+    );
+    expect(await invalid(rows.nth(2).getByTestId("attribute-value"))).toBe(
+      "Enter a number, such as 12 or 38.5.",
+    );
+    expect(await ledgerSize()).toBe(before);
+    await rows.nth(2).getByTestId("attribute-key").fill("shoe_size");
+    await rows.nth(2).getByTestId("attribute-value").fill("38.5");
+    await line("country").fill("cn");
+
+    // Meanwhile a colleague gives the customer 47 more attributes: 50, the most. Only the node
+    // knows; it refuses the two this form adds, under the attributes, and nothing is written.
+    const extra = Object.fromEntries(Array.from({ length: 47 }, (_, i) => [`extra_${i}`, i]));
+    expect(
+      (await api(`/v1/customers/${profileId}`, { method: "PATCH", body: { attributes: extra } }))
+        .status,
+    ).toBe(200);
+    const refusedAt = await ledgerSize();
+    await page.getByTestId("edit-submit").click();
+    const whole = page.getByTestId("attributes-error");
+    await whole.waitFor();
+    expect(await whole.textContent()).toBe("a customer has at most 50 attributes");
+    expect(
+      await page.getByRole("group", { name: "Attributes" }).getAttribute("aria-describedby"),
+    ).toContain(await whole.getAttribute("id"));
+    expect(await ledgerSize()).toBe(refusedAt);
+    expect((await api(`/v1/customers/${profileId}`)).body.address).toBeNull();
+    await shot("attributes-refused");
+    expect(await axeNow("customer-attributes")).toEqual([]);
+
+    // The colleague takes theirs back; saving again sends the changes alone, in one entry.
+    const back = Object.fromEntries(Object.keys(extra).map((k) => [k, null]));
+    await api(`/v1/customers/${profileId}`, { method: "PATCH", body: { attributes: back } });
+    const saving = await ledgerSize();
+    const sent = page.waitForRequest(
+      (r) => r.method() === "PATCH" && r.url().endsWith(`/v1/customers/${profileId}`),
+    );
+    await page.getByTestId("edit-submit").click();
+    expect((await sent).postDataJSON()).toEqual({
+      address: { line1: "88 Nanjing Road", city: "Shanghai", postcode: "200001", country: "CN" },
+      attributes: { tier: "platinum", shoe_size: 38.5, newsletter: false, vip: null },
+    });
+    await page.getByTestId("profile-name").waitFor();
+    expect(await ledgerSize()).toBe(saving + 1);
+    const saved = (await api(`/v1/customers/${profileId}`)).body;
+    expect(saved.address).toEqual({
+      line1: "88 Nanjing Road",
+      city: "Shanghai",
+      postcode: "200001",
+      country: "CN",
+    });
+    expect(saved.attributes).toEqual({
+      points: 120,
+      tier: "platinum",
+      shoe_size: 38.5,
+      newsletter: false,
+    });
+    expect(saved.country).toBe("CN");
+    const profile = page.locator(".card", { hasText: "Profile" }).first();
+    await profile.getByText("88 Nanjing Road, 200001, Shanghai, CN").waitFor();
+    expect(await profile.textContent()).toContain("shoe_size: 38.5");
+    await shot("address-attributes-saved");
+
+    // In Chinese the same form; every line emptied removes the address.
+    await page.getByTestId("edit-customer").click();
+    await page.getByTestId("language-switch").selectOption("zh-CN");
+    await page.getByRole("group", { name: "地址" }).waitFor();
+    await page.getByRole("button", { name: "添加属性" }).waitFor();
+    expect(await page.getByRole("textbox", { name: "属性 4 的值" }).inputValue()).toBe("platinum");
+    for (const name of ["line1", "city", "postcode", "country"]) await line(name).fill("");
+    await page.getByTestId("edit-submit").click();
+    await page.getByTestId("profile-name").waitFor();
+    await expect
+      .poll(async () => (await api(`/v1/customers/${profileId}`)).body.address)
+      .toBeNull();
+    await page.getByTestId("language-switch").selectOption("en");
+    await page.getByRole("heading", { name: "Timeline" }).waitFor();
+  });
+
   it("builds a segment and sees its live count, then saves it and filters the list by it", async () => {
     await page.getByRole("link", { name: "Segments" }).click();
     await page.waitForURL(/\/console\/segments$/);
@@ -997,6 +1137,50 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     expect(await axeNow("import-history")).toEqual([]);
   });
 
+  it("loads more past imports on the node's cursor, the keyboard going on from the first loaded", async () => {
+    const everyImport = async () => {
+      const ids: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { status: number; body: Record<string, unknown> } = await api(
+          `/v1/imports?limit=7${cursor ? `&cursor=${cursor}` : ""}`,
+        );
+        expect(page.status).toBe(200);
+        ids.push(...(page.body.imports as { id: string }[]).map((i) => i.id));
+        cursor = page.body.next as string | null;
+      } while (cursor);
+      return ids;
+    };
+    // Checks of a small file (they write nothing) until the history is more than a page.
+    for (let n = (await everyImport()).length; n <= 22; n++) {
+      const res = await fetch(`${node.url}/v1/imports/customers?dryRun=true`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${node.ownerKey}`, "content-type": "text/csv" },
+        body: `name,email\nCheck ${n},check${n}@boutique.fr\n`,
+      });
+      expect(res.status).toBe(200);
+    }
+    const all = await everyImport();
+    expect(all.length).toBeGreaterThan(20);
+    expect(all.length).toBeLessThanOrEqual(40);
+    await page.goto(`${node.url}/console/import`);
+    const history = page.getByTestId("import-history");
+    const rows = history.getByTestId("import-history-row");
+    const shown = () => rows.evaluateAll((rs) => rs.map((r) => r.getAttribute("data-import")));
+    await expect.poll(() => rows.count()).toBe(20);
+    expect(await shown()).toEqual(all.slice(0, 20));
+    await page.getByTestId("import-history-more").focus();
+    await page.keyboard.press("Enter");
+    await expect.poll(() => rows.count()).toBe(all.length);
+    // Newest first across both pages, none twice; no page left to load.
+    expect(await shown()).toEqual(all);
+    expect(await page.getByTestId("import-history-more").count()).toBe(0);
+    await expect.poll(() => focused()).toBe("import-open");
+    expect(
+      await page.evaluate(() => document.activeElement?.closest("tr")?.getAttribute("data-import")),
+    ).toBe(all[20]);
+  });
+
   it("switches to Chinese, keeps it across a reload, and back", async () => {
     await page.getByTestId("language-switch").selectOption("zh-CN");
     await page.getByRole("heading", { name: "客户", level: 1 }).waitFor();
@@ -1181,9 +1365,33 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     await page.getByTestId("sign-in-password").fill("a long enough secret");
     await page.getByTestId("sign-in-submit").click();
     await page.waitForURL(/\/console\/customers$/);
-    // Possible duplicates to compare, none to dismiss.
+    // Possible duplicates to compare, none to dismiss; no customer to create, none to export.
     await page.getByTestId("merge-suggestions").getByTestId("compare").first().waitFor();
+    await page.getByTestId("customer-count").waitFor();
     expect(await page.getByTestId("dismiss-suggestion").count()).toBe(0);
+    expect(await page.getByTestId("new-customer").count()).toBe(0);
+    expect(await page.getByTestId("export-customers").count()).toBe(0);
+    expect(await axeNow("customers-auditor")).toEqual([]);
+    // The node refuses this session what the page no longer offers.
+    const exported = await page.request.get(`${node.url}/v1/customers/export?format=csv`);
+    expect(exported.status()).toBe(403);
+    expect((await exported.json()).error.code).toBe("forbidden");
+    const created = await page.evaluate(async () => {
+      const me = await (await fetch("/v1/staff/me")).json();
+      const res = await fetch("/v1/customers", {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-csrf-token": me.csrfToken },
+        body: JSON.stringify({ name: "Not an auditor's to create" }),
+      });
+      return { status: res.status, code: (await res.json()).error?.code };
+    });
+    expect(created).toEqual({ status: 403, code: "forbidden" });
+    // A pair side by side, to compare only: neither can absorb the other here.
+    await page.getByTestId("merge-suggestions").getByTestId("compare").first().click();
+    await page.getByRole("heading", { name: "Compare and merge", level: 1 }).waitFor();
+    await page.locator(".compare-layout").getByTestId("profile-name").nth(1).waitFor();
+    expect(await page.locator('[data-testid^="merge-into-"]').count()).toBe(0);
+    await page.goto(`${node.url}/console/customers`);
     await page.getByRole("link", { name: "Team & keys" }).click();
     await page.getByText("Owners and admins only").waitFor();
     // As an auditor: a customer's page to read, with no form to change it.

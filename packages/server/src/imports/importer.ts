@@ -440,18 +440,45 @@ export class Importer {
     return { items, next: rows.length > page.length && last ? last.row : null };
   }
 
-  /** The merchant's imports, newest first. */
-  async list(merchantId: string, limit: number): Promise<ImportView[]> {
-    const { rows } = await this.db.query<{ id: string }>(
-      "SELECT id FROM imports WHERE merchant_id = $1 ORDER BY created_at DESC, id LIMIT $2",
-      [merchantId, limit],
-    );
-    const out: ImportView[] = [];
-    for (const r of rows) {
-      const v = await this.view(merchantId, r.id);
-      if (v) out.push(v);
+  /**
+   * A page of the merchant's imports, newest first (by creation, then id), after the import
+   * `after` when given: the last of the previous page. `next` is this page's last import when
+   * more follow. Undefined when `after` is no import of the merchant's.
+   */
+  async list(
+    merchantId: string,
+    q: { after?: string; limit: number },
+  ): Promise<{ imports: ImportView[]; next: string | null } | undefined> {
+    const params: unknown[] = [merchantId, q.limit + 1];
+    if (q.after !== undefined) {
+      const { rows: found } = await this.db.query(
+        "SELECT 1 FROM imports WHERE id = $1 AND merchant_id = $2",
+        [q.after, merchantId],
+      );
+      if (found.length === 0) return undefined;
+      params.push(q.after);
     }
-    return out;
+    // The previous page's last import is read in the query itself: its created_at is compared
+    // as the database holds it, never rounded through a JavaScript Date.
+    const { rows } = await this.db.query<{ id: string }>(
+      q.after === undefined
+        ? `SELECT id FROM imports WHERE merchant_id = $1
+           ORDER BY created_at DESC, id LIMIT $2`
+        : `SELECT i.id FROM imports i
+           JOIN imports a ON a.id = $3 AND a.merchant_id = $1
+           WHERE i.merchant_id = $1
+             AND (i.created_at < a.created_at OR (i.created_at = a.created_at AND i.id > a.id))
+           ORDER BY i.created_at DESC, i.id LIMIT $2`,
+      params,
+    );
+    const page = rows.slice(0, q.limit);
+    const imports: ImportView[] = [];
+    for (const r of page) {
+      const v = await this.view(merchantId, r.id);
+      if (v) imports.push(v);
+    }
+    const last = page[page.length - 1];
+    return { imports, next: rows.length > q.limit && last ? last.id : null };
   }
 
   // ---- writing -----------------------------------------------------------------------------

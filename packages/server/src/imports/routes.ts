@@ -43,6 +43,22 @@ const ImportView = z.object({
 
 const Flag = z.enum(["true", "false"]).optional();
 
+// Imports have no position of their own (the other lists page by a ledger index): their
+// cursor names the last import of the page, opaque as the others are.
+const encodeImportCursor = (id: string) => Buffer.from(`i1:${id}`).toString("base64url");
+
+const invalidCursor = () =>
+  new ApiError(400, "invalid_cursor", "cursor is not one this API gave out (use `next`)");
+
+function decodeImportCursor(cursor: string): string {
+  const text = /^[A-Za-z0-9_-]{1,100}$/.test(cursor)
+    ? Buffer.from(cursor, "base64url").toString("utf8")
+    : "";
+  const m = /^i1:(imp_[A-Za-z0-9_-]{1,64})$/.exec(text);
+  if (!m?.[1]) throw invalidCursor();
+  return m[1];
+}
+
 /** How long an upload may send nothing before it is cut off (it has no overall deadline). */
 const UPLOAD_IDLE_MS = 60_000;
 
@@ -142,13 +158,29 @@ export function importRoutes(
         tags,
         security,
         summary: "The merchant's imports, newest first",
-        querystring: z.strictObject({ limit: Limit(100, 20) }),
-        response: { 200: z.object({ imports: z.array(ImportView) }), ...errorResponses },
+        querystring: z.strictObject({
+          cursor: z.string().max(100).optional().describe("`next` of the previous page"),
+          limit: Limit(100, 20),
+        }),
+        response: {
+          200: z.object({ imports: z.array(ImportView), next: z.string().nullable() }),
+          ...errorResponses,
+        },
       },
     },
-    async (req) => ({
-      imports: await importer.list(principalOf(req).merchantId, req.query.limit),
-    }),
+    async (req) => {
+      const q = req.query;
+      const page = await importer.list(principalOf(req).merchantId, {
+        after: q.cursor === undefined ? undefined : decodeImportCursor(q.cursor),
+        limit: q.limit,
+      });
+      // A well-formed cursor naming no import of this merchant's was not given to them.
+      if (!page) throw invalidCursor();
+      return {
+        imports: page.imports,
+        next: page.next === null ? null : encodeImportCursor(page.next),
+      };
+    },
   );
 
   app.get(

@@ -154,6 +154,8 @@ export const Import = z.object({
 });
 export type Import = z.infer<typeof Import>;
 
+export const ImportPage = z.object({ imports: z.array(Import), next: z.string().nullable() });
+
 export const ImportIssue = z.object({
   row: z.number(),
   line: z.number().nullable(),

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { CHANNEL_KINDS, ROLES, STAGES } from "../api/schemas.js";
+import { ATTRIBUTE_TYPES } from "../customers/profile-fields.js";
 import { RULE_FIELDS } from "../segments/condition.js";
 import { en } from "./en.js";
 import { zhCN } from "./zh-CN.js";
@@ -73,6 +74,7 @@ describe("the console's catalogues", () => {
       ["import.levels", ["error", "warning"]],
       ["import.kinds", ["check", "import"]],
       ["customer.identityPlaceholder", CHANNEL_KINDS],
+      ["customer.attributeTypes", ATTRIBUTE_TYPES],
       ["duplicates.reasons", ["identifier_conflict", "email_conflict"]],
       [
         "import.fields",

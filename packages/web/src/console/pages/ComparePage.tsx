@@ -6,8 +6,12 @@ import { CustomerIdentities } from "../customers/components/CustomerIdentities.j
 import { CustomerProfile } from "../customers/components/CustomerProfile.js";
 import { useCustomer, useMergeCustomers } from "../customers/hooks/useCustomers.js";
 import { ErrorMessage, LoadingState, PageHead, useTitle } from "../layout/ui.js";
+import { useCanWrite } from "../session/hooks/useSession.js";
 
-/** Two records side by side; either can absorb the other (an unmerge undoes it). */
+/**
+ * Two records side by side; either can absorb the other (an unmerge undoes it), for staff who
+ * write: auditors compare only.
+ */
 export function ComparePage() {
   const { t } = useTranslation();
   useTitle(t("merge.title"));
@@ -16,12 +20,13 @@ export function ComparePage() {
   const right = useCustomer(otherId);
   const merge = useMergeCustomers();
   const navigate = useNavigate();
+  const writes = useCanWrite();
   const side = (c: Customer, other: Customer) => (
     <Card title={c.name ?? t("customer.unnamed")}>
       <CustomerProfile customer={c} />
       <h3 className="subhead">{t("customer.identities")}</h3>
       <CustomerIdentities customer={c} />
-      {c.status === "active" && other.status === "active" ? (
+      {writes && c.status === "active" && other.status === "active" ? (
         <div className="form-actions merge-actions">
           <button
             type="button"

@@ -13,7 +13,7 @@ import { InteractionForm } from "../customers/components/InteractionForm.js";
 import { NoteForm } from "../customers/components/NoteForm.js";
 import { useCustomer } from "../customers/hooks/useCustomers.js";
 import { ErrorMessage, LoadingState, PageHead, useTitle } from "../layout/ui.js";
-import { useSession } from "../session/hooks/useSession.js";
+import { useCanWrite, useSession } from "../session/hooks/useSession.js";
 
 /** The customer 360: profile, identities, one timeline across channels, notes, access records. */
 export function CustomerPage() {
@@ -23,8 +23,9 @@ export function CustomerPage() {
   const [editing, setEditing] = useState(false);
   const c = customer.data;
   const role = useSession().data?.staff.role;
+  const canWrite = useCanWrite();
   // Auditors read; the node would refuse their writes, so the forms are not offered.
-  const writes = c?.status === "active" && role !== undefined && role !== "auditor";
+  const writes = c?.status === "active" && canWrite;
   useTitle(c ? (c.name ?? t("customer.unnamed")) : t("customer.title"));
   return (
     <div className="page">
@@ -56,9 +57,7 @@ export function CustomerPage() {
               ) : null
             }
           />
-          {c?.status === "merged" ? (
-            <CustomerMerged customer={c} canWrite={role !== "auditor"} />
-          ) : null}
+          {c?.status === "merged" ? <CustomerMerged customer={c} canWrite={canWrite} /> : null}
           <div className="customer-layout">
             <div className="customer-side">
               <Card title={t("customer.profile")}>

@@ -13,7 +13,7 @@ import {
   useCustomerList,
 } from "../customers/hooks/useCustomers.js";
 import { ErrorMessage, LoadingState, PageHead, useTitle } from "../layout/ui.js";
-import { useSession } from "../session/hooks/useSession.js";
+import { useCanWrite } from "../session/hooks/useSession.js";
 
 const isStage = (s: string | null): s is Stage => STAGES.some((x) => x === s);
 
@@ -34,7 +34,9 @@ export function CustomersPage() {
   const [params, setParams] = useSearchParams();
   const filters = filtersOf(params);
   const [creating, setCreating] = useState(false);
-  const role = useSession().data?.staff.role;
+  // Auditors read: the node refuses them creating, exporting and dismissing, so the page has no
+  // control for those.
+  const writes = useCanWrite();
   const list = useCustomerList(filters);
   const customers = list.data?.pages.flatMap((p) => p.customers) ?? [];
   const change = (next: Filters) => {
@@ -51,30 +53,32 @@ export function CustomersPage() {
         title={t("customers.title")}
         lead={t("customers.lead")}
         actions={
-          <>
-            {/* The session cookie authenticates the download; the node streams every customer. */}
-            <a
-              className="btn"
-              href="/v1/customers/export?format=csv"
-              download
-              data-testid="export-customers"
-            >
-              <Download size={14} /> {t("customers.export")}
-            </a>
-            {creating ? null : (
-              <button
-                type="button"
-                className="btn btn-primary"
-                onClick={() => setCreating(true)}
-                data-testid="new-customer"
+          writes ? (
+            <>
+              {/* The session cookie authenticates the download; the node streams every customer. */}
+              <a
+                className="btn"
+                href="/v1/customers/export?format=csv"
+                download
+                data-testid="export-customers"
               >
-                {t("customers.new")}
-              </button>
-            )}
-          </>
+                <Download size={14} /> {t("customers.export")}
+              </a>
+              {creating ? null : (
+                <button
+                  type="button"
+                  className="btn btn-primary"
+                  onClick={() => setCreating(true)}
+                  data-testid="new-customer"
+                >
+                  {t("customers.new")}
+                </button>
+              )}
+            </>
+          ) : null
         }
       />
-      {creating ? (
+      {creating && writes ? (
         <Card>
           <CustomerCreateForm onDone={() => setCreating(false)} />
         </Card>
@@ -118,7 +122,7 @@ export function CustomersPage() {
       </Card>
       <Card title={t("duplicates.title")}>
         <p className="hint hint-top">{t("duplicates.lead")}</p>
-        <MergeSuggestions canWrite={role !== undefined && role !== "auditor"} />
+        <MergeSuggestions canWrite={writes} />
       </Card>
     </div>
   );

@@ -5,7 +5,7 @@ import { ImportStatus, useImportKind } from "../imports/components/ImportHistory
 import { ImportProgress, ImportReport } from "../imports/components/ImportReport.js";
 import { useImport, useResumeImport } from "../imports/hooks/useImports.js";
 import { DateTime, ErrorMessage, LoadingState, PageHead, useTitle } from "../layout/ui.js";
-import { useSession } from "../session/hooks/useSession.js";
+import { useCanWrite } from "../session/hooks/useSession.js";
 
 /**
  * One past import or check: its counts, its columns and every row it rejected or warned about.
@@ -17,8 +17,7 @@ export function ImportDetailPage() {
   const imp = useImport(id);
   const resume = useResumeImport();
   const kind = useImportKind();
-  const role = useSession().data?.staff.role;
-  const canWrite = role !== undefined && role !== "auditor";
+  const canWrite = useCanWrite();
   const data = imp.data;
   useTitle(t("import.reportTitle"));
   return (

@@ -8,7 +8,7 @@ import { ImportHistory } from "../imports/components/ImportHistory.js";
 import { ImportProgress, ImportReport } from "../imports/components/ImportReport.js";
 import { useImport, useUploadImport } from "../imports/hooks/useImports.js";
 import { ErrorMessage, PageHead, useTitle } from "../layout/ui.js";
-import { useSession } from "../session/hooks/useSession.js";
+import { useCanWrite } from "../session/hooks/useSession.js";
 
 /**
  * The import wizard: choose a CSV, check it with a dry run (nothing written), then import it
@@ -18,8 +18,8 @@ import { useSession } from "../session/hooks/useSession.js";
 export function ImportPage() {
   const { t } = useTranslation();
   useTitle(t("import.title"));
-  const role = useSession().data?.staff.role;
-  if (role === "auditor") {
+  const writes = useCanWrite();
+  if (!writes) {
     return (
       <div className="page">
         <PageHead title={t("import.title")} lead={t("import.lead")} />

@@ -4,18 +4,18 @@ import { ErrorMessage, LoadingState, PageHead, useTitle } from "../layout/ui.js"
 import { SavedSegment } from "../segments/components/SavedSegment.js";
 import { SegmentBuilder } from "../segments/components/SegmentBuilder.js";
 import { useSegments } from "../segments/hooks/useSegments.js";
-import { useSession } from "../session/hooks/useSession.js";
+import { useCanWrite } from "../session/hooks/useSession.js";
 
 export function SegmentsPage() {
   const { t } = useTranslation();
   useTitle(t("segments.title"));
   const segments = useSegments();
-  const role = useSession().data?.staff.role;
+  const writes = useCanWrite();
   return (
     <div className="page">
       <PageHead title={t("segments.title")} lead={t("segments.lead")} />
       <Card title={t("segments.builder")}>
-        <SegmentBuilder canSave={role !== "auditor"} />
+        <SegmentBuilder canSave={writes} />
       </Card>
       <Card title={t("segments.savedTitle")}>
         {segments.isPending ? (
@@ -27,7 +27,7 @@ export function SegmentsPage() {
         ) : (
           <ul className="plain-list segment-list" data-testid="segment-list">
             {segments.data.segments.map((s) => (
-              <SavedSegment key={s.id} segment={s} canWrite={role !== "auditor"} />
+              <SavedSegment key={s.id} segment={s} canWrite={writes} />
             ))}
           </ul>
         )}

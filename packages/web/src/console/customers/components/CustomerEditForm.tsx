@@ -1,6 +1,6 @@
 import { zodResolver } from "@hookform/resolvers/zod";
 import { useId } from "react";
-import { useForm } from "react-hook-form";
+import { type Path, useForm } from "react-hook-form";
 import { useTranslation } from "react-i18next";
 import { z } from "zod";
 import { Spinner } from "../../../components/ui.js";
@@ -9,6 +9,18 @@ import { type Customer, STAGES } from "../../api/schemas.js";
 import { useErrorText } from "../../layout/ui.js";
 import { type CustomerChanges, useUpdateCustomer } from "../hooks/useCustomers.js";
 import { identitiesChanged, identityRowErrors } from "../identities.js";
+import {
+  AddressValues,
+  AttributeValues,
+  addressChanged,
+  addressToSend,
+  addressValues,
+  attributePatch,
+  attributeRows,
+  profileFieldErrors,
+} from "../profile-fields.js";
+import { AddressFields } from "./AddressFields.js";
+import { AttributeFields } from "./AttributeFields.js";
 import { splitTags } from "./CustomerCreateForm.js";
 import { IdentityFields, IdentityValues } from "./IdentityFields.js";
 import { showServerError } from "./server-errors.js";
@@ -49,7 +61,9 @@ const EditValues = z.object({
     .string()
     .trim()
     .refine((s) => s === "" || /^\d{4}-\d{2}-\d{2}$/.test(s), { error: "form.dateInvalid" }),
+  address: AddressValues,
   identities: IdentityValues,
+  attributes: AttributeValues,
 });
 type EditValues = z.infer<typeof EditValues>;
 
@@ -59,7 +73,9 @@ const same = (a: readonly string[], b: readonly string[]) =>
 
 /**
  * Sends only what changed: each change is an entry naming the fields it touched. Channel
- * identities go as one list when any of them changed (the node replaces them all).
+ * identities go as one list when any of them changed (the node replaces them all), the address
+ * whole when any line changed (it replaces the address), attributes one by one (merged into the
+ * node's; null removes one).
  */
 export function CustomerEditForm(props: { customer: Customer; onDone: () => void }) {
   const { t } = useTranslation();
@@ -77,7 +93,9 @@ export function CustomerEditForm(props: { customer: Customer; onDone: () => void
       tags: c.tags.join(", "),
       language: c.language ?? "",
       birthday: c.birthday ?? "",
+      address: addressValues(c.address),
       identities: c.identities.map((i) => ({ type: i.type, value: i.value })),
+      attributes: attributeRows(c.attributes),
     },
   });
   const { errors } = form.formState;
@@ -86,6 +104,8 @@ export function CustomerEditForm(props: { customer: Customer; onDone: () => void
     const phones = splitList(v.phone);
     const tags = splitTags(v.tags);
     const identities = v.identities.map((i) => ({ type: i.type, value: i.value.trim() }));
+    const address = addressToSend(v.address);
+    const attributes = attributePatch(v.attributes, c.attributes);
     const changes: CustomerChanges = {
       ...(v.name !== (c.name ?? "") ? { name: v.name || null } : {}),
       ...(same(emails, c.emails) ? {} : { emails }),
@@ -99,7 +119,9 @@ export function CustomerEditForm(props: { customer: Customer; onDone: () => void
       ...(same(tags, c.tags) ? {} : { tags }),
       ...(v.language !== (c.language ?? "") ? { language: v.language || null } : {}),
       ...(v.birthday !== (c.birthday ?? "") ? { birthday: v.birthday || null } : {}),
+      ...(addressChanged(address, c.address) ? { address } : {}),
       ...(identitiesChanged(identities, c.identities) ? { identities } : {}),
+      ...(Object.keys(attributes).length > 0 ? { attributes } : {}),
     };
     if (Object.keys(changes).length === 0) {
       props.onDone();
@@ -109,16 +131,23 @@ export function CustomerEditForm(props: { customer: Customer; onDone: () => void
       await update.mutateAsync(changes);
       props.onDone();
     } catch (err) {
-      // A refusal about an identity goes beside its row; one about the other fields, beside
-      // theirs (a request's validation issues can name both); anything else, under the form.
+      // A refusal about an identity goes beside its row; one about an address line or an
+      // attribute, beside it (too many attributes: under them all); one about the other fields,
+      // beside theirs (a request's validation issues can name several); anything else, under
+      // the form.
       const rows = identityRowErrors(err, changes.identities ?? [], c.identities);
       for (const r of rows) {
         form.setError(`identities.${r.index}.value`, { type: "server", message: r.message });
       }
+      const fields = profileFieldErrors(err, v.attributes);
+      for (const f of fields) {
+        form.setError(f.name as Path<EditValues>, { type: "server", message: f.message });
+      }
       const issues = err instanceof ConsoleApiError && err.code === "invalid_request";
       const shown =
         ((rows.length === 0 || issues) && showServerError(err, FIELDS, form.setError)) ||
-        rows.length > 0;
+        rows.length > 0 ||
+        fields.length > 0;
       if (!shown) form.setError("root", { type: "server", message: errorText(err).detail });
     }
   });
@@ -170,7 +199,9 @@ export function CustomerEditForm(props: { customer: Customer; onDone: () => void
         label={t("customer.birthday")}
         hint={t("customer.birthdayHint")}
       />
+      <AddressFields form={form} />
       <IdentityFields form={form} />
+      <AttributeFields form={form} />
       {errors.root?.message ? (
         <p className="field-error form-wide" role="alert" data-testid="edit-error">
           {errors.root.message}

@@ -69,7 +69,11 @@ export interface CustomerChanges {
   tags?: string[];
   language?: string | null;
   birthday?: string | null;
+  /** The whole address: it replaces the one the node holds. */
+  address?: Partial<Record<string, string>> | null;
   identities?: { type: string; value: string }[];
+  /** Merged into the current attributes; null removes one. */
+  attributes?: Record<string, number | boolean | string | null>;
 }
 
 export function useUpdateCustomer(id: string) {

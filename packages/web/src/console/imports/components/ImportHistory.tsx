@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useRef } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
 import { Spinner } from "../../../components/ui.js";
@@ -29,22 +29,36 @@ export function useImportKind() {
   return (imp: Import) => (imp.dryRun ? t("import.kinds.check") : t("import.kinds.import"));
 }
 
-const FIRST = 20;
-const MOST = 100;
-
 /**
  * The merchant's past imports and checks, newest first, with their counts and status; each
- * opens its report. An interrupted one can be resumed from here (staff who write).
+ * opens its report. An interrupted one can be resumed from here (staff who write). **Load more**
+ * reads the next page on the node's cursor, as long as there is one.
  */
 export function ImportHistory(props: { canWrite: boolean }) {
   const { t } = useTranslation();
-  const [limit, setLimit] = useState(FIRST);
-  const list = useImportList(limit);
+  const list = useImportList();
   const resume = useResumeImport();
   const kind = useImportKind();
+  const imports = list.data?.pages.flatMap((p) => p.imports) ?? [];
+  const table = useRef<HTMLTableElement>(null);
+  // Where the keyboard goes on once more are loaded: the first of them (the button may be gone).
+  const focusFrom = useRef<number | null>(null);
+  useEffect(() => {
+    const from = focusFrom.current;
+    if (from === null || imports.length <= from) return;
+    focusFrom.current = null;
+    table.current?.querySelectorAll<HTMLElement>('[data-testid="import-open"]')[from]?.focus();
+  }, [imports.length]);
+  const loadMore = () => {
+    focusFrom.current = imports.length;
+    list.fetchNextPage().then((r) => {
+      if (r.isError) focusFrom.current = null;
+    });
+  };
   if (list.isPending) return <LoadingState />;
-  if (list.isError) return <ErrorMessage error={list.error} retry={() => list.refetch()} />;
-  const imports = list.data.imports;
+  if (list.isError && imports.length === 0) {
+    return <ErrorMessage error={list.error} retry={() => list.refetch()} />;
+  }
   if (imports.length === 0) {
     return (
       <p className="empty-line" data-testid="import-history-none">
@@ -65,7 +79,7 @@ export function ImportHistory(props: { canWrite: boolean }) {
   return (
     <>
       <div className="table-wrap">
-        <table className="table import-history" data-testid="import-history">
+        <table ref={table} className="table import-history" data-testid="import-history">
           <thead>
             <tr>
               <th scope="col">{label.started}</th>
@@ -142,19 +156,20 @@ export function ImportHistory(props: { canWrite: boolean }) {
         </table>
       </div>
       {resume.isError ? <ErrorMessage error={resume.error} /> : null}
-      {imports.length >= limit && limit < MOST ? (
+      {list.hasNextPage ? (
         <div className="pager">
           <button
             type="button"
             className="btn"
-            onClick={() => setLimit(MOST)}
-            disabled={list.isFetching}
+            onClick={loadMore}
+            disabled={list.isFetchingNextPage}
             data-testid="import-history-more"
           >
-            {list.isFetching ? <Spinner /> : null} {t("action.loadMore")}
+            {list.isFetchingNextPage ? <Spinner /> : null} {t("action.loadMore")}
           </button>
         </div>
       ) : null}
+      {list.isError ? <ErrorMessage error={list.error} /> : null}
     </>
   );
 }

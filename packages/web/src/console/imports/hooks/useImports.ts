@@ -1,7 +1,6 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { z } from "zod";
 import { call } from "../../api/client.js";
-import { Import, ImportIssues } from "../../api/schemas.js";
+import { Import, ImportIssues, ImportPage } from "../../api/schemas.js";
 
 /** Sends the CSV as it is (text/csv): a dry run checks every row and writes nothing. */
 export function useUploadImport() {
@@ -53,14 +52,23 @@ export function useImport(id: string | undefined) {
   });
 }
 
-/** The merchant's imports (and checks), newest first; read again while one is being written. */
-export function useImportList(limit: number) {
-  return useQuery({
-    queryKey: ["imports", "list", limit],
-    queryFn: () =>
-      call("GET", "/v1/imports", z.object({ imports: z.array(Import) }), { query: { limit } }),
+const PAGE = 20;
+
+/**
+ * The merchant's imports (and checks), newest first, a page after another on the node's cursor;
+ * every page loaded is read again while one of them is being written.
+ */
+export function useImportList() {
+  return useInfiniteQuery({
+    queryKey: ["imports", "list"],
+    queryFn: ({ pageParam }) =>
+      call("GET", "/v1/imports", ImportPage, { query: { cursor: pageParam, limit: PAGE } }),
+    initialPageParam: undefined as string | undefined,
+    getNextPageParam: (last) => last.next ?? undefined,
     refetchInterval: (q) =>
-      q.state.data?.imports.some((imp) => !finished(imp.status)) ? 1_000 : false,
+      q.state.data?.pages.some((p) => p.imports.some((imp) => !finished(imp.status)))
+        ? 1_000
+        : false,
   });
 }
 

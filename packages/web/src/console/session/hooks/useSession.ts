@@ -24,6 +24,18 @@ export function useSession() {
   return useQuery({ queryKey: SESSION_KEY, queryFn: fetchSession, staleTime: 60_000 });
 }
 
+/**
+ * Whether a role writes, as the node's `can.write` says: owners, admins and staff do; auditors
+ * (and a role this console does not know) only read. Write controls are offered only to them.
+ */
+export const canWrite = (role: string | undefined) =>
+  role === "owner" || role === "admin" || role === "staff";
+
+/** Whether the signed-in staff user writes (not while the session is read). */
+export function useCanWrite() {
+  return canWrite(useSession().data?.staff.role);
+}
+
 export function useSignIn() {
   const client = useQueryClient();
   return useMutation({
