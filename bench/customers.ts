@@ -110,6 +110,12 @@ interface Row {
 
 async function bench(backend: BackendName): Promise<Row[]> {
   const out: Row[] = [];
+  // Each figure as it is measured: a full-size run takes a while.
+  const push = (r: Row) => {
+    out.push(r);
+    const p99 = r.p99Ms === undefined ? "" : `, p99 ${fmt(r.p99Ms)} ms`;
+    log(`  ${backend}: ${r.what}: ${fmt(r.opsPerSec)}${p99}`);
+  };
   const n = SIZE[backend];
   const dataDir = mkdtempSync(join(tmpdir(), "patron-bench-"));
   const node = await startNode(
@@ -141,7 +147,7 @@ async function bench(backend: BackendName): Promise<Row[]> {
       await node.db.query(`INSERT INTO bench_raw VALUES ${values.join(", ")}`, params);
     }
     const rawRate = n / ((now() - rawStart) / 1000);
-    out.push({ backend, what: "raw INSERT of the same rows", opsPerSec: rawRate });
+    push({ backend, what: "raw INSERT of the same rows", opsPerSec: rawRate });
     await node.db.query("DROP TABLE bench_raw");
 
     // The import, in files of 100,000 rows (one upload each), end to end.
@@ -160,7 +166,7 @@ async function bench(backend: BackendName): Promise<Row[]> {
       log(`  ${backend}: imported ${Math.min(n, from + 100_000).toLocaleString("en-US")}`);
     }
     const importRate = n / ((now() - importStart) / 1000);
-    out.push({
+    push({
       backend,
       what: `import ${n.toLocaleString("en-US")} customers (CSV, end to end)`,
       opsPerSec: importRate,
@@ -196,7 +202,7 @@ async function bench(backend: BackendName): Promise<Row[]> {
         status: 200,
       }));
       const t = await load(job(reqs));
-      out.push({
+      push({
         backend,
         what: `${what}, 16 clients`,
         opsPerSec: t.opsPerSec,
@@ -211,7 +217,7 @@ async function bench(backend: BackendName): Promise<Row[]> {
       status: 200,
     }));
     const t360 = await load(job(reads));
-    out.push({
+    push({
       backend,
       what: "360 read (profile + timeline), 16 clients",
       opsPerSec: t360.opsPerSec,
@@ -239,7 +245,7 @@ async function bench(backend: BackendName): Promise<Row[]> {
       status: 201,
     }));
     const ti = await load(job(writes, BATCHES, 4));
-    out.push({
+    push({
       backend,
       what: "interactions, batches of 500, 4 clients",
       opsPerSec: ti.opsPerSec * 500,
@@ -255,7 +261,7 @@ async function bench(backend: BackendName): Promise<Row[]> {
         status: 200,
       }));
       const [under] = await Promise.all([load(job(reqs)), load(job(writes, BATCHES / 2, 2))]);
-      out.push({
+      push({
         backend,
         what: "lookup by email while interactions are written",
         opsPerSec: under.opsPerSec,
@@ -263,7 +269,7 @@ async function bench(backend: BackendName): Promise<Row[]> {
         p99Ms: under.p99Ms,
       });
     }
-    out.push({ backend, what: "node RSS after the import (MiB)", opsPerSec: rss });
+    push({ backend, what: "node RSS after the import (MiB)", opsPerSec: rss });
   } finally {
     if (backend === "postgres") {
       await node.db

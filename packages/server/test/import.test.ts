@@ -204,6 +204,34 @@ describe.each(backends)("customer import ($name)", (backend) => {
     expect(names.json().customers).toHaveLength(1);
   });
 
+  it("resolves rows against the rows of earlier rounds still being committed", {
+    timeout: 120_000,
+  }, async () => {
+    // Rounds are 1,000 rows, and on PostgreSQL the next is written while the last commits:
+    // rows 1,001 to 1,003 name people of the first round, and must see them.
+    const before = await written();
+    const lines = ["name,email,phone"];
+    for (let i = 0; i < 1000; i++) lines.push(`Round Person ${i},round${i}@shop.example,`);
+    lines[3] = "Round Name Only,,";
+    lines.push("Round Person 0,round0@shop.example,"); // the same row again: unchanged
+    lines.push("Round Name Only,,"); // the same person by the row alone: unchanged
+    lines.push("Round Person 1,round1@shop.example,+33 6 12 00 00 01"); // fills in a phone
+    for (let i = 1000; i < 1200; i++) lines.push(`Round Person ${i},round${i}@shop.example,`);
+    const r = await upload(`${lines.join("\n")}\n`);
+    expect(r.json()).toMatchObject({ created: 1200, updated: 1, unchanged: 2, rejected: 0 });
+    expect(await written()).toBe(before + 1201n);
+    const one = (await lookup("email=round1%40shop.example")).json();
+    expect(one.phones).toEqual([{ number: "+33612000001", valid: true }]);
+    const names = await get(`/v1/customers?query=${encodeURIComponent("Round Name Only")}`);
+    expect(names.json().customers).toHaveLength(1);
+    const { rows } = await t.node.db.query<{ n: bigint | number }>(
+      `SELECT count(*) AS n FROM customers WHERE status = 'active'
+       AND id IN (SELECT customer_id FROM import_outcomes WHERE import_id = $1)`,
+      [r.json().id],
+    );
+    expect(Number(rows[0]?.n)).toBe(1200);
+  });
+
   it("creates a new customer and a merge suggestion when a row's identifiers disagree", async () => {
     const a = (await lookup("email=person1%40shop.example")).json();
     const b = (await lookup("email=person2%40shop.example")).json();

@@ -6,7 +6,7 @@ import { IdOf, Label } from "../http/schemas.js";
 import type { CommittedEntry, Projector, Sequencer } from "../ledger/sequencer.js";
 import { newId } from "../tenancy/tenancy.js";
 import { VaultError } from "../vault/keystore.js";
-import { Vault } from "../vault/vault.js";
+import { type CustomerKey, Vault } from "../vault/vault.js";
 import type { CustomerStatus, Customers } from "./customers.js";
 import { CHANNEL_KINDS } from "./profile.js";
 
@@ -133,10 +133,20 @@ export class Interactions {
     inputs: InteractionInput[],
   ): Promise<PromiseSettledResult<Recorded>[]> {
     const ids = [...new Set(inputs.flatMap((i) => (i.customerId ? [i.customerId] : [])))];
-    const statuses = await this.customers.statuses(merchantId, ids);
+    const [statuses, keys] = await Promise.all([
+      this.customers.statuses(merchantId, ids),
+      this.vault.customerKeys(merchantId, ids),
+    ]);
     return Promise.allSettled(
       inputs.map((i) =>
-        this.record(merchantId, actor, i, undefined, true, i.customerId ? statuses : undefined),
+        this.record(
+          merchantId,
+          actor,
+          i,
+          undefined,
+          true,
+          i.customerId ? { statuses, keys } : undefined,
+        ),
       ),
     );
   }
@@ -147,8 +157,8 @@ export class Interactions {
     input: InteractionInput,
     idempotencyKey?: string,
     retry = true,
-    /** The customers' statuses, read for a whole batch (`recordMany`). */
-    known?: Map<string, CustomerStatus>,
+    /** The customers' statuses and data keys, read for a whole batch (`recordMany`). */
+    known?: { statuses: Map<string, CustomerStatus>; keys: Map<string, CustomerKey> },
   ): Promise<Recorded> {
     let customerId = input.customerId;
     if (customerId === undefined) {
@@ -176,7 +186,7 @@ export class Interactions {
       }
     } else {
       const status = known
-        ? known.get(customerId)
+        ? known.statuses.get(customerId)
         : await this.customers.status(merchantId, customerId);
       if (!status) throw new ApiError(404, "not_found", `customer ${customerId} not found`);
       if (status === "erased") throw erased(customerId);
@@ -192,12 +202,13 @@ export class Interactions {
     const key =
       text === undefined
         ? undefined
-        : await this.vault.customerKey(merchantId, cid).catch((err) => {
+        : (known?.keys.get(cid) ??
+          (await this.vault.customerKey(merchantId, cid).catch((err) => {
             if (err instanceof VaultError) {
               throw erased(cid);
             }
             throw err;
-          });
+          })));
     const field = interactionField(id);
     const [entry] = await this.sequencer.execute(
       {

@@ -491,8 +491,19 @@ export class Importer {
       const fingerprintKey = await this.vault.merchantIndexKey(merchantId);
       const ctx: RowContext = { merchantId, id, actor: imp.actor, fingerprintKey };
       let after = 0;
+      let written = 0;
+      let analyzedAt = 0;
+      // On a PostgreSQL server, two rounds in flight: the next round's rows are resolved,
+      // sealed and sequenced while the server commits the previous one's batch, instead of
+      // waiting for it. What the earlier round staged is seen through the staged state
+      // (identifier holders), or waited for (rows sharing a row or identifier with it, a row
+      // that lost an identifier to it). An embedded database runs in this thread, so there is
+      // nothing to overlap, and a gap between rounds lets other requests' queries in.
+      const overlap = this.db.kind === "postgres";
+      let inFlight: Promise<void> | undefined;
+      let earlier = new Set<string>();
       for (;;) {
-        if (this.stopped) return;
+        if (this.stopped) break;
         const { rows } = await this.db.query<{ row: number | bigint | string; sealed: string }>(
           `SELECT r.row, encode(r.sealed, 'hex') AS sealed FROM import_rows r
            WHERE r.import_id = $1 AND r.merchant_id = $2 AND r.row > $3
@@ -508,9 +519,38 @@ export class Importer {
           if (!plain) throw new Error(`staged row ${row} of ${id} does not decrypt`);
           return { row, data: JSON.parse(Buffer.from(plain).toString("utf8")) as ImportRow };
         });
-        await this.round(ctx, round);
+        const before = inFlight;
+        const current = this.round({ ...ctx, before: before?.catch(() => {}) }, round, earlier);
+        current.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
+        earlier = new Set(
+          round.flatMap((r) =>
+            keysOf({ data: r.data, fingerprint: this.fingerprint(ctx, r.data) }),
+          ),
+        );
+        // The round before must be done before a third starts; its failure ends the import,
+        // once the round started on top of it has settled too.
+        if (!overlap) await current;
+        if (before) {
+          try {
+            await before;
+          } catch (err) {
+            await current.catch(() => {});
+            throw err;
+          }
+        }
+        inFlight = current;
         after = round[round.length - 1]?.row ?? after;
+        written += round.length;
+        // The tables grow faster than autovacuum (none at all in PGlite) refreshes their
+        // statistics, and a planner that believes the index empty scans it whole for every
+        // round's lookups: fresh statistics each time the import doubles what it wrote.
+        if (written >= Math.max(2 * ROUND, analyzedAt * 2)) {
+          await this.db.query("ANALYZE customers, vault_index");
+          analyzedAt = written;
+        }
       }
+      if (inFlight) await inFlight;
+      if (this.stopped) return;
       await this.finish(merchantId, id);
     } catch (err) {
       // Shutting down: the import stays running and the next start resumes it.
@@ -523,15 +563,24 @@ export class Importer {
    * A round of rows, all in flight at once so their entries share sequencer batches. Rows that
    * share an identifier run in file order, one after the other: the second sees the first.
    */
-  private async round(ctx: RowContext, rows: { row: number; data: ImportRow }[]): Promise<void> {
+  private async round(
+    ctx: RowContext,
+    rows: { row: number; data: ImportRow }[],
+    /** The keys (`keysOf`) of the round still in flight before this one. */
+    earlier: Set<string>,
+  ): Promise<void> {
     const keyed = rows.map((r) => ({ ...r, fingerprint: this.fingerprint(ctx, r.data) }));
     const groups = groupByIdentifier(keyed);
     const read = await this.prefetch(ctx, keyed);
     const results = await Promise.allSettled(
       groups.map(async (group) => {
+        // A group that shares a row or an identifier with the round before waits for it, and
+        // is resolved against what it wrote rather than against the prefetched read.
+        const waits = group.some((r) => keysOf(r).some((k) => earlier.has(k)));
+        if (waits) await ctx.before;
         // Only the first row of a group may use what was read before the round: the rows
         // after it see what the rows before them wrote.
-        let first = true;
+        let first = !waits;
         for (const r of group) {
           await this.write(ctx, r.row, r.data, true, first ? read : undefined);
           first = false;
@@ -650,7 +699,10 @@ export class Importer {
         });
         if (outcome === "done") return;
         if (outcome === "retry") {
-          if (retry) return this.write(ctx, row, data, false);
+          if (retry) {
+            await ctx.before;
+            return this.write(ctx, row, data, false);
+          }
           throw new ApiError(409, "customer_changed", "the customer it matched changed meanwhile");
         }
         await this.conflict(ctx, row, data, fingerprint, holders, held, "email_conflict");
@@ -666,6 +718,7 @@ export class Importer {
     } catch (err) {
       // Someone else took an identifier between the lookup and the write: resolved again.
       if (retry && err instanceof ApiError && err.code === "identity_in_use") {
+        await ctx.before;
         return this.write(ctx, row, data, false);
       }
       if (err instanceof ApiError && err.status < 500) {
@@ -926,6 +979,11 @@ interface RowContext {
   id: string;
   actor: string;
   fingerprintKey: Uint8Array;
+  /**
+   * The round before this one, settled: a row that lost an identifier to a row of that round
+   * still being committed waits for it, then resolves again against what it wrote.
+   */
+  before?: Promise<unknown>;
 }
 
 /**
@@ -978,6 +1036,14 @@ function identifiersOf(data: ImportRow): { kind: IdentityKind; value: string }[]
 }
 
 /** Rows that share an identifier (or are the same row), in one group each, in file order. */
+/** What ties rows together: the row itself (a name alone, twice, is one person) and each identifier. */
+function keysOf(r: { data: ImportRow; fingerprint: Uint8Array }): string[] {
+  return [
+    `row:${toHex(r.fingerprint)}`,
+    ...identifiersOf(r.data).map(({ kind, value }) => `${kind}:${value}`),
+  ];
+}
+
 function groupByIdentifier<T extends { row: number; data: ImportRow; fingerprint: Uint8Array }>(
   rows: T[],
 ): T[][] {
@@ -991,12 +1057,7 @@ function groupByIdentifier<T extends { row: number; data: ImportRow; fingerprint
   };
   const owner = new Map<string, number>();
   rows.forEach((r, i) => {
-    // The same row twice (a name alone, no identifier) is one group too.
-    const keys = [
-      `row:${toHex(r.fingerprint)}`,
-      ...identifiersOf(r.data).map(({ kind, value }) => `${kind}:${value}`),
-    ];
-    for (const k of keys) {
+    for (const k of keysOf(r)) {
       const j = owner.get(k);
       if (j === undefined) owner.set(k, i);
       else parent[find(i)] = find(j);

@@ -83,6 +83,38 @@ export class Vault {
     return { merchantId, customerId, key, remember: () => {} };
   }
 
+  /**
+   * The data keys of several existing customers of this merchant in one read (a batch of
+   * interactions). A customer absent from the answer has no key here: another merchant's, an
+   * unknown one, or erased; `customerKey` then says which.
+   */
+  async customerKeys(merchantId: string, customerIds: string[]): Promise<Map<string, CustomerKey>> {
+    const out = new Map<string, CustomerKey>();
+    if (customerIds.length === 0) return out;
+    const { rows } = await this.db.query<{
+      customer_id: string;
+      master_key_id: string;
+      wrapped: string;
+    }>(
+      `SELECT customer_id, master_key_id, encode(wrapped, 'hex') AS wrapped FROM vault_data_keys
+       WHERE merchant_id = $1 AND customer_id = ANY($2::text[])`,
+      [merchantId, customerIds],
+    );
+    for (const r of rows) {
+      let key = this.dataKeys.get(r.customer_id);
+      if (!key) {
+        key = await this.keys.unwrap(
+          bytes(r.wrapped),
+          r.master_key_id,
+          dataKeyContext(r.customer_id),
+        );
+        this.remember(r.customer_id, key);
+      }
+      out.set(r.customer_id, { merchantId, customerId: r.customer_id, key, remember: () => {} });
+    }
+    return out;
+  }
+
   /** A fresh salt for a field's commitment, chosen when the command is made. */
   static salt(): Uint8Array {
     return new Uint8Array(random(SALT_BYTES));
