@@ -253,18 +253,46 @@ export class Vault {
 
   /** The latest version of each of a customer's fields. */
   async latest(merchantId: string, customerId: string): Promise<Map<string, VaultValue>> {
-    const key = await this.dataKey(merchantId, customerId, this.db, false);
-    const { rows } = await this.db.query<{ field: string; version: number; ciphertext: string }>(
-      `SELECT DISTINCT ON (field) field, version, encode(ciphertext, 'hex') AS ciphertext
-       FROM vault_fields WHERE customer_id = $1 ORDER BY field, version DESC`,
+    // The key and the fields in one read: a profile is read on every lookup.
+    const { rows } = await this.db.query<{
+      merchant_id: string;
+      master_key_id: string;
+      wrapped: string;
+      field: string | null;
+      version: number | null;
+      ciphertext: string | null;
+    }>(
+      `SELECT k.merchant_id, k.master_key_id, encode(k.wrapped, 'hex') AS wrapped,
+         f.field, f.version, encode(f.ciphertext, 'hex') AS ciphertext
+       FROM vault_data_keys k
+       LEFT JOIN LATERAL (
+         SELECT DISTINCT ON (field) field, version, ciphertext FROM vault_fields
+         WHERE customer_id = k.customer_id ORDER BY field, version DESC
+       ) f ON true
+       WHERE k.customer_id = $1`,
       [customerId],
     );
-    return new Map(
-      rows.map((r) => [
-        r.field,
-        this.open(key, customerId, r.field, Number(r.version), bytes(r.ciphertext)),
-      ]),
-    );
+    const first = rows[0];
+    // No key here: another merchant's, unknown or erased; `dataKey` says which, as before.
+    if (!first || first.merchant_id !== merchantId) {
+      await this.dataKey(merchantId, customerId, this.db, false);
+      return new Map();
+    }
+    let key = this.dataKeys.get(customerId);
+    if (!key) {
+      key = await this.keys.unwrap(
+        bytes(first.wrapped),
+        first.master_key_id,
+        dataKeyContext(customerId),
+      );
+      this.remember(customerId, key);
+    }
+    const out = new Map<string, VaultValue>();
+    for (const r of rows) {
+      if (r.field === null || r.ciphertext === null) continue;
+      out.set(r.field, this.open(key, customerId, r.field, Number(r.version), bytes(r.ciphertext)));
+    }
+    return out;
   }
 
   /** Every identifier hash indexed for a customer (to release them on erasure). */
