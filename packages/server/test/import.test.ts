@@ -431,6 +431,52 @@ describe.each(backends)("customer import ($name)", (backend) => {
     expect(Number(left.rows[0]?.keys)).toBe(0);
   }, 120_000);
 
+  it("keeps in staging only the rows an interrupted import has not written", async () => {
+    // Row 1,100 cannot be written until the trigger goes: the import stops there.
+    await t.node.db.exec(`
+      CREATE FUNCTION refuse_row_1100() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.row = 1100 THEN RAISE EXCEPTION 'refused for the test'; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER refuse_row_1100 BEFORE INSERT ON import_outcomes
+        FOR EACH ROW EXECUTE FUNCTION refuse_row_1100();`);
+    const staged = async (id: string) => {
+      const { rows } = await t.node.db.query<{ row: bigint | number; written: boolean }>(
+        `SELECT r.row, EXISTS (SELECT 1 FROM import_outcomes o
+           WHERE o.import_id = r.import_id AND o.row = r.row) AS written
+         FROM import_rows r WHERE r.import_id = $1`,
+        [id],
+      );
+      return rows;
+    };
+    let id: string;
+    try {
+      const r = await upload(`${people(1200, 5000).join("\n")}\n`);
+      expect(r.json()).toMatchObject({ status: "interrupted" });
+      id = r.json().id;
+      const left = await staged(id);
+      // Round one's rows are gone from staging; what is left was never written.
+      expect(left.length).toBeGreaterThan(0);
+      expect(left.length).toBeLessThan(200);
+      expect(left.every((r) => !r.written)).toBe(true);
+      expect(left.some((r) => Number(r.row) === 1100)).toBe(true);
+    } finally {
+      await t.node.db.exec(
+        "DROP TRIGGER refuse_row_1100 ON import_outcomes; DROP FUNCTION refuse_row_1100();",
+      );
+    }
+    const resumed = await post(`/v1/imports/${id}/resume`, {});
+    expect(resumed.statusCode, resumed.body).toBe(202);
+    let view = resumed.json();
+    for (let i = 0; i < 600 && view.status === "running"; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      view = (await get(`/v1/imports/${id}`)).json();
+    }
+    expect(view).toMatchObject({ status: "completed", created: 1200, processed: 1200 });
+    expect(await staged(id)).toEqual([]);
+  }, 120_000);
+
   it("exports every active customer as CSV and JSON, and the CSV imports back as the same customers", async () => {
     const csv = await get("/v1/customers/export?format=csv");
     expect(csv.statusCode).toBe(200);

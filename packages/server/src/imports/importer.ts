@@ -529,7 +529,11 @@ export class Importer {
         );
         // The round before must be done before a third starts; its failure ends the import,
         // once the round started on top of it has settled too.
-        if (!overlap) await current;
+        const last = round[round.length - 1]?.row ?? after;
+        if (!overlap) {
+          await current;
+          await this.dropWritten(merchantId, id, last);
+        }
         if (before) {
           try {
             await before;
@@ -537,9 +541,10 @@ export class Importer {
             await current.catch(() => {});
             throw err;
           }
+          if (overlap) await this.dropWritten(merchantId, id, after);
         }
         inFlight = current;
-        after = round[round.length - 1]?.row ?? after;
+        after = last;
         written += round.length;
         // The tables grow faster than autovacuum (none at all in PGlite) refreshes their
         // statistics, and a planner that believes the index empty scans it whole for every
@@ -553,6 +558,8 @@ export class Importer {
       if (this.stopped) return;
       await this.finish(merchantId, id);
     } catch (err) {
+      // What did commit leaves staging now, not when the import is resumed (if ever).
+      await this.dropWritten(merchantId, id, Number.MAX_SAFE_INTEGER).catch(() => {});
       // Shutting down: the import stays running and the next start resumes it.
       if (this.stopped || (err instanceof ApiError && err.code === "shutting_down")) return;
       await this.setStatus(merchantId, id, "interrupted", messageOf(err)).catch(() => {});
@@ -888,6 +895,20 @@ export class Importer {
   }
 
   /** Done: the staged rows and their key are destroyed with the status change. */
+  /**
+   * Destroys the staged rows up to `through` whose outcome is committed: a row's personal data
+   * rests in staging only until its customer is written, so an import left interrupted keeps
+   * only the rows it has not reached (and an erasure meanwhile leaves none of its customer's).
+   */
+  private async dropWritten(merchantId: string, id: string, through: number): Promise<void> {
+    await this.db.query(
+      `DELETE FROM import_rows r WHERE r.import_id = $1 AND r.merchant_id = $2 AND r.row <= $3
+       AND EXISTS (SELECT 1 FROM import_outcomes o
+         WHERE o.import_id = r.import_id AND o.merchant_id = r.merchant_id AND o.row = r.row)`,
+      [id, merchantId, through],
+    );
+  }
+
   private async finish(merchantId: string, id: string): Promise<void> {
     const now = new Date(this.clock.now()).toISOString();
     await this.db.writeAll([
