@@ -292,6 +292,8 @@ describe.each(backends)("a node whose transports refuse ($name)", (backend) => {
     });
     expect(byMail.status).toBe(502);
     expect(byMail.json().error.code).toBe("delivery_failed");
+    // What the mail server said, by its codes alone.
+    expect(byMail.json().error.details).toEqual({ failure: expect.stringContaining("550 5.1.1") });
     const bySms = await call("POST", `/v1/customers/${id}/verifications`, {
       phone: "+49 151 12345678",
     });

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomInt, timingSafeEqual } from "node:crypto";
-import type { Channels, Delivery } from "../channels/index.js";
+import { type Channels, type Delivery, failureOf } from "../channels/index.js";
 import type { Queryable, Statement } from "../db/database.js";
 import { ApiError } from "../http/errors.js";
 import { toHex } from "../http/schemas.js";
@@ -145,11 +145,13 @@ export class Verifications {
             },
             customerId,
           );
-    } catch {
+    } catch (err) {
+      // The transport's codes only (failureOf): its own text may name the address or number.
       throw new ApiError(
         502,
         "delivery_failed",
         `the ${kind === "phone" ? "SMS gateway" : "mail server"} refused the message; try again later`,
+        { failure: failureOf(err) },
       );
     }
   }
