@@ -46,7 +46,10 @@ export async function timeline(
   const wanted = new Map<string, string[]>();
   for (const { r, e } of decoded) {
     const field = textField(e.type, e.payload);
-    if (field) wanted.set(r.party, [...(wanted.get(r.party) ?? []), field]);
+    if (!field) continue;
+    const list = wanted.get(r.party);
+    if (list) list.push(field);
+    else wanted.set(r.party, [field]);
   }
   const texts = new Map<string, Map<string, { value: JsonValue }>>();
   await Promise.all(

@@ -519,14 +519,11 @@ export class Importer {
           if (!plain) throw new Error(`staged row ${row} of ${id} does not decrypt`);
           return { row, data: JSON.parse(Buffer.from(plain).toString("utf8")) as ImportRow };
         });
+        const keyed = round.map((r) => ({ ...r, fingerprint: this.fingerprint(ctx, r.data) }));
         const before = inFlight;
-        const current = this.round({ ...ctx, before: before?.catch(() => {}) }, round, earlier);
+        const current = this.round({ ...ctx, before: before?.catch(() => {}) }, keyed, earlier);
         current.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
-        earlier = new Set(
-          round.flatMap((r) =>
-            keysOf({ data: r.data, fingerprint: this.fingerprint(ctx, r.data) }),
-          ),
-        );
+        earlier = new Set(keyed.flatMap(keysOf));
         // The round before must be done before a third starts; its failure ends the import,
         // once the round started on top of it has settled too.
         const last = round[round.length - 1]?.row ?? after;
@@ -572,11 +569,10 @@ export class Importer {
    */
   private async round(
     ctx: RowContext,
-    rows: { row: number; data: ImportRow }[],
+    keyed: { row: number; data: ImportRow; fingerprint: Uint8Array }[],
     /** The keys (`keysOf`) of the round still in flight before this one. */
     earlier: Set<string>,
   ): Promise<void> {
-    const keyed = rows.map((r) => ({ ...r, fingerprint: this.fingerprint(ctx, r.data) }));
     const groups = groupByIdentifier(keyed);
     const read = await this.prefetch(ctx, keyed);
     const results = await Promise.allSettled(

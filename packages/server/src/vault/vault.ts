@@ -101,15 +101,7 @@ export class Vault {
       [merchantId, customerIds],
     );
     for (const r of rows) {
-      let key = this.dataKeys.get(r.customer_id);
-      if (!key) {
-        key = await this.keys.unwrap(
-          bytes(r.wrapped),
-          r.master_key_id,
-          dataKeyContext(r.customer_id),
-        );
-        this.remember(r.customer_id, key);
-      }
+      const key = await this.storedKey(r.customer_id, r);
       out.set(r.customer_id, { merchantId, customerId: r.customer_id, key, remember: () => {} });
     }
     return out;
@@ -278,15 +270,7 @@ export class Vault {
       await this.dataKey(merchantId, customerId, this.db, false);
       return new Map();
     }
-    let key = this.dataKeys.get(customerId);
-    if (!key) {
-      key = await this.keys.unwrap(
-        bytes(first.wrapped),
-        first.master_key_id,
-        dataKeyContext(customerId),
-      );
-      this.remember(customerId, key);
-    }
+    const key = await this.storedKey(customerId, first);
     const out = new Map<string, VaultValue>();
     for (const r of rows) {
       if (r.field === null || r.ciphertext === null) continue;
@@ -599,16 +583,9 @@ export class Vault {
     if (!row && (await this.isErased(customerId, tx))) {
       throw new VaultError("erased", `customer ${customerId} was erased`);
     }
-    const cached = this.dataKeys.get(customerId);
-    if (row && cached) return cached;
+    if (row) return this.storedKey(customerId, row);
     let key: Uint8Array;
-    if (row) {
-      key = await this.keys.unwrap(
-        bytes(row.wrapped),
-        row.master_key_id,
-        dataKeyContext(customerId),
-      );
-    } else if (create) {
+    if (create) {
       const made = await this.customerKey(merchantId, customerId, true);
       const store = made.store as Statement;
       await tx.query(store.sql, store.params);
@@ -619,6 +596,22 @@ export class Vault {
         `no customer ${customerId} in merchant ${merchantId}`,
       );
     }
+    this.remember(customerId, key);
+    return key;
+  }
+
+  /** A stored data key: the cached one, or unwrapped by the master key and cached. */
+  private async storedKey(
+    customerId: string,
+    row: { master_key_id: string; wrapped: string },
+  ): Promise<Uint8Array> {
+    const cached = this.dataKeys.get(customerId);
+    if (cached) return cached;
+    const key = await this.keys.unwrap(
+      bytes(row.wrapped),
+      row.master_key_id,
+      dataKeyContext(customerId),
+    );
     this.remember(customerId, key);
     return key;
   }
