@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { commitment } from "./commitment.js";
+import { attachmentCommitment, commitment } from "./commitment.js";
 
 const salt = new Uint8Array(16).map((_, i) => i);
 const value = { customer: "c_42", field: "email", version: 3, value: "ana@example.com" };
@@ -47,5 +47,22 @@ describe("commitment", () => {
     expect(() => commitment(salt, { ...value, customer: 42 as never })).toThrow(TypeError);
     expect(() => commitment(salt, { ...value, value: undefined as never })).toThrow(TypeError);
     expect(() => commitment(salt, { ...value, value: new Date(0) as never })).toThrow(TypeError);
+  });
+});
+
+describe("attachmentCommitment", () => {
+  it("is base64url(SHA-256(salt ‖ JCS(values)))", () => {
+    const values = { name: "安娜", email: "ana@example.com" };
+    const byHand = createHash("sha256")
+      .update(salt)
+      .update('{"email":"ana@example.com","name":"安娜"}')
+      .digest("base64url");
+    expect(attachmentCommitment(salt, values)).toBe(byHand);
+    expect(attachmentCommitment(salt, { ...values, name: "Ana" })).not.toBe(byHand);
+    expect(attachmentCommitment(new Uint8Array(16).fill(9), values)).not.toBe(byHand);
+  });
+
+  it("refuses a short salt", () => {
+    expect(() => attachmentCommitment(new Uint8Array(15), {})).toThrow(/16 bytes/);
   });
 });

@@ -1,4 +1,4 @@
-import { concatBytes } from "./encoding.js";
+import { concatBytes, encodeBase64Url } from "./encoding.js";
 import { isBytes, sha256 } from "./hash.js";
 import { canonicalBytes, type JsonValue } from "./json.js";
 
@@ -27,4 +27,17 @@ export function commitment(salt: Uint8Array, value: CommittedValue): Uint8Array 
     throw new TypeError("commitment version must be a non-negative integer");
   }
   return sha256(concatBytes(salt, canonicalBytes({ customer, field, version, value: v })));
+}
+
+/**
+ * The commitment a signed command's payload carries, as `attached`, for the personal values that
+ * travel beside it (decision 5): base64url(SHA-256(salt ‖ JCS(values))). The signer picks the
+ * salt (at least 16 random bytes), so the entry, which keeps the command byte for byte, reveals
+ * nothing a guess could be tested against.
+ */
+export function attachmentCommitment(salt: Uint8Array, values: JsonValue): string {
+  if (!isBytes(salt) || salt.length < 16) {
+    throw new TypeError("attachment salt must be at least 16 bytes");
+  }
+  return encodeBase64Url(sha256(concatBytes(salt, canonicalBytes(values))));
 }

@@ -49,6 +49,12 @@ export interface Config {
   publicUrl?: string;
   /** The demo owner's console sign-in, made on the first start (PATRON_OWNER_EMAIL). */
   ownerEmail: string;
+  /** Where the customer portal is served (PATRON_PORTAL_ORIGIN); default: the public address. */
+  portalOrigin?: string;
+  /** A key recovery's time-lock, in hours (PATRON_RECOVERY_HOURS). */
+  recoveryHours: number;
+  /** How often recoveries whose time-lock ended are completed, in ms (PATRON_RECOVERY_SWEEP_MS). */
+  recoverySweepMs: number;
 }
 
 /** A Twilio-compatible Messages API: `To`, `From`, `Body` POSTed with basic authentication. */
@@ -156,6 +162,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sms: smsConfig(env),
     publicUrl: httpUrl("PATRON_PUBLIC_URL", env.PATRON_PUBLIC_URL)?.replace(/\/+$/, ""),
     ownerEmail: ownerEmail(env.PATRON_OWNER_EMAIL),
+    portalOrigin: httpUrl("PATRON_PORTAL_ORIGIN", env.PATRON_PORTAL_ORIGIN)?.replace(/\/+$/, ""),
+    recoveryHours: int(env, "PATRON_RECOVERY_HOURS", 72, 1, 720),
+    recoverySweepMs: int(env, "PATRON_RECOVERY_SWEEP_MS", 60_000, 10, 3_600_000),
   };
 }
 

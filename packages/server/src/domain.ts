@@ -1,6 +1,7 @@
-import type { Command, Entry, SignedCommand } from "@patron/ledger";
+import type { Command, Entry, JsonValue, SignedCommand } from "@patron/ledger";
 import type { Channels } from "./channels/index.js";
 import type { Bindings } from "./commands/bindings.js";
+import type { SignatureChecker } from "./commands/verify.js";
 import type { Database } from "./db/database.js";
 import type { App } from "./http/app.js";
 import type { DomainAuditor } from "./ledger/audit-entries.js";
@@ -30,6 +31,10 @@ export interface DomainRuntime {
   /** The signed command types it handles at `POST /v1/commands`. */
   commands?: CommandHandler[];
   routes?(app: App): void;
+  /** Starts its background work once the node serves (sweeps on the clock). */
+  start?(): void;
+  /** Stops it, before the ledger closes. */
+  stop?(): Promise<void>;
 }
 
 export interface DomainContext {
@@ -39,6 +44,8 @@ export interface DomainContext {
   clock: Clock;
   /** The log's origin line: what a signed command's `ledger` must be. */
   origin: string;
+  /** Checks a signed command's form, signature, ledger and lifetime (sign-in, nested commands). */
+  signatures: SignatureChecker;
   /** Which signing keys act for whom: binding commands stage theirs here in their check. */
   bindings: Bindings;
   /** Personal data at rest (decision 4). */
@@ -96,6 +103,8 @@ export interface CommandHandler {
     command: Command;
     signed: SignedCommand;
     binding: ActorBinding | undefined;
+    /** The personal values beside the command, already checked against `payload.attached`. */
+    attached: Record<string, JsonValue> | undefined;
   }): CommandDraft | Promise<CommandDraft>;
 }
 

@@ -9,14 +9,16 @@ import { anchorRoutes } from "./chain/routes.js";
 import { Channels } from "./channels/index.js";
 import { Bindings, bindingsProjector } from "./commands/bindings.js";
 import { commandRoutes } from "./commands/routes.js";
+import { SignatureChecker } from "./commands/verify.js";
 import type { Config } from "./config.js";
 import { customersDomain } from "./customers/index.js";
 import { type Database, openDatabase } from "./db/database.js";
 import { migrate } from "./db/migrations.js";
 import { seedDemoCustomers } from "./demo/customers.js";
-import type { CommandHandler, Domain, EntryTypeSpec } from "./domain.js";
+import type { CommandHandler, Domain, DomainRuntime, EntryTypeSpec } from "./domain.js";
 import { type App, createApp } from "./http/app.js";
 import { registerWeb } from "./http/web.js";
+import { identityDomain } from "./identity/index.js";
 import { importsDomain } from "./imports/index.js";
 import { EntryAuditor } from "./ledger/audit-entries.js";
 import { chainsProjector } from "./ledger/chains.js";
@@ -43,6 +45,7 @@ export const domains: Domain[] = [
   attestationsDomain,
   privacyDomain,
   customersDomain,
+  identityDomain,
   segmentsDomain,
   staffDomain,
   importsDomain,
@@ -221,7 +224,14 @@ export async function startNode(
       sms: config.sms,
     });
     const publicUrl = () => config.publicUrl ?? url;
+    const signatures = new SignatureChecker({
+      origin: identity.origin,
+      clock,
+      webauthnOrigins: () => webauthnOrigins(config, url),
+      rpId: config.webauthnRpId,
+    });
     const ctx = {
+      signatures,
       db,
       sequencer,
       tenancy,
@@ -233,6 +243,13 @@ export async function startNode(
       dataUse,
       channels,
       publicUrl,
+      // The identity domain's settings (identity/index.ts).
+      identity: {
+        portalUrl: () => config.portalOrigin ?? publicUrl(),
+        recoveryHours: config.recoveryHours,
+        sweepMs: config.recoverySweepMs,
+        log,
+      },
       // The staff domain's settings (staff/index.ts): mail, SMS and the demo owner's sign-in.
       staff: {
         channels,
@@ -242,8 +259,10 @@ export async function startNode(
       },
     };
     const handlers = new Map<string, CommandHandler>();
+    const runtimes: DomainRuntime[] = [];
     for (const d of ledger.domains) {
       const runtime = await d.start?.(ctx);
+      if (runtime) runtimes.push(runtime);
       runtime?.routes?.(app);
       for (const h of runtime?.commands ?? []) {
         if (handlers.has(h.type)) throw new Error(`two domains handle command type ${h.type}`);
@@ -259,8 +278,7 @@ export async function startNode(
       origin: identity.origin,
       handlers,
       entryTypes: new Map(entryTypesOf(ledger.domains).map((t) => [t.type, t])),
-      webauthnOrigins: () => webauthnOrigins(config, url),
-      rpId: config.webauthnRpId,
+      signatures,
     });
     await registerWeb(app, { root: config.webRoot });
     await app.ready();
@@ -274,6 +292,7 @@ export async function startNode(
     }
     anchorer?.start();
     access.start();
+    for (const r of runtimes) r.start?.();
     if (config.masterKeyPrevious) {
       // Started with a new master key and the old ones: re-wrap every key while serving.
       vault
@@ -295,6 +314,7 @@ export async function startNode(
       accessLog,
       async close() {
         await a.close();
+        for (const r of runtimes) await r.stop?.();
         // What was revealed before the close is committed before the ledger closes.
         await accessLog.stop();
         await anchorer?.stop();

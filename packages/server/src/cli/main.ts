@@ -73,6 +73,9 @@ Environment:
   PATRON_DEMO_MERCHANT (Demo Merchant) name of the merchant created on the first start
   PATRON_OWNER_EMAIL                  on the first start, the demo owner's console sign-in email
   PATRON_PUBLIC_URL                   the node's public address, for links in emails
+  PATRON_PORTAL_ORIGIN                where the customer portal is served (default: the public address)
+  PATRON_RECOVERY_HOURS (72)          the time-lock of a customer key recovery, 1 to 720 hours
+  PATRON_RECOVERY_SWEEP_MS (60000)    how often recoveries whose time-lock ended are completed
   PATRON_MAIL_URL, PATRON_MAIL_FROM   outgoing mail by SMTP (smtp://user:pass@host:587); else the outbox
   PATRON_SMS_URL, PATRON_SMS_ACCOUNT, PATRON_SMS_TOKEN, PATRON_SMS_FROM   SMS by a Twilio-compatible
                                       gateway (basic auth); else the outbox

@@ -1,11 +1,10 @@
 import {
-  CommandError,
+  attachmentCommitment,
+  type Command,
   canonicalJson,
-  commandExpiry,
   decodeEntry,
-  parseSignedCommand,
+  type JsonValue,
   type SignedCommand,
-  verifyCommand,
 } from "@patron/ledger";
 import { z } from "zod";
 import type { Queryable } from "../db/database.js";
@@ -13,10 +12,11 @@ import type { ActorBinding, CommandHandler, EntryTypeSpec } from "../domain.js";
 import type { App } from "../http/app.js";
 import { ApiError } from "../http/errors.js";
 import { errorResponses } from "../http/schemas.js";
-import { MAX_COMMAND_LIFETIME_MS, type Sequencer } from "../ledger/sequencer.js";
+import type { Sequencer } from "../ledger/sequencer.js";
 import { findNonce, listEntries } from "../ledger/store.js";
 import type { Tenancy } from "../tenancy/tenancy.js";
 import type { Bindings } from "./bindings.js";
+import type { SignatureChecker } from "./verify.js";
 
 export interface CommandRoutesDeps {
   db: Queryable;
@@ -27,10 +27,8 @@ export interface CommandRoutesDeps {
   handlers: ReadonlyMap<string, CommandHandler>;
   /** Entry types by name: the ones that bind a key are staged from their own spec. */
   entryTypes: ReadonlyMap<string, EntryTypeSpec>;
-  /** Origins a passkey assertion may come from (the portal's, the node's own). */
-  webauthnOrigins: () => readonly string[];
-  /** The relying party id passkeys are registered under; default: the assertion origin's host. */
-  rpId?: string;
+  /** Checks a signed command's form, signature, ledger and lifetime. */
+  signatures: SignatureChecker;
 }
 
 const Body = z.strictObject({
@@ -44,26 +42,21 @@ const Body = z.strictObject({
     })
     .optional()
     .describe("a passkey assertion (base64url fields), for a P-256 actor"),
+  attached: z
+    .strictObject({
+      salt: z.string().regex(/^[A-Za-z0-9_-]{22,88}$/, "16 to 64 bytes, base64url"),
+      values: z.record(z.string(), z.unknown()),
+    })
+    .optional()
+    .describe(
+      "personal values that travel beside the command (decision 5): the payload's `attached` is base64url(SHA-256(salt ‖ JCS(values)))",
+    ),
 });
 
 const Committed = z.object({
   entries: z.array(z.object({ index: z.number(), leafHash: z.string(), type: z.string() })),
   time: z.string(),
 });
-
-const fromCommandError = (err: unknown): never => {
-  if (err instanceof CommandError) {
-    const status = err.code === "bad_signature" ? 401 : 400;
-    const code =
-      err.code === "bad_signature"
-        ? "invalid_signature"
-        : err.code === "unsupported_key"
-          ? "unsupported_key"
-          : "malformed_command";
-    throw new ApiError(status, code, err.message);
-  }
-  throw err;
-};
 
 /**
  * `POST /v1/commands`: what customers (and merchants' own signers) sign. The signature is the
@@ -84,39 +77,11 @@ export function commandRoutes(app: App, deps: CommandRoutesDeps) {
       },
     },
     async (req, reply) => {
-      let signed: SignedCommand;
-      try {
-        signed = parseSignedCommand(req.body);
-      } catch (err) {
-        fromCommandError(err);
-        throw err;
-      }
+      const { attached: beside, ...proof } = req.body;
+      const signed = deps.signatures.check(proof);
       const command = signed.command;
-      const passkeyOrigin = "webauthn" in signed ? clientOrigin(signed) : undefined;
-      try {
-        // Passkeys sign money and consent: the authenticator must have verified the user.
-        const rpId = deps.rpId ?? passkeyOrigin;
-        verifyCommand(signed, {
-          origins: deps.webauthnOrigins(),
-          requireUserVerification: true,
-          ...(rpId ? { rpId } : {}),
-        });
-      } catch (err) {
-        fromCommandError(err);
-      }
-      if (command.ledger !== deps.origin) {
-        throw new ApiError(
-          400,
-          "wrong_ledger",
-          `the command is for ledger "${command.ledger}", this is "${deps.origin}"`,
-        );
-      }
       const now = deps.sequencer.now;
-      const expires = commandExpiry(command);
-      if (expires <= now) throw new ApiError(400, "command_expired", "the command has expired");
-      if (expires > now + MAX_COMMAND_LIFETIME_MS) {
-        throw new ApiError(400, "expires_too_far", "a command may expire at most 24 h ahead");
-      }
+      const attached = attachedValues(command, beside);
       const handler = deps.handlers.get(command.type);
       if (!handler) {
         throw new ApiError(400, "unknown_command", `no command type "${command.type}"`);
@@ -162,7 +127,7 @@ export function commandRoutes(app: App, deps: CommandRoutesDeps) {
         return binding;
       };
       const binding = await checkBinding(false);
-      const draft = await handler.handle({ command, signed, binding });
+      const draft = await handler.handle({ command, signed, binding, attached });
       // What a customer signed is recorded as the customer's act, whatever the handler says.
       const entries = draft.entries.map((e) => ({ ...e, actor: command.actor }));
       const committed = await deps.sequencer.execute({
@@ -209,6 +174,49 @@ export function commandRoutes(app: App, deps: CommandRoutesDeps) {
   );
 }
 
+/**
+ * The values beside a command, checked against the commitment its payload carries: both or
+ * neither, and equal. What the signer committed to is exactly what the handler gets.
+ */
+function attachedValues(
+  command: Command,
+  beside: { salt: string; values: Record<string, unknown> } | undefined,
+): Record<string, JsonValue> | undefined {
+  const p = command.payload;
+  const committed =
+    p !== null && typeof p === "object" && !Array.isArray(p) ? p.attached : undefined;
+  if (committed === undefined && beside === undefined) return undefined;
+  if (beside === undefined) {
+    throw new ApiError(
+      400,
+      "attachment_missing",
+      "the payload commits to attached values (payload.attached); send them as `attached`",
+    );
+  }
+  if (typeof committed !== "string") {
+    throw new ApiError(
+      400,
+      "attachment_uncommitted",
+      "values sent as `attached` need their commitment in the signed payload (payload.attached)",
+    );
+  }
+  const values = beside.values as Record<string, JsonValue>;
+  let computed: string;
+  try {
+    computed = attachmentCommitment(Buffer.from(beside.salt, "base64url"), values);
+  } catch (err) {
+    throw new ApiError(400, "attachment_invalid", `attached: ${(err as Error).message}`);
+  }
+  if (computed !== committed) {
+    throw new ApiError(
+      400,
+      "attachment_mismatch",
+      "the attached values are not the ones the payload commits to",
+    );
+  }
+  return values;
+}
+
 /** The entries a byte-identical signed command wrote, when its nonce row still names them. */
 async function committedCommand(db: Queryable, signed: SignedCommand) {
   const first = await findNonce(db, signed.command.actor, signed.command.nonce);
@@ -231,16 +239,5 @@ async function committedCommand(db: Queryable, signed: SignedCommand) {
       });
     }
     if (rows.length < 100) return out.length ? { entries: out, time } : undefined;
-  }
-}
-
-/** The host a passkey assertion says it came from: its relying party id is checked against it. */
-function clientOrigin(signed: SignedCommand): string | undefined {
-  if (!("webauthn" in signed)) return undefined;
-  try {
-    const json = JSON.parse(Buffer.from(signed.webauthn.clientDataJSON, "base64url").toString());
-    return typeof json.origin === "string" ? new URL(json.origin).hostname : undefined;
-  } catch {
-    return undefined;
   }
 }

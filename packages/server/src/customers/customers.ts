@@ -4,7 +4,7 @@ import type { Queryable, Statement } from "../db/database.js";
 import { ApiError } from "../http/errors.js";
 import { toHex } from "../http/schemas.js";
 import type { Clock } from "../ledger/clock.js";
-import type { CommittedEntry, Idempotency, Sequencer } from "../ledger/sequencer.js";
+import type { CommandDraft, CommittedEntry, Idempotency, Sequencer } from "../ledger/sequencer.js";
 import { StagedMap } from "../ledger/staged.js";
 import { newId } from "../tenancy/tenancy.js";
 import { queryTokens } from "../vault/blind-index.js";
@@ -80,6 +80,19 @@ interface FieldWrite {
   salt: Uint8Array;
 }
 
+/** One profile entry's changes: field writes, facts and identifiers. */
+interface ProfileWrite {
+  type: string;
+  actor: string;
+  key: CustomerKey;
+  writes: FieldWrite[];
+  payload: { facts: Partial<Facts> };
+  /** The new name to index, null to clear it, undefined when unchanged. */
+  name: string | null | undefined;
+  added: { kind: IdentityKind; normalised: string }[];
+  removed: { kind: IdentityKind; normalised: string }[];
+}
+
 const b64 = (b: Uint8Array) => Buffer.from(b).toString("base64url");
 
 export interface CustomersOptions extends PhoneOptions {}
@@ -149,6 +162,29 @@ export class Customers {
     raw: CustomerInput,
     idempotencyKey?: string,
   ): Promise<{ id: string; index: bigint; replayed: boolean }> {
+    const made = await this.createDraft(merchantId, actor, raw);
+    const [committed] = await this.sequencer.execute(
+      made.draft,
+      await this.idempotency(merchantId, "customers", idempotencyKey, raw),
+    );
+    if (!committed) throw new Error("a profile command committed no entry");
+    if (committed.replayed) {
+      const p = committed.entry.payload as { customerId: string };
+      return { id: p.customerId, index: committed.index, replayed: true };
+    }
+    made.key.remember();
+    return { id: made.id, index: committed.index, replayed: false };
+  }
+
+  /**
+   * A new customer's command, not yet queued: its first entry is the `customer.created` entry.
+   * A signed `customer.join` adds its own entries to it before the sequencer runs it.
+   */
+  async createDraft(
+    merchantId: string,
+    actor: string,
+    raw: CustomerInput,
+  ): Promise<{ id: string; key: CustomerKey; draft: CommandDraft }> {
     const input = withShorthands(raw);
     const ids = identityFields(input, this.opts);
     const id = newId("c");
@@ -174,7 +210,7 @@ export class Customers {
       if (list && list.length > 0) put(kind, list);
     }
     const key = await this.vault.customerKey(merchantId, id, true);
-    const committed = await this.write(merchantId, {
+    const draft = await this.draft(merchantId, {
       type: CUSTOMER_CREATED,
       actor,
       key,
@@ -183,14 +219,8 @@ export class Customers {
       name: input.name ?? null,
       added: flatten(ids),
       removed: [],
-      idempotency: await this.idempotency(merchantId, "customers", idempotencyKey, raw),
     });
-    if (committed.replayed) {
-      const p = committed.entry.payload as { customerId: string };
-      return { id: p.customerId, index: committed.index, replayed: true };
-    }
-    key.remember();
-    return { id, index: committed.index, replayed: false };
+    return { id, key, draft };
   }
 
   async update(merchantId: string, id: string, actor: string, patch: CustomerPatch) {
@@ -595,19 +625,15 @@ export class Customers {
    */
   private async write(
     merchantId: string,
-    w: {
-      type: string;
-      actor: string;
-      key: CustomerKey;
-      writes: FieldWrite[];
-      payload: { facts: Partial<Facts> };
-      /** The new name to index, null to clear it, undefined when unchanged. */
-      name: string | null | undefined;
-      added: { kind: IdentityKind; normalised: string }[];
-      removed: { kind: IdentityKind; normalised: string }[];
-      idempotency?: Idempotency;
-    },
+    w: ProfileWrite & { idempotency?: Idempotency },
   ): Promise<CommittedEntry> {
+    const [entry] = await this.sequencer.execute(await this.draft(merchantId, w), w.idempotency);
+    if (!entry) throw new Error("a profile command committed no entry");
+    return entry;
+  }
+
+  /** The command of one profile write, not yet queued. */
+  private async draft(merchantId: string, w: ProfileWrite): Promise<CommandDraft> {
     const id = w.key.customerId;
     const alongside = this.alongside.getStore();
     const indexKey = await this.vault.merchantIndexKey(merchantId);
@@ -617,74 +643,69 @@ export class Customers {
     // Committed holders of the new identifiers, read before the command is queued; the
     // sequencer's check then sees what is staged on top of them.
     await this.loadOwners(merchantId, added);
-    const [entry] = await this.sequencer.execute(
-      {
-        entries: [
-          {
-            type: w.type,
-            actor: w.actor,
-            parties: [{ customer: id }, { merchant: merchantId }],
-            sealed: true,
-            payload: (ctx) => {
-              const version = Number(ctx.index);
-              const fields: Record<string, string> = {};
-              for (const f of w.writes) {
-                fields[f.field] = b64(Vault.commit(id, f.field, version, f.value, f.salt));
-              }
-              return {
-                merchantId,
-                customerId: id,
-                ...(w.writes.length > 0 ? { fields } : {}),
-                facts: w.payload.facts as unknown as JsonValue,
-              };
-            },
-          },
-        ],
-        check: async () => {
-          this.checkActive(id);
-          for (const a of added) {
-            const k = ownerKey(merchantId, a.kind, a.hash);
-            let holder = this.owners.get(k);
-            if (holder === undefined) holder = await this.ownerInDb(merchantId, a.kind, a.hash);
-            if (holder && holder !== id) {
-              throw new ApiError(
-                409,
-                "identity_in_use",
-                `another customer already holds this ${a.kind}`,
-                { customerId: holder, type: a.kind },
-              );
+    return {
+      entries: [
+        {
+          type: w.type,
+          actor: w.actor,
+          parties: [{ customer: id }, { merchant: merchantId }],
+          sealed: true,
+          payload: (ctx) => {
+            const version = Number(ctx.index);
+            const fields: Record<string, string> = {};
+            for (const f of w.writes) {
+              fields[f.field] = b64(Vault.commit(id, f.field, version, f.value, f.salt));
             }
-          }
-          for (const r of removed) this.owners.set(ownerKey(merchantId, r.kind, r.hash), null);
-          for (const a of added) this.owners.set(ownerKey(merchantId, a.kind, a.hash), id);
+            return {
+              merchantId,
+              customerId: id,
+              ...(w.writes.length > 0 ? { fields } : {}),
+              facts: w.payload.facts as unknown as JsonValue,
+            };
+          },
         },
-        writes: (es) => {
-          const version = Number(es[0]?.index);
-          // A new customer's rows are INSERTs nothing before them touches: joined with the
-          // other new customers' of the batch into multi-row statements (`Statement.bulk`).
-          const fresh = w.type === CUSTOMER_CREATED;
-          const bulk = (s: Statement): Statement => (fresh ? { ...s, bulk: true } : s);
-          const out: Statement[] = w.key.store ? [bulk(w.key.store)] : [];
-          for (const f of w.writes) {
-            out.push(bulk(this.vault.sealField(w.key, f.field, version, f.value, f.salt)));
+      ],
+      check: async () => {
+        this.checkActive(id);
+        for (const a of added) {
+          const k = ownerKey(merchantId, a.kind, a.hash);
+          let holder = this.owners.get(k);
+          if (holder === undefined) holder = await this.ownerInDb(merchantId, a.kind, a.hash);
+          if (holder && holder !== id) {
+            throw new ApiError(
+              409,
+              "identity_in_use",
+              `another customer already holds this ${a.kind}`,
+              { customerId: holder, type: a.kind },
+            );
           }
-          for (const r of removed) {
-            out.push(Vault.indexStatement(merchantId, id, r.kind, r.hash, true));
-          }
-          for (const a of added) {
-            out.push(bulk(Vault.indexStatement(merchantId, id, a.kind, a.hash)));
-          }
-          if (w.name !== undefined) {
-            out.push(...Vault.nameIndexStatements(indexKey, merchantId, id, w.name, fresh));
-          }
-          if (alongside) out.push(...alongside(es));
-          return out;
-        },
+        }
+        for (const r of removed) this.owners.set(ownerKey(merchantId, r.kind, r.hash), null);
+        for (const a of added) this.owners.set(ownerKey(merchantId, a.kind, a.hash), id);
       },
-      w.idempotency,
-    );
-    if (!entry) throw new Error("a profile command committed no entry");
-    return entry;
+      writes: (es) => {
+        const version = Number(es[0]?.index);
+        // A new customer's rows are INSERTs nothing before them touches: joined with the
+        // other new customers' of the batch into multi-row statements (`Statement.bulk`).
+        const fresh = w.type === CUSTOMER_CREATED;
+        const bulk = (s: Statement): Statement => (fresh ? { ...s, bulk: true } : s);
+        const out: Statement[] = w.key.store ? [bulk(w.key.store)] : [];
+        for (const f of w.writes) {
+          out.push(bulk(this.vault.sealField(w.key, f.field, version, f.value, f.salt)));
+        }
+        for (const r of removed) {
+          out.push(Vault.indexStatement(merchantId, id, r.kind, r.hash, true));
+        }
+        for (const a of added) {
+          out.push(bulk(Vault.indexStatement(merchantId, id, a.kind, a.hash)));
+        }
+        if (w.name !== undefined) {
+          out.push(...Vault.nameIndexStatements(indexKey, merchantId, id, w.name, fresh));
+        }
+        if (alongside) out.push(...alongside(es));
+        return out;
+      },
+    };
   }
 
   private async loadOwners(merchantId: string, ids: { kind: string; hash: Uint8Array }[]) {

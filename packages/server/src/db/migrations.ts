@@ -502,6 +502,56 @@ export const migrations: { id: number; name: string; sql: string }[] = [
         ON staff_accounts (merchant_id, email_index);
     `,
   },
+  {
+    id: 17,
+    name: "customer keys",
+    sql: `
+      -- The key a customer signs with at a merchant is found from the customer too.
+      CREATE INDEX actor_bindings_party_idx ON actor_bindings (merchant_id, party);
+      -- Invitations to claim an existing profile with a key. Only a keyed hash of the code is
+      -- kept; a code is claimed once (claimed_idx: the entry that bound the key).
+      CREATE TABLE customer_invites (
+        id text PRIMARY KEY,
+        merchant_id text NOT NULL,
+        customer_id text NOT NULL,
+        code_hash bytea NOT NULL,
+        expires_at timestamptz NOT NULL,
+        created_by text NOT NULL,
+        created_at timestamptz NOT NULL,
+        claimed_idx bigint
+      );
+      CREATE UNIQUE INDEX customer_invites_code_idx ON customer_invites (merchant_id, code_hash);
+      CREATE INDEX customer_invites_customer_idx ON customer_invites (merchant_id, customer_id);
+      -- Portal sessions: a hash of the bearer token only.
+      CREATE TABLE customer_sessions (
+        id text PRIMARY KEY,
+        merchant_id text NOT NULL,
+        customer_id text NOT NULL,
+        actor text NOT NULL,
+        token_hash bytea NOT NULL,
+        user_agent text,
+        created_at timestamptz NOT NULL,
+        expires_at timestamptz NOT NULL,
+        revoked_at timestamptz
+      );
+      CREATE UNIQUE INDEX customer_sessions_token_idx ON customer_sessions (token_hash);
+      CREATE INDEX customer_sessions_customer_idx ON customer_sessions (merchant_id, customer_id);
+      -- Key recoveries under their time-lock (a projection of the identity.recovery_* entries).
+      CREATE TABLE key_recoveries (
+        id text PRIMARY KEY,
+        merchant_id text NOT NULL,
+        customer_id text NOT NULL,
+        old_key text NOT NULL,
+        new_key text NOT NULL,
+        status text NOT NULL,
+        completes_at timestamptz NOT NULL,
+        started_idx bigint NOT NULL,
+        ended_idx bigint
+      );
+      CREATE INDEX key_recoveries_customer_idx ON key_recoveries (merchant_id, customer_id);
+      CREATE INDEX key_recoveries_due_idx ON key_recoveries (completes_at) WHERE status = 'pending';
+    `,
+  },
 ];
 
 /** Brings the schema up to date. Safe to run from several nodes at once on PostgreSQL. */

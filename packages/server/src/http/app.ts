@@ -38,7 +38,52 @@ declare module "fastify" {
     principal?: Principal;
     /** Set when the bearer token is the node operator's key. */
     operator?: boolean;
+    /** Set when the bearer token is a customer's portal session. */
+    customer?: CustomerPrincipal;
   }
+}
+
+/** A customer signed in to the portal with their key for one merchant. */
+export interface CustomerPrincipal {
+  merchantId: string;
+  customerId: string;
+  /** The did:key that signed in. */
+  actor: string;
+  sessionId: string;
+}
+
+/** Portal session tokens start with this, so they are never taken for API keys. */
+export const CUSTOMER_TOKEN_PREFIX = "pcs_";
+
+const customerAuthenticators = new WeakMap<
+  object,
+  (token: string) => Promise<CustomerPrincipal | undefined>
+>();
+
+/** Customer sessions by bearer token (the identity domain supplies them). */
+export function useCustomerSessions(
+  app: App,
+  authenticate: (token: string) => Promise<CustomerPrincipal | undefined>,
+): void {
+  customerAuthenticators.set(app, authenticate);
+}
+
+/** An onRequest hook for the portal's routes: a customer's session, nothing else. */
+export async function requireCustomer(req: FastifyRequest) {
+  if (!req.customer) {
+    throw new ApiError(
+      401,
+      "unauthorized",
+      "this endpoint needs a customer session (sign in with your key: POST /v1/portal/sessions)",
+    );
+  }
+}
+
+/** The signed-in customer, for handlers behind `requireCustomer`. */
+export function customerOf(req: FastifyRequest): CustomerPrincipal {
+  if (!req.customer)
+    throw new ApiError(401, "unauthorized", "this endpoint needs a customer session");
+  return req.customer;
 }
 
 export interface AppOptions {
@@ -75,7 +120,12 @@ const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
  * Routes that authenticate by what they carry (a customer's signature, decision 10; an emailed
  * link's token): a staff cookie beside it is ignored, so it needs no CSRF token either.
  */
-const SIGNATURE_AUTHENTICATED = new Set(["/v1/commands", "/v1/verifications/:id/confirm-link"]);
+const SIGNATURE_AUTHENTICATED = new Set([
+  "/v1/commands",
+  "/v1/verifications/:id/confirm-link",
+  "/v1/consent-requests/:id/confirm-link",
+  "/v1/unsubscribe/:token",
+]);
 
 /** Refuses a state-changing request a session cookie authenticates unless it proves its origin. */
 function refuseCrossSite(req: FastifyRequest, sessions: SessionAuthenticator, session: string) {
@@ -176,6 +226,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
         securitySchemes: {
           apiKey: { type: "http", scheme: "bearer" },
           session: { type: "apiKey", in: "cookie", name: "patron_session" },
+          customerSession: {
+            type: "http",
+            scheme: "bearer",
+            description: "a customer's portal session (pcs_…), from POST /v1/portal/sessions",
+          },
         },
       },
     },
@@ -245,6 +300,15 @@ export async function createApp(opts: AppOptions): Promise<App> {
     const m = /^Bearer\s+(\S+)$/i.exec(header);
     if (!m?.[1]) {
       throw new ApiError(401, "unauthorized", "Authorization must be `Bearer <api key>`");
+    }
+    const customers = customerAuthenticators.get(app);
+    if (customers && m[1].startsWith(CUSTOMER_TOKEN_PREFIX)) {
+      const customer = await customers(m[1]);
+      if (!customer) {
+        throw new ApiError(401, "session_expired", "the session has ended: sign in again");
+      }
+      req.customer = customer;
+      return;
     }
     const principal = await opts.authenticate(m[1]);
     if (!principal) throw new ApiError(401, "unauthorized", "unknown or revoked API key");

@@ -1,0 +1,91 @@
+import {
+  CommandError,
+  commandExpiry,
+  parseSignedCommand,
+  type SignedCommand,
+  verifyCommand,
+} from "@patron/ledger";
+import { ApiError } from "../http/errors.js";
+import type { Clock } from "../ledger/clock.js";
+import { MAX_COMMAND_LIFETIME_MS } from "../ledger/sequencer.js";
+
+export interface SignatureSettings {
+  /** The log's origin line: what a command's `ledger` must be. */
+  origin: string;
+  clock: Clock;
+  /** Origins a passkey assertion may come from (the portal's, the node's own). */
+  webauthnOrigins: () => readonly string[];
+  /** The relying party id passkeys are registered under; default: the assertion origin's host. */
+  rpId?: string;
+}
+
+/** A refusal of the ledger library, as the API answers it. */
+export function fromCommandError(err: unknown): never {
+  if (err instanceof CommandError) {
+    const status = err.code === "bad_signature" ? 401 : 400;
+    const code =
+      err.code === "bad_signature"
+        ? "invalid_signature"
+        : err.code === "unsupported_key"
+          ? "unsupported_key"
+          : "malformed_command";
+    throw new ApiError(status, code, err.message);
+  }
+  throw err;
+}
+
+/**
+ * Checks what a signed command proves by itself, before any state is read: its form, its
+ * signature (Ed25519, or a user-verified passkey assertion), its ledger and its lifetime.
+ * `POST /v1/commands`, portal sign-in and commands nested in a payload all go through it.
+ */
+export class SignatureChecker {
+  constructor(private readonly s: SignatureSettings) {}
+
+  check(body: unknown): SignedCommand {
+    let signed: SignedCommand;
+    try {
+      signed = parseSignedCommand(body);
+    } catch (err) {
+      return fromCommandError(err);
+    }
+    const passkeyOrigin = "webauthn" in signed ? clientOrigin(signed) : undefined;
+    try {
+      // Passkeys sign money and consent: the authenticator must have verified the user.
+      const rpId = this.s.rpId ?? passkeyOrigin;
+      verifyCommand(signed, {
+        origins: this.s.webauthnOrigins(),
+        requireUserVerification: true,
+        ...(rpId ? { rpId } : {}),
+      });
+    } catch (err) {
+      fromCommandError(err);
+    }
+    const command = signed.command;
+    if (command.ledger !== this.s.origin) {
+      throw new ApiError(
+        400,
+        "wrong_ledger",
+        `the command is for ledger "${command.ledger}", this is "${this.s.origin}"`,
+      );
+    }
+    const now = this.s.clock.now();
+    const expires = commandExpiry(command);
+    if (expires <= now) throw new ApiError(400, "command_expired", "the command has expired");
+    if (expires > now + MAX_COMMAND_LIFETIME_MS) {
+      throw new ApiError(400, "expires_too_far", "a command may expire at most 24 h ahead");
+    }
+    return signed;
+  }
+}
+
+/** The host a passkey assertion says it came from: its relying party id is checked against it. */
+function clientOrigin(signed: SignedCommand): string | undefined {
+  if (!("webauthn" in signed)) return undefined;
+  try {
+    const json = JSON.parse(Buffer.from(signed.webauthn.clientDataJSON, "base64url").toString());
+    return typeof json.origin === "string" ? new URL(json.origin).hostname : undefined;
+  } catch {
+    return undefined;
+  }
+}
