@@ -272,7 +272,7 @@ describe.each(backends)("purposes and access records ($name)", (backend) => {
         400,
         "balancing_note_required",
       ],
-      ["/v1/purposes/x", { name: "X", basis: "consent" }, 400, "unsupported_basis"],
+      ["/v1/purposes/x", { name: "X", basis: "consent" }, 400, "not_a_consent_purpose"],
       ["/v1/purposes/x", { name: "X", basis: "whim" }, 400, "invalid_request"],
       ["/v1/purposes/x", { name: "X", basis: "contract", extra: 1 }, 400, "invalid_request"],
       ["/v1/purposes/Bad-Id", { name: "X", basis: "contract" }, 400, "invalid_request"],

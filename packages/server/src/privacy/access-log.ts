@@ -5,7 +5,6 @@ import type { Clock } from "../ledger/clock.js";
 import { random } from "../ledger/salt.js";
 import type { Sequencer } from "../ledger/sequencer.js";
 import { actorOf, type Principal } from "../tenancy/roles.js";
-import type { Use } from "./purposes.js";
 
 export const ACCESS_RECORDED = "access.recorded";
 
@@ -83,6 +82,17 @@ interface PendingRecord {
   action: string;
 }
 
+/**
+ * Who used the data when it is not the merchant's own key or staff: a partner merchant reading
+ * under a customer's consent is recorded at the merchant that holds the data, under its role
+ * name (`partner`) and its own actor, so the customer sees the use in their one log.
+ */
+export interface Accessor {
+  merchantId: string;
+  role: string;
+  actor: string;
+}
+
 /** Most records one batch entry commits; a longer backlog takes several. */
 const MAX_BATCH = 10_000;
 
@@ -123,8 +133,9 @@ export class AccessLog {
    * share statements and no request waits for a timer.
    */
   record(
-    p: Principal,
-    use: Use,
+    p: Principal | Accessor,
+    /** The purpose and its basis: for a use on consent, the consent's id. */
+    use: { purpose: string; basis: string },
     customerIds: readonly string[],
     categories: readonly Category[],
     action: string,
@@ -136,7 +147,7 @@ export class AccessLog {
       merchantId: p.merchantId,
       at,
       role: p.role,
-      actor: actorOf(p),
+      actor: "actor" in p ? p.actor : actorOf(p),
       purpose: use.purpose,
       basis: use.basis,
       categories: JSON.stringify([...new Set(categories)].sort()),

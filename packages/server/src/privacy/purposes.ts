@@ -6,11 +6,29 @@ import { type Principal, ROLES, type Role } from "../tenancy/roles.js";
 export const PURPOSE_DECLARED = "purpose.declared";
 
 /**
- * The lawful bases a merchant may declare a purpose on (GDPR Art. 6(1)). Consent, the fourth,
- * comes with customers' own consent records: a purpose on consent is refused until then.
+ * The lawful bases a merchant may declare a purpose on (GDPR Art. 6(1)). A use on `consent`
+ * holds only for customers whose valid consent covers the purpose (the consent domain checks it
+ * in `DataUse.record`); the access record then names the consent's id as its basis.
  */
-export const BASES = ["contract", "legal_obligation", "legitimate_interest"] as const;
+export const BASES = ["contract", "legal_obligation", "legitimate_interest", "consent"] as const;
 export type Basis = (typeof BASES)[number];
+
+/**
+ * The purposes a customer can consent to (issue 8). A merchant's purpose on the consent basis
+ * must be one of these, so that a customer's consent can name it.
+ */
+export const CONSENT_PURPOSES = [
+  "marketing_email",
+  "marketing_sms",
+  "marketing_push",
+  "personalisation",
+  "analytics",
+  "sharing",
+] as const;
+export type ConsentPurpose = (typeof CONSENT_PURPOSES)[number];
+
+export const isConsentPurpose = (id: string): id is ConsentPurpose =>
+  (CONSENT_PURPOSES as readonly string[]).includes(id);
 
 export interface Purpose {
   id: string;
@@ -180,6 +198,13 @@ export class Purposes {
     id: string,
     d: PurposeDeclaration,
   ): Promise<Purpose> {
+    if (d.basis === "consent" && !isConsentPurpose(id)) {
+      throw new ApiError(
+        400,
+        "not_a_consent_purpose",
+        `only a purpose customers can consent to may rest on consent: ${CONSENT_PURPOSES.join(", ")}`,
+      );
+    }
     if (d.basis === "legitimate_interest" && !d.note?.trim()) {
       throw new ApiError(
         400,

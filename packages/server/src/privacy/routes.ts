@@ -73,8 +73,10 @@ export function privacyRoutes(app: App, deps: { dataUse: DataUse; db: Queryable 
         body: z.strictObject({
           name: Label(100),
           basis: z
-            .enum([...BASES, "consent"])
-            .describe("consent comes with customers' consent records and is refused for now"),
+            .enum(BASES)
+            .describe(
+              "consent: only for a purpose customers consent to (marketing_email, …); each use then needs the customer's valid consent",
+            ),
           note: z.string().max(2000).optional().describe("required for legitimate_interest"),
           defaultFor: z.array(z.enum(ROLES)).max(ROLES.length).optional(),
           retired: z.boolean().optional(),
@@ -84,15 +86,7 @@ export function privacyRoutes(app: App, deps: { dataUse: DataUse; db: Queryable 
     },
     async (req) => {
       const p = principalOf(req);
-      const { basis, ...rest } = req.body;
-      if (basis === "consent") {
-        throw new ApiError(
-          400,
-          "unsupported_basis",
-          "consent as a basis comes with customers' own consent records; declare contract, legal_obligation or legitimate_interest",
-        );
-      }
-      return purposes.declare(p.merchantId, actorOf(p), req.params.id, { ...rest, basis });
+      return purposes.declare(p.merchantId, actorOf(p), req.params.id, req.body);
     },
   );
 
