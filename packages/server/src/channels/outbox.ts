@@ -6,7 +6,14 @@ import type { Vault } from "../vault/vault.js";
 
 /** A message a merchant sends: an email (with a subject) or an SMS. */
 export type Message =
-  | { channel: "mail"; to: string; subject: string; text: string }
+  | {
+      channel: "mail";
+      to: string;
+      subject: string;
+      text: string;
+      /** A marketing email and its one-click unsubscribe URL (RFC 8058: see mail.ts). */
+      marketing?: { unsubscribe: string };
+    }
   | { channel: "sms"; to: string; text: string };
 
 /** A message held in the outbox, decrypted for the merchant's owners. */
