@@ -11,6 +11,7 @@ import { Bindings, bindingsProjector } from "./commands/bindings.js";
 import { commandRoutes } from "./commands/routes.js";
 import { SignatureChecker } from "./commands/verify.js";
 import type { Config } from "./config.js";
+import { consentDomain } from "./consent/index.js";
 import { customersDomain } from "./customers/index.js";
 import { type Database, openDatabase } from "./db/database.js";
 import { migrate } from "./db/migrations.js";
@@ -49,6 +50,7 @@ export const domains: Domain[] = [
   segmentsDomain,
   staffDomain,
   importsDomain,
+  consentDomain,
 ];
 
 export const entryTypesOf = (ds: readonly Domain[]): EntryTypeSpec[] =>

@@ -58,8 +58,10 @@ describe.each(backends)("projection audit on $name", (backend) => {
       "customers",
       "interactions",
       "notes",
+      "key_recoveries",
       "segments",
       "staff",
+      "consents",
       "actor_bindings",
     ]);
     expect(clean.entries).toBe(node.sequencer.head.size);

@@ -1,3 +1,4 @@
+import { CONSENT_MIGRATION } from "../consent/migrations.js";
 import type { Database } from "./database.js";
 
 /**
@@ -551,6 +552,11 @@ export const migrations: { id: number; name: string; sql: string }[] = [
       CREATE INDEX key_recoveries_customer_idx ON key_recoveries (merchant_id, customer_id);
       CREATE INDEX key_recoveries_due_idx ON key_recoveries (completes_at) WHERE status = 'pending';
     `,
+  },
+  {
+    id: 18,
+    name: "consents",
+    sql: CONSENT_MIGRATION,
   },
 ];
 
