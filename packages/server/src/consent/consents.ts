@@ -108,7 +108,7 @@ export class Consents implements ConsentGuard {
     if (t.validUntil <= now) {
       throw new ApiError(400, "invalid_validity", "validUntil must be in the future");
     }
-    if (t.validUntil - Math.max(now, t.validFrom ?? now) > MAX_CONSENT_MS) {
+    if (t.validUntil - now > MAX_CONSENT_MS) {
       throw new ApiError(400, "invalid_validity", "a consent may run at most five years");
     }
   }
@@ -349,11 +349,16 @@ export class Consents implements ConsentGuard {
     return this.sequencer.execute(draft);
   }
 
-  /** The consent's row, when the merchant holds it or is its grantee. */
-  async row(id: string): Promise<ConsentRow | undefined> {
+  /**
+   * The consent's row. With `merchantId`, only when that merchant holds it or is its grantee;
+   * without, for the two lookups that start from the id alone: a partner's read (whose refusal
+   * is recorded at the holder) and an unsubscribe link.
+   */
+  async row(id: string, merchantId?: string): Promise<ConsentRow | undefined> {
     const { rows } = await this.db.query<ConsentRow>(
-      `SELECT ${ROW_COLUMNS} FROM consents WHERE id = $1`,
-      [id],
+      `SELECT ${ROW_COLUMNS} FROM consents WHERE id = $1
+       ${merchantId === undefined ? "" : "AND (merchant_id = $2 OR grantee = $2)"}`,
+      merchantId === undefined ? [id] : [id, merchantId],
     );
     return rows[0];
   }

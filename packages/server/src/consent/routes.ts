@@ -87,8 +87,8 @@ export function consentRoutes(app: App, deps: ConsentRoutesDeps) {
 
   /** The consent, if the caller holds it or is its grantee; the same 404 otherwise. */
   const visible = async (p: Principal, id: string) => {
-    const row = await consents.row(id);
-    if (!row || (row.merchant_id !== p.merchantId && row.grantee !== p.merchantId)) {
+    const row = await consents.row(id, p.merchantId);
+    if (!row) {
       throw new ApiError(404, "not_found", `consent ${id} not found`);
     }
     const view = toView(row, clock.now());
