@@ -18,6 +18,7 @@ export * from "./did-key.js";
 export * from "./encoding.js";
 export * from "./errors.js";
 export * from "./hash.js";
+export * from "./history.js";
 export * from "./merkle.js";
 export * from "./note.js";
 export * from "./receipt.js";

@@ -6,7 +6,14 @@ import type { Database } from "./db/database.js";
 import type { App } from "./http/app.js";
 import type { DomainAuditor } from "./ledger/audit-entries.js";
 import type { Clock } from "./ledger/clock.js";
-import type { CommandDraft, Party, Projector, Sequencer } from "./ledger/sequencer.js";
+import type { ProofService } from "./ledger/proofs.js";
+import type {
+  CommandDraft,
+  CommittedEntry,
+  Party,
+  Projector,
+  Sequencer,
+} from "./ledger/sequencer.js";
 import type { DataUse } from "./privacy/data-use.js";
 import type { Tenancy } from "./tenancy/tenancy.js";
 import type { Vault } from "./vault/vault.js";
@@ -48,6 +55,12 @@ export interface DomainContext {
   signatures: SignatureChecker;
   /** Which signing keys act for whom: binding commands stage theirs here in their check. */
   bindings: Bindings;
+  /** The data-subject export (Art. 15/20): each domain adds what it holds about a customer. */
+  exports: SubjectExports;
+  /** The log's checkpoint verifier key (a C2SP note key). */
+  verifierKey: string;
+  /** Inclusion and consistency proofs of the log. */
+  proofs: ProofService;
   /** Personal data at rest (decision 4). */
   vault: Vault;
   /** The country of phone numbers written without +. */
@@ -58,6 +71,19 @@ export interface DomainContext {
   channels?: Channels;
   /** The node's public address, for links in messages; "" makes them relative. */
   publicUrl?: () => string;
+}
+
+/** A section of a customer's export: what one domain holds about these records of a merchant. */
+export type ExportSection = (merchantId: string, records: readonly string[]) => Promise<JsonValue>;
+
+/** Where domains add their sections to the data-subject export (identity/portal.ts makes it). */
+export class SubjectExports {
+  readonly sections = new Map<string, ExportSection>();
+
+  add(name: string, collect: ExportSection): void {
+    if (this.sections.has(name)) throw new Error(`two export sections are named ${name}`);
+    this.sections.set(name, collect);
+  }
 }
 
 export interface EntryTypeSpec {
@@ -89,24 +115,40 @@ export interface ActorBinding {
   status: "active" | "rotated" | "revoked";
 }
 
-export interface CommandHandler {
+/** What a handler gets: a command whose signature, origin, expiry and nonce are checked. */
+export interface CommandInput {
+  command: Command;
+  signed: SignedCommand;
+  /** The actor's binding, when it has one (checked against the handler's signer kind). */
+  binding: ActorBinding | undefined;
+  /** The personal values beside the command, already checked against `payload.attached`. */
+  attached: Record<string, JsonValue> | undefined;
+}
+
+interface CommandHandlerBase {
   /** The command type, imperative: `customer.join`, `consent.grant`. */
   type: string;
   signer: SignerKind;
   /** Types that create the actor's binding (join, claim) need none beforehand. */
   createsBinding?: boolean;
-  /**
-   * Turns a verified command into entries. The signature, origin, expiry, nonce, binding and
-   * signer kind are already checked; `binding` is the actor's, when it has one.
-   */
-  handle(input: {
-    command: Command;
-    signed: SignedCommand;
-    binding: ActorBinding | undefined;
-    /** The personal values beside the command, already checked against `payload.attached`. */
-    attached: Record<string, JsonValue> | undefined;
-  }): CommandDraft | Promise<CommandDraft>;
 }
+
+/**
+ * A signed command type. `handle` turns the command into a draft the route runs; `run` is for
+ * a handler that must run it itself (inside a per-customer lock, say): it calls `execute`,
+ * which adds the signature and the route's checks in the sequencer's order.
+ */
+export type CommandHandler = CommandHandlerBase &
+  (
+    | { handle(input: CommandInput): CommandDraft | Promise<CommandDraft>; run?: never }
+    | {
+        run(
+          input: CommandInput,
+          execute: (draft: CommandDraft) => Promise<CommittedEntry[]>,
+        ): Promise<CommittedEntry[]>;
+        handle?: never;
+      }
+  );
 
 /** The merchant an entry's payload names as `merchantId`, for types that carry one. */
 export function merchantOf(entry: Entry): Party[] {

@@ -16,7 +16,13 @@ import { customersDomain } from "./customers/index.js";
 import { type Database, openDatabase } from "./db/database.js";
 import { migrate } from "./db/migrations.js";
 import { seedDemoCustomers } from "./demo/customers.js";
-import type { CommandHandler, Domain, DomainRuntime, EntryTypeSpec } from "./domain.js";
+import {
+  type CommandHandler,
+  type Domain,
+  type DomainRuntime,
+  type EntryTypeSpec,
+  SubjectExports,
+} from "./domain.js";
 import { type App, createApp } from "./http/app.js";
 import { registerWeb } from "./http/web.js";
 import { identityDomain } from "./identity/index.js";
@@ -234,6 +240,9 @@ export async function startNode(
     });
     const ctx = {
       signatures,
+      proofs,
+      exports: new SubjectExports(),
+      verifierKey: identity.verifierKey,
       db,
       sequencer,
       tenancy,

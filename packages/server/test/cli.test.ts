@@ -26,7 +26,7 @@ describe("patron CLI", () => {
   it("prints help", { timeout: 60_000 }, async () => {
     const r = await runCli(["--help"], {});
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/verify <receipt-file>/);
+    expect(r.stdout).toMatch(/verify <file>/);
     const bad = await runCli(["frobnicate"], {});
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/unknown command/);

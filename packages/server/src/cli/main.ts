@@ -2,7 +2,14 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startAnvil } from "@patron/contracts";
-import { verifyReceipt } from "@patron/ledger";
+import {
+  type Checkpoint,
+  type FieldValue,
+  type ProvenEntry,
+  verifyCheckpoint,
+  verifyHistory,
+  verifyReceipt,
+} from "@patron/ledger";
 import { embeddedChainDir, runningEmbeddedRpc } from "../chain/client.js";
 import {
   anchoredEvents,
@@ -32,8 +39,10 @@ Usage: patron <command> [options]
 Commands:
   start                     Run a node: database, ledger, chain anchoring, HTTP API and the
                             explorer (what \`npm start\` runs)
-  verify <receipt-file>     Verify a receipt offline against its checkpoint and the log's key
+  verify <file>             Verify offline a receipt, or a customer's export (GET /v1/portal/export:
+                            every entry, proof, signature and commitment, and the chain's gaps)
       --key <vkey|file>     the log's verifier key (from GET /v1/ledger/key), or a file holding it
+                            (an export carries one: without --key it is checked against that)
       --origin <origin>     also require the checkpoint to come from this log
       --chain <rpc-url>     also check the checkpoint against the LedgerAnchor contract on this chain
       --contract <address>  the contract (from GET /v1/ledger/anchors)
@@ -113,6 +122,29 @@ async function start(): Promise<number> {
   return 0;
 }
 
+/** A data-subject export (GET /v1/portal/export), when the file is one. */
+function exportBundleOf(text: string):
+  | {
+      customer: { id: string; records: string[] };
+      ledger: { verifierKey: string; checkpoint: string };
+      entries: ProvenEntry[];
+      fields: FieldValue[];
+    }
+  | undefined {
+  if (!text.trimStart().startsWith("{")) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`the file is not a receipt, nor JSON: ${(err as Error).message}`);
+  }
+  const b = json as { format?: unknown };
+  if (b?.format !== "patron-export/v1") {
+    throw new UsageError("the JSON file is not a Patron export (format patron-export/v1)");
+  }
+  return json as NonNullable<ReturnType<typeof exportBundleOf>>;
+}
+
 async function verify(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -136,21 +168,47 @@ async function verify(args: string[]): Promise<number> {
   const file = positionals[0];
   if (!file)
     throw new UsageError("verify needs a receipt file: patron verify <receipt-file> --key <vkey>");
-  const key = readKeyArg(values.key);
-  if (!key) throw new UsageError("verify needs the log's verifier key: --key <vkey|file>");
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (err) {
     throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
   }
+  const bundle = exportBundleOf(text);
+  const key = readKeyArg(values.key) ?? bundle?.ledger.verifierKey;
+  if (!key) throw new UsageError("verify needs the log's verifier key: --key <vkey|file>");
   try {
-    const r = verifyReceipt(text, key, { origin: values.origin });
-    console.log(
-      `OK: entry ${r.index} is in ${r.checkpoint.origin} at tree size ${r.checkpoint.size}`,
-    );
-    console.log(`  root ${Buffer.from(r.checkpoint.root).toString("base64")}`);
-    if (r.entry) console.log(`  ${r.entry.type} by ${r.entry.actor} at ${r.entry.time}`);
+    let checkpoint: Checkpoint;
+    if (bundle) {
+      if (!values.key) {
+        console.log(
+          "Note: checked against the verifier key inside the export; pass --key (GET /v1/ledger/key) to pin the log's own.",
+        );
+      }
+      const r = verifyHistory({
+        checkpoint: bundle.ledger.checkpoint,
+        verifierKey: key,
+        origin: values.origin,
+        records: bundle.customer.records,
+        entries: bundle.entries,
+        fields: bundle.fields,
+      });
+      if (r.problems.length > 0) throw new Error(r.problems.join("\n  "));
+      checkpoint = verifyCheckpoint(bundle.ledger.checkpoint, key);
+      console.log(
+        `OK: the export of ${bundle.customer.id} holds ${r.entries.length} entries, all in ${r.origin} at tree size ${r.size}, on one chain with no gap`,
+      );
+      console.log(`  ${r.fields} field values match their entries' commitments`);
+    } else {
+      const r = verifyReceipt(text, key, { origin: values.origin });
+      checkpoint = r.checkpoint;
+      console.log(
+        `OK: entry ${r.index} is in ${r.checkpoint.origin} at tree size ${r.checkpoint.size}`,
+      );
+      console.log(`  root ${Buffer.from(r.checkpoint.root).toString("base64")}`);
+      if (r.entry) console.log(`  ${r.entry.type} by ${r.entry.actor} at ${r.entry.time}`);
+    }
+    const r = { checkpoint };
     if (values.chain) {
       const node = values.node?.replace(/\/$/, "");
       const chainUrl = values.chain;

@@ -12,7 +12,7 @@ import type { ActorBinding, CommandHandler, EntryTypeSpec } from "../domain.js";
 import type { App } from "../http/app.js";
 import { ApiError } from "../http/errors.js";
 import { errorResponses } from "../http/schemas.js";
-import type { Sequencer } from "../ledger/sequencer.js";
+import type { CommandDraft, Sequencer } from "../ledger/sequencer.js";
 import { findNonce, listEntries } from "../ledger/store.js";
 import type { Tenancy } from "../tenancy/tenancy.js";
 import type { Bindings } from "./bindings.js";
@@ -127,40 +127,45 @@ export function commandRoutes(app: App, deps: CommandRoutesDeps) {
         return binding;
       };
       const binding = await checkBinding(false);
-      const draft = await handler.handle({ command, signed, binding, attached });
-      // What a customer signed is recorded as the customer's act, whatever the handler says.
-      const entries = draft.entries.map((e) => ({ ...e, actor: command.actor }));
-      const committed = await deps.sequencer.execute({
-        ...draft,
-        entries,
-        signed,
-        // In order with the rest of the batch: a binding changed just before counts.
-        check: async (ctx) => {
-          const now = await checkBinding(true);
-          if (now?.party !== binding?.party) {
-            throw new ApiError(
-              409,
-              "binding_changed",
-              "the key's account changed while the command was queued; sign it again",
-            );
-          }
-          await draft.check?.(ctx);
-          for (const e of entries) {
-            const spec = deps.entryTypes.get(e.type)?.binding;
-            if (!spec) continue;
-            if (typeof e.payload === "function") {
-              throw new Error(`${e.type} binds a key, so its payload cannot be derived`);
+      const execute = (draft: CommandDraft) => {
+        // What a customer signed is recorded as the customer's act, whatever the handler says.
+        const entries = draft.entries.map((e) => ({ ...e, actor: command.actor }));
+        return deps.sequencer.execute({
+          ...draft,
+          entries,
+          signed,
+          // In order with the rest of the batch: a binding changed just before counts.
+          check: async (ctx) => {
+            const now = await checkBinding(true);
+            if (now?.party !== binding?.party) {
+              throw new ApiError(
+                409,
+                "binding_changed",
+                "the key's account changed while the command was queued; sign it again",
+              );
             }
-            const b = spec({
-              type: e.type,
-              actor: e.actor,
-              payload: e.payload,
-              subjects: (e.parties ?? []).map((p) => ({ ...p, prev: null })),
-            });
-            if (b) deps.bindings.stage(b);
-          }
-        },
-      });
+            await draft.check?.(ctx);
+            for (const e of entries) {
+              const spec = deps.entryTypes.get(e.type)?.binding;
+              if (!spec) continue;
+              if (typeof e.payload === "function") {
+                throw new Error(`${e.type} binds a key, so its payload cannot be derived`);
+              }
+              const b = spec({
+                type: e.type,
+                actor: e.actor,
+                payload: e.payload,
+                subjects: (e.parties ?? []).map((p) => ({ ...p, prev: null })),
+              });
+              if (b) deps.bindings.stage(b);
+            }
+          },
+        });
+      };
+      const input = { command, signed, binding, attached };
+      const committed = handler.run
+        ? await handler.run(input, execute)
+        : await execute(await handler.handle(input));
       reply.code(201);
       return {
         entries: committed.map((c) => ({

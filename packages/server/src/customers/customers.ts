@@ -80,6 +80,9 @@ interface FieldWrite {
   salt: Uint8Array;
 }
 
+/** Runs a command: the sequencer, or a signed command's route (which adds its signature). */
+export type Execute = (draft: CommandDraft) => Promise<CommittedEntry[]>;
+
 /** One profile entry's changes: field writes, facts and identifiers. */
 interface ProfileWrite {
   type: string;
@@ -223,7 +226,13 @@ export class Customers {
     return { id, key, draft };
   }
 
-  async update(merchantId: string, id: string, actor: string, patch: CustomerPatch) {
+  async update(
+    merchantId: string,
+    id: string,
+    actor: string,
+    patch: CustomerPatch,
+    execute: Execute = (d) => this.sequencer.execute(d),
+  ) {
     return this.locked(id, async () => {
       const row = await this.row(merchantId, id);
       if (!row) throw notFound(id);
@@ -297,6 +306,7 @@ export class Customers {
         name: patch.name === undefined ? undefined : patch.name,
         added,
         removed,
+        execute,
       });
       return { id, index: committed.index, changed: true };
     });
@@ -306,7 +316,13 @@ export class Customers {
    * Crypto-shreds a customer (decision 4): the data key, every stored value and every index go
    * in the entry's own transaction. The entry says only that the customer was erased.
    */
-  async erase(merchantId: string, id: string, actor: string, reason: "request" | "retention") {
+  async erase(
+    merchantId: string,
+    id: string,
+    actor: string,
+    reason: "request" | "retention",
+    execute: Execute = (d) => this.sequencer.execute(d),
+  ) {
     return this.locked(id, async () => {
       const row = await this.row(merchantId, id);
       if (!row) throw notFound(id);
@@ -319,37 +335,36 @@ export class Customers {
       const all = [id, ...(await this.mergedInto(merchantId, id))];
       const held = new Map<string, { kind: string; hash: Uint8Array }[]>();
       for (const c of all) held.set(c, await this.vault.identityHashes(c));
-      const [committed] = await this.sequencer
-        .execute({
-          entries: all.map((c) => ({
-            type: CUSTOMER_ERASED,
-            actor,
-            payload: { merchantId, customerId: c, reason },
-            parties: [{ customer: c }, { merchant: merchantId }],
-            sealed: true,
-          })),
-          check: () => {
-            this.checkActive(id);
-            for (const c of all) {
-              this.erased.set(c, true);
-              for (const h of held.get(c) ?? []) {
-                const k = ownerKey(merchantId, h.kind, h.hash);
-                // Unknown here (not cached) counts as this customer's: a holder read from the
-                // database while this erasure is staged would otherwise outlive it.
-                const holder = this.owners.get(k) ?? c;
-                if (all.includes(holder)) this.owners.set(k, null);
-              }
+      const [committed] = await execute({
+        entries: all.map((c) => ({
+          type: CUSTOMER_ERASED,
+          actor,
+          payload: { merchantId, customerId: c, reason },
+          parties: [{ customer: c }, { merchant: merchantId }],
+          sealed: true,
+        })),
+        check: () => {
+          this.checkActive(id);
+          for (const c of all) {
+            this.erased.set(c, true);
+            for (const h of held.get(c) ?? []) {
+              const k = ownerKey(merchantId, h.kind, h.hash);
+              // Unknown here (not cached) counts as this customer's: a holder read from the
+              // database while this erasure is staged would otherwise outlive it.
+              const holder = this.owners.get(k) ?? c;
+              if (all.includes(holder)) this.owners.set(k, null);
             }
+          }
+        },
+        writes: () => [
+          ...all.flatMap((c) => this.vault.eraseStatements(merchantId, c)),
+          // Messages held for them (verification codes and links name their email or phone).
+          {
+            sql: "DELETE FROM outbox_messages WHERE merchant_id = $1 AND customer_id = ANY($2::text[])",
+            params: [merchantId, all],
           },
-          writes: () => [
-            ...all.flatMap((c) => this.vault.eraseStatements(merchantId, c)),
-            // Messages held for them (verification codes and links name their email or phone).
-            {
-              sql: "DELETE FROM outbox_messages WHERE merchant_id = $1 AND customer_id = ANY($2::text[])",
-              params: [merchantId, all],
-            },
-          ],
-        })
+        ],
+      })
         // Even when the outcome is unknown: a cached key must not seal anything more.
         .finally(() => {
           for (const c of all) this.vault.forget(c);
@@ -625,9 +640,12 @@ export class Customers {
    */
   private async write(
     merchantId: string,
-    w: ProfileWrite & { idempotency?: Idempotency },
+    w: ProfileWrite & { idempotency?: Idempotency; execute?: Execute },
   ): Promise<CommittedEntry> {
-    const [entry] = await this.sequencer.execute(await this.draft(merchantId, w), w.idempotency);
+    const draft = await this.draft(merchantId, w);
+    const [entry] = w.execute
+      ? await w.execute(draft)
+      : await this.sequencer.execute(draft, w.idempotency);
     if (!entry) throw new Error("a profile command committed no entry");
     return entry;
   }

@@ -15,6 +15,7 @@ import {
   customersProjector,
 } from "./projection.js";
 import { customerRoutes } from "./routes.js";
+import { profileCommands } from "./signed.js";
 import { verificationRoutes } from "./verification-routes.js";
 import { IDENTIFIER_VERIFIED, Verifications } from "./verifications.js";
 
@@ -85,6 +86,7 @@ export const customersDomain: Domain = {
       { defaultCountry, publicUrl: publicUrl ?? (() => "") },
     );
     return {
+      commands: profileCommands(customers),
       routes: (app) => {
         customerRoutes(app, { customers, interactions, vault, db, dataUse });
         noteRoutes(app, { notes, dataUse });

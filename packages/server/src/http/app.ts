@@ -50,6 +50,8 @@ export interface CustomerPrincipal {
   /** The did:key that signed in. */
   actor: string;
   sessionId: string;
+  /** The records whose entries they see: their own, and those merged into it. */
+  records: readonly string[];
 }
 
 /** Portal session tokens start with this, so they are never taken for API keys. */

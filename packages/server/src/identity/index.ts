@@ -6,6 +6,7 @@ import { identityCommands } from "./commands.js";
 import { identityEntryTypes, recoveriesProjector } from "./entries.js";
 import { Invites } from "./invites.js";
 import { CustomerKeys } from "./keys.js";
+import { portalRoutes } from "./portal.js";
 import { Recoveries } from "./recovery.js";
 import { identityRoutes } from "./routes.js";
 import { Sessions } from "./sessions.js";
@@ -51,8 +52,13 @@ export const identityDomain: Domain = {
       timeLockHours: settings.recoveryHours,
       log: settings.log,
     });
-    const sessions = new Sessions(ctx.db, ctx.clock, ctx.bindings, ctx.signatures, (m, c) =>
-      customers().isActive(m, c),
+    const sessions = new Sessions(
+      ctx.db,
+      ctx.clock,
+      ctx.bindings,
+      ctx.signatures,
+      (m, c) => customers().isActive(m, c),
+      (m, c) => customers().mergedInto(m, c),
     );
     return {
       commands: identityCommands({
@@ -74,6 +80,16 @@ export const identityDomain: Domain = {
           sessions,
           tenancy: ctx.tenancy,
           portalUrl: settings.portalUrl ?? (() => ctx.publicUrl?.() ?? ""),
+        });
+        portalRoutes(app, {
+          db: ctx.db,
+          sequencer: ctx.sequencer,
+          proofs: ctx.proofs,
+          vault: ctx.vault,
+          customers: customers(),
+          tenancy: ctx.tenancy,
+          exports: ctx.exports,
+          verifierKey: ctx.verifierKey,
         });
       },
       start: () => recoveries.startSweeping(SYSTEM_ACTOR, settings.sweepMs),

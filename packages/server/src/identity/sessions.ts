@@ -43,6 +43,8 @@ export class Sessions {
     private readonly signatures: SignatureChecker,
     /** Whether the customer a key is bound to may sign in (not erased or merged). */
     private readonly isActive: (merchantId: string, customerId: string) => Promise<boolean>,
+    /** The records merged into a customer's: their entries are the customer's too. */
+    private readonly mergedInto: (merchantId: string, customerId: string) => Promise<string[]>,
   ) {}
 
   challenge(merchantId: string): { challenge: string; expiresAt: string } {
@@ -109,6 +111,7 @@ export class Sessions {
         customerId: binding.party,
         actor: c.actor,
         sessionId: id,
+        records: [binding.party],
       },
     };
   }
@@ -129,9 +132,15 @@ export class Sessions {
       [tokenHash(token), new Date(this.clock.now()).toISOString()],
     );
     const r = rows[0];
-    return r
-      ? { merchantId: r.merchant_id, customerId: r.customer_id, actor: r.actor, sessionId: r.id }
-      : undefined;
+    if (!r) return undefined;
+    const merged = await this.mergedInto(r.merchant_id, r.customer_id);
+    return {
+      merchantId: r.merchant_id,
+      customerId: r.customer_id,
+      actor: r.actor,
+      sessionId: r.id,
+      records: [r.customer_id, ...merged],
+    };
   }
 
   async list(who: CustomerPrincipal): Promise<SessionInfo[]> {

@@ -1,4 +1,5 @@
 import { decodeEntry, type Entry, formatReceipt } from "@patron/ledger";
+import type { FastifyRequest } from "fastify";
 import { z } from "zod";
 import { confirmedAnchorCovering } from "../chain/anchors.js";
 import type { Queryable } from "../db/database.js";
@@ -30,19 +31,40 @@ const SealedEntry = z
 
 const EntryView = z.union([FullEntry, SealedEntry]);
 
-/**
- * Whether the caller may see an entry whole: a public one anyone may; a sealed one only the
- * merchants it names (their keys of any role, auditors included).
- */
-export function mayRead(entry: Entry, merchantId: string | undefined): boolean {
-  if (entry.salt === undefined) return true;
-  if (!merchantId) return false;
-  return entry.subjects?.some((s) => "merchant" in s && s.merchant === merchantId) ?? false;
+/** Who asks: a merchant's key or staff, or a customer signed in to the portal. */
+export interface Viewer {
+  merchantId?: string;
+  /** A customer's session: their merchant and their records (their own, and those merged into it). */
+  customer?: { merchantId: string; records: readonly string[] };
 }
 
-const view = (e: StoredEntry, merchantId: string | undefined) => {
+export const viewerOf = (req: FastifyRequest): Viewer => ({
+  merchantId: req.principal?.merchantId,
+  customer: req.customer,
+});
+
+/**
+ * Whether the caller may see an entry whole (decision 6): a public one anyone may; a sealed one
+ * the merchants it names (their keys of any role, auditors included), and the customers it
+ * names, at the merchant it names.
+ */
+export function mayRead(entry: Entry, viewer: Viewer): boolean {
+  if (entry.salt === undefined) return true;
+  const subjects = entry.subjects ?? [];
+  const names = (m: string | undefined) =>
+    m !== undefined && subjects.some((s) => "merchant" in s && s.merchant === m);
+  if (names(viewer.merchantId)) return true;
+  const c = viewer.customer;
+  return (
+    c !== undefined &&
+    names(c.merchantId) &&
+    subjects.some((s) => "customer" in s && c.records.includes(s.customer))
+  );
+}
+
+const view = (e: StoredEntry, viewer: Viewer) => {
   const entry = decodeEntry(e.data);
-  if (!mayRead(entry, merchantId)) {
+  if (!mayRead(entry, viewer)) {
     return { index: Number(e.index), leafHash: toHex(e.leafHash), sealed: true as const };
   }
   return {
@@ -187,7 +209,7 @@ export function ledgerRoutes(
       const from = req.query.from;
       const to = from + BigInt(req.query.limit) < size ? from + BigInt(req.query.limit) : size;
       const rows = from < size ? await listEntries(db, from, to) : [];
-      const viewer = req.principal?.merchantId;
+      const viewer = viewerOf(req);
       return {
         size: Number(size),
         entries: rows.map((r) => view(r, viewer)),
@@ -210,7 +232,7 @@ export function ledgerRoutes(
       const e =
         req.params.index < sequencer.head.size ? await getEntry(db, req.params.index) : undefined;
       if (!e) throw notFound(`entry ${req.params.index}`);
-      return view(e, req.principal?.merchantId);
+      return view(e, viewerOf(req));
     },
   );
 
@@ -362,7 +384,7 @@ export function ledgerRoutes(
       }
       const e = await getEntry(db, index);
       if (!e) throw notFound(`entry ${index}`);
-      if (!mayRead(decodeEntry(e.data), req.principal?.merchantId)) {
+      if (!mayRead(decodeEntry(e.data), viewerOf(req))) {
         throw new ApiError(
           403,
           "sealed_entry",

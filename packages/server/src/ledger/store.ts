@@ -351,3 +351,24 @@ export async function setMeta(db: Queryable, key: string, value: string): Promis
     [key, value],
   );
 }
+
+/**
+ * The entries that name any of these parties (their chains, decision 7) below index `before`,
+ * newest first: the rows of `ledger_subjects` say which, without decoding the log.
+ */
+export async function partyEntries(
+  db: Queryable,
+  parties: readonly string[],
+  before: bigint,
+  limit: number,
+): Promise<StoredEntry[]> {
+  const { rows } = await db.query(
+    `SELECT idx, type, actor, time, encode(data, 'hex') AS data, encode(leaf_hash, 'hex') AS leaf_hash
+     FROM ledger_entries WHERE idx IN (
+       SELECT DISTINCT idx FROM ledger_subjects WHERE party = ANY($1::text[]) AND idx < $2
+       ORDER BY idx DESC LIMIT $3)
+     ORDER BY idx DESC`,
+    [parties, before.toString(), limit],
+  );
+  return rows.map(toEntry);
+}

@@ -1,0 +1,202 @@
+import type { JsonValue } from "@patron/ledger";
+import { z } from "zod";
+import type { Customers } from "../customers/customers.js";
+import { CustomerView } from "../customers/routes.js";
+import type { Queryable } from "../db/database.js";
+import type { SubjectExports } from "../domain.js";
+import { type App, type CustomerPrincipal, customerOf, requireCustomer } from "../http/app.js";
+import { ApiError } from "../http/errors.js";
+import { errorResponses, Limit, Position, toHex } from "../http/schemas.js";
+import type { ProofService } from "../ledger/proofs.js";
+import type { Sequencer } from "../ledger/sequencer.js";
+import { partyEntries } from "../ledger/store.js";
+import type { Tenancy } from "../tenancy/tenancy.js";
+import { VaultError } from "../vault/keystore.js";
+import type { Vault } from "../vault/vault.js";
+
+export interface PortalDeps {
+  db: Queryable;
+  sequencer: Sequencer;
+  proofs: ProofService;
+  vault: Vault;
+  customers: Customers;
+  tenancy: Tenancy;
+  exports: SubjectExports;
+  /** The log's verifier key, for the export to carry. */
+  verifierKey: string;
+}
+
+const FieldView = z.object({
+  customerId: z.string(),
+  field: z.string(),
+  version: z.number().describe("the index of the entry that set it"),
+  value: z.unknown(),
+  salt: z.string().describe("base64url: with the value, recomputes the entry's commitment"),
+});
+
+const ProvenEntry = z.object({
+  index: z.number(),
+  data: z.string().describe("the entry's canonical bytes, base64"),
+  proof: z.array(z.string()).describe("inclusion proof in the checkpoint's tree (hex)"),
+});
+
+const b64url = (b: Uint8Array) => Buffer.from(b).toString("base64url");
+
+/**
+ * What the portal shows a signed-in customer and checks itself (decisions 4, 7): every stored
+ * version of their fields with its salt, their entries with inclusion proofs in one signed
+ * checkpoint, and the export bundle that `patron verify` checks offline.
+ */
+export function portalRoutes(app: App, d: PortalDeps) {
+  const tags = ["portal"];
+  const security = [{ customerSession: [] }];
+
+  /** Every stored value of the customer's records; none once erased. */
+  const fieldsOf = async (who: CustomerPrincipal) => {
+    const out: z.infer<typeof FieldView>[] = [];
+    for (const id of who.records) {
+      const values = await d.vault.history(who.merchantId, id).catch((err) => {
+        if (err instanceof VaultError && err.code === "erased") return [];
+        throw err;
+      });
+      for (const v of values) {
+        out.push({
+          customerId: id,
+          field: v.field,
+          version: v.version,
+          value: v.value,
+          salt: b64url(v.salt),
+        });
+      }
+    }
+    return out;
+  };
+
+  /** The records' entries below `before`, newest first, proven in the latest checkpoint. */
+  const proven = async (who: CustomerPrincipal, before: bigint | undefined, limit: number) => {
+    const head = d.sequencer.head;
+    const upTo = before !== undefined && before < head.size ? before : head.size;
+    const rows = await partyEntries(d.db, who.records, upTo, limit + 1);
+    const page = rows.slice(0, limit);
+    const entries = await Promise.all(
+      page.map(async (r) => ({
+        index: Number(r.index),
+        data: Buffer.from(r.data).toString("base64"),
+        proof: (await d.proofs.inclusion(r.index, head.size)).map(toHex),
+      })),
+    );
+    const last = page[page.length - 1];
+    return {
+      size: Number(head.size),
+      checkpoint: head.note,
+      entries,
+      next: rows.length > limit && last ? Number(last.index) : null,
+    };
+  };
+
+  app.get(
+    "/v1/portal/fields",
+    {
+      onRequest: requireCustomer,
+      schema: {
+        tags,
+        security,
+        summary: "Every stored version of the customer's personal fields, with its salt",
+        response: { 200: z.object({ fields: z.array(FieldView) }), ...errorResponses },
+      },
+    },
+    async (req) => ({ fields: await fieldsOf(customerOf(req)) }),
+  );
+
+  app.get(
+    "/v1/portal/history",
+    {
+      onRequest: requireCustomer,
+      schema: {
+        tags,
+        security,
+        summary:
+          "The customer's entries, newest first, each with its inclusion proof in the latest signed checkpoint",
+        description:
+          "Walk the chain from the newest entry along `subjects[].prev` (decision 7); page on with `before=next`. Every page is proven in the checkpoint it names.",
+        querystring: z.strictObject({
+          before: Position.optional().describe(
+            "entries below this index (the previous page's next)",
+          ),
+          limit: Limit(1000, 500),
+        }),
+        response: {
+          200: z.object({
+            size: z.number(),
+            checkpoint: z.string().describe("the signed checkpoint note the proofs are in"),
+            entries: z.array(ProvenEntry),
+            next: z.number().nullable(),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => proven(customerOf(req), req.query.before, req.query.limit),
+  );
+
+  app.get(
+    "/v1/portal/export",
+    {
+      onRequest: requireCustomer,
+      schema: {
+        tags,
+        security,
+        summary: "Everything about the customer in one JSON bundle (GDPR Art. 15 and 20)",
+        description:
+          "The profile, every field value with its salt, every entry about them with its inclusion proof in one signed checkpoint, the log's verifier key, and what each domain holds (consents, the data-use log). `patron verify <file>` checks it offline.",
+        response: { 200: z.record(z.string(), z.unknown()), ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const who = customerOf(req);
+      const profile = await d.customers.get(who.merchantId, who.customerId);
+      const merchant = await d.tenancy.merchant(who.merchantId);
+      if (!profile || !merchant) throw new ApiError(404, "not_found", "no profile");
+      // One checkpoint for every entry: read them all (a customer's chain is short).
+      const entries: z.infer<typeof ProvenEntry>[] = [];
+      let page = await proven(who, undefined, 1000);
+      const { size, checkpoint } = page;
+      for (;;) {
+        entries.push(...page.entries);
+        if (page.next === null) break;
+        const more = await partyEntries(d.db, who.records, BigInt(page.next), 1000);
+        page = {
+          size,
+          checkpoint,
+          next: more.length === 1000 ? Number(more[more.length - 1]?.index) : null,
+          entries: await Promise.all(
+            more.map(async (r) => ({
+              index: Number(r.index),
+              data: Buffer.from(r.data).toString("base64"),
+              proof: (await d.proofs.inclusion(r.index, BigInt(size))).map(toHex),
+            })),
+          ),
+        };
+      }
+      const sections: Record<string, JsonValue> = {};
+      for (const [name, collect] of d.exports.sections) {
+        sections[name] = await collect(who.merchantId, who.records);
+      }
+      reply.header(
+        "content-disposition",
+        `attachment; filename="patron-export-${who.customerId}.json"`,
+      );
+      return {
+        format: "patron-export/v1",
+        exportedAt: new Date(d.sequencer.now).toISOString(),
+        merchant,
+        customer: { id: who.customerId, key: who.actor, records: who.records },
+        ledger: { verifierKey: d.verifierKey, size, checkpoint },
+        profile: CustomerView.parse(profile),
+        fields: await fieldsOf(who),
+        entries,
+        sections,
+      };
+    },
+  );
+}
