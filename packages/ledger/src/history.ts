@@ -4,7 +4,7 @@ import { verifyCommand } from "./command.js";
 import { commitment } from "./commitment.js";
 import { decodeBase64, decodeBase64Url, decodeHex, encodeBase64Url } from "./encoding.js";
 import { hashLeaf } from "./hash.js";
-import type { JsonValue } from "./json.js";
+import { canonicalBytes, type JsonValue } from "./json.js";
 import { verifyInclusion } from "./merkle.js";
 import type { NoteVerifier } from "./note.js";
 
@@ -170,4 +170,82 @@ export function verifyHistory(input: {
     problems,
     chain: gap === undefined ? { complete: true } : { complete: false, gap },
   };
+}
+
+/** One use of a customer's data, as the access log commits it (decision 11). */
+export interface AccessRecordView {
+  id: string;
+  merchantId: string;
+  customerId: string;
+  at: string;
+  role: string;
+  purpose: string;
+  basis: string;
+  categories: string[];
+  action: string;
+  /** Its place in the batch entry that committed it; null while pending. */
+  batch: { entryIndex: number; leafIndex: number; size: number; proof: string[] } | null;
+}
+
+/**
+ * Verifies access records against the batch entries that committed them: each record's leaf
+ * SHA-256(0x00 ‖ JCS(record)) is in the batch's tree, whose root the `access.recorded` entry
+ * holds, and that entry is in the checkpoint's tree. Returns the problems (empty: all proven)
+ * and how many records are still pending (not yet committed).
+ */
+export function verifyAccessRecords(input: {
+  checkpoint: string;
+  verifierKey: string | NoteVerifier;
+  records: readonly AccessRecordView[];
+  /** The batch entries, by index, each with its inclusion proof in the checkpoint. */
+  batches: readonly ProvenEntry[];
+}): { proven: number; pending: number; problems: string[] } {
+  const cp = verifyCheckpoint(input.checkpoint, input.verifierKey);
+  const problems: string[] = [];
+  const roots = new Map<number, string>();
+  for (const b of input.batches) {
+    try {
+      const data = decodeBase64(b.data);
+      const entry = decodeEntry(data);
+      if (
+        !verifyInclusion(BigInt(b.index), cp.size, hashLeaf(data), b.proof.map(decodeHex), cp.root)
+      ) {
+        problems.push(`batch ${b.index}: not in the checkpoint's tree`);
+        continue;
+      }
+      const root = (entry.payload as { root?: unknown } | null)?.root;
+      if (entry.type !== "access.recorded" || typeof root !== "string") {
+        problems.push(`batch ${b.index}: not an access batch`);
+        continue;
+      }
+      roots.set(b.index, root);
+    } catch (err) {
+      problems.push(`batch ${b.index}: ${(err as Error).message}`);
+    }
+  }
+  let proven = 0;
+  let pending = 0;
+  for (const r of input.records) {
+    if (!r.batch) {
+      pending++;
+      continue;
+    }
+    const { batch, ...record } = r;
+    const root = roots.get(batch.entryIndex);
+    if (!root) {
+      problems.push(`record ${r.id}: its batch ${batch.entryIndex} was not served`);
+      continue;
+    }
+    const leaf = hashLeaf(canonicalBytes(record as unknown as JsonValue));
+    const ok = verifyInclusion(
+      batch.leafIndex,
+      batch.size,
+      leaf,
+      batch.proof.map(decodeHex),
+      decodeHex(root),
+    );
+    if (!ok) problems.push(`record ${r.id}: not in its batch's tree`);
+    else proven++;
+  }
+  return { proven, pending, problems };
 }

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { attachmentCommitment, verifyHistory } from "@patron/ledger";
+import { attachmentCommitment, verifyAccessRecords, verifyHistory } from "@patron/ledger";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditLedger } from "../src/ledger/audit.js";
 import { ManualClock } from "../src/ledger/clock.js";
@@ -188,6 +188,30 @@ describe.each(backends)("the portal's API ($name)", (backend) => {
     expect((await call("GET", "/v1/portal/history")).statusCode).toBe(401);
   });
 
+  it("shows every use of their data by role and purpose, each proven against its batch entry", async () => {
+    expect((await call("GET", `/v1/customers/${linaId}`)).statusCode).toBe(200);
+    await t.node.accessLog.flush();
+    expect((await call("GET", `/v1/customers/${linaId}`)).statusCode).toBe(200);
+    const r = await call("GET", "/v1/portal/data-access", undefined, me());
+    expect(r.statusCode, r.body).toBe(200);
+    const page = r.json();
+    const [pending, ...committed] = page.records;
+    expect(pending).toMatchObject({ customerId: linaId, role: "owner", batch: null });
+    expect(committed[0]).toMatchObject({
+      purpose: "customer_service",
+      basis: "contract",
+      categories: expect.arrayContaining(["contact"]),
+    });
+    // Who used it is the role, never the key or the employee.
+    expect(JSON.stringify(page.records)).not.toMatch(/key:|staff:/);
+    const check = verifyAccessRecords({ ...page, verifierKey });
+    expect(check).toEqual({ proven: committed.length, pending: 1, problems: [] });
+    const forged = structuredClone(page.records);
+    forged[1].purpose = "analytics";
+    const bad = verifyAccessRecords({ ...page, records: forged, verifierKey });
+    expect(bad.problems).toEqual([`record ${forged[1].id}: not in its batch's tree`]);
+  });
+
   it("exports everything in one bundle that `patron verify` checks offline, also after erasure", async () => {
     const r = await call("GET", "/v1/portal/export", undefined, me());
     expect(r.statusCode, r.body).toBe(200);
@@ -204,6 +228,7 @@ describe.each(backends)("the portal's API ($name)", (backend) => {
     const ok = await runCli(["verify", file, "--key", verifierKey], {});
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/5 entries, all in .* on one chain with no gap/);
+    expect(ok.stdout).toMatch(/[1-9][0-9]* uses of their data proven in the access log/);
     const altered = structuredClone(bundle);
     altered.fields[0].value = "Someone Else";
     writeFileSync(join(dir, "altered.json"), JSON.stringify(altered));

@@ -3,9 +3,11 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startAnvil } from "@patron/contracts";
 import {
+  type AccessRecordView,
   type Checkpoint,
   type FieldValue,
   type ProvenEntry,
+  verifyAccessRecords,
   verifyCheckpoint,
   verifyHistory,
   verifyReceipt,
@@ -129,6 +131,9 @@ function exportBundleOf(text: string):
       ledger: { verifierKey: string; checkpoint: string };
       entries: ProvenEntry[];
       fields: FieldValue[];
+      sections?: {
+        dataUse?: { checkpoint: string; records: AccessRecordView[]; batches: ProvenEntry[] };
+      };
     }
   | undefined {
   if (!text.trimStart().startsWith("{")) return undefined;
@@ -193,12 +198,22 @@ async function verify(args: string[]): Promise<number> {
         entries: bundle.entries,
         fields: bundle.fields,
       });
-      if (r.problems.length > 0) throw new Error(r.problems.join("\n  "));
+      const use = bundle.sections?.dataUse;
+      const access = use
+        ? verifyAccessRecords({ ...use, verifierKey: key })
+        : { proven: 0, pending: 0, problems: [] };
+      const problems = [...r.problems, ...access.problems];
+      if (problems.length > 0) throw new Error(problems.join("\n  "));
       checkpoint = verifyCheckpoint(bundle.ledger.checkpoint, key);
       console.log(
         `OK: the export of ${bundle.customer.id} holds ${r.entries.length} entries, all in ${r.origin} at tree size ${r.size}, on one chain with no gap`,
       );
       console.log(`  ${r.fields} field values match their entries' commitments`);
+      if (use) {
+        console.log(
+          `  ${access.proven} uses of their data proven in the access log${access.pending ? ` (${access.pending} not yet committed)` : ""}`,
+        );
+      }
     } else {
       const r = verifyReceipt(text, key, { origin: values.origin });
       checkpoint = r.checkpoint;

@@ -90,6 +90,7 @@ export const identityDomain: Domain = {
           tenancy: ctx.tenancy,
           exports: ctx.exports,
           verifierKey: ctx.verifierKey,
+          access: ctx.dataUse.access,
         });
       },
       start: () => recoveries.startSweeping(SYSTEM_ACTOR, settings.sweepMs),

@@ -9,7 +9,8 @@ import { ApiError } from "../http/errors.js";
 import { errorResponses, Limit, Position, toHex } from "../http/schemas.js";
 import type { ProofService } from "../ledger/proofs.js";
 import type { Sequencer } from "../ledger/sequencer.js";
-import { partyEntries } from "../ledger/store.js";
+import { getEntry, partyEntries } from "../ledger/store.js";
+import type { AccessLog } from "../privacy/access-log.js";
 import type { Tenancy } from "../tenancy/tenancy.js";
 import { VaultError } from "../vault/keystore.js";
 import type { Vault } from "../vault/vault.js";
@@ -24,6 +25,8 @@ export interface PortalDeps {
   exports: SubjectExports;
   /** The log's verifier key, for the export to carry. */
   verifierKey: string;
+  /** The access log: the customer sees every use of their data (decision 11). */
+  access: AccessLog;
 }
 
 const FieldView = z.object({
@@ -93,6 +96,97 @@ export function portalRoutes(app: App, d: PortalDeps) {
       next: rows.length > limit && last ? Number(last.index) : null,
     };
   };
+
+  /**
+   * The customer's access records (newest first) and the batch entries that committed them,
+   * proven in the latest checkpoint. Who used the data is the role, never the employee.
+   */
+  const dataUse = async (who: CustomerPrincipal, limit: number) => {
+    const head = d.sequencer.head;
+    const records = [];
+    for (const id of who.records) {
+      const page = await d.access.list(who.merchantId, id, { limit });
+      records.push(...page.records);
+    }
+    records.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+    const shown = records.slice(0, limit);
+    const indexes = [
+      ...new Set(shown.flatMap((r) => (r.batch ? [r.batch.entryIndex] : []))),
+    ].filter((i) => BigInt(i) < head.size);
+    const batches = await Promise.all(
+      indexes.map(async (i) => {
+        const e = await getEntry(d.db, BigInt(i));
+        if (!e) throw new Error(`access batch ${i} is missing from the log`);
+        return {
+          index: i,
+          data: Buffer.from(e.data).toString("base64"),
+          proof: (await d.proofs.inclusion(BigInt(i), head.size)).map(toHex),
+        };
+      }),
+    );
+    return {
+      size: Number(head.size),
+      checkpoint: head.note,
+      records: shown.map(({ batch, ...r }) => ({
+        ...r,
+        batch: batch
+          ? {
+              entryIndex: batch.entryIndex,
+              leafIndex: batch.leafIndex,
+              size: batch.size,
+              proof: batch.proof,
+            }
+          : null,
+      })),
+      batches,
+    };
+  };
+
+  app.get(
+    "/v1/portal/data-access",
+    {
+      onRequest: requireCustomer,
+      schema: {
+        tags,
+        security,
+        summary:
+          "Every use of the customer's personal data: when, for what purpose, on which basis, by which role",
+        description:
+          "Each record comes with its proof against the `access.recorded` entry that committed it, and that entry with its proof in the checkpoint (verifyAccessRecords in @patron/ledger). Records of the last few seconds are pending (`batch: null`).",
+        querystring: z.strictObject({ limit: Limit(1000, 200) }),
+        response: {
+          200: z.object({
+            size: z.number(),
+            checkpoint: z.string(),
+            records: z.array(
+              z.object({
+                id: z.string(),
+                merchantId: z.string(),
+                customerId: z.string(),
+                at: z.string(),
+                role: z.string(),
+                purpose: z.string(),
+                basis: z.string(),
+                categories: z.array(z.string()),
+                action: z.string(),
+                batch: z
+                  .object({
+                    entryIndex: z.number(),
+                    leafIndex: z.number(),
+                    size: z.number(),
+                    proof: z.array(z.string()),
+                  })
+                  .nullable(),
+              }),
+            ),
+            batches: z.array(ProvenEntry),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => dataUse(customerOf(req), req.query.limit),
+  );
 
   app.get(
     "/v1/portal/fields",
@@ -178,7 +272,9 @@ export function portalRoutes(app: App, d: PortalDeps) {
           ),
         };
       }
-      const sections: Record<string, JsonValue> = {};
+      const sections: Record<string, JsonValue> = {
+        dataUse: (await dataUse(who, 100_000)) as unknown as JsonValue,
+      };
       for (const [name, collect] of d.exports.sections) {
         sections[name] = await collect(who.merchantId, who.records);
       }
