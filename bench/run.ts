@@ -6,7 +6,9 @@
  *
  * Options:
  *   --quick              small sizes (about 2 minutes; the full run takes about 5)
- *   --only a,b           run only these sections: write, http, proofs, erc20, anchoring
+ *   --only a,b           run only these sections: write, http, proofs, erc20, anchoring,
+ *                        commands (signed commands: verifications per core, Ed25519 and
+ *                        passkeys, and end to end over HTTP; bench/commands.ts)
  *   --skip a,b           run all sections but these
  *   --proof-size N       tree size for the proof benchmark (default 1,000,000; quick 100,000)
  *   --entries N          entries per write benchmark, both backends (default 30,000 on PGlite
@@ -55,7 +57,7 @@ import {
   tsWorker,
 } from "./lib.js";
 
-const SECTIONS = ["write", "http", "proofs", "erc20", "anchoring"] as const;
+const SECTIONS = ["write", "http", "proofs", "erc20", "anchoring", "commands"] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values: args } = parseArgs({
@@ -262,6 +264,9 @@ interface Row {
 }
 const rows: Row[] = [];
 const extra: Record<string, unknown> = {};
+/** The signed-command section's ratios and targets, listed with the others. */
+const commandRatios: Record<string, number> = {};
+const commandTargets: { target: string; measured: string; met: boolean }[] = [];
 
 /**
  * The ceiling: the same rows in the same database, multi-row INSERTs of the sequencer's batch
@@ -803,6 +808,17 @@ async function main() {
     anchoring = await benchAnchoring({ ...N.anchoring, log });
     extra.anchoring = anchoring;
   }
+  const commandTables: string[] = [];
+  if (runs("commands")) {
+    const { benchCommands } = await import("./commands.js");
+    log("signed commands: verifications per core, then end to end over HTTP");
+    const c = await benchCommands({ quick, backends, pgUrl, meter: cpuMeter, log });
+    rows.push(...c.rows);
+    commandTables.push(...c.tables);
+    extra.signedCommands = c.details;
+    Object.assign(commandRatios, c.ratios);
+    commandTargets.push(...c.targets);
+  }
   load.end = loadavg();
 
   const rowOf = (backend: string, what: string) =>
@@ -827,8 +843,8 @@ async function main() {
     return Number.isFinite(v) ? v : undefined;
   };
   const erc20 = get("anvil", "ERC-20");
-  const ratios: Record<string, number> = {};
-  const targets: { target: string; measured: string; met: boolean }[] = [];
+  const ratios: Record<string, number> = { ...commandRatios };
+  const targets: { target: string; measured: string; met: boolean }[] = [...commandTargets];
   const target = (
     name: string,
     value: number | undefined,
@@ -965,6 +981,10 @@ async function main() {
       ]),
     ),
   );
+  for (const t of commandTables) {
+    console.log();
+    console.log(t);
+  }
   if (Object.keys(ratios).length > 0) {
     console.log();
     console.log(
