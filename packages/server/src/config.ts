@@ -55,6 +55,8 @@ export interface Config {
   recoveryHours: number;
   /** How often recoveries whose time-lock ended are completed, in ms (PATRON_RECOVERY_SWEEP_MS). */
   recoverySweepMs: number;
+  /** How often ended retention holds are shredded, in ms (PATRON_RETENTION_SWEEP_MS). */
+  retentionSweepMs: number;
 }
 
 /** A Twilio-compatible Messages API: `To`, `From`, `Body` POSTed with basic authentication. */
@@ -165,6 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     portalOrigin: httpUrl("PATRON_PORTAL_ORIGIN", env.PATRON_PORTAL_ORIGIN)?.replace(/\/+$/, ""),
     recoveryHours: int(env, "PATRON_RECOVERY_HOURS", 72, 1, 720),
     recoverySweepMs: int(env, "PATRON_RECOVERY_SWEEP_MS", 60_000, 10, 3_600_000),
+    retentionSweepMs: int(env, "PATRON_RETENTION_SWEEP_MS", 3_600_000, 10, 86_400_000),
   };
 }
 

@@ -26,6 +26,7 @@ import {
 import { type App, createApp } from "./http/app.js";
 import { registerWeb } from "./http/web.js";
 import { identityDomain } from "./identity/index.js";
+import { rightsDomain } from "./rights/index.js";
 import { importsDomain } from "./imports/index.js";
 import { EntryAuditor } from "./ledger/audit-entries.js";
 import { chainsProjector } from "./ledger/chains.js";
@@ -57,6 +58,7 @@ export const domains: Domain[] = [
   staffDomain,
   importsDomain,
   consentDomain,
+  rightsDomain,
 ];
 
 export const entryTypesOf = (ds: readonly Domain[]): EntryTypeSpec[] =>
@@ -261,6 +263,8 @@ export async function startNode(
         sweepMs: config.recoverySweepMs,
         log,
       },
+      // The rights domain's settings (rights/index.ts).
+      rights: { sweepMs: config.retentionSweepMs, log },
       // The staff domain's settings (staff/index.ts): mail, SMS and the demo owner's sign-in.
       staff: {
         channels,

@@ -121,6 +121,18 @@ export class Customers {
    */
   readonly merged: StagedMap<string, string | null>;
 
+  /**
+   * What an erasure must keep (retention holds, the rights domain sets it): the holds' rows are
+   * written in the erasure's transaction, and its entries say what was kept and why.
+   */
+  retention?: (
+    merchantId: string,
+    customerIds: readonly string[],
+  ) => Promise<{
+    kept: { customerId: string; holdId: string; policyId: string; until: string; values: number }[];
+    statements(erasedIndex: bigint): Statement[];
+  }>;
+
   constructor(
     private readonly db: Queryable,
     private readonly sequencer: Sequencer,
@@ -335,11 +347,21 @@ export class Customers {
       const all = [id, ...(await this.mergedInto(merchantId, id))];
       const held = new Map<string, { kind: string; hash: Uint8Array }[]>();
       for (const c of all) held.set(c, await this.vault.identityHashes(c));
+      // What the law makes the merchant keep moves under a retention key first (rights domain).
+      const plan = this.retention ? await this.retention(merchantId, all) : undefined;
+      const keptBy = (c: string) => plan?.kept.filter((k) => k.customerId === c) ?? [];
       const [committed] = await execute({
         entries: all.map((c) => ({
           type: CUSTOMER_ERASED,
           actor,
-          payload: { merchantId, customerId: c, reason },
+          payload: {
+            merchantId,
+            customerId: c,
+            reason,
+            ...(keptBy(c).length > 0
+              ? { kept: keptBy(c).map(({ customerId: _c, ...k }) => k) as unknown as JsonValue }
+              : {}),
+          },
           parties: [{ customer: c }, { merchant: merchantId }],
           sealed: true,
         })),
@@ -356,7 +378,8 @@ export class Customers {
             }
           }
         },
-        writes: () => [
+        writes: (es) => [
+          ...(plan?.statements(es[0]?.index ?? 0n) ?? []),
           ...all.flatMap((c) => this.vault.eraseStatements(merchantId, c)),
           // Messages held for them (verification codes and links name their email or phone).
           {

@@ -558,6 +558,66 @@ export const migrations: { id: number; name: string; sql: string }[] = [
     name: "consents",
     sql: CONSENT_MIGRATION,
   },
+  {
+    id: 19,
+    name: "data-subject rights",
+    sql: `
+      -- What the law makes a merchant keep after an erasure (a projection of retention.policy_*).
+      CREATE TABLE retention_policies (
+        id text PRIMARY KEY,
+        merchant_id text NOT NULL,
+        name text NOT NULL,
+        note text NOT NULL,
+        years integer NOT NULL,
+        fields jsonb NOT NULL,
+        interaction_kinds jsonb NOT NULL,
+        entry_idx bigint NOT NULL
+      );
+      CREATE INDEX retention_policies_merchant_idx ON retention_policies (merchant_id);
+      -- A hold: an erased customer's records kept under their own key until the hold ends.
+      -- Shredding destroys the key (wrapped becomes null) and the values.
+      CREATE TABLE retention_holds (
+        id text PRIMARY KEY,
+        merchant_id text NOT NULL,
+        customer_id text NOT NULL,
+        policy_id text NOT NULL,
+        until timestamptz NOT NULL,
+        master_key_id text NOT NULL,
+        wrapped bytea,
+        erased_idx bigint NOT NULL,
+        shredded_idx bigint
+      );
+      CREATE INDEX retention_holds_customer_idx ON retention_holds (merchant_id, customer_id);
+      CREATE INDEX retention_holds_due_idx ON retention_holds (until) WHERE wrapped IS NOT NULL;
+      CREATE TABLE retention_values (
+        hold_id text NOT NULL,
+        customer_id text NOT NULL,
+        field text NOT NULL,
+        version bigint NOT NULL,
+        sealed bytea NOT NULL,
+        PRIMARY KEY (hold_id, customer_id, field, version)
+      );
+      -- Data-subject requests and where each stands (a projection of request.* entries).
+      CREATE TABLE subject_requests (
+        id text PRIMARY KEY,
+        merchant_id text NOT NULL,
+        customer_id text NOT NULL,
+        kind text NOT NULL,
+        channel text NOT NULL,
+        status text NOT NULL,
+        checks jsonb NOT NULL,
+        received_at timestamptz NOT NULL,
+        due_at timestamptz NOT NULL,
+        extended boolean NOT NULL DEFAULT false,
+        closed_at timestamptz,
+        outcome text,
+        received_idx bigint NOT NULL,
+        entry_idx bigint NOT NULL
+      );
+      CREATE INDEX subject_requests_open_idx ON subject_requests (merchant_id, status, due_at);
+      CREATE INDEX subject_requests_customer_idx ON subject_requests (merchant_id, customer_id);
+    `,
+  },
 ];
 
 /** Brings the schema up to date. Safe to run from several nodes at once on PostgreSQL. */

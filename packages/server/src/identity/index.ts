@@ -6,7 +6,7 @@ import { identityCommands } from "./commands.js";
 import { identityEntryTypes, recoveriesProjector } from "./entries.js";
 import { Invites } from "./invites.js";
 import { CustomerKeys } from "./keys.js";
-import { portalRoutes } from "./portal.js";
+import { CustomerData, portalRoutes } from "./portal.js";
 import { Recoveries } from "./recovery.js";
 import { identityRoutes } from "./routes.js";
 import { Sessions } from "./sessions.js";
@@ -60,6 +60,18 @@ export const identityDomain: Domain = {
       (m, c) => customers().isActive(m, c),
       (m, c) => customers().mergedInto(m, c),
     );
+    const data = new CustomerData({
+      db: ctx.db,
+      sequencer: ctx.sequencer,
+      proofs: ctx.proofs,
+      vault: ctx.vault,
+      customers: customers(),
+      tenancy: ctx.tenancy,
+      exports: ctx.exports,
+      verifierKey: ctx.verifierKey,
+      access: ctx.dataUse.access,
+    });
+    CustomerData.instances.set(ctx.sequencer, data);
     return {
       commands: identityCommands({
         sequencer: ctx.sequencer,
@@ -81,17 +93,7 @@ export const identityDomain: Domain = {
           tenancy: ctx.tenancy,
           portalUrl: settings.portalUrl ?? (() => ctx.publicUrl?.() ?? ""),
         });
-        portalRoutes(app, {
-          db: ctx.db,
-          sequencer: ctx.sequencer,
-          proofs: ctx.proofs,
-          vault: ctx.vault,
-          customers: customers(),
-          tenancy: ctx.tenancy,
-          exports: ctx.exports,
-          verifierKey: ctx.verifierKey,
-          access: ctx.dataUse.access,
-        });
+        portalRoutes(app, data);
       },
       start: () => recoveries.startSweeping(SYSTEM_ACTOR, settings.sweepMs),
       stop: () => recoveries.stopSweeping(),

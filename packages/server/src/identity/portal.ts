@@ -50,15 +50,31 @@ const b64url = (b: Uint8Array) => Buffer.from(b).toString("base64url");
  * version of their fields with its salt, their entries with inclusion proofs in one signed
  * checkpoint, and the export bundle that `patron verify` checks offline.
  */
-export function portalRoutes(app: App, d: PortalDeps) {
-  const tags = ["portal"];
-  const security = [{ customerSession: [] }];
+/** Whose data: a customer's records at a merchant (a portal session, or staff for a request). */
+export interface Who {
+  merchantId: string;
+  customerId: string;
+  /** The key they sign with, when they have one. */
+  actor: string | null;
+  records: readonly string[];
+}
+
+/**
+ * What a customer is shown of themselves (decisions 4, 7, 11): every stored version of their
+ * fields with its salt, their entries with inclusion proofs in one signed checkpoint, every use
+ * of their data with its proof, and all of it as one export bundle.
+ */
+export class CustomerData {
+  /** The one of each ledger, for the domains that export on a customer's behalf (requests). */
+  static readonly instances = new WeakMap<Sequencer, CustomerData>();
+
+  constructor(private readonly d: PortalDeps) {}
 
   /** Every stored value of the customer's records; none once erased. */
-  const fieldsOf = async (who: CustomerPrincipal) => {
+  async fields(who: Who) {
     const out: z.infer<typeof FieldView>[] = [];
     for (const id of who.records) {
-      const values = await d.vault.history(who.merchantId, id).catch((err) => {
+      const values = await this.d.vault.history(who.merchantId, id).catch((err) => {
         if (err instanceof VaultError && err.code === "erased") return [];
         throw err;
       });
@@ -73,19 +89,19 @@ export function portalRoutes(app: App, d: PortalDeps) {
       }
     }
     return out;
-  };
+  }
 
   /** The records' entries below `before`, newest first, proven in the latest checkpoint. */
-  const proven = async (who: CustomerPrincipal, before: bigint | undefined, limit: number) => {
-    const head = d.sequencer.head;
+  async history(who: Who, before: bigint | undefined, limit: number) {
+    const head = this.d.sequencer.head;
     const upTo = before !== undefined && before < head.size ? before : head.size;
-    const rows = await partyEntries(d.db, who.records, upTo, limit + 1);
+    const rows = await partyEntries(this.d.db, who.records, upTo, limit + 1);
     const page = rows.slice(0, limit);
     const entries = await Promise.all(
       page.map(async (r) => ({
         index: Number(r.index),
         data: Buffer.from(r.data).toString("base64"),
-        proof: (await d.proofs.inclusion(r.index, head.size)).map(toHex),
+        proof: (await this.d.proofs.inclusion(r.index, head.size)).map(toHex),
       })),
     );
     const last = page[page.length - 1];
@@ -95,17 +111,17 @@ export function portalRoutes(app: App, d: PortalDeps) {
       entries,
       next: rows.length > limit && last ? Number(last.index) : null,
     };
-  };
+  }
 
   /**
    * The customer's access records (newest first) and the batch entries that committed them,
    * proven in the latest checkpoint. Who used the data is the role, never the employee.
    */
-  const dataUse = async (who: CustomerPrincipal, limit: number) => {
-    const head = d.sequencer.head;
+  async dataUse(who: Who, limit: number) {
+    const head = this.d.sequencer.head;
     const records = [];
     for (const id of who.records) {
-      const page = await d.access.list(who.merchantId, id, { limit });
+      const page = await this.d.access.list(who.merchantId, id, { limit });
       records.push(...page.records);
     }
     records.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
@@ -115,12 +131,12 @@ export function portalRoutes(app: App, d: PortalDeps) {
     ].filter((i) => BigInt(i) < head.size);
     const batches = await Promise.all(
       indexes.map(async (i) => {
-        const e = await getEntry(d.db, BigInt(i));
+        const e = await getEntry(this.d.db, BigInt(i));
         if (!e) throw new Error(`access batch ${i} is missing from the log`);
         return {
           index: i,
           data: Buffer.from(e.data).toString("base64"),
-          proof: (await d.proofs.inclusion(BigInt(i), head.size)).map(toHex),
+          proof: (await this.d.proofs.inclusion(BigInt(i), head.size)).map(toHex),
         };
       }),
     );
@@ -140,7 +156,58 @@ export function portalRoutes(app: App, d: PortalDeps) {
       })),
       batches,
     };
-  };
+  }
+
+  /** The export bundle (Art. 15/20) that `patron verify` checks offline. */
+  async export(who: Who): Promise<Record<string, JsonValue>> {
+    const d = this.d;
+    const profile = await d.customers.get(who.merchantId, who.customerId);
+    const merchant = await d.tenancy.merchant(who.merchantId);
+    if (!profile || !merchant) throw new ApiError(404, "not_found", "no profile");
+    // One checkpoint for every entry: read them all (a customer's chain is short).
+    const entries: z.infer<typeof ProvenEntry>[] = [];
+    let page = await this.history(who, undefined, 1000);
+    const { size, checkpoint } = page;
+    for (;;) {
+      entries.push(...page.entries);
+      if (page.next === null) break;
+      const more = await partyEntries(d.db, who.records, BigInt(page.next), 1000);
+      page = {
+        size,
+        checkpoint,
+        next: more.length === 1000 ? Number(more[more.length - 1]?.index) : null,
+        entries: await Promise.all(
+          more.map(async (r) => ({
+            index: Number(r.index),
+            data: Buffer.from(r.data).toString("base64"),
+            proof: (await d.proofs.inclusion(r.index, BigInt(size))).map(toHex),
+          })),
+        ),
+      };
+    }
+    const sections: Record<string, JsonValue> = {
+      dataUse: (await this.dataUse(who, 100_000)) as unknown as JsonValue,
+    };
+    for (const [name, collect] of d.exports.sections) {
+      sections[name] = await collect(who.merchantId, who.records);
+    }
+    return {
+      format: "patron-export/v1",
+      exportedAt: new Date(d.sequencer.now).toISOString(),
+      merchant,
+      customer: { id: who.customerId, key: who.actor, records: [...who.records] },
+      ledger: { verifierKey: d.verifierKey, size, checkpoint },
+      profile: CustomerView.parse(profile) as unknown as JsonValue,
+      fields: (await this.fields(who)) as unknown as JsonValue,
+      entries: entries as unknown as JsonValue,
+      sections,
+    };
+  }
+}
+
+export function portalRoutes(app: App, data: CustomerData) {
+  const tags = ["portal"];
+  const security = [{ customerSession: [] }];
 
   app.get(
     "/v1/portal/data-access",
@@ -185,7 +252,7 @@ export function portalRoutes(app: App, d: PortalDeps) {
         },
       },
     },
-    async (req) => dataUse(customerOf(req), req.query.limit),
+    async (req) => data.dataUse(customerOf(req), req.query.limit),
   );
 
   app.get(
@@ -199,7 +266,7 @@ export function portalRoutes(app: App, d: PortalDeps) {
         response: { 200: z.object({ fields: z.array(FieldView) }), ...errorResponses },
       },
     },
-    async (req) => ({ fields: await fieldsOf(customerOf(req)) }),
+    async (req) => ({ fields: await data.fields(customerOf(req)) }),
   );
 
   app.get(
@@ -230,7 +297,7 @@ export function portalRoutes(app: App, d: PortalDeps) {
         },
       },
     },
-    async (req) => proven(customerOf(req), req.query.before, req.query.limit),
+    async (req) => data.history(customerOf(req), req.query.before, req.query.limit),
   );
 
   app.get(
@@ -248,51 +315,12 @@ export function portalRoutes(app: App, d: PortalDeps) {
     },
     async (req, reply) => {
       const who = customerOf(req);
-      const profile = await d.customers.get(who.merchantId, who.customerId);
-      const merchant = await d.tenancy.merchant(who.merchantId);
-      if (!profile || !merchant) throw new ApiError(404, "not_found", "no profile");
-      // One checkpoint for every entry: read them all (a customer's chain is short).
-      const entries: z.infer<typeof ProvenEntry>[] = [];
-      let page = await proven(who, undefined, 1000);
-      const { size, checkpoint } = page;
-      for (;;) {
-        entries.push(...page.entries);
-        if (page.next === null) break;
-        const more = await partyEntries(d.db, who.records, BigInt(page.next), 1000);
-        page = {
-          size,
-          checkpoint,
-          next: more.length === 1000 ? Number(more[more.length - 1]?.index) : null,
-          entries: await Promise.all(
-            more.map(async (r) => ({
-              index: Number(r.index),
-              data: Buffer.from(r.data).toString("base64"),
-              proof: (await d.proofs.inclusion(r.index, BigInt(size))).map(toHex),
-            })),
-          ),
-        };
-      }
-      const sections: Record<string, JsonValue> = {
-        dataUse: (await dataUse(who, 100_000)) as unknown as JsonValue,
-      };
-      for (const [name, collect] of d.exports.sections) {
-        sections[name] = await collect(who.merchantId, who.records);
-      }
+      const bundle = await data.export(who);
       reply.header(
         "content-disposition",
         `attachment; filename="patron-export-${who.customerId}.json"`,
       );
-      return {
-        format: "patron-export/v1",
-        exportedAt: new Date(d.sequencer.now).toISOString(),
-        merchant,
-        customer: { id: who.customerId, key: who.actor, records: who.records },
-        ledger: { verifierKey: d.verifierKey, size, checkpoint },
-        profile: CustomerView.parse(profile),
-        fields: await fieldsOf(who),
-        entries,
-        sections,
-      };
+      return bundle;
     },
   );
 }

@@ -345,8 +345,11 @@ export class Recoveries {
   /** Completes every recovery whose time-lock has ended (the node runs it every minute). */
   async sweep(actor: string): Promise<number> {
     const { rows } = await this.d.db.query<{ id: string; merchant_id: string }>(
-      `SELECT id, merchant_id FROM key_recoveries WHERE status = 'pending' AND completes_at <= $1
-       ORDER BY completes_at LIMIT 100`,
+      // An erased or merged customer's recovery has nothing left to bind: it is not retried.
+      `SELECT r.id, r.merchant_id FROM key_recoveries r
+       JOIN customers c ON c.id = r.customer_id AND c.merchant_id = r.merchant_id
+       WHERE r.status = 'pending' AND r.completes_at <= $1 AND c.status = 'active'
+       ORDER BY r.completes_at LIMIT 100`,
       [new Date(this.d.clock.now()).toISOString()],
     );
     let done = 0;

@@ -107,6 +107,61 @@ export class Vault {
     return out;
   }
 
+  /**
+   * A fresh key for a retention hold: what the law requires a merchant to keep after an
+   * erasure rests under it, wrapped by the master key, until the hold ends and it is destroyed.
+   */
+  async retentionKey(holdId: string): Promise<{ key: Uint8Array; keyId: string; wrapped: string }> {
+    const key = new Uint8Array(random(32));
+    const { keyId, wrapped } = await this.keys.wrap(key, retentionKeyContext(holdId));
+    return { key, keyId, wrapped: hex(wrapped) };
+  }
+
+  /** A held value, sealed under its hold's key, bound to the hold, customer, field and version. */
+  static sealHeld(
+    key: Uint8Array,
+    holdId: string,
+    v: { customerId: string; field: string; version: number; value: JsonValue; salt: Uint8Array },
+  ): Uint8Array {
+    const plain = Buffer.from(
+      canonicalJson({ salt: Buffer.from(v.salt).toString("base64url"), value: v.value }),
+    );
+    return seal(key, plain, heldContext(holdId, v.customerId, v.field, v.version));
+  }
+
+  /** The values of a hold, decrypted (an auditor's or the authority's request). */
+  async openHeld(
+    hold: { id: string; masterKeyId: string; wrapped: string },
+    rows: { customerId: string; field: string; version: number; sealed: Uint8Array }[],
+  ): Promise<VaultValue[]> {
+    const key = await this.keys.unwrap(
+      bytes(hold.wrapped),
+      hold.masterKeyId,
+      retentionKeyContext(hold.id),
+    );
+    return rows.map((r) => {
+      const plain = openSealed(key, r.sealed, heldContext(hold.id, r.customerId, r.field, r.version));
+      if (!plain) throw new VaultError("corrupt", `held ${r.field} v${r.version} does not decrypt`);
+      const { salt, value } = JSON.parse(Buffer.from(plain).toString("utf8")) as {
+        salt: string;
+        value: JsonValue;
+      };
+      const saltBytes = new Uint8Array(Buffer.from(salt, "base64url"));
+      return {
+        field: r.field,
+        version: r.version,
+        value,
+        salt: saltBytes,
+        commitment: commitment(saltBytes, {
+          customer: r.customerId,
+          field: r.field,
+          version: r.version,
+          value,
+        }),
+      };
+    });
+  }
+
   /** A fresh salt for a field's commitment, chosen when the command is made. */
   static salt(): Uint8Array {
     return new Uint8Array(random(SALT_BYTES));
@@ -485,22 +540,28 @@ export class Vault {
    */
   async rotate(progress?: (done: number) => void): Promise<number> {
     let done = 0;
-    for (const table of ["vault_index_keys", "vault_data_keys"] as const) {
-      const idColumn = table === "vault_index_keys" ? "merchant_id" : "customer_id";
+    for (const table of ["vault_index_keys", "vault_data_keys", "retention_holds"] as const) {
+      const idColumn =
+        table === "vault_index_keys" ? "merchant_id" : table === "retention_holds" ? "id" : "customer_id";
       for (;;) {
         const { rows } = await this.db.query<{
           id: string;
           master_key_id: string;
           wrapped: string;
         }>(
+          // A shredded hold has no key left (wrapped is null): nothing to re-wrap.
           `SELECT ${idColumn} AS id, master_key_id, encode(wrapped, 'hex') AS wrapped FROM ${table}
-           WHERE master_key_id <> $1 ORDER BY ${idColumn} LIMIT 500`,
+           WHERE master_key_id <> $1 AND wrapped IS NOT NULL ORDER BY ${idColumn} LIMIT 500`,
           [this.keys.currentId],
         );
         if (rows.length === 0) break;
         for (const r of rows) {
           const context =
-            table === "vault_index_keys" ? indexKeyContext(r.id) : dataKeyContext(r.id);
+            table === "vault_index_keys"
+              ? indexKeyContext(r.id)
+              : table === "retention_holds"
+                ? retentionKeyContext(r.id)
+                : dataKeyContext(r.id);
           const key = await this.keys.unwrap(bytes(r.wrapped), r.master_key_id, context);
           const { keyId, wrapped } = await this.keys.wrap(key, context);
           // Only if nobody re-wrapped or erased it meanwhile.
@@ -648,6 +709,9 @@ export class Vault {
 
 const dataKeyContext = (customerId: string) => `data-key/${customerId}`;
 const indexKeyContext = (merchantId: string) => `index-key/${merchantId}`;
+const retentionKeyContext = (holdId: string) => `retention-key/${holdId}`;
+const heldContext = (holdId: string, customerId: string, field: string, version: number) =>
+  `patron-vault/v1/held/${holdId}/${customerId}/${field}/${version}`;
 const fieldContext = (customerId: string, field: string, version: number) =>
   `patron-vault/v1/field/${customerId}/${field}/${version}`;
 
