@@ -123,6 +123,20 @@ export function encodeDidKey(key: DidKey): string {
  */
 export function decodeDidKey(did: string): DidKey {
   if (typeof did !== "string") malformed("did:key must be a string");
+  // Decoding checks the point is on its curve (a square root, twice): a command names its
+  // actor several times, so the DIDs of the last few thousand keys are remembered.
+  const known = decoded.get(did);
+  if (known) return { type: known.type, publicKey: known.publicKey.slice() };
+  const key = decodeUncached(did);
+  if (decoded.size >= DECODED_MAX) decoded.delete(decoded.keys().next().value as string);
+  decoded.set(did, { type: key.type, publicKey: key.publicKey.slice() });
+  return key;
+}
+
+const DECODED_MAX = 4096;
+const decoded = new Map<string, DidKey>();
+
+function decodeUncached(did: string): DidKey {
   if (!did.startsWith(PREFIX)) malformed('did:key must start with "did:key:"');
   const id = did.slice(PREFIX.length);
   if (/[#?/]/.test(id)) malformed("did:key must be a bare DID, without a fragment, query or path");

@@ -1,3 +1,4 @@
+import { createPublicKey, type KeyObject, verify as nodeVerify } from "node:crypto";
 import {
   CommandError,
   commandExpiry,
@@ -54,6 +55,7 @@ export class SignatureChecker {
       // Passkeys sign money and consent: the authenticator must have verified the user.
       const rpId = this.s.rpId ?? passkeyOrigin;
       verifyCommand(signed, {
+        ed25519: nativeEd25519Verify,
         origins: this.s.webauthnOrigins(),
         requireUserVerification: true,
         ...(rpId ? { rpId } : {}),
@@ -76,6 +78,40 @@ export class SignatureChecker {
       throw new ApiError(400, "expires_too_far", "a command may expire at most 24 h ahead");
     }
     return signed;
+  }
+}
+
+/** DER SubjectPublicKeyInfo of an Ed25519 key, before its 32 bytes (RFC 8410). */
+const SPKI_ED25519 = Buffer.from("302a300506032b6570032100", "hex");
+const publicKeys = new Map<string, KeyObject>();
+
+/**
+ * Ed25519 verification by node:crypto (OpenSSL), about ten times @noble's speed. It agrees with
+ * the library's strict RFC 8032 check on what reaches it: OpenSSL refuses S ≥ L and compares R
+ * by its canonical encoding, and the public key comes from a did:key the library already
+ * decoded and re-encoded canonically. A test holds the two to the same answers.
+ */
+export function nativeEd25519Verify(
+  signature: Uint8Array,
+  message: Uint8Array,
+  publicKey: Uint8Array,
+): boolean {
+  if (signature.length !== 64 || publicKey.length !== 32) return false;
+  const id = Buffer.from(publicKey).toString("hex");
+  let key = publicKeys.get(id);
+  try {
+    if (!key) {
+      key = createPublicKey({
+        key: Buffer.concat([SPKI_ED25519, publicKey]),
+        format: "der",
+        type: "spki",
+      });
+      if (publicKeys.size >= 4096) publicKeys.delete(publicKeys.keys().next().value as string);
+      publicKeys.set(id, key);
+    }
+    return nodeVerify(null, message, key, signature);
+  } catch {
+    return false;
   }
 }
 
