@@ -51,6 +51,8 @@ export interface VerifyCommandOptions {
    * magnitude faster). It must be RFC 8032 strict, as ed25519Verify is, and never throw.
    */
   ed25519?: (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean;
+  /** An ES256 verifier instead of @noble's, for passkey assertions (see WebAuthnOptions.es256). */
+  es256?: (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean;
 }
 
 const COMMAND_FIELDS = ["v", "type", "ledger", "actor", "merchant", "nonce", "expires", "payload"];
@@ -275,6 +277,7 @@ export function verifyCommand(signed: SignedCommand, opts: VerifyCommandOptions 
     rpId: opts.rpId,
     requireUserVerification: opts.requireUserVerification,
     allowCrossOrigin: opts.allowCrossOrigin,
+    ...(opts.es256 ? { es256: opts.es256 } : {}),
   });
   return command;
 }

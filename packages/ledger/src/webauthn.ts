@@ -31,6 +31,12 @@ export interface WebAuthnOptions {
   /** Require the UV flag (PIN or biometric), not only user presence. */
   requireUserVerification?: boolean;
   /**
+   * An ES256 verifier to use instead of @noble's (the server passes node:crypto's): DER
+   * signature, the signed bytes (hashed with SHA-256 by the verifier), the compressed key. It
+   * must accept either half of the S range, as authenticators emit both, and never throw.
+   */
+  es256?: (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean;
+  /**
    * Accept assertions made inside a cross-origin iframe (clientData `crossOrigin: true`). Off by
    * default: Patron's portal is a top-level page, so a framed ceremony is someone else's page.
    */
@@ -53,15 +59,25 @@ function field(proof: WebAuthnProof, name: keyof WebAuthnProof): Uint8Array {
   return bytes;
 }
 
+/** Keys already checked to be on the curve (hex → compressed): a passkey signs many times. */
+const points = new Map<string, Uint8Array>();
+
 function publicPoint(key: Uint8Array): Uint8Array {
   if (!isBytes(key) || (key.length !== 33 && key.length !== 65)) {
     refuse("the public key is not a 33- or 65-byte P-256 point");
   }
+  const id = encodeBase64Url(key);
+  const known = points.get(id);
+  if (known) return known.slice();
+  let point: Uint8Array;
   try {
-    return p256.Point.fromBytes(key).toBytes(true);
+    point = p256.Point.fromBytes(key).toBytes(true);
   } catch {
     refuse("the public key is not a point on P-256");
   }
+  if (points.size >= 4096) points.delete(points.keys().next().value as string);
+  points.set(id, point.slice());
+  return point;
 }
 
 /**
@@ -118,7 +134,9 @@ export function verifyWebAuthn(proof: WebAuthnProof, opts: WebAuthnOptions): voi
   try {
     // lowS: false because authenticators emit either half of the S range; prehash: ES256 signs
     // SHA-256 of the data, which noble computes.
-    ok = p256.verify(signature, signed, publicKey, { prehash: true, format: "der", lowS: false });
+    ok = opts.es256
+      ? opts.es256(signature, signed, publicKey)
+      : p256.verify(signature, signed, publicKey, { prehash: true, format: "der", lowS: false });
   } catch {
     ok = false;
   }

@@ -56,6 +56,7 @@ export class SignatureChecker {
       const rpId = this.s.rpId ?? passkeyOrigin;
       verifyCommand(signed, {
         ed25519: nativeEd25519Verify,
+        es256: nativeEs256Verify,
         origins: this.s.webauthnOrigins(),
         requireUserVerification: true,
         ...(rpId ? { rpId } : {}),
@@ -110,6 +111,38 @@ export function nativeEd25519Verify(
       publicKeys.set(id, key);
     }
     return nodeVerify(null, message, key, signature);
+  } catch {
+    return false;
+  }
+}
+
+/** DER SubjectPublicKeyInfo of a compressed P-256 key, before its 33 bytes (RFC 5480). */
+const SPKI_P256 = Buffer.from("3039301306072a8648ce3d020106082a8648ce3d030107032200", "hex");
+
+/**
+ * ES256 (ECDSA P-256 over SHA-256, DER signature) by node:crypto, for passkey assertions. Like
+ * the library's check it accepts either half of the S range (OpenSSL does not normalise S), and
+ * the key is one the library already checked is on the curve.
+ */
+export function nativeEs256Verify(
+  signature: Uint8Array,
+  message: Uint8Array,
+  publicKey: Uint8Array,
+): boolean {
+  if (publicKey.length !== 33) return false;
+  const id = `p256:${Buffer.from(publicKey).toString("hex")}`;
+  let key = publicKeys.get(id);
+  try {
+    if (!key) {
+      key = createPublicKey({
+        key: Buffer.concat([SPKI_P256, publicKey]),
+        format: "der",
+        type: "spki",
+      });
+      if (publicKeys.size >= 4096) publicKeys.delete(publicKeys.keys().next().value as string);
+      publicKeys.set(id, key);
+    }
+    return nodeVerify("sha256", message, { key, dsaEncoding: "der" }, signature);
   } catch {
     return false;
   }
