@@ -62,6 +62,8 @@ describe.each(backends)("projection audit on $name", (backend) => {
       "segments",
       "staff",
       "consents",
+      "retention_policies",
+      "subject_requests",
       "actor_bindings",
     ]);
     expect(clean.entries).toBe(node.sequencer.head.size);

@@ -9,7 +9,7 @@ import { ApiError } from "../http/errors.js";
 import { errorResponses, Limit, Position, toHex } from "../http/schemas.js";
 import type { ProofService } from "../ledger/proofs.js";
 import type { Sequencer } from "../ledger/sequencer.js";
-import { getEntry, partyEntries } from "../ledger/store.js";
+import { getEntry, partyEntries, type StoredEntry } from "../ledger/store.js";
 import type { AccessLog } from "../privacy/access-log.js";
 import type { Tenancy } from "../tenancy/tenancy.js";
 import { VaultError } from "../vault/keystore.js";
@@ -97,13 +97,7 @@ export class CustomerData {
     const upTo = before !== undefined && before < head.size ? before : head.size;
     const rows = await partyEntries(this.d.db, who.records, upTo, limit + 1);
     const page = rows.slice(0, limit);
-    const entries = await Promise.all(
-      page.map(async (r) => ({
-        index: Number(r.index),
-        data: Buffer.from(r.data).toString("base64"),
-        proof: (await this.d.proofs.inclusion(r.index, head.size)).map(toHex),
-      })),
-    );
+    const entries = await this.proven(page, head.size);
     const last = page[page.length - 1];
     return {
       size: Number(head.size),
@@ -129,17 +123,14 @@ export class CustomerData {
     const indexes = [
       ...new Set(shown.flatMap((r) => (r.batch ? [r.batch.entryIndex] : []))),
     ].filter((i) => BigInt(i) < head.size);
-    const batches = await Promise.all(
+    const stored = await Promise.all(
       indexes.map(async (i) => {
         const e = await getEntry(this.d.db, BigInt(i));
         if (!e) throw new Error(`access batch ${i} is missing from the log`);
-        return {
-          index: i,
-          data: Buffer.from(e.data).toString("base64"),
-          proof: (await this.d.proofs.inclusion(BigInt(i), head.size)).map(toHex),
-        };
+        return e;
       }),
     );
+    const batches = await this.proven(stored, head.size);
     return {
       size: Number(head.size),
       checkpoint: head.note,
@@ -156,6 +147,19 @@ export class CustomerData {
       })),
       batches,
     };
+  }
+
+  /** Entries with their inclusion proofs in the tree of `size` (their tiles read once). */
+  private async proven(rows: readonly StoredEntry[], size: bigint) {
+    const proofs = await this.d.proofs.inclusionMany(
+      rows.map((r) => r.index),
+      size,
+    );
+    return rows.map((r, i) => ({
+      index: Number(r.index),
+      data: Buffer.from(r.data).toString("base64"),
+      proof: (proofs[i] ?? []).map(toHex),
+    }));
   }
 
   /** The export bundle (Art. 15/20) that `patron verify` checks offline. */
@@ -176,13 +180,7 @@ export class CustomerData {
         size,
         checkpoint,
         next: more.length === 1000 ? Number(more[more.length - 1]?.index) : null,
-        entries: await Promise.all(
-          more.map(async (r) => ({
-            index: Number(r.index),
-            data: Buffer.from(r.data).toString("base64"),
-            proof: (await d.proofs.inclusion(r.index, BigInt(size))).map(toHex),
-          })),
-        ),
+        entries: await this.proven(more, BigInt(size)),
       };
     }
     const sections: Record<string, JsonValue> = {

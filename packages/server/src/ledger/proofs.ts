@@ -64,6 +64,24 @@ export class ProofService {
     return compute(await this.reader(tilesNeeded(compute), size));
   }
 
+  /**
+   * Inclusion proofs of many entries in one tree: the tiles they read are loaded together, once
+   * (a customer's history, a page of a thousand proofs, reads a few dozen tiles, not thousands).
+   */
+  async inclusionMany(indexes: readonly bigint[], size: bigint): Promise<Uint8Array[][]> {
+    const keys = new Map<string, TileKey>();
+    for (const index of indexes) {
+      if (index < 0n || index >= size) {
+        throw new ApiError(400, "invalid_range", `index ${index} is not below tree size ${size}`);
+      }
+      for (const k of tilesNeeded((read) => inclusionProofFrom(read, index, size))) {
+        keys.set(tileId(k.level, k.index), k);
+      }
+    }
+    const read = await this.reader([...keys.values()], size);
+    return indexes.map((index) => inclusionProofFrom(read, index, size));
+  }
+
   async consistency(size1: bigint, size2: bigint): Promise<Uint8Array[]> {
     if (size1 < 0n || size1 > size2) {
       throw new ApiError(400, "invalid_range", `size ${size1} is not at most size ${size2}`);
