@@ -24,6 +24,9 @@ function isApiPath(path: string): boolean {
 
 const acceptsHtml = (req: FastifyRequest) => (req.headers.accept ?? "").includes("text/html");
 
+/** The customer portal's pages: its own HTML entry (me.html), its own routes below /me. */
+const isPortalPath = (path: string) => path === "/me" || path.startsWith("/me/");
+
 // The explorer is all same-origin: its code, its styles and the API it verifies. Nothing
 // inline, so a hostile ledger entry shown on a page can never run as script.
 const CSP = [
@@ -60,6 +63,7 @@ const NOT_BUILT = `<!doctype html>
 /**
  * Serves the ledger explorer (packages/web/dist): its files as they are, and index.html for any
  * other page path a browser asks for, so client-side routes survive a reload or a shared link.
+ * Paths under /me get the customer portal's page (me.html) instead.
  * API paths and requests that do not want HTML keep the API's JSON 404.
  */
 export async function registerWeb(app: App, opts: { root?: string } = {}): Promise<void> {
@@ -106,7 +110,8 @@ export async function registerWeb(app: App, opts: { root?: string } = {}): Promi
     // The root is the explorer's front door whatever the client accepts; deeper paths are
     // pages only for a client that asks for one.
     if (path !== "/" && !acceptsHtml(req)) return reply.callNotFound();
-    if (!existsSync(resolve(root, "index.html"))) {
+    const page = isPortalPath(path) ? "me.html" : "index.html";
+    if (!existsSync(resolve(root, page))) {
       return reply
         .code(503)
         .type("text/html; charset=utf-8")
@@ -117,6 +122,6 @@ export async function registerWeb(app: App, opts: { root?: string } = {}): Promi
         .send(NOT_BUILT);
     }
     pageHeaders(reply);
-    return reply.sendFile("index.html", { cacheControl: false });
+    return reply.sendFile(page, { cacheControl: false });
   });
 }

@@ -1,0 +1,68 @@
+import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { I18nextProvider } from "react-i18next";
+import { BrowserRouter, Route, Routes } from "react-router";
+import { PortalApiError } from "./api/client.js";
+import { initI18n } from "./i18n/i18n.js";
+import { MerchantLayout } from "./layout/MerchantLayout.js";
+import { PortalLayout } from "./layout/PortalLayout.js";
+import { BackupPage } from "./pages/BackupPage.js";
+import { ClaimPage } from "./pages/ClaimPage.js";
+import { HomePage } from "./pages/HomePage.js";
+import { JoinPage } from "./pages/JoinPage.js";
+import { NotFoundPage } from "./pages/NotFoundPage.js";
+import { ProfilePage } from "./pages/ProfilePage.js";
+import { RestorePage } from "./pages/RestorePage.js";
+import { SecurityPage } from "./pages/SecurityPage.js";
+import { SigningProvider } from "./signing/SigningProvider.js";
+import "../styles.css";
+import "../console/console.css";
+import "./portal.css";
+
+/** Where the portal lives on the node (or on its own origin, PATRON_PORTAL_ORIGIN). */
+export const PORTAL_BASE = "/me";
+
+function createClient(): QueryClient {
+  const client: QueryClient = new QueryClient({
+    queryCache: new QueryCache(),
+    mutationCache: new MutationCache(),
+    defaultOptions: {
+      queries: {
+        staleTime: 15_000,
+        retry: (count, err) =>
+          count < 2 && !(err instanceof PortalApiError && err.status > 0 && err.status < 500),
+        refetchOnWindowFocus: false,
+      },
+    },
+  });
+  return client;
+}
+
+const client = createClient();
+const i18n = initI18n();
+
+export function PortalApp() {
+  return (
+    <I18nextProvider i18n={i18n}>
+      <QueryClientProvider client={client}>
+        <SigningProvider>
+          <BrowserRouter basename={PORTAL_BASE}>
+            <Routes>
+              <Route element={<PortalLayout />}>
+                <Route index element={<HomePage />} />
+                <Route path="join/:merchant" element={<JoinPage />} />
+                <Route path="claim/:merchant" element={<ClaimPage />} />
+                <Route path="backup" element={<BackupPage />} />
+                <Route path="restore" element={<RestorePage />} />
+                <Route path="m/:merchant" element={<MerchantLayout />}>
+                  <Route index element={<ProfilePage />} />
+                  <Route path="security" element={<SecurityPage />} />
+                </Route>
+                <Route path="*" element={<NotFoundPage />} />
+              </Route>
+            </Routes>
+          </BrowserRouter>
+        </SigningProvider>
+      </QueryClientProvider>
+    </I18nextProvider>
+  );
+}

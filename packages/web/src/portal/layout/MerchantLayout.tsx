@@ -1,0 +1,130 @@
+import { useTranslation } from "react-i18next";
+import { Link, NavLink, Outlet, useLocation, useParams } from "react-router";
+import { Key, LogOut } from "../../components/icons.js";
+import { Spinner } from "../../components/ui.js";
+import { useAccount } from "../account/hooks.js";
+import type { Account } from "../keys/store.js";
+import { useSignIn, useSignOut } from "../session/hooks.js";
+import { useSession } from "../session/session.js";
+import { SignCancelled } from "../signing/SigningProvider.js";
+import { ErrorMessage, LoadingState, PageHead, useTitle } from "./ui.js";
+
+/**
+ * A merchant's pages: the account this browser holds a key for there, signed in. Without a key,
+ * the ways to get one; without a session, the sign-in.
+ */
+export function MerchantLayout() {
+  const { t } = useTranslation();
+  const merchant = useParams().merchant ?? "";
+  const account = useAccount(merchant);
+  const session = useSession(merchant);
+  if (account.isPending) return <LoadingState />;
+  if (account.isError) {
+    return (
+      <div className="page narrow">
+        <ErrorMessage error={account.error} retry={() => account.refetch()} />
+      </div>
+    );
+  }
+  if (!account.data?.bound) return <NoKeyHere merchant={merchant} />;
+  if (!session) return <SignIn account={account.data} />;
+  return (
+    <div className="page">
+      <PageHead title={account.data.merchantName} actions={<SignOutButton merchant={merchant} />} />
+      <nav className="tabs" aria-label={t("merchant.sections")}>
+        <NavLink
+          to={`/m/${merchant}`}
+          end
+          className={({ isActive }) => (isActive ? "tab active" : "tab")}
+        >
+          {t("merchant.profile")}
+        </NavLink>
+        <NavLink
+          to={`/m/${merchant}/security`}
+          className={({ isActive }) => (isActive ? "tab active" : "tab")}
+        >
+          {t("merchant.security")}
+        </NavLink>
+      </nav>
+      <Outlet />
+    </div>
+  );
+}
+
+function NoKeyHere(props: { merchant: string }) {
+  const { t } = useTranslation();
+  useTitle(t("merchant.noKeyTitle"));
+  return (
+    <div className="page narrow">
+      <PageHead title={t("merchant.noKeyTitle")} lead={t("merchant.noKeyLead")} />
+      <ul className="plain-list link-list">
+        <li>
+          <Link to={`/join/${props.merchant}`}>{t("merchant.goJoin")}</Link>
+        </li>
+        <li>
+          <Link to="/restore">{t("merchant.goRestore")}</Link>
+        </li>
+      </ul>
+    </div>
+  );
+}
+
+function SignIn(props: { account: Account }) {
+  const { t } = useTranslation();
+  const signIn = useSignIn(props.account);
+  const rotated = (useLocation().state as { rotated?: boolean } | null)?.rotated === true;
+  useTitle(t("signIn.title", { merchant: props.account.merchantName }));
+  return (
+    <div className="page narrow">
+      <PageHead
+        title={t("signIn.title", { merchant: props.account.merchantName })}
+        lead={t(`signIn.lead.${props.account.kind}`)}
+      />
+      <div className="card">
+        <div className="card-body stack">
+          {rotated ? (
+            <p className="notice notice-info" role="status" data-testid="rotated">
+              {t("signIn.rotated")}
+            </p>
+          ) : null}
+          <p>{t("signIn.what")}</p>
+          {signIn.error && !(signIn.error instanceof SignCancelled) ? (
+            <ErrorMessage error={signIn.error} testId="sign-in-error" />
+          ) : null}
+          {signIn.error instanceof SignCancelled ? (
+            <p className="hint" role="status">
+              {t("signing.cancelled")}
+            </p>
+          ) : null}
+          <div className="form-actions">
+            <button
+              type="button"
+              className="btn btn-primary"
+              onClick={() => signIn.mutate()}
+              disabled={signIn.isPending}
+              data-testid="sign-in"
+            >
+              {signIn.isPending ? <Spinner /> : <Key size={14} />} {t("signIn.submit")}
+            </button>
+          </div>
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function SignOutButton(props: { merchant: string }) {
+  const { t } = useTranslation();
+  const signOut = useSignOut(props.merchant);
+  return (
+    <button
+      type="button"
+      className="btn btn-ghost"
+      onClick={() => signOut.mutate()}
+      disabled={signOut.isPending}
+      data-testid="sign-out"
+    >
+      <LogOut size={14} /> {t("session.signOut")}
+    </button>
+  );
+}
