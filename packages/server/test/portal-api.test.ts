@@ -212,6 +212,73 @@ describe.each(backends)("the portal's API ($name)", (backend) => {
     expect(bad.problems).toEqual([`record ${forged[1].id}: not in its batch's tree`]);
   });
 
+  it("lists the customer's own consents with their receipts and what they may consent to; nobody else's", async () => {
+    const options = () => call("GET", "/v1/portal/consent-options", undefined, me());
+    expect((await options()).json().purposes).toEqual([]);
+    const declared = await call("PUT", "/v1/purposes/marketing_email", {
+      name: "Our newsletter",
+      basis: "consent",
+    });
+    expect(declared.statusCode, declared.body).toBeLessThan(300);
+    const o = (await options()).json();
+    expect(o.merchant.id).toBe(merchant);
+    expect(o.purposes).toEqual([{ id: "marketing_email", name: "Our newsletter" }]);
+    expect(o.categories).toContain("contact");
+    expect(o.maxDays).toBeGreaterThanOrEqual(5 * 365);
+    expect((await call("GET", "/v1/portal/consent-options", undefined, {})).statusCode).toBe(401);
+
+    const granted = await post(
+      lina.sign(
+        cmd(lina, "consent.grant", {
+          grantee: merchant,
+          purposes: ["marketing_email"],
+          categories: ["contact"],
+          validUntil: new Date(clock.now() + 365 * 24 * HOUR).toISOString(),
+        }),
+      ),
+    );
+    expect(granted.statusCode, granted.body).toBe(201);
+    const list = (await call("GET", "/v1/portal/consents", undefined, me())).json().consents;
+    expect(list).toHaveLength(1);
+    expect(list[0]).toMatchObject({
+      customerId: linaId,
+      purposes: ["marketing_email"],
+      status: "active",
+      recordedBy: lina.did,
+    });
+    const receipt = await call("GET", `/v1/portal/consents/${list[0].id}/receipt`, undefined, me());
+    expect(receipt.statusCode, receipt.body).toBe(200);
+    expect(receipt.json().receipt.split("~")[0].split(".")).toHaveLength(3);
+    expect(receipt.json().jwks).toBe(`/v1/merchants/${merchant}/issuer`);
+
+    // Another customer signs in and sees none of Lina's, not even by id.
+    const other = ed25519Signer();
+    expect((await post(withValues(other, "customer.join", { name: "Other" }))).statusCode).toBe(
+      201,
+    );
+    const c = (await call("POST", "/v1/portal/challenges", { merchant }, {})).json().challenge;
+    const theirs = (
+      await call(
+        "POST",
+        "/v1/portal/sessions",
+        other.sign(cmd(other, "session.open", { challenge: c })),
+        {},
+      )
+    ).json().token;
+    const as = { authorization: `Bearer ${theirs}` };
+    expect((await call("GET", "/v1/portal/consents", undefined, as)).json().consents).toEqual([]);
+    const foreign = await call("GET", `/v1/portal/consents/${list[0].id}/receipt`, undefined, as);
+    expect(foreign.statusCode).toBe(404);
+    expect(foreign.json().error.code).toBe("not_found");
+    const bad = await call("GET", "/v1/portal/consents/nonsense/receipt", undefined, me());
+    expect(bad.statusCode).toBe(400);
+
+    const revoked = await post(lina.sign(cmd(lina, "consent.revoke", { consentId: list[0].id })));
+    expect(revoked.statusCode, revoked.body).toBe(201);
+    const after = (await call("GET", "/v1/portal/consents", undefined, me())).json().consents;
+    expect(after[0]).toMatchObject({ status: "revoked", endedReason: "customer" });
+  });
+
   it("exports everything in one bundle that `patron verify` checks offline, also after erasure", async () => {
     const r = await call("GET", "/v1/portal/export", undefined, me());
     expect(r.statusCode, r.body).toBe(200);
@@ -222,12 +289,16 @@ describe.each(backends)("the portal's API ($name)", (backend) => {
       customer: { id: linaId, key: lina.did, records: [linaId] },
       profile: { name: "Lina Renamed", emails: ["lina.portal@example.org"] },
     });
-    expect(bundle.entries.length).toBe(5);
+    // The five entries above, and the consent granted, then revoked.
+    expect(bundle.entries.length).toBe(7);
+    expect(bundle.sections.consents).toMatchObject([
+      { status: "revoked", purposes: ["marketing_email"] },
+    ]);
     const file = join(dir, "export.json");
     writeFileSync(file, r.body);
     const ok = await runCli(["verify", file, "--key", verifierKey], {});
     expect(ok.code, ok.stderr).toBe(0);
-    expect(ok.stdout).toMatch(/5 entries, all in .* on one chain with no gap/);
+    expect(ok.stdout).toMatch(/7 entries, all in .* on one chain with no gap/);
     expect(ok.stdout).toMatch(/[1-9][0-9]* uses of their data proven in the access log/);
     const altered = structuredClone(bundle);
     altered.fields[0].value = "Someone Else";

@@ -1,5 +1,6 @@
 import { Channels } from "../channels/index.js";
 import { Customers } from "../customers/customers.js";
+import type { JsonValue } from "@patron/ledger";
 import type { Domain } from "../domain.js";
 import type { Party } from "../ledger/sequencer.js";
 import { consentCommands } from "./commands.js";
@@ -8,8 +9,11 @@ import { CONSENT_ENTRY_TYPES, consentsProjector } from "./entries.js";
 import { Issuer } from "./issuer.js";
 import { Marketing } from "./marketing.js";
 import { PartnerReads } from "./partner.js";
+import { portalConsentRoutes } from "./portal.js";
 import { ConsentRequests } from "./requests.js";
 import { consentRoutes } from "./routes.js";
+import { type ConsentRow, ROW_COLUMNS } from "./state.js";
+import { toView } from "./views.js";
 
 /** How often lapses and auto-revocations are written (uses are refused at once regardless). */
 export const SWEEP_INTERVAL_MS = 5_000;
@@ -74,10 +78,21 @@ export const consentDomain: Domain = {
       partners: new PartnerReads(ctx.db, ctx.vault, ctx.clock, consents, customers, access),
       issuer: new Issuer(ctx.db, ctx.vault, ctx.clock, publicUrl),
     };
+    // The customer's export (Art. 15/20) lists their consents, evidence commitments included.
+    ctx.exports.add("consents", async (merchantId, records) => {
+      const { rows } = await ctx.db.query<ConsentRow>(
+        `SELECT ${ROW_COLUMNS} FROM consents WHERE merchant_id = $1 AND customer_id = ANY($2::text[])
+         ORDER BY granted_idx`,
+        [merchantId, records],
+      );
+      const now = ctx.clock.now();
+      return rows.map((r) => toView(r, now)) as unknown as JsonValue;
+    });
     return {
       commands: consentCommands(consents),
       routes: (app) => {
         consentRoutes(app, deps);
+        portalConsentRoutes(app, { ...deps, purposes: ctx.dataUse.purposes });
         // The sweep runs while the node serves, like the access log's group commit; one at a time.
         let timer: NodeJS.Timeout | undefined;
         let running: Promise<unknown> | undefined;
