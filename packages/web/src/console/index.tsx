@@ -10,11 +10,13 @@ import {
   ResetPasswordPage,
 } from "./pages/AccountPages.js";
 import { ComparePage } from "./pages/ComparePage.js";
+import { ConsentsPage } from "./pages/ConsentsPage.js";
 import { CustomerPage } from "./pages/CustomerPage.js";
 import { CustomersPage } from "./pages/CustomersPage.js";
 import { ImportDetailPage } from "./pages/ImportDetailPage.js";
 import { ImportPage } from "./pages/ImportPage.js";
 import { NotFoundPage } from "./pages/NotFoundPage.js";
+import { RequestsPage } from "./pages/RequestsPage.js";
 import { SegmentsPage } from "./pages/SegmentsPage.js";
 import { SignInPage } from "./pages/SignInPage.js";
 import { TeamPage } from "./pages/TeamPage.js";
@@ -69,6 +71,8 @@ export function ConsoleApp() {
                 <Route path="customers/:id" element={<CustomerPage />} />
                 <Route path="customers/:id/compare/:otherId" element={<ComparePage />} />
                 <Route path="segments" element={<SegmentsPage />} />
+                <Route path="consents" element={<ConsentsPage />} />
+                <Route path="requests" element={<RequestsPage />} />
                 <Route path="import" element={<ImportPage />} />
                 <Route path="import/:id" element={<ImportDetailPage />} />
                 <Route path="team" element={<TeamPage />} />

@@ -105,6 +105,15 @@ export async function call<S extends z.ZodType>(
   return parsed.data;
 }
 
+/** Calls the API for an answer without a body (204 No Content). */
+export async function callNoContent(
+  method: Method,
+  path: string,
+  opts: CallOptions = {},
+): Promise<void> {
+  await send(method, path, opts);
+}
+
 /** The field a refused request's issue is about, from the node's `details` (`body/emails/0`). */
 export function issuesByField(err: unknown): Map<string, string> {
   const found = new Map<string, string>();

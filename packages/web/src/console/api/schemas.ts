@@ -203,3 +203,173 @@ export const MergeSuggestion = z.object({
   createdAt: z.string(),
 });
 export type MergeSuggestion = z.infer<typeof MergeSuggestion>;
+
+// Consent, customer keys and data-subject rights (issue 8): the node's own value lists, so the
+// forms offer exactly what it takes.
+
+export const CONSENT_PURPOSES = [
+  "marketing_email",
+  "marketing_sms",
+  "marketing_push",
+  "personalisation",
+  "analytics",
+  "sharing",
+] as const;
+export type ConsentPurpose = (typeof CONSENT_PURPOSES)[number];
+export const CONSENT_CATEGORIES = [
+  "contact",
+  "demographics",
+  "purchase_history",
+  "loyalty",
+  "interactions",
+] as const;
+/** How staff record a consent given without a key; double_opt_in emails a link instead. */
+export const CONSENT_METHODS = ["till", "web_form", "phone", "paper", "double_opt_in"] as const;
+export type ConsentMethod = (typeof CONSENT_METHODS)[number];
+export const CONSENT_STATUSES = ["scheduled", "active", "lapsed", "revoked"] as const;
+export type ConsentStatus = (typeof CONSENT_STATUSES)[number];
+
+export const Consent = z.object({
+  id: z.string(),
+  merchantId: z.string(),
+  customerId: z.string(),
+  grantee: z.string(),
+  purposes: z.array(z.string()),
+  categories: z.array(z.string()),
+  validFrom: z.string(),
+  validUntil: z.string(),
+  revokeOn: z.array(z.string()),
+  method: z.string(),
+  evidence: z
+    .object({
+      textVersion: z.string(),
+      text: z.string(),
+      shownAt: z.string(),
+      requestId: z.string().optional(),
+      requestedBy: z.string().optional(),
+      confirmedAt: z.string().optional(),
+    })
+    .nullable(),
+  recordedBy: z.string(),
+  status: z.enum(CONSENT_STATUSES),
+  endedReason: z.string().nullable(),
+  endedAt: z.string().nullable(),
+  grantedAt: z.string(),
+  entryIndex: z.number(),
+  lastEntryIndex: z.number(),
+});
+export type Consent = z.infer<typeof Consent>;
+
+export const BASES = ["contract", "legal_obligation", "legitimate_interest", "consent"] as const;
+export type Basis = (typeof BASES)[number];
+
+export const Purpose = z.object({
+  id: z.string(),
+  name: z.string(),
+  basis: z.enum(BASES),
+  note: z.string().nullable(),
+  defaultFor: z.array(z.string()),
+  retired: z.boolean(),
+  entryIndex: z.number().nullable(),
+});
+export type Purpose = z.infer<typeof Purpose>;
+
+export const RECOVERY_CHECKS = [
+  "id_document",
+  "in_person",
+  "verified_email",
+  "verified_phone",
+  "security_questions",
+] as const;
+
+export const Recovery = z.object({
+  id: z.string(),
+  customerId: z.string(),
+  oldKey: z.string(),
+  newKey: z.string(),
+  status: z.enum(["pending", "vetoed", "cancelled", "completed"]),
+  completesAt: z.string(),
+  startedIndex: z.number(),
+  endedIndex: z.number().nullable(),
+});
+export type Recovery = z.infer<typeof Recovery>;
+
+export const CustomerKey = z.object({ key: z.string().nullable(), recoveries: z.array(Recovery) });
+
+export const Invite = z.object({
+  id: z.string(),
+  createdAt: z.string(),
+  expiresAt: z.string(),
+  claimed: z.boolean(),
+});
+export type Invite = z.infer<typeof Invite>;
+
+export const CreatedInvite = z.object({
+  id: z.string(),
+  customerId: z.string(),
+  code: z.string(),
+  url: z.string(),
+  qr: z.string(),
+  expiresAt: z.string(),
+});
+export type CreatedInvite = z.infer<typeof CreatedInvite>;
+
+export const REQUEST_KINDS = ["access", "export", "rectification", "erasure"] as const;
+export type RequestKind = (typeof REQUEST_KINDS)[number];
+/** Where a request came from; `portal` ones arrive signed, staff record the others. */
+export const REQUEST_CHANNELS = ["email", "staff", "post", "phone", "in_person"] as const;
+export const IDENTITY_CHECKS = [
+  "id_document",
+  "in_person",
+  "verified_email",
+  "verified_phone",
+  "security_questions",
+] as const;
+export const EXTENSION_REASONS = ["complexity", "number_of_requests"] as const;
+export const REJECTION_REASONS = [
+  "identity_not_verified",
+  "manifestly_unfounded",
+  "excessive",
+  "no_such_data",
+] as const;
+export const REQUEST_STATUSES = ["received", "verified", "completed", "rejected"] as const;
+
+export const SubjectRequest = z.object({
+  id: z.string(),
+  customerId: z.string(),
+  kind: z.enum(REQUEST_KINDS),
+  channel: z.string(),
+  status: z.enum(REQUEST_STATUSES),
+  checks: z.array(z.string()),
+  receivedAt: z.string(),
+  dueAt: z.string(),
+  extended: z.boolean(),
+  overdue: z.boolean(),
+  closedAt: z.string().nullable(),
+  reason: z.string().nullable(),
+  receivedIndex: z.number(),
+  entryIndex: z.number(),
+});
+export type SubjectRequest = z.infer<typeof SubjectRequest>;
+
+export const HELD_FIELDS = ["name", "address", "email", "phone", "birthday"] as const;
+
+export const RetentionPolicy = z.object({
+  id: z.string(),
+  name: z.string(),
+  note: z.string(),
+  years: z.number(),
+  fields: z.array(z.string()),
+  interactionKinds: z.array(z.string()),
+});
+export type RetentionPolicy = z.infer<typeof RetentionPolicy>;
+
+export const RetentionHold = z.object({
+  id: z.string(),
+  policyId: z.string(),
+  until: z.string(),
+  values: z.number(),
+  erasedIndex: z.number(),
+  shreddedIndex: z.number().nullable(),
+});
+export type RetentionHold = z.infer<typeof RetentionHold>;

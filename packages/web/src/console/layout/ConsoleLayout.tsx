@@ -9,6 +9,8 @@ import { ErrorMessage, LoadingState } from "./ui.js";
 const NAV = [
   { to: "/customers", label: "nav.customers" },
   { to: "/segments", label: "nav.segments" },
+  { to: "/consents", label: "nav.consents" },
+  { to: "/requests", label: "nav.requests" },
   { to: "/import", label: "nav.import" },
   { to: "/team", label: "nav.team" },
 ] as const;

@@ -2,6 +2,7 @@ import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useParams } from "react-router";
 import { Card } from "../../components/ui.js";
+import { CustomerConsents } from "../consents/components/CustomerConsents.js";
 import { AccessRecords } from "../customers/components/AccessRecords.js";
 import { CustomerEditForm } from "../customers/components/CustomerEditForm.js";
 import { CustomerErase } from "../customers/components/CustomerErase.js";
@@ -12,7 +13,10 @@ import { CustomerTimeline } from "../customers/components/CustomerTimeline.js";
 import { InteractionForm } from "../customers/components/InteractionForm.js";
 import { NoteForm } from "../customers/components/NoteForm.js";
 import { useCustomer } from "../customers/hooks/useCustomers.js";
+import { CustomerKeyPanel } from "../keys/components/CustomerKeyPanel.js";
 import { ErrorMessage, LoadingState, PageHead, useTitle } from "../layout/ui.js";
+import { CustomerRequests } from "../requests/components/CustomerRequests.js";
+import { RetentionHolds } from "../requests/components/RetentionHolds.js";
 import { useCanWrite, useSession } from "../session/hooks/useSession.js";
 
 /** The customer 360: profile, identities, one timeline across channels, notes, access records. */
@@ -26,6 +30,8 @@ export function CustomerPage() {
   const canWrite = useCanWrite();
   // Auditors read; the node would refuse their writes, so the forms are not offered.
   const writes = c?.status === "active" && canWrite;
+  // Recoveries, and extending, rejecting or carrying out requests, are for owners and admins.
+  const manages = role === "owner" || role === "admin";
   useTitle(c ? (c.name ?? t("customer.unnamed")) : t("customer.title"));
   return (
     <div className="page">
@@ -88,10 +94,40 @@ export function CustomerPage() {
               </Card>
             </div>
           </div>
+          {c && c.status !== "merged" ? (
+            <div className="customer-privacy">
+              <Card title={t("consents.customerTitle")}>
+                <CustomerConsents customerId={id} emails={c.emails} canWrite={writes} />
+              </Card>
+              <Card title={t("customerKey.title")}>
+                <CustomerKeyPanel
+                  customerId={id}
+                  active={c.status === "active"}
+                  canWrite={canWrite}
+                  canManage={manages}
+                />
+              </Card>
+            </div>
+          ) : null}
+          {c && c.status !== "merged" ? (
+            <Card title={t("requests.customerTitle")}>
+              <CustomerRequests
+                customerId={id}
+                active={c.status === "active"}
+                canWrite={canWrite}
+                canManage={manages}
+              />
+            </Card>
+          ) : null}
+          {c?.status === "erased" ? (
+            <Card title={t("retention.holdsTitle")}>
+              <RetentionHolds customerId={id} />
+            </Card>
+          ) : null}
           <Card title={t("access.title")}>
             <AccessRecords customerId={id} />
           </Card>
-          {c?.status === "active" && (role === "owner" || role === "admin") ? (
+          {c?.status === "active" && manages ? (
             <Card title={t("erase.title")}>
               <CustomerErase customerId={id} name={c.name ?? id} />
             </Card>
