@@ -253,6 +253,43 @@ describe.runIf(haveBrowser)("customer portal in a browser", () => {
       await axe(page, "home");
     });
 
+    it("corrects its details by a signed command: only what changed travels, refusals beside the field", async () => {
+      await page.goto(`${node.url}/me/m/${merchant.id}`);
+      await page.getByTestId("profile-edit").click();
+      await page.getByTestId("rectify-form").waitFor();
+      expect(await page.getByTestId("field-name").inputValue()).toBe("Zoë Martin");
+      const before = await signedEntries("customer.updated");
+      // Nothing changed: nothing to sign.
+      await page.getByTestId("rectify-submit").click();
+      await page.getByTestId("rectify-nothing").waitFor();
+      expect(await page.getByTestId("sign-dialog").count()).toBe(0);
+      // Refused in the page before anything is signed.
+      await page.getByTestId("field-emails").fill("zoe@example.com, not-an-email");
+      await page.getByTestId("rectify-submit").click();
+      await page.getByText("Enter an email address").waitFor();
+      expect(await page.getByTestId("sign-dialog").count()).toBe(0);
+      await page.getByTestId("field-emails").fill("zoe@example.com, zoe@work.example");
+      await page.getByTestId("field-city").fill("Lyon");
+      await axe(page, "rectify");
+      await page.getByTestId("rectify-submit").click();
+      await page.getByTestId("sign-dialog").waitFor();
+      const shared = (await page.getByTestId("sign-shared").textContent()) ?? "";
+      expect(shared).toContain("zoe@work.example");
+      expect(shared).toContain("Lyon");
+      // Only what changed: the name is not sent again.
+      expect(shared).not.toContain("Zoë Martin");
+      await signInDialog(page, /Correct the details/);
+      await page.getByTestId("rectified").waitFor();
+      expect(await page.getByTestId("profile-email").allTextContents()).toEqual([
+        expect.stringContaining("zoe@example.com"),
+        expect.stringContaining("zoe@work.example"),
+      ]);
+      expect(await signedEntries("customer.updated")).toBe(before + 1);
+      const staff = await api(`/v1/customers/${customerId}`);
+      expect(staff.body.address).toMatchObject({ city: "Lyon", country: "FR" });
+      expect(staff.body.emails).toEqual(["zoe@example.com", "zoe@work.example"]);
+    });
+
     it("lists its sessions and refuses a recovery staff started", async () => {
       await page.goto(`${node.url}/me/m/${merchant.id}/security`);
       await page.getByTestId("session").first().waitFor();

@@ -7,6 +7,7 @@ import { MerchantLayout } from "./layout/MerchantLayout.js";
 import { PortalLayout } from "./layout/PortalLayout.js";
 import { BackupPage } from "./pages/BackupPage.js";
 import { ClaimPage } from "./pages/ClaimPage.js";
+import { EditProfilePage } from "./pages/EditProfilePage.js";
 import { HomePage } from "./pages/HomePage.js";
 import { JoinPage } from "./pages/JoinPage.js";
 import { NotFoundPage } from "./pages/NotFoundPage.js";
@@ -55,6 +56,7 @@ export function PortalApp() {
                 <Route path="restore" element={<RestorePage />} />
                 <Route path="m/:merchant" element={<MerchantLayout />}>
                   <Route index element={<ProfilePage />} />
+                  <Route path="edit" element={<EditProfilePage />} />
                   <Route path="security" element={<SecurityPage />} />
                 </Route>
                 <Route path="*" element={<NotFoundPage />} />

@@ -75,6 +75,8 @@ export const en = {
       "customer.join": "Become a customer of {{merchant}} and give them the details below.",
       "customer.claim":
         "Take over the profile {{merchant}} keeps about you (invite code {{code}}). From now on, this key signs for it.",
+      "customer.update":
+        "Correct the details {{merchant}} keeps about you: the new values below replace the old ones.",
       "session.open": "Sign in to {{merchant}} for one hour.",
       "key.accept":
         "Let this new key take over from your current key at {{merchant}}. It signs nothing else.",
@@ -118,6 +120,17 @@ export const en = {
     keyDid: "Public key",
     customerId: "Customer number",
     joined: "Welcome! You are now a customer of {{merchant}}.",
+    edit: "Correct my details",
+    rectified: "Your details are corrected. The ledger keeps the change, signed by you.",
+  },
+  rectify: {
+    title: "Correct your details",
+    lead: "Change what is wrong or missing. Only what you change is sent, beside a command you sign; the ledger keeps a fingerprint of it, the merchant keeps the values encrypted.",
+    several: "Several? Separate them with commas.",
+    region: "Region or state",
+    nothing: "You have not changed anything.",
+    submit: "Sign and save",
+    cancel: "Cancel",
   },
   merchant: {
     sections: "Account sections",

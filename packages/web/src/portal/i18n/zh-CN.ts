@@ -74,6 +74,7 @@ export const zhCN: Catalogue = {
       "customer.join": "成为{{merchant}}的客户，并向其提供以下信息。",
       "customer.claim":
         "接管{{merchant}}为您保存的资料（邀请码 {{code}}）。从此由此密钥代表您签名。",
+      "customer.update": "更正{{merchant}}保存的您的资料：以下新内容将替换原有内容。",
       "session.open": "登录{{merchant}}，有效期一小时。",
       "key.accept": "让此新密钥接替您在{{merchant}}的当前密钥。它不签署其他任何内容。",
       "key.rotate": "更换您在{{merchant}}的密钥：当前密钥将失效，此后由新密钥签名。",
@@ -112,7 +113,18 @@ export const zhCN: Catalogue = {
     keyKind: "类型",
     keyDid: "公钥",
     customerId: "客户编号",
+    edit: "更正我的资料",
+    rectified: "您的资料已更正。账本保存了这次由您签名的更改。",
     joined: "欢迎！您现在是{{merchant}}的客户了。",
+  },
+  rectify: {
+    title: "更正您的资料",
+    lead: "修改错误或缺失的内容。只发送您修改的部分，并附上您签名的指令；账本只保存其指纹，商家加密保存具体内容。",
+    several: "有多个？请用逗号分隔。",
+    region: "省/州",
+    nothing: "您没有做任何修改。",
+    submit: "签名并保存",
+    cancel: "取消",
   },
   merchant: {
     sections: "账户栏目",

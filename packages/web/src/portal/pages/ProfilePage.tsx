@@ -1,6 +1,6 @@
 import { useTranslation } from "react-i18next";
-import { useLocation, useParams } from "react-router";
-import { Check } from "../../components/icons.js";
+import { Link, useLocation, useParams } from "react-router";
+import { Check, Pencil } from "../../components/icons.js";
 import { Card, Field, Fields, Pill } from "../../components/ui.js";
 import { useAccount } from "../account/hooks.js";
 import { DateTime, ErrorMessage, LoadingState, useTitle } from "../layout/ui.js";
@@ -14,7 +14,9 @@ export function ProfilePage() {
   const merchant = useParams().merchant ?? "";
   const me = useMe(merchant);
   const account = useAccount(merchant);
-  const joined = (useLocation().state as { joined?: boolean } | null)?.joined === true;
+  const state = useLocation().state as { joined?: boolean; rectified?: boolean } | null;
+  const joined = state?.joined === true;
+  const rectified = state?.rectified === true;
   useTitle(t("merchant.profile"));
   if (me.isPending) return <LoadingState />;
   if (me.isError) return <ErrorMessage error={me.error} retry={() => me.refetch()} />;
@@ -36,7 +38,24 @@ export function ProfilePage() {
           </div>
         </div>
       ) : null}
-      <Card title={t("profile.title")}>
+      {rectified ? (
+        <div className="notice notice-info" role="status" data-testid="rectified">
+          <Check size={18} />
+          <div>
+            <strong>{t("profile.rectified")}</strong>
+          </div>
+        </div>
+      ) : null}
+      <Card
+        title={t("profile.title")}
+        actions={
+          profile.status === "active" ? (
+            <Link className="btn btn-ghost" to={`/m/${merchant}/edit`} data-testid="profile-edit">
+              <Pencil size={14} /> {t("profile.edit")}
+            </Link>
+          ) : null
+        }
+      >
         <p className="hint">{t("profile.lead")}</p>
         <Fields>
           <Field label={t("profile.fields.name")}>

@@ -7,6 +7,7 @@ import type { Command } from "@patron/ledger";
 export const KNOWN_TYPES = [
   "customer.join",
   "customer.claim",
+  "customer.update",
   "session.open",
   "key.accept",
   "key.rotate",
