@@ -114,6 +114,7 @@ async function start(): Promise<number> {
       ? `  anchors:  LedgerAnchor ${node.chain.contract} on chain ${node.chain.chainId} (${node.chain.rpcUrl}), every ${config.chain.intervalMs / 1000} s`
       : "  anchors:  off (PATRON_CHAIN=off)",
   );
+  console.log(`  console:  ${node.url}/console   customer portal: ${node.url}/me`);
   console.log(`  API docs: ${node.url}/docs   OpenAPI: ${node.url}/openapi.json`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
