@@ -234,6 +234,17 @@ describe.each(backends)("data-subject rights ($name)", (backend) => {
       authorization: `Bearer ${token}`,
     });
     expect(mine.json().requests).toEqual([expect.objectContaining({ id, status: "completed" })]);
+    // And, before erasing themselves, what an erasure here would keep and why.
+    const kept = await call("GET", "/v1/portal/retention-policies", undefined, {
+      authorization: `Bearer ${token}`,
+    });
+    expect(kept.statusCode, kept.body).toBe(200);
+    expect(kept.json().policies).toEqual([
+      expect.objectContaining({ id: "invoices", years: 10, fields: ["name", "address"] }),
+    ]);
+    expect((await call("GET", "/v1/portal/retention-policies", undefined, {})).statusCode).toBe(
+      401,
+    );
   });
 
   it("shreds a hold when it ends, on the clock", async () => {

@@ -291,6 +291,21 @@ export function rightsRoutes(
     async (req) => ({ policies: await d.retention.policies(principalOf(req).merchantId) }),
   );
 
+  app.get(
+    "/v1/portal/retention-policies",
+    {
+      onRequest: requireCustomer,
+      schema: {
+        tags: ["portal"],
+        security: [{ customerSession: [] }],
+        summary:
+          "What an erasure here would keep, for how long and why: the merchant's retention policies, shown before the customer erases themselves",
+        response: { 200: z.object({ policies: z.array(PolicyView) }), ...errorResponses },
+      },
+    },
+    async (req) => ({ policies: await d.retention.policies(customerOf(req).merchantId) }),
+  );
+
   app.put(
     "/v1/retention-policies/:id",
     {
