@@ -135,9 +135,29 @@ describe.each(backends)("the portal's API ($name)", (backend) => {
     expect(h.statusCode, h.body).toBe(200);
     const first = h.json();
     expect(first.entries.length).toBe(2);
+    expect(first.records).toEqual([linaId]);
+    // The log grows between pages: the next page is proven in the first page's checkpoint.
+    expect((await call("POST", "/v1/customers", { name: "Meanwhile" })).statusCode).toBe(201);
     const rest = (
+      await call(
+        "GET",
+        `/v1/portal/history?before=${first.next}&size=${first.size}`,
+        undefined,
+        me(),
+      )
+    ).json();
+    expect(rest).toMatchObject({ size: first.size, checkpoint: first.checkpoint, next: null });
+    const latest = (
       await call("GET", `/v1/portal/history?before=${first.next}`, undefined, me())
     ).json();
+    expect(latest.size).toBeGreaterThan(first.size);
+    const unsigned = await call(
+      "GET",
+      `/v1/portal/history?size=${latest.size + 5}`,
+      undefined,
+      me(),
+    );
+    expect(unsigned.statusCode).toBe(404);
     const fields = (await call("GET", "/v1/portal/fields", undefined, me())).json().fields;
     expect(fields.map((f: { field: string }) => f.field)).toEqual(
       expect.arrayContaining(["name", "email"]),

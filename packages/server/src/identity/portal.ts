@@ -9,7 +9,7 @@ import { ApiError } from "../http/errors.js";
 import { errorResponses, Limit, Position, toHex } from "../http/schemas.js";
 import type { ProofService } from "../ledger/proofs.js";
 import type { Sequencer } from "../ledger/sequencer.js";
-import { getEntry, partyEntries, type StoredEntry } from "../ledger/store.js";
+import { checkpointAt, getEntry, partyEntries, type StoredEntry } from "../ledger/store.js";
 import type { AccessLog } from "../privacy/access-log.js";
 import type { Tenancy } from "../tenancy/tenancy.js";
 import { VaultError } from "../vault/keystore.js";
@@ -91,9 +91,24 @@ export class CustomerData {
     return out;
   }
 
-  /** The records' entries below `before`, newest first, proven in the latest checkpoint. */
-  async history(who: Who, before: bigint | undefined, limit: number) {
-    const head = this.d.sequencer.head;
+  /**
+   * The records' entries below `before`, newest first, proven in the latest checkpoint, or in
+   * the stored checkpoint of exactly `size` entries (so that every page of one walk is proven
+   * in the same tree, however the log grows meanwhile).
+   */
+  async history(who: Who, before: bigint | undefined, limit: number, size?: bigint) {
+    let head: { size: bigint; note: string } = this.d.sequencer.head;
+    if (size !== undefined && size !== head.size) {
+      const cp = size < head.size ? await checkpointAt(this.d.db, size) : undefined;
+      if (!cp) {
+        throw new ApiError(
+          404,
+          "not_found",
+          `no checkpoint was signed at size ${size}: give the size of a previous page's checkpoint`,
+        );
+      }
+      head = cp;
+    }
     const upTo = before !== undefined && before < head.size ? before : head.size;
     const rows = await partyEntries(this.d.db, who.records, upTo, limit + 1);
     const page = rows.slice(0, limit);
@@ -102,6 +117,7 @@ export class CustomerData {
     return {
       size: Number(head.size),
       checkpoint: head.note,
+      records: [...who.records],
       entries,
       next: rows.length > limit && last ? Number(last.index) : null,
     };
@@ -179,6 +195,7 @@ export class CustomerData {
       page = {
         size,
         checkpoint,
+        records: page.records,
         next: more.length === 1000 ? Number(more[more.length - 1]?.index) : null,
         entries: await this.proven(more, BigInt(size)),
       };
@@ -277,17 +294,23 @@ export function portalRoutes(app: App, data: CustomerData) {
         summary:
           "The customer's entries, newest first, each with its inclusion proof in the latest signed checkpoint",
         description:
-          "Walk the chain from the newest entry along `subjects[].prev` (decision 7); page on with `before=next`. Every page is proven in the checkpoint it names.",
+          "Walk the chain from the newest entry along `subjects[].prev` (decision 7); page on with `before=next` and `size` (the first page's), so that every page is proven in the same checkpoint. `records` are the customer's record ids the entries name (`verifyHistory` needs them).",
         querystring: z.strictObject({
           before: Position.optional().describe(
             "entries below this index (the previous page's next)",
           ),
           limit: Limit(1000, 500),
+          size: Position.optional().describe(
+            "prove in the stored checkpoint of exactly this size (the first page's), not the latest",
+          ),
         }),
         response: {
           200: z.object({
             size: z.number(),
             checkpoint: z.string().describe("the signed checkpoint note the proofs are in"),
+            records: z
+              .array(z.string())
+              .describe("the customer's records: their own id, and those merged into it"),
             entries: z.array(ProvenEntry),
             next: z.number().nullable(),
           }),
@@ -295,7 +318,7 @@ export function portalRoutes(app: App, data: CustomerData) {
         },
       },
     },
-    async (req) => data.history(customerOf(req), req.query.before, req.query.limit),
+    async (req) => data.history(customerOf(req), req.query.before, req.query.limit, req.query.size),
   );
 
   app.get(
