@@ -7,7 +7,9 @@ import { MerchantLayout } from "./layout/MerchantLayout.js";
 import { PortalLayout } from "./layout/PortalLayout.js";
 import { BackupPage } from "./pages/BackupPage.js";
 import { ClaimPage } from "./pages/ClaimPage.js";
+import { DataUsePage } from "./pages/DataUsePage.js";
 import { EditProfilePage } from "./pages/EditProfilePage.js";
+import { HistoryPage } from "./pages/HistoryPage.js";
 import { HomePage } from "./pages/HomePage.js";
 import { JoinPage } from "./pages/JoinPage.js";
 import { NotFoundPage } from "./pages/NotFoundPage.js";
@@ -57,6 +59,8 @@ export function PortalApp() {
                 <Route path="m/:merchant" element={<MerchantLayout />}>
                   <Route index element={<ProfilePage />} />
                   <Route path="edit" element={<EditProfilePage />} />
+                  <Route path="history" element={<HistoryPage />} />
+                  <Route path="data-use" element={<DataUsePage />} />
                   <Route path="security" element={<SecurityPage />} />
                 </Route>
                 <Route path="*" element={<NotFoundPage />} />

@@ -79,3 +79,9 @@ export async function call<S extends z.ZodType>(
   }
   return parsed.data;
 }
+
+/** Calls the API for a text answer (the ledger's verifier key), trimmed. */
+export async function callText(path: string, opts: CallOptions = {}): Promise<string> {
+  const res = await send("GET", path, opts);
+  return (await res.text()).trim();
+}

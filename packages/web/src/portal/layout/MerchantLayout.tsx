@@ -40,6 +40,18 @@ export function MerchantLayout() {
           {t("merchant.profile")}
         </NavLink>
         <NavLink
+          to={`/m/${merchant}/history`}
+          className={({ isActive }) => (isActive ? "tab active" : "tab")}
+        >
+          {t("history.tab")}
+        </NavLink>
+        <NavLink
+          to={`/m/${merchant}/data-use`}
+          className={({ isActive }) => (isActive ? "tab active" : "tab")}
+        >
+          {t("dataUse.tab")}
+        </NavLink>
+        <NavLink
           to={`/m/${merchant}/security`}
           className={({ isActive }) => (isActive ? "tab active" : "tab")}
         >

@@ -5,6 +5,7 @@ import { Card, Field, Fields, Pill } from "../../components/ui.js";
 import { useAccount } from "../account/hooks.js";
 import { DateTime, ErrorMessage, LoadingState, useTitle } from "../layout/ui.js";
 import { useMe } from "../session/hooks.js";
+import { ProfileCheck } from "../verify/ProfileCheck.js";
 
 const ADDRESS_ORDER = ["line1", "line2", "city", "region", "postcode", "country"];
 
@@ -94,6 +95,7 @@ export function ProfilePage() {
             <DateTime iso={profile.createdAt} />
           </Field>
         </Fields>
+        <ProfileCheck merchant={merchant} profile={profile} />
       </Card>
       <Card title={t("profile.keyTitle")}>
         <p className="hint">{t("profile.keyLead")}</p>

@@ -57,7 +57,10 @@ export function useSignIn(held: Account | null | undefined) {
  * A signed-in GET at `merchant`: a 401 means the session ended (expired, revoked from another
  * device, the key replaced), so it is dropped and the page asks to sign in again.
  */
-async function signedIn<T>(merchant: string, run: (token: string) => Promise<T>): Promise<T> {
+export async function signedIn<T>(
+  merchant: string,
+  run: (token: string) => Promise<T>,
+): Promise<T> {
   const session = currentSession(merchant);
   if (!session) throw new PortalApiError(401, "session_expired", "not signed in");
   try {
