@@ -95,29 +95,30 @@ export function CustomerPage() {
             </div>
           </div>
           {c && c.status !== "merged" ? (
-            <div className="customer-privacy">
+            // The consents' table takes the page's width; the key and the requests share a row.
+            <>
               <Card title={t("consents.customerTitle")}>
                 <CustomerConsents customerId={id} emails={c.emails} canWrite={writes} />
               </Card>
-              <Card title={t("customerKey.title")}>
-                <CustomerKeyPanel
-                  customerId={id}
-                  active={c.status === "active"}
-                  canWrite={canWrite}
-                  canManage={manages}
-                />
-              </Card>
-            </div>
-          ) : null}
-          {c && c.status !== "merged" ? (
-            <Card title={t("requests.customerTitle")}>
-              <CustomerRequests
-                customerId={id}
-                active={c.status === "active"}
-                canWrite={canWrite}
-                canManage={manages}
-              />
-            </Card>
+              <div className="customer-privacy">
+                <Card title={t("customerKey.title")}>
+                  <CustomerKeyPanel
+                    customerId={id}
+                    active={c.status === "active"}
+                    canWrite={canWrite}
+                    canManage={manages}
+                  />
+                </Card>
+                <Card title={t("requests.customerTitle")}>
+                  <CustomerRequests
+                    customerId={id}
+                    active={c.status === "active"}
+                    canWrite={canWrite}
+                    canManage={manages}
+                  />
+                </Card>
+              </div>
+            </>
           ) : null}
           {c?.status === "erased" ? (
             <Card title={t("retention.holdsTitle")}>

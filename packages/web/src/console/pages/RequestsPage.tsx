@@ -1,11 +1,48 @@
+import { useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
-import { useSearchParams } from "react-router";
+import { Link, useSearchParams } from "react-router";
 import { Card } from "../../components/ui.js";
 import { ErrorMessage, LoadingState, PageHead, useTitle } from "../layout/ui.js";
-import { RequestCard } from "../requests/components/RequestCard.js";
+import { ExportDownload, RequestCard } from "../requests/components/RequestCard.js";
 import { RetentionPolicies } from "../requests/components/RetentionPolicies.js";
-import { useRequestQueue } from "../requests/hooks/useRequests.js";
+import { type Executed, useRequestQueue } from "../requests/hooks/useRequests.js";
 import { useCanWrite, useSession } from "../session/hooks/useSession.js";
+
+/**
+ * Requests this page closed: they leave the open queue, so what became of them (and an export
+ * bundle to send) is said here, and the focus comes here rather than being lost with the card.
+ */
+function ClosedHere(props: { closed: Executed[] }) {
+  const { t } = useTranslation();
+  const status = useRef<HTMLDivElement>(null);
+  const count = props.closed.length;
+  useEffect(() => {
+    if (count > 0) status.current?.focus();
+  }, [count]);
+  return (
+    <div
+      ref={status}
+      tabIndex={-1}
+      role="status"
+      className={count > 0 ? "closed-here" : "sr-only"}
+      data-testid="requests-closed-here"
+    >
+      {props.closed.map(({ request: r, export: bundle }) => (
+        <div key={r.id} className="notice" data-request={r.id}>
+          <p>
+            {t(`requests.closedHere.${r.status === "rejected" ? "rejected" : "completed"}`, {
+              kind: t(`requests.kinds.${r.kind}`),
+            })}{" "}
+            <Link to={`/customers/${encodeURIComponent(r.customerId)}`}>
+              <code>{r.customerId}</code>
+            </Link>
+          </p>
+          {bundle ? <ExportDownload bundle={bundle} customerId={r.customerId} inline /> : null}
+        </div>
+      ))}
+    </div>
+  );
+}
 
 /**
  * The data-subject request queue (open ones soonest deadline first, or closed ones), and the
@@ -21,6 +58,7 @@ export function RequestsPage() {
   const role = useSession().data?.staff.role;
   const canManage = role === "owner" || role === "admin";
   const overdue = queue.data?.requests.filter((r) => r.overdue).length ?? 0;
+  const [closed, setClosed] = useState<Executed[]>([]);
   return (
     <div className="page">
       <PageHead title={t("requests.title")} lead={t("requests.lead")} />
@@ -44,6 +82,7 @@ export function RequestsPage() {
           </fieldset>
         }
       >
+        <ClosedHere closed={closed} />
         {queue.isPending ? (
           <LoadingState />
         ) : queue.isError ? (
@@ -66,6 +105,7 @@ export function RequestsPage() {
                   canWrite={canWrite}
                   canManage={canManage}
                   showCustomer
+                  onClosed={(answer) => setClosed((xs) => [answer, ...xs])}
                 />
               ))}
             </ul>

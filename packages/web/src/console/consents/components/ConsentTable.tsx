@@ -39,36 +39,44 @@ export function ConsentTable(props: {
           {props.consents.map((c) => (
             <tr key={c.id} data-consent={c.id} data-testid="consent-row">
               {props.customerColumn ? (
-                <td>
+                <td data-label={t("consents.customer")}>
                   <Link to={`/customers/${encodeURIComponent(c.customerId)}`}>
                     <code>{c.customerId}</code>
                   </Link>
                 </td>
               ) : null}
-              <td>{list(c.purposes, "consents.purposeNames")}</td>
-              <td>{list(c.categories, "access.categoryNames")}</td>
-              <td>
-                {t(`consents.methods.${c.method}`, { defaultValue: c.method })}
-                {c.evidence ? (
-                  <span className="muted consent-evidence">
-                    {" "}
-                    {t("consents.textVersionShown", { version: c.evidence.textVersion })}
-                  </span>
-                ) : null}
+              <td data-label={t("consents.purposes")}>
+                {list(c.purposes, "consents.purposeNames")}
               </td>
-              <td>
+              <td data-label={t("consents.categories")}>
+                {list(c.categories, "access.categoryNames")}
+              </td>
+              <td data-label={t("consents.method")}>
+                <span className="cell-stack">
+                  {t(`consents.methods.${c.method}`, { defaultValue: c.method })}
+                  {c.evidence ? (
+                    <span className="muted consent-evidence">
+                      {" "}
+                      {t("consents.textVersionShown", { version: c.evidence.textVersion })}
+                    </span>
+                  ) : null}
+                </span>
+              </td>
+              <td data-label={t("consents.validUntil")}>
                 <DateTime iso={c.validUntil} dateOnly />
               </td>
-              <td>
-                <ConsentStatusPill status={c.status} />
-                {c.endedAt ? (
-                  <span className="muted consent-ended">
-                    {" "}
-                    {t(`consents.endedReasons.${c.endedReason ?? "staff"}`, {
-                      defaultValue: c.endedReason ?? "",
-                    })}
-                  </span>
-                ) : null}
+              <td data-label={t("consents.status")}>
+                <span className="cell-stack">
+                  <ConsentStatusPill status={c.status} />
+                  {c.endedAt ? (
+                    <span className="muted consent-ended">
+                      {" "}
+                      {t(`consents.endedReasons.${c.endedReason ?? "staff"}`, {
+                        defaultValue: c.endedReason ?? "",
+                      })}
+                    </span>
+                  ) : null}
+                </span>
               </td>
               {props.actions ? <td>{props.actions(c)}</td> : null}
             </tr>

@@ -91,15 +91,19 @@ export function PurposesCard(props: { canManage: boolean }) {
             <tbody>
               {purposes.data.purposes.map((p) => (
                 <tr key={p.id} data-testid="purpose-row" data-purpose={p.id}>
-                  <td>
-                    {p.name} <code className="muted">{p.id}</code>
-                    {p.retired ? (
-                      <span className="pill pill-neutral">{t("purposes.retired")}</span>
-                    ) : null}
-                    {p.note ? <span className="muted hold-note"> {p.note}</span> : null}
+                  <td data-label={t("purposes.purpose")}>
+                    <span className="cell-stack">
+                      {p.name} <code className="muted">{p.id}</code>
+                      {p.retired ? (
+                        <span className="pill pill-neutral">{t("purposes.retired")}</span>
+                      ) : null}
+                      {p.note ? <span className="muted hold-note"> {p.note}</span> : null}
+                    </span>
                   </td>
-                  <td data-testid="purpose-basis">{t(`access.bases.${p.basis}`)}</td>
-                  <td>
+                  <td data-label={t("purposes.basis")} data-testid="purpose-basis">
+                    {t(`access.bases.${p.basis}`)}
+                  </td>
+                  <td data-label={t("purposes.defaultFor")}>
                     {p.defaultFor.length === 0
                       ? "—"
                       : p.defaultFor.map((r) => t(`role.${r}`, { defaultValue: r })).join(", ")}

@@ -78,7 +78,83 @@ const PRESENTERS: Record<string, (item: TimelineItem, t: TFunction) => Presented
   "customer.erased": (_item, t) => ({ icon: "profile", title: t("timeline.erased") }),
   "customer.merged": (_item, t) => ({ icon: "profile", title: t("timeline.merged") }),
   "customer.unmerged": (_item, t) => ({ icon: "profile", title: t("timeline.unmerged") }),
+  // Consents, keys and data-subject requests (issue 8): what happened, never a personal value.
+  "consent.granted": (item, t) => ({
+    icon: "other",
+    title: t("timeline.consentGranted"),
+    body: <Purposes payload={item.payload} t={t} />,
+  }),
+  "consent.narrowed": (item, t) => ({
+    icon: "other",
+    title: t("timeline.consentNarrowed"),
+    body: <Purposes payload={item.payload} t={t} />,
+  }),
+  "consent.revoked": (item, t) => {
+    const reason = str(objectOf(item.payload).reason);
+    return {
+      icon: "other",
+      title: t("timeline.consentRevoked"),
+      body: reason ? (
+        <p className="muted">{t(`consents.endedReasons.${reason}`, { defaultValue: reason })}</p>
+      ) : undefined,
+    };
+  },
+  "consent.lapsed": (_item, t) => ({ icon: "other", title: t("timeline.consentLapsed") }),
+  "identity.key_bound": (item, t) => ({
+    icon: "profile",
+    title: t("timeline.keyBound"),
+    body: <p className="did muted">{str(objectOf(item.payload).key)}</p>,
+  }),
+  "identity.key_retired": (item, t) => ({
+    icon: "profile",
+    title: t("timeline.keyRetired"),
+    body: <p className="did muted">{str(objectOf(item.payload).key)}</p>,
+  }),
+  "identity.recovery_started": (_item, t) => ({
+    icon: "profile",
+    title: t("timeline.recoveryStarted"),
+  }),
+  "identity.recovery_vetoed": (_item, t) => ({
+    icon: "profile",
+    title: t("timeline.recoveryVetoed"),
+  }),
+  "identity.recovery_cancelled": (_item, t) => ({
+    icon: "profile",
+    title: t("timeline.recoveryCancelled"),
+  }),
+  "request.received": (item, t) => {
+    const kind = str(objectOf(item.payload).kind) ?? "";
+    return {
+      icon: "other",
+      title: t("timeline.requestReceived", {
+        kind: t(`requests.kinds.${kind}`, { defaultValue: kind }),
+      }),
+    };
+  },
+  "request.verified": (_item, t) => ({ icon: "other", title: t("timeline.requestVerified") }),
+  "request.extended": (_item, t) => ({ icon: "other", title: t("timeline.requestExtended") }),
+  "request.closed": (item, t) => ({
+    icon: "other",
+    title:
+      objectOf(item.payload).outcome === "rejected"
+        ? t("timeline.requestRejected")
+        : t("timeline.requestCompleted"),
+  }),
+  "retention.shredded": (_item, t) => ({ icon: "other", title: t("timeline.holdShredded") }),
 };
+
+/** The purposes a consent entry names, in words. */
+function Purposes(props: { payload: unknown; t: TFunction }) {
+  const purposes = objectOf(props.payload).purposes;
+  if (!Array.isArray(purposes) || purposes.length === 0) return null;
+  return (
+    <p className="muted">
+      {purposes
+        .map((p) => props.t(`consents.purposeNames.${String(p)}`, { defaultValue: String(p) }))
+        .join(", ")}
+    </p>
+  );
+}
 
 /** The names of the fields an entry wrote: commitments (personal) and facts (in clear). */
 function ChangedFields(props: { payload: unknown; t: TFunction }) {

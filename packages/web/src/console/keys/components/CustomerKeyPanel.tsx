@@ -46,13 +46,13 @@ function Invites(props: { customerId: string; canInvite: boolean }) {
             <tbody>
               {invites.data.invites.map((i) => (
                 <tr key={i.id} data-testid="invite-row">
-                  <td>
+                  <td data-label={t("customerKey.invited")}>
                     <DateTime iso={i.createdAt} />
                   </td>
-                  <td>
+                  <td data-label={t("customerKey.expires")}>
                     <DateTime iso={i.expiresAt} />
                   </td>
-                  <td>
+                  <td data-label={t("customerKey.inviteStatus")}>
                     {i.claimed
                       ? t("customerKey.claimed")
                       : Date.parse(i.expiresAt) <= now

@@ -3,6 +3,7 @@ import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
 import { Download } from "../../../components/icons.js";
 import { Spinner } from "../../../components/ui.js";
+import { ConsoleApiError } from "../../api/client.js";
 import {
   EXTENSION_REASONS,
   IDENTITY_CHECKS,
@@ -22,7 +23,12 @@ const TONE: Record<SubjectRequest["status"], string> = {
 type Panel = "verify" | "extend" | "reject" | "rectify" | null;
 
 /** An export bundle, kept in memory and offered as a JSON file. */
-function ExportDownload(props: { bundle: Record<string, unknown>; customerId: string }) {
+export function ExportDownload(props: {
+  bundle: Record<string, unknown>;
+  customerId: string;
+  /** Inside a message that is already announced: no status of its own. */
+  inline?: boolean;
+}) {
   const { t } = useTranslation();
   const [url, setUrl] = useState<string>();
   useEffect(() => {
@@ -33,17 +39,26 @@ function ExportDownload(props: { bundle: Record<string, unknown>; customerId: st
     return () => URL.revokeObjectURL(made);
   }, [props.bundle]);
   if (!url) return null;
+  const link = (
+    <a
+      className="btn"
+      href={url}
+      download={`patron-export-${props.customerId}.json`}
+      data-testid="request-export-download"
+    >
+      <Download size={14} /> {t("requests.exportDownload")}
+    </a>
+  );
+  if (props.inline) {
+    return (
+      <p className="export-line">
+        <span>{t("requests.exportReady")}</span> {link}
+      </p>
+    );
+  }
   return (
     <p className="notice" role="status">
-      <span>{t("requests.exportReady")}</span>{" "}
-      <a
-        className="btn"
-        href={url}
-        download={`patron-export-${props.customerId}.json`}
-        data-testid="request-export-download"
-      >
-        <Download size={14} /> {t("requests.exportDownload")}
-      </a>
+      <span>{t("requests.exportReady")}</span> {link}
     </p>
   );
 }
@@ -91,7 +106,10 @@ function VerifyForm(props: { run: (checks: string[]) => void; pending: boolean }
   );
 }
 
-/** One reason from a list, then the action (extend: and by how many months). */
+/**
+ * One reason from a list, then the action (extend: and by how many months). No reason is
+ * chosen for the user: a request is refused or extended for the reason they pick.
+ */
 function ReasonForm(props: {
   reasons: readonly string[];
   family: string;
@@ -103,13 +121,20 @@ function ReasonForm(props: {
 }) {
   const { t } = useTranslation();
   const id = useId();
-  const [reason, setReason] = useState(props.reasons[0] as string);
+  const [reason, setReason] = useState("");
+  const [missing, setMissing] = useState(false);
   const [months, setMonths] = useState<1 | 2>(1);
   return (
     <form
       className="form inline-form request-panel"
+      noValidate
       onSubmit={(e) => {
         e.preventDefault();
+        if (!reason) {
+          setMissing(true);
+          document.getElementById(`${id}-reason`)?.focus();
+          return;
+        }
         props.run(reason, months);
       }}
     >
@@ -121,14 +146,26 @@ function ReasonForm(props: {
           id={`${id}-reason`}
           className="input"
           value={reason}
-          onChange={(e) => setReason(e.target.value)}
+          aria-invalid={missing ? true : undefined}
+          aria-describedby={missing ? `${id}-reason-error` : undefined}
+          onChange={(e) => {
+            setReason(e.target.value);
+            if (e.target.value) setMissing(false);
+          }}
+          data-testid={`${props.testId}-reason`}
         >
+          <option value="">{t("requests.chooseReason")}</option>
           {props.reasons.map((r) => (
             <option key={r} value={r}>
               {t(`${props.family}.${r}`)}
             </option>
           ))}
         </select>
+        {missing ? (
+          <p className="field-error" id={`${id}-reason-error`}>
+            {t("requests.reasonNeeded")}
+          </p>
+        ) : null}
       </div>
       {props.months ? (
         <div className="form-field">
@@ -158,27 +195,69 @@ function ReasonForm(props: {
   );
 }
 
-/** A rectification's corrected fields: only those filled in are sent. */
-function RectifyForm(props: { run: (patch: Record<string, unknown>) => void; pending: boolean }) {
+type RectifyField = "name" | "email" | "phone";
+
+/**
+ * The rectification field a refusal is about, when the node says which: an email or a phone it
+ * cannot take, one another customer holds, or a validation issue under `patch`.
+ */
+function rectifyFieldOf(err: unknown): RectifyField | undefined {
+  if (!(err instanceof ConsoleApiError)) return undefined;
+  if (err.code === "invalid_email") return "email";
+  if (err.code === "invalid_phone") return "phone";
+  if (err.code === "identity_in_use") {
+    const type = (err.details as { type?: unknown } | undefined)?.type;
+    return type === "email" || type === "phone" ? type : undefined;
+  }
+  if (!Array.isArray(err.details)) return undefined;
+  for (const issue of err.details as { path?: unknown }[]) {
+    const [, under, key] = typeof issue?.path === "string" ? issue.path.split("/") : [];
+    if (under !== "patch") continue;
+    if (key === "name") return "name";
+    if (key === "emails") return "email";
+    if (key === "phones") return "phone";
+  }
+  return undefined;
+}
+
+/**
+ * A rectification's corrected fields: only those filled in are sent. The node's refusal of
+ * one of them is shown beside it.
+ */
+function RectifyForm(props: {
+  run: (patch: Record<string, unknown>) => void;
+  pending: boolean;
+  refused?: { field: RectifyField; message: string };
+}) {
   const { t } = useTranslation();
   const id = useId();
   const [name, setName] = useState("");
   const [email, setEmail] = useState("");
   const [phone, setPhone] = useState("");
-  const field = (key: string, label: string, value: string, set: (v: string) => void) => (
-    <div className="form-field">
-      <label className="label" htmlFor={`${id}-${key}`}>
-        {label}
-      </label>
-      <input
-        id={`${id}-${key}`}
-        className="input"
-        value={value}
-        onChange={(e) => set(e.target.value)}
-        data-testid={`rectify-${key}`}
-      />
-    </div>
-  );
+  const field = (key: RectifyField, label: string, value: string, set: (v: string) => void) => {
+    const error = props.refused?.field === key ? props.refused.message : undefined;
+    return (
+      <div className="form-field">
+        <label className="label" htmlFor={`${id}-${key}`}>
+          {label}
+        </label>
+        <input
+          id={`${id}-${key}`}
+          className="input"
+          value={value}
+          onChange={(e) => set(e.target.value)}
+          aria-invalid={error ? true : undefined}
+          aria-describedby={error ? `${id}-${key}-error` : undefined}
+          data-testid={`rectify-${key}`}
+        />
+        {error ? (
+          <p className="field-error" id={`${id}-${key}-error`} role="alert">
+            {error}
+          </p>
+        ) : null}
+      </div>
+    );
+  };
   return (
     <form
       className="form form-grid request-panel"
@@ -212,13 +291,15 @@ function RectifyForm(props: { run: (patch: Record<string, unknown>) => void; pen
 /**
  * One request: what, from whom, where it stands, its deadline (overdue marked in words, not by
  * colour alone), and the next steps the role may take: verify (staff and up), extend, reject
- * and carry out (owners and admins).
+ * and carry out (owners and admins). `onClosed` hands a request that closed (with its export
+ * bundle) to a list that no longer shows it (the open queue); without it the card shows it.
  */
 export function RequestCard(props: {
   request: SubjectRequest;
   canWrite: boolean;
   canManage: boolean;
   showCustomer?: boolean;
+  onClosed?: (answer: Executed) => void;
 }) {
   const { t } = useTranslation();
   const r = props.request;
@@ -230,7 +311,10 @@ export function RequestCard(props: {
     act.mutate(input, {
       onSuccess: (answer) => {
         setPanel(null);
-        if (answer.export) setDone(answer);
+        const closed =
+          answer.request.status === "completed" || answer.request.status === "rejected";
+        if (closed && props.onClosed) props.onClosed(answer);
+        else if (answer.export) setDone(answer);
       },
     });
   const execute = () => {
@@ -239,6 +323,8 @@ export function RequestCard(props: {
     run({ action: "execute" });
   };
   const toggle = (p: Panel) => () => setPanel(panel === p ? null : p);
+  // A rectification the node refused for one of its fields: shown beside that field.
+  const refusedField = panel === "rectify" && act.isError ? rectifyFieldOf(act.error) : undefined;
   return (
     <li
       className={r.overdue ? "request request-overdue" : "request"}
@@ -369,9 +455,15 @@ export function RequestCard(props: {
         />
       ) : null}
       {panel === "rectify" ? (
-        <RectifyForm pending={act.isPending} run={(patch) => run({ action: "execute", patch })} />
+        <RectifyForm
+          pending={act.isPending}
+          run={(patch) => run({ action: "execute", patch })}
+          refused={
+            refusedField ? { field: refusedField, message: act.error?.message ?? "" } : undefined
+          }
+        />
       ) : null}
-      {act.isError ? <ErrorMessage error={act.error} /> : null}
+      {act.isError && !refusedField ? <ErrorMessage error={act.error} /> : null}
       {done?.export ? <ExportDownload bundle={done.export} customerId={r.customerId} /> : null}
     </li>
   );

@@ -36,15 +36,17 @@ export function RetentionHolds(props: { customerId: string }) {
                 const p = policy(h.policyId);
                 return (
                   <tr key={h.id} data-testid="retention-hold">
-                    <td>
-                      {p?.name ?? h.policyId}
-                      {p ? <span className="muted hold-note"> {p.note}</span> : null}
+                    <td data-label={t("retention.policy")}>
+                      <span className="cell-stack">
+                        {p?.name ?? h.policyId}
+                        {p ? <span className="muted hold-note"> {p.note}</span> : null}
+                      </span>
                     </td>
-                    <td>{h.values}</td>
-                    <td>
+                    <td data-label={t("retention.values")}>{h.values}</td>
+                    <td data-label={t("retention.until")}>
                       <DateTime iso={h.until} dateOnly />
                     </td>
-                    <td>
+                    <td data-label={t("retention.state")}>
                       {h.shreddedIndex === null ? (
                         <span className="pill pill-warn">{t("retention.held")}</span>
                       ) : (

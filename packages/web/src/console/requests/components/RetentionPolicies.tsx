@@ -1,9 +1,10 @@
 import { zodResolver } from "@hookform/resolvers/zod";
-import { useForm } from "react-hook-form";
+import { useId } from "react";
+import { type UseFormReturn, useForm } from "react-hook-form";
 import { useTranslation } from "react-i18next";
 import { z } from "zod";
 import { Spinner } from "../../../components/ui.js";
-import { HELD_FIELDS } from "../../api/schemas.js";
+import { HELD_FIELDS, type RetentionPolicy } from "../../api/schemas.js";
 import { TextField } from "../../customers/components/TextField.js";
 import { INTERACTION_KINDS } from "../../customers/hooks/useRecordInteraction.js";
 import { CheckboxGroup } from "../../layout/CheckboxGroup.js";
@@ -36,25 +37,31 @@ const PolicyValues = z.object({
 });
 type PolicyValues = z.infer<typeof PolicyValues>;
 
+const EMPTY: PolicyValues = {
+  id: "",
+  name: "",
+  note: "",
+  years: "10",
+  fields: [],
+  interactionKinds: [],
+};
+
 /** Sets a policy (a new id adds one, an existing id replaces it): an entry on the merchant's chain. */
-function PolicyForm() {
+function PolicyForm(props: { form: UseFormReturn<PolicyValues>; id: string }) {
   const { t } = useTranslation();
   const set = useSetPolicy();
   const errorText = useErrorText();
-  const form = useForm<PolicyValues>({
-    resolver: zodResolver(PolicyValues),
-    defaultValues: { id: "", name: "", note: "", years: "10", fields: [], interactionKinds: [] },
-  });
+  const { form } = props;
   const submit = form.handleSubmit(async (v) => {
     try {
       await set.mutateAsync({ ...v, years: Number(v.years) });
-      form.reset();
+      form.reset(EMPTY);
     } catch (err) {
       form.setError("root", { type: "server", message: errorText(err).detail });
     }
   });
   return (
-    <form className="form form-grid policy-form" onSubmit={submit} noValidate>
+    <form id={props.id} className="form form-grid policy-form" onSubmit={submit} noValidate>
       <h3 className="form-title">{t("retention.setTitle")}</h3>
       <TextField form={form} name="id" label={t("retention.id")} hint={t("retention.idHint")} />
       <TextField form={form} name="name" label={t("retention.name")} />
@@ -105,8 +112,28 @@ function PolicyForm() {
 /** The merchant's retention policies: what an erasure keeps, for how long and why. */
 export function RetentionPolicies(props: { canManage: boolean }) {
   const { t } = useTranslation();
+  const id = useId();
   const policies = useRetentionPolicies();
   const remove = useRemovePolicy();
+  const form = useForm<PolicyValues>({ resolver: zodResolver(PolicyValues), defaultValues: EMPTY });
+  // Edit: the form takes the policy as it is; saving it under the same id replaces it.
+  const edit = (p: RetentionPolicy) => {
+    form.reset({
+      id: p.id,
+      name: p.name,
+      note: p.note,
+      years: String(p.years),
+      fields: p.fields.filter((f): f is PolicyValues["fields"][number] =>
+        HELD_FIELDS.some((x) => x === f),
+      ),
+      interactionKinds: p.interactionKinds.filter(
+        (k): k is PolicyValues["interactionKinds"][number] =>
+          INTERACTION_KINDS.some((x) => x === k),
+      ),
+    });
+    document.getElementById(`${id}-form`)?.scrollIntoView({ block: "nearest" });
+    form.setFocus("name");
+  };
   const list = (xs: string[], family: string) =>
     xs.length === 0 ? "—" : xs.map((x) => t(`${family}.${x}`, { defaultValue: x })).join(", ");
   return (
@@ -135,13 +162,15 @@ export function RetentionPolicies(props: { canManage: boolean }) {
             </thead>
             <tbody>
               {policies.data.policies.map((p) => (
-                <tr key={p.id} data-testid="policy-row">
-                  <td>
-                    {p.name} <code className="muted">{p.id}</code>
-                    <span className="muted hold-note"> {p.note}</span>
+                <tr key={p.id} data-testid="policy-row" data-policy={p.id}>
+                  <td data-label={t("retention.name")}>
+                    <span className="cell-stack">
+                      {p.name} <code className="muted">{p.id}</code>
+                      <span className="muted hold-note"> {p.note}</span>
+                    </span>
                   </td>
-                  <td>{p.years}</td>
-                  <td>
+                  <td data-label={t("retention.years")}>{p.years}</td>
+                  <td data-label={t("retention.kept")}>
                     {list(p.fields, "retention.fieldNames")}
                     {p.interactionKinds.length > 0 ? (
                       <>
@@ -155,7 +184,17 @@ export function RetentionPolicies(props: { canManage: boolean }) {
                       <button
                         type="button"
                         className="btn btn-ghost btn-small"
+                        onClick={() => edit(p)}
+                        aria-label={t("retention.editOne", { name: p.name })}
+                        data-testid="policy-edit"
+                      >
+                        {t("retention.edit")}
+                      </button>{" "}
+                      <button
+                        type="button"
+                        className="btn btn-ghost btn-small"
                         disabled={remove.isPending}
+                        aria-label={t("retention.removeOne", { name: p.name })}
                         onClick={() => {
                           if (window.confirm(t("retention.confirmRemove", { name: p.name }))) {
                             remove.mutate(p.id);
@@ -174,7 +213,7 @@ export function RetentionPolicies(props: { canManage: boolean }) {
         </div>
       )}
       {remove.isError ? <ErrorMessage error={remove.error} /> : null}
-      {props.canManage ? <PolicyForm /> : null}
+      {props.canManage ? <PolicyForm form={form} id={`${id}-form`} /> : null}
     </>
   );
 }

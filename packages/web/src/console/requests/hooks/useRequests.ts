@@ -106,13 +106,16 @@ export function useSetPolicy() {
   });
 }
 
-/** Removes a retention policy; holds already made run to their end. */
+/**
+ * Removes a retention policy; holds already made run to their end. The list is read again
+ * either way: a refusal (a colleague removed it meanwhile) shows the list as the node has it.
+ */
 export function useRemovePolicy() {
   const client = useQueryClient();
   return useMutation({
     mutationFn: (id: string) =>
       callNoContent("DELETE", `/v1/retention-policies/${encodeURIComponent(id)}`),
-    onSuccess: () => client.invalidateQueries({ queryKey: ["retention", "policies"] }),
+    onSettled: () => client.invalidateQueries({ queryKey: ["retention", "policies"] }),
   });
 }
 
