@@ -7,13 +7,16 @@ import { MerchantLayout } from "./layout/MerchantLayout.js";
 import { PortalLayout } from "./layout/PortalLayout.js";
 import { BackupPage } from "./pages/BackupPage.js";
 import { ClaimPage } from "./pages/ClaimPage.js";
+import { ConsentsPage } from "./pages/ConsentsPage.js";
 import { DataUsePage } from "./pages/DataUsePage.js";
 import { EditProfilePage } from "./pages/EditProfilePage.js";
+import { ErasedPage } from "./pages/ErasedPage.js";
 import { HistoryPage } from "./pages/HistoryPage.js";
 import { HomePage } from "./pages/HomePage.js";
 import { JoinPage } from "./pages/JoinPage.js";
 import { NotFoundPage } from "./pages/NotFoundPage.js";
 import { ProfilePage } from "./pages/ProfilePage.js";
+import { RequestsPage } from "./pages/RequestsPage.js";
 import { RestorePage } from "./pages/RestorePage.js";
 import { SecurityPage } from "./pages/SecurityPage.js";
 import { SigningProvider } from "./signing/SigningProvider.js";
@@ -59,10 +62,13 @@ export function PortalApp() {
                 <Route path="m/:merchant" element={<MerchantLayout />}>
                   <Route index element={<ProfilePage />} />
                   <Route path="edit" element={<EditProfilePage />} />
+                  <Route path="consents" element={<ConsentsPage />} />
+                  <Route path="requests" element={<RequestsPage />} />
                   <Route path="history" element={<HistoryPage />} />
                   <Route path="data-use" element={<DataUsePage />} />
                   <Route path="security" element={<SecurityPage />} />
                 </Route>
+                <Route path="erased" element={<ErasedPage />} />
                 <Route path="*" element={<NotFoundPage />} />
               </Route>
             </Routes>

@@ -40,6 +40,18 @@ export function MerchantLayout() {
           {t("merchant.profile")}
         </NavLink>
         <NavLink
+          to={`/m/${merchant}/consents`}
+          className={({ isActive }) => (isActive ? "tab active" : "tab")}
+        >
+          {t("consents.tab")}
+        </NavLink>
+        <NavLink
+          to={`/m/${merchant}/requests`}
+          className={({ isActive }) => (isActive ? "tab active" : "tab")}
+        >
+          {t("requests.tab")}
+        </NavLink>
+        <NavLink
           to={`/m/${merchant}/history`}
           className={({ isActive }) => (isActive ? "tab active" : "tab")}
         >

@@ -26,6 +26,8 @@ export interface SignRequest {
   shared?: Record<string, string>;
   /** This signature's place in a pair (a key rotation signs twice). */
   step?: { n: number; of: number };
+  /** What the ids the command carries are called (purposes, categories, merchants, a consent). */
+  names?: Record<string, string>;
 }
 
 /** The customer closed the dialog without signing: nothing was signed or sent. */
@@ -113,7 +115,7 @@ function SignDialogContent(props: { request: SignRequest; onDone: (ok: boolean) 
   const { t } = useTranslation();
   const { request } = props;
   const { command } = request;
-  const description = describeCommand(command, request.merchantName);
+  const description = describeCommand(command, request.merchantName, request.names);
   const shared = Object.entries(request.shared ?? {})
     .filter(([, v]) => v !== "")
     .sort(([a], [b]) => SHARED_ORDER.indexOf(a) - SHARED_ORDER.indexOf(b));

@@ -12,6 +12,11 @@ export const KNOWN_TYPES = [
   "key.accept",
   "key.rotate",
   "key.veto",
+  "consent.grant",
+  "consent.narrow",
+  "consent.revoke",
+  "request.submit",
+  "customer.erase",
 ] as const;
 export type KnownType = (typeof KNOWN_TYPES)[number];
 
@@ -28,8 +33,26 @@ const field = (payload: unknown, name: string): unknown =>
     ? (payload as Record<string, unknown>)[name]
     : undefined;
 
-/** The sentence for `command`, with what it names (a code, a recovery, the new key). */
-export function describeCommand(command: Command, merchantName: string): Description {
+/** An id as the page that made the command calls it, else as it is. */
+const named = (names: Record<string, string>, x: unknown): string => {
+  const id = text(x);
+  return Object.hasOwn(names, id) ? (names[id] as string) : id;
+};
+const list = (names: Record<string, string>, x: unknown): string =>
+  Array.isArray(x) ? x.map((v) => named(names, v)).join(", ") : "";
+/** The calendar day of an RFC 3339 time, as the command states it (UTC). */
+const day = (x: unknown): string => text(x).slice(0, 10);
+
+/**
+ * The sentence for `command`, with what it names (a code, a recovery, the new key; a consent's
+ * purposes, categories, grantee and end). `names` gives ids the words the page shows for them;
+ * the exact command is always shown beside the sentence.
+ */
+export function describeCommand(
+  command: Command,
+  merchantName: string,
+  names: Record<string, string> = {},
+): Description {
   const params: Record<string, string> = { merchant: merchantName, type: command.type };
   const type = KNOWN_TYPES.find((t) => t === command.type);
   if (!type) return { key: "signing.types.unknown", params, known: false };
@@ -40,5 +63,18 @@ export function describeCommand(command: Command, merchantName: string): Descrip
     const accept = field(command.payload, "accept");
     params.next = text(field(field(accept, "command"), "actor"));
   }
+  if (type === "consent.grant" || type === "consent.narrow") {
+    const grantee = text(field(command.payload, "grantee"));
+    if (type === "consent.grant") {
+      params.grantee = grantee === command.merchant ? merchantName : named(names, grantee);
+    }
+    params.purposes = list(names, field(command.payload, "purposes"));
+    params.categories = list(names, field(command.payload, "categories"));
+    params.until = day(field(command.payload, "validUntil"));
+  }
+  if (type === "consent.narrow" || type === "consent.revoke") {
+    params.consent = named(names, field(command.payload, "consentId"));
+  }
+  if (type === "request.submit") params.kind = named(names, field(command.payload, "kind"));
   return { key: `signing.types.${type}`, params, known: true };
 }
