@@ -1,0 +1,496 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../server/src/config.js";
+import { type PatronNode, startNode } from "../../server/src/node.js";
+import {
+  CHROMIUM_ARGS as ARGS,
+  CHROMIUM,
+  haveBrowser,
+} from "../../server/src/test-support/chromium.js";
+import { buildWeb, requireChromium } from "./browser-support.js";
+
+// The customer portal's consents, data-subject requests and erasure, as a customer uses them:
+// a real node (PGlite, no chain) serving a fresh build of packages/web, driven in Debian's
+// chromium, with an Ed25519 key kept in the browser. Every change is signed after the signing
+// dialog has said what it does; the node's state is checked through the staff API. Screenshots,
+// on a desktop and on a phone, go to test-artifacts/portal/ at the repository root.
+
+const artifacts = fileURLToPath(new URL("../../../test-artifacts/portal/", import.meta.url));
+requireChromium("portal rights");
+
+const sizes = [
+  ["desktop", { width: 1280, height: 900 }],
+  ["phone", { width: 390, height: 844 }],
+] as const;
+
+interface Consent {
+  id: string;
+  status: string;
+  purposes: string[];
+  categories: string[];
+  endedReason: string | null;
+  method: string;
+}
+
+describe.runIf(haveBrowser)("the customer portal's consents, requests and erasure", () => {
+  let tmp: string;
+  let node: PatronNode;
+  let browser: Browser;
+  let merchant: { id: string; name: string };
+  let page: Page;
+  let customerId = "";
+  const contexts: BrowserContext[] = [];
+  const problems: string[] = [];
+  const found: string[] = [];
+
+  const api = async (path: string, init: { method?: string; body?: unknown } = {}) => {
+    const res = await fetch(`${node.url}${path}`, {
+      method: init.method ?? "GET",
+      headers: {
+        authorization: `Bearer ${node.ownerKey}`,
+        ...(init.body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const entries = async (type: string) => {
+    const { rows } = await node.db.query<{ n: string | number }>(
+      "SELECT count(*) AS n FROM ledger_entries WHERE type = $1",
+      [type],
+    );
+    return Number(rows[0]?.n);
+  };
+  const staffConsents = async () =>
+    (await api(`/v1/customers/${customerId}/consents`)).body.consents as Consent[];
+  const consentItem = (id: string) =>
+    page.locator(`[data-testid="consent"][data-consent-id="${id}"]`);
+
+  const newPage = async (name: string): Promise<Page> => {
+    const context = await browser.newContext({
+      viewport: { width: 1280, height: 900 },
+      locale: "en-GB",
+      acceptDownloads: true,
+    });
+    contexts.push(context);
+    const p = await context.newPage();
+    p.setDefaultTimeout(20_000);
+    p.on("pageerror", (err) => problems.push(`${name}: page error: ${err.message}`));
+    p.on("console", (msg) => {
+      if (msg.type() === "error" && !/Failed to load resource/.test(msg.text())) {
+        problems.push(`${name}: console error: ${msg.text()}`);
+      }
+    });
+    return p;
+  };
+
+  /** axe-core against WCAG 2.2 AA, desktop and phone, each screenshotted; no sideways scroll on a phone. */
+  const axe = async (p: Page, name: string) => {
+    const source = readFileSync(
+      createRequire(import.meta.url).resolve("axe-core/axe.min.js"),
+      "utf8",
+    );
+    try {
+      for (const [size, viewport] of sizes) {
+        await p.setViewportSize(viewport);
+        await p.evaluate(source);
+        const violations = await p.evaluate(async () => {
+          const w = window as unknown as {
+            axe: {
+              run: (
+                ctx: Document,
+                opts: object,
+              ) => Promise<{ violations: { id: string; nodes: { target: unknown }[] }[] }>;
+            };
+          };
+          const r = await w.axe.run(document, {
+            runOnly: {
+              type: "tag",
+              values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"],
+            },
+          });
+          return r.violations.map(
+            (v) => `${v.id} (${v.nodes.length}: ${JSON.stringify(v.nodes[0]?.target)})`,
+          );
+        });
+        for (const v of violations) found.push(`${name} on a ${size}: ${v}`);
+        const wide = await p.evaluate(
+          () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+        );
+        if (wide > 1) found.push(`${name} on a ${size}: scrolls sideways by ${wide}px`);
+        await p.screenshot({ path: join(artifacts, `${name}-${size}.png`), fullPage: true });
+      }
+    } finally {
+      await p.setViewportSize({ width: 1280, height: 900 });
+    }
+  };
+
+  /** The signing dialog: checks what it says, then signs. */
+  const sign = async (says: RegExp, shot?: string) => {
+    const dialog = page.getByTestId("sign-dialog");
+    await dialog.waitFor();
+    expect(await page.getByTestId("sign-what").textContent()).toMatch(says);
+    if (shot) await axe(page, shot);
+    const type = await dialog.getAttribute("data-command-type");
+    await page.getByTestId("sign-confirm").click();
+    await page
+      .locator(`[data-testid="sign-dialog"][data-command-type="${type}"]`)
+      .waitFor({ state: "detached" });
+  };
+
+  beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), "patron-portal-rights-"));
+    const webRoot = join(tmp, "web");
+    mkdirSync(webRoot);
+    mkdirSync(artifacts, { recursive: true });
+    const config = {
+      ...loadConfig({ PATRON_CHAIN: "off", PATRON_DEMO_DATA: "0" }),
+      dataDir: join(tmp, "data"),
+      port: 0,
+      host: "127.0.0.1",
+      webRoot,
+    };
+    await buildWeb(webRoot);
+    node = await startNode(config, { listen: true });
+    const me = await api("/v1/merchants/me");
+    merchant = { id: me.body.id as string, name: me.body.name as string };
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => {});
+    await browser?.close();
+    await node?.close();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("joins and signs in with a key kept in the browser", async () => {
+    page = await newPage("rights");
+    await page.goto(`${node.url}/me/join/${merchant.id}`);
+    await page.getByTestId("field-name").fill("Inès Moreau");
+    await page.getByTestId("field-email").fill("ines@example.com");
+    await page.getByTestId("join-submit").click();
+    await sign(/Become a customer/);
+    await page.getByTestId("sign-in").click();
+    await sign(/Sign in to/);
+    await page.getByTestId("profile").waitFor();
+    const list = await api(`/v1/customers?query=${encodeURIComponent("ines@example.com")}`);
+    customerId = ((list.body.customers as { id: string }[])[0] as { id: string }).id;
+    expect(customerId).toMatch(/^c_/);
+  });
+
+  it("says plainly when the merchant asks for no consent", async () => {
+    await page.getByRole("link", { name: "Consents", exact: true }).click();
+    await page.getByTestId("consents-none").waitFor();
+    await page.getByTestId("no-purposes").waitFor();
+    expect(await page.getByTestId("no-purposes").textContent()).toContain(
+      `${merchant.name} asks for no consent`,
+    );
+    expect(await page.getByTestId("grant-form").count()).toBe(0);
+    await axe(page, "consents-no-purposes");
+  });
+
+  let first = "";
+
+  it("gives a consent: bad terms are refused in the page, a cancelled signature sends nothing", async () => {
+    for (const [id, name] of [
+      ["marketing_email", "Our newsletter"],
+      ["analytics", "How our customers shop"],
+    ] as const) {
+      const declared = await api(`/v1/purposes/${id}`, {
+        method: "PUT",
+        body: { name, basis: "consent" },
+      });
+      expect(declared.status, JSON.stringify(declared.body)).toBeLessThan(300);
+    }
+    await page.reload();
+    await page.getByTestId("grant-form").waitFor();
+    // One year unless the customer chooses otherwise.
+    expect(await page.getByTestId("field-duration").inputValue()).toBe("12");
+    await axe(page, "consents-grant");
+    // Nothing chosen, and an end in the past: refused in the page, nothing to sign.
+    await page.getByTestId("field-duration").selectOption("date");
+    await page.getByTestId("field-until").fill("2020-01-01");
+    await page.getByTestId("grant-submit").click();
+    await page.getByText("Choose at least one purpose.").waitFor();
+    await page.getByText("Choose at least one kind of data.").waitFor();
+    await page.getByText("Choose a day after today.").waitFor();
+    expect(await page.getByTestId("sign-dialog").count()).toBe(0);
+    await axe(page, "consents-grant-invalid");
+    await page.getByTestId("field-duration").selectOption("12");
+    await page.getByTestId("check-purposes-marketing_email").check();
+    await page.getByTestId("check-purposes-analytics").check();
+    await page.getByTestId("check-categories-contact").check();
+    await page.getByTestId("check-categories-purchase_history").check();
+    // Cancelling the signature sends nothing.
+    const before = await entries("consent.granted");
+    await page.getByTestId("grant-submit").click();
+    await page.getByTestId("sign-dialog").waitFor();
+    await page.getByTestId("sign-cancel").click();
+    await page.getByTestId("grant-error-cancelled").waitFor();
+    expect(await entries("consent.granted")).toBe(before);
+    // Now for real: the dialog says what is allowed, to whom and until when.
+    await page.getByTestId("grant-submit").click();
+    const until = new Date();
+    until.setUTCFullYear(until.getUTCFullYear() + 1);
+    await sign(
+      new RegExp(
+        `Consent to ${merchant.name} using your contact details, purchase history for How our customers shop, Our newsletter, until ${until.toISOString().slice(0, 10)}`,
+      ),
+      "sign-consent-grant",
+    );
+    await page.getByTestId("grant-done").waitFor();
+    const item = page.getByTestId("consent").first();
+    await item.waitFor();
+    expect(await item.getAttribute("data-status")).toBe("active");
+    expect(await item.getByTestId("consent-status").textContent()).toBe("Active");
+    expect(await item.getByTestId("consent-purposes").textContent()).toBe(
+      "How our customers shop, Our newsletter",
+    );
+    expect(await item.getByTestId("consent-grantee").textContent()).toBe(
+      `${merchant.name} (this merchant)`,
+    );
+    first = (await item.getAttribute("data-consent-id")) ?? "";
+    const held = await staffConsents();
+    expect(held).toEqual([
+      expect.objectContaining({
+        id: first,
+        status: "active",
+        method: "signature",
+        purposes: ["analytics", "marketing_email"],
+        categories: ["contact", "purchase_history"],
+      }),
+    ]);
+    expect(await entries("consent.granted")).toBe(before + 1);
+    await axe(page, "consents-active");
+  });
+
+  it("shows the receipt, decoded, its signature checked against the merchant's key", async () => {
+    const item = consentItem(first);
+    await item.getByTestId("receipt-open").click();
+    const check = item.getByTestId("receipt-check");
+    await check.waitFor();
+    expect(await check.getAttribute("data-ok")).toBe("true");
+    expect(await check.textContent()).toMatch(/Signature checked/);
+    expect(await item.getByTestId("receipt-status").textContent()).toBe("active");
+    const claims = JSON.parse((await item.getByTestId("receipt-claims").textContent()) ?? "{}");
+    expect(claims.header).toMatchObject({ alg: "EdDSA", typ: "vc+jwt" });
+    expect(claims.claims.credentialSubject.consent).toMatchObject({
+      id: first,
+      purposes: ["analytics", "marketing_email"],
+      status: "active",
+    });
+    await item.locator("details").first().locator("summary").click();
+    await axe(page, "consents-receipt");
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      item.getByTestId("receipt-download").click(),
+    ]);
+    expect(download.suggestedFilename()).toBe(`consent-${first}.jwt`);
+    const jwt = readFileSync((await download.path()) as string, "utf8");
+    expect(jwt.split(".")).toHaveLength(3);
+    const staff = await api(`/v1/consents/${first}/receipt`);
+    expect(
+      JSON.parse(Buffer.from(jwt.split(".")[1] as string, "base64url").toString()),
+    ).toMatchObject({
+      credentialSubject: { consent: { id: first } },
+    });
+    expect(staff.status).toBe(200);
+    await item.getByTestId("receipt-open").click();
+  });
+
+  it("narrows the consent: fewer purposes, refused in the page when nothing would change", async () => {
+    const item = consentItem(first);
+    await item.getByTestId("narrow-open").click();
+    await item.getByTestId("narrow-submit").click();
+    await item.getByText("Nothing would change").waitFor();
+    await item.getByTestId("check-purposes-analytics").uncheck();
+    await item.getByTestId("check-purposes-marketing_email").uncheck();
+    await item.getByTestId("narrow-submit").click();
+    await item.getByText("Choose at least one purpose.").waitFor();
+    expect(await page.getByTestId("sign-dialog").count()).toBe(0);
+    await axe(page, "consents-narrow-invalid");
+    await item.getByTestId("check-purposes-marketing_email").check();
+    await item.getByTestId("narrow-submit").click();
+    await sign(
+      new RegExp(
+        `Narrow your consent “How our customers shop, Our newsletter” \\(${first}\\) at ${merchant.name}: from now on it covers only Our newsletter, with your contact details, purchase history`,
+      ),
+      "sign-consent-narrow",
+    );
+    await expect
+      .poll(() => item.getByTestId("consent-purposes").textContent())
+      .toBe("Our newsletter");
+    expect(await item.getAttribute("data-status")).toBe("active");
+    expect((await staffConsents())[0]).toMatchObject({
+      id: first,
+      status: "active",
+      purposes: ["marketing_email"],
+      categories: ["contact", "purchase_history"],
+    });
+  });
+
+  it("withdraws the consent after a confirmation", async () => {
+    const item = consentItem(first);
+    await item.getByTestId("revoke-open").click();
+    await item.getByTestId("revoke-panel").waitFor();
+    await axe(page, "consents-revoke-confirm");
+    await item.getByTestId("revoke-confirm").click();
+    await sign(new RegExp(`Withdraw your consent .*${first}.* at ${merchant.name}`));
+    await expect.poll(() => item.getAttribute("data-status")).toBe("revoked");
+    expect(await item.getByTestId("consent-status").textContent()).toBe("Withdrawn");
+    expect(await item.getByTestId("consent-ended").textContent()).toContain("withdrawn by you");
+    expect(await item.getByTestId("revoke-open").count()).toBe(0);
+    expect((await staffConsents())[0]).toMatchObject({
+      id: first,
+      status: "revoked",
+      endedReason: "customer",
+    });
+    await axe(page, "consents-revoked");
+  });
+
+  it("shows the node's refusal beside the form: a consent staff ended meanwhile", async () => {
+    await page.getByTestId("check-purposes-marketing_email").check();
+    await page.getByTestId("check-categories-contact").check();
+    await page.getByTestId("field-duration").selectOption("1");
+    await page.getByTestId("grant-submit").click();
+    await sign(/Consent to .* using your contact details for Our newsletter/);
+    await expect.poll(() => page.getByTestId("consent").count()).toBe(2);
+    const second =
+      (await page.getByTestId("consent").first().getAttribute("data-consent-id")) ?? "";
+    expect(second).not.toBe(first);
+    // Withdrawn by phone, through staff, while the page still shows it active.
+    const revoked = await api(`/v1/consents/${second}/revoke`, {
+      method: "POST",
+      body: { method: "phone" },
+    });
+    expect(revoked.status, JSON.stringify(revoked.body)).toBe(200);
+    const item = consentItem(second);
+    expect(await item.getAttribute("data-status")).toBe("active");
+    await item.getByTestId("revoke-open").click();
+    await item.getByTestId("revoke-confirm").click();
+    await sign(/Withdraw your consent/);
+    const refusal = item.getByTestId("revoke-error");
+    await refusal.waitFor();
+    expect(await refusal.getAttribute("data-code")).toBe("consent_ended");
+    expect(await refusal.textContent()).toContain("This consent has already ended.");
+    await axe(page, "consents-refused");
+  });
+
+  it("reads in Simplified Chinese", async () => {
+    await page.reload();
+    await page.getByTestId("language-switch").selectOption("zh-CN");
+    await page.getByRole("heading", { name: "您的同意" }).waitFor();
+    await page.getByRole("link", { name: "您的权利" }).waitFor();
+    expect(await page.getByTestId("consent-status").first().textContent()).toBe("已撤回");
+    await axe(page, "consents-zh");
+    await page.getByTestId("language-switch").selectOption("en");
+    await page.getByRole("heading", { name: "Your consents" }).waitFor();
+  });
+
+  it("sends a data-subject request signed with the key, and sees it listed with its deadline", async () => {
+    await page.getByRole("link", { name: "Your rights", exact: true }).click();
+    await page.getByTestId("requests-none").waitFor();
+    await page.getByTestId("request-submit").click();
+    await page.getByText("Choose what you ask for.").waitFor();
+    expect(await page.getByTestId("sign-dialog").count()).toBe(0);
+    await axe(page, "requests");
+    await page.getByTestId("request-kind-export").check();
+    await page.getByTestId("request-submit").click();
+    await sign(
+      new RegExp(
+        `Ask ${merchant.name}, .*: Your data in a file to take elsewhere. They have one month`,
+      ),
+      "sign-request",
+    );
+    await page.getByTestId("request-sent").waitFor();
+    const item = page.getByTestId("request").first();
+    await item.waitFor();
+    expect(await item.getByTestId("request-kind").textContent()).toBe(
+      "Your data in a file to take elsewhere",
+    );
+    expect(await item.getByTestId("request-status").textContent()).toBe("Being handled");
+    const staff = await api(`/v1/subject-requests?customer=${customerId}`);
+    const [request] = staff.body.requests as {
+      id: string;
+      kind: string;
+      channel: string;
+      status: string;
+      checks: string[];
+      dueAt: string;
+    }[];
+    expect(request).toMatchObject({
+      kind: "export",
+      channel: "portal",
+      status: "verified",
+      checks: ["key_signature"],
+    });
+    expect(await item.getAttribute("data-request-id")).toBe(request?.id);
+    expect(await item.getByTestId("request-due").locator("time").getAttribute("datetime")).toBe(
+      request?.dueAt,
+    );
+    await axe(page, "requests-listed");
+  });
+
+  it("erases the customer after a typed confirmation: the node says erased, the session is gone", async () => {
+    const policy = await api("/v1/retention-policies/invoices", {
+      method: "PUT",
+      body: {
+        name: "Invoices",
+        note: "Accounting records are kept ten years (commercial code)",
+        years: 10,
+        fields: ["name", "address"],
+        interactionKinds: ["purchase"],
+      },
+    });
+    expect(policy.status, JSON.stringify(policy.body)).toBe(200);
+    await page.reload();
+    await page.getByTestId("erase-open").click();
+    const kept = page.getByTestId("retention-policy");
+    await kept.waitFor();
+    expect(await kept.textContent()).toContain("Invoices");
+    expect(await kept.textContent()).toContain("kept for 10 years");
+    expect(await kept.textContent()).toContain("name, address");
+    await page.getByTestId("field-words").fill("erase it");
+    await page.getByTestId("erase-submit").click();
+    await page.getByText("Type the words exactly as shown to confirm.").waitFor();
+    expect(await page.getByTestId("sign-dialog").count()).toBe(0);
+    await axe(page, "erase-confirm");
+    const token = await page.evaluate(
+      (m) => JSON.parse(sessionStorage.getItem(`patron.portal.session.${m}`) ?? "{}").token,
+      merchant.id,
+    );
+    expect(token).toMatch(/^pcs_/);
+    await page.getByTestId("field-words").fill("erase my data");
+    await page.getByTestId("erase-submit").click();
+    await sign(
+      new RegExp(`Close your account at ${merchant.name} and erase your data`),
+      "sign-erase",
+    );
+    await page.getByTestId("erased").waitFor();
+    await page.getByTestId("erased-session").waitFor();
+    expect(await page.getByTestId("erased-entry").textContent()).toMatch(/entry \d+/);
+    expect((await api(`/v1/customers/${customerId}`)).body.status).toBe("erased");
+    const after = await fetch(`${node.url}/v1/portal/me`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(after.status).toBe(401);
+    expect(
+      await page.evaluate((m) => sessionStorage.getItem(`patron.portal.session.${m}`), merchant.id),
+    ).toBeNull();
+    await axe(page, "erased");
+    // The browser holds no account there any more.
+    await page.getByRole("link", { name: "Back to your accounts" }).click();
+    await page.getByTestId("no-accounts").waitFor();
+  });
+
+  it("left no accessibility violations, page errors or CSP reports behind", () => {
+    expect(found).toEqual([]);
+    expect(problems).toEqual([]);
+  });
+});
