@@ -81,6 +81,14 @@ export interface ChainConfig {
   /** The anchoring key (hex private key); the embedded node uses anvil's public dev key. */
   key?: string;
   contract?: string;
+  /**
+   * The JSON-RPC URL browsers may call to read the LedgerAnchor contract themselves
+   * (PATRON_CHAIN_PUBLIC_RPC_URL), published in GET /v1/ledger/anchors and allowed by the pages'
+   * Content-Security-Policy. Unset: the embedded anvil's URL in `embedded` mode, none in `rpc`
+   * mode (PATRON_CHAIN_RPC_URL may carry a provider's key, so it is never published by itself).
+   * `null` (the value `none`): publish none.
+   */
+  publicRpcUrl?: string | null;
   intervalMs: number;
   confirmations: number;
 }
@@ -259,7 +267,23 @@ function chainConfig(env: NodeJS.ProcessEnv): ChainConfig {
     rpcUrl,
     key,
     contract,
+    publicRpcUrl: publicRpcUrl(env.PATRON_CHAIN_PUBLIC_RPC_URL),
     intervalMs: int(env, "PATRON_ANCHOR_INTERVAL_MS", 5_000, 100, 86_400_000),
     confirmations: int(env, "PATRON_ANCHOR_CONFIRMATIONS", 1, 1, 1_000),
   };
+}
+
+// Browsers call it from the portal and the explorer: an http(s) URL without credentials (a
+// browser refuses a URL that holds them), or `none`.
+function publicRpcUrl(value: string | undefined): string | null | undefined {
+  if (!value) return undefined;
+  if (value === "none") return null;
+  const url = httpUrl("PATRON_CHAIN_PUBLIC_RPC_URL", value) as string;
+  const u = new URL(url);
+  if (u.username || u.password) {
+    throw new ConfigError(
+      "PATRON_CHAIN_PUBLIC_RPC_URL must not hold a user name or password: browsers call it",
+    );
+  }
+  return url;
 }

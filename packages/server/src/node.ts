@@ -26,7 +26,6 @@ import {
 import { type App, createApp } from "./http/app.js";
 import { registerWeb } from "./http/web.js";
 import { identityDomain } from "./identity/index.js";
-import { rightsDomain } from "./rights/index.js";
 import { importsDomain } from "./imports/index.js";
 import { EntryAuditor } from "./ledger/audit-entries.js";
 import { chainsProjector } from "./ledger/chains.js";
@@ -36,6 +35,7 @@ import { ProofService } from "./ledger/proofs.js";
 import { ledgerRoutes } from "./ledger/routes.js";
 import { type Projector, Sequencer } from "./ledger/sequencer.js";
 import { AccessLog, DataUse, Purposes, privacyDomain, privacyRoutes } from "./privacy/index.js";
+import { rightsDomain } from "./rights/index.js";
 import { segmentsDomain } from "./segments/index.js";
 import { staffDomain } from "./staff/index.js";
 import { tenancyDomain } from "./tenancy/index.js";
@@ -148,6 +148,8 @@ export interface PatronNode extends Ledger {
   tenancy: Tenancy;
   /** The chain checkpoints are anchored on, unless anchoring is off. */
   chain?: ChainLink;
+  /** The JSON-RPC URL browsers are told to read the anchoring contract at, if any. */
+  publicRpcUrl?: string;
   anchorer?: Anchorer;
   /** Access records of every use of personal data (decision 11); `flush` commits them now. */
   accessLog: AccessLog;
@@ -217,7 +219,8 @@ export async function startNode(
       origin: identity.origin,
       anchoring: chain !== undefined,
     });
-    anchorRoutes(app, { db, chain });
+    const publicRpcUrl = publicChainRpc(config, chain);
+    anchorRoutes(app, { db, chain, publicRpcUrl });
     const vault = new Vault(
       db,
       loadKeyStore(config.dataDir, {
@@ -295,7 +298,10 @@ export async function startNode(
       entryTypes: new Map(entryTypesOf(ledger.domains).map((t) => [t.type, t])),
       signatures,
     });
-    await registerWeb(app, { root: config.webRoot });
+    await registerWeb(app, {
+      root: config.webRoot,
+      connect: publicRpcUrl ? [publicRpcUrl] : [],
+    });
     await app.ready();
     if (ownerKey && config.demoData && config.demoCustomers > 0) {
       // The first start only: a console with customers to show.
@@ -322,6 +328,7 @@ export async function startNode(
       app: a,
       tenancy,
       chain,
+      publicRpcUrl,
       anchorer,
       ownerKey,
       operatorKey,
@@ -347,6 +354,18 @@ export async function startNode(
     await db.close().catch(() => {});
     throw err;
   }
+}
+
+/**
+ * The JSON-RPC URL browsers may read the anchoring contract at: the configured one, else the
+ * embedded anvil's (it answers CORS); never PATRON_CHAIN_RPC_URL by itself, which may carry a
+ * provider's key.
+ */
+function publicChainRpc(config: Config, chain: ChainLink | undefined): string | undefined {
+  const configured = config.chain.publicRpcUrl;
+  if (configured === null) return undefined;
+  if (configured !== undefined) return configured;
+  return config.chain.mode === "embedded" ? chain?.rpcUrl : undefined;
 }
 
 /** The origins a passkey assertion may come from: the portal's, and the node's own address. */

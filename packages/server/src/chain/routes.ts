@@ -16,7 +16,15 @@ const AnchorView = z.object({
   confirmedAt: z.string().nullable(),
 });
 
-export function anchorRoutes(app: App, deps: { db: Queryable; chain?: ChainLink }) {
+export function anchorRoutes(
+  app: App,
+  deps: {
+    db: Queryable;
+    chain?: ChainLink;
+    /** The JSON-RPC URL browsers may read the contract at (config: publicRpcUrl), if any. */
+    publicRpcUrl?: string;
+  },
+) {
   app.get(
     "/v1/ledger/anchors",
     {
@@ -31,6 +39,12 @@ export function anchorRoutes(app: App, deps: { db: Queryable; chain?: ChainLink 
             enabled: z.boolean(),
             chainId: z.number().nullable(),
             contract: z.string().nullable(),
+            rpcUrl: z
+              .string()
+              .nullable()
+              .describe(
+                "a JSON-RPC URL browsers may call to read the contract themselves (PATRON_CHAIN_PUBLIC_RPC_URL); null when the node publishes none",
+              ),
             anchors: z.array(AnchorView),
           }),
           ...errorResponses,
@@ -43,6 +57,7 @@ export function anchorRoutes(app: App, deps: { db: Queryable; chain?: ChainLink 
         enabled: deps.chain !== undefined,
         chainId: deps.chain?.chainId ?? rows[0]?.chainId ?? null,
         contract: deps.chain?.contract ?? rows[0]?.contract ?? null,
+        rpcUrl: deps.publicRpcUrl ?? null,
         anchors: rows.map((a) => ({
           size: Number(a.size),
           root: toHex(a.root),

@@ -96,6 +96,8 @@ Environment:
   PATRON_CHAIN (embedded)             embedded | rpc | off: where checkpoints are anchored
   PATRON_CHAIN_RPC_URL, PATRON_CHAIN_KEY, PATRON_ANCHOR_CONTRACT   an EVM endpoint, the anchoring
                                       key (0x…) and optionally an existing LedgerAnchor contract
+  PATRON_CHAIN_PUBLIC_RPC_URL         the JSON-RPC URL browsers may read the contract at (default:
+                                      the embedded chain's; none with rpc; "none": publish none)
   PATRON_ANCHOR_INTERVAL_MS (5000), PATRON_ANCHOR_CONFIRMATIONS (1)
 
 Exit status: 0 on success, 1 when a verification or audit fails, 2 on a usage error.
@@ -114,6 +116,7 @@ async function start(): Promise<number> {
       ? `  anchors:  LedgerAnchor ${node.chain.contract} on chain ${node.chain.chainId} (${node.chain.rpcUrl}), every ${config.chain.intervalMs / 1000} s`
       : "  anchors:  off (PATRON_CHAIN=off)",
   );
+  if (node.publicRpcUrl) console.log(`  browsers read the chain at ${node.publicRpcUrl}`);
   console.log(`  console:  ${node.url}/console   customer portal: ${node.url}/me`);
   console.log(`  API docs: ${node.url}/docs   OpenAPI: ${node.url}/openapi.json`);
   await new Promise<void>((resolve) => {

@@ -28,22 +28,26 @@ const acceptsHtml = (req: FastifyRequest) => (req.headers.accept ?? "").includes
 const isPortalPath = (path: string) => path === "/me" || path.startsWith("/me/");
 
 // The explorer is all same-origin: its code, its styles and the API it verifies. Nothing
-// inline, so a hostile ledger entry shown on a page can never run as script.
-const CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
+// inline, so a hostile ledger entry shown on a page can never run as script. The one other
+// place the pages may call is the chain's public JSON-RPC endpoint (PATRON_CHAIN_PUBLIC_RPC_URL),
+// where the portal and the explorer read the anchoring contract themselves.
+export function contentSecurityPolicy(connect: readonly string[] = []): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    ["connect-src 'self'", ...connect].join(" "),
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+}
 
-function pageHeaders(reply: FastifyReply) {
+function pageHeaders(reply: FastifyReply, csp: string) {
   reply
-    .header("content-security-policy", CSP)
+    .header("content-security-policy", csp)
     .header("x-content-type-options", "nosniff")
     .header("referrer-policy", "no-referrer")
     .header("cache-control", "no-cache");
@@ -66,8 +70,18 @@ const NOT_BUILT = `<!doctype html>
  * Paths under /me get the customer portal's page (me.html) instead.
  * API paths and requests that do not want HTML keep the API's JSON 404.
  */
-export async function registerWeb(app: App, opts: { root?: string } = {}): Promise<void> {
+export async function registerWeb(
+  app: App,
+  opts: {
+    root?: string;
+    /** URLs the pages may also call (their origins go into connect-src): the public RPC URL. */
+    connect?: readonly string[];
+  } = {},
+): Promise<void> {
   const root = resolve(opts.root ?? defaultWebRoot);
+  const csp = contentSecurityPolicy(
+    [...new Set((opts.connect ?? []).map((u) => new URL(u).origin))].sort(),
+  );
   // serve: false: files are looked up per request, so a rebuild while the node runs is served
   // without a restart (the plugin would otherwise list the directory once, at start).
   await app.register(fastifyStatic, { root, serve: false });
@@ -104,7 +118,7 @@ export async function registerWeb(app: App, opts: { root?: string } = {}): Promi
       });
     }
     if (file) {
-      pageHeaders(reply);
+      pageHeaders(reply, csp);
       return reply.sendFile(file, { cacheControl: false });
     }
     // The root is the explorer's front door whatever the client accepts; deeper paths are
@@ -121,7 +135,7 @@ export async function registerWeb(app: App, opts: { root?: string } = {}): Promi
         )
         .send(NOT_BUILT);
     }
-    pageHeaders(reply);
+    pageHeaders(reply, csp);
     return reply.sendFile(page, { cacheControl: false });
   });
 }
