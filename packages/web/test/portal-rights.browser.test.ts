@@ -48,11 +48,14 @@ describe.runIf(haveBrowser)("the customer portal's consents, requests and erasur
   const problems: string[] = [];
   const found: string[] = [];
 
-  const api = async (path: string, init: { method?: string; body?: unknown } = {}) => {
+  const api = async (
+    path: string,
+    init: { method?: string; body?: unknown; key?: string } = {},
+  ) => {
     const res = await fetch(`${node.url}${path}`, {
       method: init.method ?? "GET",
       headers: {
-        authorization: `Bearer ${node.ownerKey}`,
+        authorization: `Bearer ${init.key ?? node.ownerKey}`,
         ...(init.body === undefined ? {} : { "content-type": "application/json" }),
       },
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
@@ -393,6 +396,63 @@ describe.runIf(haveBrowser)("the customer portal's consents, requests and erasur
     await page.getByRole("heading", { name: "Your consents" }).waitFor();
   });
 
+  it("consents to a partner, whose read gets only what was granted, and is refused once withdrawn", async () => {
+    const made = await api("/v1/merchants", {
+      method: "POST",
+      body: { name: "Partner Café" },
+      key: node.operatorKey,
+    });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    const partner = { id: made.body.id as string, key: made.body.ownerKey as string };
+    const declared = await api("/v1/purposes/sharing", {
+      method: "PUT",
+      body: { name: "Shared with our partners", basis: "consent" },
+    });
+    expect(declared.status, JSON.stringify(declared.body)).toBeLessThan(300);
+    await page.reload();
+    await page.getByTestId("grant-form").waitFor();
+    await page.getByTestId("check-purposes-sharing").check();
+    await page.getByTestId("check-categories-contact").check();
+    await page.getByTestId("field-grantee").selectOption(partner.id);
+    await page.getByTestId("grant-submit").click();
+    await sign(/Consent to Partner Café using your contact details for Shared with our partners/);
+    await page.getByTestId("grant-done").waitFor();
+    const held = (await staffConsents()).find((c) => c.grantee === partner.id);
+    expect(held).toMatchObject({
+      status: "active",
+      purposes: ["sharing"],
+      categories: ["contact"],
+    });
+    const id = (held as Consent).id;
+    const read = (query = "") => api(`/v1/consents/${id}/data${query}`, { key: partner.key });
+    // While it holds: the partner reads the granted category, addressed by the consent alone.
+    const ok = await read();
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+    expect(ok.body).toMatchObject({ consentId: id, categories: ["contact"] });
+    expect(JSON.stringify(ok.body)).not.toContain(customerId);
+    const more = await read("?categories=contact,demographics");
+    expect([more.status, (more.body.error as { code: string }).code]).toEqual([
+      403,
+      "consent_required",
+    ]);
+    // Withdrawn in the portal: the partner's next read is refused, and the refusal recorded.
+    const item = consentItem(id);
+    await item.getByTestId("revoke-open").click();
+    await item.getByTestId("revoke-confirm").click();
+    await sign(new RegExp(`Withdraw your consent .*${id}`));
+    await expect.poll(() => item.getAttribute("data-status")).toBe("revoked");
+    const refused = await read();
+    expect([refused.status, (refused.body.error as { code: string }).code]).toEqual([
+      403,
+      "consent_required",
+    ]);
+    const { rows } = await node.db.query<{ n: string | number }>(
+      "SELECT count(*) AS n FROM access_records WHERE customer_id = $1 AND action LIKE '%_refused'",
+      [customerId],
+    );
+    expect(Number(rows[0]?.n)).toBe(2);
+  });
+
   it("sends a data-subject request signed with the key, and sees it listed with its deadline", async () => {
     await page.getByRole("link", { name: "Your rights", exact: true }).click();
     await page.getByTestId("requests-none").waitFor();
@@ -487,6 +547,21 @@ describe.runIf(haveBrowser)("the customer portal's consents, requests and erasur
     // The browser holds no account there any more.
     await page.getByRole("link", { name: "Back to your accounts" }).click();
     await page.getByTestId("no-accounts").waitFor();
+  });
+
+  it("joins the same merchant again from this browser, with a new key", async () => {
+    const erasedKey = (await api(`/v1/customers/${customerId}/key`)).body.key;
+    await page.goto(`${node.url}/me/join/${merchant.id}`);
+    await page.getByTestId("field-name").fill("Inès Moreau");
+    await page.getByTestId("join-submit").click();
+    await sign(/Become a customer/);
+    await page.getByTestId("sign-in").click();
+    await sign(/Sign in to/);
+    await page.getByTestId("profile").waitFor();
+    const key = (await page.getByTestId("profile-key").textContent()) ?? "";
+    expect(key).toMatch(/^did:key:z/);
+    expect(key).not.toBe(erasedKey);
+    expect(await page.getByTestId("profile-name").textContent()).toBe("Inès Moreau");
   });
 
   it("left no accessibility violations, page errors or CSP reports behind", () => {

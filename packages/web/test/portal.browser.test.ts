@@ -39,6 +39,10 @@ describe.runIf(haveBrowser)("customer portal in a browser", () => {
   const problems: string[] = [];
   const found: string[] = [];
   let backupText = "";
+  // The node's clock runs with the real one, moved on by `later` to pass a recovery's time-lock;
+  // pages opened after that move their Date with it, so the commands they sign are current.
+  let later = 0;
+  const clock = { now: () => Date.now() + later };
   let customerId = "";
   let firstKey = "";
 
@@ -137,14 +141,18 @@ describe.runIf(haveBrowser)("customer portal in a browser", () => {
     mkdirSync(webRoot);
     mkdirSync(artifacts, { recursive: true });
     const config = {
-      ...loadConfig({ PATRON_CHAIN: "off", PATRON_DEMO_DATA: "0" }),
+      ...loadConfig({
+        PATRON_CHAIN: "off",
+        PATRON_DEMO_DATA: "0",
+        PATRON_RECOVERY_SWEEP_MS: "200",
+      }),
       dataDir: join(tmp, "data"),
       port: 0,
       host: "127.0.0.1",
       webRoot,
     };
     await buildWeb(webRoot);
-    node = await startNode(config, { listen: true });
+    node = await startNode(config, { listen: true, clock });
     const me = await api("/v1/merchants/me");
     merchant = { id: me.body.id as string, name: me.body.name as string };
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
@@ -487,6 +495,72 @@ describe.runIf(haveBrowser)("customer portal in a browser", () => {
       const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
       expect(credentials).toHaveLength(1);
       await axe(page, "profile-passkey");
+    });
+  });
+
+  describe("after losing the device with the key", () => {
+    it("makes a new key, staff recover to it, and after the time-lock it signs in", async () => {
+      const lost = await newPage("lost-device");
+      await lost.goto(`${node.url}/me/join/${merchant.id}`);
+      await lost.getByTestId("field-name").fill("Rosa Perdue");
+      await lost.getByTestId("field-email").fill("rosa@example.net");
+      await lost.getByTestId("join-submit").click();
+      await signInDialog(lost, /Become a customer/);
+      await lost.waitForURL(new RegExp(`/me/m/${merchant.id}$`));
+      const list = await api(`/v1/customers?query=${encodeURIComponent("rosa@example.net")}`);
+      const rosa = ((list.body.customers as { id: string }[])[0] as { id: string }).id;
+      const oldKey = (await api(`/v1/customers/${rosa}/key`)).body.key as string;
+
+      // A new device holds no key here: it offers a recovery.
+      const page = await newPage("recover");
+      await page.goto(`${node.url}/me/m/${merchant.id}`);
+      await page.getByTestId("go-recover").click();
+      await page.getByTestId("recover-make").waitFor();
+      await axe(page, "recover");
+      await page.getByTestId("recover-make").click();
+      await page.getByTestId("recovery-waiting").waitFor();
+      const did = ((await page.getByTestId("recover-did").textContent()) ?? "").trim();
+      expect(decodeDidKey(did).type).toBe("Ed25519");
+      expect(did).not.toBe(oldKey);
+      expect(
+        await page.getByTestId("recover-qr").evaluate((i) => (i as HTMLImageElement).naturalWidth),
+      ).toBeGreaterThan(0);
+      await axe(page, "recover-waiting");
+      // Not yet: nobody started a recovery.
+      await page.getByTestId("recover-check").click();
+      await signInDialog(page, /Sign in to/);
+      await page.getByTestId("recover-not-yet").waitFor();
+
+      const started = await api(`/v1/customers/${rosa}/recoveries`, {
+        method: "POST",
+        body: { key: did, checks: ["id_document"] },
+      });
+      expect(started.status, JSON.stringify(started.body)).toBe(201);
+      // Still not: the time-lock holds.
+      await page.getByTestId("recover-check").click();
+      await signInDialog(page, /Sign in to/);
+      await page.getByTestId("recover-not-yet").waitFor();
+      expect((await api(`/v1/customers/${rosa}/key`)).body.key).toBe(oldKey);
+
+      // Three days and a minute later the node's sweep binds the new key.
+      later = 73 * 3_600_000;
+      await expect
+        .poll(async () => (await api(`/v1/customers/${rosa}/key`)).body.key, { timeout: 10_000 })
+        .toBe(did);
+      await page.context().addInitScript(`{
+        const shift = ${later};
+        const RealDate = Date;
+        globalThis.Date = class extends RealDate {
+          constructor(...a) { super(...(a.length ? a : [RealDate.now() + shift])); }
+          static now() { return RealDate.now() + shift; }
+        };
+      }`);
+      await page.reload();
+      await page.getByTestId("recover-check").click();
+      await signInDialog(page, /Sign in to/);
+      await page.getByTestId("profile").waitFor();
+      expect(await page.getByTestId("profile-name").textContent()).toBe("Rosa Perdue");
+      expect(await page.getByTestId("profile-key").textContent()).toBe(did);
     });
   });
 

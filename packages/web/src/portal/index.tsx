@@ -16,6 +16,7 @@ import { HomePage } from "./pages/HomePage.js";
 import { JoinPage } from "./pages/JoinPage.js";
 import { NotFoundPage } from "./pages/NotFoundPage.js";
 import { ProfilePage } from "./pages/ProfilePage.js";
+import { RecoverPage } from "./pages/RecoverPage.js";
 import { RequestsPage } from "./pages/RequestsPage.js";
 import { RestorePage } from "./pages/RestorePage.js";
 import { SecurityPage } from "./pages/SecurityPage.js";
@@ -59,6 +60,7 @@ export function PortalApp() {
                 <Route path="claim/:merchant" element={<ClaimPage />} />
                 <Route path="backup" element={<BackupPage />} />
                 <Route path="restore" element={<RestorePage />} />
+                <Route path="recover/:merchant" element={<RecoverPage />} />
                 <Route path="m/:merchant" element={<MerchantLayout />}>
                   <Route index element={<ProfilePage />} />
                   <Route path="edit" element={<EditProfilePage />} />

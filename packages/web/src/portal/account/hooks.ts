@@ -103,8 +103,10 @@ async function keyFor(
   if (held?.bound) {
     throw new PortalApiError(409, "already_joined", "this browser already has a key here");
   }
-  if (held && held.kind === kind && held.ledger === ledger) return held;
-  const key = await newKey({ kind, ledger, merchant, merchantName, generation: 0 });
+  if (held && !held.erased && held.kind === kind && held.ledger === ledger) return held;
+  // After an erasure the old key stays bound to the erased record: never derive it again.
+  const generation = held?.erased ? held.generation + 1 : 0;
+  const key = await newKey({ kind, ledger, merchant, merchantName, generation });
   const account: Account = {
     ...key,
     merchant,

@@ -151,6 +151,7 @@ export const en = {
       "This browser holds no key for this merchant. Join them, or restore a backup made on another device.",
     goJoin: "Join this merchant",
     goRestore: "Restore a backup",
+    goRecover: "Lost your key? Get a new one through the merchant",
   },
   signIn: {
     title: "Sign in to {{merchant}}",
@@ -197,6 +198,25 @@ export const en = {
     submit: "Claim my profile",
     errors: { code: "This is not an invite code: twelve letters and digits, like K7QM-2XPD-9RTA." },
   },
+  recover: {
+    title: "A new key for {{merchant}}",
+    lead: "Lost the device or the backup with your key? Make a new key here, and {{merchant}} replaces the old one once they have checked it is you.",
+    step1: "Make your new key on this device.",
+    step2:
+      "Show it to {{merchant}}'s staff (the QR code or the text), with proof of who you are. They start a recovery.",
+    step3:
+      "After a waiting period (three days unless the merchant says otherwise), your new key replaces the old one. Your old key and your contact details are told, and the old key can refuse.",
+    make: "Make my new key",
+    notNeeded: "This browser already has a working key for this merchant.",
+    waitingTitle: "Your new key for {{merchant}}",
+    waitingLead:
+      "Show this key to {{merchant}}'s staff. Once the recovery they start has run its waiting period, sign in with it here.",
+    qrAlt: "QR code of your new key, for the merchant's staff to scan",
+    waitingHint: "This is a public key: showing it is safe. Only this device can sign with it.",
+    notYet:
+      "Not yet: the merchant has not started the recovery, or its waiting period has not ended.",
+    check: "Sign in with my new key",
+  },
   home: {
     title: "Your accounts",
     lead: "The merchants this browser holds a key for.",
@@ -204,6 +224,7 @@ export const en = {
       "This browser holds no keys yet. A merchant's join link or QR code brings you here. Moved from another device? Restore your backup.",
     restore: "Restore a backup",
     unfinished: "Not finished joining",
+    recovering: "waiting for a key recovery",
     keysTitle: "Keep your keys safe",
     keysDerived:
       "Keys kept in this browser are lost if its data is cleared. A backup file, locked with a passphrase, moves them to another device.",

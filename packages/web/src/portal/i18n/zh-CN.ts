@@ -141,6 +141,7 @@ export const zhCN: Catalogue = {
     noKeyTitle: "本浏览器没有此商家的密钥",
     noKeyLead: "本浏览器没有此商家的密钥。您可以加入该商家，或恢复在其他设备上制作的备份。",
     goJoin: "加入此商家",
+    goRecover: "密钥丢失？请通过商家获取新密钥",
     goRestore: "恢复备份",
   },
   signIn: {
@@ -188,12 +189,30 @@ export const zhCN: Catalogue = {
     submit: "认领我的资料",
     errors: { code: "这不是邀请码：应为十二位字母和数字，如 K7QM-2XPD-9RTA。" },
   },
+  recover: {
+    title: "为{{merchant}}生成新密钥",
+    lead: "丢失了保存密钥的设备或备份？请在此生成新密钥，{{merchant}}核实您的身份后会用它替换旧密钥。",
+    step1: "在本设备上生成新密钥。",
+    step2: "向{{merchant}}的工作人员出示新密钥（二维码或文本）及身份证明，由他们发起恢复。",
+    step3:
+      "等待期（除非商家另有规定，为三天）结束后，新密钥将替换旧密钥。系统会通知您的旧密钥和联系方式，旧密钥可以拒绝。",
+    make: "生成我的新密钥",
+    notNeeded: "本浏览器已持有此商家的可用密钥。",
+    waitingTitle: "您在{{merchant}}的新密钥",
+    waitingLead:
+      "请向{{merchant}}的工作人员出示此密钥。他们发起的恢复等待期结束后，即可在此用它登录。",
+    qrAlt: "您新密钥的二维码，供商家工作人员扫描",
+    waitingHint: "这是公钥，出示它是安全的。只有本设备能用它签名。",
+    notYet: "尚未完成：商家还没有发起恢复，或等待期尚未结束。",
+    check: "用新密钥登录",
+  },
   home: {
     title: "您的账户",
     lead: "本浏览器持有密钥的商家。",
     empty:
       "本浏览器还没有密钥。商家的加入链接或二维码会带您来到这里。从其他设备转来？请恢复您的备份。",
     restore: "恢复备份",
+    recovering: "正在等待密钥恢复",
     unfinished: "尚未完成加入",
     keysTitle: "妥善保管您的密钥",
     keysDerived:

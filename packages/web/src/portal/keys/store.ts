@@ -35,6 +35,13 @@ export interface Account {
   credentialId?: string;
   /** Whether the node has bound the key (after customer.join or customer.claim). */
   bound: boolean;
+  /** A replacement for a lost key, waiting for the recovery staff started to bind it. */
+  recovering?: boolean;
+  /**
+   * The customer erased their account here: the node keeps this key bound to the erased record,
+   * so joining again takes the next generation's key. Nothing else of the account is kept.
+   */
+  erased?: boolean;
   customerId?: string;
   createdAt: string;
   /** Keys this account signed with before a rotation, oldest first. */

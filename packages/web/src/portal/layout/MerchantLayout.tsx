@@ -4,6 +4,7 @@ import { Key, LogOut } from "../../components/icons.js";
 import { Spinner } from "../../components/ui.js";
 import { useAccount } from "../account/hooks.js";
 import type { Account } from "../keys/store.js";
+import { AwaitingRecovery } from "../pages/RecoverPage.js";
 import { useSignIn, useSignOut } from "../session/hooks.js";
 import { useSession } from "../session/session.js";
 import { SignCancelled } from "../signing/SigningProvider.js";
@@ -25,6 +26,9 @@ export function MerchantLayout() {
         <ErrorMessage error={account.error} retry={() => account.refetch()} />
       </div>
     );
+  }
+  if (account.data?.recovering && !account.data.bound) {
+    return <AwaitingRecovery account={account.data} />;
   }
   if (!account.data?.bound) return <NoKeyHere merchant={merchant} />;
   if (!session) return <SignIn account={account.data} />;
@@ -87,6 +91,11 @@ function NoKeyHere(props: { merchant: string }) {
         </li>
         <li>
           <Link to="/restore">{t("merchant.goRestore")}</Link>
+        </li>
+        <li>
+          <Link to={`/recover/${props.merchant}`} data-testid="go-recover">
+            {t("merchant.goRecover")}
+          </Link>
         </li>
       </ul>
     </div>

@@ -19,7 +19,7 @@ export function HomePage() {
     );
   }
   const bound = accounts.data.filter((a) => a.bound);
-  const unfinished = accounts.data.filter((a) => !a.bound);
+  const unfinished = accounts.data.filter((a) => !a.bound && !a.erased);
   const derived = bound.some((a) => a.kind === "ed25519");
   return (
     <div className="page narrow">
@@ -60,7 +60,10 @@ export function HomePage() {
             <ul className="plain-list link-list">
               {unfinished.map((a) => (
                 <li key={a.merchant}>
-                  <Link to={`/join/${a.merchant}`}>{a.merchantName}</Link>
+                  <Link to={a.recovering ? `/recover/${a.merchant}` : `/join/${a.merchant}`}>
+                    {a.merchantName}
+                  </Link>
+                  {a.recovering ? <span className="muted"> · {t("home.recovering")}</span> : null}
                 </li>
               ))}
             </ul>

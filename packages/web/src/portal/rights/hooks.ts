@@ -5,7 +5,7 @@ import { ACCOUNTS_KEY, refOf, submit } from "../account/hooks.js";
 import { call, PortalApiError } from "../api/client.js";
 import { Me } from "../api/schemas.js";
 import { draftCommand } from "../keys/signer.js";
-import { type Account, deleteAccount } from "../keys/store.js";
+import { type Account, putAccount } from "../keys/store.js";
 import { signedIn } from "../session/hooks.js";
 import { currentSession, dropSession, useSession } from "../session/session.js";
 import { useSign } from "../signing/SigningProvider.js";
@@ -194,9 +194,12 @@ export function useErase(account: Account | null | undefined) {
       // Off the merchant's pages first, so they do not ask to sign in again.
       navigate("/erased", { state: erased, replace: true });
       dropSession(account.merchant);
-      await deleteAccount(account.merchant);
+      // Kept as a tombstone (the key's generation, nothing personal): joining again here then
+      // derives a new key, since the node keeps this one bound to the erased record.
+      const { pending: _, recovering: __, customerId: ___, ...kept } = account;
+      await putAccount({ ...kept, bound: false, erased: true });
       client.removeQueries({ queryKey: ["portal", account.merchant] });
-      client.setQueryData([...ACCOUNTS_KEY, account.merchant], null);
+      client.removeQueries({ queryKey: [...ACCOUNTS_KEY, account.merchant] });
       await client.invalidateQueries({ queryKey: ACCOUNTS_KEY });
       return erased;
     },
