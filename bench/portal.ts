@@ -183,11 +183,17 @@ async function main() {
               };
             };
           };
+          // The API's JSON, as far as this reads it: a history page, or the fields.
+          type Answer = {
+            checkpoint: string;
+            entries: unknown[];
+            next: string | null;
+            fields: unknown[];
+          };
           const get = async (path: string) =>
-            // biome-ignore lint/suspicious/noExplicitAny: the API's JSON
             (await (
               await fetch(path, { headers: { authorization: `Bearer ${token}` } })
-            ).json()) as any;
+            ).json()) as Answer;
           const t0 = performance.now();
           const entries: unknown[] = [];
           let page = await get("/v1/portal/history?limit=1000");

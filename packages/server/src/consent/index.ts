@@ -1,6 +1,6 @@
+import type { JsonValue } from "@patron/ledger";
 import { Channels } from "../channels/index.js";
 import { Customers } from "../customers/customers.js";
-import type { JsonValue } from "@patron/ledger";
 import type { Domain } from "../domain.js";
 import type { Party } from "../ledger/sequencer.js";
 import { consentCommands } from "./commands.js";

@@ -4,7 +4,7 @@ import type { Customers } from "../customers/customers.js";
 import { CustomerView } from "../customers/routes.js";
 import type { Queryable } from "../db/database.js";
 import type { SubjectExports } from "../domain.js";
-import { type App, type CustomerPrincipal, customerOf, requireCustomer } from "../http/app.js";
+import { type App, customerOf, requireCustomer } from "../http/app.js";
 import { ApiError } from "../http/errors.js";
 import { errorResponses, Limit, Position, toHex } from "../http/schemas.js";
 import type { ProofService } from "../ledger/proofs.js";

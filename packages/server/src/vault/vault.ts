@@ -140,7 +140,11 @@ export class Vault {
       retentionKeyContext(hold.id),
     );
     return rows.map((r) => {
-      const plain = openSealed(key, r.sealed, heldContext(hold.id, r.customerId, r.field, r.version));
+      const plain = openSealed(
+        key,
+        r.sealed,
+        heldContext(hold.id, r.customerId, r.field, r.version),
+      );
       if (!plain) throw new VaultError("corrupt", `held ${r.field} v${r.version} does not decrypt`);
       const { salt, value } = JSON.parse(Buffer.from(plain).toString("utf8")) as {
         salt: string;
@@ -542,7 +546,11 @@ export class Vault {
     let done = 0;
     for (const table of ["vault_index_keys", "vault_data_keys", "retention_holds"] as const) {
       const idColumn =
-        table === "vault_index_keys" ? "merchant_id" : table === "retention_holds" ? "id" : "customer_id";
+        table === "vault_index_keys"
+          ? "merchant_id"
+          : table === "retention_holds"
+            ? "id"
+            : "customer_id";
       for (;;) {
         const { rows } = await this.db.query<{
           id: string;
