@@ -31,7 +31,11 @@ export default defineConfig({
   plugins: [react(), portalPages()],
   resolve: {
     // From source, so building the explorer never waits on (or uses a stale) ledger dist.
-    alias: { "@patron/ledger": here("../ledger/src/index.ts") },
+    alias: {
+      "@patron/ledger": here("../ledger/src/index.ts"),
+      // The LedgerAnchor ABI alone (the package's root also holds node-only code: anvil, deploy).
+      "@patron/contracts/abi": here("../contracts/src/generated/LedgerAnchor.ts"),
+    },
   },
   build: {
     outDir: here("dist"),

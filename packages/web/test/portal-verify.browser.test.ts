@@ -27,7 +27,10 @@ import { buildWeb, requireChromium } from "./browser-support.js";
 // fresh build of packages/web, driven in Debian's chromium. The browser reaches the node through
 // a small HTTP proxy in this test, which passes everything through until a test tells it to
 // alter one entry's bytes or one field's value in the node's answer: the page must then say
-// what failed, and call nothing verified. Screenshots, desktop and phone, go to
+// what failed, and call nothing verified. The page reads the anchoring contract from the embedded
+// chain itself, by JSON-RPC (the node publishes anvil's URL as its public RPC URL), and remembers
+// the last head it verified in localStorage: the tests watch its calls to the chain, and tamper
+// with that record to see a rewritten history caught. Screenshots, desktop and phone, go to
 // test-artifacts/portal/ at the repository root.
 
 const artifacts = fileURLToPath(new URL("../../../test-artifacts/portal/", import.meta.url));
@@ -57,6 +60,10 @@ describe.runIf(haveBrowser)("the portal's verification pages in a browser", () =
   let tamper: Tamper | null = null;
   const problems: string[] = [];
   const found: string[] = [];
+  /** The JSON-RPC methods the page called on the chain, in order. */
+  const chainCalls: string[] = [];
+  /** The checkpoint size of the first check this browser made. */
+  let firstChecked = 0;
 
   const api = async (path: string, init: { method?: string; body?: unknown } = {}) => {
     const res = await fetch(`${node.url}${path}`, {
@@ -70,7 +77,7 @@ describe.runIf(haveBrowser)("the portal's verification pages in a browser", () =
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
 
-  /** Passes every request to the node; `tamper` rewrites the portal's history and fields. */
+  /** Passes every request to the node; `tamper` rewrites the history, fields and anchors. */
   const startProxy = () =>
     new Promise<void>((resolve) => {
       proxy = createServer((req, res) => {
@@ -81,7 +88,7 @@ describe.runIf(haveBrowser)("the portal's verification pages in a browser", () =
             tamper &&
             req.method === "GET" &&
             up.statusCode === 200 &&
-            /^\/v1\/portal\/(history|fields)$/.test(target.pathname)
+            /^\/v1\/(portal\/(history|fields)|ledger\/anchors)$/.test(target.pathname)
               ? tamper
               : null;
           if (!rewrite) {
@@ -188,6 +195,19 @@ describe.runIf(haveBrowser)("the portal's verification pages in a browser", () =
       throw new Error("no portal session in this tab");
     });
 
+  /** The last head the page verified, as it keeps it in localStorage. */
+  const lastCheckKey = () => `patron.portal.verified.${merchant.id}.${customerId}`;
+  const lastCheck = async () =>
+    page.evaluate(
+      (key) => JSON.parse(localStorage.getItem(key) ?? "null") as Record<string, unknown> | null,
+      lastCheckKey(),
+    );
+  const setLastCheck = async (value: unknown) =>
+    page.evaluate(([key, text]) => localStorage.setItem(key, text), [
+      lastCheckKey(),
+      JSON.stringify(value),
+    ] as const);
+
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), "patron-portal-verify-"));
     const webRoot = join(tmp, "web");
@@ -220,6 +240,14 @@ describe.runIf(haveBrowser)("the portal's verification pages in a browser", () =
     page = await context.newPage();
     page.setDefaultTimeout(20_000);
     page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+    page.on("request", (req) => {
+      const rpc = node.publicRpcUrl;
+      if (!rpc || req.method() !== "POST" || !req.url().startsWith(rpc)) return;
+      const body = JSON.parse(req.postData() ?? "{}") as
+        | { method?: string }
+        | { method?: string }[];
+      for (const call of Array.isArray(body) ? body : [body]) chainCalls.push(String(call.method));
+    });
     page.on("console", (msg) => {
       if (msg.type() === "error" && !/Failed to load resource/.test(msg.text())) {
         problems.push(`console error: ${msg.text()}`);
@@ -277,8 +305,14 @@ describe.runIf(haveBrowser)("the portal's verification pages in a browser", () =
     expect(await line.textContent()).toMatch(/match the fingerprints the ledger keeps/);
   });
 
-  it("verifies the whole history in the browser: every proof, signature and value, one chain with no gap, anchored", async () => {
-    await page.getByRole("link", { name: "History", exact: true }).click();
+  it("verifies the whole history in the browser: every proof, signature and value, one chain with no gap, anchored", {
+    timeout: 90_000,
+  }, async () => {
+    // The profile's own check (made on each visit since joining) was remembered: start again
+    // from none, so that this is the first check this browser makes.
+    expect(await lastCheck()).not.toBeNull();
+    await page.evaluate((key) => localStorage.removeItem(key), lastCheckKey());
+    await page.goto(`${base}/me/m/${merchant.id}/history`);
     await page.getByTestId("history-verified").waitFor({ timeout: 30_000 });
     const summary = (await page.getByTestId("history-summary").textContent()) ?? "";
     expect(summary).toMatch(
@@ -313,10 +347,35 @@ describe.runIf(haveBrowser)("the portal's verification pages in a browser", () =
       "Asked about the opening hours",
     );
     expect(await page.getByTestId("history-chain").textContent()).toMatch(/no gap/);
-    // The checkpoint's anchor on chain, its root tied to the checkpoint here.
-    const anchored = page.locator('[data-testid="history-anchor"][data-state="anchored"]');
+    // The first check in this browser: said so, and remembered.
+    const size = Number(/checkpoint of ([\d,]+) entries/.exec(summary)?.[1]?.replace(/,/g, ""));
+    const continuity = page.getByTestId("history-continuity");
+    expect(await continuity.getAttribute("data-state")).toBe("first");
+    expect(await continuity.textContent()).toBe(
+      `No gap: ${count} entries up to checkpoint ${size.toLocaleString("en-GB")}. This is the first check in this browser: it is remembered, so that the next one proves the log still holds what was verified now.`,
+    );
+    const remembered = await lastCheck();
+    expect(remembered).toMatchObject({ size, entries: count });
+    firstChecked = size;
+    // The anchor, read from the chain by the page itself: the contract holds this checkpoint's
+    // root, or a later one a consistency proof joins to it (the checkpoint is rarely anchored
+    // itself: the log grows every half second).
+    const rpc = node.publicRpcUrl as string;
+    expect(rpc).toBe(node.chain?.rpcUrl);
+    const anchored = page.locator('[data-testid="history-anchor"][data-state^="anchored"]');
     await anchored.waitFor({ timeout: 30_000 });
-    expect(await anchored.textContent()).toMatch(/anchored on chain \d+ at block [\d,]+/);
+    const host = new URL(rpc).host;
+    expect(await anchored.textContent()).toMatch(
+      new RegExp(
+        `^Anchored on chain ${node.chain?.chainId}: the contract holds (this checkpoint's root at size [\\d,]+|a later root, at size [\\d,]+, that extends this checkpoint of [\\d,]+ entries|the root at size [\\d,]+, which already holds all your entries).* \\(read from the chain at ${host.replace(/\./g, "\\.")}`,
+      ),
+    );
+    expect(await page.getByTestId("history-anchor-contract").getAttribute("title")).toBe(
+      node.chain?.contract,
+    );
+    // The browser asked the chain, not the node: eth_chainId, then eth_call (origin, rootAt…).
+    expect(chainCalls).toContain("eth_chainId");
+    expect(chainCalls.filter((m) => m === "eth_call").length).toBeGreaterThanOrEqual(2);
     await axe("history");
     await fitsPhone();
 
@@ -370,6 +429,137 @@ describe.runIf(haveBrowser)("the portal's verification pages in a browser", () =
     expect(text).toContain("Proven");
     await axe("data-use");
     await fitsPhone();
+  });
+
+  it("remembers the head it verified: the next check proves the log still holds it", {
+    timeout: 90_000,
+  }, async () => {
+    await page.getByRole("link", { name: "History", exact: true }).click();
+    await page.getByTestId("history-verified").waitFor({ timeout: 30_000 });
+    await page.locator('[data-testid="history-anchor"]:not([data-state="checking"])').waitFor();
+    const before = (await lastCheck()) as { size: number; head: number; entries: number };
+    expect(before.size).toBeGreaterThanOrEqual(firstChecked);
+    // Staff record another call: a new entry on the customer's chain, in a larger tree.
+    const call = await api("/v1/interactions", {
+      method: "POST",
+      body: {
+        channel: "phone",
+        direction: "outbound",
+        kind: "call",
+        occurredAt: "2026-05-31T09:00:00Z",
+        customerId,
+        summary: "Called back about the opening hours",
+      },
+    });
+    expect(call.status).toBe(201);
+    // The node is asked for the proof that the remembered tree is a prefix of the new one.
+    const proofAsked = page.waitForRequest((r) =>
+      r.url().includes(`/v1/ledger/proofs/consistency?from=${before.size}&to=`),
+    );
+    await page.getByTestId("history-recheck").click();
+    const line = page.locator('[data-testid="history-continuity"][data-state="consistent"]');
+    await line.waitFor({ timeout: 30_000 });
+    await proofAsked;
+    const after = (await lastCheck()) as { size: number; head: number; entries: number };
+    expect(after.size).toBeGreaterThan(before.size);
+    expect(after.head).toBeGreaterThan(before.head);
+    expect(after.entries).toBeGreaterThan(before.entries);
+    expect(await line.textContent()).toMatch(
+      new RegExp(
+        `^No gap: ${after.entries} entries up to checkpoint ${after.size.toLocaleString("en-GB")}; consistent with your last check at checkpoint ${before.size.toLocaleString("en-GB")} \\(.+\\): the log still holds what was verified then, and your chain still reaches entry ${before.head}\\.$`,
+      ),
+    );
+    await axe("history-second-check");
+  });
+
+  it("catches a history rewritten since the last check, and an entry taken off the chain", {
+    timeout: 120_000,
+  }, async () => {
+    const real = (await lastCheck()) as { size: number; root: string; head: number };
+    // The remembered checkpoint's root no longer matches the log's tree of that size.
+    await setLastCheck({ ...real, root: "ab".repeat(32) });
+    await page.reload();
+    const alert = page.getByTestId("history-continuity-alert");
+    await alert.waitFor({ timeout: 30_000 });
+    expect(await alert.getAttribute("role")).toBe("alert");
+    expect(await alert.textContent()).toContain(
+      `History rewritten since your last check: the log no longer holds the checkpoint of ${real.size.toLocaleString("en-GB")} entries this browser verified on `,
+    );
+    expect(await page.getByTestId("history-continuity").getAttribute("data-state")).toBe(
+      "rewritten",
+    );
+    expect(await page.getByTestId("history-verified").count()).toBe(0);
+    expect(await page.locator("main").textContent()).not.toMatch(/Verified in your browser/);
+    // Kept as it was: the check that contradicts it does not replace it.
+    expect((await lastCheck())?.root).toBe("ab".repeat(32));
+    await axe("history-rewritten");
+    await fitsPhone();
+    await page.getByTestId("language-switch").selectOption("zh-CN");
+    await page.getByText("自您上次核验以来，您的历史记录发生了变化").waitFor();
+    expect(await alert.textContent()).toContain("自您上次核验以来历史已被改写");
+    await axe("history-rewritten-zh");
+    await page.getByTestId("language-switch").selectOption("en");
+
+    // The log holds the remembered tree, but the chain from the newest entry no longer reaches
+    // the remembered head (entry 0 is the merchant's, never on the customer's chain).
+    await setLastCheck({ ...real, head: 0 });
+    await page.reload();
+    await alert.waitFor({ timeout: 30_000 });
+    expect(await alert.textContent()).toContain(
+      "Your last verified entry is no longer on your chain: entry 0, verified on ",
+    );
+    expect(await page.getByTestId("history-continuity").getAttribute("data-state")).toBe(
+      "headLost",
+    );
+    await axe("history-head-lost");
+
+    // Once the customer knows why, they may forget it: the next check is a first one again.
+    await page.getByTestId("history-forget").click();
+    await page.locator('[data-testid="history-continuity"][data-state="first"]').waitFor({
+      timeout: 30_000,
+    });
+    expect((await lastCheck())?.size).toBeGreaterThanOrEqual(real.size);
+    expect(await page.getByTestId("history-continuity-alert").count()).toBe(0);
+  });
+
+  it("says what the chain does not confirm: no endpoint published, or a node naming another chain", {
+    timeout: 90_000,
+  }, async () => {
+    const anchors = (edit: (a: Record<string, unknown>) => void): Tamper => {
+      return (path, body) => {
+        if (path !== "/v1/ledger/anchors") return body;
+        const answer = JSON.parse(body) as Record<string, unknown>;
+        edit(answer);
+        return JSON.stringify(answer);
+      };
+    };
+    try {
+      tamper = anchors((a) => {
+        a.rpcUrl = null;
+      });
+      const calls = chainCalls.length;
+      await page.reload();
+      const none = page.locator('[data-testid="history-anchor"][data-state="no-rpc"]');
+      await none.waitFor({ timeout: 30_000 });
+      expect(await none.textContent()).toContain(
+        "Not checked here: this node publishes no address where your browser may read the chain.",
+      );
+      expect(chainCalls.length).toBe(calls);
+
+      tamper = anchors((a) => {
+        a.chainId = 1;
+      });
+      await page.reload();
+      const mismatch = page.locator('[data-testid="history-anchor"][data-state="mismatch"]');
+      await mismatch.waitFor({ timeout: 30_000 });
+      expect(await mismatch.locator("[role=alert]").count()).toBe(1);
+      expect(await mismatch.textContent()).toContain(
+        `MISMATCH: the chain at ${new URL(node.publicRpcUrl as string).host} is chain ${node.chain?.chainId}, but the node says its anchors are on chain 1.`,
+      );
+      await axe("history-anchor-mismatch");
+    } finally {
+      tamper = null;
+    }
   });
 
   it("downloads the export, which `patron verify` checks offline", {

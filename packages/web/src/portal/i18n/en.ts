@@ -589,22 +589,64 @@ export const en = {
     },
     anchor: {
       label: "Anchored on chain",
-      checking: "Looking for the anchor of this checkpoint…",
-      anchored:
-        "The tree of {{size}} entries is anchored on chain {{chain}} at block {{block}}; its root was checked against this checkpoint in your browser.",
-      transaction: "Transaction",
-      fromNode:
-        "The block and transaction come from the node: look them up on the chain, or run patron verify with --chain, to see them yourself.",
-      waiting:
-        "Not anchored yet: the node anchors its checkpoints on a schedule. This updates by itself.",
-      inFlight: "Being anchored now. This updates by itself.",
-      failed:
-        "Not anchored yet: the node's last attempt failed, as it could not reach the chain. It tries again; this updates by itself.",
+      checking: "Reading the anchoring contract from the chain…",
+      exact:
+        "Anchored on chain {{chain}}: the contract holds this checkpoint's root at size {{size}} (read from the chain at {{host}}).",
+      later:
+        "Anchored on chain {{chain}}: the contract holds a later root, at size {{size}}, that extends this checkpoint of {{checkpoint}} entries (read from the chain at {{host}}; the consistency proof was checked in your browser).",
+      earlier:
+        "Anchored on chain {{chain}}: the contract holds the root at size {{size}}, which already holds all your entries, and this checkpoint of {{checkpoint}} entries extends it (read from the chain at {{host}}; the consistency proof was checked in your browser).",
+      contract: "Contract",
+      transaction: "transaction",
+      pending:
+        "Not anchored yet: the contract's latest anchored size is {{latest}}, and this checkpoint has {{size}} entries (read from the chain at {{host}}). The node anchors on a schedule, so this is normal for a few seconds; this updates by itself.",
+      nodeFailing: "The node says its last attempt to anchor failed; it tries again.",
+      noRpc:
+        "Not checked here: this node publishes no address where your browser may read the chain. Run patron verify with --chain on your export to check it against the contract.",
+      unreachable: "Not checked: the chain did not answer at {{host}}. This tries again by itself.",
+      proofError:
+        "Not checked: the node did not give the consistency proof that joins this checkpoint to the root on chain. This tries again by itself.",
       off: "This node does not anchor its ledger on a chain.",
       unavailable: "This node cannot say whether its ledger is anchored.",
       error: "The anchor could not be checked: the node did not answer.",
-      mismatch:
-        "The node lists the tree of {{size}} entries as anchored, but that root does not match this checkpoint.",
+      mismatch: {
+        title: "MISMATCH",
+        chain:
+          "the chain at {{host}} is chain {{chain}}, but the node says its anchors are on chain {{nodeChain}}.",
+        noContract:
+          "there is no contract on chain {{chain}} at the address the node names for its anchors.",
+        origin:
+          'the contract anchors the log "{{contractOrigin}}", not this one ("{{logOrigin}}").',
+        root: "the contract holds another root at size {{size}} than this checkpoint's: the log forked, or this checkpoint is not the one anchored.",
+        consistency:
+          "the root the contract holds at size {{size}} is not one history with this checkpoint: the consistency proof does not verify.",
+        noRoot: "the contract reports size {{size}} as anchored, but holds no root for it.",
+      },
+    },
+    continuity: {
+      first_one:
+        "No gap: {{count}} entry up to checkpoint {{size}}. This is the first check in this browser: it is remembered, so that the next one proves the log still holds what was verified now.",
+      first_other:
+        "No gap: {{count}} entries up to checkpoint {{size}}. This is the first check in this browser: it is remembered, so that the next one proves the log still holds what was verified now.",
+      consistent_one:
+        "No gap: {{count}} entry up to checkpoint {{size}}; consistent with your last check at checkpoint {{lastSize}} ({{date}}): the log still holds what was verified then, and your chain still reaches entry {{head}}.",
+      consistent_other:
+        "No gap: {{count}} entries up to checkpoint {{size}}; consistent with your last check at checkpoint {{lastSize}} ({{date}}): the log still holds what was verified then, and your chain still reaches entry {{head}}.",
+      behind:
+        "The node sent checkpoint {{size}}, older than checkpoint {{lastSize}} of your last check ({{date}}). It is part of what you verified then, but says nothing of what came since: your last check is kept.",
+      unchecked:
+        "Not compared with your last check at checkpoint {{lastSize}} ({{date}}): the node did not give the consistency proof. Your last check is kept; check again later.",
+      rewritten:
+        "History rewritten since your last check: the log no longer holds the checkpoint of {{lastSize}} entries this browser verified on {{date}}. The consistency proof from it to this checkpoint of {{size}} entries does not verify.",
+      headLost:
+        "Your last verified entry is no longer on your chain: entry {{head}}, verified on {{date}} in the checkpoint of {{lastSize}} entries, is not reached from your newest entry.",
+      otherLog:
+        'This is another log: your last check, on {{date}}, was of the log "{{lastOrigin}}"; this one is "{{origin}}".',
+      alertTitle: "Your history changed since your last check",
+      alertLead:
+        "What the node sent verifies on its own, but contradicts what this browser verified before. Tell the merchant, and keep an export as evidence.",
+      forget: "Forget my last check",
+      forgetHint: "Only once you know why: the next check then starts again as a first one.",
     },
     failed: "Your history did not verify",
     failedLead:

@@ -14,7 +14,8 @@ import {
 } from "../../components/icons.js";
 import { Card, Pill, Spinner, shorten } from "../../components/ui.js";
 import { DateTime, ErrorMessage, useTitle } from "../layout/ui.js";
-import type { HistoryAnchor } from "../verify/anchor.js";
+import type { ChainAnchor, ChainMismatch } from "../verify/chain.js";
+import { type Continuity, contradicts } from "../verify/continuity.js";
 import { ExportCard } from "../verify/ExportCard.js";
 import { actedBy, formatValue, type Problem, type ProvenHistoryEntry } from "../verify/history.js";
 import {
@@ -23,12 +24,14 @@ import {
   useHistoryAnchor,
   useHistoryCheck,
 } from "../verify/hooks.js";
+import { forgetLastCheck } from "../verify/last-check.js";
 import type { FieldValue } from "../verify/schemas.js";
 
 /**
  * The customer's history at one merchant, proven in the browser (verify/history.ts): the
  * checkpoint's signature, every entry's inclusion, every signature of theirs, every value's
- * commitment, the chain with no gap, and whether the checkpoint is anchored on chain.
+ * commitment, the chain with no gap, that the log still holds what this browser verified last
+ * time (verify/continuity.ts), and whether it is anchored, read from the chain (verify/chain.ts).
  */
 export function HistoryPage() {
   const { t } = useTranslation();
@@ -60,7 +63,15 @@ export function HistoryPage() {
         {!check.isFetching && verdict && !verdict.ok ? (
           <Failed problems={verdict.problems} />
         ) : null}
-        {!check.isFetching && check.data && verdict?.ok ? <Verified check={check.data} /> : null}
+        {!check.isFetching && check.data && verdict?.ok ? (
+          <Verified
+            check={check.data}
+            forget={() => {
+              forgetLastCheck(merchant, check.data.customer);
+              check.refetch();
+            }}
+          />
+        ) : null}
       </Card>
       {!check.isFetching && check.data && verdict?.ok ? (
         <Entries entries={verdict.entries} currentKey={check.data.currentKey} />
@@ -132,23 +143,57 @@ function Failed(props: { problems: Problem[] }) {
   );
 }
 
-function Verified(props: { check: HistoryCheck }) {
+function Verified(props: { check: HistoryCheck; forget: () => void }) {
   const { t } = useTranslation();
   const v = props.check.verdict;
   const anchor = useHistoryAnchor(props.check);
   if (!v.ok) return null;
   const size = v.head.size.toLocaleString();
+  const continuity = props.check.continuity;
+  const broken = continuity !== undefined && contradicts(continuity);
   return (
-    <div className="verify-verdict" data-testid="history-verified">
-      <div className="verdict verdict-ok" role="status">
-        <ShieldCheck size={22} />
-        <div className="verdict-main">
-          <strong>{t("history.verified")}</strong>
-          <p data-testid="history-summary">
-            {t("history.summary", { count: v.entries.length, size })}
-          </p>
+    <div
+      className="verify-verdict"
+      data-testid={broken ? "history-contradicted" : "history-verified"}
+    >
+      {broken ? (
+        <div className="verdict verdict-bad" role="alert" data-testid="history-continuity-alert">
+          <ShieldX size={22} />
+          <div className="verdict-main">
+            <strong>{t("history.continuity.alertTitle")}</strong>
+            <p>
+              <ContinuityText
+                c={continuity}
+                count={v.entries.length}
+                size={v.head.size}
+                origin={v.head.checkpoint.origin}
+              />
+            </p>
+            <p>{t("history.continuity.alertLead")}</p>
+            <p className="hint">
+              <button
+                type="button"
+                className="btn btn-ghost"
+                onClick={props.forget}
+                data-testid="history-forget"
+              >
+                {t("history.continuity.forget")}
+              </button>{" "}
+              {t("history.continuity.forgetHint")}
+            </p>
+          </div>
         </div>
-      </div>
+      ) : (
+        <div className="verdict verdict-ok" role="status">
+          <ShieldCheck size={22} />
+          <div className="verdict-main">
+            <strong>{t("history.verified")}</strong>
+            <p data-testid="history-summary">
+              {t("history.summary", { count: v.entries.length, size })}
+            </p>
+          </div>
+        </div>
+      )}
       <ul className="plain-list verify-checks">
         <li className="check-ok">
           <Check size={14} />
@@ -179,6 +224,14 @@ function Verified(props: { check: HistoryCheck }) {
           <Check size={14} />
           <span>{t("history.checks.chain")}</span>
         </li>
+        {continuity ? (
+          <ContinuityRow
+            c={continuity}
+            count={v.entries.length}
+            size={v.head.size}
+            origin={v.head.checkpoint.origin}
+          />
+        ) : null}
         <AnchorRow
           state={anchor.data}
           pending={anchor.isPending}
@@ -189,14 +242,82 @@ function Verified(props: { check: HistoryCheck }) {
   );
 }
 
-function AnchorRow(props: { state?: HistoryAnchor; pending: boolean; failed: boolean }) {
+/** A date and time in the page's language. */
+function useWhen() {
+  const { i18n } = useTranslation();
+  return (iso: string) => {
+    const d = new Date(iso);
+    if (Number.isNaN(d.getTime())) return iso;
+    return new Intl.DateTimeFormat(i18n.language, {
+      dateStyle: "medium",
+      timeStyle: "short",
+    }).format(d);
+  };
+}
+
+/** What this check says of the last one this browser verified, in words. */
+function ContinuityText(props: { c: Continuity; count: number; size: number; origin: string }) {
+  const { t } = useTranslation();
+  const when = useWhen();
+  const { c } = props;
+  const size = props.size.toLocaleString();
+  if (c.kind === "first") return <>{t("history.continuity.first", { count: props.count, size })}</>;
+  const last = {
+    lastSize: c.last.size.toLocaleString(),
+    date: when(c.last.at),
+    head: c.last.head,
+    size,
+  };
+  switch (c.kind) {
+    case "consistent":
+      return <>{t("history.continuity.consistent", { count: props.count, ...last })}</>;
+    case "behind":
+      return <>{t("history.continuity.behind", last)}</>;
+    case "unchecked":
+      return <>{t("history.continuity.unchecked", last)}</>;
+    case "rewritten":
+      return <>{t("history.continuity.rewritten", last)}</>;
+    case "headLost":
+      return <>{t("history.continuity.headLost", last)}</>;
+    default:
+      return (
+        <>
+          {t("history.continuity.otherLog", {
+            ...last,
+            lastOrigin: c.last.origin,
+            origin: props.origin,
+          })}
+        </>
+      );
+  }
+}
+
+function ContinuityRow(props: { c: Continuity; count: number; size: number; origin: string }) {
+  const { c } = props;
+  const bad = contradicts(c);
+  const ok = c.kind === "first" || c.kind === "consistent";
+  return (
+    <li
+      className={bad ? "check-bad" : ok ? "check-ok" : "check-skip"}
+      data-testid="history-continuity"
+      data-state={c.kind}
+    >
+      {bad ? <Cross size={14} /> : ok ? <Check size={14} /> : <Info size={14} />}
+      <span>
+        <ContinuityText c={c} count={props.count} size={props.size} origin={props.origin} />
+      </span>
+    </li>
+  );
+}
+
+function AnchorRow(props: { state?: ChainAnchor; pending: boolean; failed: boolean }) {
   const { t } = useTranslation();
   const s = props.state;
-  const row = (cls: string, icon: ReactNode, text: ReactNode, testState: string) => (
+  const row = (cls: string, icon: ReactNode, text: ReactNode, testState: string, label = true) => (
     <li className={cls} data-testid="history-anchor" data-state={testState}>
       {icon}
       <span>
-        <span className="check-label">{t("history.anchor.label")}: </span>
+        {label ? <span className="check-label">{t("history.anchor.label")}: </span> : null}
         {text}
       </span>
     </li>
@@ -207,53 +328,127 @@ function AnchorRow(props: { state?: HistoryAnchor; pending: boolean; failed: boo
     return row("check-skip", <Spinner />, t("history.anchor.checking"), "checking");
   }
   switch (s.kind) {
-    case "anchored":
+    case "anchored": {
+      const words = {
+        chain: s.source.chainId,
+        size: s.size.toLocaleString(),
+        checkpoint: s.checkpoint.toLocaleString(),
+        host: s.source.host,
+      };
       return row(
         "check-ok",
         <AnchorIcon size={14} />,
         <>
-          {t("history.anchor.anchored", {
-            size: s.size.toLocaleString(),
-            chain: s.chainId ?? "?",
-            block: s.blockNumber?.toLocaleString() ?? "?",
-          })}
-          {s.txHash ? (
-            <>
-              {" "}
-              {t("history.anchor.transaction")}{" "}
-              <code title={s.txHash} className="did">
-                {shorten(s.txHash, 8)}
-              </code>
-              .
-            </>
-          ) : null}{" "}
-          <span className="hint">{t("history.anchor.fromNode")}</span>
+          {s.how === "exact"
+            ? t("history.anchor.exact", words)
+            : s.how === "later"
+              ? t("history.anchor.later", words)
+              : t("history.anchor.earlier", words)}{" "}
+          <span className="hint">
+            {t("history.anchor.contract")}{" "}
+            <code title={s.source.contract} className="did" data-testid="history-anchor-contract">
+              {shorten(s.source.contract, 8)}
+            </code>
+            {s.txHash ? (
+              <>
+                , {t("history.anchor.transaction")}{" "}
+                <code title={s.txHash} className="did">
+                  {shorten(s.txHash, 8)}
+                </code>
+              </>
+            ) : null}
+            .
+          </span>
         </>,
-        "anchored",
+        `anchored-${s.how}`,
+        // The words begin with "Anchored on chain N".
+        false,
       );
+    }
     case "mismatch":
       return (
-        <li className="check-bad" data-testid="history-anchor" data-state="mismatch" role="alert">
+        <li className="check-bad" data-testid="history-anchor" data-state="mismatch">
           <Cross size={14} />
-          <span>
+          <span role="alert">
             <span className="check-label">{t("history.anchor.label")}: </span>
-            {t("history.anchor.mismatch", { size: s.size.toLocaleString() })}
+            <strong>{t("history.anchor.mismatch.title")}</strong>:{" "}
+            <MismatchText problem={s.problem} host={s.source.host} chain={s.source.chainId} />{" "}
+            <span className="hint">
+              {t("history.anchor.contract")}{" "}
+              <code title={s.source.contract} className="did">
+                {shorten(s.source.contract, 8)}
+              </code>
+              .
+            </span>
           </span>
         </li>
       );
-    case "waiting":
+    case "pending":
       return row(
         "check-skip",
         <Clock size={14} />,
-        s.inFlight ? t("history.anchor.inFlight") : t("history.anchor.waiting"),
-        "waiting",
+        <>
+          {t("history.anchor.pending", {
+            latest: s.latest.toLocaleString(),
+            size: s.size.toLocaleString(),
+            host: s.source.host,
+          })}
+          {s.nodeFailing ? <> {t("history.anchor.nodeFailing")}</> : null}
+        </>,
+        "pending",
       );
-    case "failed":
-      return row("check-skip", <Alert size={14} />, t("history.anchor.failed"), "failed");
+    case "noRpc":
+      return row("check-skip", <Info size={14} />, t("history.anchor.noRpc"), "no-rpc");
+    case "unreachable":
+      return row(
+        "check-skip",
+        <Alert size={14} />,
+        <>
+          {t("history.anchor.unreachable", { host: s.host })}{" "}
+          <code className="problem-detail">{s.detail}</code>
+        </>,
+        "unreachable",
+      );
+    case "proofError":
+      return row("check-skip", <Alert size={14} />, t("history.anchor.proofError"), "proof-error");
     case "off":
       return row("check-skip", <Info size={14} />, t("history.anchor.off"), "off");
     default:
       return row("check-skip", <Info size={14} />, t("history.anchor.unavailable"), "unavailable");
+  }
+}
+
+function MismatchText(props: { problem: ChainMismatch; host: string; chain: number }) {
+  const { t } = useTranslation();
+  const p = props.problem;
+  switch (p.what) {
+    case "chain":
+      return (
+        <>
+          {t("history.anchor.mismatch.chain", {
+            host: props.host,
+            chain: props.chain,
+            nodeChain: p.nodeChainId,
+          })}
+        </>
+      );
+    case "noContract":
+      return <>{t("history.anchor.mismatch.noContract", { chain: props.chain })}</>;
+    case "origin":
+      return (
+        <>
+          {t("history.anchor.mismatch.origin", {
+            contractOrigin: p.contractOrigin,
+            logOrigin: p.logOrigin,
+          })}
+        </>
+      );
+    case "root":
+      return <>{t("history.anchor.mismatch.root", { size: p.size.toLocaleString() })}</>;
+    case "consistency":
+      return <>{t("history.anchor.mismatch.consistency", { size: p.size.toLocaleString() })}</>;
+    default:
+      return <>{t("history.anchor.mismatch.noRoot", { size: p.size.toLocaleString() })}</>;
   }
 }
 

@@ -1,6 +1,5 @@
 import {
   commitment,
-  consistencyProof,
   type Entry,
   encodeBase64,
   encodeBase64Url,
@@ -13,8 +12,6 @@ import {
   signCheckpoint,
 } from "@patron/ledger";
 import { describe, expect, it } from "vitest";
-import { openCheckpoint } from "../../lib/verify.js";
-import { historyAnchor } from "./anchor.js";
 import {
   actedBy,
   checkHistory,
@@ -23,7 +20,7 @@ import {
   type HistoryInput,
   profileMismatches,
 } from "./history.js";
-import type { Anchors, FieldValue } from "./schemas.js";
+import type { FieldValue } from "./schemas.js";
 
 // A small log built here the way the node builds one: a customer's chain of three entries among
 // a merchant's, a personal value committed in the first, a signed checkpoint over all of it.
@@ -170,53 +167,5 @@ describe("the portal's history check", () => {
     expect(profileMismatches(profile, fields)).toEqual([]);
     expect(profileMismatches({ ...profile, name: "Someone" }, fields)).toEqual(["name"]);
     expect(profileMismatches({ ...profile, emails: ["z@example.com"] }, fields)).toEqual(["email"]);
-  });
-});
-
-describe("the history's anchor", () => {
-  const head = openCheckpoint(checkpoint, keys.verifierKey);
-  const list = (anchors: Partial<Anchors["anchors"][number]>[], enabled = true): Anchors => ({
-    enabled,
-    chainId: 31337,
-    contract: "0x0000000000000000000000000000000000000001",
-    anchors: anchors.map((a) => ({
-      size: 5,
-      root: encodeHex(head.root),
-      txHash: "0xabc",
-      blockNumber: 9,
-      status: "confirmed",
-      confirmations: 1,
-      createdAt: "2026-06-01T12:00:00Z",
-      confirmedAt: "2026-06-01T12:00:01Z",
-      ...a,
-    })),
-  });
-
-  it("is anchored when a confirmed anchor's root is this checkpoint's, or consistent with it", () => {
-    expect(historyAnchor(list([{}]), 4, head)).toMatchObject({ kind: "anchored", blockNumber: 9 });
-    const later = [...leaves, hashLeaf(new Uint8Array([1]))];
-    const bigger = list([{ size: 6, root: encodeHex(rootFromLeafHashes(later)) }]);
-    const proof = { from: 5, to: 6, proof: consistencyProof(later, 5).map(encodeHex) };
-    expect(historyAnchor(bigger, 4, head, proof)).toMatchObject({ kind: "anchored", size: 6 });
-    expect(historyAnchor(bigger, 4, head)).toEqual({ kind: "mismatch", size: 6 });
-    expect(historyAnchor(list([{ root: "00".repeat(32) }]), 4, head)).toEqual({
-      kind: "mismatch",
-      size: 5,
-    });
-  });
-
-  it("says why not: not yet, being sent, the chain not reached, turned off, not known", () => {
-    expect(historyAnchor(list([]), 4, head)).toEqual({ kind: "waiting", inFlight: false });
-    expect(historyAnchor(list([{ status: "sent" }]), 4, head)).toEqual({
-      kind: "waiting",
-      inFlight: true,
-    });
-    expect(historyAnchor(list([{ status: "failed" }]), 4, head)).toEqual({ kind: "failed" });
-    expect(historyAnchor(list([{ size: 3 }]), 4, head)).toEqual({
-      kind: "waiting",
-      inFlight: false,
-    });
-    expect(historyAnchor(list([], false), 4, head)).toEqual({ kind: "off" });
-    expect(historyAnchor(undefined, 4, head)).toEqual({ kind: "unavailable" });
   });
 });

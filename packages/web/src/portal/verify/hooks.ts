@@ -5,8 +5,16 @@ import { call, callText, PortalApiError } from "../api/client.js";
 import { Me } from "../api/schemas.js";
 import { signedIn } from "../session/hooks.js";
 import { useSession } from "../session/session.js";
-import { anchorProofNeeded, type HistoryAnchor, historyAnchor } from "./anchor.js";
+import { type ChainAnchor, checkAnchorOnChain, settled } from "./chain.js";
+import {
+  type Continuity,
+  checkContinuity,
+  continuityProofNeeded,
+  headToRemember,
+  remembers,
+} from "./continuity.js";
 import { checkDataUse, checkHistory, type HistoryVerdict } from "./history.js";
+import { loadLastCheck, saveLastCheck } from "./last-check.js";
 import { Anchors, Consistency, DataAccess, Fields, HistoryPage } from "./schemas.js";
 
 // The verification pages' calls. Each answer is parsed, then proven in the browser
@@ -37,7 +45,15 @@ export interface HistoryCheck {
   key: string;
   /** The key the customer signs with here now. */
   currentKey: string;
+  /** The customer's record id (the last check is remembered under it). */
+  customer: string;
+  /** What a verified history says of the last one this browser verified (continuity.ts). */
+  continuity?: Continuity;
 }
+
+/** A consistency proof from the node; the caller checks it. */
+const consistency = (from: number, to: number) =>
+  call("GET", `/v1/ledger/proofs/consistency?from=${from}&to=${to}`, Consistency);
 
 /** How far each merchant's check got: pages that share the check share its progress. */
 const steps = new Map<string, HistoryStep>();
@@ -107,7 +123,21 @@ export function useHistoryCheck(merchant: string) {
       fields,
       profileHead: me.profile.head,
     });
-    return { verdict, key, currentKey: me.key };
+    const customer = me.profile.id;
+    if (!verdict.ok) return { verdict, key, currentKey: me.key, customer };
+    // The last head this browser verified: the log must still hold it, the chain still reach it.
+    const last = loadLastCheck(merchant, customer);
+    const need = continuityProofNeeded(last, verdict.head);
+    const proof = need
+      ? await consistency(need.from, need.to).catch((err: unknown) => ({
+          error: err instanceof Error ? err.message : String(err),
+        }))
+      : undefined;
+    const continuity = checkContinuity(last, verdict.head, verdict.entries, proof);
+    if (remembers(continuity)) {
+      saveLastCheck(merchant, customer, headToRemember(verdict.head, verdict.entries, new Date()));
+    }
+    return { verdict, key, currentKey: me.key, customer, continuity };
   }, [merchant, setStep]);
   const query = useQuery({
     queryKey: ["portal", merchant, "history-check", session?.sessionId],
@@ -120,8 +150,8 @@ export function useHistoryCheck(merchant: string) {
 }
 
 /**
- * Whether the history's checkpoint is anchored on chain (anchor.ts), polled while an anchor
- * is still to come.
+ * Whether the history is anchored on chain, read from the chain itself by JSON-RPC (chain.ts,
+ * chain-reader.ts): asked again while the anchor is still to come or the chain did not answer.
  */
 export function useHistoryAnchor(check: HistoryCheck | undefined) {
   const verdict = check?.verdict.ok ? check.verdict : undefined;
@@ -129,25 +159,31 @@ export function useHistoryAnchor(check: HistoryCheck | undefined) {
   return useQuery({
     queryKey: ["portal", "history-anchor", verdict?.head.size, verdict?.head.rootHex, newest],
     enabled: verdict !== undefined && newest !== undefined,
-    queryFn: async (): Promise<HistoryAnchor> => {
+    queryFn: async (): Promise<ChainAnchor> => {
       if (!verdict || newest === undefined) return { kind: "unavailable" };
-      const list = await call("GET", "/v1/ledger/anchors", Anchors).catch((err) => {
+      const list = await call("GET", "/v1/ledger/anchors?limit=100", Anchors).catch((err) => {
         if (err instanceof PortalApiError && err.status === 404) return undefined;
         throw err;
       });
-      const need = list ? anchorProofNeeded(list, newest, verdict.head) : undefined;
-      const proof = need
-        ? await call(
-            "GET",
-            `/v1/ledger/proofs/consistency?from=${need.from}&to=${need.to}`,
-            Consistency,
-          )
-        : undefined;
-      return historyAnchor(list, newest, verdict.head, proof);
+      // viem is loaded only here, when there is a chain to read.
+      const { rpcAnchorReader } = list?.rpcUrl
+        ? await import("./chain-reader.js")
+        : { rpcAnchorReader: undefined };
+      return checkAnchorOnChain({
+        list,
+        head: verdict.head,
+        newest,
+        reader: (url, contract) => {
+          if (!rpcAnchorReader) throw new Error("no chain reader");
+          return rpcAnchorReader(url, contract);
+        },
+        consistency,
+      });
     },
     refetchInterval: (q) => {
       const s = q.state.data;
-      return s === undefined || s.kind === "waiting" || s.kind === "failed" ? 3_000 : false;
+      if (settled(s)) return false;
+      return s?.kind === "pending" || s === undefined ? 3_000 : 10_000;
     },
   });
 }

@@ -81,6 +81,8 @@ export const Anchors = z.object({
   enabled: z.boolean(),
   chainId: z.number().nullable(),
   contract: z.string().nullable(),
+  /** Where browsers may read the contract by JSON-RPC (PATRON_CHAIN_PUBLIC_RPC_URL); older nodes say nothing. */
+  rpcUrl: z.string().nullable().default(null),
   anchors: z.array(Anchor),
 });
 export type Anchors = z.infer<typeof Anchors>;
