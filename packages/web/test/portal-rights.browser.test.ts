@@ -31,6 +31,7 @@ const sizes = [
 interface Consent {
   id: string;
   status: string;
+  grantee: string;
   purposes: string[];
   categories: string[];
   endedReason: string | null;
@@ -526,6 +527,9 @@ describe.runIf(haveBrowser)("the customer portal's consents, requests and erasur
       merchant.id,
     );
     expect(token).toMatch(/^pcs_/);
+    // The profile page's check left the last verified head in this browser.
+    const remembered = `patron.portal.verified.${merchant.id}.${customerId}`;
+    expect(await page.evaluate((k) => localStorage.getItem(k), remembered)).not.toBeNull();
     await page.getByTestId("field-words").fill("erase my data");
     await page.getByTestId("erase-submit").click();
     await sign(
@@ -543,6 +547,8 @@ describe.runIf(haveBrowser)("the customer portal's consents, requests and erasur
     expect(
       await page.evaluate((m) => sessionStorage.getItem(`patron.portal.session.${m}`), merchant.id),
     ).toBeNull();
+    // Nothing of their history stays in the browser.
+    expect(await page.evaluate((k) => localStorage.getItem(k), remembered)).toBeNull();
     await axe(page, "erased");
     // The browser holds no account there any more.
     await page.getByRole("link", { name: "Back to your accounts" }).click();

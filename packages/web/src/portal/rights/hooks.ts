@@ -9,6 +9,7 @@ import { type Account, putAccount } from "../keys/store.js";
 import { signedIn } from "../session/hooks.js";
 import { currentSession, dropSession, useSession } from "../session/session.js";
 import { useSign } from "../signing/SigningProvider.js";
+import { forgetLastCheck } from "../verify/last-check.js";
 import {
   ConsentOptions,
   Consents,
@@ -193,6 +194,8 @@ export function useErase(account: Account | null | undefined) {
       };
       // Off the merchant's pages first, so they do not ask to sign in again.
       navigate("/erased", { state: erased, replace: true });
+      // The last verified head named their history: nothing of it stays in this browser.
+      if (session) forgetLastCheck(account.merchant, session.customerId);
       dropSession(account.merchant);
       // Kept as a tombstone (the key's generation, nothing personal): joining again here then
       // derives a new key, since the node keeps this one bound to the erased record.
