@@ -8,6 +8,7 @@ export default defineConfig({
   resolve: {
     alias: {
       "@patron/ledger": src("./packages/ledger/src/index.ts"),
+      "@patron/rules": src("./packages/rules/src/index.ts"),
       "@patron/contracts/abi": src("./packages/contracts/src/generated/LedgerAnchor.ts"),
       "@patron/contracts": src("./packages/contracts/src/index.ts"),
     },
