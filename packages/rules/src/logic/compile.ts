@@ -85,7 +85,9 @@ export function compileLogic(logic: unknown, options: CompileOptions = {}): Logi
   const base = options.path ?? "";
   const errors: Problem[] = [];
   checkJson(logic, base, errors);
-  if (errors.length > 0) return { ok: false, errors };
+  // A fraction is still a number: go on, to name the other faults too. Anything else is not
+  // JSON a compiler can walk safely.
+  if (errors.some((e) => e.code !== "not_an_integer")) return { ok: false, errors };
   const compiler = new Compiler(
     options.roots ?? null,
     options.computedPaths ?? (options.roots ?? null) === null,

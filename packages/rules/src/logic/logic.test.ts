@@ -338,7 +338,7 @@ describe("evaluateLogic", () => {
       throw new Error("accepted");
     } catch (e) {
       expect(e).toBeInstanceOf(RuleValidationError);
-      expect((e as RuleValidationError).errors.map((p) => p.path)).toEqual(["and.1"]);
+      expect((e as RuleValidationError).errors.map((p) => p.path)).toEqual(["and.1", "and.0.foo"]);
     }
   });
 

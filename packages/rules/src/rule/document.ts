@@ -199,7 +199,8 @@ export function checkRule(
 ): { ok: true; value: CheckedRule } | { ok: false; errors: Problem[] } {
   const errors: Problem[] = [];
   checkJson(document, "", errors);
-  if (errors.length > 0) return { ok: false, errors };
+  // A fraction is still a number: go on, to name the other faults too.
+  if (errors.some((e) => e.code !== "not_an_integer")) return { ok: false, errors };
   const r = new Reader(errors);
   if (!r.object(document, "", REQUIRED, RULE_FIELDS)) return { ok: false, errors };
   const doc = document as Record<string, JsonValue>;
@@ -249,7 +250,7 @@ export function checkRule(
   }
 
   if (errors.length > 0 || condition === undefined || action === undefined) {
-    return { ok: false, errors };
+    return { ok: false, errors: unique(errors) };
   }
   const rule: Rule = {
     name: name as string,
@@ -265,6 +266,17 @@ export function checkRule(
     ...(doc.validUntil === undefined ? {} : { validUntil: doc.validUntil as string }),
   };
   return { ok: true, value: { rule, condition, where, validFrom, validUntil } };
+}
+
+/** Each problem once (a fraction in an expression is found by the document's check and the expression's). */
+function unique(errors: Problem[]): Problem[] {
+  const seen = new Set<string>();
+  return errors.filter((e) => {
+    const key = `${e.path}\u0000${e.code}\u0000${e.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** Reads typed fields, recording a problem at its path for each fault. */
@@ -310,9 +322,9 @@ class Reader {
   }
 
   integer(value: JsonValue | undefined, path: string, min?: number): number | undefined {
-    if (typeof value !== "number" || !Number.isSafeInteger(value)) {
-      return this.fail(path, "invalid", "must be an integer");
-    }
+    // A number that is not a safe integer was reported by checkJson already.
+    if (typeof value === "number" && !Number.isSafeInteger(value)) return undefined;
+    if (typeof value !== "number") return this.fail(path, "invalid", "must be an integer");
     if (min !== undefined && value < min)
       return this.fail(path, "invalid", `must be at least ${min}`);
     return value;

@@ -116,6 +116,31 @@ describe("validateRule", () => {
     );
   });
 
+  it("names every fault at once", () => {
+    const errors = errorsOf({
+      name: "x",
+      kind: "earn",
+      condition: {
+        and: [
+          true,
+          { ">": [{ var: "order.total" }, 99.5] },
+          { "/": [1, 2] },
+          { var: "customer.__proto__" },
+          { var: "vault.email" },
+        ],
+      },
+      action: { type: "per_amount", points: 1.5, per: 0 },
+    });
+    expect(errors.map((e) => [e.path, e.code])).toEqual([
+      ["condition.and.1.>.1", "not_an_integer"],
+      ["action.points", "not_an_integer"],
+      ["action.per", "invalid"],
+      ["condition.and.2./", "unsupported_operator"],
+      ["condition.and.3.var", "forbidden_path"],
+      ["condition.and.4.var", "unknown_root"],
+    ]);
+  });
+
   it("refuses unknown operators, prototype paths and fields outside the context, with their path", () => {
     expect(
       errorsOf({ ...perHundred, condition: { or: [{ "/": [{ var: "order.amount" }, 2] }] } }),
