@@ -92,8 +92,8 @@ export function formatInstant(ms: number): string {
   return `${pad(year, 4)}-${pad(month)}-${pad(day)}T${pad(h)}:${pad(mi)}:${pad(s)}.${pad(rest % 1000, 3)}Z`;
 }
 
-/** The `time` part of a rule's context. */
-export interface TimeFacts {
+/** The `time` part of a rule's context (a type, not an interface, so it is a JsonObject). */
+export type TimeFacts = {
   /** Milliseconds since 1970-01-01T00:00:00Z: what validFrom and validUntil are compared with. */
   ms: number;
   /** The same instant in UTC, RFC 3339. */
@@ -109,7 +109,7 @@ export interface TimeFacts {
   weekday: number;
   hour: number;
   minute: number;
-}
+};
 
 /**
  * The `time` part of a context for an instant (an RFC 3339 string or milliseconds since the

@@ -49,7 +49,7 @@ function context(over: Partial<RuleContext> = {}): RuleContext {
     order: order(12_345),
     customer: { tier: "gold", segments: ["vip"], orders: 0, birthdayWeek: true },
     event: { type: "order.placed" },
-    time: timeContext("2026-12-01T09:30:00Z", 480) as unknown as JsonObject,
+    time: timeContext("2026-12-01T09:30:00Z", 480),
     ...over,
   };
 }
@@ -348,7 +348,7 @@ describe("applicability", () => {
       validFrom: "2026-12-01T00:00:00+08:00",
       validUntil: "2027-01-01T00:00:00+08:00",
     });
-    const at = (iso: string) => context({ time: timeContext(iso) as unknown as JsonObject });
+    const at = (iso: string) => context({ time: timeContext(iso) });
     expect(evaluateRule(december, at("2026-11-30T15:59:59.999Z")).reason).toBe("window");
     expect(evaluateRule(december, at("2026-11-30T16:00:00Z")).applies).toBe(true);
     expect(evaluateRule(december, at("2026-12-31T15:59:59Z")).applies).toBe(true);
@@ -392,7 +392,7 @@ describe("applicability", () => {
     });
     // 2026-12-05 is a Saturday.
     const saturday = context({
-      time: timeContext("2026-12-05T10:00:00Z") as unknown as JsonObject,
+      time: timeContext("2026-12-05T10:00:00Z"),
     });
     expect(evaluateRule(weekend, saturday).applies).toBe(true);
     expect(evaluateRule(weekend, context()).applies).toBe(false);
