@@ -333,21 +333,17 @@ describe.each(backends)("staff accounts ($name)", (backend) => {
   it("answers a wrong password and an unknown email alike, after one verification each", async () => {
     const login = ownerLogin(t);
     const before = passwordChecks.count;
-    let started = performance.now();
     const wrong = await signIn(login.email, "not the password at all", "10.3.0.1");
-    const wrongMs = performance.now() - started;
     expect(passwordChecks.count).toBe(before + 1);
-    started = performance.now();
+    // The unknown email pays for the same Argon2id verification (against a dummy hash): no
+    // timing difference to find, counted here rather than timed (a timed test flakes on a busy
+    // machine).
     const unknown = await signIn("nobody@example.com", "not the password at all", "10.3.0.2");
-    const unknownMs = performance.now() - started;
     expect(passwordChecks.count).toBe(before + 2);
     expect(wrong.res.statusCode).toBe(401);
     expect(unknown.res.statusCode).toBe(401);
     expect(unknown.res.json()).toEqual(wrong.res.json());
     expect(wrong.res.cookies).toEqual([]);
-    // Loosely: both paths pay for an Argon2id verification (tens of milliseconds).
-    expect(unknownMs).toBeGreaterThan(wrongMs / 5);
-    expect(wrongMs).toBeGreaterThan(unknownMs / 5);
   });
 
   it("throttles sign-in per email with 429 and Retry-After, and lets it through later", async () => {
