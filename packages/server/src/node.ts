@@ -34,6 +34,7 @@ import { type LedgerIdentity, loadLedgerIdentity } from "./ledger/keys.js";
 import { ProofService } from "./ledger/proofs.js";
 import { ledgerRoutes } from "./ledger/routes.js";
 import { type Projector, Sequencer } from "./ledger/sequencer.js";
+import { loyaltyDomain } from "./loyalty/index.js";
 import { AccessLog, DataUse, Purposes, privacyDomain, privacyRoutes } from "./privacy/index.js";
 import { rightsDomain } from "./rights/index.js";
 import { segmentsDomain } from "./segments/index.js";
@@ -59,6 +60,7 @@ export const domains: Domain[] = [
   importsDomain,
   consentDomain,
   rightsDomain,
+  loyaltyDomain,
 ];
 
 export const entryTypesOf = (ds: readonly Domain[]): EntryTypeSpec[] =>

@@ -1,4 +1,5 @@
 import { CONSENT_MIGRATION } from "../consent/migrations.js";
+import { LOYALTY_MIGRATION } from "../loyalty/migrations.js";
 import type { Database } from "./database.js";
 
 /**
@@ -617,6 +618,11 @@ export const migrations: { id: number; name: string; sql: string }[] = [
       CREATE INDEX subject_requests_open_idx ON subject_requests (merchant_id, status, due_at);
       CREATE INDEX subject_requests_customer_idx ON subject_requests (merchant_id, customer_id);
     `,
+  },
+  {
+    id: 20,
+    name: "loyalty",
+    sql: LOYALTY_MIGRATION,
   },
 ];
 

@@ -1,0 +1,341 @@
+import { canonicalJson, type Entry, type JsonValue } from "@patron/ledger";
+import {
+  type Award,
+  checkAward,
+  EvaluationError,
+  type RuleContext,
+  RuleValidationError,
+  type RuleVersion,
+  ruleVersion,
+  timeContext,
+} from "@patron/rules";
+import type { ZodType } from "zod";
+import type { DomainAuditor } from "../ledger/audit-entries.js";
+import {
+  ORDER_RECORDED,
+  OrderRecordedPayload,
+  POINTS_AWARDED,
+  PointsAwardedPayload,
+  PROGRAMME_SET,
+  ProgrammeSetPayload,
+  RULE_PUBLISHED,
+  RULE_RETIRED,
+  RulePublishedPayload,
+  RuleRetiredPayload,
+} from "./entries.js";
+import {
+  addUsage,
+  awardOrder,
+  DAY_MS,
+  earning,
+  ORDER_EVENT,
+  orderPart,
+  type UsageHistory,
+  usagePart,
+} from "./evaluation.js";
+import { DEFAULT_PROGRAMME, type Programme } from "./programme.js";
+import { RuleBook } from "./rulebook.js";
+
+interface Lot {
+  points: number;
+  remaining: number;
+  availableAt: number;
+}
+
+interface AuditedAccount {
+  orders: number;
+  usage: UsageHistory;
+  lots: Map<bigint, Lot>;
+  debt: number;
+}
+
+const same = (a: unknown, b: unknown) =>
+  canonicalJson(a as JsonValue) === canonicalJson(b as JsonValue);
+
+/**
+ * The loyalty domain's invariants over the log, from its entries alone:
+ *
+ * - every published rule version is a valid document that hashes to the hash it carries,
+ *   numbered one after the last, and takes effect no earlier than it was published;
+ *   retirements end a published rule;
+ * - one order per merchant order id, each followed at once by its one `points.awarded` entry;
+ * - every award is re-executed from its published rule version and its recorded inputs
+ *   (`checkAward`), and must name the version in force at the order's time;
+ * - the recorded context is what the log gives: the order's facts, its time at the recorded UTC
+ *   offset, the customer's earlier orders and every capped rule's usage (segments are taken as
+ *   recorded); and the rules in force over that context give exactly the awards recorded;
+ * - the points add up, and the lot is pending for the programme's return window;
+ * - no available balance is negative, and the points issued less those burned, expired and
+ *   reversed equal the balances plus debt (with only earning so far: issued equals balances).
+ */
+export function loyaltyAuditor(): DomainAuditor {
+  const programmes = new Map<string, Programme>();
+  const books = new Map<string, RuleBook>();
+  /** Every version published, by merchant, rule and version. */
+  const versions = new Map<string, RuleVersion>();
+  const orders = new Map<string, bigint>();
+  const accounts = new Map<string, AuditedAccount>();
+  let waiting: { index: bigint; order: OrderRecordedPayload } | undefined;
+  const totals = { issued: 0, burned: 0, expired: 0, reversed: 0 };
+  let lastTime = 0;
+
+  const account = (merchantId: string, customerId: string) => {
+    const key = `${merchantId}\u0000${customerId}`;
+    let a = accounts.get(key);
+    if (!a) {
+      a = { orders: 0, usage: new Map(), lots: new Map(), debt: 0 };
+      accounts.set(key, a);
+    }
+    return a;
+  };
+
+  return {
+    visit(index, entry, report) {
+      const at = index.toString();
+      const problem = (message: string, where = at) =>
+        report({ kind: "invariant", at: where, message: `${entry.type}: ${message}` });
+      const time = Date.parse(entry.time);
+      lastTime = Math.max(lastTime, time);
+      if (waiting && entry.type !== POINTS_AWARDED) {
+        report({
+          kind: "invariant",
+          at: waiting.index.toString(),
+          message: `order.recorded: order ${waiting.order.orderId} is not followed by its points.awarded entry`,
+        });
+        waiting = undefined;
+      }
+      switch (entry.type) {
+        case PROGRAMME_SET: {
+          const p = parse(ProgrammeSetPayload, entry, problem);
+          if (p) programmes.set(p.merchantId, p.programme as Programme);
+          return;
+        }
+        case RULE_PUBLISHED: {
+          const p = parse(RulePublishedPayload, entry, problem);
+          if (!p) return;
+          const book = books.get(p.merchantId) ?? new RuleBook();
+          const t = book.get(p.ruleId);
+          if (p.version !== (t?.latest ?? 0) + 1) {
+            problem(`rule ${p.ruleId} version ${p.version} does not follow ${t?.latest ?? 0}`);
+          }
+          const from = Date.parse(p.effectiveFrom);
+          if (from < time) problem(`rule ${p.ruleId} takes effect before it was published`);
+          let rv: RuleVersion;
+          try {
+            rv = ruleVersion(p.ruleId, p.version, p.document, p.hash);
+          } catch (err) {
+            if (!(err instanceof RuleValidationError)) throw err;
+            problem(`rule ${p.ruleId} version ${p.version}: ${err.message}`);
+            return;
+          }
+          versions.set(`${p.merchantId}\u0000${p.ruleId}\u0000${p.version}`, rv);
+          books.set(
+            p.merchantId,
+            book.apply(p.ruleId, { kind: "published", version: p.version, from, index }, rv),
+          );
+          return;
+        }
+        case RULE_RETIRED: {
+          const p = parse(RuleRetiredPayload, entry, problem);
+          if (!p) return;
+          const book = books.get(p.merchantId) ?? new RuleBook();
+          const t = book.get(p.ruleId);
+          if (!t || t.events.length === 0) {
+            problem(`rule ${p.ruleId} was never published`);
+            return;
+          }
+          if (t.events.at(-1)?.kind === "retired") problem(`rule ${p.ruleId} is already retired`);
+          if (p.version !== t.latest) {
+            problem(`names version ${p.version}, but the latest of ${p.ruleId} is ${t.latest}`);
+          }
+          const from = Date.parse(p.effectiveFrom);
+          if (from < time) problem(`rule ${p.ruleId} is retired before the retirement was written`);
+          books.set(
+            p.merchantId,
+            book.apply(p.ruleId, { kind: "retired", version: t.latest, from, index }),
+          );
+          return;
+        }
+        case ORDER_RECORDED: {
+          const p = parse(OrderRecordedPayload, entry, problem);
+          if (!p) return;
+          const key = `${p.merchantId}\u0000${p.orderId}`;
+          const first = orders.get(key);
+          if (first !== undefined) {
+            problem(`order ${p.orderId} was already recorded at entry ${first}`);
+          } else {
+            orders.set(key, index);
+          }
+          waiting = { index, order: p };
+          return;
+        }
+        case POINTS_AWARDED: {
+          const p = parse(PointsAwardedPayload, entry, problem);
+          const order = waiting;
+          waiting = undefined;
+          if (!p) return;
+          if (
+            !order ||
+            order.index !== index - 1n ||
+            BigInt(p.order) !== order.index ||
+            order.order.merchantId !== p.merchantId ||
+            order.order.customerId !== p.customerId ||
+            order.order.orderId !== p.orderId
+          ) {
+            problem(`the award set of order ${p.orderId} does not follow that order's entry`);
+            return;
+          }
+          checkAwards(index, time, order.order, p, problem);
+          return;
+        }
+      }
+    },
+
+    finish(report) {
+      if (waiting) {
+        report({
+          kind: "invariant",
+          at: waiting.index.toString(),
+          message: `order.recorded: order ${waiting.order.orderId} is not followed by its points.awarded entry`,
+        });
+      }
+      let balances = 0;
+      let debt = 0;
+      for (const [key, a] of accounts) {
+        let available = 0;
+        for (const lot of a.lots.values()) {
+          balances += lot.remaining;
+          if (lot.availableAt <= lastTime) available += lot.remaining;
+        }
+        debt += a.debt;
+        if (available < 0) {
+          report({
+            kind: "invariant",
+            at: key.replace("\u0000", "/"),
+            message: `the available balance is negative (${available})`,
+          });
+        }
+      }
+      const net = totals.issued - totals.burned - totals.expired - totals.reversed;
+      if (net !== balances + debt) {
+        report({
+          kind: "invariant",
+          at: "loyalty",
+          message: `points issued less burned, expired and reversed (${net}) differ from the balances plus debt (${balances + debt})`,
+        });
+      }
+    },
+  };
+
+  function checkAwards(
+    index: bigint,
+    time: number,
+    order: OrderRecordedPayload,
+    p: PointsAwardedPayload,
+    problem: (message: string) => void,
+  ): void {
+    const { merchantId, customerId } = p;
+    const programme = programmes.get(merchantId) ?? DEFAULT_PROGRAMME;
+    const book = books.get(merchantId) ?? new RuleBook();
+    const rules = earning(book.inForce(time));
+    const a = account(merchantId, customerId);
+
+    // Each award, re-executed from its published version and its recorded inputs.
+    for (const [n, award] of p.awards.entries()) {
+      const name = `award ${n} (rule ${award.rule} v${award.version})`;
+      const rv = versions.get(`${merchantId}\u0000${award.rule}\u0000${award.version}`);
+      if (!rv) {
+        problem(`${name} names a rule version that was never published`);
+        continue;
+      }
+      if (book.versionAt(award.rule, time) !== rv) {
+        problem(`${name} was not the version in force when the order was recorded`);
+      }
+      let checked: ReturnType<typeof checkAward>;
+      try {
+        checked = checkAward(rv, award as Award);
+      } catch (err) {
+        problem(`${name} cannot be recomputed: ${(err as Error).message}`);
+        continue;
+      }
+      if (!checked.ok) problem(`${name} differs when recomputed: ${checked.problems.join("; ")}`);
+    }
+
+    // The context, as the log gives it.
+    const c = p.context as Record<string, unknown>;
+    const recordedTime = c.time as { offset?: unknown } | undefined;
+    const offset = recordedTime?.offset;
+    if (typeof offset !== "number" || !Number.isSafeInteger(offset) || Math.abs(offset) >= 1440) {
+      problem("its context has no valid time.offset");
+      return;
+    }
+    const expected = {
+      order: orderPart(order),
+      event: { ...ORDER_EVENT },
+      time: timeContext(time, offset),
+      usage: usagePart(rules, a.usage, time, offset),
+    };
+    for (const [part, value] of Object.entries(expected)) {
+      if (!same(c[part], value)) problem(`its context's ${part} is not what the log gives`);
+    }
+    const customer = c.customer as { orders?: unknown; segments?: unknown } | undefined;
+    if (customer?.orders !== a.orders) {
+      problem(`its context says ${customer?.orders} earlier orders; the log has ${a.orders}`);
+    }
+    const extra = Object.keys(c).filter(
+      (k) => !["order", "customer", "event", "time", "usage"].includes(k),
+    );
+    if (extra.length > 0) problem(`its context has parts no order has: ${extra.join(", ")}`);
+
+    // The rules in force over that context give exactly these awards.
+    try {
+      const again = awardOrder(rules, p.context as RuleContext);
+      if (!same(again.awards, p.awards)) {
+        problem("its awards are not what the rules in force give over its context");
+      }
+    } catch (err) {
+      if (!(err instanceof EvaluationError) && !(err instanceof RangeError)) throw err;
+      problem(`its context cannot be evaluated: ${err.message}`);
+    }
+
+    let points = 0;
+    for (const award of p.awards) points += award.points;
+    if (points !== p.points) problem(`its awards add up to ${points}, not ${p.points}`);
+    if (p.points > 0) {
+      const availableAt = time + programme.returnWindowDays * DAY_MS;
+      if (!p.lot || p.lot.points !== p.points) {
+        problem(`its lot does not hold its ${p.points} points`);
+      } else if (Date.parse(p.lot.availableAt) !== availableAt) {
+        problem(
+          `its lot is available at ${p.lot.availableAt}, not after the return window (${new Date(availableAt).toISOString()})`,
+        );
+      }
+    } else if (p.lot !== null) {
+      problem("it has a lot without points");
+    }
+
+    a.orders++;
+    a.usage = addUsage(a.usage, p.awards, time);
+    if (p.lot) {
+      a.lots.set(index, {
+        points: p.lot.points,
+        remaining: p.lot.points,
+        availableAt: Date.parse(p.lot.availableAt),
+      });
+      totals.issued += p.lot.points;
+    }
+  }
+}
+
+/** A payload parsed by its schema, or a problem naming the first fault. */
+function parse<T>(
+  schema: ZodType<T>,
+  entry: Entry,
+  problem: (message: string) => void,
+): T | undefined {
+  const r = schema.safeParse(entry.payload);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  problem(`malformed payload at ${issue?.path.join(".") || "(root)"}: ${issue?.message}`);
+  return undefined;
+}

@@ -1,0 +1,149 @@
+import { z } from "zod";
+import type { EntryTypeSpec } from "../domain.js";
+import type { Party } from "../ledger/sequencer.js";
+import { ProgrammeSchema } from "./programme.js";
+
+/** A merchant's programme changed: the whole programme, public (its terms are the customers'). */
+export const PROGRAMME_SET = "programme.set";
+/** A rule version is published: the whole document, its hash and version, public. */
+export const RULE_PUBLISHED = "rule.published";
+/** A rule ends from a time on, public. */
+export const RULE_RETIRED = "rule.retired";
+/** An order a customer placed: amounts in minor units, items, channel; sealed. */
+export const ORDER_RECORDED = "order.recorded";
+/**
+ * The points an order earned: the context the rules in force were evaluated over, every award
+ * with its rule version and inputs, and the lot they make; sealed, right after its order.
+ */
+export const POINTS_AWARDED = "points.awarded";
+
+export const LOYALTY_ENTRY_TYPES = [
+  PROGRAMME_SET,
+  RULE_PUBLISHED,
+  RULE_RETIRED,
+  ORDER_RECORDED,
+  POINTS_AWARDED,
+] as const;
+
+const Int = z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER);
+const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const Instant = z.iso.datetime({ offset: true });
+const JsonObject = z.record(z.string(), z.unknown());
+
+export const ProgrammeSetPayload = z.strictObject({
+  merchantId: z.string(),
+  programme: ProgrammeSchema,
+});
+export type ProgrammeSetPayload = z.infer<typeof ProgrammeSetPayload>;
+
+export const RulePublishedPayload = z.strictObject({
+  merchantId: z.string(),
+  ruleId: z.string(),
+  version: z.number().int().min(1),
+  /** ruleHash(document): lowercase hex SHA-256 of its RFC 8785 form. */
+  hash: z.string().regex(/^[0-9a-f]{64}$/),
+  document: JsonObject,
+  /** RFC 3339 UTC: from when it is in force; never before the entry's own time. */
+  effectiveFrom: Instant,
+});
+export type RulePublishedPayload = z.infer<typeof RulePublishedPayload>;
+
+export const RuleRetiredPayload = z.strictObject({
+  merchantId: z.string(),
+  ruleId: z.string(),
+  /** The latest version published before it. */
+  version: z.number().int().min(1),
+  effectiveFrom: Instant,
+});
+export type RuleRetiredPayload = z.infer<typeof RuleRetiredPayload>;
+
+export const OrderItem = z.strictObject({
+  sku: z.string(),
+  category: z.string(),
+  quantity: Count,
+  unitPrice: Count,
+});
+
+export const OrderRecordedPayload = z.strictObject({
+  merchantId: z.string(),
+  customerId: z.string(),
+  /** The merchant's own order id: one order per id. */
+  orderId: z.string(),
+  amount: Count,
+  currency: z.string(),
+  channel: z.string(),
+  store: z.string().optional(),
+  items: z.array(OrderItem),
+  occurredAt: Instant,
+});
+export type OrderRecordedPayload = z.infer<typeof OrderRecordedPayload>;
+
+/** An award as @patron/rules gives it (Award), recorded whole. */
+export const AwardRecord = z.strictObject({
+  rule: z.string(),
+  version: z.number().int().min(1),
+  hash: z.string(),
+  kind: z.enum(["earn", "burn", "tier", "expiry"]),
+  points: Count,
+  uncapped: Count.optional(),
+  cappedBy: z.enum(["order", "day", "period", "customer"]).optional(),
+  tier: z.string().optional(),
+  days: Int.optional(),
+  inputs: JsonObject,
+});
+export type AwardRecord = z.infer<typeof AwardRecord>;
+
+export const PointsAwardedPayload = z.strictObject({
+  merchantId: z.string(),
+  customerId: z.string(),
+  orderId: z.string(),
+  /** The index of the order's `order.recorded` entry (the entry just before). */
+  order: Count,
+  /** The whole context the rules were evaluated over: non-personal facts only. */
+  context: JsonObject,
+  awards: z.array(AwardRecord),
+  /** The sum of the awards' points. */
+  points: Count,
+  /**
+   * The lot the points make, or null for none: pending until `availableAt` (the order's time
+   * plus the programme's return window), then available. `expiresAt` is null: no expiry yet.
+   */
+  lot: z
+    .strictObject({
+      points: Count,
+      availableAt: Instant,
+      expiresAt: z.null(),
+    })
+    .nullable(),
+});
+export type PointsAwardedPayload = z.infer<typeof PointsAwardedPayload>;
+
+const merchantOnly = (e: { payload: unknown }): Party[] => {
+  const p = e.payload as { merchantId?: unknown };
+  return typeof p?.merchantId === "string" ? [{ merchant: p.merchantId }] : [];
+};
+
+const customerAndMerchant = (e: { payload: unknown }): Party[] => {
+  const p = e.payload as { customerId?: unknown; merchantId?: unknown };
+  return typeof p?.customerId === "string" && typeof p.merchantId === "string"
+    ? [{ customer: p.customerId }, { merchant: p.merchantId }]
+    : [];
+};
+
+/**
+ * The programme and rule versions are published facts (decision 6): anyone may read and
+ * recompute with them. Orders and awards are the customer's business: sealed, on the customer's
+ * and the merchant's chains (decision 7).
+ */
+export const loyaltyEntryTypes: EntryTypeSpec[] = [
+  ...[PROGRAMME_SET, RULE_PUBLISHED, RULE_RETIRED].map((type) => ({
+    type,
+    sealing: "public" as const,
+    parties: merchantOnly,
+  })),
+  ...[ORDER_RECORDED, POINTS_AWARDED].map((type) => ({
+    type,
+    sealing: "sealed" as const,
+    parties: customerAndMerchant,
+  })),
+];

@@ -1,0 +1,97 @@
+import type { Queryable } from "../db/database.js";
+
+export type LotStatus = "pending" | "available";
+
+export interface LotView {
+  /** `l_<index>`: the lot is the points of the points.awarded entry at that index. */
+  id: string;
+  points: number;
+  /** What is left of it (all of it, until redemptions and reversals exist). */
+  remaining: number;
+  source: { type: "order"; orderId: string; entryIndex: number };
+  awardedAt: string;
+  availableAt: string;
+  /** null: it does not expire. */
+  expiresAt: string | null;
+  status: LotStatus;
+}
+
+export interface PointsView {
+  customerId: string;
+  pointName: string;
+  /** The available points. */
+  balance: number;
+  /** Points still in their return window. */
+  pending: number;
+  /** Points owed (returns after the points were spent); 0 until reversals exist. */
+  debt: number;
+  /** The customer's tier; null until tiers are evaluated. */
+  tier: string | null;
+  /** The lots with points left, newest first (at most `limit`). */
+  lots: LotView[];
+  /** How many lots with points left there are in all. */
+  lotCount: number;
+}
+
+interface LotRow {
+  entry_idx: string | number;
+  source: "order";
+  source_id: string;
+  points: string | number;
+  remaining: string | number;
+  created_at: string | Date;
+  available_at: string | Date;
+  expires_at: string | Date | null;
+}
+
+const iso = (v: string | Date) => new Date(v).toISOString();
+
+/**
+ * A customer's points at `now`: lots are pending until their `availableAt` and available from
+ * then on. Availability is computed from the time, not written: the lot's entry fixes the
+ * instant, so the node, the portal and `audit` all agree on a balance at any time.
+ */
+export async function customerPoints(
+  db: Queryable,
+  merchantId: string,
+  customerId: string,
+  now: number,
+  opts: { pointName: string; limit: number },
+): Promise<PointsView> {
+  const at = new Date(now).toISOString();
+  const [totals, lots] = await Promise.all([
+    db.query<{ available: string | number; pending: string | number; n: string | number }>(
+      `SELECT coalesce(sum(remaining) FILTER (WHERE available_at <= $3), 0) AS available,
+         coalesce(sum(remaining) FILTER (WHERE available_at > $3), 0) AS pending,
+         count(*) AS n
+       FROM loyalty_lots WHERE merchant_id = $1 AND customer_id = $2 AND remaining > 0`,
+      [merchantId, customerId, at],
+    ),
+    db.query<LotRow>(
+      `SELECT entry_idx, source, source_id, points, remaining, created_at, available_at, expires_at
+       FROM loyalty_lots WHERE merchant_id = $1 AND customer_id = $2 AND remaining > 0
+       ORDER BY entry_idx DESC LIMIT $3`,
+      [merchantId, customerId, opts.limit],
+    ),
+  ]);
+  const t = totals.rows[0];
+  return {
+    customerId,
+    pointName: opts.pointName,
+    balance: Number(t?.available ?? 0),
+    pending: Number(t?.pending ?? 0),
+    debt: 0,
+    tier: null,
+    lots: lots.rows.map((r) => ({
+      id: `l_${r.entry_idx}`,
+      points: Number(r.points),
+      remaining: Number(r.remaining),
+      source: { type: r.source, orderId: r.source_id, entryIndex: Number(r.entry_idx) - 1 },
+      awardedAt: iso(r.created_at),
+      availableAt: iso(r.available_at),
+      expiresAt: r.expires_at === null ? null : iso(r.expires_at),
+      status: new Date(r.available_at).getTime() <= now ? "available" : "pending",
+    })),
+    lotCount: Number(t?.n ?? 0),
+  };
+}

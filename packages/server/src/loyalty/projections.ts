@@ -1,0 +1,169 @@
+import { canonicalRuleJson } from "@patron/rules";
+import type { Statement } from "../db/database.js";
+import type { CommittedEntry, Projector } from "../ledger/sequencer.js";
+import {
+  ORDER_RECORDED,
+  type OrderRecordedPayload,
+  POINTS_AWARDED,
+  type PointsAwardedPayload,
+  PROGRAMME_SET,
+  type ProgrammeSetPayload,
+  RULE_PUBLISHED,
+  RULE_RETIRED,
+  type RulePublishedPayload,
+  type RuleRetiredPayload,
+} from "./entries.js";
+
+/** loyalty_programmes: each merchant's latest programme.set. */
+export const programmesProjector: Projector = {
+  types: [PROGRAMME_SET],
+  tables: ["loyalty_programmes"],
+  statements(entries: CommittedEntry[]): Statement[] {
+    return entries.map((e) => {
+      const p = e.entry.payload as unknown as ProgrammeSetPayload;
+      return {
+        sql: `INSERT INTO loyalty_programmes (merchant_id, programme, updated_at, entry_idx)
+         VALUES ($1, $2::jsonb, $3, $4)
+         ON CONFLICT (merchant_id) DO UPDATE SET programme = $2::jsonb, updated_at = $3, entry_idx = $4`,
+        params: [p.merchantId, JSON.stringify(p.programme), e.entry.time, e.index.toString()],
+      };
+    });
+  },
+};
+
+/**
+ * loyalty_rule_events: a publication or retirement replaces what was scheduled at or after its
+ * own time (cancelled_idx), ends what held before it (effective_until), and holds from then on.
+ */
+export const ruleEventsProjector: Projector = {
+  types: [RULE_PUBLISHED, RULE_RETIRED],
+  tables: ["loyalty_rule_events"],
+  statements(entries: CommittedEntry[]): Statement[] {
+    return entries.flatMap((e): Statement[] => {
+      const published = e.entry.type === RULE_PUBLISHED;
+      const p = e.entry.payload as unknown as RulePublishedPayload | RuleRetiredPayload;
+      const idx = e.index.toString();
+      const from = p.effectiveFrom;
+      return [
+        {
+          sql: `UPDATE loyalty_rule_events SET cancelled_idx = $4
+           WHERE merchant_id = $1 AND rule_id = $2 AND cancelled_idx IS NULL AND effective_from >= $3`,
+          params: [p.merchantId, p.ruleId, from, idx],
+        },
+        {
+          sql: `UPDATE loyalty_rule_events SET effective_until = $3
+           WHERE merchant_id = $1 AND rule_id = $2 AND cancelled_idx IS NULL
+           AND (effective_until IS NULL OR effective_until > $3)`,
+          params: [p.merchantId, p.ruleId, from],
+        },
+        {
+          sql: `INSERT INTO loyalty_rule_events (entry_idx, merchant_id, rule_id, kind, version, hash,
+             document, effective_from, recorded_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+          params: [
+            idx,
+            p.merchantId,
+            p.ruleId,
+            published ? "published" : "retired",
+            p.version,
+            published ? (p as RulePublishedPayload).hash : null,
+            published ? canonicalRuleJson((p as RulePublishedPayload).document) : null,
+            from,
+            e.entry.time,
+          ],
+        },
+      ];
+    });
+  },
+};
+
+/**
+ * loyalty_orders, loyalty_awards and loyalty_lots: an order's row from its order.recorded
+ * entry, completed by its points.awarded entry, which also writes its awards and its lot.
+ */
+export const ordersProjector: Projector = {
+  types: [ORDER_RECORDED, POINTS_AWARDED],
+  tables: ["loyalty_orders", "loyalty_awards", "loyalty_lots"],
+  statements(entries: CommittedEntry[]): Statement[] {
+    return entries.flatMap((e): Statement[] => {
+      const idx = e.index.toString();
+      const time = e.entry.time;
+      if (e.entry.type === ORDER_RECORDED) {
+        const o = e.entry.payload as unknown as OrderRecordedPayload;
+        return [
+          {
+            sql: `INSERT INTO loyalty_orders (merchant_id, order_id, customer_id, amount, currency,
+               channel, store, occurred_at, recorded_at, entry_idx)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+            params: [
+              o.merchantId,
+              o.orderId,
+              o.customerId,
+              String(o.amount),
+              o.currency,
+              o.channel,
+              o.store ?? null,
+              o.occurredAt,
+              time,
+              idx,
+            ],
+            // A new order: joined with the batch's other new orders (`Statement.bulk`).
+            bulk: true,
+          },
+        ];
+      }
+      const p = e.entry.payload as unknown as PointsAwardedPayload;
+      const out: Statement[] = [
+        {
+          sql: `UPDATE loyalty_orders SET points = $3, awarded_idx = $4, context = $5::jsonb
+           WHERE merchant_id = $1 AND order_id = $2`,
+          params: [p.merchantId, p.orderId, String(p.points), idx, JSON.stringify(p.context)],
+        },
+      ];
+      p.awards.forEach((a, ordinal) => {
+        out.push({
+          sql: `INSERT INTO loyalty_awards (entry_idx, ordinal, merchant_id, customer_id, order_id,
+             rule_id, version, hash, kind, points, recorded_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+          params: [
+            idx,
+            ordinal,
+            p.merchantId,
+            p.customerId,
+            p.orderId,
+            a.rule,
+            a.version,
+            a.hash,
+            a.kind,
+            String(a.points),
+            time,
+          ],
+          bulk: true,
+        });
+      });
+      if (p.lot) {
+        out.push({
+          sql: `INSERT INTO loyalty_lots (entry_idx, merchant_id, customer_id, source, source_id,
+             points, remaining, created_at, available_at, expires_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+          params: [
+            idx,
+            p.merchantId,
+            p.customerId,
+            "order",
+            p.orderId,
+            String(p.lot.points),
+            String(p.lot.points),
+            time,
+            p.lot.availableAt,
+            p.lot.expiresAt,
+          ],
+          bulk: true,
+        });
+      }
+      return out;
+    });
+  },
+};
+
+export const loyaltyProjectors = [programmesProjector, ruleEventsProjector, ordersProjector];
