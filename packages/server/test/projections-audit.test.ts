@@ -64,6 +64,11 @@ describe.each(backends)("projection audit on $name", (backend) => {
       "consents",
       "retention_policies",
       "subject_requests",
+      "loyalty_programmes",
+      "loyalty_rule_events",
+      "loyalty_orders",
+      "loyalty_awards",
+      "loyalty_lots",
       "actor_bindings",
     ]);
     expect(clean.entries).toBe(node.sequencer.head.size);
