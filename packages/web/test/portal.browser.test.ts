@@ -284,6 +284,8 @@ describe.runIf(haveBrowser)("customer portal in a browser", () => {
       const shared = (await page.getByTestId("sign-shared").textContent()) ?? "";
       expect(shared).toContain("zoe@work.example");
       expect(shared).toContain("Lyon");
+      expect(shared).toContain("Emails");
+      expect(shared).not.toContain("profile.fields");
       // Only what changed: the name is not sent again.
       expect(shared).not.toContain("Zoë Martin");
       await signInDialog(page, /Correct the details/);

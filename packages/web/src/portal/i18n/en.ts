@@ -116,7 +116,9 @@ export const en = {
     fields: {
       name: "Name",
       email: "Email",
+      emails: "Emails",
       phone: "Phone",
+      phones: "Phones",
       birthday: "Birthday",
       language: "Language",
       address: "Address",

@@ -108,7 +108,9 @@ export const zhCN: Catalogue = {
     fields: {
       name: "姓名",
       email: "邮箱",
+      emails: "邮箱",
       phone: "电话",
+      phones: "电话",
       birthday: "生日",
       language: "语言",
       address: "地址",
