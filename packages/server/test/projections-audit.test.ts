@@ -69,6 +69,8 @@ describe.each(backends)("projection audit on $name", (backend) => {
       "loyalty_orders",
       "loyalty_awards",
       "loyalty_lots",
+      "loyalty_refunds",
+      "loyalty_debts",
       "actor_bindings",
     ]);
     expect(clean.entries).toBe(node.sequencer.head.size);

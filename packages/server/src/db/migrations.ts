@@ -1,5 +1,5 @@
 import { CONSENT_MIGRATION } from "../consent/migrations.js";
-import { LOYALTY_MIGRATION } from "../loyalty/migrations.js";
+import { LOYALTY_MIGRATION, LOYALTY_REFUNDS_MIGRATION } from "../loyalty/migrations.js";
 import type { Database } from "./database.js";
 
 /**
@@ -623,6 +623,11 @@ export const migrations: { id: number; name: string; sql: string }[] = [
     id: 20,
     name: "loyalty",
     sql: LOYALTY_MIGRATION,
+  },
+  {
+    id: 21,
+    name: "loyalty_refunds",
+    sql: LOYALTY_REFUNDS_MIGRATION,
   },
 ];
 

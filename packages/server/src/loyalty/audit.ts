@@ -13,9 +13,13 @@ import type { ZodType } from "zod";
 import type { DomainAuditor } from "../ledger/audit-entries.js";
 import {
   ORDER_RECORDED,
+  ORDER_REFUNDED,
   OrderRecordedPayload,
+  OrderRefundedPayload,
   POINTS_AWARDED,
+  POINTS_REVERSED,
   PointsAwardedPayload,
+  PointsReversedPayload,
   PROGRAMME_SET,
   ProgrammeSetPayload,
   RULE_PUBLISHED,
@@ -34,7 +38,9 @@ import {
   usagePart,
 } from "./evaluation.js";
 import { DEFAULT_PROGRAMME, type Programme } from "./programme.js";
+import { orderHead, recomputeNet, refundNet, reversePoints } from "./refund-logic.js";
 import { RuleBook } from "./rulebook.js";
+import { netOf, type OrderState } from "./state.js";
 
 interface Lot {
   points: number;
@@ -76,7 +82,11 @@ export function loyaltyAuditor(): DomainAuditor {
   const orders = new Map<string, bigint>();
   const accounts = new Map<string, AuditedAccount>();
   let waiting: { index: bigint; order: OrderRecordedPayload } | undefined;
-  const totals = { issued: 0, burned: 0, expired: 0, reversed: 0 };
+  /** A refund checked, waiting for its points.reversed entry. */
+  let refunding: { index: bigint; p: OrderRefundedPayload; order: OrderState } | undefined;
+  /** Each order as refunds see it, by merchant and order id. */
+  const refundable = new Map<string, OrderState>();
+  const totals = { issued: 0, burned: 0, expired: 0, reversed: 0, writtenOff: 0 };
   let lastTime = 0;
 
   const account = (merchantId: string, customerId: string) => {
@@ -103,6 +113,14 @@ export function loyaltyAuditor(): DomainAuditor {
           message: `order.recorded: order ${waiting.order.orderId} is not followed by its points.awarded entry`,
         });
         waiting = undefined;
+      }
+      if (refunding && entry.type !== POINTS_REVERSED) {
+        report({
+          kind: "invariant",
+          at: refunding.index.toString(),
+          message: `order.refunded: the refund of order ${refunding.p.orderId} is not followed by its points.reversed entry`,
+        });
+        refunding = undefined;
       }
       switch (entry.type) {
         case PROGRAMME_SET: {
@@ -188,10 +206,48 @@ export function loyaltyAuditor(): DomainAuditor {
           checkAwards(index, time, order.order, p, problem);
           return;
         }
+        case ORDER_REFUNDED: {
+          const p = parse(OrderRefundedPayload, entry, problem);
+          if (!p) return;
+          const order = refundable.get(`${p.merchantId}\u0000${p.orderId}`);
+          if (!order || order.customerId !== p.customerId || BigInt(p.awarded) !== order.awarded) {
+            problem(`refunds order ${p.orderId}, which has no award set for this customer`);
+            return;
+          }
+          checkRefund(p, order, problem);
+          refunding = { index, p, order };
+          return;
+        }
+        case POINTS_REVERSED: {
+          const p = parse(PointsReversedPayload, entry, problem);
+          const refund = refunding;
+          refunding = undefined;
+          if (!p) return;
+          if (
+            !refund ||
+            refund.index !== index - 1n ||
+            BigInt(p.refund) !== refund.index ||
+            refund.p.merchantId !== p.merchantId ||
+            refund.p.customerId !== p.customerId ||
+            refund.p.orderId !== p.orderId
+          ) {
+            problem(`the reversal of order ${p.orderId} does not follow its refund's entry`);
+            return;
+          }
+          checkReversal(time, refund.p, refund.order, p, problem);
+          return;
+        }
       }
     },
 
     finish(report) {
+      if (refunding) {
+        report({
+          kind: "invariant",
+          at: refunding.index.toString(),
+          message: `order.refunded: the refund of order ${refunding.p.orderId} is not followed by its points.reversed entry`,
+        });
+      }
       if (waiting) {
         report({
           kind: "invariant",
@@ -216,12 +272,13 @@ export function loyaltyAuditor(): DomainAuditor {
           });
         }
       }
+      // A reversal takes what it can from lots; the rest is owed (debt) or written off.
       const net = totals.issued - totals.burned - totals.expired - totals.reversed;
-      if (net !== balances + debt) {
+      if (net !== balances - debt - totals.writtenOff) {
         report({
           kind: "invariant",
           at: "loyalty",
-          message: `points issued less burned, expired and reversed (${net}) differ from the balances plus debt (${balances + debt})`,
+          message: `points issued less burned, expired and reversed (${net}) differ from the balances less debt and written off (${balances - debt - totals.writtenOff})`,
         });
       }
     },
@@ -314,16 +371,118 @@ export function loyaltyAuditor(): DomainAuditor {
       problem("it has a lot without points");
     }
 
+    // The points repay the customer's debt first.
+    const repaid = Math.min(a.debt, p.points);
+    if ((p.debtRepaid ?? 0) !== repaid) {
+      problem(`it repays ${p.debtRepaid ?? 0} points of debt, not ${repaid}`);
+    }
+    a.debt -= repaid;
     a.orders++;
     a.usage = addUsage(a.usage, p.awards, time);
     if (p.lot) {
       a.lots.set(index, {
         points: p.lot.points,
-        remaining: p.lot.points,
+        remaining: p.lot.points - repaid,
         availableAt: Date.parse(p.lot.availableAt),
       });
       totals.issued += p.lot.points;
     }
+    refundable.set(`${merchantId}\u0000${p.orderId}`, {
+      customerId,
+      awarded: index,
+      time,
+      context: p.context,
+      net: netOf(p.context),
+      points: p.points,
+    });
+  }
+
+  /** A refund re-executed: its net order, and the awards over it by the order's rule versions. */
+  function checkRefund(
+    p: OrderRefundedPayload,
+    order: OrderState,
+    problem: (message: string) => void,
+  ): void {
+    const after = refundNet(order.net, p.lines);
+    if (!after) {
+      problem(`it refunds more of order ${p.orderId} than remained unrefunded`);
+      return;
+    }
+    const full = after.full;
+    if (full !== p.full || !same(p.net, { amount: after.amount, items: after.items })) {
+      problem("its net order is not the order less its refunds");
+    }
+    if (p.pointsBefore !== order.points) {
+      problem(`it says the order had ${p.pointsBefore} points, the log gives ${order.points}`);
+    }
+    const book = books.get(p.merchantId) ?? new RuleBook();
+    try {
+      const again = recomputeNet(
+        earning(book.inForce(order.time)),
+        order.context,
+        orderHead(order.context),
+        full ? null : after,
+      );
+      if (!same(again.awards, p.awards)) {
+        problem("its awards are not what the order's rules give over the net order");
+      }
+      if (p.pointsAfter !== Math.min(order.points, again.points)) {
+        problem(`it leaves ${p.pointsAfter} points, the recomputation ${again.points}`);
+      }
+    } catch (err) {
+      if (!(err instanceof EvaluationError) && !(err instanceof RangeError)) throw err;
+      problem(`its net order cannot be evaluated: ${err.message}`);
+    }
+  }
+
+  /** A reversal re-executed over the customer's lots, and applied. */
+  function checkReversal(
+    time: number,
+    refund: OrderRefundedPayload,
+    order: OrderState,
+    p: PointsReversedPayload,
+    problem: (message: string) => void,
+  ): void {
+    const a = account(p.merchantId, p.customerId);
+    const programme = programmes.get(p.merchantId) ?? DEFAULT_PROGRAMME;
+    const points = refund.pointsBefore - refund.pointsAfter;
+    if (p.points !== points) problem(`it reverses ${p.points} points, the refund ${points}`);
+    const wallet = {
+      lots: [...a.lots.entries()]
+        .filter(([, l]) => l.remaining > 0)
+        .sort(([x], [y]) => (x < y ? -1 : 1))
+        .map(([lot, l]) => ({ lot, remaining: l.remaining, availableAt: l.availableAt })),
+      debt: a.debt,
+    };
+    const r = reversePoints(wallet, order.awarded, p.points, time, programme.debtPolicy);
+    if (!same(r.taken, p.taken) || r.debt !== p.debt || r.writtenOff !== p.writtenOff) {
+      problem(
+        "it does not take the points from the order's lot, then the oldest available ones, the rest as the policy says",
+      );
+    }
+    // Applied as recorded, so one bad entry is named once.
+    let taken = 0;
+    for (const t of p.taken) {
+      const lot = a.lots.get(BigInt(t.lot));
+      if (!lot) {
+        problem(`it takes from lot ${t.lot}, which is not the customer's`);
+        continue;
+      }
+      lot.remaining -= t.points;
+      taken += t.points;
+      if (lot.remaining < 0) problem(`lot ${t.lot} is left with ${lot.remaining} points`);
+    }
+    if (taken + p.debt + p.writtenOff !== p.points) {
+      problem(`it takes ${taken}, owes ${p.debt} and writes off ${p.writtenOff}, not ${p.points}`);
+    }
+    a.debt += p.debt;
+    totals.reversed += p.points;
+    totals.writtenOff += p.writtenOff;
+    refundable.set(`${p.merchantId}\u0000${p.orderId}`, {
+      ...order,
+      net: refund.net,
+      points: refund.pointsAfter,
+    });
   }
 }
 

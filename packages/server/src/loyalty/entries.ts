@@ -16,6 +16,17 @@ export const ORDER_RECORDED = "order.recorded";
  * with its rule version and inputs, and the lot they make; sealed, right after its order.
  */
 export const POINTS_AWARDED = "points.awarded";
+/**
+ * A refund of an order, in full or by line: what it refunds, the order net of every refund so
+ * far, the awards recomputed over it with the rule versions of the order, and the points to
+ * reverse (the difference); sealed, followed at once by its points.reversed entry.
+ */
+export const ORDER_REFUNDED = "order.refunded";
+/**
+ * Points taken back: from the order's lot first, then the available lots oldest first; what
+ * they lack becomes a debt (`recover`) or is written off (`write_off`); sealed.
+ */
+export const POINTS_REVERSED = "points.reversed";
 
 export const LOYALTY_ENTRY_TYPES = [
   PROGRAMME_SET,
@@ -23,6 +34,8 @@ export const LOYALTY_ENTRY_TYPES = [
   RULE_RETIRED,
   ORDER_RECORDED,
   POINTS_AWARDED,
+  ORDER_REFUNDED,
+  POINTS_REVERSED,
 ] as const;
 
 const Int = z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER);
@@ -115,8 +128,52 @@ export const PointsAwardedPayload = z.strictObject({
       expiresAt: z.null(),
     })
     .nullable(),
+  /**
+   * The customer's debt these points repaid first (refunds after the points were spent); the
+   * lot keeps the rest. Absent: none.
+   */
+  debtRepaid: Count.optional(),
 });
 export type PointsAwardedPayload = z.infer<typeof PointsAwardedPayload>;
+
+export const RefundLine = z.strictObject({ sku: z.string(), quantity: Count });
+
+export const OrderRefundedPayload = z.strictObject({
+  merchantId: z.string(),
+  customerId: z.string(),
+  orderId: z.string(),
+  /** The refund's id: the Idempotency-Key or the body's refundId (null: none given). */
+  refundId: z.string().nullable(),
+  /** The index of the order's points.awarded entry. */
+  awarded: Count,
+  full: z.boolean(),
+  /** The lines this refund returns. */
+  lines: z.array(RefundLine),
+  /** The order's amount and items net of every refund so far, this one included. */
+  net: z.strictObject({ amount: Count, items: z.array(OrderItem) }),
+  /** The awards over the net order, by the rule versions in force at the order ([]: full). */
+  awards: z.array(AwardRecord),
+  /** The order's points before this refund, and after it (never more than before). */
+  pointsBefore: Count,
+  pointsAfter: Count,
+});
+export type OrderRefundedPayload = z.infer<typeof OrderRefundedPayload>;
+
+export const PointsReversedPayload = z.strictObject({
+  merchantId: z.string(),
+  customerId: z.string(),
+  orderId: z.string(),
+  /** The index of the order.refunded entry (the entry just before). */
+  refund: Count,
+  points: Count,
+  /** What was taken from which lot (its points.awarded index), in order. */
+  taken: z.array(z.strictObject({ lot: Count, points: Count })),
+  /** The shortfall recorded as the customer's debt (policy `recover`). */
+  debt: Count,
+  /** The shortfall written off (policy `write_off`). */
+  writtenOff: Count,
+});
+export type PointsReversedPayload = z.infer<typeof PointsReversedPayload>;
 
 const merchantOnly = (e: { payload: unknown }): Party[] => {
   const p = e.payload as { merchantId?: unknown };
@@ -141,7 +198,7 @@ export const loyaltyEntryTypes: EntryTypeSpec[] = [
     sealing: "public" as const,
     parties: merchantOnly,
   })),
-  ...[ORDER_RECORDED, POINTS_AWARDED].map((type) => ({
+  ...[ORDER_RECORDED, POINTS_AWARDED, ORDER_REFUNDED, POINTS_REVERSED].map((type) => ({
     type,
     sealing: "sealed" as const,
     parties: customerAndMerchant,

@@ -7,6 +7,7 @@ import { Orders } from "./orders.js";
 import { customerPoints } from "./points.js";
 import { Programmes } from "./programmes.js";
 import { loyaltyProjectors } from "./projections.js";
+import { Refunds } from "./refunds.js";
 import { loyaltyRoutes } from "./routes.js";
 import { Rules } from "./rules.js";
 import { Simulator } from "./simulate.js";
@@ -16,7 +17,9 @@ import { LoyaltyState } from "./state.js";
  * Loyalty (issue 9): the programme, earning rules published on the ledger and simulated before
  * publishing, and orders that earn points by the rules in force when they are recorded, each
  * award naming its rule version and recording its inputs so anyone can recompute it
- * (decision 8). Points are lots, pending for the return window, then available.
+ * (decision 8). Points are lots, pending for the return window, then available. Refunds
+ * recompute an order's awards over what is left of it and reverse the difference, the points
+ * already spent becoming a debt later earnings repay (or written off, by the programme).
  */
 export const loyaltyDomain: Domain = {
   name: "loyalty",
@@ -30,6 +33,7 @@ export const loyaltyDomain: Domain = {
     const programmes = new Programmes(ctx.sequencer, state);
     const rules = new Rules(ctx.db, ctx.sequencer, ctx.clock, state);
     const orders = new Orders(ctx.db, ctx.sequencer, ctx.clock, customers, state);
+    const refunds = new Refunds(ctx.db, ctx.sequencer, customers, state);
     const simulator = new Simulator(ctx.db, ctx.clock, state, rules);
     // The customer's export (Art. 15/20) holds their points and lots.
     ctx.exports.add("loyalty", async (merchantId, records) => {
@@ -54,6 +58,7 @@ export const loyaltyDomain: Domain = {
           programmes,
           rules,
           orders,
+          refunds,
           simulator,
           dataUse: ctx.dataUse,
         }),

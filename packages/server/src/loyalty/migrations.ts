@@ -91,3 +91,34 @@ export const LOYALTY_MIGRATION = `
     PRIMARY KEY (merchant_id, rule_id)
   );
 `;
+
+/**
+ * Refunds and debt (migration 21): each order's net of its refunds, the refunds, and each
+ * customer's debt, all projections of order.refunded, points.reversed and points.awarded.
+ */
+export const LOYALTY_REFUNDS_MIGRATION = `
+  -- The order net of its refunds (amount and items) and its points after them; null: none.
+  ALTER TABLE loyalty_orders ADD COLUMN net jsonb;
+  ALTER TABLE loyalty_orders ADD COLUMN net_points bigint;
+  -- One row per refund (its order.refunded entry) and what its points.reversed entry did.
+  CREATE TABLE loyalty_refunds (
+    entry_idx bigint PRIMARY KEY,
+    merchant_id text NOT NULL,
+    customer_id text NOT NULL,
+    order_id text NOT NULL,
+    refund_id text,
+    full_refund boolean NOT NULL,
+    points bigint NOT NULL,
+    debt bigint NOT NULL DEFAULT 0,
+    written_off bigint NOT NULL DEFAULT 0,
+    recorded_at timestamptz NOT NULL
+  );
+  CREATE INDEX loyalty_refunds_order_idx ON loyalty_refunds (merchant_id, order_id, entry_idx);
+  -- Points a customer owes (reversals after the points were spent), until later earnings repay them.
+  CREATE TABLE loyalty_debts (
+    merchant_id text NOT NULL,
+    customer_id text NOT NULL,
+    debt bigint NOT NULL,
+    PRIMARY KEY (merchant_id, customer_id)
+  );
+`;

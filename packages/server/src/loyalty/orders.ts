@@ -298,6 +298,29 @@ export class Orders {
               throw err;
             }
             this.state.stageOrder(merchantId, customerId, account, result.awards, ctx.time);
+            // The points first repay what the customer owes (refunds of spent points).
+            const wallet = await this.state.wallet(merchantId, customerId);
+            const debtRepaid = Math.min(wallet.debt, result.points);
+            const lotIndex = ctx.index + 1n;
+            const availableAt = ctx.time + programme.returnWindowDays * DAY_MS;
+            this.state.stageWallet(merchantId, customerId, {
+              lots:
+                result.points - debtRepaid > 0
+                  ? [
+                      ...wallet.lots,
+                      { lot: lotIndex, remaining: result.points - debtRepaid, availableAt },
+                    ]
+                  : wallet.lots,
+              debt: wallet.debt - debtRepaid,
+            });
+            this.state.stageOrderState(merchantId, input.orderId, {
+              customerId,
+              awarded: lotIndex,
+              time: ctx.time,
+              context: context as Record<string, unknown>,
+              net: { amount: input.amount, items: input.items.map((i) => ({ ...i })) },
+              points: result.points,
+            });
             awarded = {
               merchantId,
               customerId,
@@ -309,12 +332,11 @@ export class Orders {
                 result.points > 0
                   ? {
                       points: result.points,
-                      availableAt: new Date(
-                        ctx.time + programme.returnWindowDays * DAY_MS,
-                      ).toISOString(),
+                      availableAt: new Date(availableAt).toISOString(),
                       expiresAt: null,
                     }
                   : null,
+              ...(debtRepaid > 0 ? { debtRepaid } : {}),
             };
           },
         },

@@ -23,7 +23,7 @@ export interface PointsView {
   balance: number;
   /** Points still in their return window. */
   pending: number;
-  /** Points owed (returns after the points were spent); 0 until reversals exist. */
+  /** Points owed (refunds after the points were spent), repaid by later earnings. */
   debt: number;
   /** The customer's tier; null until tiers are evaluated. */
   tier: string | null;
@@ -59,7 +59,7 @@ export async function customerPoints(
   opts: { pointName: string; limit: number },
 ): Promise<PointsView> {
   const at = new Date(now).toISOString();
-  const [totals, lots] = await Promise.all([
+  const [totals, lots, debts] = await Promise.all([
     db.query<{ available: string | number; pending: string | number; n: string | number }>(
       `SELECT coalesce(sum(remaining) FILTER (WHERE available_at <= $3), 0) AS available,
          coalesce(sum(remaining) FILTER (WHERE available_at > $3), 0) AS pending,
@@ -73,6 +73,10 @@ export async function customerPoints(
        ORDER BY entry_idx DESC LIMIT $3`,
       [merchantId, customerId, opts.limit],
     ),
+    db.query<{ debt: string | number }>(
+      "SELECT debt FROM loyalty_debts WHERE merchant_id = $1 AND customer_id = $2",
+      [merchantId, customerId],
+    ),
   ]);
   const t = totals.rows[0];
   return {
@@ -80,7 +84,7 @@ export async function customerPoints(
     pointName: opts.pointName,
     balance: Number(t?.available ?? 0),
     pending: Number(t?.pending ?? 0),
-    debt: 0,
+    debt: Number(debts.rows[0]?.debt ?? 0),
     tier: null,
     lots: lots.rows.map((r) => ({
       id: `l_${r.entry_idx}`,

@@ -31,7 +31,15 @@ export interface Programme {
   tiers: Tier[];
   /** IANA time zone whose local date and time rules see (`time.weekday`, daily caps). */
   timeZone: string;
+  /**
+   * What a refund does with points already spent: `recover` records a debt that later earnings
+   * repay; `write_off` records the shortfall as written off.
+   */
+  debtPolicy: DebtPolicy;
 }
+
+export type DebtPolicy = "recover" | "write_off";
+export const DebtPolicySchema = z.enum(["recover", "write_off"]);
 
 export interface Tier {
   id: string;
@@ -55,6 +63,7 @@ export const DEFAULT_PROGRAMME: Programme = {
   transfers: { allowed: true, receivedAvailability: "immediate" },
   tiers: [],
   timeZone: "UTC",
+  debtPolicy: "recover",
 };
 
 /** The longest return window: points pending for more than a year help no one. */
@@ -109,6 +118,9 @@ export const ProgrammeInput = z.strictObject({
     .refine((ts) => new Set(ts.map((t) => t.id)).size === ts.length, "tier ids must differ")
     .optional(),
   timeZone: TimeZone.optional(),
+  debtPolicy: DebtPolicySchema.optional().describe(
+    "refunds of spent points: `recover` (a debt later earnings repay) or `write_off`",
+  ),
 });
 export type ProgrammeInput = z.infer<typeof ProgrammeInput>;
 
@@ -125,6 +137,8 @@ export const ProgrammeSchema = z.strictObject({
   }),
   tiers: z.array(TierSchema),
   timeZone: z.string(),
+  /** Programmes set before refunds existed have none: `recover`. */
+  debtPolicy: DebtPolicySchema.default("recover"),
 });
 
 /** `current` with the fields `input` gives replaced. */

@@ -3,9 +3,13 @@ import type { Statement } from "../db/database.js";
 import type { CommittedEntry, Projector } from "../ledger/sequencer.js";
 import {
   ORDER_RECORDED,
+  ORDER_REFUNDED,
   type OrderRecordedPayload,
+  type OrderRefundedPayload,
   POINTS_AWARDED,
+  POINTS_REVERSED,
   type PointsAwardedPayload,
+  type PointsReversedPayload,
   PROGRAMME_SET,
   type ProgrammeSetPayload,
   RULE_PUBLISHED,
@@ -82,12 +86,14 @@ export const ruleEventsProjector: Projector = {
  * entry, completed by its points.awarded entry, which also writes its awards and its lot.
  */
 export const ordersProjector: Projector = {
-  types: [ORDER_RECORDED, POINTS_AWARDED],
-  tables: ["loyalty_orders", "loyalty_awards", "loyalty_lots"],
+  types: [ORDER_RECORDED, POINTS_AWARDED, ORDER_REFUNDED, POINTS_REVERSED],
+  tables: ["loyalty_orders", "loyalty_awards", "loyalty_lots", "loyalty_refunds", "loyalty_debts"],
   statements(entries: CommittedEntry[]): Statement[] {
     return entries.flatMap((e): Statement[] => {
       const idx = e.index.toString();
       const time = e.entry.time;
+      if (e.entry.type === ORDER_REFUNDED) return refundStatements(e);
+      if (e.entry.type === POINTS_REVERSED) return reversalStatements(e);
       if (e.entry.type === ORDER_RECORDED) {
         const o = e.entry.payload as unknown as OrderRecordedPayload;
         return [
@@ -141,6 +147,7 @@ export const ordersProjector: Projector = {
           bulk: true,
         });
       });
+      if (p.debtRepaid) out.push(debtChange(p.merchantId, p.customerId, -p.debtRepaid));
       if (p.lot) {
         out.push({
           sql: `INSERT INTO loyalty_lots (entry_idx, merchant_id, customer_id, source, source_id,
@@ -153,7 +160,7 @@ export const ordersProjector: Projector = {
             "order",
             p.orderId,
             String(p.lot.points),
-            String(p.lot.points),
+            String(p.lot.points - (p.debtRepaid ?? 0)),
             time,
             p.lot.availableAt,
             p.lot.expiresAt,
@@ -165,5 +172,51 @@ export const ordersProjector: Projector = {
     });
   },
 };
+
+const debtChange = (merchantId: string, customerId: string, by: number): Statement => ({
+  sql: `INSERT INTO loyalty_debts (merchant_id, customer_id, debt) VALUES ($1, $2, $3)
+   ON CONFLICT (merchant_id, customer_id) DO UPDATE SET debt = loyalty_debts.debt + $3`,
+  params: [merchantId, customerId, String(by)],
+});
+
+function refundStatements(e: CommittedEntry): Statement[] {
+  const p = e.entry.payload as unknown as OrderRefundedPayload;
+  return [
+    {
+      sql: `UPDATE loyalty_orders SET net = $3::jsonb, net_points = $4
+       WHERE merchant_id = $1 AND order_id = $2`,
+      params: [p.merchantId, p.orderId, JSON.stringify(p.net), String(p.pointsAfter)],
+    },
+    {
+      sql: `INSERT INTO loyalty_refunds (entry_idx, merchant_id, customer_id, order_id, refund_id,
+         full_refund, points, recorded_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      params: [
+        e.index.toString(),
+        p.merchantId,
+        p.customerId,
+        p.orderId,
+        p.refundId,
+        p.full,
+        String(p.pointsBefore - p.pointsAfter),
+        e.entry.time,
+      ],
+    },
+  ];
+}
+
+function reversalStatements(e: CommittedEntry): Statement[] {
+  const p = e.entry.payload as unknown as PointsReversedPayload;
+  const out: Statement[] = p.taken.map((t) => ({
+    sql: "UPDATE loyalty_lots SET remaining = remaining - $2 WHERE entry_idx = $1",
+    params: [String(t.lot), String(t.points)],
+  }));
+  out.push({
+    sql: "UPDATE loyalty_refunds SET debt = $2, written_off = $3 WHERE entry_idx = $1",
+    params: [String(p.refund), String(p.debt), String(p.writtenOff)],
+  });
+  if (p.debt > 0) out.push(debtChange(p.merchantId, p.customerId, p.debt));
+  return out;
+}
 
 export const loyaltyProjectors = [programmesProjector, ruleEventsProjector, ordersProjector];

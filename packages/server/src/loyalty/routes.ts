@@ -12,6 +12,7 @@ import { MAX_ORDER_BATCH, OrderInput, type OrderResult, type Orders } from "./or
 import { customerPoints } from "./points.js";
 import { ProgrammeInput, ProgrammeSchema } from "./programme.js";
 import type { Programmes } from "./programmes.js";
+import { RefundInput, type Refunds } from "./refunds.js";
 import type { Rules } from "./rules.js";
 import { SimulateInput, type Simulator } from "./simulate.js";
 
@@ -118,6 +119,25 @@ const view = (r: OrderResult) => ({
   entryIndex: r.entryIndex,
 });
 
+const IdempotencyKey = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,100}$/, "must be 1 to 100 printable ASCII characters without spaces")
+  .optional()
+  .describe("the refund's id: a repeat with the same key and body returns the first answer");
+
+const RefundView = z.object({
+  orderId: z.string(),
+  customerId: z.string(),
+  refundId: z.string().nullable(),
+  full: z.boolean(),
+  pointsBefore: z.number(),
+  pointsAfter: z.number(),
+  reversed: z.number().describe("the points taken back"),
+  debt: z.number().describe("of them, those the customer now owes"),
+  writtenOff: z.number().describe("of them, those written off"),
+  entryIndex: z.number(),
+});
+
 export function loyaltyRoutes(
   app: App,
   deps: {
@@ -127,6 +147,7 @@ export function loyaltyRoutes(
     programmes: Programmes;
     rules: Rules;
     orders: Orders;
+    refunds: Refunds;
     simulator: Simulator;
     dataUse: DataUse;
   },
@@ -414,6 +435,54 @@ export function loyaltyRoutes(
       await dataUse.record(req, use, recorded, ["loyalty"], "order");
       reply.code(201);
       return { results };
+    },
+  );
+
+  app.post(
+    "/v1/orders/:orderId/refund",
+    {
+      onRequest: write,
+      schema: {
+        tags,
+        security,
+        summary:
+          "Refund an order in full (no lines) or by line, reversing the points it no longer earns",
+        description:
+          "A partial refund recomputes the awards over the order net of its refunds with the rule versions of the order, and reverses the difference: from the order's lot first, then the available lots oldest first; what was already spent becomes a debt later earnings repay (`debtPolicy: recover`) or is written off (`write_off`). Idempotent by Idempotency-Key or `refundId`; returning more than remains is `409 over_refund`.",
+        params: z.strictObject({ orderId: z.string().regex(/^[\x21-\x7e]{1,100}$/) }),
+        headers: z.object({ "idempotency-key": IdempotencyKey, "patron-purpose": PurposeHeader }),
+        response: {
+          200: RefundView,
+          201: RefundView,
+          ...errorResponses,
+        },
+      },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      // The body is optional (none: a full refund), so it is parsed here.
+      const body = RefundInput.safeParse(req.body ?? {});
+      if (!body.success) {
+        const issue = body.error.issues[0];
+        throw new ApiError(
+          400,
+          "invalid_request",
+          `body${issue?.path.length ? `.${issue.path.join(".")}` : ""}: ${issue?.message}`,
+        );
+      }
+      const use = await dataUse.use(req);
+      const r = await deps.refunds.refund(
+        p.merchantId,
+        actorOf(p),
+        req.params.orderId,
+        body.data,
+        req.headers["idempotency-key"],
+      );
+      await dataUse.record(req, use, [r.customerId], ["loyalty"], "refund");
+      if (r.replayed) reply.header("idempotent-replayed", "true");
+      reply.code(r.replayed ? 200 : 201);
+      const { replayed: _, ...out } = r;
+      return out;
     },
   );
 

@@ -3,7 +3,13 @@ import type { Queryable } from "../db/database.js";
 import type { Clock } from "../ledger/clock.js";
 import type { Sequencer } from "../ledger/sequencer.js";
 import { StagedMap } from "../ledger/staged.js";
-import { addUsage, type RuleUsage, USAGE_MEMORY_MS, type UsageHistory } from "./evaluation.js";
+import {
+  addUsage,
+  type OrderFacts,
+  type RuleUsage,
+  USAGE_MEMORY_MS,
+  type UsageHistory,
+} from "./evaluation.js";
 import { DEFAULT_PROGRAMME, type Programme, ProgrammeSchema } from "./programme.js";
 import { RuleBook, type RuleEvent, type RuleTimeline } from "./rulebook.js";
 
@@ -19,6 +25,26 @@ export interface Account {
   /** Orders recorded for the customer at the merchant. */
   orders: number;
   usage: UsageHistory;
+}
+
+/** A customer's lots with points left, oldest first, and their debt. */
+export interface Wallet {
+  lots: readonly { lot: bigint; remaining: number; availableAt: number }[];
+  debt: number;
+}
+
+/** What a refund of an order is checked and recomputed against. */
+export interface OrderState {
+  customerId: string;
+  /** The index of its points.awarded entry. */
+  awarded: bigint;
+  /** When it was recorded (its rules are those in force then). */
+  time: number;
+  context: Record<string, unknown>;
+  /** The order net of its refunds so far. */
+  net: { amount: number; items: OrderFacts["items"] };
+  /** Its points net of its refunds so far. */
+  points: number;
 }
 
 const EMPTY_ACCOUNT: Account = { orders: 0, usage: new Map() };
@@ -42,6 +68,8 @@ export class LoyaltyState {
   private readonly programmes: StagedMap<string, ProgrammeState>;
   private readonly books: StagedMap<string, RuleBook>;
   private readonly accounts: StagedMap<string, Account>;
+  private readonly wallets: StagedMap<string, Wallet>;
+  private readonly orders: StagedMap<string, OrderState>;
 
   constructor(
     private readonly db: Queryable,
@@ -51,11 +79,15 @@ export class LoyaltyState {
     this.programmes = sequencer.state.add(new StagedMap());
     this.books = sequencer.state.add(new StagedMap());
     this.accounts = sequencer.state.add(new StagedMap());
+    this.wallets = sequencer.state.add(new StagedMap());
+    this.orders = sequencer.state.add(new StagedMap());
     // After a commit whose outcome was unknown, what the log says is read again on demand.
     sequencer.onRecover(async () => {
       this.programmes.clearCommitted();
       this.books.clearCommitted();
       this.accounts.clearCommitted();
+      this.wallets.clearCommitted();
+      this.orders.clearCommitted();
     });
   }
 
@@ -181,6 +213,83 @@ export class LoyaltyState {
     }
   }
 
+  /** The customer's lots with points left and their debt: staged (inside a check). */
+  async wallet(merchantId: string, customerId: string): Promise<Wallet> {
+    const key = accountKey(merchantId, customerId);
+    const known = this.wallets.get(key);
+    if (known) return known;
+    const [lots, debts] = await Promise.all([
+      this.db.query<{
+        entry_idx: string | number;
+        remaining: string | number;
+        available_at: string | Date;
+      }>(
+        `SELECT entry_idx, remaining, available_at FROM loyalty_lots
+         WHERE merchant_id = $1 AND customer_id = $2 AND remaining > 0 ORDER BY entry_idx`,
+        [merchantId, customerId],
+      ),
+      this.db.query<{ debt: string | number }>(
+        "SELECT debt FROM loyalty_debts WHERE merchant_id = $1 AND customer_id = $2",
+        [merchantId, customerId],
+      ),
+    ]);
+    const wallet: Wallet = {
+      lots: lots.rows.map((r) => ({
+        lot: BigInt(r.entry_idx),
+        remaining: Number(r.remaining),
+        availableAt: new Date(r.available_at).getTime(),
+      })),
+      debt: Number(debts.rows[0]?.debt ?? 0),
+    };
+    if (!this.wallets.hasCommitted(key)) this.wallets.load(key, wallet);
+    return this.wallets.get(key) ?? wallet;
+  }
+
+  stageWallet(merchantId: string, customerId: string, wallet: Wallet): void {
+    // Past the bound the committed ones go; they are read again from the projections as needed.
+    if (this.wallets.committedSize > MAX_ACCOUNTS) this.wallets.clearCommitted();
+    this.wallets.set(accountKey(merchantId, customerId), wallet);
+  }
+
+  /** An order as refunds see it, or undefined for none: staged (inside a check). */
+  async order(merchantId: string, orderId: string): Promise<OrderState | undefined> {
+    const key = accountKey(merchantId, orderId);
+    const known = this.orders.get(key);
+    if (known) return known;
+    const { rows } = await this.db.query<{
+      customer_id: string;
+      awarded_idx: string | number | null;
+      recorded_at: string | Date;
+      context: unknown;
+      points: string | number | null;
+      net: unknown;
+      net_points: string | number | null;
+    }>(
+      `SELECT customer_id, awarded_idx, recorded_at, context, points, net, net_points
+       FROM loyalty_orders WHERE merchant_id = $1 AND order_id = $2`,
+      [merchantId, orderId],
+    );
+    const r = rows[0];
+    if (!r || r.awarded_idx === null) return undefined;
+    const context = parsed<Record<string, unknown>>(r.context);
+    const net = r.net === null ? netOf(context) : parsed<OrderState["net"]>(r.net);
+    const state: OrderState = {
+      customerId: r.customer_id,
+      awarded: BigInt(r.awarded_idx),
+      time: new Date(r.recorded_at).getTime(),
+      context,
+      net,
+      points: Number(r.net_points ?? r.points ?? 0),
+    };
+    if (!this.orders.hasCommitted(key)) this.orders.load(key, state);
+    return this.orders.get(key) ?? state;
+  }
+
+  stageOrderState(merchantId: string, orderId: string, state: OrderState): void {
+    if (this.orders.committedSize > MAX_ACCOUNTS) this.orders.clearCommitted();
+    this.orders.set(accountKey(merchantId, orderId), state);
+  }
+
   /** Stages an order of the customer and its awards, given at `ms`. */
   stageOrder(
     merchantId: string,
@@ -194,6 +303,23 @@ export class LoyaltyState {
       usage: addUsage(before.usage, awards, ms),
     });
   }
+}
+
+/** An order's amount and items as its context's `order` part gives them. */
+export function netOf(context: Record<string, unknown>): OrderState["net"] {
+  const o = context.order as {
+    amount: number;
+    items: { product: string; category: string; quantity: number; unitPrice: number }[];
+  };
+  return {
+    amount: o.amount,
+    items: o.items.map((i) => ({
+      sku: i.product,
+      category: i.category,
+      quantity: i.quantity,
+      unitPrice: i.unitPrice,
+    })),
+  };
 }
 
 interface EventRow {
