@@ -120,7 +120,7 @@ export async function openLedger(
   });
   try {
     await migrate(db);
-    if (!(await db.tryLock(SEQUENCER_LOCK))) {
+    if (!(await lockSequencer(db))) {
       throw new Error(
         "another node is already the sequencer of this ledger (it holds the database's sequencer lock)",
       );
@@ -161,6 +161,20 @@ export interface PatronNode extends Ledger {
   operatorKey?: string;
   url: string;
   close(): Promise<void>;
+}
+
+/**
+ * Takes the database's sequencer lock. A node stopped a moment ago may still hold it: PostgreSQL
+ * frees a session's advisory lock once its backend notices the closed connection, which on a
+ * busy server takes a little while. So a restart waits up to two seconds before giving up; a
+ * node that is really running keeps the lock and is refused all the same.
+ */
+async function lockSequencer(db: { tryLock(key: number): Promise<boolean> }): Promise<boolean> {
+  for (let waited = 0; ; waited += 100) {
+    if (await db.tryLock(SEQUENCER_LOCK)) return true;
+    if (waited >= 2_000) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** A whole node: ledger, HTTP API and the demo merchant on first start. */
