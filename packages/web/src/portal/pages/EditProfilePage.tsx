@@ -1,5 +1,4 @@
 import { zodResolver } from "@hookform/resolvers/zod";
-import { useMemo } from "react";
 import { useForm } from "react-hook-form";
 import { useTranslation } from "react-i18next";
 import { Link, useNavigate, useParams } from "react-router";
@@ -8,6 +7,7 @@ import { Key } from "../../components/icons.js";
 import { Spinner } from "../../components/ui.js";
 import { FormField } from "../account/components/FormField.js";
 import { useAccount } from "../account/hooks.js";
+import { realDate, useLanguageOptions } from "../account/profile-fields.js";
 import { formOf, type RectifyForm, rectification } from "../account/rectify.js";
 import { useRectify } from "../account/rectify-hooks.js";
 import { PortalApiError } from "../api/client.js";
@@ -16,7 +16,6 @@ import { ErrorMessage, LoadingState, useTitle } from "../layout/ui.js";
 import { useMe } from "../session/hooks.js";
 import { SignCancelled } from "../signing/SigningProvider.js";
 
-const LANGUAGE_CODES = ["en", "zh-CN", "zh-TW", "fr", "de", "es", "it", "ja", "ko", "pt", "ar"];
 const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
 const PHONE = /^\+?[\d\s().-]{4,40}$/;
 const items = (s: string) =>
@@ -25,15 +24,6 @@ const items = (s: string) =>
     .map((x) => x.trim())
     .filter(Boolean);
 
-const realDate = (s: string) => {
-  const d = new Date(`${s}T00:00:00Z`);
-  return (
-    !Number.isNaN(d.getTime()) &&
-    d.toISOString().slice(0, 10) === s &&
-    s >= "1900-01-01" &&
-    d.getTime() <= Date.now()
-  );
-};
 const long = (n: number) => z.string().trim().max(n, { error: "join.errors.tooLong" });
 
 /** The node's rules for a rectification (customers/profile.ts), checked before anything is signed. */
@@ -89,7 +79,7 @@ export function EditProfilePage() {
 }
 
 function EditForm(props: { merchant: string; profile: Profile }) {
-  const { t, i18n } = useTranslation();
+  const { t } = useTranslation();
   const account = useAccount(props.merchant);
   const rectify = useRectify(account.data);
   const navigate = useNavigate();
@@ -97,16 +87,7 @@ function EditForm(props: { merchant: string; profile: Profile }) {
     resolver: zodResolver(RectifySchema),
     defaultValues: formOf(props.profile),
   });
-  const languages = useMemo(() => {
-    const names = new Intl.DisplayNames([i18n.language], { type: "language" });
-    const codes = LANGUAGE_CODES.includes(props.profile.language ?? "")
-      ? LANGUAGE_CODES
-      : [...LANGUAGE_CODES, props.profile.language ?? ""].filter(Boolean);
-    return [
-      { value: "", label: t("join.languageNone") },
-      ...codes.map((c) => ({ value: c, label: names.of(c) ?? c })),
-    ];
-  }, [i18n.language, t, props.profile.language]);
+  const languages = useLanguageOptions(props.profile.language);
 
   const submit = form.handleSubmit(async (values) => {
     const changes = rectification(props.profile, values);

@@ -1,5 +1,4 @@
 import { zodResolver } from "@hookform/resolvers/zod";
-import { useMemo } from "react";
 import { useForm } from "react-hook-form";
 import { useTranslation } from "react-i18next";
 import { Link, useNavigate, useParams } from "react-router";
@@ -9,21 +8,12 @@ import { Spinner } from "../../components/ui.js";
 import { FormField } from "../account/components/FormField.js";
 import { KeyChoice, useKeyChoice } from "../account/components/KeyChoice.js";
 import { type JoinForm, joinValues, useAccount, useJoin, useMerchant } from "../account/hooks.js";
+import { realDate, useLanguageOptions } from "../account/profile-fields.js";
 import { PortalApiError } from "../api/client.js";
 import { ErrorMessage, LoadingState, PageHead, useTitle } from "../layout/ui.js";
 import { SignCancelled } from "../signing/SigningProvider.js";
 
 const optional = <S extends z.ZodType<string>>(schema: S) => z.union([z.literal(""), schema]);
-
-const realDate = (s: string) => {
-  const d = new Date(`${s}T00:00:00Z`);
-  return (
-    !Number.isNaN(d.getTime()) &&
-    d.toISOString().slice(0, 10) === s &&
-    s >= "1900-01-01" &&
-    d.getTime() <= Date.now()
-  );
-};
 
 /** The node's rules for these values (customers/profile.ts), checked before anything is signed. */
 const JoinSchema = z.object({
@@ -48,8 +38,6 @@ const JoinSchema = z.object({
       .regex(/^[A-Za-z]{2}$/, { error: "join.errors.country" }),
   ),
 }) satisfies z.ZodType<JoinForm>;
-
-const LANGUAGE_CODES = ["en", "zh-CN", "zh-TW", "fr", "de", "es", "it", "ja", "ko", "pt", "ar"];
 
 /** The field a node refusal names ("attached.values.phone: …"), if it is one of the form's. */
 function fieldOfRefusal(err: unknown): { field: keyof JoinForm; message: string } | undefined {
@@ -85,13 +73,7 @@ export function JoinPage() {
       country: "",
     },
   });
-  const languages = useMemo(() => {
-    const names = new Intl.DisplayNames([i18n.language], { type: "language" });
-    return [
-      { value: "", label: t("join.languageNone") },
-      ...LANGUAGE_CODES.map((c) => ({ value: c, label: names.of(c) ?? c })),
-    ];
-  }, [i18n.language, t]);
+  const languages = useLanguageOptions();
 
   if (info.isPending || account.isPending) return <LoadingState />;
   if (info.isError) {
