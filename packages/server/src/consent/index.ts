@@ -9,10 +9,9 @@ import { CONSENT_ENTRY_TYPES, consentsProjector } from "./entries.js";
 import { Issuer } from "./issuer.js";
 import { Marketing } from "./marketing.js";
 import { PartnerReads } from "./partner.js";
-import { portalConsentRoutes } from "./portal.js";
+import { consentsOf, portalConsentRoutes } from "./portal.js";
 import { ConsentRequests } from "./requests.js";
 import { consentRoutes } from "./routes.js";
-import { type ConsentRow, ROW_COLUMNS } from "./state.js";
 import { toView } from "./views.js";
 
 /** How often lapses and auto-revocations are written (uses are refused at once regardless). */
@@ -80,12 +79,8 @@ export const consentDomain: Domain = {
     };
     // The customer's export (Art. 15/20) lists their consents, evidence commitments included.
     ctx.exports.add("consents", async (merchantId, records) => {
-      const { rows } = await ctx.db.query<ConsentRow>(
-        `SELECT ${ROW_COLUMNS} FROM consents WHERE merchant_id = $1 AND customer_id = ANY($2::text[])
-         ORDER BY granted_idx`,
-        [merchantId, records],
-      );
       const now = ctx.clock.now();
+      const rows = await consentsOf(ctx.db, merchantId, records);
       return rows.map((r) => toView(r, now)) as unknown as JsonValue;
     });
     return {

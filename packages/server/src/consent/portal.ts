@@ -29,23 +29,32 @@ const Option = z.object({
   name: z.string().describe("the merchant's name for it, as declared"),
 });
 
+/** A customer's consents at a merchant (their records: own and merged), newest first; or one. */
+export async function consentsOf(
+  db: Queryable,
+  merchantId: string,
+  records: readonly string[],
+  id?: string,
+): Promise<ConsentRow[]> {
+  const params: unknown[] = [merchantId, records];
+  if (id !== undefined) params.push(id);
+  const { rows } = await db.query<ConsentRow>(
+    `SELECT ${ROW_COLUMNS} FROM consents
+     WHERE merchant_id = $1 AND customer_id = ANY($2::text[]) ${id === undefined ? "" : "AND id = $3"}
+     ORDER BY granted_idx DESC LIMIT 1000`,
+    params,
+  );
+  return rows;
+}
+
 /**
  * The customer's side of consent (issue 8): what they have given this merchant and its
  * partners, each with its receipt, and what they may give. Granting, narrowing and revoking
  * are signed commands at POST /v1/commands; these routes only read.
  */
 export function portalConsentRoutes(app: App, d: PortalConsentDeps): void {
-  const own = async (merchantId: string, records: readonly string[], id?: string) => {
-    const params: unknown[] = [merchantId, records];
-    if (id !== undefined) params.push(id);
-    const { rows } = await d.db.query<ConsentRow>(
-      `SELECT ${ROW_COLUMNS} FROM consents
-       WHERE merchant_id = $1 AND customer_id = ANY($2::text[]) ${id === undefined ? "" : "AND id = $3"}
-       ORDER BY granted_idx DESC LIMIT 1000`,
-      params,
-    );
-    return rows;
-  };
+  const own = (merchantId: string, records: readonly string[], id?: string) =>
+    consentsOf(d.db, merchantId, records, id);
 
   app.get(
     "/v1/portal/consents",
