@@ -46,6 +46,7 @@ interface Lot {
   points: number;
   remaining: number;
   availableAt: number;
+  expiresAt: number | null;
 }
 
 interface AuditedAccount {
@@ -384,6 +385,7 @@ export function loyaltyAuditor(): DomainAuditor {
         points: p.lot.points,
         remaining: p.lot.points - repaid,
         availableAt: Date.parse(p.lot.availableAt),
+        expiresAt: p.lot.expiresAt === null ? null : Date.parse(p.lot.expiresAt),
       });
       totals.issued += p.lot.points;
     }
@@ -451,13 +453,18 @@ export function loyaltyAuditor(): DomainAuditor {
       lots: [...a.lots.entries()]
         .filter(([, l]) => l.remaining > 0)
         .sort(([x], [y]) => (x < y ? -1 : 1))
-        .map(([lot, l]) => ({ lot, remaining: l.remaining, availableAt: l.availableAt })),
+        .map(([lot, l]) => ({
+          lot,
+          remaining: l.remaining,
+          availableAt: l.availableAt,
+          expiresAt: l.expiresAt,
+        })),
       debt: a.debt,
     };
     const r = reversePoints(wallet, order.awarded, p.points, time, programme.debtPolicy);
     if (!same(r.taken, p.taken) || r.debt !== p.debt || r.writtenOff !== p.writtenOff) {
       problem(
-        "it does not take the points from the order's lot, then the oldest available ones, the rest as the policy says",
+        "it does not take the points from the order's lot, then the spendable ones soonest expiring first, the rest as the policy says",
       );
     }
     // Applied as recorded, so one bad entry is named once.

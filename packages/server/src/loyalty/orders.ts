@@ -308,7 +308,12 @@ export class Orders {
                 result.points - debtRepaid > 0
                   ? [
                       ...wallet.lots,
-                      { lot: lotIndex, remaining: result.points - debtRepaid, availableAt },
+                      {
+                        lot: lotIndex,
+                        remaining: result.points - debtRepaid,
+                        availableAt,
+                        expiresAt: null,
+                      },
                     ]
                   : wallet.lots,
               debt: wallet.debt - debtRepaid,

@@ -1,7 +1,7 @@
 import type { RuleContext, RuleVersion } from "@patron/rules";
 import { awardOrder, type OrderFacts, orderPart } from "./evaluation.js";
+import { type Take, takePoints, type Wallet } from "./lots.js";
 import type { DebtPolicy } from "./programme.js";
-import type { Wallet } from "./state.js";
 
 type Items = OrderFacts["items"];
 
@@ -69,8 +69,8 @@ export function orderHead(context: Record<string, unknown>): Omit<OrderFacts, "a
 }
 
 /**
- * Takes `points` back: from the order's lot first, then the lots available at `now`, oldest
- * first (no lot expires yet, so by age); the shortfall is a debt or written off by `policy`.
+ * Takes `points` back: from the order's lot first, then the lots spendable at `now` in spending
+ * order (soonest expiry first, then oldest); the shortfall is a debt or written off by `policy`.
  */
 export function reversePoints(
   wallet: Wallet,
@@ -78,31 +78,11 @@ export function reversePoints(
   points: number,
   now: number,
   policy: DebtPolicy,
-): { taken: { lot: number; points: number }[]; debt: number; writtenOff: number; wallet: Wallet } {
-  const lots = wallet.lots.map((l) => ({ ...l }));
-  const taken: { lot: number; points: number }[] = [];
-  let left = points;
-  const take = (l: (typeof lots)[number]) => {
-    const n = Math.min(l.remaining, left);
-    if (n <= 0) return;
-    l.remaining -= n;
-    left -= n;
-    taken.push({ lot: Number(l.lot), points: n });
-  };
-  const own = lots.find((l) => l.lot === orderLot);
-  if (own) take(own);
-  for (const l of lots) {
-    if (left === 0) break;
-    if (l !== own && l.availableAt <= now) take(l);
-  }
-  const debt = policy === "recover" ? left : 0;
-  const writtenOff = policy === "write_off" ? left : 0;
-  return {
-    taken,
-    debt,
-    writtenOff,
-    wallet: { lots: lots.filter((l) => l.remaining > 0), debt: wallet.debt + debt },
-  };
+): { taken: Take[]; debt: number; writtenOff: number; wallet: Wallet } {
+  const r = takePoints(wallet, points, now, orderLot);
+  const debt = policy === "recover" ? r.short : 0;
+  const writtenOff = policy === "write_off" ? r.short : 0;
+  return { taken: r.taken, debt, writtenOff, wallet: { ...r.wallet, debt: wallet.debt + debt } };
 }
 
 /**

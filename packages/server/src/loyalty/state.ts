@@ -10,6 +10,7 @@ import {
   USAGE_MEMORY_MS,
   type UsageHistory,
 } from "./evaluation.js";
+import type { Wallet } from "./lots.js";
 import { DEFAULT_PROGRAMME, type Programme, ProgrammeSchema } from "./programme.js";
 import { RuleBook, type RuleEvent, type RuleTimeline } from "./rulebook.js";
 
@@ -25,12 +26,6 @@ export interface Account {
   /** Orders recorded for the customer at the merchant. */
   orders: number;
   usage: UsageHistory;
-}
-
-/** A customer's lots with points left, oldest first, and their debt. */
-export interface Wallet {
-  lots: readonly { lot: bigint; remaining: number; availableAt: number }[];
-  debt: number;
 }
 
 /** What a refund of an order is checked and recomputed against. */
@@ -223,8 +218,9 @@ export class LoyaltyState {
         entry_idx: string | number;
         remaining: string | number;
         available_at: string | Date;
+        expires_at: string | Date | null;
       }>(
-        `SELECT entry_idx, remaining, available_at FROM loyalty_lots
+        `SELECT entry_idx, remaining, available_at, expires_at FROM loyalty_lots
          WHERE merchant_id = $1 AND customer_id = $2 AND remaining > 0 ORDER BY entry_idx`,
         [merchantId, customerId],
       ),
@@ -238,6 +234,7 @@ export class LoyaltyState {
         lot: BigInt(r.entry_idx),
         remaining: Number(r.remaining),
         availableAt: new Date(r.available_at).getTime(),
+        expiresAt: r.expires_at === null ? null : new Date(r.expires_at).getTime(),
       })),
       debt: Number(debts.rows[0]?.debt ?? 0),
     };
