@@ -38,6 +38,7 @@ import {
   usagePart,
 } from "./evaluation.js";
 import { DEFAULT_PROGRAMME, type Programme } from "./programme.js";
+import { redemptionAuditor } from "./redemption-audit.js";
 import { orderHead, recomputeNet, refundNet, reversePoints } from "./refund-logic.js";
 import { RuleBook } from "./rulebook.js";
 import { netOf, type OrderState } from "./state.js";
@@ -72,8 +73,9 @@ const same = (a: unknown, b: unknown) =>
  *   offset, the customer's earlier orders and every capped rule's usage (segments are taken as
  *   recorded); and the rules in force over that context give exactly the awards recorded;
  * - the points add up, and the lot is pending for the programme's return window;
- * - no available balance is negative, and the points issued less those burned, expired and
- *   reversed equal the balances plus debt (with only earning so far: issued equals balances).
+ * - redemptions re-executed (redemption-audit.ts): holds, captures, releases and timeouts;
+ * - no available balance is negative, and the points issued less those burned (captured),
+ *   expired and reversed equal the balances plus the points held, less debt and written off.
  */
 export function loyaltyAuditor(): DomainAuditor {
   const programmes = new Map<string, Programme>();
@@ -89,6 +91,13 @@ export function loyaltyAuditor(): DomainAuditor {
   const refundable = new Map<string, OrderState>();
   const totals = { issued: 0, burned: 0, expired: 0, reversed: 0, writtenOff: 0 };
   let lastTime = 0;
+  const redemptions = redemptionAuditor({
+    account: (m, c) => account(m, c),
+    programme: (m) => programmes.get(m) ?? DEFAULT_PROGRAMME,
+    burned: (points) => {
+      totals.burned += points;
+    },
+  });
 
   const account = (merchantId: string, customerId: string) => {
     const key = `${merchantId}\u0000${customerId}`;
@@ -122,6 +131,10 @@ export function loyaltyAuditor(): DomainAuditor {
           message: `order.refunded: the refund of order ${refunding.p.orderId} is not followed by its points.reversed entry`,
         });
         refunding = undefined;
+      }
+      if (redemptions.types.includes(entry.type)) {
+        redemptions.visit(index, entry, time, (m) => problem(m));
+        return;
       }
       switch (entry.type) {
         case PROGRAMME_SET: {
@@ -273,13 +286,15 @@ export function loyaltyAuditor(): DomainAuditor {
           });
         }
       }
-      // A reversal takes what it can from lots; the rest is owed (debt) or written off.
+      // A reversal takes what it can from lots; the rest is owed (debt) or written off. Held
+      // points are out of the lots until captured (burned) or released (back in their lots).
+      const held = redemptions.held();
       const net = totals.issued - totals.burned - totals.expired - totals.reversed;
-      if (net !== balances - debt - totals.writtenOff) {
+      if (net !== balances + held - debt - totals.writtenOff) {
         report({
           kind: "invariant",
           at: "loyalty",
-          message: `points issued less burned, expired and reversed (${net}) differ from the balances less debt and written off (${balances - debt - totals.writtenOff})`,
+          message: `points issued less burned, expired and reversed (${net}) differ from the balances plus held less debt and written off (${balances + held - debt - totals.writtenOff})`,
         });
       }
     },

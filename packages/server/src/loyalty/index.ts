@@ -2,11 +2,17 @@ import type { JsonValue } from "@patron/ledger";
 import { Customers } from "../customers/customers.js";
 import type { Domain } from "../domain.js";
 import { loyaltyAuditor } from "./audit.js";
+import { Catalogue } from "./catalogue.js";
 import { loyaltyEntryTypes } from "./entries.js";
 import { Orders } from "./orders.js";
 import { customerPoints } from "./points.js";
 import { Programmes } from "./programmes.js";
 import { loyaltyProjectors } from "./projections.js";
+import { redemptionEntryTypes } from "./redemption-entries.js";
+import { redemptionsProjector } from "./redemption-projections.js";
+import { redemptionRoutes } from "./redemption-routes.js";
+import { RedemptionState } from "./redemption-state.js";
+import { Redemptions, redemptionCommands } from "./redemptions.js";
 import { Refunds } from "./refunds.js";
 import { loyaltyRoutes } from "./routes.js";
 import { Rules } from "./rules.js";
@@ -23,8 +29,9 @@ import { LoyaltyState } from "./state.js";
  */
 export const loyaltyDomain: Domain = {
   name: "loyalty",
-  entryTypes: loyaltyEntryTypes,
-  projectors: loyaltyProjectors,
+  entryTypes: [...loyaltyEntryTypes, ...redemptionEntryTypes],
+  // After the orders' projector: a lot exists before a hold takes from it.
+  projectors: [...loyaltyProjectors, redemptionsProjector],
   audit: loyaltyAuditor,
   start: (ctx) => {
     const customers = Customers.of(ctx.sequencer);
@@ -35,6 +42,16 @@ export const loyaltyDomain: Domain = {
     const orders = new Orders(ctx.db, ctx.sequencer, ctx.clock, customers, state);
     const refunds = new Refunds(ctx.db, ctx.sequencer, customers, state);
     const simulator = new Simulator(ctx.db, ctx.clock, state, rules);
+    const redemptionState = new RedemptionState(ctx.db, ctx.sequencer);
+    const catalogue = new Catalogue(ctx.db, ctx.sequencer, redemptionState);
+    const redemptions = new Redemptions(
+      ctx.db,
+      ctx.sequencer,
+      ctx.clock,
+      customers,
+      state,
+      redemptionState,
+    );
     // The customer's export (Art. 15/20) holds their points and lots.
     ctx.exports.add("loyalty", async (merchantId, records) => {
       const { programme } = await programmes.get(merchantId);
@@ -50,7 +67,12 @@ export const loyaltyDomain: Domain = {
       return out as unknown as JsonValue;
     });
     return {
-      routes: (app) =>
+      commands: redemptionCommands(redemptions),
+      // Holds that lapsed get their release entries written (reads show them released already).
+      start: () => redemptions.startSweeping(),
+      stop: () => redemptions.stopSweeping(),
+      routes: (app) => {
+        redemptionRoutes(app, { customers, catalogue, redemptions, dataUse: ctx.dataUse });
         loyaltyRoutes(app, {
           db: ctx.db,
           clock: ctx.clock,
@@ -61,7 +83,8 @@ export const loyaltyDomain: Domain = {
           refunds,
           simulator,
           dataUse: ctx.dataUse,
-        }),
+        });
+      },
     };
   },
 };

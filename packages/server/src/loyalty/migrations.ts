@@ -122,3 +122,54 @@ export const LOYALTY_REFUNDS_MIGRATION = `
     PRIMARY KEY (merchant_id, customer_id)
   );
 `;
+
+/**
+ * Redemptions and the catalogue (migration 22): projections of reward.set and the
+ * redemption.held, .captured and .released entries.
+ */
+export const LOYALTY_REDEMPTIONS_MIGRATION = `
+  -- Each reward at its latest reward.set; stock is what is left (holds take one, releases give
+  -- it back), null: unlimited.
+  CREATE TABLE loyalty_rewards (
+    merchant_id text NOT NULL,
+    reward_id text NOT NULL,
+    version integer NOT NULL,
+    name text NOT NULL,
+    points bigint NOT NULL,
+    stock bigint,
+    per_customer_limit bigint,
+    active boolean NOT NULL,
+    created_idx bigint NOT NULL,
+    entry_idx bigint NOT NULL,
+    updated_at timestamptz NOT NULL,
+    PRIMARY KEY (merchant_id, reward_id)
+  );
+  -- One row per hold, its state as of its last entry: held, captured or released (a held row
+  -- past expires_at reads as expired until the sweep writes its release).
+  CREATE TABLE loyalty_redemptions (
+    merchant_id text NOT NULL,
+    redemption_id text NOT NULL,
+    customer_id text NOT NULL,
+    kind text NOT NULL,
+    reward_id text,
+    reward_version integer,
+    points bigint NOT NULL,
+    value bigint NOT NULL,
+    currency text NOT NULL,
+    code text NOT NULL,
+    expires_at timestamptz NOT NULL,
+    requested_by text NOT NULL,
+    taken jsonb NOT NULL,
+    status text NOT NULL,
+    reason text,
+    reference text,
+    held_idx bigint NOT NULL,
+    closed_idx bigint,
+    created_at timestamptz NOT NULL,
+    closed_at timestamptz,
+    PRIMARY KEY (merchant_id, redemption_id)
+  );
+  CREATE INDEX loyalty_redemptions_code_idx ON loyalty_redemptions (merchant_id, code);
+  CREATE INDEX loyalty_redemptions_customer_idx ON loyalty_redemptions (merchant_id, customer_id, held_idx);
+  CREATE INDEX loyalty_redemptions_open_idx ON loyalty_redemptions (status, expires_at);
+`;

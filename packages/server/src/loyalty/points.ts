@@ -6,7 +6,7 @@ export interface LotView {
   /** `l_<index>`: the lot is the points of the points.awarded entry at that index. */
   id: string;
   points: number;
-  /** What is left of it (all of it, until redemptions and reversals exist). */
+  /** What is left of it: neither spent, reversed nor held. */
   remaining: number;
   source: { type: "order"; orderId: string; entryIndex: number };
   awardedAt: string;
@@ -23,6 +23,11 @@ export interface PointsView {
   balance: number;
   /** Points still in their return window. */
   pending: number;
+  /**
+   * Points held for redemptions not yet captured or released (not in `balance`). A hold past
+   * its timeout is released at that instant: its points are in `balance` again at once.
+   */
+  held: number;
   /** Points owed (refunds after the points were spent), repaid by later earnings. */
   debt: number;
   /** The customer's tier; null until tiers are evaluated. */
@@ -59,7 +64,7 @@ export async function customerPoints(
   opts: { pointName: string; limit: number },
 ): Promise<PointsView> {
   const at = new Date(now).toISOString();
-  const [totals, lots, debts] = await Promise.all([
+  const [totals, lots, debts, holds] = await Promise.all([
     db.query<{ available: string | number; pending: string | number; n: string | number }>(
       `SELECT coalesce(sum(remaining) FILTER (WHERE available_at <= $3), 0) AS available,
          coalesce(sum(remaining) FILTER (WHERE available_at > $3), 0) AS pending,
@@ -77,19 +82,42 @@ export async function customerPoints(
       "SELECT debt FROM loyalty_debts WHERE merchant_id = $1 AND customer_id = $2",
       [merchantId, customerId],
     ),
+    db.query<{ points: string | number; expires_at: string | Date; taken: unknown }>(
+      `SELECT points, expires_at, taken FROM loyalty_redemptions
+       WHERE merchant_id = $1 AND customer_id = $2 AND status = 'held'`,
+      [merchantId, customerId],
+    ),
   ]);
   const t = totals.rows[0];
+  // Holds that lapsed are released from their timeout on, whether or not the sweep has
+  // written their release yet: their points are back in their lots (spendable when taken).
+  let held = 0;
+  let lapsed = 0;
+  const back = new Map<number, number>();
+  for (const h of holds.rows) {
+    if (new Date(h.expires_at).getTime() > now) {
+      held += Number(h.points);
+      continue;
+    }
+    lapsed += Number(h.points);
+    const taken = (typeof h.taken === "string" ? JSON.parse(h.taken) : h.taken) as {
+      lot: number;
+      points: number;
+    }[];
+    for (const x of taken) back.set(x.lot, (back.get(x.lot) ?? 0) + x.points);
+  }
   return {
     customerId,
     pointName: opts.pointName,
-    balance: Number(t?.available ?? 0),
+    balance: Number(t?.available ?? 0) + lapsed,
+    held,
     pending: Number(t?.pending ?? 0),
     debt: Number(debts.rows[0]?.debt ?? 0),
     tier: null,
     lots: lots.rows.map((r) => ({
       id: `l_${r.entry_idx}`,
       points: Number(r.points),
-      remaining: Number(r.remaining),
+      remaining: Number(r.remaining) + (back.get(Number(r.entry_idx)) ?? 0),
       source: { type: r.source, orderId: r.source_id, entryIndex: Number(r.entry_idx) - 1 },
       awardedAt: iso(r.created_at),
       availableAt: iso(r.available_at),

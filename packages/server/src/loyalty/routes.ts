@@ -503,6 +503,9 @@ export function loyaltyRoutes(
             pointName: z.string(),
             balance: z.number().describe("the available points"),
             pending: z.number().describe("points still in their return window"),
+            held: z
+              .number()
+              .describe("points held for redemptions not captured yet (not in balance)"),
             debt: z.number(),
             tier: z.string().nullable(),
             lots: z.array(LotView).describe("lots with points left, newest first"),

@@ -1,0 +1,126 @@
+import type { Statement } from "../db/database.js";
+import type { CommittedEntry, Projector } from "../ledger/sequencer.js";
+import {
+  REDEMPTION_CAPTURED,
+  REDEMPTION_HELD,
+  REDEMPTION_RELEASED,
+  REWARD_SET,
+  type RedemptionCapturedPayload,
+  type RedemptionHeldPayload,
+  type RedemptionReleasedPayload,
+  type RewardSetPayload,
+} from "./redemption-entries.js";
+
+const lotChange = (lot: number, by: number): Statement => ({
+  sql: "UPDATE loyalty_lots SET remaining = remaining + $2 WHERE entry_idx = $1",
+  params: [String(lot), String(by)],
+});
+
+const stockChange = (merchantId: string, rewardId: string, by: number): Statement => ({
+  sql: `UPDATE loyalty_rewards SET stock = stock + $3
+   WHERE merchant_id = $1 AND reward_id = $2 AND stock IS NOT NULL`,
+  params: [merchantId, rewardId, String(by)],
+});
+
+/**
+ * loyalty_rewards and loyalty_redemptions, and the lots holds take from and releases give back
+ * to (loyalty_lots.remaining is what is neither spent nor held). loyalty_lots is the orders
+ * projector's table: this one comes after it, so a lot exists before a hold changes it, and
+ * its changes are additions, which commute with the reversals'.
+ */
+export const redemptionsProjector: Projector = {
+  types: [REWARD_SET, REDEMPTION_HELD, REDEMPTION_CAPTURED, REDEMPTION_RELEASED],
+  tables: ["loyalty_rewards", "loyalty_redemptions"],
+  statements(entries: CommittedEntry[]): Statement[] {
+    return entries.flatMap((e): Statement[] => {
+      const idx = e.index.toString();
+      const time = e.entry.time;
+      switch (e.entry.type) {
+        case REWARD_SET: {
+          const p = e.entry.payload as unknown as RewardSetPayload;
+          const r = p.reward;
+          return [
+            {
+              sql: `INSERT INTO loyalty_rewards (merchant_id, reward_id, version, name, points, stock,
+                 per_customer_limit, active, created_idx, entry_idx, updated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)
+               ON CONFLICT (merchant_id, reward_id) DO UPDATE SET version = $3, name = $4,
+                 points = $5, stock = $6, per_customer_limit = $7, active = $8, entry_idx = $9,
+                 updated_at = $10`,
+              params: [
+                p.merchantId,
+                p.rewardId,
+                p.version,
+                r.name,
+                String(r.points),
+                r.stock === null ? null : String(r.stock),
+                r.perCustomerLimit === null ? null : String(r.perCustomerLimit),
+                r.active,
+                idx,
+                time,
+              ],
+            },
+          ];
+        }
+        case REDEMPTION_HELD: {
+          const p = e.entry.payload as unknown as RedemptionHeldPayload;
+          const out: Statement[] = [
+            {
+              sql: `INSERT INTO loyalty_redemptions (merchant_id, redemption_id, customer_id, kind,
+                 reward_id, reward_version, points, value, currency, code, expires_at, requested_by,
+                 taken, status, held_idx, created_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, 'held', $14, $15)`,
+              params: [
+                p.merchantId,
+                p.redemptionId,
+                p.customerId,
+                p.kind,
+                p.reward?.id ?? null,
+                p.reward?.version ?? null,
+                String(p.points),
+                String(p.value),
+                p.currency,
+                p.code,
+                p.expiresAt,
+                p.requestedBy,
+                JSON.stringify(p.taken),
+                idx,
+                time,
+              ],
+            },
+            ...p.taken.map((t) => lotChange(t.lot, -t.points)),
+          ];
+          if (p.reward) out.push(stockChange(p.merchantId, p.reward.id, -1));
+          return out;
+        }
+        case REDEMPTION_CAPTURED: {
+          const p = e.entry.payload as unknown as RedemptionCapturedPayload;
+          return [
+            {
+              sql: `UPDATE loyalty_redemptions SET status = 'captured', reference = $3,
+                 closed_idx = $4, closed_at = $5
+               WHERE merchant_id = $1 AND redemption_id = $2`,
+              params: [p.merchantId, p.redemptionId, p.reference, idx, time],
+            },
+          ];
+        }
+        case REDEMPTION_RELEASED: {
+          const p = e.entry.payload as unknown as RedemptionReleasedPayload;
+          const out: Statement[] = [
+            {
+              sql: `UPDATE loyalty_redemptions SET status = 'released', reason = $3,
+                 closed_idx = $4, closed_at = $5
+               WHERE merchant_id = $1 AND redemption_id = $2`,
+              params: [p.merchantId, p.redemptionId, p.reason, idx, time],
+            },
+            ...p.returned.map((t) => lotChange(t.lot, t.points)),
+          ];
+          if (p.reward) out.push(stockChange(p.merchantId, p.reward.id, 1));
+          return out;
+        }
+        default:
+          return [];
+      }
+    });
+  },
+};
