@@ -62,7 +62,7 @@ export const qrPayload = (merchantId: string, code: string) =>
 export const CodeInput = z
   .string()
   .min(8)
-  .max(20)
+  .max(120)
   .describe("the one-time code (XXXX-XXXX), or the QR payload patron:redeem:<merchant>:<code>");
 
 const Seconds = z
