@@ -1,8 +1,11 @@
 import type { JsonValue } from "@patron/ledger";
 import { Customers } from "../customers/customers.js";
 import type { Domain } from "../domain.js";
+import { adjustmentEntryTypes } from "./adjustment-entries.js";
+import { Adjustments } from "./adjustments.js";
 import { loyaltyAuditor } from "./audit.js";
 import { loyaltyEntryTypes } from "./entries.js";
+import { moveRoutes } from "./moves-routes.js";
 import { Orders } from "./orders.js";
 import { customerPoints } from "./points.js";
 import { Programmes } from "./programmes.js";
@@ -12,6 +15,8 @@ import { loyaltyRoutes } from "./routes.js";
 import { Rules } from "./rules.js";
 import { Simulator } from "./simulate.js";
 import { LoyaltyState } from "./state.js";
+import { transferEntryTypes } from "./transfer-entries.js";
+import { Transfers } from "./transfers.js";
 
 /**
  * Loyalty (issue 9): the programme, earning rules published on the ledger and simulated before
@@ -20,10 +25,13 @@ import { LoyaltyState } from "./state.js";
  * (decision 8). Points are lots, pending for the return window, then available. Refunds
  * recompute an order's awards over what is left of it and reverse the difference, the points
  * already spent becoming a debt later earnings repay (or written off, by the programme).
+ * Customers send each other points by signed `points.transfer` commands (transfers.ts); staff
+ * credit or debit points with a reason, a second staff member approving large ones
+ * (adjustments.ts).
  */
 export const loyaltyDomain: Domain = {
   name: "loyalty",
-  entryTypes: loyaltyEntryTypes,
+  entryTypes: [...loyaltyEntryTypes, ...transferEntryTypes, ...adjustmentEntryTypes],
   projectors: loyaltyProjectors,
   audit: loyaltyAuditor,
   start: (ctx) => {
@@ -35,6 +43,8 @@ export const loyaltyDomain: Domain = {
     const orders = new Orders(ctx.db, ctx.sequencer, ctx.clock, customers, state);
     const refunds = new Refunds(ctx.db, ctx.sequencer, customers, state);
     const simulator = new Simulator(ctx.db, ctx.clock, state, rules);
+    const transfers = new Transfers(ctx.db, ctx.sequencer, customers, ctx.vault, state);
+    const adjustments = new Adjustments(ctx.db, ctx.sequencer, customers, ctx.vault, state);
     // The customer's export (Art. 15/20) holds their points and lots.
     ctx.exports.add("loyalty", async (merchantId, records) => {
       const { programme } = await programmes.get(merchantId);
@@ -50,7 +60,9 @@ export const loyaltyDomain: Domain = {
       return out as unknown as JsonValue;
     });
     return {
-      routes: (app) =>
+      commands: [transfers.handler()],
+      routes: (app) => {
+        moveRoutes(app, { customers, transfers, adjustments, dataUse: ctx.dataUse });
         loyaltyRoutes(app, {
           db: ctx.db,
           clock: ctx.clock,
@@ -61,7 +73,8 @@ export const loyaltyDomain: Domain = {
           refunds,
           simulator,
           dataUse: ctx.dataUse,
-        }),
+        });
+      },
     };
   },
 };
