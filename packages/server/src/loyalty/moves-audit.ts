@@ -266,7 +266,7 @@ export class MovesAuditor {
       );
     }
     this.d.lots(p.merchantId, p.customerId).set(index, { ...recorded, remaining: p.lot.points });
-    this.d.totals.received += p.lot.points;
+    this.d.totals.received += p.points;
   }
 
   private requested(index: bigint, entry: Entry, problem: (message: string) => void) {
@@ -349,8 +349,8 @@ export class MovesAuditor {
           availableAt: Date.parse(p.lot.availableAt),
           expiresAt: p.lot.expiresAt === null ? null : Date.parse(p.lot.expiresAt),
         });
-        this.d.totals.credited += p.lot.points;
       }
+      this.d.totals.credited += p.points;
       return;
     }
     const again = takePoints(this.wallet(p.merchantId, p.customerId), p.points, time);
@@ -362,7 +362,7 @@ export class MovesAuditor {
     }
     const taken = this.take(p.merchantId, p.customerId, p.taken, problem);
     if (taken !== p.points) problem(`it takes ${taken} points from lots, not ${p.points}`);
-    this.d.totals.debited += taken;
+    this.d.totals.debited += p.points;
   }
 }
 
