@@ -1,6 +1,7 @@
 import { CONSENT_MIGRATION } from "../consent/migrations.js";
 import {
   LOYALTY_MIGRATION,
+  LOYALTY_MOVES_MIGRATION,
   LOYALTY_REDEMPTIONS_MIGRATION,
   LOYALTY_REFUNDS_MIGRATION,
 } from "../loyalty/migrations.js";
@@ -637,6 +638,11 @@ export const migrations: { id: number; name: string; sql: string }[] = [
     id: 22,
     name: "loyalty_redemptions",
     sql: LOYALTY_REDEMPTIONS_MIGRATION,
+  },
+  {
+    id: 23,
+    name: "loyalty_transfers_adjustments",
+    sql: LOYALTY_MOVES_MIGRATION,
   },
 ];
 

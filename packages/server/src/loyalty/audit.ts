@@ -37,6 +37,7 @@ import {
   type UsageHistory,
   usagePart,
 } from "./evaluation.js";
+import { MovesAuditor } from "./moves-audit.js";
 import { DEFAULT_PROGRAMME, type Programme } from "./programme.js";
 import { redemptionAuditor } from "./redemption-audit.js";
 import { orderHead, recomputeNet, refundNet, reversePoints } from "./refund-logic.js";
@@ -74,8 +75,12 @@ const same = (a: unknown, b: unknown) =>
  *   recorded); and the rules in force over that context give exactly the awards recorded;
  * - the points add up, and the lot is pending for the programme's return window;
  * - redemptions re-executed (redemption-audit.ts): holds, captures, releases and timeouts;
+ * - transfers and adjustments are re-executed as moves-audit.ts says;
  * - no available balance is negative, and the points issued less those burned (captured),
- *   expired and reversed equal the balances plus the points held, less debt and written off.
+ *   expired and reversed equal the balances plus the points held, less debt and what was
+ *   written off. Staff credits count as issued and debits as burned, each its own term
+ *   (`credited`, `debited`); a transfer moves points between balances, its `sent` and
+ *   `received` sides cancelling out.
  */
 export function loyaltyAuditor(): DomainAuditor {
   const programmes = new Map<string, Programme>();
@@ -89,7 +94,17 @@ export function loyaltyAuditor(): DomainAuditor {
   let refunding: { index: bigint; p: OrderRefundedPayload; order: OrderState } | undefined;
   /** Each order as refunds see it, by merchant and order id. */
   const refundable = new Map<string, OrderState>();
-  const totals = { issued: 0, burned: 0, expired: 0, reversed: 0, writtenOff: 0 };
+  const totals = {
+    issued: 0,
+    burned: 0,
+    expired: 0,
+    reversed: 0,
+    writtenOff: 0,
+    credited: 0,
+    debited: 0,
+    sent: 0,
+    received: 0,
+  };
   let lastTime = 0;
   const redemptions = redemptionAuditor({
     account: (m, c) => account(m, c),
@@ -108,6 +123,11 @@ export function loyaltyAuditor(): DomainAuditor {
     }
     return a;
   };
+  const moves = new MovesAuditor({
+    lots: (merchantId, customerId) => account(merchantId, customerId).lots,
+    programme: (merchantId) => programmes.get(merchantId) ?? DEFAULT_PROGRAMME,
+    totals,
+  });
 
   return {
     visit(index, entry, report) {
@@ -132,10 +152,12 @@ export function loyaltyAuditor(): DomainAuditor {
         });
         refunding = undefined;
       }
+      moves.before(entry, report);
       if (redemptions.types.includes(entry.type)) {
         redemptions.visit(index, entry, time, (m) => problem(m));
         return;
       }
+      if (moves.visit(index, time, entry, problem)) return;
       switch (entry.type) {
         case PROGRAMME_SET: {
           const p = parse(ProgrammeSetPayload, entry, problem);
@@ -255,6 +277,7 @@ export function loyaltyAuditor(): DomainAuditor {
     },
 
     finish(report) {
+      moves.finish(report);
       if (refunding) {
         report({
           kind: "invariant",
@@ -289,12 +312,20 @@ export function loyaltyAuditor(): DomainAuditor {
       // A reversal takes what it can from lots; the rest is owed (debt) or written off. Held
       // points are out of the lots until captured (burned) or released (back in their lots).
       const held = redemptions.held();
-      const net = totals.issued - totals.burned - totals.expired - totals.reversed;
-      if (net !== balances + held - debt - totals.writtenOff) {
+      const net =
+        totals.issued +
+        totals.credited -
+        totals.burned -
+        totals.debited -
+        totals.expired -
+        totals.reversed +
+        (totals.received - totals.sent);
+      const right = balances + held - debt - totals.writtenOff;
+      if (net !== right) {
         report({
           kind: "invariant",
           at: "loyalty",
-          message: `points issued less burned, expired and reversed (${net}) differ from the balances plus held less debt and written off (${balances + held - debt - totals.writtenOff})`,
+          message: `points issued and credited less burned, debited, expired and reversed, with ${totals.sent} sent and ${totals.received} received (${net}), differ from the balances plus held less debt and written off (${right})`,
         });
       }
     },

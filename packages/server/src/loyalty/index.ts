@@ -1,9 +1,12 @@
 import type { JsonValue } from "@patron/ledger";
 import { Customers } from "../customers/customers.js";
 import type { Domain } from "../domain.js";
+import { adjustmentEntryTypes } from "./adjustment-entries.js";
+import { Adjustments } from "./adjustments.js";
 import { loyaltyAuditor } from "./audit.js";
 import { Catalogue } from "./catalogue.js";
 import { loyaltyEntryTypes } from "./entries.js";
+import { moveRoutes } from "./moves-routes.js";
 import { Orders } from "./orders.js";
 import { customerPoints } from "./points.js";
 import { Programmes } from "./programmes.js";
@@ -18,6 +21,8 @@ import { loyaltyRoutes } from "./routes.js";
 import { Rules } from "./rules.js";
 import { Simulator } from "./simulate.js";
 import { LoyaltyState } from "./state.js";
+import { transferEntryTypes } from "./transfer-entries.js";
+import { Transfers } from "./transfers.js";
 
 /**
  * Loyalty (issue 9): the programme, earning rules published on the ledger and simulated before
@@ -26,10 +31,18 @@ import { LoyaltyState } from "./state.js";
  * (decision 8). Points are lots, pending for the return window, then available. Refunds
  * recompute an order's awards over what is left of it and reverse the difference, the points
  * already spent becoming a debt later earnings repay (or written off, by the programme).
+ * Customers send each other points by signed `points.transfer` commands (transfers.ts); staff
+ * credit or debit points with a reason, a second staff member approving large ones
+ * (adjustments.ts).
  */
 export const loyaltyDomain: Domain = {
   name: "loyalty",
-  entryTypes: [...loyaltyEntryTypes, ...redemptionEntryTypes],
+  entryTypes: [
+    ...loyaltyEntryTypes,
+    ...redemptionEntryTypes,
+    ...transferEntryTypes,
+    ...adjustmentEntryTypes,
+  ],
   // After the orders' projector: a lot exists before a hold takes from it.
   projectors: [...loyaltyProjectors, redemptionsProjector],
   audit: loyaltyAuditor,
@@ -52,6 +65,8 @@ export const loyaltyDomain: Domain = {
       state,
       redemptionState,
     );
+    const transfers = new Transfers(ctx.db, ctx.sequencer, customers, ctx.vault, state);
+    const adjustments = new Adjustments(ctx.db, ctx.sequencer, customers, ctx.vault, state);
     // The customer's export (Art. 15/20) holds their points and lots.
     ctx.exports.add("loyalty", async (merchantId, records) => {
       const { programme } = await programmes.get(merchantId);
@@ -67,12 +82,13 @@ export const loyaltyDomain: Domain = {
       return out as unknown as JsonValue;
     });
     return {
-      commands: redemptionCommands(redemptions),
+      commands: [...redemptionCommands(redemptions), transfers.handler()],
       // Holds that lapsed get their release entries written (reads show them released already).
       start: () => redemptions.startSweeping(),
       stop: () => redemptions.stopSweeping(),
       routes: (app) => {
         redemptionRoutes(app, { customers, catalogue, redemptions, dataUse: ctx.dataUse });
+        moveRoutes(app, { customers, transfers, adjustments, dataUse: ctx.dataUse });
         loyaltyRoutes(app, {
           db: ctx.db,
           clock: ctx.clock,

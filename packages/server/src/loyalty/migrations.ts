@@ -173,3 +173,44 @@ export const LOYALTY_REDEMPTIONS_MIGRATION = `
   CREATE INDEX loyalty_redemptions_customer_idx ON loyalty_redemptions (merchant_id, customer_id, held_idx);
   CREATE INDEX loyalty_redemptions_open_idx ON loyalty_redemptions (status, expires_at);
 `;
+
+/**
+ * Transfers and adjustments (migration 23): both projections of their entries. A transfer's
+ * row comes from its points.sent entry (the receiver from the signed command) and is completed
+ * by its points.received entry; its received lot goes to loyalty_lots. An adjustment's row
+ * follows its request, decision and application.
+ */
+export const LOYALTY_MOVES_MIGRATION = `
+  CREATE TABLE loyalty_transfers (
+    entry_idx bigint PRIMARY KEY,
+    merchant_id text NOT NULL,
+    transfer_id text NOT NULL,
+    from_customer text NOT NULL,
+    to_customer text NOT NULL,
+    points bigint NOT NULL,
+    has_message boolean NOT NULL,
+    recorded_at timestamptz NOT NULL,
+    received_idx bigint
+  );
+  CREATE INDEX loyalty_transfers_from_idx ON loyalty_transfers (merchant_id, from_customer, recorded_at);
+  CREATE INDEX loyalty_transfers_to_idx ON loyalty_transfers (merchant_id, to_customer, entry_idx);
+  CREATE TABLE loyalty_adjustments (
+    merchant_id text NOT NULL,
+    adjustment_id text NOT NULL,
+    customer_id text NOT NULL,
+    direction text NOT NULL,
+    points bigint NOT NULL,
+    reason text NOT NULL,
+    status text NOT NULL,
+    requested_by text NOT NULL,
+    requested_at timestamptz NOT NULL,
+    request_idx bigint NOT NULL,
+    decided_by text,
+    decided_at timestamptz,
+    decided_idx bigint,
+    applied_idx bigint,
+    PRIMARY KEY (merchant_id, adjustment_id)
+  );
+  CREATE INDEX loyalty_adjustments_status_idx ON loyalty_adjustments (merchant_id, status, request_idx);
+  CREATE INDEX loyalty_adjustments_customer_idx ON loyalty_adjustments (merchant_id, customer_id, request_idx)
+`;

@@ -3,12 +3,19 @@ import type { Queryable } from "../db/database.js";
 export type LotStatus = "pending" | "available";
 
 export interface LotView {
-  /** `l_<index>`: the lot is the points of the points.awarded entry at that index. */
+  /**
+   * `l_<index>`: the lot is the points of the entry at that index (points.awarded,
+   * points.received or points.adjusted).
+   */
   id: string;
   points: number;
   /** What is left of it: neither spent, reversed nor held. */
   remaining: number;
-  source: { type: "order"; orderId: string; entryIndex: number };
+  /**
+   * Where the points came from: an order (`entryIndex`: its order.recorded entry), a transfer
+   * received (its points.received entry) or a credit by staff (its points.adjusted entry).
+   */
+  source: LotSource;
   awardedAt: string;
   availableAt: string;
   /** null: it does not expire. */
@@ -38,9 +45,24 @@ export interface PointsView {
   lotCount: number;
 }
 
+export type LotSource =
+  | { type: "order"; orderId: string; entryIndex: number }
+  | { type: "transfer"; transferId: string; entryIndex: number }
+  | { type: "adjustment"; adjustmentId: string; entryIndex: number };
+
+function sourceOf(r: LotRow): LotSource {
+  const idx = Number(r.entry_idx);
+  if (r.source === "transfer")
+    return { type: "transfer", transferId: r.source_id, entryIndex: idx };
+  if (r.source === "adjustment") {
+    return { type: "adjustment", adjustmentId: r.source_id, entryIndex: idx };
+  }
+  return { type: "order", orderId: r.source_id, entryIndex: idx - 1 };
+}
+
 interface LotRow {
   entry_idx: string | number;
-  source: "order";
+  source: "order" | "transfer" | "adjustment";
   source_id: string;
   points: string | number;
   remaining: string | number;
@@ -118,7 +140,7 @@ export async function customerPoints(
       id: `l_${r.entry_idx}`,
       points: Number(r.points),
       remaining: Number(r.remaining) + (back.get(Number(r.entry_idx)) ?? 0),
-      source: { type: r.source, orderId: r.source_id, entryIndex: Number(r.entry_idx) - 1 },
+      source: sourceOf(r),
       awardedAt: iso(r.created_at),
       availableAt: iso(r.available_at),
       expiresAt: r.expires_at === null ? null : iso(r.expires_at),

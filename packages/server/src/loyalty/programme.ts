@@ -25,8 +25,9 @@ export interface Programme {
   /** When points expire. Only `none` for now (expiry is a later part of issue 9). */
   expiry: { policy: "none" };
   /** Transfers between customers: allowed up to the available balance; received points are
-   * available at once (`immediate`) or only after the return window (`return_window`). */
-  transfers: { allowed: boolean; receivedAvailability: "immediate" | "return_window" };
+   * available at once (`immediate`) or only after the return window (`return_window`). The
+   * limits are optional: absent, a transfer is at least 1 point and at most the balance. */
+  transfers: TransferTerms;
   /** The tiers, lowest first, and what qualifies a customer for each (evaluated later). */
   tiers: Tier[];
   /** IANA time zone whose local date and time rules see (`time.weekday`, daily caps). */
@@ -36,7 +37,28 @@ export interface Programme {
    * repay; `write_off` records the shortfall as written off.
    */
   debtPolicy: DebtPolicy;
+  /**
+   * Manual adjustments by staff: one of more than `approvalThreshold` points waits for a second
+   * staff member's approval (an owner or admin). Absent: DEFAULT_APPROVAL_THRESHOLD.
+   */
+  adjustments?: { approvalThreshold: number };
 }
+
+export interface TransferTerms {
+  allowed: boolean;
+  receivedAvailability: "immediate" | "return_window";
+  /** The fewest points one transfer may move (absent: 1). */
+  minPoints?: number;
+  /** The most points one transfer may move (absent: the available balance). */
+  maxPoints?: number;
+  /** The most points a customer may send in a calendar day of the programme's time zone. */
+  dailyMaxPoints?: number;
+  /** The most transfers a customer may send in such a day. */
+  dailyMaxCount?: number;
+}
+
+/** Adjustments of more points than this wait for a second staff member, unless the programme says. */
+export const DEFAULT_APPROVAL_THRESHOLD = 1000;
 
 export type DebtPolicy = "recover" | "write_off";
 export const DebtPolicySchema = z.enum(["recover", "write_off"]);
@@ -87,6 +109,25 @@ const TierSchema = z.strictObject({
   }),
 });
 
+/** A count of points a programme sets: a whole number up to a billion. */
+const PointCount = z.number().int("must be an integer").min(0).max(1_000_000_000);
+
+/** The optional limits of transfers (absent: none beyond the balance). */
+const TransferLimits = {
+  minPoints: PointCount.min(1)
+    .optional()
+    .describe("the fewest points one transfer may move (default 1)"),
+  maxPoints: PointCount.min(1)
+    .optional()
+    .describe("the most points one transfer may move (default: the balance)"),
+  dailyMaxPoints: PointCount.optional().describe(
+    "the most points a customer may send per calendar day of the programme's time zone",
+  ),
+  dailyMaxCount: PointCount.optional().describe(
+    "the most transfers a customer may send per such day",
+  ),
+};
+
 /** A programme as `PUT` takes it: fields left out keep their value. */
 export const ProgrammeInput = z.strictObject({
   pointName: Label(40).optional(),
@@ -110,6 +151,18 @@ export const ProgrammeInput = z.strictObject({
     .strictObject({
       allowed: z.boolean(),
       receivedAvailability: z.enum(["immediate", "return_window"]),
+      ...TransferLimits,
+    })
+    .refine(
+      (t) => t.minPoints === undefined || t.maxPoints === undefined || t.minPoints <= t.maxPoints,
+      "minPoints must not exceed maxPoints",
+    )
+    .optional(),
+  adjustments: z
+    .strictObject({
+      approvalThreshold: PointCount.describe(
+        "adjustments of more points than this wait for a second staff member's approval",
+      ),
     })
     .optional(),
   tiers: z
@@ -134,12 +187,19 @@ export const ProgrammeSchema = z.strictObject({
   transfers: z.strictObject({
     allowed: z.boolean(),
     receivedAvailability: z.enum(["immediate", "return_window"]),
+    ...TransferLimits,
   }),
   tiers: z.array(TierSchema),
   timeZone: z.string(),
   /** Programmes set before refunds existed have none: `recover`. */
   debtPolicy: DebtPolicySchema.default("recover"),
+  /** Programmes set before adjustments existed have none: DEFAULT_APPROVAL_THRESHOLD. */
+  adjustments: z.strictObject({ approvalThreshold: z.number().int() }).optional(),
 });
+
+/** The threshold above which an adjustment waits for approval. */
+export const approvalThreshold = (p: Programme): number =>
+  p.adjustments?.approvalThreshold ?? DEFAULT_APPROVAL_THRESHOLD;
 
 /** `current` with the fields `input` gives replaced. */
 export function applyInput(current: Programme, input: ProgrammeInput): Programme {

@@ -17,6 +17,7 @@ import {
   type RulePublishedPayload,
   type RuleRetiredPayload,
 } from "./entries.js";
+import { MOVE_TABLES, MOVE_TYPES, moveStatements } from "./moves-projections.js";
 
 /** loyalty_programmes: each merchant's latest programme.set. */
 export const programmesProjector: Projector = {
@@ -86,10 +87,20 @@ export const ruleEventsProjector: Projector = {
  * entry, completed by its points.awarded entry, which also writes its awards and its lot.
  */
 export const ordersProjector: Projector = {
-  types: [ORDER_RECORDED, POINTS_AWARDED, ORDER_REFUNDED, POINTS_REVERSED],
-  tables: ["loyalty_orders", "loyalty_awards", "loyalty_lots", "loyalty_refunds", "loyalty_debts"],
+  types: [ORDER_RECORDED, POINTS_AWARDED, ORDER_REFUNDED, POINTS_REVERSED, ...MOVE_TYPES],
+  tables: [
+    "loyalty_orders",
+    "loyalty_awards",
+    "loyalty_lots",
+    "loyalty_refunds",
+    "loyalty_debts",
+    ...MOVE_TABLES,
+  ],
   statements(entries: CommittedEntry[]): Statement[] {
     return entries.flatMap((e): Statement[] => {
+      // Transfers and adjustments (moves-projections.ts): in the log's order with the rest.
+      const moved = moveStatements(e);
+      if (moved) return moved;
       const idx = e.index.toString();
       const time = e.entry.time;
       if (e.entry.type === ORDER_REFUNDED) return refundStatements(e);

@@ -103,7 +103,19 @@ const LotView = z.object({
   id: z.string(),
   points: z.number(),
   remaining: z.number(),
-  source: z.object({ type: z.literal("order"), orderId: z.string(), entryIndex: z.number() }),
+  source: z
+    .discriminatedUnion("type", [
+      z.object({ type: z.literal("order"), orderId: z.string(), entryIndex: z.number() }),
+      z.object({ type: z.literal("transfer"), transferId: z.string(), entryIndex: z.number() }),
+      z.object({
+        type: z.literal("adjustment"),
+        adjustmentId: z.string(),
+        entryIndex: z.number(),
+      }),
+    ])
+    .describe(
+      "an order (its order.recorded entry), a transfer received (its points.received entry) or a staff credit (its points.adjusted entry)",
+    ),
   awardedAt: z.string(),
   availableAt: z.string(),
   expiresAt: z.string().nullable(),
