@@ -1,5 +1,9 @@
 import { CONSENT_MIGRATION } from "../consent/migrations.js";
-import { LOYALTY_MIGRATION, LOYALTY_REFUNDS_MIGRATION } from "../loyalty/migrations.js";
+import {
+  LOYALTY_MIGRATION,
+  LOYALTY_REFUNDS_MIGRATION,
+  LOYALTY_TIERS_MIGRATION,
+} from "../loyalty/migrations.js";
 import type { Database } from "./database.js";
 
 /**
@@ -628,6 +632,11 @@ export const migrations: { id: number; name: string; sql: string }[] = [
     id: 21,
     name: "loyalty_refunds",
     sql: LOYALTY_REFUNDS_MIGRATION,
+  },
+  {
+    id: 24,
+    name: "loyalty_expiry_tiers",
+    sql: LOYALTY_TIERS_MIGRATION,
   },
 ];
 
