@@ -71,6 +71,12 @@ describe.each(backends)("projection audit on $name", (backend) => {
       "loyalty_lots",
       "loyalty_refunds",
       "loyalty_debts",
+      "loyalty_transfers",
+      "loyalty_adjustments",
+      "loyalty_expiries",
+      "loyalty_tiers",
+      "loyalty_rewards",
+      "loyalty_redemptions",
       "actor_bindings",
     ]);
     expect(clean.entries).toBe(node.sequencer.head.size);

@@ -4,6 +4,7 @@ import {
   LOYALTY_MOVES_MIGRATION,
   LOYALTY_REDEMPTIONS_MIGRATION,
   LOYALTY_REFUNDS_MIGRATION,
+  LOYALTY_TIERS_MIGRATION,
 } from "../loyalty/migrations.js";
 import type { Database } from "./database.js";
 
@@ -643,6 +644,11 @@ export const migrations: { id: number; name: string; sql: string }[] = [
     id: 23,
     name: "loyalty_transfers_adjustments",
     sql: LOYALTY_MOVES_MIGRATION,
+  },
+  {
+    id: 24,
+    name: "loyalty_expiry_tiers",
+    sql: LOYALTY_TIERS_MIGRATION,
   },
 ];
 

@@ -17,8 +17,10 @@ import {
   OrderRecordedPayload,
   OrderRefundedPayload,
   POINTS_AWARDED,
+  POINTS_EXPIRED,
   POINTS_REVERSED,
   PointsAwardedPayload,
+  PointsExpiredPayload,
   PointsReversedPayload,
   PROGRAMME_SET,
   ProgrammeSetPayload,
@@ -26,6 +28,8 @@ import {
   RULE_RETIRED,
   RulePublishedPayload,
   RuleRetiredPayload,
+  TIER_CHANGED,
+  TierChangedPayload,
 } from "./entries.js";
 import {
   addUsage,
@@ -37,18 +41,34 @@ import {
   type UsageHistory,
   usagePart,
 } from "./evaluation.js";
+import {
+  activeUntil,
+  expiryAwards,
+  lotExpiry,
+  ownExpiry,
+  renewLots,
+  takeExpired,
+} from "./expiry.js";
 import { MovesAuditor } from "./moves-audit.js";
 import { DEFAULT_PROGRAMME, type Programme } from "./programme.js";
 import { redemptionAuditor } from "./redemption-audit.js";
 import { orderHead, recomputeNet, refundNet, reversePoints } from "./refund-logic.js";
 import { RuleBook } from "./rulebook.js";
 import { netOf, type OrderState } from "./state.js";
+import {
+  addActivity,
+  contextTier,
+  refundActivity,
+  type TierAccount,
+  tierDecision,
+} from "./tiers.js";
 
 interface Lot {
   points: number;
   remaining: number;
   availableAt: number;
   expiresAt: number | null;
+  fixedExpiresAt: number | null;
 }
 
 interface AuditedAccount {
@@ -56,7 +76,24 @@ interface AuditedAccount {
   usage: UsageHistory;
   lots: Map<bigint, Lot>;
   debt: number;
+  /** The tier and the orders that count for one, as tier.changed entries and orders leave them. */
+  tiers: TierAccount;
 }
+
+/** The account's lots with points left as a wallet, in index order. */
+const walletOf = (a: AuditedAccount) => ({
+  lots: [...a.lots.entries()]
+    .filter(([, l]) => l.remaining > 0)
+    .sort(([x], [y]) => (x < y ? -1 : 1))
+    .map(([lot, l]) => ({
+      lot,
+      remaining: l.remaining,
+      availableAt: l.availableAt,
+      expiresAt: l.expiresAt,
+      fixedExpiresAt: l.fixedExpiresAt,
+    })),
+  debt: a.debt,
+});
 
 const same = (a: unknown, b: unknown) =>
   canonicalJson(a as JsonValue) === canonicalJson(b as JsonValue);
@@ -74,6 +111,12 @@ const same = (a: unknown, b: unknown) =>
  *   offset, the customer's earlier orders and every capped rule's usage (segments are taken as
  *   recorded); and the rules in force over that context give exactly the awards recorded;
  * - the points add up, and the lot is pending for the programme's return window;
+ * - every lot's expiry is what the `expiry` rules in force (re-executed over the context) or
+ *   else the programme's policy give; under `inactivity` each order renews the unexpired lots;
+ * - every `points.expired` entry names exactly the customer's lots expired at its time, with the
+ *   points they held; every `tier.changed` entry is the change the programme's tiers give over
+ *   the customer's orders (net of refunds) at its time, with its figure and window, and each
+ *   order's context carries the tier the log gives;
  * - redemptions re-executed (redemption-audit.ts): holds, captures, releases and timeouts;
  * - transfers and adjustments are re-executed as moves-audit.ts says;
  * - no available balance is negative, and the points issued less those burned (captured),
@@ -118,7 +161,13 @@ export function loyaltyAuditor(): DomainAuditor {
     const key = `${merchantId}\u0000${customerId}`;
     let a = accounts.get(key);
     if (!a) {
-      a = { orders: 0, usage: new Map(), lots: new Map(), debt: 0 };
+      a = {
+        orders: 0,
+        usage: new Map(),
+        lots: new Map(),
+        debt: 0,
+        tiers: { tier: null, orders: [] },
+      };
       accounts.set(key, a);
     }
     return a;
@@ -273,6 +322,16 @@ export function loyaltyAuditor(): DomainAuditor {
           checkReversal(time, refund.p, refund.order, p, problem);
           return;
         }
+        case POINTS_EXPIRED: {
+          const p = parse(PointsExpiredPayload, entry, problem);
+          if (p) checkExpiry(time, p, problem);
+          return;
+        }
+        case TIER_CHANGED: {
+          const p = parse(TierChangedPayload, entry, problem);
+          if (p) checkTierChange(time, p, problem);
+          return;
+        }
       }
     },
 
@@ -298,7 +357,8 @@ export function loyaltyAuditor(): DomainAuditor {
         let available = 0;
         for (const lot of a.lots.values()) {
           balances += lot.remaining;
-          if (lot.availableAt <= lastTime) available += lot.remaining;
+          const live = lot.expiresAt === null || lot.expiresAt > lastTime;
+          if (lot.availableAt <= lastTime && live) available += lot.remaining;
         }
         debt += a.debt;
         if (available < 0) {
@@ -382,9 +442,15 @@ export function loyaltyAuditor(): DomainAuditor {
     for (const [part, value] of Object.entries(expected)) {
       if (!same(c[part], value)) problem(`its context's ${part} is not what the log gives`);
     }
-    const customer = c.customer as { orders?: unknown; segments?: unknown } | undefined;
+    const customer = c.customer as
+      | { orders?: unknown; segments?: unknown; tier?: unknown }
+      | undefined;
     if (customer?.orders !== a.orders) {
       problem(`its context says ${customer?.orders} earlier orders; the log has ${a.orders}`);
+    }
+    const tier = contextTier(programme, a.tiers.tier);
+    if (customer?.tier !== tier) {
+      problem(`its context says tier ${customer?.tier ?? "none"}; the log gives ${tier ?? "none"}`);
     }
     const extra = Object.keys(c).filter(
       (k) => !["order", "customer", "event", "time", "usage"].includes(k),
@@ -400,6 +466,48 @@ export function loyaltyAuditor(): DomainAuditor {
     } catch (err) {
       if (!(err instanceof EvaluationError) && !(err instanceof RangeError)) throw err;
       problem(`its context cannot be evaluated: ${err.message}`);
+    }
+
+    // Its expiry: the expiry rules in force over the context, else the programme's policy.
+    let expiry: ReturnType<typeof expiryAwards> = [];
+    try {
+      expiry = expiryAwards(book.inForce(time), p.context as RuleContext);
+    } catch (err) {
+      if (!(err instanceof EvaluationError) && !(err instanceof RangeError)) throw err;
+    }
+    if (!same(expiry, p.expiryAwards ?? [])) {
+      problem("its expiry awards are not what the expiry rules in force give over its context");
+    }
+    const own = ownExpiry(programme.expiry, time, offset, p.expiryAwards ?? []);
+    const until = activeUntil(programme.expiry, time, offset);
+    const expiresAt = lotExpiry(own, until);
+    const isoOf = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    if ((p.activeUntil ?? null) !== isoOf(until)) {
+      problem(
+        `its activeUntil is ${p.activeUntil ?? "absent"}, the programme gives ${isoOf(until) ?? "none"}`,
+      );
+    }
+    if (p.lot) {
+      const e = p.lot.expiresAt === null ? null : Date.parse(p.lot.expiresAt);
+      if (e !== expiresAt) {
+        problem(`its lot expires at ${p.lot.expiresAt}, not ${isoOf(expiresAt) ?? "never"}`);
+      }
+      const ownRecorded =
+        p.lot.ownExpiresAt === undefined
+          ? e
+          : p.lot.ownExpiresAt === null
+            ? null
+            : Date.parse(p.lot.ownExpiresAt);
+      if (until !== null && ownRecorded !== own) {
+        problem(`its lot's own expiry is ${p.lot.ownExpiresAt}, not ${isoOf(own) ?? "never"}`);
+      }
+    }
+    // An order under the inactivity policy keeps the customer's unexpired lots alive.
+    if (until !== null) {
+      for (const l of renewLots(walletOf(a), time, until).lots) {
+        const lot = a.lots.get(l.lot);
+        if (lot) lot.expiresAt = l.expiresAt;
+      }
     }
 
     let points = 0;
@@ -426,12 +534,25 @@ export function loyaltyAuditor(): DomainAuditor {
     a.debt -= repaid;
     a.orders++;
     a.usage = addUsage(a.usage, p.awards, time);
+    a.tiers = addActivity(a.tiers, {
+      orderId: p.orderId,
+      time,
+      points: p.points,
+      amount: order.amount,
+    });
     if (p.lot) {
+      const recordedExpiry = p.lot.expiresAt === null ? null : Date.parse(p.lot.expiresAt);
       a.lots.set(index, {
         points: p.lot.points,
         remaining: p.lot.points - repaid,
         availableAt: Date.parse(p.lot.availableAt),
-        expiresAt: p.lot.expiresAt === null ? null : Date.parse(p.lot.expiresAt),
+        expiresAt: recordedExpiry,
+        fixedExpiresAt:
+          p.lot.ownExpiresAt === undefined
+            ? recordedExpiry
+            : p.lot.ownExpiresAt === null
+              ? null
+              : Date.parse(p.lot.ownExpiresAt),
       });
       totals.issued += p.lot.points;
     }
@@ -495,18 +616,7 @@ export function loyaltyAuditor(): DomainAuditor {
     const programme = programmes.get(p.merchantId) ?? DEFAULT_PROGRAMME;
     const points = refund.pointsBefore - refund.pointsAfter;
     if (p.points !== points) problem(`it reverses ${p.points} points, the refund ${points}`);
-    const wallet = {
-      lots: [...a.lots.entries()]
-        .filter(([, l]) => l.remaining > 0)
-        .sort(([x], [y]) => (x < y ? -1 : 1))
-        .map(([lot, l]) => ({
-          lot,
-          remaining: l.remaining,
-          availableAt: l.availableAt,
-          expiresAt: l.expiresAt,
-        })),
-      debt: a.debt,
-    };
+    const wallet = walletOf(a);
     const r = reversePoints(wallet, order.awarded, p.points, time, programme.debtPolicy);
     if (!same(r.taken, p.taken) || r.debt !== p.debt || r.writtenOff !== p.writtenOff) {
       problem(
@@ -529,6 +639,10 @@ export function loyaltyAuditor(): DomainAuditor {
       problem(`it takes ${taken}, owes ${p.debt} and writes off ${p.writtenOff}, not ${p.points}`);
     }
     a.debt += p.debt;
+    a.tiers = refundActivity(a.tiers, p.orderId, {
+      points: refund.pointsAfter,
+      amount: refund.net.amount,
+    });
     totals.reversed += p.points;
     totals.writtenOff += p.writtenOff;
     refundable.set(`${p.merchantId}\u0000${p.orderId}`, {
@@ -536,6 +650,57 @@ export function loyaltyAuditor(): DomainAuditor {
       net: refund.net,
       points: refund.pointsAfter,
     });
+  }
+
+  /** An expiry re-executed: exactly the customer's lots expired at its time, and their points. */
+  function checkExpiry(
+    time: number,
+    p: PointsExpiredPayload,
+    problem: (message: string) => void,
+  ): void {
+    const a = account(p.merchantId, p.customerId);
+    const expected = takeExpired(walletOf(a), time).lots.map((l) => ({
+      ...l,
+      expiresAt: new Date(l.expiresAt).toISOString(),
+    }));
+    if (!same(expected, p.lots)) {
+      problem(
+        `it expires ${canonicalJson(p.lots as unknown as JsonValue)}; the lots expired at its time are ${canonicalJson(expected as unknown as JsonValue)}`,
+      );
+    }
+    let points = 0;
+    for (const l of p.lots) {
+      const lot = a.lots.get(BigInt(l.lot));
+      points += l.points;
+      if (!lot) {
+        problem(`it expires lot ${l.lot}, which is not the customer's`);
+        continue;
+      }
+      lot.remaining -= l.points;
+      if (lot.remaining < 0) problem(`lot ${l.lot} is left with ${lot.remaining} points`);
+    }
+    if (points !== p.points) problem(`its lots add up to ${points}, not ${p.points}`);
+    totals.expired += p.points;
+  }
+
+  /** A tier change re-executed over the customer's orders at its time. */
+  function checkTierChange(
+    time: number,
+    p: TierChangedPayload,
+    problem: (message: string) => void,
+  ): void {
+    const a = account(p.merchantId, p.customerId);
+    const programme = programmes.get(p.merchantId) ?? DEFAULT_PROGRAMME;
+    const d = tierDecision(programme.tiers, a.tiers, time);
+    const { merchantId: _m, customerId: _c, trigger: _t, ...recorded } = p;
+    if (!d) {
+      problem(`the customer keeps tier ${a.tiers.tier ?? "none"} at its time`);
+    } else if (!same(d, recorded)) {
+      problem(
+        `it changes tier ${p.from ?? "none"} to ${p.to ?? "none"} on ${p.qualification.figure}; the log gives ${d.from ?? "none"} to ${d.to ?? "none"} on ${d.qualification.figure}`,
+      );
+    }
+    a.tiers = { ...a.tiers, tier: p.to };
   }
 }
 

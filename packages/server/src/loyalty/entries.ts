@@ -28,6 +28,17 @@ export const ORDER_REFUNDED = "order.refunded";
  */
 export const POINTS_REVERSED = "points.reversed";
 
+/**
+ * Points that expired: the lots of one customer whose expiry passed, and the points each still
+ * held; written by the expiry sweep, at or after every lot's expiry; sealed.
+ */
+export const POINTS_EXPIRED = "points.expired";
+/**
+ * A customer's tier changed (up or down): from, to, the qualifying figure and its window, as
+ * the programme's tiers give them at the entry's time; sealed.
+ */
+export const TIER_CHANGED = "tier.changed";
+
 export const LOYALTY_ENTRY_TYPES = [
   PROGRAMME_SET,
   RULE_PUBLISHED,
@@ -36,6 +47,8 @@ export const LOYALTY_ENTRY_TYPES = [
   POINTS_AWARDED,
   ORDER_REFUNDED,
   POINTS_REVERSED,
+  POINTS_EXPIRED,
+  TIER_CHANGED,
 ] as const;
 
 const Int = z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER);
@@ -119,15 +132,30 @@ export const PointsAwardedPayload = z.strictObject({
   points: Count,
   /**
    * The lot the points make, or null for none: pending until `availableAt` (the order's time
-   * plus the programme's return window), then available. `expiresAt` is null: no expiry yet.
+   * plus the programme's return window), then available until `expiresAt` (null: never): the
+   * sooner of its own expiry (`expiry` rules, else the programme's `fixed` policy) and
+   * `activeUntil`.
    */
   lot: z
     .strictObject({
       points: Count,
       availableAt: Instant,
-      expiresAt: z.null(),
+      expiresAt: Instant.nullable(),
+      /** With `activeUntil`: the lot's own expiry, which renewals never push past. */
+      ownExpiresAt: Instant.nullable().optional(),
     })
     .nullable(),
+  /**
+   * The `expiry` rules that applied to the order (each with its inputs, so it can be
+   * recomputed); the lot's own expiry is the order's time plus the fewest days among them.
+   * Absent: none applied.
+   */
+  expiryAwards: z.array(AwardRecord).optional(),
+  /**
+   * Under the programme's `inactivity` policy: the customer's lots that have not expired at
+   * this order's time (this one's too) expire no later than this instant. Absent: no such policy.
+   */
+  activeUntil: Instant.optional(),
   /**
    * The customer's debt these points repaid first (refunds after the points were spent); the
    * lot keeps the rest. Absent: none.
@@ -175,6 +203,41 @@ export const PointsReversedPayload = z.strictObject({
 });
 export type PointsReversedPayload = z.infer<typeof PointsReversedPayload>;
 
+export const PointsExpiredPayload = z.strictObject({
+  merchantId: z.string(),
+  customerId: z.string(),
+  /** The points that expired: the sum of `lots`. */
+  points: Count,
+  /** Each lot (its entry's index) whose expiry passed, its expiry and the points it still held. */
+  lots: z.array(z.strictObject({ lot: Count, expiresAt: Instant, points: Count })).min(1),
+});
+export type PointsExpiredPayload = z.infer<typeof PointsExpiredPayload>;
+
+export const TierChangedPayload = z.strictObject({
+  merchantId: z.string(),
+  customerId: z.string(),
+  /** The tier before (null: none) and after (null: none any more). */
+  from: z.string().nullable(),
+  to: z.string().nullable(),
+  direction: z.enum(["up", "down"]),
+  /** Why: `order` (evaluated when an order was recorded) or `sweep` (on the clock). */
+  trigger: z.enum(["order", "sweep"]),
+  /**
+   * The figure the change was decided on: that of the tier reached (`to`), or, when no tier is
+   * reached any more, that of the tier left (`from`): its metric, value, threshold and window.
+   */
+  qualification: z.strictObject({
+    tier: z.string(),
+    metric: z.enum(["points", "spend"]),
+    figure: Count,
+    threshold: Count,
+    months: z.number().int().min(1),
+    windowStart: Instant,
+    windowEnd: Instant,
+  }),
+});
+export type TierChangedPayload = z.infer<typeof TierChangedPayload>;
+
 const merchantOnly = (e: { payload: unknown }): Party[] => {
   const p = e.payload as { merchantId?: unknown };
   return typeof p?.merchantId === "string" ? [{ merchant: p.merchantId }] : [];
@@ -198,7 +261,14 @@ export const loyaltyEntryTypes: EntryTypeSpec[] = [
     sealing: "public" as const,
     parties: merchantOnly,
   })),
-  ...[ORDER_RECORDED, POINTS_AWARDED, ORDER_REFUNDED, POINTS_REVERSED].map((type) => ({
+  ...[
+    ORDER_RECORDED,
+    POINTS_AWARDED,
+    ORDER_REFUNDED,
+    POINTS_REVERSED,
+    POINTS_EXPIRED,
+    TIER_CHANGED,
+  ].map((type) => ({
     type,
     sealing: "sealed" as const,
     parties: customerAndMerchant,

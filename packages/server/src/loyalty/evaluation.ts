@@ -134,6 +134,8 @@ export interface CustomerFacts {
   orders: number;
   /** The merchant's segments the customer is in, by id. */
   segments: string[];
+  /** The customer's tier, when they hold one of the programme's tiers. */
+  tier?: string;
 }
 
 /** The whole context of an order. */
@@ -145,7 +147,11 @@ export function orderContext(
 ): RuleContext {
   return {
     order: orderPart(order),
-    customer: { orders: customer.orders, segments: [...customer.segments].sort() },
+    customer: {
+      orders: customer.orders,
+      segments: [...customer.segments].sort(),
+      ...(customer.tier === undefined ? {} : { tier: customer.tier }),
+    },
     event: { ...ORDER_EVENT },
     time,
     usage,

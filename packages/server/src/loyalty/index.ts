@@ -1,11 +1,13 @@
 import type { JsonValue } from "@patron/ledger";
 import { Customers } from "../customers/customers.js";
 import type { Domain } from "../domain.js";
+import { SYSTEM_ACTOR } from "../tenancy/tenancy.js";
 import { adjustmentEntryTypes } from "./adjustment-entries.js";
 import { Adjustments } from "./adjustments.js";
 import { loyaltyAuditor } from "./audit.js";
 import { Catalogue } from "./catalogue.js";
 import { loyaltyEntryTypes } from "./entries.js";
+import { Expiry } from "./expiry.js";
 import { moveRoutes } from "./moves-routes.js";
 import { Orders } from "./orders.js";
 import { customerPoints } from "./points.js";
@@ -21,8 +23,12 @@ import { loyaltyRoutes } from "./routes.js";
 import { Rules } from "./rules.js";
 import { Simulator } from "./simulate.js";
 import { LoyaltyState } from "./state.js";
+import { Tiers, tierView } from "./tiers.js";
 import { transferEntryTypes } from "./transfer-entries.js";
 import { Transfers } from "./transfers.js";
+
+/** How often the node sweeps for expired points and tier downgrades (on the injected clock). */
+export const LOYALTY_SWEEP_MS = 60_000;
 
 /**
  * Loyalty (issue 9): the programme, earning rules published on the ledger and simulated before
@@ -52,7 +58,9 @@ export const loyaltyDomain: Domain = {
     const state = new LoyaltyState(ctx.db, ctx.sequencer, ctx.clock);
     const programmes = new Programmes(ctx.sequencer, state);
     const rules = new Rules(ctx.db, ctx.sequencer, ctx.clock, state);
-    const orders = new Orders(ctx.db, ctx.sequencer, ctx.clock, customers, state);
+    const tiers = new Tiers(ctx.db, ctx.sequencer, ctx.clock, state);
+    const expiry = new Expiry(ctx.db, ctx.sequencer, ctx.clock, state);
+    const orders = new Orders(ctx.db, ctx.sequencer, ctx.clock, customers, state, tiers);
     const refunds = new Refunds(ctx.db, ctx.sequencer, customers, state);
     const simulator = new Simulator(ctx.db, ctx.clock, state, rules);
     const redemptionState = new RedemptionState(ctx.db, ctx.sequencer);
@@ -72,20 +80,45 @@ export const loyaltyDomain: Domain = {
       const { programme } = await programmes.get(merchantId);
       const out = [];
       for (const id of records) {
+        const now = ctx.clock.now();
         out.push(
-          await customerPoints(ctx.db, merchantId, id, ctx.clock.now(), {
+          await customerPoints(ctx.db, merchantId, id, now, {
             pointName: programme.pointName,
             limit: 10_000,
+            tier: await tierView(ctx.db, merchantId, id, programme, now),
           }),
         );
       }
       return out as unknown as JsonValue;
     });
+    // Expiry and tier downgrades on a timer; what is due is decided on the injected clock.
+    let timer: NodeJS.Timeout | undefined;
+    let sweeping: Promise<unknown> | undefined;
+    const sweep = async () => {
+      await expiry.sweep(SYSTEM_ACTOR);
+      await tiers.sweep(SYSTEM_ACTOR);
+    };
     return {
       commands: [...redemptionCommands(redemptions), transfers.handler()],
-      // Holds that lapsed get their release entries written (reads show them released already).
-      start: () => redemptions.startSweeping(),
-      stop: () => redemptions.stopSweeping(),
+      start: () => {
+        // Holds that lapsed get their release entries written (reads show them released already).
+        redemptions.startSweeping();
+        timer = setInterval(() => {
+          sweeping ??= sweep()
+            .catch(() => {
+              // Retried on the next tick; every run decides afresh from the log.
+            })
+            .finally(() => {
+              sweeping = undefined;
+            });
+        }, LOYALTY_SWEEP_MS);
+        timer.unref();
+      },
+      stop: async () => {
+        clearInterval(timer);
+        await sweeping;
+        await redemptions.stopSweeping();
+      },
       routes: (app) => {
         redemptionRoutes(app, { customers, catalogue, redemptions, dataUse: ctx.dataUse });
         moveRoutes(app, { customers, transfers, adjustments, dataUse: ctx.dataUse });
@@ -98,6 +131,8 @@ export const loyaltyDomain: Domain = {
           orders,
           refunds,
           simulator,
+          expiry,
+          tiers,
           dataUse: ctx.dataUse,
         });
       },

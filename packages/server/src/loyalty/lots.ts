@@ -13,6 +13,11 @@ export interface WalletLot {
   availableAt: number;
   /** ms since the epoch; null: it does not expire. */
   expiresAt: number | null;
+  /**
+   * Its own expiry (`expiry` rules or the programme's `fixed` policy), which `inactivity`
+   * renewals never push past; absent: the same as `expiresAt`.
+   */
+  fixedExpiresAt?: number | null;
 }
 
 /** A customer's lots with points left, oldest first, and their debt. */

@@ -214,3 +214,34 @@ export const LOYALTY_MOVES_MIGRATION = `
   CREATE INDEX loyalty_adjustments_status_idx ON loyalty_adjustments (merchant_id, status, request_idx);
   CREATE INDEX loyalty_adjustments_customer_idx ON loyalty_adjustments (merchant_id, customer_id, request_idx)
 `;
+
+/**
+ * Expiry and tiers (migration 24): each lot's own expiry beside the one in force (which the
+ * inactivity policy moves), the points.expired entries, and each customer's tier.
+ */
+export const LOYALTY_TIERS_MIGRATION = `
+  -- A lot's own expiry (expiry rules or the fixed policy); expires_at is the one in force.
+  ALTER TABLE loyalty_lots ADD COLUMN fixed_expires_at timestamptz;
+  UPDATE loyalty_lots SET fixed_expires_at = expires_at;
+  -- What the expiry sweep looks for: lots with points left whose expiry passed.
+  CREATE INDEX loyalty_lots_expiry_idx ON loyalty_lots (expires_at) WHERE remaining > 0;
+  -- One row per points.expired entry.
+  CREATE TABLE loyalty_expiries (
+    entry_idx bigint PRIMARY KEY,
+    merchant_id text NOT NULL,
+    customer_id text NOT NULL,
+    points bigint NOT NULL,
+    lots integer NOT NULL,
+    recorded_at timestamptz NOT NULL
+  );
+  CREATE INDEX loyalty_expiries_customer_idx ON loyalty_expiries (merchant_id, customer_id, entry_idx);
+  -- Each customer's tier, from their latest tier.changed entry (tier null: none any more).
+  CREATE TABLE loyalty_tiers (
+    merchant_id text NOT NULL,
+    customer_id text NOT NULL,
+    tier text,
+    since timestamptz NOT NULL,
+    entry_idx bigint NOT NULL,
+    PRIMARY KEY (merchant_id, customer_id)
+  );
+`;

@@ -24,8 +24,10 @@ import {
   orderContext,
   usagePart,
 } from "./evaluation.js";
+import { activeUntil, expiryAwards, lotExpiry, ownExpiry, renewLots } from "./expiry.js";
 import { utcOffsetMinutes } from "./programme.js";
 import type { LoyaltyState } from "./state.js";
+import { addActivity, contextTier, type Tiers } from "./tiers.js";
 
 /** The largest amount an order or a unit price may have, in minor units (10^13). */
 export const MAX_AMOUNT = 10_000_000_000_000;
@@ -129,6 +131,7 @@ export class Orders {
     private readonly clock: Clock,
     private readonly customers: Customers,
     private readonly state: LoyaltyState,
+    private readonly tiers?: Tiers,
   ) {}
 
   /**
@@ -276,17 +279,26 @@ export class Orders {
             }
             const book = await this.state.book(merchantId);
             const account = await this.state.account(merchantId, customerId);
-            const rules = earning(book.inForce(ctx.time));
+            // The customer's tier (while the programme has tiers) is part of the context.
+            const tierAccount =
+              programme.tiers.length > 0 || this.state.knowsTierAccount(merchantId, customerId)
+                ? await this.state.tierAccount(merchantId, customerId)
+                : undefined;
+            const tier = tierAccount ? contextTier(programme, tierAccount.tier) : undefined;
+            const inForce = book.inForce(ctx.time);
+            const rules = earning(inForce);
             const offset = utcOffsetMinutes(programme.timeZone, ctx.time);
             const context = orderContext(
               facts,
-              { orders: account.orders, segments },
+              { orders: account.orders, segments, ...(tier === undefined ? {} : { tier }) },
               timeContext(ctx.time, offset),
               usagePart(rules, account.usage, ctx.time, offset),
             );
             let result: ReturnType<typeof awardOrder>;
+            let expiry: ReturnType<typeof expiryAwards>;
             try {
               result = awardOrder(rules, context);
+              expiry = expiryAwards(inForce, context);
             } catch (err) {
               if (err instanceof EvaluationError || err instanceof RangeError) {
                 throw new ApiError(
@@ -298,8 +310,26 @@ export class Orders {
               throw err;
             }
             this.state.stageOrder(merchantId, customerId, account, result.awards, ctx.time);
+            if (tierAccount) {
+              this.state.stageTierAccount(
+                merchantId,
+                customerId,
+                addActivity(tierAccount, {
+                  orderId: input.orderId,
+                  time: ctx.time,
+                  points: result.points,
+                  amount: input.amount,
+                }),
+              );
+            }
+            // Expiry: the lot's own (expiry rules, else a fixed policy), and under the
+            // inactivity policy this order keeps the customer's unexpired lots alive.
+            const own = ownExpiry(programme.expiry, ctx.time, offset, expiry);
+            const until = activeUntil(programme.expiry, ctx.time, offset);
+            const expiresAt = lotExpiry(own, until);
             // The points first repay what the customer owes (refunds of spent points).
-            const wallet = await this.state.wallet(merchantId, customerId);
+            const before = await this.state.wallet(merchantId, customerId);
+            const wallet = until === null ? before : renewLots(before, ctx.time, until);
             const debtRepaid = Math.min(wallet.debt, result.points);
             const lotIndex = ctx.index + 1n;
             const availableAt = ctx.time + programme.returnWindowDays * DAY_MS;
@@ -312,7 +342,8 @@ export class Orders {
                         lot: lotIndex,
                         remaining: result.points - debtRepaid,
                         availableAt,
-                        expiresAt: null,
+                        expiresAt,
+                        fixedExpiresAt: own,
                       },
                     ]
                   : wallet.lots,
@@ -338,9 +369,16 @@ export class Orders {
                   ? {
                       points: result.points,
                       availableAt: new Date(availableAt).toISOString(),
-                      expiresAt: null,
+                      expiresAt: expiresAt === null ? null : new Date(expiresAt).toISOString(),
+                      ...(until === null
+                        ? {}
+                        : { ownExpiresAt: own === null ? null : new Date(own).toISOString() }),
                     }
                   : null,
+              ...(expiry.length > 0
+                ? { expiryAwards: expiry as PointsAwardedPayload["awards"] }
+                : {}),
+              ...(until === null ? {} : { activeUntil: new Date(until).toISOString() }),
               ...(debtRepaid > 0 ? { debtRepaid } : {}),
             };
           },
@@ -353,7 +391,14 @@ export class Orders {
       }
       throw err;
     }
-    return resultOf(entries);
+    const result = resultOf(entries);
+    // A tier reached by this order is written at once, in a command of its own.
+    // The order stands whatever becomes of it: a failure here is made good by the next order
+    // (an upgrade) or the sweep (a downgrade).
+    if (this.tiers && !result.replayed) {
+      await this.tiers.evaluate(merchantId, customerId, actor, "order").catch(() => null);
+    }
+    return result;
   }
 
   /** The answer to an order id recorded before: its entries, if the content is the same. */

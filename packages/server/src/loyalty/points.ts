@@ -1,6 +1,7 @@
 import type { Queryable } from "../db/database.js";
+import type { TierView } from "./tiers.js";
 
-export type LotStatus = "pending" | "available";
+export type LotStatus = "pending" | "available" | "expired";
 
 export interface LotView {
   /**
@@ -37,8 +38,15 @@ export interface PointsView {
   held: number;
   /** Points owed (refunds after the points were spent), repaid by later earnings. */
   debt: number;
-  /** The customer's tier; null until tiers are evaluated. */
+  /** The customer's tier (one of the programme's); null: none. */
   tier: string | null;
+  /** The figures of the customer's tier (keeping it) and the next (reaching it). */
+  tierProgress: TierView["progress"];
+  /**
+   * Points whose lots expired but that no points.expired entry has written off yet (the sweep
+   * will): counted in neither `balance` nor `pending`.
+   */
+  expired: number;
   /** The lots with points left, newest first (at most `limit`). */
   lots: LotView[];
   /** How many lots with points left there are in all. */
@@ -83,13 +91,21 @@ export async function customerPoints(
   merchantId: string,
   customerId: string,
   now: number,
-  opts: { pointName: string; limit: number },
+  opts: { pointName: string; limit: number; tier?: TierView },
 ): Promise<PointsView> {
   const at = new Date(now).toISOString();
   const [totals, lots, debts, holds] = await Promise.all([
-    db.query<{ available: string | number; pending: string | number; n: string | number }>(
-      `SELECT coalesce(sum(remaining) FILTER (WHERE available_at <= $3), 0) AS available,
-         coalesce(sum(remaining) FILTER (WHERE available_at > $3), 0) AS pending,
+    db.query<{
+      available: string | number;
+      pending: string | number;
+      expired: string | number;
+      n: string | number;
+    }>(
+      `SELECT coalesce(sum(remaining) FILTER (WHERE available_at <= $3
+           AND (expires_at IS NULL OR expires_at > $3)), 0) AS available,
+         coalesce(sum(remaining) FILTER (WHERE available_at > $3
+           AND (expires_at IS NULL OR expires_at > $3)), 0) AS pending,
+         coalesce(sum(remaining) FILTER (WHERE expires_at <= $3), 0) AS expired,
          count(*) AS n
        FROM loyalty_lots WHERE merchant_id = $1 AND customer_id = $2 AND remaining > 0`,
       [merchantId, customerId, at],
@@ -135,7 +151,9 @@ export async function customerPoints(
     held,
     pending: Number(t?.pending ?? 0),
     debt: Number(debts.rows[0]?.debt ?? 0),
-    tier: null,
+    tier: opts.tier?.tier ?? null,
+    tierProgress: opts.tier?.progress ?? { current: null, next: null },
+    expired: Number(t?.expired ?? 0),
     lots: lots.rows.map((r) => ({
       id: `l_${r.entry_idx}`,
       points: Number(r.points),
@@ -144,7 +162,12 @@ export async function customerPoints(
       awardedAt: iso(r.created_at),
       availableAt: iso(r.available_at),
       expiresAt: r.expires_at === null ? null : iso(r.expires_at),
-      status: new Date(r.available_at).getTime() <= now ? "available" : "pending",
+      status:
+        r.expires_at !== null && new Date(r.expires_at).getTime() <= now
+          ? "expired"
+          : new Date(r.available_at).getTime() <= now
+            ? "available"
+            : "pending",
     })),
     lotCount: Number(t?.n ?? 0),
   };

@@ -22,13 +22,16 @@ export interface Programme {
   currency: string;
   /** Days after an order that its points stay pending (returns are still possible); 0: none. */
   returnWindowDays: number;
-  /** When points expire. Only `none` for now (expiry is a later part of issue 9). */
-  expiry: { policy: "none" };
+  /** When points expire by default (an `expiry` rule that applies to an order overrides it). */
+  expiry: ExpiryPolicy;
   /** Transfers between customers: allowed up to the available balance; received points are
    * available at once (`immediate`) or only after the return window (`return_window`). The
    * limits are optional: absent, a transfer is at least 1 point and at most the balance. */
   transfers: TransferTerms;
-  /** The tiers, lowest first, and what qualifies a customer for each (evaluated later). */
+  /**
+   * The tiers, lowest first, and what qualifies a customer for each: the highest whose figure
+   * over its rolling window reaches its threshold (docs/loyalty.md, "Tiers").
+   */
   tiers: Tier[];
   /** IANA time zone whose local date and time rules see (`time.weekday`, daily caps). */
   timeZone: string;
@@ -61,6 +64,46 @@ export interface TransferTerms {
 export const DEFAULT_APPROVAL_THRESHOLD = 1000;
 
 export type DebtPolicy = "recover" | "write_off";
+
+/**
+ * The programme's expiry policy (docs/loyalty.md, "Expiry"):
+ * - `none`: points do not expire (unless an `expiry` rule gives their lot a date);
+ * - `fixed`: each lot expires `months` after it was earned (with `endOfMonth`, at the end of
+ *   that month in the order's local time);
+ * - `inactivity`: "expires unless active": every lot expires `months` after the customer's last
+ *   order; each order renews the lots that have not expired yet.
+ */
+export type ExpiryPolicy =
+  | { policy: "none" }
+  | { policy: "fixed"; months: number; endOfMonth?: boolean }
+  | { policy: "inactivity"; months: number };
+
+/** The longest expiry: ten years. */
+export const MAX_EXPIRY_MONTHS = 120;
+
+const ExpiryMonths = z
+  .number()
+  .int("must be a whole number of months")
+  .min(1)
+  .max(MAX_EXPIRY_MONTHS)
+  .describe("months, 1 to 120");
+
+export const ExpiryPolicySchema = z
+  .discriminatedUnion("policy", [
+    z.strictObject({ policy: z.literal("none") }),
+    z.strictObject({
+      policy: z.literal("fixed"),
+      months: ExpiryMonths,
+      endOfMonth: z
+        .boolean()
+        .optional()
+        .describe("expire at the end of the month the lot reaches its months in"),
+    }),
+    z.strictObject({ policy: z.literal("inactivity"), months: ExpiryMonths }),
+  ])
+  .describe(
+    "`none`; `fixed` (each lot expires `months` after it was earned, optionally at the end of that month); `inactivity` (every lot expires `months` after the customer's last order)",
+  );
 export const DebtPolicySchema = z.enum(["recover", "write_off"]);
 
 export interface Tier {
@@ -143,10 +186,7 @@ export const ProgrammeInput = z.strictObject({
     .regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as EUR")
     .optional(),
   returnWindowDays: z.number().int().min(0).max(MAX_RETURN_WINDOW_DAYS).optional(),
-  expiry: z
-    .strictObject({ policy: z.literal("none") })
-    .optional()
-    .describe("only `none` for now: points do not expire"),
+  expiry: ExpiryPolicySchema.optional(),
   transfers: z
     .strictObject({
       allowed: z.boolean(),
@@ -183,7 +223,7 @@ export const ProgrammeSchema = z.strictObject({
   valuePer100Points: z.number().int(),
   currency: z.string(),
   returnWindowDays: z.number().int(),
-  expiry: z.strictObject({ policy: z.literal("none") }),
+  expiry: ExpiryPolicySchema,
   transfers: z.strictObject({
     allowed: z.boolean(),
     receivedAvailability: z.enum(["immediate", "return_window"]),

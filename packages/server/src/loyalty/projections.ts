@@ -7,8 +7,10 @@ import {
   type OrderRecordedPayload,
   type OrderRefundedPayload,
   POINTS_AWARDED,
+  POINTS_EXPIRED,
   POINTS_REVERSED,
   type PointsAwardedPayload,
+  type PointsExpiredPayload,
   type PointsReversedPayload,
   PROGRAMME_SET,
   type ProgrammeSetPayload,
@@ -16,6 +18,8 @@ import {
   RULE_RETIRED,
   type RulePublishedPayload,
   type RuleRetiredPayload,
+  TIER_CHANGED,
+  type TierChangedPayload,
 } from "./entries.js";
 import { MOVE_TABLES, MOVE_TYPES, moveStatements } from "./moves-projections.js";
 
@@ -87,7 +91,14 @@ export const ruleEventsProjector: Projector = {
  * entry, completed by its points.awarded entry, which also writes its awards and its lot.
  */
 export const ordersProjector: Projector = {
-  types: [ORDER_RECORDED, POINTS_AWARDED, ORDER_REFUNDED, POINTS_REVERSED, ...MOVE_TYPES],
+  types: [
+    ORDER_RECORDED,
+    POINTS_AWARDED,
+    ORDER_REFUNDED,
+    POINTS_REVERSED,
+    POINTS_EXPIRED,
+    ...MOVE_TYPES,
+  ],
   tables: [
     "loyalty_orders",
     "loyalty_awards",
@@ -95,6 +106,7 @@ export const ordersProjector: Projector = {
     "loyalty_refunds",
     "loyalty_debts",
     ...MOVE_TABLES,
+    "loyalty_expiries",
   ],
   statements(entries: CommittedEntry[]): Statement[] {
     return entries.flatMap((e): Statement[] => {
@@ -105,6 +117,8 @@ export const ordersProjector: Projector = {
       const time = e.entry.time;
       if (e.entry.type === ORDER_REFUNDED) return refundStatements(e);
       if (e.entry.type === POINTS_REVERSED) return reversalStatements(e);
+      // In the same projector as the lots, so every change to them is applied in log order.
+      if (e.entry.type === POINTS_EXPIRED) return expiryStatements(e);
       if (e.entry.type === ORDER_RECORDED) {
         const o = e.entry.payload as unknown as OrderRecordedPayload;
         return [
@@ -159,11 +173,22 @@ export const ordersProjector: Projector = {
         });
       });
       if (p.debtRepaid) out.push(debtChange(p.merchantId, p.customerId, -p.debtRepaid));
+      if (p.activeUntil !== undefined) {
+        // The inactivity policy: the order keeps the lots that have not expired alive.
+        out.push({
+          sql: `UPDATE loyalty_lots SET expires_at = CASE
+             WHEN fixed_expires_at IS NOT NULL AND fixed_expires_at < $3 THEN fixed_expires_at
+             ELSE $3::timestamptz END
+           WHERE merchant_id = $1 AND customer_id = $2 AND entry_idx < $4 AND remaining > 0
+           AND (expires_at IS NULL OR expires_at > $5)`,
+          params: [p.merchantId, p.customerId, p.activeUntil, idx, time],
+        });
+      }
       if (p.lot) {
         out.push({
           sql: `INSERT INTO loyalty_lots (entry_idx, merchant_id, customer_id, source, source_id,
-             points, remaining, created_at, available_at, expires_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+             points, remaining, created_at, available_at, expires_at, fixed_expires_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
           params: [
             idx,
             p.merchantId,
@@ -175,6 +200,7 @@ export const ordersProjector: Projector = {
             time,
             p.lot.availableAt,
             p.lot.expiresAt,
+            p.lot.ownExpiresAt === undefined ? p.lot.expiresAt : p.lot.ownExpiresAt,
           ],
           bulk: true,
         });
@@ -230,4 +256,49 @@ function reversalStatements(e: CommittedEntry): Statement[] {
   return out;
 }
 
-export const loyaltyProjectors = [programmesProjector, ruleEventsProjector, ordersProjector];
+/** points.expired: the lots' points are gone, and the expiry is listed. */
+function expiryStatements(e: CommittedEntry): Statement[] {
+  const p = e.entry.payload as unknown as PointsExpiredPayload;
+  return [
+    ...p.lots.map((l) => ({
+      sql: "UPDATE loyalty_lots SET remaining = remaining - $2 WHERE entry_idx = $1",
+      params: [String(l.lot), String(l.points)],
+    })),
+    {
+      sql: `INSERT INTO loyalty_expiries (entry_idx, merchant_id, customer_id, points, lots, recorded_at)
+           VALUES ($1, $2, $3, $4, $5, $6)`,
+      params: [
+        e.index.toString(),
+        p.merchantId,
+        p.customerId,
+        String(p.points),
+        p.lots.length,
+        e.entry.time,
+      ],
+    },
+  ];
+}
+
+/** loyalty_tiers: each customer's tier as their latest tier.changed says; no row: none. */
+export const tiersProjector: Projector = {
+  types: [TIER_CHANGED],
+  tables: ["loyalty_tiers"],
+  statements(entries: CommittedEntry[]): Statement[] {
+    return entries.map((e) => {
+      const p = e.entry.payload as unknown as TierChangedPayload;
+      return {
+        sql: `INSERT INTO loyalty_tiers (merchant_id, customer_id, tier, since, entry_idx)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (merchant_id, customer_id) DO UPDATE SET tier = $3, since = $4, entry_idx = $5`,
+        params: [p.merchantId, p.customerId, p.to, e.entry.time, e.index.toString()],
+      };
+    });
+  },
+};
+
+export const loyaltyProjectors = [
+  programmesProjector,
+  ruleEventsProjector,
+  ordersProjector,
+  tiersProjector,
+];

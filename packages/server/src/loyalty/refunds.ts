@@ -15,6 +15,7 @@ import {
 import { earning } from "./evaluation.js";
 import { orderHead, recomputeNet, refundNet, reversePoints } from "./refund-logic.js";
 import type { LoyaltyState } from "./state.js";
+import { refundActivity } from "./tiers.js";
 
 export const RefundInput = z.strictObject({
   refundId: z
@@ -167,6 +168,15 @@ export class Refunds {
               net: { amount: after.amount, items: after.items },
               points: pointsAfter,
             });
+            // Tiers count orders net of their refunds.
+            if (programme.tiers.length > 0 || this.state.knowsTierAccount(merchantId, customerId)) {
+              const account = await this.state.tierAccount(merchantId, customerId);
+              this.state.stageTierAccount(
+                merchantId,
+                customerId,
+                refundActivity(account, orderId, { points: pointsAfter, amount: after.amount }),
+              );
+            }
             refunded = {
               merchantId,
               customerId,

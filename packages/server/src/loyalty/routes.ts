@@ -8,6 +8,7 @@ import { errorResponses, IdOf, Limit } from "../http/schemas.js";
 import type { Clock } from "../ledger/clock.js";
 import { type DataUse, PurposeHeader } from "../privacy/index.js";
 import { actorOf, can } from "../tenancy/roles.js";
+import type { Expiry } from "./expiry.js";
 import { MAX_ORDER_BATCH, OrderInput, type OrderResult, type Orders } from "./orders.js";
 import { customerPoints } from "./points.js";
 import { ProgrammeInput, ProgrammeSchema } from "./programme.js";
@@ -15,6 +16,7 @@ import type { Programmes } from "./programmes.js";
 import { RefundInput, type Refunds } from "./refunds.js";
 import type { Rules } from "./rules.js";
 import { SimulateInput, type Simulator } from "./simulate.js";
+import { type Tiers, tierView } from "./tiers.js";
 
 const RuleId = z.string().regex(RULE_ID, "must be a rule id: 1 to 64 letters, digits, _ or -");
 
@@ -119,7 +121,17 @@ const LotView = z.object({
   awardedAt: z.string(),
   availableAt: z.string(),
   expiresAt: z.string().nullable(),
-  status: z.enum(["pending", "available"]),
+  status: z.enum(["pending", "available", "expired"]),
+});
+
+const QualificationView = z.object({
+  tier: z.string(),
+  metric: z.enum(["points", "spend"]),
+  figure: z.number().describe("points earned or spend (minor units) in the window"),
+  threshold: z.number(),
+  months: z.number(),
+  windowStart: z.string().describe("orders recorded after it count"),
+  windowEnd: z.string(),
 });
 
 const view = (r: OrderResult) => ({
@@ -161,6 +173,8 @@ export function loyaltyRoutes(
     orders: Orders;
     refunds: Refunds;
     simulator: Simulator;
+    expiry: Expiry;
+    tiers: Tiers;
     dataUse: DataUse;
   },
 ) {
@@ -498,6 +512,39 @@ export function loyaltyRoutes(
     },
   );
 
+  app.post(
+    "/v1/loyalty/sweep",
+    {
+      onRequest: admin,
+      schema: {
+        tags,
+        security,
+        summary:
+          "Run the expiry and tier sweep for this merchant now (the node runs it on a timer)",
+        description:
+          "Writes a sealed points.expired entry per customer whose lots expired by now, and a sealed tier.changed entry per customer whose tier's window no longer qualifies them. Idempotent: a second run finds nothing. Bounded: `more` says customers with expired points were left for the next run.",
+        response: {
+          200: z.object({
+            expired: z.object({
+              customers: z.number(),
+              points: z.number(),
+              more: z.boolean(),
+            }),
+            tiers: z.object({ evaluated: z.number(), changed: z.number() }),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const actor = actorOf(p);
+      const expired = await deps.expiry.sweep(actor, { merchantId: p.merchantId });
+      const tiers = await deps.tiers.sweep(actor, { merchantId: p.merchantId });
+      return { expired, tiers };
+    },
+  );
+
   app.get(
     "/v1/customers/:id/points",
     {
@@ -519,7 +566,16 @@ export function loyaltyRoutes(
               .number()
               .describe("points held for redemptions not captured yet (not in balance)"),
             debt: z.number(),
-            tier: z.string().nullable(),
+            tier: z.string().nullable().describe("the customer's tier; null: none"),
+            tierProgress: z.object({
+              current: QualificationView.nullable().describe("keeping the tier held"),
+              next: QualificationView.nullable().describe("reaching the next tier up"),
+            }),
+            expired: z
+              .number()
+              .describe(
+                "points of expired lots the sweep has not written off yet (not in balance)",
+              ),
             lots: z.array(LotView).describe("lots with points left, newest first"),
             lotCount: z.number(),
           }),
@@ -533,9 +589,12 @@ export function loyaltyRoutes(
       const status = await deps.customers.status(p.merchantId, req.params.id);
       if (!status) throw new ApiError(404, "not_found", `customer ${req.params.id} not found`);
       const { programme } = await programmes.get(p.merchantId);
-      const points = await customerPoints(deps.db, p.merchantId, req.params.id, deps.clock.now(), {
+      const now = deps.clock.now();
+      const tier = await tierView(deps.db, p.merchantId, req.params.id, programme, now);
+      const points = await customerPoints(deps.db, p.merchantId, req.params.id, now, {
         pointName: programme.pointName,
         limit: req.query.limit,
+        tier,
       });
       if (status === "active") {
         await dataUse.record(req, use, [req.params.id], ["loyalty"], "points");

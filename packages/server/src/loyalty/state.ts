@@ -10,9 +10,11 @@ import {
   USAGE_MEMORY_MS,
   type UsageHistory,
 } from "./evaluation.js";
+import { addMonths } from "./expiry.js";
 import type { Wallet } from "./lots.js";
 import { DEFAULT_PROGRAMME, type Programme, ProgrammeSchema } from "./programme.js";
 import { RuleBook, type RuleEvent, type RuleTimeline } from "./rulebook.js";
+import { TIER_MEMORY_MONTHS, type TierAccount } from "./tiers.js";
 
 /** A merchant's programme, with the entry that set it (null: the default). */
 export interface ProgrammeState {
@@ -65,6 +67,7 @@ export class LoyaltyState {
   private readonly accounts: StagedMap<string, Account>;
   private readonly wallets: StagedMap<string, Wallet>;
   private readonly orders: StagedMap<string, OrderState>;
+  private readonly tiers: StagedMap<string, TierAccount>;
 
   constructor(
     private readonly db: Queryable,
@@ -76,6 +79,7 @@ export class LoyaltyState {
     this.accounts = sequencer.state.add(new StagedMap());
     this.wallets = sequencer.state.add(new StagedMap());
     this.orders = sequencer.state.add(new StagedMap());
+    this.tiers = sequencer.state.add(new StagedMap());
     // After a commit whose outcome was unknown, what the log says is read again on demand.
     sequencer.onRecover(async () => {
       this.programmes.clearCommitted();
@@ -83,6 +87,7 @@ export class LoyaltyState {
       this.accounts.clearCommitted();
       this.wallets.clearCommitted();
       this.orders.clearCommitted();
+      this.tiers.clearCommitted();
     });
   }
 
@@ -219,8 +224,9 @@ export class LoyaltyState {
         remaining: string | number;
         available_at: string | Date;
         expires_at: string | Date | null;
+        fixed_expires_at: string | Date | null;
       }>(
-        `SELECT entry_idx, remaining, available_at, expires_at FROM loyalty_lots
+        `SELECT entry_idx, remaining, available_at, expires_at, fixed_expires_at FROM loyalty_lots
          WHERE merchant_id = $1 AND customer_id = $2 AND remaining > 0 ORDER BY entry_idx`,
         [merchantId, customerId],
       ),
@@ -235,6 +241,7 @@ export class LoyaltyState {
         remaining: Number(r.remaining),
         availableAt: new Date(r.available_at).getTime(),
         expiresAt: r.expires_at === null ? null : new Date(r.expires_at).getTime(),
+        fixedExpiresAt: r.fixed_expires_at === null ? null : new Date(r.fixed_expires_at).getTime(),
       })),
       debt: Number(debts.rows[0]?.debt ?? 0),
     };
@@ -285,6 +292,56 @@ export class LoyaltyState {
   stageOrderState(merchantId: string, orderId: string, state: OrderState): void {
     if (this.orders.committedSize > MAX_ACCOUNTS) this.orders.clearCommitted();
     this.orders.set(accountKey(merchantId, orderId), state);
+  }
+
+  /**
+   * Whether the customer's tier account is known (committed or staged): an order or refund
+   * updates a known one even when the programme has no tiers, so it never goes stale.
+   */
+  knowsTierAccount(merchantId: string, customerId: string): boolean {
+    return this.tiers.has(accountKey(merchantId, customerId));
+  }
+
+  /** The customer's tier and the orders that may count for one: staged (inside a check) or committed. */
+  async tierAccount(merchantId: string, customerId: string, staged = true): Promise<TierAccount> {
+    const key = accountKey(merchantId, customerId);
+    const known = staged ? this.tiers.get(key) : this.tiers.getCommitted(key);
+    if (known) return known;
+    const since = new Date(addMonths(this.clock.now(), -TIER_MEMORY_MONTHS)).toISOString();
+    const [tier, orders] = await Promise.all([
+      this.db.query<{ tier: string | null }>(
+        "SELECT tier FROM loyalty_tiers WHERE merchant_id = $1 AND customer_id = $2",
+        [merchantId, customerId],
+      ),
+      this.db.query<{
+        order_id: string;
+        recorded_at: string | Date;
+        points: string | number | null;
+        amount: string | number;
+      }>(
+        `SELECT order_id, recorded_at, coalesce(net_points, points, 0) AS points,
+           coalesce((net->>'amount')::bigint, amount) AS amount
+         FROM loyalty_orders WHERE merchant_id = $1 AND customer_id = $2 AND recorded_at > $3
+         ORDER BY entry_idx`,
+        [merchantId, customerId, since],
+      ),
+    ]);
+    const account: TierAccount = {
+      tier: tier.rows[0]?.tier ?? null,
+      orders: orders.rows.map((r) => ({
+        orderId: r.order_id,
+        time: new Date(r.recorded_at).getTime(),
+        points: Number(r.points ?? 0),
+        amount: Number(r.amount),
+      })),
+    };
+    if (this.tiers.committedSize > MAX_ACCOUNTS) this.tiers.clearCommitted();
+    if (!this.tiers.hasCommitted(key)) this.tiers.load(key, account);
+    return (staged ? this.tiers.get(key) : this.tiers.getCommitted(key)) ?? account;
+  }
+
+  stageTierAccount(merchantId: string, customerId: string, account: TierAccount): void {
+    this.tiers.set(accountKey(merchantId, customerId), account);
   }
 
   /** Stages an order of the customer and its awards, given at `ms`. */
