@@ -534,9 +534,13 @@ describe.each(backends)("loyalty redemptions on $name", (backend) => {
     expect(bad.ok).toBe(false);
     const at = String(forged[0]?.index);
     const mine = bad.problems.filter((p) => p.at === at).map((p) => p.message);
-    expect(mine.some((m) => /captures 90 points of a hold of 70/.test(m)), mine.join("\n")).toBe(
-      true,
-    );
-    expect(mine.some((m) => /captured after it lapsed/.test(m)), mine.join("\n")).toBe(true);
+    expect(
+      mine.some((m) => /captures 90 points of a hold of 70/.test(m)),
+      mine.join("\n"),
+    ).toBe(true);
+    expect(
+      mine.some((m) => /captured after it lapsed/.test(m)),
+      mine.join("\n"),
+    ).toBe(true);
   });
 });
