@@ -5,6 +5,7 @@ import { auditLedger } from "../src/ledger/audit.js";
 import { ManualClock } from "../src/ledger/clock.js";
 import { auditProjections } from "../src/ledger/projections-audit.js";
 import { listEntries } from "../src/ledger/store.js";
+import { Redemptions } from "../src/loyalty/redemptions.js";
 import { domains, entryAuditorOf, projectors } from "../src/node.js";
 import { backends } from "../src/test-support/backends.js";
 import { ed25519Signer, nonce, type Signer } from "./command-signing.js";
@@ -124,6 +125,8 @@ describe.each(backends)("loyalty redemptions on $name", (backend) => {
     clock = new ManualClock(Date.UTC(2026, 2, 1, 9));
     t = await testNode(backend, {}, { clock });
     origin = t.node.identity.origin;
+    // The tests run the sweep themselves, so none comes between a step and its check.
+    await (Redemptions.of(t.node.sequencer) as Redemptions).stopSweeping();
     merchant = (await call("GET", "/v1/merchants/me")).json().id;
     const d = await call("POST", "/v1/loyalty/rules", {
       id: "base",
@@ -255,6 +258,26 @@ describe.each(backends)("loyalty redemptions on $name", (backend) => {
     expect(r.statusCode, r.body).toBe(200);
     expect((await entry(r.json().closedEntry)).payload.reason).toBe("expired");
     expect(await points(c)).toMatchObject({ balance: 100, held: 0 });
+  });
+
+  it("the sweep writes the release of every hold that lapsed, once", async () => {
+    const sweep = () => (Redemptions.of(t.node.sequencer) as Redemptions).sweep();
+    const c = await customer();
+    await earn(c, 100);
+    const h = (await hold({ customerId: c, points: 30, ttlSeconds: 30 })).json() as Redemption;
+    const open = (await hold({ customerId: c, points: 20, ttlSeconds: 600 })).json() as Redemption;
+    expect(await sweep()).toBe(0);
+    clock.advance(30_000);
+    expect(await sweep()).toBe(1);
+    const lapsed = (await call("GET", `/v1/redemptions/${h.id}`)).json();
+    const e = await entry(lapsed.closedEntry);
+    expect(e.actor).toBe("node:redemption-sweep");
+    expect(e.payload).toMatchObject({ reason: "expired", points: 30 });
+    const before = size(t.node);
+    expect(await sweep()).toBe(0);
+    expect(size(t.node)).toBe(before);
+    expect((await call("GET", `/v1/redemptions/${open.id}`)).json().status).toBe("held");
+    expect(await points(c)).toMatchObject({ balance: 80, held: 20 });
   });
 
   it("is idempotent by Idempotency-Key on holds and captures", async () => {

@@ -26,6 +26,9 @@ import {
 import type { HeldTake, HoldState, RedemptionState } from "./redemption-state.js";
 import type { LoyaltyState } from "./state.js";
 
+/** Who writes the release of a hold that lapsed. */
+export const SWEEP_ACTOR = "node:redemption-sweep";
+
 /** A hold lapses after this long unless the request says otherwise. */
 export const DEFAULT_HOLD_SECONDS = 15 * 60;
 export const MIN_HOLD_SECONDS = 30;
@@ -218,6 +221,7 @@ class Retry extends Error {}
  * expiry release before it.
  */
 export class Redemptions {
+  private static readonly instances = new WeakMap<Sequencer, Redemptions>();
   private timer: ReturnType<typeof setInterval> | undefined;
   private sweeping: Promise<unknown> | undefined;
 
@@ -228,7 +232,14 @@ export class Redemptions {
     private readonly customers: Customers,
     private readonly loyalty: LoyaltyState,
     private readonly state: RedemptionState,
-  ) {}
+  ) {
+    Redemptions.instances.set(sequencer, this);
+  }
+
+  /** The node's redemptions, for tools and tests that hold only the ledger (the sweep). */
+  static of(sequencer: Sequencer): Redemptions | undefined {
+    return Redemptions.instances.get(sequencer);
+  }
 
   /** Holds points for a customer: a discount of `points`, or a reward of the catalogue. */
   async hold(
@@ -546,7 +557,7 @@ export class Redemptions {
     const done = await Promise.allSettled(
       rows.map((r) =>
         this.sequencer.execute(
-          this.releaseDraft(r.merchant_id, "node", r.redemption_id, r.customer_id, true),
+          this.releaseDraft(r.merchant_id, SWEEP_ACTOR, r.redemption_id, r.customer_id, true),
         ),
       ),
     );
