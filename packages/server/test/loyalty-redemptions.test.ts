@@ -85,6 +85,7 @@ describe.each(backends)("loyalty redemptions on $name", (backend) => {
     (await call("GET", `/v1/customers/${id}/points`)).json() as {
       balance: number;
       held: number;
+      debt: number;
       lots: { id: string; remaining: number }[];
     };
   const hold = (body: unknown, headers: Record<string, string> = {}) =>
@@ -258,6 +259,25 @@ describe.each(backends)("loyalty redemptions on $name", (backend) => {
     expect(r.statusCode, r.body).toBe(200);
     expect((await entry(r.json().closedEntry)).payload.reason).toBe("expired");
     expect(await points(c)).toMatchObject({ balance: 100, held: 0 });
+  });
+
+  it("a refund while the points are held makes a debt, which their release repays first", async () => {
+    const c = await customer();
+    await earn(c, 100);
+    const order = `O-${n}`;
+    const h = (await hold({ customerId: c, points: 100 })).json() as Redemption;
+    const r = await call("POST", `/v1/orders/${order}/refund`);
+    expect(r.statusCode, r.body).toBe(201);
+    expect(r.json()).toMatchObject({ reversed: 100, debt: 100 });
+    expect(await points(c)).toMatchObject({ balance: 0, held: 100, debt: 100 });
+    const rel = await call("POST", `/v1/redemptions/${h.id}/release`);
+    expect(rel.statusCode, rel.body).toBe(200);
+    expect((await entry(rel.json().closedEntry)).payload).toMatchObject({
+      points: 100,
+      returned: [],
+      debtRepaid: 100,
+    });
+    expect(await points(c)).toMatchObject({ balance: 0, held: 0, debt: 0 });
   });
 
   it("the sweep writes the release of every hold that lapsed, once", async () => {
