@@ -366,6 +366,13 @@ describe.each(backends)("loyalty redemptions on $name", (backend) => {
     expect(mine.statusCode, mine.body).toBe(200);
     const [held] = mine.json().redemptions as Redemption[];
     expect(held).toMatchObject({ status: "held", points: 120 });
+    // The customer's export holds their redemptions too.
+    const exported = await call("GET", "/v1/portal/export", undefined, {
+      authorization: `Bearer ${session.json().token}`,
+    });
+    expect(exported.statusCode, exported.body.slice(0, 300)).toBe(200);
+    expect(exported.json().sections.redemptions).toMatchObject([{ id: held?.id, points: 120 }]);
+    expect(exported.json().sections.loyalty[0]).toMatchObject({ held: 120 });
     const cap = await call("POST", "/v1/redemptions/capture", { code: held?.qr });
     expect(cap.statusCode, cap.body).toBe(200);
     expect(cap.json().status).toBe("captured");
@@ -547,6 +554,22 @@ describe.each(backends)("loyalty redemptions on $name", (backend) => {
     expect(projections.problems).toEqual([]);
     expect(projections.tables).toEqual(
       expect.arrayContaining(["loyalty_rewards", "loyalty_redemptions", "loyalty_lots"]),
+    );
+    // A redemption marked released behind the log's back is found by the rebuild.
+    const { rows } = await t.node.db.query<{ redemption_id: string }>(
+      "SELECT redemption_id FROM loyalty_redemptions WHERE status = 'captured' LIMIT 1",
+    );
+    await t.node.db.query(
+      "UPDATE loyalty_redemptions SET status = 'released' WHERE redemption_id = $1",
+      [rows[0]?.redemption_id],
+    );
+    const tampered = await auditProjections(t.node.db, projectors);
+    expect(tampered.problems.map((p) => `${p.kind} ${p.at}`)).toContain(
+      "projection loyalty_redemptions",
+    );
+    await t.node.db.query(
+      "UPDATE loyalty_redemptions SET status = 'captured' WHERE redemption_id = $1",
+      [rows[0]?.redemption_id],
     );
 
     const c = await customer();

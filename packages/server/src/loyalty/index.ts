@@ -66,6 +66,12 @@ export const loyaltyDomain: Domain = {
       }
       return out as unknown as JsonValue;
     });
+    // And their redemptions: the holds, captures and releases of their points.
+    ctx.exports.add(
+      "redemptions",
+      async (merchantId, records) =>
+        (await redemptions.list(merchantId, records, 10_000)) as unknown as JsonValue,
+    );
     return {
       commands: redemptionCommands(redemptions),
       // Holds that lapsed get their release entries written (reads show them released already).
