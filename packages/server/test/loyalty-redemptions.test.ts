@@ -5,6 +5,7 @@ import { auditLedger } from "../src/ledger/audit.js";
 import { ManualClock } from "../src/ledger/clock.js";
 import { auditProjections } from "../src/ledger/projections-audit.js";
 import { listEntries } from "../src/ledger/store.js";
+import { Redemptions } from "../src/loyalty/redemptions.js";
 import { domains, entryAuditorOf, projectors } from "../src/node.js";
 import { backends } from "../src/test-support/backends.js";
 import { ed25519Signer, nonce, type Signer } from "./command-signing.js";
@@ -84,6 +85,7 @@ describe.each(backends)("loyalty redemptions on $name", (backend) => {
     (await call("GET", `/v1/customers/${id}/points`)).json() as {
       balance: number;
       held: number;
+      debt: number;
       lots: { id: string; remaining: number }[];
     };
   const hold = (body: unknown, headers: Record<string, string> = {}) =>
@@ -124,6 +126,8 @@ describe.each(backends)("loyalty redemptions on $name", (backend) => {
     clock = new ManualClock(Date.UTC(2026, 2, 1, 9));
     t = await testNode(backend, {}, { clock });
     origin = t.node.identity.origin;
+    // The tests run the sweep themselves, so none comes between a step and its check.
+    await (Redemptions.of(t.node.sequencer) as Redemptions).stopSweeping();
     merchant = (await call("GET", "/v1/merchants/me")).json().id;
     const d = await call("POST", "/v1/loyalty/rules", {
       id: "base",
@@ -257,6 +261,45 @@ describe.each(backends)("loyalty redemptions on $name", (backend) => {
     expect(await points(c)).toMatchObject({ balance: 100, held: 0 });
   });
 
+  it("a refund while the points are held makes a debt, which their release repays first", async () => {
+    const c = await customer();
+    await earn(c, 100);
+    const order = `O-${n}`;
+    const h = (await hold({ customerId: c, points: 100 })).json() as Redemption;
+    const r = await call("POST", `/v1/orders/${order}/refund`);
+    expect(r.statusCode, r.body).toBe(201);
+    expect(r.json()).toMatchObject({ reversed: 100, debt: 100 });
+    expect(await points(c)).toMatchObject({ balance: 0, held: 100, debt: 100 });
+    const rel = await call("POST", `/v1/redemptions/${h.id}/release`);
+    expect(rel.statusCode, rel.body).toBe(200);
+    expect((await entry(rel.json().closedEntry)).payload).toMatchObject({
+      points: 100,
+      returned: [],
+      debtRepaid: 100,
+    });
+    expect(await points(c)).toMatchObject({ balance: 0, held: 0, debt: 0 });
+  });
+
+  it("the sweep writes the release of every hold that lapsed, once", async () => {
+    const sweep = () => (Redemptions.of(t.node.sequencer) as Redemptions).sweep();
+    const c = await customer();
+    await earn(c, 100);
+    const h = (await hold({ customerId: c, points: 30, ttlSeconds: 30 })).json() as Redemption;
+    const open = (await hold({ customerId: c, points: 20, ttlSeconds: 600 })).json() as Redemption;
+    expect(await sweep()).toBe(0);
+    clock.advance(30_000);
+    expect(await sweep()).toBe(1);
+    const lapsed = (await call("GET", `/v1/redemptions/${h.id}`)).json();
+    const e = await entry(lapsed.closedEntry);
+    expect(e.actor).toBe("node:redemption-sweep");
+    expect(e.payload).toMatchObject({ reason: "expired", points: 30 });
+    const before = size(t.node);
+    expect(await sweep()).toBe(0);
+    expect(size(t.node)).toBe(before);
+    expect((await call("GET", `/v1/redemptions/${open.id}`)).json().status).toBe("held");
+    expect(await points(c)).toMatchObject({ balance: 80, held: 20 });
+  });
+
   it("is idempotent by Idempotency-Key on holds and captures", async () => {
     const c = await customer();
     await earn(c, 100);
@@ -274,10 +317,11 @@ describe.each(backends)("loyalty redemptions on $name", (backend) => {
 
     const auth = { authorization: `Bearer ${t.ownerKey}`, "idempotency-key": "cap-1" };
     const url = `/v1/redemptions/${first.json().id}/capture`;
-    const cap = await call("POST", url, {}, auth);
+    // No body at all: the body is optional.
+    const cap = await call("POST", url, undefined, auth);
     expect(cap.statusCode, cap.body).toBe(200);
     const before = size(t.node);
-    const cap2 = await call("POST", url, {}, auth);
+    const cap2 = await call("POST", url, undefined, auth);
     expect(cap2.statusCode, cap2.body).toBe(200);
     expect(cap2.json()).toEqual(cap.json());
     expect(size(t.node)).toBe(before);
@@ -322,6 +366,13 @@ describe.each(backends)("loyalty redemptions on $name", (backend) => {
     expect(mine.statusCode, mine.body).toBe(200);
     const [held] = mine.json().redemptions as Redemption[];
     expect(held).toMatchObject({ status: "held", points: 120 });
+    // The customer's export holds their redemptions too.
+    const exported = await call("GET", "/v1/portal/export", undefined, {
+      authorization: `Bearer ${session.json().token}`,
+    });
+    expect(exported.statusCode, exported.body.slice(0, 300)).toBe(200);
+    expect(exported.json().sections.redemptions).toMatchObject([{ id: held?.id, points: 120 }]);
+    expect(exported.json().sections.loyalty[0]).toMatchObject({ held: 120 });
     const cap = await call("POST", "/v1/redemptions/capture", { code: held?.qr });
     expect(cap.statusCode, cap.body).toBe(200);
     expect(cap.json().status).toBe("captured");
@@ -503,6 +554,22 @@ describe.each(backends)("loyalty redemptions on $name", (backend) => {
     expect(projections.problems).toEqual([]);
     expect(projections.tables).toEqual(
       expect.arrayContaining(["loyalty_rewards", "loyalty_redemptions", "loyalty_lots"]),
+    );
+    // A redemption marked released behind the log's back is found by the rebuild.
+    const { rows } = await t.node.db.query<{ redemption_id: string }>(
+      "SELECT redemption_id FROM loyalty_redemptions WHERE status = 'captured' LIMIT 1",
+    );
+    await t.node.db.query(
+      "UPDATE loyalty_redemptions SET status = 'released' WHERE redemption_id = $1",
+      [rows[0]?.redemption_id],
+    );
+    const tampered = await auditProjections(t.node.db, projectors);
+    expect(tampered.problems.map((p) => `${p.kind} ${p.at}`)).toContain(
+      "projection loyalty_redemptions",
+    );
+    await t.node.db.query(
+      "UPDATE loyalty_redemptions SET status = 'captured' WHERE redemption_id = $1",
+      [rows[0]?.redemption_id],
     );
 
     const c = await customer();

@@ -91,6 +91,12 @@ export const loyaltyDomain: Domain = {
       }
       return out as unknown as JsonValue;
     });
+    // And their redemptions: the holds, captures and releases of their points.
+    ctx.exports.add(
+      "redemptions",
+      async (merchantId, records) =>
+        (await redemptions.list(merchantId, records, 10_000)) as unknown as JsonValue,
+    );
     // Expiry and tier downgrades on a timer; what is due is decided on the injected clock.
     let timer: NodeJS.Timeout | undefined;
     let sweeping: Promise<unknown> | undefined;

@@ -1,4 +1,6 @@
 import type { Queryable } from "../db/database.js";
+import type { Take } from "./lots.js";
+import { releaseReturns } from "./redemptions.js";
 import type { TierView } from "./tiers.js";
 
 export type LotStatus = "pending" | "available" | "expired";
@@ -122,27 +124,31 @@ export async function customerPoints(
     ),
     db.query<{ points: string | number; expires_at: string | Date; taken: unknown }>(
       `SELECT points, expires_at, taken FROM loyalty_redemptions
-       WHERE merchant_id = $1 AND customer_id = $2 AND status = 'held'`,
+       WHERE merchant_id = $1 AND customer_id = $2 AND status = 'held'
+       ORDER BY expires_at, held_idx`,
       [merchantId, customerId],
     ),
   ]);
   const t = totals.rows[0];
   // Holds that lapsed are released from their timeout on, whether or not the sweep has
-  // written their release yet: their points are back in their lots (spendable when taken).
+  // written their release yet: their points repay the debt first, then go back to their lots
+  // (spendable when taken), as the release will say.
   let held = 0;
   let lapsed = 0;
+  let debt = Number(debts.rows[0]?.debt ?? 0);
   const back = new Map<number, number>();
   for (const h of holds.rows) {
     if (new Date(h.expires_at).getTime() > now) {
       held += Number(h.points);
       continue;
     }
-    lapsed += Number(h.points);
-    const taken = (typeof h.taken === "string" ? JSON.parse(h.taken) : h.taken) as {
-      lot: number;
-      points: number;
-    }[];
-    for (const x of taken) back.set(x.lot, (back.get(x.lot) ?? 0) + x.points);
+    const taken = (typeof h.taken === "string" ? JSON.parse(h.taken) : h.taken) as Take[];
+    const r = releaseReturns(taken, debt);
+    debt -= r.debtRepaid;
+    for (const x of r.returned) {
+      lapsed += x.points;
+      back.set(x.lot, (back.get(x.lot) ?? 0) + x.points);
+    }
   }
   return {
     customerId,
@@ -150,7 +156,7 @@ export async function customerPoints(
     balance: Number(t?.available ?? 0) + lapsed,
     held,
     pending: Number(t?.pending ?? 0),
-    debt: Number(debts.rows[0]?.debt ?? 0),
+    debt,
     tier: opts.tier?.tier ?? null,
     tierProgress: opts.tier?.progress ?? { current: null, next: null },
     expired: Number(t?.expired ?? 0),

@@ -13,7 +13,7 @@ import {
   type RewardRecord,
   RewardSetPayload,
 } from "./redemption-entries.js";
-import { MAX_HOLD_SECONDS, pointsValue } from "./redemptions.js";
+import { MAX_HOLD_SECONDS, pointsValue, releaseReturns } from "./redemptions.js";
 
 /** A customer's lots as the loyalty auditor keeps them. */
 export interface AuditedLots {
@@ -40,8 +40,8 @@ const same = (a: unknown, b: unknown) =>
  *   reward's current version and cost, while it is active, in stock and under the customer's
  *   limit;
  * - a capture closes a held hold, for its points, strictly before its timeout;
- * - a release closes a held hold, gives back exactly what it took, and says `expired` exactly
- *   when it comes at or after the timeout.
+ * - a release closes a held hold, gives back what it took (repaying the customer's debt first),
+ *   and says `expired` exactly when it comes at or after the timeout.
  *
  * `held()` is what open holds hold, for the points' balance.
  */
@@ -212,18 +212,24 @@ export function redemptionAuditor(deps: {
                 : `redemption ${p.redemptionId} is released as expired before ${h.p.expiresAt}`,
             );
           }
+          const a = deps.account(p.merchantId, p.customerId);
+          const back = releaseReturns(h.p.taken, a.debt);
           if (
             p.points !== h.p.points ||
-            !same(p.returned, h.p.taken) ||
+            !same(p.returned, back.returned) ||
+            (p.debtRepaid ?? 0) !== back.debtRepaid ||
             !same(p.reward, h.p.reward)
           ) {
-            problem(`it does not give back exactly what redemption ${p.redemptionId} took`);
+            problem(
+              `it does not give back what redemption ${p.redemptionId} took, the customer's debt first`,
+            );
           }
-          const a = deps.account(p.merchantId, p.customerId);
-          for (const t of h.p.taken) {
+          // Applied as the hold and the debt give it, so one bad entry is named once.
+          for (const t of back.returned) {
             const lot = a.lots.get(BigInt(t.lot));
             if (lot) lot.remaining += t.points;
           }
+          a.debt -= back.debtRepaid;
           if (h.p.reward) {
             const r = rewards.get(k(p.merchantId, h.p.reward.id));
             if (r && r.reward.stock !== null) r.reward = { ...r.reward, stock: r.reward.stock + 1 };

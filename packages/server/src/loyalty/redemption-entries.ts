@@ -96,8 +96,13 @@ export const RedemptionReleasedPayload = z.strictObject({
   /** The reward whose stock it gives back (kind reward), else null. */
   reward: z.strictObject({ id: z.string(), version: z.number().int().min(1) }).nullable(),
   points: Count,
-  /** The points given back, to the lots they were taken from. */
+  /** The points given back, to the lots they were taken from (less the debt they repaid). */
   returned: z.array(Take),
+  /**
+   * The customer's debt these points repaid first (a refund reversed points while they were
+   * held); the lots get the rest. Absent: none.
+   */
+  debtRepaid: Count.optional(),
 });
 export type RedemptionReleasedPayload = z.infer<typeof RedemptionReleasedPayload>;
 

@@ -116,6 +116,14 @@ export const redemptionsProjector: Projector = {
             ...p.returned.map((t) => lotChange(t.lot, t.points)),
           ];
           if (p.reward) out.push(stockChange(p.merchantId, p.reward.id, 1));
+          if (p.debtRepaid) {
+            // Additive, like the orders projector's debt changes, so the two commute.
+            out.push({
+              sql: `INSERT INTO loyalty_debts (merchant_id, customer_id, debt) VALUES ($1, $2, $3)
+               ON CONFLICT (merchant_id, customer_id) DO UPDATE SET debt = loyalty_debts.debt + $3`,
+              params: [p.merchantId, p.customerId, String(-p.debtRepaid)],
+            });
+          }
           return out;
         }
         default:

@@ -266,10 +266,10 @@ export function redemptionRoutes(
           tags,
           security,
           summary: `${action === "capture" ? "Capture" : "Release"} a redemption by id`,
-          description: `${verb}. Idempotent by Idempotency-Key.`,
+          description: `${verb}. ${action === "capture" ? "Optional body `{reference}` (the till's receipt number), parsed here: no body is fine. " : ""}Idempotent by Idempotency-Key.`,
           headers,
           params: RedemptionParams,
-          ...(action === "capture" ? { body: CaptureInput.optional() } : {}),
+
           response: { 200: RedemptionView, ...errorResponses },
         },
       },

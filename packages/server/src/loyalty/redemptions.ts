@@ -14,7 +14,7 @@ import type {
   Sequencer,
 } from "../ledger/sequencer.js";
 import { newId } from "../tenancy/tenancy.js";
-import { takePoints, type Wallet } from "./lots.js";
+import { type Take, takePoints, type Wallet } from "./lots.js";
 import {
   REDEMPTION_CAPTURED,
   REDEMPTION_HELD,
@@ -25,6 +25,9 @@ import {
 } from "./redemption-entries.js";
 import type { HeldTake, HoldState, RedemptionState } from "./redemption-state.js";
 import type { LoyaltyState } from "./state.js";
+
+/** Who writes the release of a hold that lapsed. */
+export const SWEEP_ACTOR = "node:redemption-sweep";
 
 /** A hold lapses after this long unless the request says otherwise. */
 export const DEFAULT_HOLD_SECONDS = 15 * 60;
@@ -218,6 +221,7 @@ class Retry extends Error {}
  * expiry release before it.
  */
 export class Redemptions {
+  private static readonly instances = new WeakMap<Sequencer, Redemptions>();
   private timer: ReturnType<typeof setInterval> | undefined;
   private sweeping: Promise<unknown> | undefined;
 
@@ -228,7 +232,14 @@ export class Redemptions {
     private readonly customers: Customers,
     private readonly loyalty: LoyaltyState,
     private readonly state: RedemptionState,
-  ) {}
+  ) {
+    Redemptions.instances.set(sequencer, this);
+  }
+
+  /** The node's redemptions, for tools and tests that hold only the ledger (the sweep). */
+  static of(sequencer: Sequencer): Redemptions | undefined {
+    return Redemptions.instances.get(sequencer);
+  }
 
   /** Holds points for a customer: a discount of `points`, or a reward of the catalogue. */
   async hold(
@@ -490,7 +501,15 @@ export class Redemptions {
         const lapsed = h.expiresAt <= ctx.time;
         if (onlyLapsed && !lapsed) throw new ApiError(409, "not_expired", "the hold is open");
         const wallet = await this.loyalty.wallet(merchantId, h.customerId);
-        this.loyalty.stageWallet(merchantId, h.customerId, giveBack(wallet, h.taken));
+        const back = releaseReturns(h.taken, wallet.debt);
+        const lots = new Map(h.taken.map((t) => [t.lot, t]));
+        this.loyalty.stageWallet(merchantId, h.customerId, {
+          ...giveBack(
+            wallet,
+            back.returned.map((t) => ({ ...(lots.get(t.lot) as HeldTake), points: t.points })),
+          ),
+          debt: wallet.debt - back.debtRepaid,
+        });
         if (h.reward) {
           const r = await this.state.reward(merchantId, h.reward.id);
           if (r && r.reward.stock !== null) {
@@ -511,7 +530,8 @@ export class Redemptions {
           reason: lapsed ? "expired" : "released",
           reward: h.reward,
           points: h.points,
-          returned: h.taken.map((t) => ({ lot: t.lot, points: t.points })),
+          returned: back.returned,
+          ...(back.debtRepaid > 0 ? { debtRepaid: back.debtRepaid } : {}),
         };
       },
     };
@@ -540,13 +560,13 @@ export class Redemptions {
       customer_id: string;
     }>(
       `SELECT merchant_id, redemption_id, customer_id FROM loyalty_redemptions WHERE ${where}
-       ORDER BY expires_at LIMIT 500`,
+       ORDER BY expires_at, held_idx LIMIT 500`,
       params,
     );
     const done = await Promise.allSettled(
       rows.map((r) =>
         this.sequencer.execute(
-          this.releaseDraft(r.merchant_id, "node", r.redemption_id, r.customer_id, true),
+          this.releaseDraft(r.merchant_id, SWEEP_ACTOR, r.redemption_id, r.customer_id, true),
         ),
       ),
     );
@@ -661,6 +681,27 @@ export function codeOf(merchantId: string, raw: string): string {
   const code = normaliseCode(qr ? (qr[2] as string) : raw);
   if (!code) throw new ApiError(400, "invalid_code", "a code is 8 letters and digits: XXXX-XXXX");
   return code;
+}
+
+/**
+ * What a release gives back: the points repay the customer's debt first (a refund reversed
+ * points while they were held, and could not take them), as earnings do; the lots get the rest,
+ * the debt coming out of the takes in spending order (the soonest-expiring first).
+ */
+export function releaseReturns(
+  taken: readonly Take[],
+  debt: number,
+): { returned: Take[]; debtRepaid: number } {
+  const total = taken.reduce((s, t) => s + t.points, 0);
+  const debtRepaid = Math.min(Math.max(debt, 0), total);
+  let left = debtRepaid;
+  const returned: Take[] = [];
+  for (const t of taken) {
+    const n = Math.min(t.points, left);
+    left -= n;
+    if (t.points - n > 0) returned.push({ lot: t.lot, points: t.points - n });
+  }
+  return { returned, debtRepaid };
 }
 
 /** The wallet with `taken` given back to its lots (a lot spent to nothing comes back). */
