@@ -71,6 +71,8 @@ describe.each(backends)("projection audit on $name", (backend) => {
       "loyalty_lots",
       "loyalty_refunds",
       "loyalty_debts",
+      "loyalty_transfers",
+      "loyalty_adjustments",
       "actor_bindings",
     ]);
     expect(clean.entries).toBe(node.sequencer.head.size);
