@@ -346,6 +346,30 @@ describe.each(backends)("loyalty adjustments on $name", (backend) => {
     await call("PUT", "/v1/loyalty/programme", { adjustments: { approvalThreshold: 1000 } });
   });
 
+  it("applies a pending adjustment once when two admins approve it at the same time", async () => {
+    const r = await adjust({
+      customerId: alice,
+      direction: "debit",
+      points: 1500,
+      reason: "correction",
+      note: "Decided twice at once",
+    });
+    expect(r.json().status).toBe("pending");
+    const before = (await points(alice)).balance;
+    const answers = await Promise.all(
+      [admin, admin2, t.ownerKey].map((key) =>
+        call("POST", `/v1/loyalty/adjustments/${r.json().id}/approve`, undefined, key),
+      ),
+    );
+    expect(answers.map((a) => a.statusCode).sort()).toEqual([200, 409, 409]);
+    expect(
+      answers
+        .filter((a) => a.statusCode === 409)
+        .every((a) => a.json().error.code === "not_pending"),
+    ).toBe(true);
+    expect((await points(alice)).balance).toBe(before - 1500);
+  });
+
   it("answers a retry with the same Idempotency-Key once", async () => {
     const body = {
       customerId: alice,

@@ -471,6 +471,19 @@ describe.each(backends)("loyalty transfers on $name", (backend) => {
     expect({ n: Number(rows[0]?.n), s: Number(rows[0]?.s) }).toEqual({ n: 10, s: 100 });
   });
 
+  it("refuses an erased receiver as unknown, writing nothing", async () => {
+    const c = await call("POST", "/v1/customers", { name: "Dora Gone", email: "dora@x.org" });
+    const doraId = c.json().id as string;
+    expect((await call("POST", `/v1/customers/${doraId}/erase`)).statusCode).toBe(200);
+    const before = await written();
+    const r = await post(transfer(alice, doraId, 1, "Are you there?"));
+    expect({ status: r.statusCode, code: r.json().error?.code }).toEqual({
+      status: 404,
+      code: "recipient_not_found",
+    });
+    expect(await written()).toEqual(before);
+  });
+
   it("writes both sides or neither: a failing commit leaves no half transfer", async () => {
     const before = await written();
     // The batch's transaction fails at the transfer's projection: neither entry is kept.

@@ -334,9 +334,7 @@ export class Transfers {
   ): Promise<DaySent> {
     const known = this.days.get(key);
     if (known) return known;
-    const t = programme.transfers;
-    // Without daily limits nothing needs counting.
-    if (t.dailyMaxPoints === undefined && t.dailyMaxCount === undefined) return ZERO;
+    // Counted whether or not the programme has daily limits now: it may set them later today.
     const from = dayStart(time, programme.timeZone);
     const { rows } = await this.db.query<{ points: string | number; n: string | number }>(
       `SELECT coalesce(sum(points), 0) AS points, count(*) AS n FROM loyalty_transfers
