@@ -222,6 +222,26 @@ describe.each(backends)("loyalty expiry on $name", (backend) => {
     expect(size(t.node)).toBe(after);
   });
 
+  it("the sweep is bounded per run: what is left waits for the next", async () => {
+    await programme({ expiry: { policy: "fixed", months: 1 } });
+    const [c1, c2] = [await customer(), await customer()];
+    await order(c1, "B-1", 1000);
+    await order(c2, "B-2", 2000);
+    clock.set(addMonths(clock.now(), 1) + 1);
+    for (const limit of ["0", "501", "x"]) {
+      const bad = await call("POST", `/v1/loyalty/sweep?limit=${limit}`);
+      expect(bad.statusCode, limit).toBe(400);
+    }
+    // Both expired at the same instant: one per run, whichever comes first.
+    const first = (await call("POST", "/v1/loyalty/sweep?limit=1")).json().expired;
+    expect(first).toMatchObject({ customers: 1, more: true });
+    const second = (await call("POST", "/v1/loyalty/sweep?limit=1")).json().expired;
+    expect(second).toMatchObject({ customers: 1, more: false });
+    expect([first.points, second.points].sort()).toEqual([10, 20]);
+    expect((await sweep()).expired.customers).toBe(0);
+    expect((await expiries(c1)).length + (await expiries(c2)).length).toBe(2);
+  });
+
   it("fixed with endOfMonth: a lot lasts to the end of the month it reaches", async () => {
     clock.set(Date.UTC(2026, 4, 10, 12));
     await programme({ expiry: { policy: "fixed", months: 2, endOfMonth: true } });
