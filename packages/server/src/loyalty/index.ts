@@ -1,6 +1,6 @@
 import type { JsonValue } from "@patron/ledger";
 import { Customers } from "../customers/customers.js";
-import type { Domain } from "../domain.js";
+import type { Domain, DomainContext } from "../domain.js";
 import { SYSTEM_ACTOR } from "../tenancy/tenancy.js";
 import { loyaltyAuditor } from "./audit.js";
 import { loyaltyEntryTypes } from "./entries.js";
@@ -19,6 +19,12 @@ import { Tiers, tierView } from "./tiers.js";
 /** How often the node sweeps for expired points and tier downgrades (on the injected clock). */
 export const LOYALTY_SWEEP_MS = 60_000;
 
+export interface LoyaltySettings {
+  /** The sweep's interval in ms (PATRON_LOYALTY_SWEEP_MS); what is due is read from the clock. */
+  sweepMs?: number;
+  log?: (line: string) => void;
+}
+
 /**
  * Loyalty (issue 9): the programme, earning rules published on the ledger and simulated before
  * publishing, and orders that earn points by the rules in force when they are recorded, each
@@ -32,7 +38,9 @@ export const loyaltyDomain: Domain = {
   entryTypes: loyaltyEntryTypes,
   projectors: loyaltyProjectors,
   audit: loyaltyAuditor,
-  start: (ctx) => {
+  start: (context) => {
+    const ctx = context as DomainContext & { loyalty?: LoyaltySettings };
+    const settings = ctx.loyalty ?? {};
     const customers = Customers.of(ctx.sequencer);
     if (!customers) throw new Error("the loyalty domain starts after the customers domain");
     const state = new LoyaltyState(ctx.db, ctx.sequencer, ctx.clock);
@@ -70,13 +78,12 @@ export const loyaltyDomain: Domain = {
       start: () => {
         timer = setInterval(() => {
           sweeping ??= sweep()
-            .catch(() => {
-              // Retried on the next tick; every run decides afresh from the log.
-            })
+            // Retried on the next tick; every run decides afresh from the log.
+            .catch((err) => settings.log?.(`Loyalty sweep failed: ${err}`))
             .finally(() => {
               sweeping = undefined;
             });
-        }, LOYALTY_SWEEP_MS);
+        }, settings.sweepMs ?? LOYALTY_SWEEP_MS);
         timer.unref();
       },
       stop: async () => {
