@@ -57,6 +57,8 @@ export interface Config {
   recoverySweepMs: number;
   /** How often ended retention holds are shredded, in ms (PATRON_RETENTION_SWEEP_MS). */
   retentionSweepMs: number;
+  /** How often expired points and tier downgrades are written, in ms (PATRON_LOYALTY_SWEEP_MS). */
+  loyaltySweepMs: number;
 }
 
 /** A Twilio-compatible Messages API: `To`, `From`, `Body` POSTed with basic authentication. */
@@ -176,6 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     recoveryHours: int(env, "PATRON_RECOVERY_HOURS", 72, 1, 720),
     recoverySweepMs: int(env, "PATRON_RECOVERY_SWEEP_MS", 60_000, 10, 3_600_000),
     retentionSweepMs: int(env, "PATRON_RETENTION_SWEEP_MS", 3_600_000, 10, 86_400_000),
+    loyaltySweepMs: int(env, "PATRON_LOYALTY_SWEEP_MS", 60_000, 10, 86_400_000),
   };
 }
 

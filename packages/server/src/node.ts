@@ -284,6 +284,8 @@ export async function startNode(
       },
       // The rights domain's settings (rights/index.ts).
       rights: { sweepMs: config.retentionSweepMs, log },
+      // The loyalty domain's settings (loyalty/index.ts): its expiry and tier sweep.
+      loyalty: { sweepMs: config.loyaltySweepMs, log },
       // The staff domain's settings (staff/index.ts): mail, SMS and the demo owner's sign-in.
       staff: {
         channels,

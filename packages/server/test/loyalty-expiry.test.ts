@@ -1,5 +1,5 @@
 import { decodeEntry, type Entry } from "@patron/ledger";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { auditLedger } from "../src/ledger/audit.js";
 import { ManualClock } from "../src/ledger/clock.js";
 import { auditProjections } from "../src/ledger/projections-audit.js";
@@ -134,7 +134,8 @@ describe.each(backends)("loyalty expiry on $name", (backend) => {
 
   beforeAll(async () => {
     clock = new ManualClock(Date.UTC(2026, 0, 1, 9));
-    t = await testNode(backend, {}, { clock });
+    // The node's own sweep waits: these tests run it when they mean to.
+    t = await testNode(backend, { loyaltySweepMs: 86_400_000 }, { clock });
     origin = t.node.identity.origin;
     await publish("base", {
       name: "1 point per 100",
@@ -220,6 +221,26 @@ describe.each(backends)("loyalty expiry on $name", (backend) => {
     clock.advance(DAY);
     expect((await sweep()).expired).toMatchObject({ customers: 0, points: 0 });
     expect(size(t.node)).toBe(after);
+  });
+
+  it("the sweep is bounded per run: what is left waits for the next", async () => {
+    await programme({ expiry: { policy: "fixed", months: 1 } });
+    const [c1, c2] = [await customer(), await customer()];
+    await order(c1, "B-1", 1000);
+    await order(c2, "B-2", 2000);
+    clock.set(addMonths(clock.now(), 1) + 1);
+    for (const limit of ["0", "501", "x"]) {
+      const bad = await call("POST", `/v1/loyalty/sweep?limit=${limit}`);
+      expect(bad.statusCode, limit).toBe(400);
+    }
+    // Both expired at the same instant: one per run, whichever comes first.
+    const first = (await call("POST", "/v1/loyalty/sweep?limit=1")).json().expired;
+    expect(first).toMatchObject({ customers: 1, more: true });
+    const second = (await call("POST", "/v1/loyalty/sweep?limit=1")).json().expired;
+    expect(second).toMatchObject({ customers: 1, more: false });
+    expect([first.points, second.points].sort()).toEqual([10, 20]);
+    expect((await sweep()).expired.customers).toBe(0);
+    expect((await expiries(c1)).length + (await expiries(c2)).length).toBe(2);
   });
 
   it("fixed with endOfMonth: a lot lasts to the end of the month it reaches", async () => {
@@ -333,5 +354,65 @@ describe.each(backends)("loyalty expiry on $name", (backend) => {
       ),
       mine.join("\n"),
     ).toBe(true);
+  });
+});
+
+describe.each(backends)("the node's loyalty sweep on $name", (backend) => {
+  it("writes off expired points on its timer once the clock passes their expiry", async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1, 9));
+    const t = await testNode(backend, { loyaltySweepMs: 20 }, { clock });
+    try {
+      const call = (method: string, url: string, body?: unknown) =>
+        t.node.app.inject({
+          method: method as "GET",
+          url,
+          headers: { ...(body === undefined ? {} : json), authorization: `Bearer ${t.ownerKey}` },
+          ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+        });
+      const rule = await call("POST", "/v1/loyalty/rules", {
+        id: "base",
+        document: {
+          name: "1 point per 100",
+          kind: "earn",
+          condition: true,
+          action: { type: "per_amount", points: 1, per: 100 },
+        },
+      });
+      expect(rule.statusCode, rule.body).toBe(201);
+      expect((await call("POST", "/v1/loyalty/rules/base/publish")).statusCode).toBe(201);
+      const set = await call("PUT", "/v1/loyalty/programme", {
+        expiry: { policy: "fixed", months: 1 },
+      });
+      expect(set.statusCode, set.body).toBe(200);
+      const c = await call("POST", "/v1/customers", { name: "Timer", email: "timer@example.com" });
+      const id = c.json().id as string;
+      const o = await call("POST", "/v1/orders", {
+        orderId: "T-1",
+        customer: { id },
+        amount: 700,
+        currency: "EUR",
+        items: [],
+        channel: "store",
+        occurredAt: new Date(clock.now()).toISOString(),
+      });
+      expect(o.statusCode, o.body).toBe(201);
+      const count = async () => {
+        const { rows } = await t.node.db.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM loyalty_expiries WHERE customer_id = $1",
+          [id],
+        );
+        return rows[0]?.n;
+      };
+      expect(await count()).toBe(0);
+      clock.set(addMonths(clock.now(), 1) + 1);
+      await vi.waitFor(async () => expect(await count()).toBe(1), {
+        timeout: 5_000,
+        interval: 25,
+      });
+      const p = (await call("GET", `/v1/customers/${id}/points`)).json();
+      expect(p).toMatchObject({ balance: 0, expired: 0, lotCount: 0 });
+    } finally {
+      await t.close();
+    }
   });
 });

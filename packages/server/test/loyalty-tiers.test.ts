@@ -109,7 +109,8 @@ describe.each(backends)("loyalty tiers on $name", (backend) => {
 
   beforeAll(async () => {
     clock = new ManualClock(Date.UTC(2026, 0, 1, 9));
-    t = await testNode(backend, {}, { clock });
+    // The node's own sweep waits: these tests run it when they mean to.
+    t = await testNode(backend, { loyaltySweepMs: 86_400_000 }, { clock });
     origin = t.node.identity.origin;
     await publish("base", {
       name: "1 point per 100",

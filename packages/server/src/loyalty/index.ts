@@ -1,6 +1,6 @@
 import type { JsonValue } from "@patron/ledger";
 import { Customers } from "../customers/customers.js";
-import type { Domain } from "../domain.js";
+import type { Domain, DomainContext } from "../domain.js";
 import { SYSTEM_ACTOR } from "../tenancy/tenancy.js";
 import { adjustmentEntryTypes } from "./adjustment-entries.js";
 import { Adjustments } from "./adjustments.js";
@@ -30,6 +30,12 @@ import { Transfers } from "./transfers.js";
 /** How often the node sweeps for expired points and tier downgrades (on the injected clock). */
 export const LOYALTY_SWEEP_MS = 60_000;
 
+export interface LoyaltySettings {
+  /** The sweep's interval in ms (PATRON_LOYALTY_SWEEP_MS); what is due is read from the clock. */
+  sweepMs?: number;
+  log?: (line: string) => void;
+}
+
 /**
  * Loyalty (issue 9): the programme, earning rules published on the ledger and simulated before
  * publishing, and orders that earn points by the rules in force when they are recorded, each
@@ -52,7 +58,9 @@ export const loyaltyDomain: Domain = {
   // After the orders' projector: a lot exists before a hold takes from it.
   projectors: [...loyaltyProjectors, redemptionsProjector],
   audit: loyaltyAuditor,
-  start: (ctx) => {
+  start: (context) => {
+    const ctx = context as DomainContext & { loyalty?: LoyaltySettings };
+    const settings = ctx.loyalty ?? {};
     const customers = Customers.of(ctx.sequencer);
     if (!customers) throw new Error("the loyalty domain starts after the customers domain");
     const state = new LoyaltyState(ctx.db, ctx.sequencer, ctx.clock);
@@ -111,13 +119,12 @@ export const loyaltyDomain: Domain = {
         redemptions.startSweeping();
         timer = setInterval(() => {
           sweeping ??= sweep()
-            .catch(() => {
-              // Retried on the next tick; every run decides afresh from the log.
-            })
+            // Retried on the next tick; every run decides afresh from the log.
+            .catch((err) => settings.log?.(`Loyalty sweep failed: ${err}`))
             .finally(() => {
               sweeping = undefined;
             });
-        }, LOYALTY_SWEEP_MS);
+        }, settings.sweepMs ?? LOYALTY_SWEEP_MS);
         timer.unref();
       },
       stop: async () => {

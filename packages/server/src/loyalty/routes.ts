@@ -8,7 +8,7 @@ import { errorResponses, IdOf, Limit } from "../http/schemas.js";
 import type { Clock } from "../ledger/clock.js";
 import { type DataUse, PurposeHeader } from "../privacy/index.js";
 import { actorOf, can } from "../tenancy/roles.js";
-import type { Expiry } from "./expiry.js";
+import { EXPIRY_SWEEP_LIMIT, type Expiry } from "./expiry.js";
 import { MAX_ORDER_BATCH, OrderInput, type OrderResult, type Orders } from "./orders.js";
 import { customerPoints } from "./points.js";
 import { ProgrammeInput, ProgrammeSchema } from "./programme.js";
@@ -523,6 +523,11 @@ export function loyaltyRoutes(
           "Run the expiry and tier sweep for this merchant now (the node runs it on a timer)",
         description:
           "Writes a sealed points.expired entry per customer whose lots expired by now, and a sealed tier.changed entry per customer whose tier's window no longer qualifies them. Idempotent: a second run finds nothing. Bounded: `more` says customers with expired points were left for the next run.",
+        querystring: z.strictObject({
+          limit: Limit(EXPIRY_SWEEP_LIMIT, EXPIRY_SWEEP_LIMIT).describe(
+            `most customers to expire points of, and to re-evaluate tiers of, 1 to ${EXPIRY_SWEEP_LIMIT} (default ${EXPIRY_SWEEP_LIMIT})`,
+          ),
+        }),
         response: {
           200: z.object({
             expired: z.object({
@@ -539,8 +544,9 @@ export function loyaltyRoutes(
     async (req) => {
       const p = principalOf(req);
       const actor = actorOf(p);
-      const expired = await deps.expiry.sweep(actor, { merchantId: p.merchantId });
-      const tiers = await deps.tiers.sweep(actor, { merchantId: p.merchantId });
+      const limit = req.query.limit;
+      const expired = await deps.expiry.sweep(actor, { merchantId: p.merchantId, limit });
+      const tiers = await deps.tiers.sweep(actor, { merchantId: p.merchantId, limit });
       return { expired, tiers };
     },
   );

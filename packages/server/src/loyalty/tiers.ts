@@ -134,8 +134,8 @@ export interface TierSweepResult {
 export const TIER_SWEEP_LIMIT = 500;
 
 export class Tiers {
-  /** Where the last sweep stopped, so that every customer's turn comes. */
-  private cursor: { merchantId: string; customerId: string } | null = null;
+  /** Where the last sweep of each scope (a merchant, or "" for all) stopped: every customer's turn comes. */
+  private readonly cursors = new Map<string, { merchantId: string; customerId: string }>();
 
   constructor(
     private readonly db: Queryable,
@@ -195,28 +195,26 @@ export class Tiers {
     opts: { merchantId?: string; limit?: number } = {},
   ): Promise<TierSweepResult> {
     const limit = opts.limit ?? TIER_SWEEP_LIMIT;
-    const after = opts.merchantId === undefined ? this.cursor : null;
+    const scope = opts.merchantId ?? "";
+    const after = this.cursors.get(scope);
     const params: unknown[] = [limit];
     let where = "tier IS NOT NULL";
     if (opts.merchantId !== undefined) {
       params.push(opts.merchantId);
-      where += " AND merchant_id = $2";
-    } else if (after) {
+      where += ` AND merchant_id = $${params.length}`;
+    }
+    if (after) {
       params.push(after.merchantId, after.customerId);
-      where += " AND (merchant_id, customer_id) > ($2, $3)";
+      where += ` AND (merchant_id, customer_id) > ($${params.length - 1}, $${params.length})`;
     }
     const { rows } = await this.db.query<{ merchant_id: string; customer_id: string }>(
       `SELECT merchant_id, customer_id FROM loyalty_tiers WHERE ${where}
        ORDER BY merchant_id, customer_id LIMIT $1`,
       params,
     );
-    if (opts.merchantId === undefined) {
-      const last = rows.at(-1);
-      this.cursor =
-        rows.length < limit || !last
-          ? null
-          : { merchantId: last.merchant_id, customerId: last.customer_id };
-    }
+    const last = rows.at(-1);
+    if (rows.length < limit || !last) this.cursors.delete(scope);
+    else this.cursors.set(scope, { merchantId: last.merchant_id, customerId: last.customer_id });
     const out: TierSweepResult = { evaluated: 0, changed: 0 };
     for (const r of rows) {
       out.evaluated++;
