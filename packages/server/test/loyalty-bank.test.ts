@@ -277,5 +277,5 @@ describe.each(backends)("the loyalty bank test on $name", (backend) => {
       [merchant],
     );
     expect(shown).toBe(Number(lots.rows[0]?.n) + Number(held.rows[0]?.n));
-  });
+  }, 300_000);
 });

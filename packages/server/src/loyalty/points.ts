@@ -145,9 +145,27 @@ export async function customerPoints(
     const taken = (typeof h.taken === "string" ? JSON.parse(h.taken) : h.taken) as Take[];
     const r = releaseReturns(taken, debt);
     debt -= r.debtRepaid;
-    for (const x of r.returned) {
-      lapsed += x.points;
-      back.set(x.lot, (back.get(x.lot) ?? 0) + x.points);
+    for (const x of r.returned) back.set(x.lot, (back.get(x.lot) ?? 0) + x.points);
+  }
+  // What comes back counts where its lot now stands: available, still pending, or expired
+  // meanwhile (the sweep will write it off).
+  let lapsedPending = 0;
+  let lapsedExpired = 0;
+  if (back.size > 0) {
+    const { rows } = await db.query<{
+      entry_idx: string | number;
+      available_at: string | Date;
+      expires_at: string | Date | null;
+    }>(
+      `SELECT entry_idx, available_at, expires_at FROM loyalty_lots
+       WHERE merchant_id = $1 AND entry_idx = ANY($2::bigint[])`,
+      [merchantId, [...back.keys()].map(String)],
+    );
+    for (const r of rows) {
+      const n = back.get(Number(r.entry_idx)) ?? 0;
+      if (r.expires_at !== null && new Date(r.expires_at).getTime() <= now) lapsedExpired += n;
+      else if (new Date(r.available_at).getTime() > now) lapsedPending += n;
+      else lapsed += n;
     }
   }
   return {
@@ -155,11 +173,11 @@ export async function customerPoints(
     pointName: opts.pointName,
     balance: Number(t?.available ?? 0) + lapsed,
     held,
-    pending: Number(t?.pending ?? 0),
+    pending: Number(t?.pending ?? 0) + lapsedPending,
     debt,
     tier: opts.tier?.tier ?? null,
     tierProgress: opts.tier?.progress ?? { current: null, next: null },
-    expired: Number(t?.expired ?? 0),
+    expired: Number(t?.expired ?? 0) + lapsedExpired,
     lots: lots.rows.map((r) => ({
       id: `l_${r.entry_idx}`,
       points: Number(r.points),
