@@ -5,6 +5,7 @@ import { loyaltyAuditor } from "./audit.js";
 import { loyaltyEntryTypes } from "./entries.js";
 import { Orders } from "./orders.js";
 import { customerPoints } from "./points.js";
+import { loyaltyPortalRoutes } from "./portal.js";
 import { Programmes } from "./programmes.js";
 import { loyaltyProjectors } from "./projections.js";
 import { Refunds } from "./refunds.js";
@@ -50,7 +51,16 @@ export const loyaltyDomain: Domain = {
       return out as unknown as JsonValue;
     });
     return {
-      routes: (app) =>
+      routes: (app) => {
+        loyaltyPortalRoutes(app, {
+          db: ctx.db,
+          clock: ctx.clock,
+          sequencer: ctx.sequencer,
+          proofs: ctx.proofs,
+          tenancy: ctx.tenancy,
+          programmes,
+          rules,
+        });
         loyaltyRoutes(app, {
           db: ctx.db,
           clock: ctx.clock,
@@ -61,7 +71,8 @@ export const loyaltyDomain: Domain = {
           refunds,
           simulator,
           dataUse: ctx.dataUse,
-        }),
+        });
+      },
     };
   },
 };
