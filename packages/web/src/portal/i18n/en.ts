@@ -1,6 +1,9 @@
+import { loyaltyEn } from "../loyalty/messages.js";
+
 // English: the reference catalogue. Every other language has the same keys (its type says so).
 
 export const en = {
+  loyalty: loyaltyEn,
   app: {
     name: "My accounts",
     title: "Patron · My accounts",

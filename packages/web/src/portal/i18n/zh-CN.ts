@@ -1,8 +1,10 @@
+import { loyaltyZhCN } from "../loyalty/messages.js";
 import type { Catalogue } from "./en.js";
 
 // 简体中文: the same keys as en.ts, which the type checks.
 
 export const zhCN: Catalogue = {
+  loyalty: loyaltyZhCN,
   app: {
     name: "我的账户",
     title: "Patron · 我的账户",
