@@ -6,6 +6,7 @@ import {
   generateNoteKeys,
   hashLeaf,
   inclusionProof,
+  type JsonValue,
   rootFromLeafHashes,
   signCheckpoint,
 } from "@patron/ledger";
@@ -118,7 +119,13 @@ const awarded = (points: number, list = awards): ProvenHistoryEntry => ({
   fields: [],
   entry: entry({
     type: "points.awarded",
-    payload: { merchantId: M, customerId: "c_ana", orderId: "C-1", awards: list, points },
+    payload: {
+      merchantId: M,
+      customerId: "c_ana",
+      orderId: "C-1",
+      awards: list as unknown as JsonValue,
+      points,
+    },
   }),
 });
 
@@ -219,7 +226,7 @@ describe("the portal's loyalty checks", () => {
     const at = (time: string, type: string, payload: Record<string, unknown>) => ({
       index: 0,
       fields: [],
-      entry: entry({ type, time, payload }),
+      entry: entry({ type, time, payload: payload as JsonValue }),
     });
     const entries = [
       at("2026-03-01T00:00:00Z", "points.reversed", { points: 30 }),

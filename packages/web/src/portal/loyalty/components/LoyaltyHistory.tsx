@@ -115,7 +115,7 @@ function Outcome(props: { loyalty: LoyaltyVerdict; published: PublishedCheck; po
           {t("loyalty.history.empty")}
         </p>
       ) : (
-        <ol className="plain-list history-list" data-testid="loyalty-entries">
+        <ol className="plain-list loyalty-list history-list" data-testid="loyalty-entries">
           {loyalty.rows.map((r) => (
             <Row key={r.index} row={r} pointName={props.pointName} />
           ))}
@@ -173,7 +173,7 @@ function Row(props: { row: LoyaltyRow; pointName: string }) {
           : null}
       </p>
       {r.awards.length > 0 ? (
-        <ul className="plain-list loyalty-awards">
+        <ul className="plain-list loyalty-list loyalty-awards">
           {r.awards.map((a) => (
             <AwardLine key={`${a.rule}@${a.version}`} award={a} pointName={props.pointName} />
           ))}

@@ -91,7 +91,7 @@ function TierCard(props: { points: Points }) {
           currency={props.points.programme.currency}
         />
       ) : null}
-      <ul className="plain-list loyalty-tiers">
+      <ul className="plain-list loyalty-list loyalty-tiers">
         {tiers.map((tier) => (
           <li key={tier.id} aria-current={tier.id === current?.id ? "true" : undefined}>
             <strong>{tier.name}</strong>
@@ -170,7 +170,7 @@ function Lots(props: { points: Points }) {
           {t("loyalty.lots.none")}
         </p>
       ) : (
-        <ul className="plain-list loyalty-lots" data-testid="loyalty-lots">
+        <ul className="plain-list loyalty-list loyalty-lots" data-testid="loyalty-lots">
           {lots.map((lot) => (
             <LotItem key={lot.id} lot={lot} pointName={pointName} />
           ))}

@@ -1,7 +1,7 @@
 import { useTranslation } from "react-i18next";
 import { useParams } from "react-router";
 import { Clock, ShieldCheck, ShieldX } from "../../../components/icons.js";
-import { Card, Hash } from "../../../components/ui.js";
+import { Card, shorten } from "../../../components/ui.js";
 import { DateTime, ErrorMessage, LoadingState } from "../../layout/ui.js";
 import { describeRule, formatMoney } from "../describe.js";
 import { usePublishedRules } from "../hooks.js";
@@ -69,7 +69,7 @@ function InForce(props: { answer: PublishedRules; check: PublishedCheck; program
     );
   }
   return (
-    <ul className="plain-list history-list" data-testid="rules-in-force">
+    <ul className="plain-list loyalty-list history-list" data-testid="rules-in-force">
       {current.map((v) => (
         <RuleItem key={v.rv.id} version={v} programme={props.programme} />
       ))}
@@ -107,11 +107,16 @@ function RuleItem(props: { version: PublishedVersion; programme: Programme }) {
       <p className="hint history-meta">
         {t("loyalty.rules.since")} <DateTime iso={effectiveFrom} /> ·{" "}
         {t("loyalty.history.entry", { index })} · {t("loyalty.rules.hash")}{" "}
-        <Hash value={rv.hash} label={t("loyalty.rules.hash")} />
+        <code className="did" title={rv.hash}>
+          {shorten(rv.hash, 10)}
+        </code>
       </p>
       <details className="loyalty-document">
         <summary>{t("loyalty.rules.document")}</summary>
         <pre className="command-line">{JSON.stringify(rv.document, null, 2)}</pre>
+        <p className="hint">
+          {t("loyalty.rules.hash")} <code className="loyalty-formula">{rv.hash}</code>
+        </p>
       </details>
     </li>
   );
@@ -161,7 +166,7 @@ function Schedule(props: { answer: PublishedRules; check: PublishedCheck }) {
           {t("loyalty.rules.nothingScheduled")}
         </p>
       ) : (
-        <ul className="plain-list loyalty-changes" data-testid="rules-upcoming">
+        <ul className="plain-list loyalty-list loyalty-changes" data-testid="rules-upcoming">
           {upcoming.map((c) => (
             <ChangeItem key={c.entry} change={c} upcoming />
           ))}
@@ -170,7 +175,7 @@ function Schedule(props: { answer: PublishedRules; check: PublishedCheck }) {
       {past.length > 0 ? (
         <>
           <h3 className="loyalty-subhead">{t("loyalty.rules.past")}</h3>
-          <ul className="plain-list loyalty-changes" data-testid="rules-past">
+          <ul className="plain-list loyalty-list loyalty-changes" data-testid="rules-past">
             {past.map((c) => (
               <ChangeItem key={c.entry} change={c} />
             ))}
@@ -208,7 +213,7 @@ function ProgrammeCard(props: { programme: Programme }) {
   const p = props.programme;
   return (
     <Card title={t("loyalty.programme.title")}>
-      <ul className="plain-list loyalty-terms" data-testid="programme-terms">
+      <ul className="plain-list loyalty-list loyalty-terms" data-testid="programme-terms">
         <li>
           {t("loyalty.programme.value", {
             pointName: p.pointName,
