@@ -273,6 +273,32 @@ describe.runIf(haveBrowser)("loyalty in the customer portal, in a browser", () =
     await page.getByTestId("language-switch").selectOption("en");
   });
 
+  it("shows the tiers and the progress toward the next, counted from the verified history", async () => {
+    const tiers = [
+      {
+        id: "silver",
+        name: "Silver",
+        qualification: { metric: "points", threshold: 500, months: 12 },
+      },
+      {
+        id: "gold",
+        name: "Gold",
+        qualification: { metric: "spend", threshold: 100000, months: 12 },
+      },
+    ];
+    expect((await api("/v1/loyalty/programme", { method: "PUT", body: { tiers } })).status).toBe(
+      200,
+    );
+    await page.goto(`${node.url}/me/m/${merchant.id}/points`);
+    await page.getByTestId("loyalty-tier-progress").waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId("loyalty-tier").textContent()).toBe("You have no tier yet.");
+    expect(await page.getByTestId("loyalty-tier-progress").textContent()).toContain(
+      "120 points earned in the last 12 months, 380 more for Silver",
+    );
+    expect(await page.getByText("Gold: €1,000.00 spent over the last 12 months").count()).toBe(1);
+    await axe("loyalty-overview-tiers");
+  });
+
   it("shows a red alert when the published rules served were changed on the way", async () => {
     // A proxy between the node and the browser makes Coffee give 20 points per euro.
     await page.route("**/v1/merchants/*/loyalty/rules", async (route) => {
@@ -284,7 +310,7 @@ describe.runIf(haveBrowser)("loyalty in the customer portal, in a browser", () =
       }
       await route.fulfill({ response: res, json: body });
     });
-    await page.reload();
+    await page.goto(`${node.url}/me/m/${merchant.id}/points/history`);
     await page.getByTestId("loyalty-mismatch").waitFor({ timeout: 60_000 });
     expect(await page.getByTestId("award-recomputed").count()).toBe(0);
     expect(await page.getByTestId("loyalty-verified").count()).toBe(0);
