@@ -720,6 +720,8 @@ export const en = {
       },
       retention: { shredded: "Kept data destroyed" },
       segment: { changed: "Segment changed" },
+      order: { recorded: "Order recorded", refunded: "Order refunded" },
+      points: { awarded: "Points awarded", reversed: "Points taken back" },
     },
     profile: {
       checking: "Checking these details against the ledger…",
