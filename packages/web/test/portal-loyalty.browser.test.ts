@@ -299,6 +299,27 @@ describe.runIf(haveBrowser)("loyalty in the customer portal, in a browser", () =
     await axe("loyalty-overview-tiers");
   });
 
+  it("recomputes a partial refund's awards over what is left of the order", async () => {
+    const r = await api("/v1/orders/C-1/refund", {
+      method: "POST",
+      body: { lines: [{ sku: "flat-white", quantity: 1 }] },
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    expect(r.body).toMatchObject({ pointsBefore: 120, pointsAfter: 80, reversed: 40 });
+    await page.goto(`${node.url}/me/m/${merchant.id}/points/history`);
+    await page.getByTestId("loyalty-verified").waitFor({ timeout: 60_000 });
+    expect(
+      await page
+        .getByTestId("loyalty-entry")
+        .evaluateAll((els) => els.map((e) => e.getAttribute("data-type"))),
+    ).toEqual(["points.reversed", "order.refunded", "points.awarded", "order.recorded"]);
+    expect(await page.getByTestId("award-recomputed").allTextContents()).toEqual([
+      expect.stringContaining("Recomputed here: 80 points, rule Coffee v3"),
+      expect.stringContaining("Recomputed here: 120 points, rule Coffee v3"),
+    ]);
+    await axe("loyalty-history-refund");
+  });
+
   it("shows a red alert when the published rules served were changed on the way", async () => {
     // A proxy between the node and the browser makes Coffee give 20 points per euro.
     await page.route("**/v1/merchants/*/loyalty/rules", async (route) => {
@@ -367,8 +388,8 @@ describe.runIf(haveBrowser)("loyalty in the customer portal, in a browser", () =
     expect(await bad.textContent()).toContain(
       "Does not match: the award records 220 points, rule Coffee v3 gives 120",
     );
-    // The honest award still recomputes; nothing says all match.
-    expect(await page.getByTestId("award-recomputed").count()).toBe(1);
+    // The honest awards still recompute; nothing says all match.
+    expect(await page.getByTestId("award-recomputed").count()).toBe(2);
     expect(await page.getByTestId("loyalty-verified").count()).toBe(0);
     expect(await page.getByTestId("loyalty-mismatch").getAttribute("role")).toBe("alert");
     await axe("loyalty-history-award-forged");

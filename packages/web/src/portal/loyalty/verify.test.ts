@@ -161,6 +161,40 @@ describe("the portal's loyalty checks", () => {
     expect(total.rows[0]?.problems[0]).toMatch(/add up to 120/);
   });
 
+  it("checks a refund's awards over the net order, and what it leaves", () => {
+    const check = checkPublished(answer(), keys.verifierKey, M);
+    const net = evaluateRules([rv], {
+      order: {
+        amount: 800,
+        channel: "store",
+        items: [{ product: "flat-white", category: "coffee", amount: 800, quantity: 2 }],
+      },
+      customer: {},
+      time: {},
+    }).awards;
+    const refunded = (after: number): ProvenHistoryEntry => ({
+      index: 9,
+      fields: [],
+      entry: entry({
+        type: "order.refunded",
+        payload: {
+          merchantId: M,
+          orderId: "C-1",
+          full: false,
+          awards: net as unknown as JsonValue,
+          pointsBefore: 120,
+          pointsAfter: after,
+        },
+      }),
+    });
+    const ok = checkLoyaltyHistory([refunded(80)], check);
+    expect(ok.rows[0]).toMatchObject({ ok: true, pointsAfter: 80 });
+    expect(ok.rows[0]?.awards[0]).toMatchObject({ recomputed: 80, state: "ok" });
+    const wrong = checkLoyaltyHistory([refunded(100)], check);
+    expect(wrong.rows[0]?.problems[0]).toMatch(/give 80/);
+    expect(wrong.failed).toBe(1);
+  });
+
   it("refuses a rule whose bytes changed, whose document is not its hash, or from another merchant", () => {
     const changed = new TextDecoder().decode(bytes[1]).replace('"points":10', '"points":20');
     const tampered = answer({
