@@ -141,72 +141,77 @@ export function loyaltyPortalRoutes(app: App, d: LoyaltyPortalDeps): void {
         },
       },
     },
-    async (req) => {
-      const merchantId = req.params.id;
-      if (!(await d.tenancy.merchant(merchantId))) {
-        throw new ApiError(404, "not_found", `merchant ${merchantId} not found`);
-      }
-      const head = d.sequencer.head;
-      const [programme, all] = await Promise.all([
-        d.programmes.get(merchantId),
-        d.rules.list(merchantId),
-      ]);
-      // Only what is on the ledger, as of the checkpoint the proofs are in.
-      const rules = all.flatMap((r) => {
-        const history = r.history.filter((h) => BigInt(h.entryIndex) < head.size);
-        if (history.length === 0 || r.status === "draft") return [];
-        return [
-          {
-            id: r.id,
-            status: r.status,
-            current: r.current
-              ? {
-                  version: r.current.version,
-                  hash: r.current.hash,
-                  effectiveFrom: r.current.effectiveFrom,
-                }
-              : null,
-            history,
-          },
-        ];
-      });
-      const indexes = rules.flatMap((r) => r.history.map((h) => BigInt(h.entryIndex)));
-      if (programme.entryIndex !== null && BigInt(programme.entryIndex) < head.size) {
-        indexes.push(BigInt(programme.entryIndex));
-      }
-      if (indexes.length > MAX_PUBLISHED_ENTRIES) {
-        throw new ApiError(
-          413,
-          "too_many_entries",
-          `the merchant has ${indexes.length} rule events, more than ${MAX_PUBLISHED_ENTRIES} to prove at once`,
-        );
-      }
-      indexes.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-      const { rows } = await d.db.query<{ idx: string | number; data: string }>(
-        `SELECT idx, encode(data, 'hex') AS data FROM ledger_entries
-         WHERE idx = ANY($1::bigint[]) ORDER BY idx`,
-        [indexes.map(String)],
-      );
-      const proofs = await d.proofs.inclusionMany(
-        rows.map((r) => BigInt(r.idx)),
-        head.size,
-      );
-      return {
-        merchantId,
-        size: Number(head.size),
-        checkpoint: head.note,
-        programme: {
-          programme: programme.programme,
-          entryIndex: programme.entryIndex,
-          updatedAt: programme.updatedAt,
-        },
-        rules,
-        entries: rows.map((r, i) => ({
-          index: Number(r.idx),
-          data: Buffer.from(r.data, "hex").toString("base64"),
-          proof: (proofs[i] ?? []).map(toHex),
-        })),
-      };
-    },
+    async (req) => publishedRules(d, req.params.id),
   );
+}
+
+/**
+ * A merchant's published rules and programme, as of the latest checkpoint: every publication
+ * and retirement (never a draft) and the entries that made them, with their inclusion proofs.
+ */
+export async function publishedRules(d: LoyaltyPortalDeps, merchantId: string) {
+  if (!(await d.tenancy.merchant(merchantId))) {
+    throw new ApiError(404, "not_found", `merchant ${merchantId} not found`);
+  }
+  const head = d.sequencer.head;
+  const [programme, all] = await Promise.all([
+    d.programmes.get(merchantId),
+    d.rules.list(merchantId),
+  ]);
+  // Only what is on the ledger, as of the checkpoint the proofs are in.
+  const rules = all.flatMap((r) => {
+    const history = r.history.filter((h) => BigInt(h.entryIndex) < head.size);
+    if (history.length === 0 || r.status === "draft") return [];
+    return [
+      {
+        id: r.id,
+        status: r.status,
+        current: r.current
+          ? {
+              version: r.current.version,
+              hash: r.current.hash,
+              effectiveFrom: r.current.effectiveFrom,
+            }
+          : null,
+        history,
+      },
+    ];
+  });
+  const indexes = rules.flatMap((r) => r.history.map((h) => BigInt(h.entryIndex)));
+  if (programme.entryIndex !== null && BigInt(programme.entryIndex) < head.size) {
+    indexes.push(BigInt(programme.entryIndex));
+  }
+  if (indexes.length > MAX_PUBLISHED_ENTRIES) {
+    throw new ApiError(
+      413,
+      "too_many_entries",
+      `the merchant has ${indexes.length} rule events, more than ${MAX_PUBLISHED_ENTRIES} to prove at once`,
+    );
+  }
+  indexes.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const { rows } = await d.db.query<{ idx: string | number; data: string }>(
+    `SELECT idx, encode(data, 'hex') AS data FROM ledger_entries
+       WHERE idx = ANY($1::bigint[]) ORDER BY idx`,
+    [indexes.map(String)],
+  );
+  const proofs = await d.proofs.inclusionMany(
+    rows.map((r) => BigInt(r.idx)),
+    head.size,
+  );
+  return {
+    merchantId,
+    size: Number(head.size),
+    checkpoint: head.note,
+    programme: {
+      programme: programme.programme,
+      entryIndex: programme.entryIndex,
+      updatedAt: programme.updatedAt,
+    },
+    rules,
+    entries: rows.map((r, i) => ({
+      index: Number(r.idx),
+      data: Buffer.from(r.data, "hex").toString("base64"),
+      proof: (proofs[i] ?? []).map(toHex),
+    })),
+  };
 }
