@@ -268,7 +268,9 @@ function checkOne(award: Award, published: PublishedCheck): AwardCheck {
       problems: [
         failedHere
           ? `rule ${award.rule} v${award.version} did not verify`
-          : `rule ${award.rule} v${award.version} is not among the published versions`,
+          : published.ok
+            ? `rule ${award.rule} v${award.version} is not among the published versions`
+            : `rule ${award.rule} v${award.version} is not among the published versions that verified`,
       ],
     };
   }
