@@ -33,6 +33,8 @@ export default defineConfig({
     // From source, so building the explorer never waits on (or uses a stale) ledger dist.
     alias: {
       "@patron/ledger": here("../ledger/src/index.ts"),
+      // The rule engine, recomputing awards in the portal: pure, no Node built-ins.
+      "@patron/rules": here("../rules/src/index.ts"),
       // The LedgerAnchor ABI alone (the package's root also holds node-only code: anvil, deploy).
       "@patron/contracts/abi": here("../contracts/src/generated/LedgerAnchor.ts"),
     },

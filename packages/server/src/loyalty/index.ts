@@ -11,6 +11,7 @@ import { Expiry } from "./expiry.js";
 import { moveRoutes } from "./moves-routes.js";
 import { Orders } from "./orders.js";
 import { customerPoints } from "./points.js";
+import { loyaltyPortalRoutes } from "./portal.js";
 import { Programmes } from "./programmes.js";
 import { loyaltyProjectors } from "./projections.js";
 import { redemptionEntryTypes } from "./redemption-entries.js";
@@ -135,6 +136,15 @@ export const loyaltyDomain: Domain = {
       routes: (app) => {
         redemptionRoutes(app, { customers, catalogue, redemptions, dataUse: ctx.dataUse });
         moveRoutes(app, { customers, transfers, adjustments, dataUse: ctx.dataUse });
+        loyaltyPortalRoutes(app, {
+          db: ctx.db,
+          clock: ctx.clock,
+          sequencer: ctx.sequencer,
+          proofs: ctx.proofs,
+          tenancy: ctx.tenancy,
+          programmes,
+          rules,
+        });
         loyaltyRoutes(app, {
           db: ctx.db,
           clock: ctx.clock,

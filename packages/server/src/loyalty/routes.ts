@@ -162,6 +162,26 @@ const RefundView = z.object({
   entryIndex: z.number(),
 });
 
+/** A customer's points as staff and the customer's own portal read them. */
+export const PointsResponse = z.object({
+  customerId: z.string(),
+  pointName: z.string(),
+  balance: z.number().describe("the available points"),
+  pending: z.number().describe("points still in their return window"),
+  held: z.number().describe("points held for redemptions not captured yet (not in balance)"),
+  debt: z.number(),
+  tier: z.string().nullable().describe("the customer's tier; null: none"),
+  tierProgress: z.object({
+    current: QualificationView.nullable().describe("keeping the tier held"),
+    next: QualificationView.nullable().describe("reaching the next tier up"),
+  }),
+  expired: z
+    .number()
+    .describe("points of expired lots the sweep has not written off yet (not in balance)"),
+  lots: z.array(LotView).describe("lots with points left, newest first"),
+  lotCount: z.number(),
+});
+
 export function loyaltyRoutes(
   app: App,
   deps: {
@@ -563,28 +583,7 @@ export function loyaltyRoutes(
         headers: z.object({ "patron-purpose": PurposeHeader }),
         querystring: z.strictObject({ limit: Limit(1000, 100).describe("most lots to list") }),
         response: {
-          200: z.object({
-            customerId: z.string(),
-            pointName: z.string(),
-            balance: z.number().describe("the available points"),
-            pending: z.number().describe("points still in their return window"),
-            held: z
-              .number()
-              .describe("points held for redemptions not captured yet (not in balance)"),
-            debt: z.number(),
-            tier: z.string().nullable().describe("the customer's tier; null: none"),
-            tierProgress: z.object({
-              current: QualificationView.nullable().describe("keeping the tier held"),
-              next: QualificationView.nullable().describe("reaching the next tier up"),
-            }),
-            expired: z
-              .number()
-              .describe(
-                "points of expired lots the sweep has not written off yet (not in balance)",
-              ),
-            lots: z.array(LotView).describe("lots with points left, newest first"),
-            lotCount: z.number(),
-          }),
+          200: PointsResponse,
           ...errorResponses,
         },
       },

@@ -5,6 +5,7 @@ import { PortalApiError } from "./api/client.js";
 import { initI18n } from "./i18n/i18n.js";
 import { MerchantLayout } from "./layout/MerchantLayout.js";
 import { PortalLayout } from "./layout/PortalLayout.js";
+import { LoyaltyLayout } from "./loyalty/components/LoyaltyLayout.js";
 import { BackupPage } from "./pages/BackupPage.js";
 import { ClaimPage } from "./pages/ClaimPage.js";
 import { ConsentsPage } from "./pages/ConsentsPage.js";
@@ -14,6 +15,9 @@ import { ErasedPage } from "./pages/ErasedPage.js";
 import { HistoryPage } from "./pages/HistoryPage.js";
 import { HomePage } from "./pages/HomePage.js";
 import { JoinPage } from "./pages/JoinPage.js";
+import { LoyaltyHistoryPage } from "./pages/LoyaltyHistoryPage.js";
+import { LoyaltyOverviewPage } from "./pages/LoyaltyOverviewPage.js";
+import { LoyaltyRulesPage } from "./pages/LoyaltyRulesPage.js";
 import { NotFoundPage } from "./pages/NotFoundPage.js";
 import { ProfilePage } from "./pages/ProfilePage.js";
 import { RecoverPage } from "./pages/RecoverPage.js";
@@ -66,6 +70,12 @@ export function PortalApp() {
                   <Route path="edit" element={<EditProfilePage />} />
                   <Route path="consents" element={<ConsentsPage />} />
                   <Route path="requests" element={<RequestsPage />} />
+                  <Route path="points" element={<LoyaltyLayout />}>
+                    <Route index element={<LoyaltyOverviewPage />} />
+                    <Route path="history" element={<LoyaltyHistoryPage />} />
+                    <Route path="rules" element={<LoyaltyRulesPage />} />
+                    {/* transfer and redeem (issue 9) go here, listed in loyalty/sections.ts */}
+                  </Route>
                   <Route path="history" element={<HistoryPage />} />
                   <Route path="data-use" element={<DataUsePage />} />
                   <Route path="security" element={<SecurityPage />} />

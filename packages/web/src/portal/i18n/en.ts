@@ -1,6 +1,9 @@
+import { loyaltyEn } from "../loyalty/messages.js";
+
 // English: the reference catalogue. Every other language has the same keys (its type says so).
 
 export const en = {
+  loyalty: loyaltyEn,
   app: {
     name: "My accounts",
     title: "Patron · My accounts",
@@ -717,6 +720,8 @@ export const en = {
       },
       retention: { shredded: "Kept data destroyed" },
       segment: { changed: "Segment changed" },
+      order: { recorded: "Order recorded", refunded: "Order refunded" },
+      points: { awarded: "Points awarded", reversed: "Points taken back" },
     },
     profile: {
       checking: "Checking these details against the ledger…",

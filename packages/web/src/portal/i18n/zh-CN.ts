@@ -1,8 +1,10 @@
+import { loyaltyZhCN } from "../loyalty/messages.js";
 import type { Catalogue } from "./en.js";
 
 // 简体中文: the same keys as en.ts, which the type checks.
 
 export const zhCN: Catalogue = {
+  loyalty: loyaltyZhCN,
   app: {
     name: "我的账户",
     title: "Patron · 我的账户",
@@ -694,6 +696,8 @@ export const zhCN: Catalogue = {
       },
       retention: { shredded: "保留的数据已销毁" },
       segment: { changed: "分组变更" },
+      order: { recorded: "订单已记录", refunded: "订单已退款" },
+      points: { awarded: "积分已发放", reversed: "积分已扣回" },
     },
     profile: {
       checking: "正在对照账本核验这些资料……",

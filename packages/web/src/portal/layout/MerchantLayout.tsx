@@ -44,6 +44,13 @@ export function MerchantLayout() {
           {t("merchant.profile")}
         </NavLink>
         <NavLink
+          to={`/m/${merchant}/points`}
+          className={({ isActive }) => (isActive ? "tab active" : "tab")}
+          data-testid="tab-points"
+        >
+          {t("loyalty.tab")}
+        </NavLink>
+        <NavLink
           to={`/m/${merchant}/consents`}
           className={({ isActive }) => (isActive ? "tab active" : "tab")}
         >
