@@ -229,6 +229,14 @@ describe.each(backends)("loyalty expiry on $name", (backend) => {
     await order(c1, "B-1", 1000);
     await order(c2, "B-2", 2000);
     clock.set(addMonths(clock.now(), 1) + 1);
+    // Staff may not run it.
+    const staff = (await call("POST", "/v1/api-keys", { role: "staff", label: "till" })).json().key;
+    const refused = await t.node.app.inject({
+      method: "POST",
+      url: "/v1/loyalty/sweep",
+      headers: { authorization: `Bearer ${staff}` },
+    });
+    expect(refused.statusCode).toBe(403);
     for (const limit of ["0", "501", "x"]) {
       const bad = await call("POST", `/v1/loyalty/sweep?limit=${limit}`);
       expect(bad.statusCode, limit).toBe(400);
