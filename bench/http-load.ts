@@ -19,8 +19,10 @@ export interface HttpJob {
   headers: Record<string, string>;
   total: number;
   concurrency: number;
-  /** For "post": the digest of request i. */
+  /** For "post": the digest of request i… */
   digests?: string[];
+  /** …or the whole body of request i (orders). */
+  bodies?: string[];
   /** For "receipt": entries 0 … size-1 exist. */
   size?: number;
 }
@@ -31,9 +33,12 @@ const { send, close } = httpSender(job.url, job.headers, job.concurrency);
 const size = job.size ?? 1;
 const result = await measure(job.total, job.concurrency, async (i) => {
   if (job.kind === "post") {
-    const body = JSON.stringify({ digest: job.digests?.[i] });
+    const body = job.bodies?.[i] ?? JSON.stringify({ digest: job.digests?.[i] });
     const r = await send("POST", job.path ?? "/v1/attestations", body);
     if (r.status !== (job.status ?? 201)) throw new Error(`HTTP ${r.status}: ${r.text}`);
+    // A batch answers 201 with each order's result: one failed order fails the benchmark.
+    if (job.bodies && r.text.includes('"error":'))
+      throw new Error(`HTTP ${r.status}: ${r.text.slice(0, 500)}`);
   } else {
     // Spread over the whole log (a multiplicative hash of i), as many auditing clients would.
     const index = (i * 2_654_435_761) % size;

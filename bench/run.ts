@@ -8,7 +8,11 @@
  *   --quick              small sizes (about 2 minutes; the full run takes about 5)
  *   --only a,b           run only these sections: write, http, proofs, erc20, anchoring,
  *                        commands (signed commands: verifications per core, Ed25519 and
- *                        passkeys, and end to end over HTTP; bench/commands.ts)
+ *                        passkeys, and end to end over HTTP; bench/commands.ts), loyalty
+ *                        (orders earned with 5 rules beside attestations, and simulating a rule
+ *                        set; bench/loyalty.ts)
+ *   --simulate-orders N  orders the loyalty simulation runs over (default 1,000,000 on
+ *                        PostgreSQL, 200,000 on PGlite; quick 100,000 and 20,000)
  *   --skip a,b           run all sections but these
  *   --proof-size N       tree size for the proof benchmark (default 1,000,000; quick 100,000)
  *   --entries N          entries per write benchmark, both backends (default 30,000 on PGlite
@@ -57,7 +61,7 @@ import {
   tsWorker,
 } from "./lib.js";
 
-const SECTIONS = ["write", "http", "proofs", "erc20", "anchoring", "commands"] as const;
+const SECTIONS = ["write", "http", "proofs", "erc20", "anchoring", "commands", "loyalty"] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values: args } = parseArgs({
@@ -68,6 +72,7 @@ const { values: args } = parseArgs({
     "proof-size": { type: "string" },
     entries: { type: "string" },
     rounds: { type: "string" },
+    "simulate-orders": { type: "string" },
     out: { type: "string", default: "latest.json" },
   },
 });
@@ -87,6 +92,7 @@ const runs = (s: Section) => (only.length === 0 || only.includes(s)) && !skip.in
 for (const [name, v] of [
   ["entries", args.entries],
   ["rounds", args.rounds],
+  ["simulate-orders", args["simulate-orders"]],
 ] as const) {
   if (v !== undefined && !(Number.isSafeInteger(Number(v)) && Number(v) > 0))
     throw new Error(`--${name} must be a positive whole number`);
@@ -818,6 +824,22 @@ async function main() {
     extra.signedCommands = c.details;
     Object.assign(commandRatios, c.ratios);
     commandTargets.push(...c.targets);
+  }
+  if (runs("loyalty")) {
+    const { benchLoyalty } = await import("./loyalty.js");
+    const l = await benchLoyalty({
+      quick,
+      backends,
+      pgUrl,
+      meter: cpuMeter,
+      log,
+      ...(args["simulate-orders"] ? { simulateOrders: Number(args["simulate-orders"]) } : {}),
+    });
+    rows.push(...l.rows);
+    commandTables.push(...l.tables);
+    extra.loyalty = l.details;
+    Object.assign(commandRatios, l.ratios);
+    commandTargets.push(...l.targets);
   }
   load.end = loadavg();
 

@@ -16,6 +16,7 @@ import { customersDomain } from "./customers/index.js";
 import { type Database, openDatabase } from "./db/database.js";
 import { migrate } from "./db/migrations.js";
 import { seedDemoCustomers } from "./demo/customers.js";
+import { seedDemoLoyalty } from "./demo/loyalty.js";
 import {
   type CommandHandler,
   type Domain,
@@ -325,6 +326,11 @@ export async function startNode(
       // The first start only: a console with customers to show.
       const seeded = await seedDemoCustomers(app, ownerKey, clock.now(), config.demoCustomers);
       log(`Added ${seeded.customers} demo customers and ${seeded.interactions} interactions.`);
+      // Their loyalty programme, rules and a year of orders (demo/loyalty.ts).
+      const loyalty = await seedDemoLoyalty(app, ownerKey, clock.now(), seeded.ids);
+      log(
+        `Added a loyalty programme with ${loyalty.rules} rules and ${loyalty.orders} demo orders (${loyalty.points} points).`,
+      );
     }
     if (opts.listen !== false) {
       url = await app.listen({ port: config.port, host: config.host });

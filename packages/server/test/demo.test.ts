@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoCustomers } from "../src/demo/customers.js";
+import { DEMO_RETURN_WINDOW_DAYS, demoOrders } from "../src/demo/loyalty.js";
 import { auditLedger } from "../src/ledger/audit.js";
 import { auditProjections } from "../src/ledger/projections-audit.js";
 import { domains, entryAuditorOf, projectors } from "../src/node.js";
@@ -70,6 +71,60 @@ describe.each(backends)("the demo customers of a first start ($name)", (backend)
     expect(Math.max(...times) - Math.min(...times)).toBeGreaterThan(180 * 86_400_000);
   });
 
+  it("gives the demo merchant a programme with tiers, five published rules and a year of orders", async () => {
+    const programme = (await get("/v1/loyalty/programme")).json().programme;
+    expect(programme.pointName).toBe("stars");
+    expect(programme.returnWindowDays).toBe(DEMO_RETURN_WINDOW_DAYS);
+    expect(programme.tiers.map((x: { id: string }) => x.id)).toEqual(["silver", "gold"]);
+    const rules = (await get("/v1/loyalty/rules")).json().rules as {
+      id: string;
+      status: string;
+    }[];
+    expect(rules.map((r) => r.status)).toEqual(Array(5).fill("active"));
+
+    // Every order recorded through the order path, each with its awards.
+    const now = t.node.clock.now();
+    const expected = demoOrders(COUNT, now);
+    const { rows } = await t.node.db.query<{
+      n: string | number;
+      first: Date | string;
+      last: Date | string;
+      points: string | number;
+      awarded: string | number;
+    }>(
+      `SELECT count(*) AS n, min(occurred_at) AS first, max(occurred_at) AS last,
+              sum(points) AS points, count(awarded_idx) AS awarded FROM loyalty_orders`,
+    );
+    const r = rows[0];
+    expect(Number(r?.n)).toBe(expected.length);
+    expect(Number(r?.awarded)).toBe(expected.length);
+    expect(Number(r?.points)).toBeGreaterThan(0);
+    // Placed over the past twelve months (recorded now: see demo/loyalty.ts).
+    const first = new Date(r?.first as string).getTime();
+    const last = new Date(r?.last as string).getTime();
+    expect(first).toBeGreaterThan(now - 366 * 86_400_000);
+    expect(last).toBeLessThan(now);
+    expect(last - first).toBeGreaterThan(270 * 86_400_000);
+
+    // The customer with most orders: the first-order bonus once, points available at once.
+    const counts = new Map<number, number>();
+    for (const o of expected) counts.set(o.customer, (counts.get(o.customer) ?? 0) + 1);
+    const [busiest] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0] ?? [0];
+    const { rows: who } = await t.node.db.query<{ customer_id: string }>(
+      "SELECT customer_id FROM loyalty_orders WHERE order_id = $1",
+      [expected.find((o) => o.customer === busiest)?.order.orderId],
+    );
+    const id = who[0]?.customer_id;
+    const { rows: welcome } = await t.node.db.query<{ n: string | number }>(
+      "SELECT count(*) AS n FROM loyalty_awards WHERE customer_id = $1 AND rule_id = 'welcome'",
+      [id],
+    );
+    expect(Number(welcome[0]?.n)).toBe(1);
+    const points = (await get(`/v1/customers/${id}/points`)).json();
+    expect(points.balance).toBeGreaterThan(0);
+    expect(points.pending).toBe(0);
+  });
+
   it("rests none of their personal values in clear, in any table, entry or dump; nor after erasure", async () => {
     const values = seeded();
     await t.node.accessLog.flush();
@@ -92,4 +147,22 @@ describe.each(backends)("the demo customers of a first start ($name)", (backend)
     expect(audit.problems).toEqual([]);
     expect((await auditProjections(t.node.db, projectors)).problems).toEqual([]);
   });
+});
+
+describe.each(backends)("PATRON_DEMO_DATA=0 ($name)", (backend) => {
+  it("leaves out the demo loyalty programme, rules and orders", async () => {
+    const t = await testNode(backend, { demoData: false, demoCustomers: COUNT });
+    try {
+      const get = (url: string) =>
+        t.node.app.inject({ url, headers: { authorization: `Bearer ${t.ownerKey}` } });
+      expect((await get("/v1/loyalty/programme")).json().programme.pointName).toBe("points");
+      expect((await get("/v1/loyalty/rules")).json().rules).toEqual([]);
+      const { rows } = await t.node.db.query<{ n: string | number }>(
+        "SELECT count(*) AS n FROM loyalty_orders",
+      );
+      expect(Number(rows[0]?.n)).toBe(0);
+    } finally {
+      await t.close();
+    }
+  }, 180_000);
 });

@@ -5,6 +5,9 @@ import { ManualClock } from "../src/ledger/clock.js";
 import { auditProjections } from "../src/ledger/projections-audit.js";
 import { listEntries } from "../src/ledger/store.js";
 import { loyaltyAuditor } from "../src/loyalty/audit.js";
+import { Rules } from "../src/loyalty/rules.js";
+import { type SimulateInput, Simulator } from "../src/loyalty/simulate.js";
+import { LoyaltyState } from "../src/loyalty/state.js";
 import { domains, entryAuditorOf, projectors } from "../src/node.js";
 import { backends } from "../src/test-support/backends.js";
 import { size, type TestNode, testNode } from "./helpers.js";
@@ -501,6 +504,20 @@ describe.each(backends)("loyalty on $name", (backend) => {
       { rule: "web", version: 1, points: 246, orders: 1, failed: 0 },
     ]);
     expect(s.difference).toEqual({ points: 57, cost: 28, customers: 1 });
+    // The same report read a page of one or two orders at a time, and over a wider window.
+    const merchantId = (await call("GET", "/v1/loyalty/programme")).json().merchantId;
+    const wide = { from: iso(Date.UTC(2025, 11, 1)), to: iso(clock.now()) };
+    const whole = (await call("POST", "/v1/loyalty/simulate", { rules: ["base"], ...wide })).json();
+    expect(whole.orders).toBe(3);
+    for (const pageSize of [1, 2]) {
+      const state = new LoyaltyState(t.node.db, t.node.sequencer, clock);
+      const rules = new Rules(t.node.db, t.node.sequencer, clock, state);
+      const paged = new Simulator(t.node.db, clock, state, rules, { pageSize });
+      const again = async (body: SimulateInput) =>
+        JSON.parse(JSON.stringify(await paged.simulate(merchantId, body)));
+      expect(await again({ rules: ["base", "web"], ...window })).toEqual(s);
+      expect(await again({ rules: ["base"], ...wide })).toEqual(whole);
+    }
 
     // A document inline; an unknown id; a window in the future; an invalid document.
     const inline = await call("POST", "/v1/loyalty/simulate", {

@@ -117,7 +117,7 @@ const CHANNEL_KINDS: [string, string, string][] = [
 ];
 
 /** A small seeded generator (mulberry32): the same demo every time. */
-function random(seed: number) {
+export function random(seed: number) {
   let a = seed;
   return () => {
     a = (a + 0x6d2b79f5) | 0;
@@ -198,18 +198,19 @@ export function demoCustomers(count: number, now: number): DemoCustomer[] {
 
 /**
  * Writes the demo customers through the API. Resolves to how many customers and interactions
- * it wrote; a failure names the request that failed.
+ * it wrote, and the customers' ids in the order `demoCustomers` made them; a failure names the
+ * request that failed.
  */
 export async function seedDemoCustomers(
   app: App,
   key: string,
   now: number,
   count = 500,
-): Promise<{ customers: number; interactions: number }> {
+): Promise<{ customers: number; interactions: number; ids: string[] }> {
   const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
   const people = demoCustomers(count, now);
   const pending: Record<string, unknown>[] = [];
-  let customers = 0;
+  const all: string[] = [];
   let interactions = 0;
   const flush = async () => {
     if (pending.length === 0) return;
@@ -240,12 +241,12 @@ export async function seedDemoCustomers(
         return res.json().id as string;
       }),
     );
-    customers += ids.length;
+    all.push(...ids);
     slice.forEach((p, k) => {
       for (const x of p.interactions) pending.push({ ...x, customerId: ids[k] });
     });
     if (pending.length >= 500) await flush();
   }
   await flush();
-  return { customers, interactions };
+  return { customers: all.length, interactions, ids: all };
 }

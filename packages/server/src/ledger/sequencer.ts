@@ -13,13 +13,13 @@ import type { Database, Queryable, Statement } from "../db/database.js";
 import { ApiError } from "../http/errors.js";
 import { type Clock, systemClock } from "./clock.js";
 import { hashLeafNative } from "./hash.js";
+import { KeyLookup } from "./key-lookup.js";
 import { nativeNoteSigner } from "./native-signer.js";
 import { newSalt } from "./salt.js";
 import { StagedGroup, StagedMap } from "./staged.js";
 import {
   checkpointStatement,
   entriesStatement,
-  findIdempotencyKey,
   idempotencyStatement,
   latestCheckpoint,
   leafHashes,
@@ -275,6 +275,8 @@ export class Sequencer {
   private readonly nonces = this.state.add(new StagedMap<string, number>());
   private lastPrune = 0;
   private readonly recoverers: (() => Promise<void>)[] = [];
+  /** Idempotency keys looked up together (a batch of commands, one query). */
+  readonly keys: KeyLookup;
 
   private constructor(
     private readonly db: Database,
@@ -283,6 +285,7 @@ export class Sequencer {
     private headState: Head,
   ) {
     this.committedTiles = edge.partialTilesLater();
+    this.keys = new KeyLookup(db);
     this.signer = nativeNoteSigner(opts.signerKey);
     this.clock = opts.clock ?? systemClock;
   }
@@ -362,7 +365,7 @@ export class Sequencer {
     };
     const pending = fromInflight();
     if (pending) return pending;
-    const stored = await findIdempotencyKey(this.db, idempotency.scope, idempotency.key);
+    const stored = await this.keys.find(idempotency.scope, idempotency.key);
     if (stored) {
       if (Buffer.from(stored.requestHash).toString("hex") !== hash) throw idempotencyConflict();
       const rows = await listEntries(this.db, stored.index, stored.index + BigInt(stored.count));

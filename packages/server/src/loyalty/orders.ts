@@ -8,7 +8,7 @@ import { ApiError } from "../http/errors.js";
 import { IdOf } from "../http/schemas.js";
 import type { Clock } from "../ledger/clock.js";
 import type { CommittedEntry, Idempotency, Sequencer } from "../ledger/sequencer.js";
-import { findIdempotencyKey, listEntries } from "../ledger/store.js";
+import { listEntries } from "../ledger/store.js";
 import { segmentsOf } from "./customer-facts.js";
 import {
   ORDER_RECORDED,
@@ -125,6 +125,13 @@ const orderConflict = (orderId: string) =>
  * with the first answer and one with other content is refused (`409 order_conflict`).
  */
 export class Orders {
+  private static readonly instances = new WeakMap<Sequencer, Orders>();
+
+  /** The orders of this ledger's node, for callers without HTTP (the benchmarks). */
+  static of(sequencer: Sequencer): Orders | undefined {
+    return Orders.instances.get(sequencer);
+  }
+
   constructor(
     private readonly db: Queryable,
     private readonly sequencer: Sequencer,
@@ -132,7 +139,9 @@ export class Orders {
     private readonly customers: Customers,
     private readonly state: LoyaltyState,
     private readonly tiers?: Tiers,
-  ) {}
+  ) {
+    Orders.instances.set(sequencer, this);
+  }
 
   /**
    * A batch, each order on its own (one refused does not refuse the others). Customers named by
@@ -403,7 +412,7 @@ export class Orders {
 
   /** The answer to an order id recorded before: its entries, if the content is the same. */
   private async replay(idem: Idempotency, orderId: string): Promise<OrderResult | undefined> {
-    const stored = await findIdempotencyKey(this.db, idem.scope, idem.key);
+    const stored = await this.sequencer.keys.find(idem.scope, idem.key);
     if (!stored) return undefined;
     if (!Buffer.from(stored.requestHash).equals(Buffer.from(idem.requestHash))) {
       throw orderConflict(orderId);
