@@ -168,6 +168,7 @@ export const loyaltyEn = {
     lead: "Runs the rules in force with this rule as the editor holds it over the orders of a past window, beside the rules in force alone. Nothing is written.",
     from: "Orders from",
     to: "Until",
+    toHint: "Blank: up to now.",
     run: "Simulate",
     noDocument: "The editor does not hold a rule yet.",
     windowInvalid: "Choose a window whose end comes after its start.",

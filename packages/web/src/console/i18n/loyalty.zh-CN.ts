@@ -165,6 +165,7 @@ export const loyaltyZhCN: Catalogue["loyalty"] = {
     lead: "用生效中的规则加上编辑器中的此规则，对过去一段时间的订单运行，并与仅用生效中规则的结果对比。不写入任何内容。",
     from: "订单开始时间",
     to: "截止",
+    toHint: "留空：截至现在。",
     run: "模拟",
     noDocument: "编辑器中还没有规则。",
     windowInvalid: "请选择结束晚于开始的时间段。",

@@ -158,14 +158,19 @@ export interface RuleProblem {
   message: string;
 }
 
-/** The faults a refused rule's `details.errors` lists, or none when it is another refusal. */
+/**
+ * The faults a refused rule's `details.errors` lists, or none when it is another refusal. The
+ * node names them from the request's body (`document.action.points`, in a simulation
+ * `rules.2.document.condition`); they are shown from the rule document's root
+ * (`action.points`), the rule's id first when it is not the one edited.
+ */
 export function ruleProblems(details: unknown): RuleProblem[] {
   const errors = (details as { errors?: unknown } | undefined)?.errors;
   if (!Array.isArray(errors)) return [];
   return errors.flatMap((e) => {
     const { path, message } = (e ?? {}) as { path?: unknown; message?: unknown };
-    return typeof message === "string"
-      ? [{ path: typeof path === "string" ? path : "", message }]
-      : [];
+    if (typeof message !== "string") return [];
+    const at = typeof path === "string" ? path : "";
+    return [{ path: at.replace(/^(?:rules\.\d+\.)?document(?:\.|$)/, ""), message }];
   });
 }

@@ -53,11 +53,7 @@ export function LoyaltyProgrammePage() {
         ) : programme.isError ? (
           <ErrorMessage error={programme.error} retry={() => programme.refetch()} />
         ) : (
-          <ProgrammeForm
-            key={programme.data.entryIndex ?? "default"}
-            view={programme.data}
-            canManage={canManage}
-          />
+          <ProgrammeForm view={programme.data} canManage={canManage} />
         )}
       </Card>
     </div>
@@ -169,12 +165,7 @@ export function LoyaltyRulePage() {
       {r ? (
         <>
           <Card title={t("loyalty.publish.title")}>
-            <PublishPanel
-              key={r.draft?.hash ?? "none"}
-              rule={r}
-              unsaved={r.draft !== null && unsaved}
-              canPublish={canManage}
-            />
+            <PublishPanel rule={r} unsaved={r.draft !== null && unsaved} canPublish={canManage} />
           </Card>
           <Card title={t("loyalty.history.title")}>
             <RuleHistory

@@ -49,6 +49,8 @@ export function PublishPanel(props: { rule: RuleView; unsaved: boolean; canPubli
     }
     try {
       setDone(await publish.mutateAsync(effectiveFrom));
+      setWhen("now");
+      setAt("");
     } catch (err) {
       setError(errorText(err).detail);
     }

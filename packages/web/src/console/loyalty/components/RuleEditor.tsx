@@ -167,7 +167,7 @@ export function RuleEditor(props: {
   };
 
   const errors = form.formState.errors;
-  const shown = new Set<keyof RuleFields>(TEMPLATE_FIELDS[template]);
+  const shown = new Set<keyof RuleFields>(["name", "description", ...TEMPLATE_FIELDS[template]]);
   const text = (name: keyof RuleFields, hint?: string, extra: Record<string, string> = {}) =>
     shown.has(name) ? (
       <FieldShell

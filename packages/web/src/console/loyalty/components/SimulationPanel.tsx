@@ -32,7 +32,8 @@ export function SimulationPanel(props: {
   const errorText = useErrorText();
   const simulate = useSimulate();
   const [from, setFrom] = useState(() => local(Date.now() - 30 * DAY));
-  const [to, setTo] = useState(() => local(Date.now()));
+  // Blank: up to now, read when the simulation runs.
+  const [to, setTo] = useState("");
   const [problems, setProblems] = useState<RuleProblem[]>([]);
   const [error, setError] = useState<string>();
   const [report, setReport] = useState<Simulation>();
@@ -42,7 +43,7 @@ export function SimulationPanel(props: {
     setProblems([]);
     setError(undefined);
     const start = instantOf(from);
-    const endAt = instantOf(to);
+    const endAt = to === "" ? new Date().toISOString() : instantOf(to);
     if (!props.document) {
       setError(t("loyalty.simulate.noDocument"));
       return;
@@ -98,8 +99,12 @@ export function SimulationPanel(props: {
             type="datetime-local"
             value={to}
             onChange={(e) => setTo(e.target.value)}
+            aria-describedby={`${id}-to-hint`}
             data-testid="simulate-to"
           />
+          <p className="hint field-hint" id={`${id}-to-hint`}>
+            {t("loyalty.simulate.toHint")}
+          </p>
         </div>
         <div className="form-actions">
           <button
