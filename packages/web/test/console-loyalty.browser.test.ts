@@ -68,10 +68,6 @@ describe.runIf(haveBrowser)("console loyalty screens in a browser", () => {
     );
     return Number(rows[0]?.n);
   };
-  const card = (title: string, on: Page = page): Locator =>
-    on.locator("section.card", {
-      has: on.getByRole("heading", { name: title, exact: true, level: 2 }),
-    });
   /** The error a form control is described by, or "" while it is not marked invalid. */
   const fieldError = async (field: Locator) => {
     if ((await field.getAttribute("aria-invalid")) !== "true") return "";

@@ -29,7 +29,7 @@ export function LiabilityTable(props: { liability: Liability }) {
     lots: t("loyalty.liability.column.lots"),
   };
   return (
-    <>
+    <div className="liability-view">
       <Fields>
         <Field label={t("loyalty.liability.totalPoints", { name: l.pointName })}>
           <span data-testid="liability-points">{number(l.total.points)}</span>
@@ -104,6 +104,6 @@ export function LiabilityTable(props: { liability: Liability }) {
         </div>
       )}
       <p className="hint">{t("loyalty.liability.note", { zone: l.timeZone })}</p>
-    </>
+    </div>
   );
 }
