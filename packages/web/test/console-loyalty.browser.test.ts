@@ -3,7 +3,13 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
+import {
+  type Browser,
+  type BrowserContext,
+  chromium,
+  type Locator,
+  type Page,
+} from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../server/src/config.js";
 import { type PatronNode, startNode } from "../../server/src/node.js";
@@ -588,5 +594,94 @@ describe.runIf(haveBrowser)("console loyalty screens in a browser", () => {
     expect(found).toEqual([]);
     expect(problems).toEqual([]);
     expect(dialogs).toHaveLength(1);
+  });
+
+  describe("as a staff member", () => {
+    let browser: Browser;
+    let staff: Page;
+
+    beforeAll(async () => {
+      const invited = await api("/v1/staff/invitations", {
+        method: "POST",
+        body: { email: "barista@cafe.fr", role: "staff" },
+      });
+      expect(invited.status).toBe(201);
+      const mail = ((await api("/v1/outbox")).body.messages as { to: string; text: string }[]).find(
+        (m) => m.to === "barista@cafe.fr",
+      );
+      const token = /#token=([A-Za-z0-9_.-]+)/.exec(mail?.text ?? "")?.[1];
+      expect(token).toBeDefined();
+      const accepted = await fetch(`${node.url}/v1/staff/invitations/accept`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ token, password: "a barista's long secret" }),
+      });
+      expect(accepted.status).toBe(200);
+      browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+      staff = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: "en-GB" });
+      staff.setDefaultTimeout(15_000);
+      staff.on("pageerror", (err) => problems.push(`staff page error: ${err.message}`));
+      await staff.goto(`${node.url}/console/sign-in`);
+      await staff.getByTestId("sign-in-email").fill("barista@cafe.fr");
+      await staff.getByTestId("sign-in-password").fill("a barista's long secret");
+      await staff.getByTestId("sign-in-submit").click();
+      await staff.waitForURL(/\/console\/customers$/);
+    }, 60_000);
+
+    afterAll(async () => {
+      await browser?.close();
+    });
+
+    it("reads the programme without a control to change it", async () => {
+      await staff.goto(`${node.url}/console/loyalty/programme`);
+      const form = staff.getByTestId("programme-form");
+      await form.waitFor();
+      expect(await form.getByTestId("programme-point-name").inputValue()).toBe("stars");
+      expect(await form.getByTestId("programme-point-name").isDisabled()).toBe(true);
+      for (const id of ["programme-save", "tier-add", "tier-remove"]) {
+        expect(await staff.getByTestId(id).count(), id).toBe(0);
+      }
+      await staff.getByText("Owners and admins change the programme.").waitFor();
+      expect(await axeNow("loyalty-programme-staff", staff)).toEqual([]);
+    }, 90_000);
+
+    it("drafts a rule and simulates it, but does not publish; the node refuses what is not offered", async () => {
+      await staff.goto(`${node.url}/console/loyalty/rules/coffee`);
+      const edit = staff.getByTestId("rule-editor");
+      await edit.getByTestId("rule-field-points").fill("5");
+      await edit.getByTestId("rule-save").click();
+      await expect
+        .poll(
+          async () =>
+            ((await api("/v1/loyalty/rules/coffee")).body.draft as { version?: number } | null)
+              ?.version,
+        )
+        .toBe(3);
+      await staff.getByTestId("simulate-run").click();
+      await staff.getByTestId("simulation-report").waitFor();
+      await staff.getByTestId("publish-admins-only").waitFor();
+      expect(await staff.getByTestId("publish-submit").count()).toBe(0);
+      expect(await staff.getByTestId("rule-retire").count()).toBe(0);
+      await staff.getByTestId("rule-drop-draft").waitFor();
+      const refused = await staff.evaluate(async () => {
+        const me = await (await fetch("/v1/staff/me")).json();
+        const send = async (method: string, path: string, body: unknown) => {
+          const res = await fetch(path, {
+            method,
+            headers: { "content-type": "application/json", "x-csrf-token": me.csrfToken },
+            body: JSON.stringify(body),
+          });
+          return `${res.status} ${(await res.json()).error?.code}`;
+        };
+        return [
+          await send("POST", "/v1/loyalty/rules/coffee/publish", {}),
+          await send("POST", "/v1/loyalty/rules/coffee/retire", {}),
+          await send("PUT", "/v1/loyalty/programme", { pointName: "beans" }),
+        ];
+      });
+      expect(refused).toEqual(Array(3).fill("403 forbidden"));
+      expect(await axeNow("loyalty-rule-staff", staff)).toEqual([]);
+      expect(problems).toEqual([]);
+    }, 90_000);
   });
 });

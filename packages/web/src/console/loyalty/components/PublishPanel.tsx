@@ -33,8 +33,14 @@ export function PublishPanel(props: { rule: RuleView; unsaved: boolean; canPubli
       </p>
     );
   }
+  if (!props.canPublish) {
+    return (
+      <p className="hint" data-testid="publish-admins-only">
+        {t("loyalty.publish.adminsOnly")}
+      </p>
+    );
+  }
   if (!draft) return <p className="empty-line">{t("loyalty.publish.noDraft")}</p>;
-  if (!props.canPublish) return <p className="hint">{t("loyalty.publish.adminsOnly")}</p>;
 
   const submit = async (e: React.FormEvent) => {
     e.preventDefault();
