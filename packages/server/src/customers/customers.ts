@@ -418,6 +418,25 @@ export class Customers {
   }
 
   /**
+   * The names of these customers of this merchant (a list of many, such as the loyalty members):
+   * by id, null for a customer without one, absent for one not active.
+   */
+  async names(merchantId: string, ids: string[]): Promise<Map<string, string | null>> {
+    const statuses = await this.statuses(merchantId, ids);
+    const active = ids.filter((id) => statuses.get(id) === "active");
+    const found = await Promise.all(
+      active.map(async (id) => {
+        const v = await this.vault.get(merchantId, id, "name").catch((err) => {
+          if (err instanceof VaultError && err.code === "erased") return undefined;
+          throw err;
+        });
+        return [id, typeof v?.value === "string" ? v.value : null] as const;
+      }),
+    );
+    return new Map(found);
+  }
+
+  /**
    * The records merged into this one, and those merged into them, all the way down (their
    * chains end in merge entries of this person).
    */

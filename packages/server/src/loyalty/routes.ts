@@ -9,6 +9,7 @@ import type { Clock } from "../ledger/clock.js";
 import { type DataUse, PurposeHeader } from "../privacy/index.js";
 import { actorOf, can } from "../tenancy/roles.js";
 import { EXPIRY_SWEEP_LIMIT, type Expiry } from "./expiry.js";
+import { liability, listMembers } from "./members.js";
 import { MAX_ORDER_BATCH, OrderInput, type OrderResult, type Orders } from "./orders.js";
 import { customerPoints } from "./points.js";
 import { ProgrammeInput, ProgrammeSchema } from "./programme.js";
@@ -568,6 +569,122 @@ export function loyaltyRoutes(
       const expired = await deps.expiry.sweep(actor, { merchantId: p.merchantId, limit });
       const tiers = await deps.tiers.sweep(actor, { merchantId: p.merchantId, limit });
       return { expired, tiers };
+    },
+  );
+
+  const LiabilityRow = z.object({
+    points: z.number(),
+    available: z.number(),
+    pending: z.number(),
+    value: z.number().describe("minor units, at the programme's point value"),
+    lots: z.number(),
+  });
+
+  app.get(
+    "/v1/loyalty/members",
+    {
+      onRequest: read,
+      schema: {
+        tags,
+        security,
+        summary: "The members: customers given points, most recently awarded first, with balances",
+        description:
+          "Each member's available balance, pending points, debt and lots with points left, as `GET /v1/customers/{id}/points` computes them now. An access record names the customers listed (loyalty and contact data).",
+        headers: z.object({ "patron-purpose": PurposeHeader }),
+        querystring: z.strictObject({
+          cursor: z
+            .string()
+            .regex(/^[1-9][0-9]{0,18}$/, "must be the `next` of the previous page")
+            .optional()
+            .describe("`next` of the previous page"),
+          limit: Limit(200, 50),
+        }),
+        response: {
+          200: z.object({
+            pointName: z.string(),
+            members: z.array(
+              z.object({
+                customerId: z.string(),
+                name: z.string().nullable().describe("null: none, or not an active customer"),
+                status: z.enum(["active", "erased", "merged"]).nullable(),
+                balance: z.number().describe("the available points"),
+                pending: z.number(),
+                debt: z.number(),
+                lots: z.number().describe("lots with points left"),
+                lastAwardedAt: z.string(),
+              }),
+            ),
+            next: z.string().nullable(),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const use = await dataUse.use(req);
+      const page = await listMembers(deps.db, p.merchantId, deps.clock.now(), {
+        limit: req.query.limit,
+        before: req.query.cursor === undefined ? undefined : BigInt(req.query.cursor),
+      });
+      const ids = page.members.map((m) => m.customerId);
+      const [statuses, names, { programme }] = await Promise.all([
+        deps.customers.statuses(p.merchantId, ids),
+        deps.customers.names(p.merchantId, ids),
+        programmes.get(p.merchantId),
+      ]);
+      await dataUse.record(
+        req,
+        use,
+        ids.filter((id) => statuses.get(id) === "active"),
+        ["contact", "loyalty"],
+        "members",
+      );
+      return {
+        pointName: programme.pointName,
+        members: page.members.map((m) => ({
+          ...m,
+          name: names.get(m.customerId) ?? null,
+          status: statuses.get(m.customerId) ?? null,
+        })),
+        next: page.next,
+      };
+    },
+  );
+
+  app.get(
+    "/v1/loyalty/liability",
+    {
+      onRequest: read,
+      schema: {
+        tags,
+        security,
+        summary: "The points outstanding at their value, by the month they expire",
+        description:
+          "Every lot with points left (pending or available), valued at the programme's point value (minor units, rounded half up), grouped by its expiry month in the programme's time zone; lots that do not expire are the row with `month: null`, last. Debt is given apart and is not in the total. No personal data: no access record.",
+        response: {
+          200: z.object({
+            asOf: z.string(),
+            pointName: z.string(),
+            currency: z.string(),
+            valuePer100Points: z.number(),
+            timeZone: z.string(),
+            total: LiabilityRow.extend({ customers: z.number() }),
+            debt: z.object({ points: z.number(), value: z.number(), customers: z.number() }),
+            months: z.array(
+              LiabilityRow.extend({
+                month: z.string().nullable().describe("YYYY-MM; null: lots without expiry"),
+              }),
+            ),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const { programme } = await programmes.get(p.merchantId);
+      return liability(deps.db, p.merchantId, deps.clock.now(), programme);
     },
   );
 

@@ -15,6 +15,13 @@ import { CustomerPage } from "./pages/CustomerPage.js";
 import { CustomersPage } from "./pages/CustomersPage.js";
 import { ImportDetailPage } from "./pages/ImportDetailPage.js";
 import { ImportPage } from "./pages/ImportPage.js";
+import {
+  LoyaltyLiabilityPage,
+  LoyaltyMembersPage,
+  LoyaltyProgrammePage,
+  LoyaltyRulePage,
+  LoyaltyRulesPage,
+} from "./pages/LoyaltyPages.js";
 import { NotFoundPage } from "./pages/NotFoundPage.js";
 import { RequestsPage } from "./pages/RequestsPage.js";
 import { SegmentsPage } from "./pages/SegmentsPage.js";
@@ -73,6 +80,13 @@ export function ConsoleApp() {
                 <Route path="segments" element={<SegmentsPage />} />
                 <Route path="consents" element={<ConsentsPage />} />
                 <Route path="requests" element={<RequestsPage />} />
+                <Route path="loyalty" element={<Navigate to="rules" replace />} />
+                <Route path="loyalty/programme" element={<LoyaltyProgrammePage />} />
+                <Route path="loyalty/rules" element={<LoyaltyRulesPage />} />
+                <Route path="loyalty/rules/new" element={<LoyaltyRulePage />} />
+                <Route path="loyalty/rules/:id" element={<LoyaltyRulePage />} />
+                <Route path="loyalty/members" element={<LoyaltyMembersPage />} />
+                <Route path="loyalty/liability" element={<LoyaltyLiabilityPage />} />
                 <Route path="import" element={<ImportPage />} />
                 <Route path="import/:id" element={<ImportDetailPage />} />
                 <Route path="team" element={<TeamPage />} />

@@ -4,6 +4,9 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { CHANNEL_KINDS, ROLES, STAGES } from "../api/schemas.js";
 import { ATTRIBUTE_TYPES } from "../customers/profile-fields.js";
+import { RULE_STATUSES } from "../loyalty/api.js";
+import { EXPIRY_POLICIES } from "../loyalty/expiry-policies.js";
+import { TEMPLATE_FIELDS, TEMPLATE_IDS } from "../loyalty/rule-forms.js";
 import { RULE_FIELDS } from "../segments/condition.js";
 import { en } from "./en.js";
 import { zhCN } from "./zh-CN.js";
@@ -85,6 +88,18 @@ describe("the console's catalogues", () => {
       ["direction", ["inbound", "outbound"]],
       ["outbox", ["mail", "sms"]],
       ["team.statuses", ["invited", "active", "disabled"]],
+      ["loyalty.rules.status", RULE_STATUSES],
+      ["loyalty.editor.templates", TEMPLATE_IDS],
+      ["loyalty.editor.templateHint", TEMPLATE_IDS],
+      [
+        "loyalty.editor.field",
+        ["name", "description", ...new Set(Object.values(TEMPLATE_FIELDS).flat())],
+      ],
+      ["loyalty.editor.rounding", ["floor", "ceil", "half_up"]],
+      ["loyalty.history.events", ["published", "retired"]],
+      ["loyalty.programme.debtHint", ["recover", "write_off"]],
+      ["loyalty.programme.expiryPolicies", EXPIRY_POLICIES.map((p) => p.id)],
+      ["loyalty.programme.expiryHint", EXPIRY_POLICIES.map((p) => p.id)],
     ];
     for (const [family, members] of families) {
       for (const member of members) {

@@ -1,3 +1,5 @@
+import { loyaltyEn } from "./loyalty.en.js";
+
 // English: the reference catalogue. Every other language has the same keys (its type says so).
 
 export const en = {
@@ -13,6 +15,7 @@ export const en = {
     segments: "Segments",
     consents: "Consents",
     requests: "Requests",
+    loyalty: "Loyalty",
     import: "Import",
     team: "Team & keys",
     breadcrumbs: "Breadcrumbs",
@@ -849,6 +852,7 @@ export const en = {
     noteEmpty: "Say which law or rule requires keeping.",
     yearsInvalid: "From 1 to 30 years.",
   },
+  loyalty: loyaltyEn,
 };
 
 type Shape<T> = { [K in keyof T]: T[K] extends string ? string : Shape<T[K]> };

@@ -1,4 +1,5 @@
 import type { Catalogue } from "./en.js";
+import { loyaltyZhCN } from "./loyalty.zh-CN.js";
 
 // 简体中文: the same keys as en.ts, which the type checks.
 
@@ -15,6 +16,7 @@ export const zhCN: Catalogue = {
     segments: "客户分群",
     consents: "同意",
     requests: "数据请求",
+    loyalty: "会员积分",
     import: "导入",
     team: "团队与密钥",
     breadcrumbs: "导航路径",
@@ -842,4 +844,5 @@ export const zhCN: Catalogue = {
     noteEmpty: "请说明要求保留的法律或规定。",
     yearsInvalid: "1 到 30 年。",
   },
+  loyalty: loyaltyZhCN,
 };

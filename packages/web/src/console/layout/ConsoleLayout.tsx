@@ -11,6 +11,7 @@ const NAV = [
   { to: "/segments", label: "nav.segments" },
   { to: "/consents", label: "nav.consents" },
   { to: "/requests", label: "nav.requests" },
+  { to: "/loyalty", label: "nav.loyalty" },
   { to: "/import", label: "nav.import" },
   { to: "/team", label: "nav.team" },
 ] as const;

@@ -1,0 +1,102 @@
+import { useTranslation } from "react-i18next";
+import { Spinner } from "../../../components/ui.js";
+import { DateTime, useErrorText } from "../../layout/ui.js";
+import type { RuleView } from "../api.js";
+import { useDropDraft, useRetire } from "../hooks/useRules.js";
+
+/**
+ * Every publication and retirement of a rule, with when each held; retiring it (from now) and
+ * dropping its draft.
+ */
+export function RuleHistory(props: {
+  rule: RuleView;
+  canWrite: boolean;
+  canPublish: boolean;
+  onDropped: () => void;
+}) {
+  const { t } = useTranslation();
+  const errorText = useErrorText();
+  const retire = useRetire(props.rule.id);
+  const drop = useDropDraft(props.rule.id);
+  const r = props.rule;
+  const retirable = r.status === "active" || r.status === "scheduled";
+  const error = retire.error ?? drop.error;
+  return (
+    <>
+      {r.history.length === 0 ? (
+        <p className="empty-line">{t("loyalty.history.none")}</p>
+      ) : (
+        <div className="table-wrap">
+          <table className="table" data-testid="rule-history">
+            <thead>
+              <tr>
+                <th scope="col">{t("loyalty.history.event")}</th>
+                <th scope="col">{t("loyalty.rules.column.version")}</th>
+                <th scope="col">{t("loyalty.rules.column.from")}</th>
+                <th scope="col">{t("loyalty.rules.column.until")}</th>
+                <th scope="col">{t("loyalty.history.entry")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {r.history.map((h) => (
+                <tr key={h.entryIndex} data-testid="history-row">
+                  <td data-label={t("loyalty.history.event")}>
+                    {t(`loyalty.history.events.${h.event}`)}
+                    {h.replaced ? (
+                      <span className="muted"> {t("loyalty.history.replaced")}</span>
+                    ) : null}
+                  </td>
+                  <td data-label={t("loyalty.rules.column.version")}>
+                    {t("loyalty.rules.versionN", { version: h.version })}
+                  </td>
+                  <td data-label={t("loyalty.rules.column.from")}>
+                    <DateTime iso={h.effectiveFrom} />
+                  </td>
+                  <td data-label={t("loyalty.rules.column.until")}>
+                    {h.effectiveUntil ? <DateTime iso={h.effectiveUntil} /> : "—"}
+                  </td>
+                  <td data-label={t("loyalty.history.entry")}>
+                    <a href={`/entries/${h.entryIndex}`}>#{h.entryIndex}</a>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {error ? (
+        <p className="field-error" role="alert" data-testid="rule-history-error">
+          {errorText(error).detail}
+        </p>
+      ) : null}
+      <div className="form-actions">
+        {props.canPublish && retirable ? (
+          <button
+            type="button"
+            className="btn btn-danger"
+            disabled={retire.isPending}
+            onClick={() => {
+              if (window.confirm(t("loyalty.history.retireConfirm", { id: r.id }))) {
+                retire.mutate(undefined);
+              }
+            }}
+            data-testid="rule-retire"
+          >
+            {retire.isPending ? <Spinner /> : null} {t("loyalty.history.retire")}
+          </button>
+        ) : null}
+        {props.canWrite && r.draft ? (
+          <button
+            type="button"
+            className="btn btn-ghost"
+            disabled={drop.isPending}
+            onClick={() => drop.mutate(undefined, { onSuccess: props.onDropped })}
+            data-testid="rule-drop-draft"
+          >
+            {t("loyalty.history.dropDraft")}
+          </button>
+        ) : null}
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,122 @@
+import { createColumnHelper, tableFeatures, useTable } from "@tanstack/react-table";
+import { useMemo } from "react";
+import { useTranslation } from "react-i18next";
+import { Link } from "react-router";
+import { DateTime } from "../../layout/ui.js";
+import { useNow } from "../../layout/useNow.js";
+import type { RuleView } from "../api.js";
+import { inForce, ruleName } from "../rule-view.js";
+import { RuleStatusPill } from "./RuleStatusPill.js";
+
+const features = tableFeatures({});
+const helper = createColumnHelper<typeof features, RuleView>();
+
+/** The merchant's rules: drafts, versions in force, scheduled and retired, each to open. */
+export function RuleTable(props: { rules: RuleView[] }) {
+  const { t } = useTranslation();
+  const now = useNow(60_000);
+  const columns = useMemo(
+    () =>
+      helper.columns([
+        helper.display({
+          id: "name",
+          header: () => t("loyalty.rules.column.rule"),
+          cell: (c) => (
+            <span className="cell-stack">
+              <Link
+                to={`/loyalty/rules/${encodeURIComponent(c.row.original.id)}`}
+                data-testid="rule-link"
+              >
+                {ruleName(c.row.original)}
+              </Link>{" "}
+              <code className="muted">{c.row.original.id}</code>
+            </span>
+          ),
+        }),
+        helper.accessor("status", {
+          header: () => t("loyalty.rules.column.status"),
+          cell: (c) => <RuleStatusPill status={c.getValue()} />,
+        }),
+        helper.display({
+          id: "version",
+          header: () => t("loyalty.rules.column.version"),
+          cell: (c) => {
+            const f = inForce(c.row.original, now);
+            return f ? t("loyalty.rules.versionN", { version: f.version }) : "—";
+          },
+        }),
+        helper.display({
+          id: "from",
+          header: () => t("loyalty.rules.column.from"),
+          cell: (c) => {
+            const f = inForce(c.row.original, now);
+            return f ? <DateTime iso={f.effectiveFrom} /> : "—";
+          },
+        }),
+        helper.display({
+          id: "until",
+          header: () => t("loyalty.rules.column.until"),
+          cell: (c) => {
+            const f = inForce(c.row.original, now);
+            if (!f) return "—";
+            return f.effectiveUntil ? <DateTime iso={f.effectiveUntil} /> : t("loyalty.rules.open");
+          },
+        }),
+        helper.display({
+          id: "draft",
+          header: () => t("loyalty.rules.column.draft"),
+          cell: (c) => {
+            const d = c.row.original.draft;
+            return d ? (
+              <span className="cell-stack">
+                {t("loyalty.rules.draftOf", { version: d.version })}{" "}
+                <span className="muted">
+                  <DateTime iso={d.updatedAt} />
+                </span>
+              </span>
+            ) : (
+              "—"
+            );
+          },
+        }),
+      ]),
+    [t, now],
+  );
+  const table = useTable({ features, columns, data: props.rules });
+  const labels: Record<string, string> = {
+    name: t("loyalty.rules.column.rule"),
+    status: t("loyalty.rules.column.status"),
+    version: t("loyalty.rules.column.version"),
+    from: t("loyalty.rules.column.from"),
+    until: t("loyalty.rules.column.until"),
+    draft: t("loyalty.rules.column.draft"),
+  };
+  return (
+    <div className="table-wrap">
+      <table className="table" data-testid="rule-table">
+        <thead>
+          {table.getHeaderGroups().map((group) => (
+            <tr key={group.id}>
+              {group.headers.map((header) => (
+                <th key={header.id} scope="col">
+                  {header.isPlaceholder ? null : <table.FlexRender header={header} />}
+                </th>
+              ))}
+            </tr>
+          ))}
+        </thead>
+        <tbody>
+          {table.getRowModel().rows.map((row) => (
+            <tr key={row.id} data-testid="rule-row" data-rule={row.original.id}>
+              {row.getAllCells().map((cell) => (
+                <td key={cell.id} data-label={labels[cell.column.id]}>
+                  <table.FlexRender cell={cell} />
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
