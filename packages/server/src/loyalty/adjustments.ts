@@ -343,6 +343,7 @@ export class Adjustments {
           remaining: a.points,
           availableAt: ctx.time,
           expiresAt: null,
+          fixedExpiresAt: null,
         }),
       );
       return {

@@ -310,7 +310,13 @@ export class Transfers {
     this.state.stageWallet(
       merchantId,
       to,
-      withLot(receiverWallet, { lot: ctx.index + 1n, remaining: points, ...made }),
+      withLot(receiverWallet, {
+        lot: ctx.index + 1n,
+        remaining: points,
+        ...made,
+        // Renewals never lengthen it past what it was sent with.
+        fixedExpiresAt: made.expiresAt,
+      }),
     );
     if (this.days.committedSize > MAX_DAYS) this.days.clearCommitted();
     this.days.set(key, { points: day.points + points, count: day.count + 1 });

@@ -1,0 +1,246 @@
+import { randomBytes } from "node:crypto";
+import { attachmentCommitment, decodeEntry, type Entry } from "@patron/ledger";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { auditLedger } from "../src/ledger/audit.js";
+import { ManualClock } from "../src/ledger/clock.js";
+import { auditProjections } from "../src/ledger/projections-audit.js";
+import { listEntries } from "../src/ledger/store.js";
+import { addMonths } from "../src/loyalty/expiry.js";
+import { Redemptions } from "../src/loyalty/redemptions.js";
+import { domains, entryAuditorOf, projectors } from "../src/node.js";
+import { backends } from "../src/test-support/backends.js";
+import { ed25519Signer, nonce, type Signer } from "./command-signing.js";
+import { type TestNode, testNode } from "./helpers.js";
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const json = { "content-type": "application/json" };
+
+interface Points {
+  balance: number;
+  pending: number;
+  held: number;
+  debt: number;
+  expired: number;
+  lots: { id: string; remaining: number; expiresAt: string | null; status: string }[];
+}
+
+/**
+ * The seams between the loyalty features built apart (orders and refunds, redemptions,
+ * transfers and adjustments, expiry and tiers): one log exercising them together, where the
+ * balance read, the sequencer's staged wallet (before and after a restart), the projections
+ * rebuilt from the log and the auditor's invariant must all agree.
+ */
+describe.each(backends)("loyalty seams on $name", (backend) => {
+  let t: TestNode;
+  let clock: ManualClock;
+  let origin: string;
+  let merchant: string;
+  let n = 0;
+
+  const call = (method: string, url: string, body?: unknown, headers = t.auth()) =>
+    t.node.app.inject({
+      method: method as "GET",
+      url,
+      headers: { ...(body === undefined ? {} : json), ...headers },
+      ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+    });
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const cmd = (s: Signer, type: string, payload: Record<string, unknown>) =>
+    ({
+      v: 1,
+      type,
+      ledger: origin,
+      actor: s.did,
+      merchant,
+      nonce: nonce(),
+      expires: iso(clock.now() + HOUR),
+      payload,
+    }) as Record<string, never>;
+
+  /** A customer with a key of their own (transfers are signed by the sender). */
+  async function member(): Promise<{ s: Signer; id: string }> {
+    const s = ed25519Signer();
+    const values = { name: "Seam Tester", email: `seam${++n}.${backend.name}@example.org` };
+    const salt = randomBytes(16);
+    const r = await call(
+      "POST",
+      "/v1/commands",
+      {
+        ...s.sign(cmd(s, "customer.join", { attached: attachmentCommitment(salt, values) })),
+        attached: { salt: salt.toString("base64url"), values },
+      },
+      {},
+    );
+    expect(r.statusCode, r.body).toBe(201);
+    return { s, id: (await entry(r.json().entries[0].index)).payload.customerId as string };
+  }
+
+  async function entry(index: number): Promise<Entry & { payload: Record<string, unknown> }> {
+    const [row] = await listEntries(t.node.db, BigInt(index), BigInt(index) + 1n);
+    return decodeEntry((row as { data: Uint8Array }).data) as Entry & {
+      payload: Record<string, unknown>;
+    };
+  }
+
+  /** An order worth `points` (1 point per 1.00). */
+  async function earn(customerId: string, points: number) {
+    const orderId = `SEAM-${++n}`;
+    const r = await call("POST", "/v1/orders", {
+      orderId,
+      customer: { id: customerId },
+      amount: points * 100,
+      currency: "EUR",
+      items: [{ sku: "a", category: "misc", quantity: 1, unitPrice: points * 100 }],
+      channel: "store",
+      occurredAt: iso(clock.now() - 60_000),
+    });
+    expect(r.statusCode, r.body).toBe(201);
+    expect(r.json().points).toBe(points);
+    return { orderId, lot: `l_${r.json().entryIndex + 1}` };
+  }
+
+  const points = async (id: string) =>
+    (await call("GET", `/v1/customers/${id}/points`)).json() as Points;
+  const hold = (customerId: string, pts: number, ttlSeconds = 3600) =>
+    call("POST", "/v1/redemptions", { customerId, points: pts, ttlSeconds });
+  const programme = async (body: unknown) => {
+    const r = await call("PUT", "/v1/loyalty/programme", body);
+    expect(r.statusCode, r.body).toBe(200);
+  };
+  const send = async (from: Signer, to: string, pts: number) => {
+    const r = await call(
+      "POST",
+      "/v1/commands",
+      from.sign(cmd(from, "points.transfer", { to, points: pts })),
+      {},
+    );
+    expect(r.statusCode, r.body).toBe(201);
+  };
+  /** The sequencer forgets what it staged and reads the projections again (a restart). */
+  const restart = () => (t.node.sequencer as unknown as { recover(): Promise<void> }).recover();
+
+  /**
+   * What the balance read says can be spent, the sequencer agrees to: a hold of all of it is
+   * taken (and released again), and one point more is refused.
+   */
+  async function spendableAgrees(customerId: string) {
+    const { balance } = await points(customerId);
+    if (balance > 0) {
+      const h = await hold(customerId, balance);
+      expect(h.statusCode, `a hold of the balance (${balance}): ${h.body}`).toBe(201);
+      const r = await call("POST", `/v1/redemptions/${h.json().id}/release`, {});
+      expect(r.statusCode, r.body).toBe(200);
+    }
+    const more = await hold(customerId, balance + 1);
+    expect(more.statusCode, more.body).toBe(409);
+    expect(more.json().error.code).toBe("insufficient_points");
+    return balance;
+  }
+
+  async function clean() {
+    const projections = await auditProjections(t.node.db, projectors);
+    expect(projections.problems).toEqual([]);
+    const audit = await auditLedger(t.node.db, {
+      origin,
+      verifierKey: t.node.identity.verifierKey,
+      entries: () => entryAuditorOf(domains, origin),
+    });
+    expect(audit.problems).toEqual([]);
+  }
+
+  beforeAll(async () => {
+    clock = new ManualClock(Date.UTC(2026, 0, 5, 9));
+    t = await testNode(backend, { loyaltySweepMs: 86_400_000 }, { clock });
+    origin = t.node.identity.origin;
+    // The tests release lapsed holds themselves.
+    await (Redemptions.of(t.node.sequencer) as Redemptions).stopSweeping();
+    merchant = (await call("GET", "/v1/merchants/me")).json().id;
+    const d = await call("POST", "/v1/loyalty/rules", {
+      id: "base",
+      document: {
+        name: "1 point per 1.00",
+        kind: "earn",
+        condition: true,
+        action: { type: "per_amount", points: 1, per: 100 },
+      },
+    });
+    expect(d.statusCode, d.body).toBe(201);
+    expect((await call("POST", "/v1/loyalty/rules/base/publish")).statusCode).toBe(201);
+    clock.advance(60_000);
+  });
+  afterAll(async () => t?.close());
+
+  it("an order while all of a lot is held: the projections rebuilt from the log apply the hold before the renewal, as the node did", async () => {
+    await programme({ expiry: { policy: "inactivity", months: 1 } });
+    const { id } = await member();
+    const first = await earn(id, 100);
+    const h = await hold(id, 100);
+    expect(h.statusCode, h.body).toBe(201);
+    // The order at the till renews the customer's lots with points left; the held one has none.
+    clock.advance(10 * 60_000);
+    await earn(id, 10);
+    const before = (await points(id)).lots.find((l) => l.id === first.lot);
+    expect(before).toBeUndefined();
+    // Redemptions' changes to the lots are applied in the log's order with the orders' ones:
+    // the rebuild does not renew a lot the hold had emptied first.
+    await clean();
+    const r = await call("POST", `/v1/redemptions/${h.json().id}/release`, {});
+    expect(r.statusCode, r.body).toBe(200);
+    expect(await spendableAgrees(id)).toBe(110);
+    await restart();
+    expect(await spendableAgrees(id)).toBe(110);
+    await clean();
+  });
+
+  it("a lot given back by a release keeps its own expiry, so a later order renews it as the projections do", async () => {
+    await programme({ expiry: { policy: "inactivity", months: 1 } });
+    const { id } = await member();
+    const start = clock.now();
+    await earn(id, 100);
+    // Held in full and released: the lot comes back into the staged wallet.
+    const h = await hold(id, 100);
+    expect(h.statusCode, h.body).toBe(201);
+    expect((await call("POST", `/v1/redemptions/${h.json().id}/release`, {})).statusCode).toBe(200);
+    // An order 20 days on keeps it alive a month from then.
+    clock.set(start + 20 * DAY);
+    await earn(id, 5);
+    const lots = (await points(id)).lots;
+    expect(lots.every((l) => l.expiresAt === iso(addMonths(clock.now(), 1)))).toBe(true);
+    // Past the first month: the renewed lot is spendable by the node as the balance says.
+    clock.set(addMonths(start, 1) + DAY);
+    expect(await spendableAgrees(id)).toBe(105);
+    await restart();
+    expect(await spendableAgrees(id)).toBe(105);
+    await clean();
+  });
+
+  it("points received by transfer keep the expiry they were sent with: the receiver's order does not lengthen it, in the node, the projections and the audit", async () => {
+    await programme({ expiry: { policy: "inactivity", months: 1 } });
+    const alice = await member();
+    const bob = await member();
+    const start = clock.now();
+    await earn(alice.id, 100);
+    clock.advance(DAY);
+    await send(alice.s, bob.id, 100);
+    const received = (await points(bob.id)).lots[0];
+    expect(received?.expiresAt).toBe(iso(addMonths(start, 1)));
+    clock.set(start + 20 * DAY);
+    await earn(bob.id, 7);
+    const lots = (await points(bob.id)).lots;
+    expect(lots.map((l) => l.expiresAt)).toEqual([
+      iso(addMonths(clock.now(), 1)),
+      iso(addMonths(start, 1)),
+    ]);
+    clock.set(addMonths(start, 1) + DAY);
+    expect(await points(bob.id)).toMatchObject({ balance: 7, expired: 100 });
+    expect(await spendableAgrees(bob.id)).toBe(7);
+    await restart();
+    expect(await spendableAgrees(bob.id)).toBe(7);
+    await clean();
+    const swept = await call("POST", "/v1/loyalty/sweep");
+    expect(swept.statusCode, swept.body).toBe(200);
+    expect(await points(bob.id)).toMatchObject({ balance: 7, expired: 0 });
+    await clean();
+  });
+});
