@@ -243,4 +243,101 @@ describe.each(backends)("loyalty seams on $name", (backend) => {
     expect(await points(bob.id)).toMatchObject({ balance: 7, expired: 0 });
     await clean();
   });
+
+  it("a hold on a lot that expires while held: the held points are the hold's until it closes; released (or lapsed) they expire with their lot, in the read, the sweep, a restart and the audit", async () => {
+    await programme({ expiry: { policy: "fixed", months: 1 } });
+    const { id } = await member();
+    const start = clock.now();
+    await earn(id, 100);
+    const end = addMonths(start, 1);
+    clock.set(end - HOUR);
+    const released = (await hold(id, 60, 3 * 3600)).json();
+    const lapsing = (await hold(id, 30, 3 * 3600)).json();
+    const captured = (await hold(id, 10, 3 * 3600)).json();
+    expect(await points(id)).toMatchObject({ balance: 0, held: 100, expired: 0 });
+
+    // The lot expires: nothing was left in it, so the sweep has nothing to write off.
+    clock.set(end + HOUR);
+    expect(await points(id)).toMatchObject({ balance: 0, held: 100, expired: 0 });
+    const none = await call("POST", "/v1/loyalty/sweep");
+    expect(none.json().expired).toMatchObject({ customers: 0, points: 0 });
+    // Held points can still be captured at the till until the hold's own timeout.
+    const cap = await call("POST", "/v1/redemptions/capture", { code: captured.code });
+    expect(cap.statusCode, cap.body).toBe(200);
+    await restart();
+    // A release gives its points back to their lot, which has expired: expired, not balance.
+    const r = await call("POST", `/v1/redemptions/${released.id}/release`, {});
+    expect(r.statusCode, r.body).toBe(200);
+    expect(await points(id)).toMatchObject({ balance: 0, held: 30, expired: 60 });
+    expect(await spendableAgrees(id)).toBe(0);
+    // The other lapses: read as expired points at once, written off once its release is.
+    clock.set(end + 2 * HOUR);
+    expect(await points(id)).toMatchObject({ balance: 0, held: 0, expired: 90 });
+    const first = await call("POST", "/v1/loyalty/sweep");
+    expect(first.json().expired).toMatchObject({ customers: 1, points: 60 });
+    await clean();
+    expect(await (Redemptions.of(t.node.sequencer) as Redemptions).sweep()).toBeGreaterThan(0);
+    expect(await call("GET", `/v1/redemptions/${lapsing.id}`)).toMatchObject({ statusCode: 200 });
+    const second = await call("POST", "/v1/loyalty/sweep");
+    expect(second.json().expired).toMatchObject({ customers: 1, points: 30 });
+    expect(await points(id)).toMatchObject({ balance: 0, held: 0, expired: 0, debt: 0 });
+    await restart();
+    expect(await spendableAgrees(id)).toBe(0);
+    await clean();
+  });
+
+  it("debt across the features: a refund after the points were sent away is owed; a release repays it before the lots; a credit does not; a debit takes only what is available; the next order repays the rest", async () => {
+    await programme({ expiry: { policy: "none" }, debtPolicy: "recover" });
+    const alice = await member();
+    const bob = await member();
+    const o = await earn(alice.id, 100);
+    await send(alice.s, bob.id, 70);
+    const h = await hold(alice.id, 30);
+    expect(h.statusCode, h.body).toBe(201);
+    // The order is refunded: its lot is empty (70 sent, 30 held), so all 100 are owed.
+    const refund = await call("POST", `/v1/orders/${o.orderId}/refund`, {});
+    expect(refund.statusCode, refund.body).toBe(201);
+    expect(refund.json()).toMatchObject({ reversed: 100, debt: 100 });
+    expect(await points(alice.id)).toMatchObject({ balance: 0, held: 30, debt: 100 });
+    // The receiver keeps what was sent: their lot is theirs.
+    expect(await points(bob.id)).toMatchObject({ balance: 70, debt: 0 });
+    // The release repays 30 of the debt, giving nothing back to the lot.
+    const r = await call("POST", `/v1/redemptions/${h.json().id}/release`, {});
+    expect(r.statusCode, r.body).toBe(200);
+    expect(await points(alice.id)).toMatchObject({ balance: 0, held: 0, debt: 70 });
+    // A credit by staff makes a lot of its own; the debt stays (only earnings repay it).
+    const credit = await call("POST", "/v1/loyalty/adjustments", {
+      customerId: alice.id,
+      direction: "credit",
+      points: 20,
+      reason: "goodwill",
+      note: "seam test",
+    });
+    expect(credit.statusCode, credit.body).toBe(201);
+    expect(await points(alice.id)).toMatchObject({ balance: 20, debt: 70 });
+    // A debit beyond what is available is refused, writing nothing; within it, it applies.
+    const over = await call("POST", "/v1/loyalty/adjustments", {
+      customerId: alice.id,
+      direction: "debit",
+      points: 21,
+      reason: "correction",
+      note: "seam test",
+    });
+    expect(over.statusCode, over.body).toBe(409);
+    expect(over.json().error.code).toBe("insufficient_points");
+    const debit = await call("POST", "/v1/loyalty/adjustments", {
+      customerId: alice.id,
+      direction: "debit",
+      points: 5,
+      reason: "correction",
+      note: "seam test",
+    });
+    expect(debit.statusCode, debit.body).toBe(201);
+    await earn(alice.id, 80);
+    expect(await points(alice.id)).toMatchObject({ balance: 25, debt: 0 });
+    await restart();
+    expect(await spendableAgrees(alice.id)).toBe(25);
+    expect(await spendableAgrees(bob.id)).toBe(70);
+    await clean();
+  });
 });
