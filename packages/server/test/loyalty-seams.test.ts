@@ -117,6 +117,14 @@ describe.each(backends)("loyalty seams on $name", (backend) => {
     );
     expect(r.statusCode, r.body).toBe(201);
   };
+  /** The points the customer's points.expired entries wrote off. */
+  const writtenOff = async (customerId: string) => {
+    const { rows } = await t.node.db.query<{ n: string | number }>(
+      "SELECT coalesce(sum(points), 0) AS n FROM loyalty_expiries WHERE customer_id = $1",
+      [customerId],
+    );
+    return Number(rows[0]?.n);
+  };
   /** The sequencer forgets what it staged and reads the projections again (a restart). */
   const restart = () => (t.node.sequencer as unknown as { recover(): Promise<void> }).recover();
 
@@ -259,8 +267,8 @@ describe.each(backends)("loyalty seams on $name", (backend) => {
     // The lot expires: nothing was left in it, so the sweep has nothing to write off.
     clock.set(end + HOUR);
     expect(await points(id)).toMatchObject({ balance: 0, held: 100, expired: 0 });
-    const none = await call("POST", "/v1/loyalty/sweep");
-    expect(none.json().expired).toMatchObject({ customers: 0, points: 0 });
+    expect((await call("POST", "/v1/loyalty/sweep")).statusCode).toBe(200);
+    expect(await writtenOff(id)).toBe(0);
     // Held points can still be captured at the till until the hold's own timeout.
     const cap = await call("POST", "/v1/redemptions/capture", { code: captured.code });
     expect(cap.statusCode, cap.body).toBe(200);
@@ -273,13 +281,12 @@ describe.each(backends)("loyalty seams on $name", (backend) => {
     // The other lapses: read as expired points at once, written off once its release is.
     clock.set(end + 2 * HOUR);
     expect(await points(id)).toMatchObject({ balance: 0, held: 0, expired: 90 });
-    const first = await call("POST", "/v1/loyalty/sweep");
-    expect(first.json().expired).toMatchObject({ customers: 1, points: 60 });
-    await clean();
-    expect(await (Redemptions.of(t.node.sequencer) as Redemptions).sweep()).toBeGreaterThan(0);
-    expect(await call("GET", `/v1/redemptions/${lapsing.id}`)).toMatchObject({ statusCode: 200 });
-    const second = await call("POST", "/v1/loyalty/sweep");
-    expect(second.json().expired).toMatchObject({ customers: 1, points: 30 });
+    // The expiry sweep writes the lapsed hold's release first, then writes off all 90.
+    expect((await call("POST", "/v1/loyalty/sweep")).statusCode).toBe(200);
+    expect(await writtenOff(id)).toBe(90);
+    const gone = await call("GET", `/v1/redemptions/${lapsing.id}`);
+    expect(gone.json()).toMatchObject({ status: "expired" });
+    expect(gone.json().closedEntry).not.toBeNull();
     expect(await points(id)).toMatchObject({ balance: 0, held: 0, expired: 0, debt: 0 });
     await restart();
     expect(await spendableAgrees(id)).toBe(0);
@@ -338,6 +345,45 @@ describe.each(backends)("loyalty seams on $name", (backend) => {
     await restart();
     expect(await spendableAgrees(alice.id)).toBe(25);
     expect(await spendableAgrees(bob.id)).toBe(70);
+    await clean();
+  });
+
+  it("a hold that lapsed gives its points back before a transfer, a debit or a refund spends them, as the balance read already shows", async () => {
+    await programme({ expiry: { policy: "none" } });
+    const alice = await member();
+    const bob = await member();
+    const o = await earn(alice.id, 100);
+    const lapse = async (pts: number) => {
+      expect((await hold(alice.id, pts, 60)).statusCode).toBe(201);
+      clock.advance(2 * 60_000);
+      expect(await points(alice.id)).toMatchObject({ balance: pts, held: 0 });
+    };
+    // A transfer of what the read shows.
+    await lapse(100);
+    await send(alice.s, bob.id, 40);
+    await lapse(60);
+    // A debit of what the read shows.
+    const debit = await call("POST", "/v1/loyalty/adjustments", {
+      customerId: alice.id,
+      direction: "debit",
+      points: 60,
+      reason: "correction",
+      note: "seam test",
+    });
+    expect(debit.statusCode, debit.body).toBe(201);
+    expect(await points(alice.id)).toMatchObject({ balance: 0, held: 0, debt: 0 });
+    await earn(alice.id, 50);
+    expect((await hold(alice.id, 50, 60)).statusCode).toBe(201);
+    clock.advance(2 * 60_000);
+    // A refund of the first order: its lot is empty, so 100 are owed, less nothing lapsed.
+    const refund = await call("POST", `/v1/orders/${o.orderId}/refund`, {});
+    expect(refund.statusCode, refund.body).toBe(201);
+    // The lapsed hold was released before: the reversal took the 50 from the lots.
+    expect(refund.json()).toMatchObject({ reversed: 100, debt: 50 });
+    expect(await points(alice.id)).toMatchObject({ balance: 0, held: 0, debt: 50 });
+    await restart();
+    expect(await spendableAgrees(alice.id)).toBe(0);
+    expect(await spendableAgrees(bob.id)).toBe(40);
     await clean();
   });
 });

@@ -82,6 +82,8 @@ export const loyaltyDomain: Domain = {
       state,
       redemptionState,
     );
+    // Transfers, debits, refunds and the expiry sweep release lapsed holds first, as holds do.
+    state.releaseLapsed = (merchantId, customerId) => redemptions.sweep(merchantId, customerId);
     const transfers = new Transfers(ctx.db, ctx.sequencer, customers, ctx.vault, state);
     const adjustments = new Adjustments(ctx.db, ctx.sequencer, customers, ctx.vault, state);
     // The customer's export (Art. 15/20) holds their points and lots.

@@ -219,6 +219,8 @@ export class Transfers {
       message = values.data.message;
     }
     if ((await this.customers.status(merchantId, to)) !== "active") throw noRecipient(to);
+    // The sender's holds that lapsed give their points back first (reads count them already).
+    await this.state.releaseLapsed(merchantId, sender);
     // Refused before anything is queued; checked again in the sequencer's order.
     const { programme } = await this.state.programme(merchantId, false);
     if (!programme.transfers.allowed) throw transferRefusal(programme, points, ZERO) as ApiError;
