@@ -56,7 +56,7 @@ export const loyaltyDomain: Domain = {
     ...transferEntryTypes,
     ...adjustmentEntryTypes,
   ],
-  // After the orders' projector: a lot exists before a hold takes from it.
+  // Its rows and stock; holds' and releases' lot changes are the orders projector's.
   projectors: [...loyaltyProjectors, redemptionsProjector],
   audit: loyaltyAuditor,
   start: (context) => {

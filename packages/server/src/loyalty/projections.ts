@@ -90,6 +90,9 @@ export const ruleEventsProjector: Projector = {
 /**
  * loyalty_orders, loyalty_awards and loyalty_lots: an order's row from its order.recorded
  * entry, completed by its points.awarded entry, which also writes its awards and its lot.
+ * Every entry that changes loyalty_lots or loyalty_debts is projected here, in the log's order
+ * (refunds, expiry, transfers, adjustments, holds and releases): an order's renewal touches only
+ * lots with points left, so it must see every change before it, whatever the batch.
  */
 export const ordersProjector: Projector = {
   types: [
