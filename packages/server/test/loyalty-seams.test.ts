@@ -4,8 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditLedger } from "../src/ledger/audit.js";
 import { ManualClock } from "../src/ledger/clock.js";
 import { auditProjections } from "../src/ledger/projections-audit.js";
+import type { CommittedEntry } from "../src/ledger/sequencer.js";
 import { listEntries } from "../src/ledger/store.js";
 import { addMonths } from "../src/loyalty/expiry.js";
+import { loyaltyProjectors } from "../src/loyalty/projections.js";
+import { redemptionsProjector } from "../src/loyalty/redemption-projections.js";
 import { Redemptions } from "../src/loyalty/redemptions.js";
 import { domains, entryAuditorOf, projectors } from "../src/node.js";
 import { backends } from "../src/test-support/backends.js";
@@ -24,6 +27,53 @@ interface Points {
   expired: number;
   lots: { id: string; remaining: number; expiresAt: string | null; status: string }[];
 }
+
+describe("projecting one batch", () => {
+  const at = (index: number, type: string, payload: Record<string, unknown>) =>
+    ({
+      index: BigInt(index),
+      entry: { type, payload, time: "2026-01-05T09:00:00.000Z", actor: "x" },
+      data: new Uint8Array(),
+      leafHash: new Uint8Array(),
+    }) as unknown as CommittedEntry;
+
+  it("applies a hold's take from a lot before a later order's renewal, and a release's after it, in log order", () => {
+    const batch = [
+      at(10, "redemption.held", {
+        merchantId: "m",
+        customerId: "c",
+        redemptionId: "rd_1",
+        reward: null,
+        taken: [{ lot: 8, points: 100 }],
+      }),
+      at(11, "points.awarded", {
+        merchantId: "m",
+        customerId: "c",
+        orderId: "o",
+        points: 0,
+        awards: [],
+        context: {},
+        lot: null,
+        activeUntil: "2026-02-05T09:00:00.000Z",
+      }),
+      at(12, "redemption.released", {
+        merchantId: "m",
+        customerId: "c",
+        redemptionId: "rd_1",
+        reward: null,
+        returned: [{ lot: 8, points: 100 }],
+      }),
+    ];
+    // The sequencer runs each projector over the batch's entries of its types, in its order.
+    const lots = [...loyaltyProjectors, redemptionsProjector]
+      .flatMap((p) =>
+        p.statements(batch.filter((e) => p.types === "*" || p.types.includes(e.entry.type))),
+      )
+      .filter((st) => /UPDATE loyalty_lots/.test(st.sql))
+      .map((st) => (/expires_at = CASE/.test(st.sql) ? "renew" : String(st.params?.[1])));
+    expect(lots).toEqual(["-100", "renew", "100"]);
+  });
+});
 
 /**
  * The seams between the loyalty features built apart (orders and refunds, redemptions,
