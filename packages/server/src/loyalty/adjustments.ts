@@ -186,6 +186,10 @@ export class Adjustments {
         payload: (ctx) => ({ ...applied, request: Number(ctx.index) - 1 }) as unknown as JsonValue,
       });
     }
+    // A debit: the customer's holds that lapsed give their points back first.
+    if (input.direction === "debit" && !pending) {
+      await this.state.releaseLapsed(merchantId, customerId);
+    }
     let committed: CommittedEntry[];
     try {
       committed = await this.sequencer.execute(
@@ -278,6 +282,9 @@ export class Adjustments {
       },
     ];
     if (approve) {
+      if (before.direction === "debit") {
+        await this.state.releaseLapsed(merchantId, before.customerId);
+      }
       entries.push({
         type: POINTS_ADJUSTED,
         actor,
@@ -343,6 +350,7 @@ export class Adjustments {
           remaining: a.points,
           availableAt: ctx.time,
           expiresAt: null,
+          fixedExpiresAt: null,
         }),
       );
       return {

@@ -56,7 +56,7 @@ export const loyaltyDomain: Domain = {
     ...transferEntryTypes,
     ...adjustmentEntryTypes,
   ],
-  // After the orders' projector: a lot exists before a hold takes from it.
+  // Its rows and stock; holds' and releases' lot changes are the orders projector's.
   projectors: [...loyaltyProjectors, redemptionsProjector],
   audit: loyaltyAuditor,
   start: (context) => {
@@ -82,6 +82,8 @@ export const loyaltyDomain: Domain = {
       state,
       redemptionState,
     );
+    // Transfers, debits, refunds and the expiry sweep release lapsed holds first, as holds do.
+    state.releaseLapsed = (merchantId, customerId) => redemptions.sweep(merchantId, customerId);
     const transfers = new Transfers(ctx.db, ctx.sequencer, customers, ctx.vault, state);
     const adjustments = new Adjustments(ctx.db, ctx.sequencer, customers, ctx.vault, state);
     // The customer's export (Art. 15/20) holds their points and lots.

@@ -29,6 +29,8 @@ export interface AuditedLot {
   remaining: number;
   availableAt: number;
   expiresAt: number | null;
+  /** Its own expiry, which renewals never push past (received: what it was sent with). */
+  fixedExpiresAt?: number | null;
 }
 
 /** The totals the points invariant is checked with; transfers and adjustments add theirs. */
@@ -265,7 +267,11 @@ export class MovesAuditor {
         "its lot is not the points sent, available and expiring as the programme and the lots taken say",
       );
     }
-    this.d.lots(p.merchantId, p.customerId).set(index, { ...recorded, remaining: p.lot.points });
+    this.d.lots(p.merchantId, p.customerId).set(index, {
+      ...recorded,
+      remaining: p.lot.points,
+      fixedExpiresAt: recorded.expiresAt,
+    });
     this.d.totals.received += p.points;
   }
 
@@ -348,6 +354,7 @@ export class MovesAuditor {
           remaining: p.lot.points,
           availableAt: Date.parse(p.lot.availableAt),
           expiresAt: p.lot.expiresAt === null ? null : Date.parse(p.lot.expiresAt),
+          fixedExpiresAt: null,
         });
       }
       this.d.totals.credited += p.points;

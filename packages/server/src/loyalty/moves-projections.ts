@@ -23,9 +23,11 @@ const lotInsert = (
   sourceId: string,
   lot: { points: number; availableAt: string; expiresAt: string | null },
 ): Statement => ({
+  // Its own expiry is the one it is made with: an order's renewal (inactivity policy) never
+  // pushes a received lot past what it was sent with, as the node's wallet and the auditor say.
   sql: `INSERT INTO loyalty_lots (entry_idx, merchant_id, customer_id, source, source_id,
-     points, remaining, created_at, available_at, expires_at)
-   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+     points, remaining, created_at, available_at, expires_at, fixed_expires_at)
+   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
   params: [
     e.index.toString(),
     p.merchantId,

@@ -22,6 +22,7 @@ import {
   type TierChangedPayload,
 } from "./entries.js";
 import { MOVE_TABLES, MOVE_TYPES, moveStatements } from "./moves-projections.js";
+import { REDEMPTION_LOT_TYPES, redemptionLotStatements } from "./redemption-projections.js";
 
 /** loyalty_programmes: each merchant's latest programme.set. */
 export const programmesProjector: Projector = {
@@ -89,6 +90,9 @@ export const ruleEventsProjector: Projector = {
 /**
  * loyalty_orders, loyalty_awards and loyalty_lots: an order's row from its order.recorded
  * entry, completed by its points.awarded entry, which also writes its awards and its lot.
+ * Every entry that changes loyalty_lots or loyalty_debts is projected here, in the log's order
+ * (refunds, expiry, transfers, adjustments, holds and releases): an order's renewal touches only
+ * lots with points left, so it must see every change before it, whatever the batch.
  */
 export const ordersProjector: Projector = {
   types: [
@@ -98,6 +102,7 @@ export const ordersProjector: Projector = {
     POINTS_REVERSED,
     POINTS_EXPIRED,
     ...MOVE_TYPES,
+    ...REDEMPTION_LOT_TYPES,
   ],
   tables: [
     "loyalty_orders",
@@ -113,6 +118,9 @@ export const ordersProjector: Projector = {
       // Transfers and adjustments (moves-projections.ts): in the log's order with the rest.
       const moved = moveStatements(e);
       if (moved) return moved;
+      // Holds and releases (the redemptions projector writes their own rows).
+      const held = redemptionLotStatements(e);
+      if (held) return held;
       const idx = e.index.toString();
       const time = e.entry.time;
       if (e.entry.type === ORDER_REFUNDED) return refundStatements(e);

@@ -23,10 +23,38 @@ const stockChange = (merchantId: string, rewardId: string, by: number): Statemen
 });
 
 /**
- * loyalty_rewards and loyalty_redemptions, and the lots holds take from and releases give back
- * to (loyalty_lots.remaining is what is neither spent nor held). loyalty_lots is the orders
- * projector's table: this one comes after it, so a lot exists before a hold changes it, and
- * its changes are additions, which commute with the reversals'.
+ * The lots a hold takes from and a release gives back to (loyalty_lots.remaining is what is
+ * neither spent nor held), and the debt a release repays. The orders projector applies them,
+ * with every other change of loyalty_lots and loyalty_debts, in the log's order: an order's
+ * renewal (inactivity policy) touches only lots with points left, so a hold that emptied a lot
+ * before it, in the same batch or the same page of a rebuild, must be applied first.
+ */
+export function redemptionLotStatements(e: CommittedEntry): Statement[] | undefined {
+  if (e.entry.type === REDEMPTION_HELD) {
+    const p = e.entry.payload as unknown as RedemptionHeldPayload;
+    return p.taken.map((t) => lotChange(t.lot, -t.points));
+  }
+  if (e.entry.type === REDEMPTION_RELEASED) {
+    const p = e.entry.payload as unknown as RedemptionReleasedPayload;
+    const out = p.returned.map((t) => lotChange(t.lot, t.points));
+    if (p.debtRepaid) {
+      out.push({
+        sql: `INSERT INTO loyalty_debts (merchant_id, customer_id, debt) VALUES ($1, $2, $3)
+         ON CONFLICT (merchant_id, customer_id) DO UPDATE SET debt = loyalty_debts.debt + $3`,
+        params: [p.merchantId, p.customerId, String(-p.debtRepaid)],
+      });
+    }
+    return out;
+  }
+  return undefined;
+}
+
+/** The redemption entries that change lots (and debt): the orders projector reads them too. */
+export const REDEMPTION_LOT_TYPES = [REDEMPTION_HELD, REDEMPTION_RELEASED] as const;
+
+/**
+ * loyalty_rewards and loyalty_redemptions, and the stock holds and releases change; their
+ * changes to the lots are the orders projector's (`redemptionLotStatements`).
  */
 export const redemptionsProjector: Projector = {
   types: [REWARD_SET, REDEMPTION_HELD, REDEMPTION_CAPTURED, REDEMPTION_RELEASED],
@@ -88,7 +116,6 @@ export const redemptionsProjector: Projector = {
                 time,
               ],
             },
-            ...p.taken.map((t) => lotChange(t.lot, -t.points)),
           ];
           if (p.reward) out.push(stockChange(p.merchantId, p.reward.id, -1));
           return out;
@@ -113,17 +140,8 @@ export const redemptionsProjector: Projector = {
                WHERE merchant_id = $1 AND redemption_id = $2`,
               params: [p.merchantId, p.redemptionId, p.reason, idx, time],
             },
-            ...p.returned.map((t) => lotChange(t.lot, t.points)),
           ];
           if (p.reward) out.push(stockChange(p.merchantId, p.reward.id, 1));
-          if (p.debtRepaid) {
-            // Additive, like the orders projector's debt changes, so the two commute.
-            out.push({
-              sql: `INSERT INTO loyalty_debts (merchant_id, customer_id, debt) VALUES ($1, $2, $3)
-               ON CONFLICT (merchant_id, customer_id) DO UPDATE SET debt = loyalty_debts.debt + $3`,
-              params: [p.merchantId, p.customerId, String(-p.debtRepaid)],
-            });
-          }
           return out;
         }
         default:

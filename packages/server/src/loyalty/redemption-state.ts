@@ -7,6 +7,8 @@ import type { Take } from "./lots.js";
 export interface HeldTake extends Take {
   availableAt: number;
   expiresAt: number | null;
+  /** The lot's own expiry, which renewals never push past (see WalletLot). */
+  fixedExpiresAt: number | null;
 }
 
 import type { RewardRecord } from "./redemption-entries.js";
@@ -65,7 +67,12 @@ const holdOf = (r: HoldRow): HoldState => ({
   expiresAt: new Date(r.expires_at).getTime(),
   status: r.status,
   held: BigInt(r.held_idx),
-  taken: parsed<Take[]>(r.taken).map((t) => ({ ...t, availableAt: 0, expiresAt: null })),
+  taken: parsed<Take[]>(r.taken).map((t) => ({
+    ...t,
+    availableAt: 0,
+    expiresAt: null,
+    fixedExpiresAt: null,
+  })),
 });
 
 /** Most values of each kind kept in memory; past it the committed ones are read again. */
@@ -117,8 +124,9 @@ export class RedemptionState {
       entry_idx: string | number;
       available_at: string | Date;
       expires_at: string | Date | null;
+      fixed_expires_at: string | Date | null;
     }>(
-      `SELECT entry_idx, available_at, expires_at FROM loyalty_lots
+      `SELECT entry_idx, available_at, expires_at, fixed_expires_at FROM loyalty_lots
        WHERE merchant_id = $1 AND entry_idx = ANY($2::bigint[])`,
       [merchantId, h.taken.map((t) => String(t.lot))],
     );
@@ -127,6 +135,8 @@ export class RedemptionState {
       if (!l) throw new Error(`redemption ${id} took from lot ${t.lot}, which has no row`);
       t.availableAt = new Date(l.available_at).getTime();
       t.expiresAt = l.expires_at === null ? null : new Date(l.expires_at).getTime();
+      t.fixedExpiresAt =
+        l.fixed_expires_at === null ? null : new Date(l.fixed_expires_at).getTime();
     }
     if (this.holds.committedSize > MAX_KEPT) this.holds.clearCommitted();
     if (!this.holds.hasCommitted(k)) this.holds.load(k, h);

@@ -369,7 +369,14 @@ export class Redemptions {
         this.loyalty.stageWallet(merchantId, customerId, t.wallet);
         const taken: HeldTake[] = t.taken.map((x) => {
           const l = wallet.lots.find((w) => w.lot === BigInt(x.lot));
-          return { ...x, availableAt: l?.availableAt ?? 0, expiresAt: l?.expiresAt ?? null };
+          return {
+            ...x,
+            availableAt: l?.availableAt ?? 0,
+            expiresAt: l?.expiresAt ?? null,
+            // Absent: the same as its expiry (WalletLot).
+            fixedExpiresAt:
+              l?.fixedExpiresAt === undefined ? (l?.expiresAt ?? null) : l.fixedExpiresAt,
+          };
         });
         const expiresAt = ctx.time + (input.ttlSeconds ?? DEFAULT_HOLD_SECONDS) * 1000;
         this.state.stageHold(merchantId, {
@@ -716,6 +723,7 @@ export function giveBack(wallet: Wallet, taken: readonly HeldTake[]): Wallet {
         remaining: t.points,
         availableAt: t.availableAt,
         expiresAt: t.expiresAt,
+        fixedExpiresAt: t.fixedExpiresAt,
       });
     }
   }

@@ -104,6 +104,9 @@ export class Refunds {
     const known = await this.state.order(merchantId, orderId);
     if (!known) throw new ApiError(404, "not_found", `order ${orderId} not found`);
     const who = [{ customer: known.customerId }, { merchant: merchantId }];
+    // Holds that lapsed give their points back first, so the reversal takes from the lots the
+    // reads show rather than recording a debt the release would repay at once.
+    await this.state.releaseLapsed(merchantId, known.customerId);
     let refunded: OrderRefundedPayload | undefined;
     let reversed: Omit<PointsReversedPayload, "refund"> | undefined;
     let entries: CommittedEntry[];

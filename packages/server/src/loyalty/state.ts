@@ -69,6 +69,13 @@ export class LoyaltyState {
   private readonly orders: StagedMap<string, OrderState>;
   private readonly tiers: StagedMap<string, TierAccount>;
 
+  /**
+   * Writes the release of the holds that lapsed (of a merchant, or one customer), so their
+   * points are in the lots again before a path spends or expires them, as every read already
+   * counts them. Set by the redemptions (index.ts); a no-op without them.
+   */
+  releaseLapsed: (merchantId?: string, customerId?: string) => Promise<unknown> = async () => {};
+
   constructor(
     private readonly db: Queryable,
     sequencer: Sequencer,

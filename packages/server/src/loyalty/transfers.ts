@@ -219,6 +219,8 @@ export class Transfers {
       message = values.data.message;
     }
     if ((await this.customers.status(merchantId, to)) !== "active") throw noRecipient(to);
+    // The sender's holds that lapsed give their points back first (reads count them already).
+    await this.state.releaseLapsed(merchantId, sender);
     // Refused before anything is queued; checked again in the sequencer's order.
     const { programme } = await this.state.programme(merchantId, false);
     if (!programme.transfers.allowed) throw transferRefusal(programme, points, ZERO) as ApiError;
@@ -310,7 +312,13 @@ export class Transfers {
     this.state.stageWallet(
       merchantId,
       to,
-      withLot(receiverWallet, { lot: ctx.index + 1n, remaining: points, ...made }),
+      withLot(receiverWallet, {
+        lot: ctx.index + 1n,
+        remaining: points,
+        ...made,
+        // Renewals never lengthen it past what it was sent with.
+        fixedExpiresAt: made.expiresAt,
+      }),
     );
     if (this.days.committedSize > MAX_DAYS) this.days.clearCommitted();
     this.days.set(key, { points: day.points + points, count: day.count + 1 });
