@@ -8,7 +8,10 @@
  *   --quick              small sizes (about 2 minutes; the full run takes about 5)
  *   --only a,b           run only these sections: write, http, proofs, erc20, anchoring,
  *                        commands (signed commands: verifications per core, Ed25519 and
- *                        passkeys, and end to end over HTTP; bench/commands.ts)
+ *                        passkeys, and end to end over HTTP; bench/commands.ts),
+ *                        transfers (loyalty: signed points.transfer over HTTP against ERC-20
+ *                        with 32 in flight, redemption hold/capture latency;
+ *                        bench/loyalty-transfers.ts)
  *   --skip a,b           run all sections but these
  *   --proof-size N       tree size for the proof benchmark (default 1,000,000; quick 100,000)
  *   --entries N          entries per write benchmark, both backends (default 30,000 on PGlite
@@ -57,7 +60,15 @@ import {
   tsWorker,
 } from "./lib.js";
 
-const SECTIONS = ["write", "http", "proofs", "erc20", "anchoring", "commands"] as const;
+const SECTIONS = [
+  "write",
+  "http",
+  "proofs",
+  "erc20",
+  "anchoring",
+  "commands",
+  "transfers",
+] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values: args } = parseArgs({
@@ -818,6 +829,15 @@ async function main() {
     extra.signedCommands = c.details;
     Object.assign(commandRatios, c.ratios);
     commandTargets.push(...c.targets);
+  }
+  if (runs("transfers")) {
+    const { benchLoyaltyTransfers } = await import("./loyalty-transfers.js");
+    log("loyalty: signed transfers over HTTP against ERC-20, redemption hold and capture");
+    const l = await benchLoyaltyTransfers({ quick, backends, pgUrl, meter: cpuMeter, log });
+    rows.push(...l.rows);
+    extra.loyaltyTransfers = l.details;
+    Object.assign(commandRatios, l.ratios);
+    commandTargets.push(...l.targets);
   }
   load.end = loadavg();
 
