@@ -10,7 +10,9 @@
  *                        commands (signed commands: verifications per core, Ed25519 and
  *                        passkeys, and end to end over HTTP; bench/commands.ts), loyalty
  *                        (orders earned with 5 rules beside attestations, and simulating a rule
- *                        set; bench/loyalty.ts)
+ *                        set; bench/loyalty.ts), transfers (loyalty: signed points.transfer over
+ *                        HTTP against ERC-20 with 32 in flight, redemption hold/capture latency;
+ *                        bench/loyalty-transfers.ts)
  *   --simulate-orders N  orders the loyalty simulation runs over (default 1,000,000 on
  *                        PostgreSQL, 200,000 on PGlite; quick 100,000 and 20,000)
  *   --skip a,b           run all sections but these
@@ -61,7 +63,16 @@ import {
   tsWorker,
 } from "./lib.js";
 
-const SECTIONS = ["write", "http", "proofs", "erc20", "anchoring", "commands", "loyalty"] as const;
+const SECTIONS = [
+  "write",
+  "http",
+  "proofs",
+  "erc20",
+  "anchoring",
+  "commands",
+  "loyalty",
+  "transfers",
+] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values: args } = parseArgs({
@@ -838,6 +849,15 @@ async function main() {
     rows.push(...l.rows);
     commandTables.push(...l.tables);
     extra.loyalty = l.details;
+    Object.assign(commandRatios, l.ratios);
+    commandTargets.push(...l.targets);
+  }
+  if (runs("transfers")) {
+    const { benchLoyaltyTransfers } = await import("./loyalty-transfers.js");
+    log("loyalty: signed transfers over HTTP against ERC-20, redemption hold and capture");
+    const l = await benchLoyaltyTransfers({ quick, backends, pgUrl, meter: cpuMeter, log });
+    rows.push(...l.rows);
+    extra.loyaltyTransfers = l.details;
     Object.assign(commandRatios, l.ratios);
     commandTargets.push(...l.targets);
   }

@@ -484,6 +484,54 @@ describe.each(backends)("loyalty redemptions on $name", (backend) => {
     expect((await call("GET", `/v1/loyalty/rewards/${id}`)).json().stock).toBe(0);
   });
 
+  it("never gives two open holds one code: refused before queueing, or in the sequencer's order", async () => {
+    const r = Redemptions.of(t.node.sequencer) as unknown as { newCode: () => string };
+    const draw = r.newCode;
+    const c = await customer();
+    await earn(c, 100);
+    try {
+      // A code that an open hold has already: refused before anything is queued.
+      let first = "";
+      r.newCode = () => {
+        first = draw.call(r);
+        return first;
+      };
+      const a = await hold({ customerId: c, points: 5 });
+      expect(a.statusCode, a.body).toBe(201);
+      r.newCode = () => first;
+      const before = await written();
+      const same = await hold({ customerId: c, points: 5 });
+      expect(same.statusCode, same.body).toBe(409);
+      expect(same.json().error.code).toBe("code_collision");
+      expect(await written()).toEqual(before);
+
+      // Two holds at once with one fresh code: one of them is refused, before queueing or by the
+      // sequencer's check (which reads no database: the first hold is staged by then).
+      const fresh = draw.call(r);
+      r.newCode = () => fresh;
+      const both = await Promise.all([
+        hold({ customerId: c, points: 1 }),
+        hold({ customerId: c, points: 1 }),
+      ]);
+      expect(both.map((x) => x.statusCode).sort()).toEqual([201, 409]);
+      expect(both.find((x) => x.statusCode === 409)?.json().error.code).toBe("code_collision");
+      expect(await written()).toEqual({
+        ...before,
+        size: before.size + 1n,
+        redemptions: before.redemptions + 1,
+      });
+      expect((await points(c)).held).toBe(6);
+
+      // Once the hold is captured its code is free again.
+      const open = both.find((x) => x.statusCode === 201)?.json() as Redemption;
+      expect((await call("POST", `/v1/redemptions/${open.id}/capture`, {})).statusCode).toBe(200);
+      const again = await hold({ customerId: c, points: 1 });
+      expect(again.statusCode, again.body).toBe(201);
+    } finally {
+      r.newCode = draw;
+    }
+  });
+
   it("refuses every bad input with its 4xx, writing nothing", async () => {
     const c = await customer();
     await earn(c, 100);

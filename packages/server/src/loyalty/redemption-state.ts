@@ -161,6 +161,15 @@ export class RedemptionState {
     return now === undefined ? undefined : this.hold(merchantId, now);
   }
 
+  /**
+   * Whether an open hold this node knows (staged, committed since it started, or read by
+   * `byCode`) has the code; no database read, for the sequencer's check after `byCode` read the
+   * projection before the command was queued.
+   */
+  knownCode(merchantId: string, code: string): boolean {
+    return this.codes.get(key(merchantId, code)) !== undefined;
+  }
+
   /** Stages a redemption: its code names it while it is held, and no longer once it is not. */
   stageHold(merchantId: string, h: HoldState): void {
     this.holds.set(key(merchantId, h.id), h);

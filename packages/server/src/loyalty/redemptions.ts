@@ -266,15 +266,16 @@ export class Redemptions {
       opts.execute ?? ((d) => this.sequencer.execute(d, idempotency ?? undefined));
     // Holds that lapsed go back first, so their points are spendable again.
     await this.sweep(merchantId, input.customerId);
+    const code = await this.freeCode(merchantId);
     let committed: CommittedEntry[];
     try {
-      committed = await execute(this.holdDraft(merchantId, actor, input, opts.requestedBy));
+      committed = await execute(this.holdDraft(merchantId, actor, input, opts.requestedBy, code));
     } catch (err) {
       if (!(err instanceof Retry)) throw err;
       // A hold lapsed between the sweep and the check (the clock moved): once more.
       await this.sweep(merchantId, input.customerId);
       try {
-        committed = await execute(this.holdDraft(merchantId, actor, input, opts.requestedBy));
+        committed = await execute(this.holdDraft(merchantId, actor, input, opts.requestedBy, code));
       } catch (again) {
         if (again instanceof Retry) throw insufficient(again.message);
         throw again;
@@ -287,15 +288,34 @@ export class Redemptions {
     };
   }
 
+  /** The till's code generator (tests replace it to make two holds draw the same code). */
+  protected newCode(): string {
+    return newCode();
+  }
+
+  /**
+   * A fresh code that no open hold has, read before the command is queued (the projection, or
+   * what this node staged): the sequencer's check then looks only at its staged state, which
+   * holds every hold committed or staged since, so no database read waits in its order.
+   */
+  private async freeCode(merchantId: string): Promise<string> {
+    const code = this.newCode();
+    if (await this.state.byCode(merchantId, code)) {
+      // 40 random bits: all but impossible; the client asks again.
+      throw new ApiError(409, "code_collision", "try again");
+    }
+    return code;
+  }
+
   private holdDraft(
     merchantId: string,
     actor: string,
     input: HoldInput,
     requestedBy: "customer" | "merchant",
+    code: string,
   ): CommandDraft {
     const { customerId } = input;
     const id = newId("rd");
-    const code = newCode();
     const who = [{ customer: customerId }, { merchant: merchantId }];
     let held: RedemptionHeldPayload | undefined;
     const entries: EntryDraft[] = [
@@ -355,8 +375,8 @@ export class Redemptions {
           });
           this.state.stageRewardUsage(merchantId, input.rewardId, customerId, used + 1);
         }
-        if (await this.state.byCode(merchantId, code)) {
-          // 40 random bits: all but impossible; the client asks again.
+        // The projection was read before queueing (freeCode); a hold since is staged here.
+        if (this.state.knownCode(merchantId, code)) {
           throw new ApiError(409, "code_collision", "try again");
         }
         const wallet = await this.loyalty.wallet(merchantId, customerId);
