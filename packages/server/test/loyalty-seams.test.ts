@@ -20,6 +20,8 @@ const DAY = 24 * HOUR;
 const json = { "content-type": "application/json" };
 
 interface Points {
+  tier: string | null;
+  tierProgress: { current: { figure: number } | null; next: { figure: number } | null };
   balance: number;
   pending: number;
   held: number;
@@ -435,5 +437,59 @@ describe.each(backends)("loyalty seams on $name", (backend) => {
     expect(await spendableAgrees(alice.id)).toBe(0);
     expect(await spendableAgrees(bob.id)).toBe(40);
     await clean();
+  });
+
+  it("tiers count orders net of their refunds: points received, credited, held or spent do not move the figure; a refund lowers it and the sweep downgrades", async () => {
+    await programme({
+      expiry: { policy: "none" },
+      tiers: [
+        {
+          id: "silver",
+          name: "Silver",
+          qualification: { metric: "points", threshold: 100, months: 3 },
+        },
+      ],
+    });
+    const alice = await member();
+    const bob = await member();
+    // Bob reaches silver by an order; alice is sent 500 points and credited 300: no tier.
+    const o = await earn(bob.id, 100);
+    expect(await points(bob.id)).toMatchObject({ tier: "silver" });
+    await earn(alice.id, 10);
+    await send(bob.s, alice.id, 90);
+    const credit = await call("POST", "/v1/loyalty/adjustments", {
+      customerId: alice.id,
+      direction: "credit",
+      points: 300,
+      reason: "goodwill",
+      note: "seam test",
+    });
+    expect(credit.statusCode, credit.body).toBe(201);
+    expect(await points(alice.id)).toMatchObject({
+      balance: 400,
+      tier: null,
+      tierProgress: { next: { figure: 10 } },
+    });
+    expect((await call("POST", "/v1/loyalty/sweep")).statusCode).toBe(200);
+    expect(await points(alice.id)).toMatchObject({ tier: null });
+    // Bob sent his points away: still silver (earned), and a capture does not change that.
+    const h = await hold(bob.id, 10);
+    expect(h.statusCode, h.body).toBe(201);
+    expect(
+      (await call("POST", "/v1/redemptions/capture", { code: h.json().code })).statusCode,
+    ).toBe(200);
+    expect(await points(bob.id)).toMatchObject({
+      tier: "silver",
+      tierProgress: { current: { figure: 100 } },
+    });
+    // His order is refunded: the figure is 0 at once, the downgrade is the sweep's.
+    const refund = await call("POST", `/v1/orders/${o.orderId}/refund`, {});
+    expect(refund.statusCode, refund.body).toBe(201);
+    expect(refund.json()).toMatchObject({ reversed: 100, debt: 100 });
+    expect((await call("POST", "/v1/loyalty/sweep")).statusCode).toBe(200);
+    expect(await points(bob.id)).toMatchObject({ tier: null, debt: 100 });
+    await restart();
+    await clean();
+    await programme({ tiers: [] });
   });
 });
