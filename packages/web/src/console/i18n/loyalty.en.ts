@@ -97,6 +97,7 @@ export const loyaltyEn = {
       from: "In force from",
       until: "Until",
       draft: "Draft",
+      actions: "Actions",
     },
     status: {
       draft: "Draft",
@@ -210,6 +211,7 @@ export const loyaltyEn = {
     replaced: "(replaced before it took effect)",
     entry: "Entry",
     retire: "Retire now",
+    retireOne: "Retire now: {{name}}",
     retireConfirm: "Retire {{id}}? It no longer applies to orders from now on.",
     dropDraft: "Drop the draft",
   },

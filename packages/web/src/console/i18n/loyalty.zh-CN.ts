@@ -95,6 +95,7 @@ export const loyaltyZhCN: Catalogue["loyalty"] = {
       from: "生效时间",
       until: "截止",
       draft: "草稿",
+      actions: "操作",
     },
     status: {
       draft: "草稿",
@@ -207,6 +208,7 @@ export const loyaltyZhCN: Catalogue["loyalty"] = {
     replaced: "（生效前已被替换）",
     entry: "记录",
     retire: "立即停用",
+    retireOne: "立即停用：{{name}}",
     retireConfirm: "停用 {{id}}？从现在起不再适用于订单。",
     dropDraft: "删除草稿",
   },

@@ -6,13 +6,14 @@ import { DateTime } from "../../layout/ui.js";
 import { useNow } from "../../layout/useNow.js";
 import type { RuleView } from "../api.js";
 import { inForce, ruleName } from "../rule-view.js";
+import { RetireButton } from "./RetireButton.js";
 import { RuleStatusPill } from "./RuleStatusPill.js";
 
 const features = tableFeatures({});
 const helper = createColumnHelper<typeof features, RuleView>();
 
 /** The merchant's rules: drafts, versions in force, scheduled and retired, each to open. */
-export function RuleTable(props: { rules: RuleView[] }) {
+export function RuleTable(props: { rules: RuleView[]; canPublish: boolean }) {
   const { t } = useTranslation();
   const now = useNow(60_000);
   const columns = useMemo(
@@ -79,8 +80,22 @@ export function RuleTable(props: { rules: RuleView[] }) {
             );
           },
         }),
+        ...(props.canPublish
+          ? [
+              helper.display({
+                id: "actions",
+                header: () => <span className="sr-only">{t("loyalty.rules.column.actions")}</span>,
+                cell: (c) => {
+                  const r = c.row.original;
+                  return r.status === "active" || r.status === "scheduled" ? (
+                    <RetireButton id={r.id} name={ruleName(r)} small />
+                  ) : null;
+                },
+              }),
+            ]
+          : []),
       ]),
-    [t, now],
+    [t, now, props.canPublish],
   );
   const table = useTable({ features, columns, data: props.rules });
   const labels: Record<string, string> = {
