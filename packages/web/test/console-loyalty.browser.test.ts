@@ -493,6 +493,7 @@ describe.runIf(haveBrowser)("console loyalty screens in a browser", () => {
     await row.waitFor();
     expect(await row.textContent()).toContain("v1");
     expect(await row.textContent()).not.toContain("Until further notice");
+    expect(await row.getByTestId("rule-next").textContent()).toBe(" then v2");
     await shot("loyalty-rules");
     expect(await axeNow("loyalty-rules")).toEqual([]);
   }, 90_000);

@@ -88,6 +88,7 @@ export const loyaltyEn = {
     none: "No rules yet.",
     saveFirst: "Save the draft to publish it.",
     open: "Until further notice",
+    thenVersion: "then v{{version}}",
     versionN: "v{{version}}",
     draftOf: "Draft of v{{version}}",
     column: {

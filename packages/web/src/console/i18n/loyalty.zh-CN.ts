@@ -86,6 +86,7 @@ export const loyaltyZhCN: Catalogue["loyalty"] = {
     none: "还没有规则。",
     saveFirst: "保存草稿后即可发布。",
     open: "长期有效",
+    thenVersion: "之后为 v{{version}}",
     versionN: "v{{version}}",
     draftOf: "v{{version}} 草稿",
     column: {

@@ -60,7 +60,26 @@ export function RuleTable(props: { rules: RuleView[]; canPublish: boolean }) {
           cell: (c) => {
             const f = inForce(c.row.original, now);
             if (!f) return "—";
-            return f.effectiveUntil ? <DateTime iso={f.effectiveUntil} /> : t("loyalty.rules.open");
+            if (!f.effectiveUntil) return t("loyalty.rules.open");
+            // What takes over then: the next version scheduled, if any.
+            const next = c.row.original.history.find(
+              (h) =>
+                h.event === "published" &&
+                !h.replaced &&
+                h.version > f.version &&
+                h.effectiveFrom === f.effectiveUntil,
+            );
+            return (
+              <span className="cell-stack">
+                <DateTime iso={f.effectiveUntil} />
+                {next ? (
+                  <span className="muted" data-testid="rule-next">
+                    {" "}
+                    {t("loyalty.rules.thenVersion", { version: next.version })}
+                  </span>
+                ) : null}
+              </span>
+            );
           },
         }),
         helper.display({
