@@ -493,37 +493,36 @@ describe.runIf(haveBrowser)("console loyalty screens in a browser", () => {
     await row.waitFor();
     expect(await row.textContent()).toContain("v1");
     expect(await row.textContent()).not.toContain("Until further notice");
+    expect(await row.getByTestId("rule-next").textContent()).toBe(" then v2");
     await shot("loyalty-rules");
     expect(await axeNow("loyalty-rules")).toEqual([]);
   }, 90_000);
 
-  it("retires a rule from its page: one rule.retired entry, Retired in the list", async () => {
-    await page.locator('tr[data-rule="base"]').getByTestId("rule-link").click();
-    await page.getByRole("heading", { name: "1 point per 1.00", level: 1 }).waitFor();
-    // The version in force, published through the API, opens in its form.
-    expect(await editor().getByTestId("rule-template").inputValue()).toBe("per_amount");
-    expect(await editor().getByTestId("rule-field-per").inputValue()).toBe("1");
-    expect(await page.getByTestId("publish-form").count()).toBe(0);
+  it("retires a rule from the list: one rule.retired entry, Retired there and on its page", async () => {
     const before = await ledgerSize();
-    await page.getByTestId("rule-retire").click();
-    await page.getByTestId("rule-retire").waitFor({ state: "detached" });
+    const row = page.locator('tr[data-rule="base"]');
+    await row.getByRole("button", { name: "Retire now: 1 point per 1.00" }).click();
+    await expect.poll(async () => (await row.textContent()) ?? "").toContain("Retired");
+    expect(await row.getByTestId("rule-retire").count()).toBe(0);
     expect(dialogs).toEqual(["Retire base? It no longer applies to orders from now on."]);
     expect(await ledgerSize()).toBe(before + 1);
     expect((await api("/v1/loyalty/rules/base")).body).toMatchObject({ status: "retired" });
-    await page.getByTestId("history-row").nth(1).waitFor();
-    expect(await page.getByTestId("history-row").nth(1).textContent()).toContain("Retired");
     // Orders from now on earn by coffee alone.
     const placed = await order("T-1004", hugo, [
       { sku: "lat", category: "coffee", quantity: 1, unitPrice: 1000 },
     ]);
     expect(placed.awards).toEqual([{ rule: "coffee", version: 1, points: 20 }]);
-    await page
-      .getByRole("navigation", { name: "Loyalty" })
-      .getByRole("link", { name: "Rules" })
-      .click();
-    const row = page.locator('tr[data-rule="base"]');
-    await row.waitFor();
-    expect(await row.textContent()).toContain("Retired");
+    // Its page: the editor starts from its last publication, read from the ledger, in its form.
+    await row.getByTestId("rule-link").click();
+    await page.getByRole("heading", { name: "base", level: 1 }).waitFor();
+    expect(await editor().getByTestId("rule-template").inputValue()).toBe("per_amount");
+    expect(await editor().getByTestId("rule-field-name").inputValue()).toBe("1 point per 1.00");
+    expect(await editor().getByTestId("rule-field-per").inputValue()).toBe("1");
+    expect(await page.getByTestId("publish-form").count()).toBe(0);
+    expect(await page.getByTestId("rule-retire").count()).toBe(0);
+    const history = page.getByTestId("history-row");
+    await history.nth(1).waitFor();
+    expect(await history.nth(1).textContent()).toContain("Retired");
   }, 90_000);
 
   it("lists the members with their balances, as each customer's points say", async () => {

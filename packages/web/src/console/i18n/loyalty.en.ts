@@ -88,6 +88,7 @@ export const loyaltyEn = {
     none: "No rules yet.",
     saveFirst: "Save the draft to publish it.",
     open: "Until further notice",
+    thenVersion: "then v{{version}}",
     versionN: "v{{version}}",
     draftOf: "Draft of v{{version}}",
     column: {
@@ -97,6 +98,7 @@ export const loyaltyEn = {
       from: "In force from",
       until: "Until",
       draft: "Draft",
+      actions: "Actions",
     },
     status: {
       draft: "Draft",
@@ -210,6 +212,7 @@ export const loyaltyEn = {
     replaced: "(replaced before it took effect)",
     entry: "Entry",
     retire: "Retire now",
+    retireOne: "Retire now: {{name}}",
     retireConfirm: "Retire {{id}}? It no longer applies to orders from now on.",
     dropDraft: "Drop the draft",
   },

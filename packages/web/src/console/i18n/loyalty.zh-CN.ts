@@ -86,6 +86,7 @@ export const loyaltyZhCN: Catalogue["loyalty"] = {
     none: "还没有规则。",
     saveFirst: "保存草稿后即可发布。",
     open: "长期有效",
+    thenVersion: "之后为 v{{version}}",
     versionN: "v{{version}}",
     draftOf: "v{{version}} 草稿",
     column: {
@@ -95,6 +96,7 @@ export const loyaltyZhCN: Catalogue["loyalty"] = {
       from: "生效时间",
       until: "截止",
       draft: "草稿",
+      actions: "操作",
     },
     status: {
       draft: "草稿",
@@ -207,6 +209,7 @@ export const loyaltyZhCN: Catalogue["loyalty"] = {
     replaced: "（生效前已被替换）",
     entry: "记录",
     retire: "立即停用",
+    retireOne: "立即停用：{{name}}",
     retireConfirm: "停用 {{id}}？从现在起不再适用于订单。",
     dropDraft: "删除草稿",
   },

@@ -15,7 +15,7 @@ import { RuleTable } from "../loyalty/components/RuleTable.js";
 import { SimulationPanel } from "../loyalty/components/SimulationPanel.js";
 import { useLiability, useMembers } from "../loyalty/hooks/useMembers.js";
 import { useProgramme } from "../loyalty/hooks/useProgramme.js";
-import { useRule, useRules } from "../loyalty/hooks/useRules.js";
+import { usePublishedDocument, useRule, useRules } from "../loyalty/hooks/useRules.js";
 import { currencyDigits } from "../loyalty/money.js";
 import { canonical } from "../loyalty/rule-forms.js";
 import { ruleName } from "../loyalty/rule-view.js";
@@ -64,7 +64,7 @@ export function LoyaltyRulesPage() {
   const { t } = useTranslation();
   useTitle(t("loyalty.rules.title"));
   const rules = useRules();
-  const { canWrite } = useRoles();
+  const { canWrite, canManage } = useRoles();
   return (
     <div className="page">
       <LoyaltyHead
@@ -88,7 +88,7 @@ export function LoyaltyRulesPage() {
             {t("loyalty.rules.none")}
           </p>
         ) : (
-          <RuleTable rules={rules.data.rules} />
+          <RuleTable rules={rules.data.rules} canPublish={canManage} />
         )}
       </Card>
     </div>
@@ -105,10 +105,21 @@ export function LoyaltyRulePage() {
   const programme = useProgramme();
   const { canWrite, canManage } = useRoles();
   const [editor, setEditor] = useState<EditorState>({ ok: false, reason: "form" });
+  // Retired, or only scheduled: the editor starts from its latest publication.
+  const loaded = id ? rule.data : undefined;
+  const latest =
+    loaded && !loaded.draft && !loaded.current
+      ? [...loaded.history].reverse().find((h) => h.event === "published" && !h.replaced)
+      : undefined;
+  const published = usePublishedDocument(latest?.entryIndex);
   const title = id ? (rule.data ? ruleName(rule.data) : id) : t("loyalty.rules.newTitle");
   useTitle(title);
-  const loading = (id && rule.isPending) || programme.isPending || rules.isPending;
-  const failed = (id ? rule.error : null) ?? programme.error ?? rules.error;
+  const loading =
+    (id && rule.isPending) ||
+    programme.isPending ||
+    rules.isPending ||
+    (latest !== undefined && published.isPending);
+  const failed = (id ? rule.error : null) ?? programme.error ?? rules.error ?? published.error;
   if (loading || failed || !programme.data || !rules.data) {
     return (
       <div className="page">
@@ -143,6 +154,7 @@ export function LoyaltyRulePage() {
       <Card title={t("loyalty.editor.title")}>
         <RuleEditor
           rule={r}
+          published={published.data}
           digits={currencyDigits(p.currency)}
           currency={p.currency}
           canWrite={canWrite}

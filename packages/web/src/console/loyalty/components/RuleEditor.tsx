@@ -47,6 +47,8 @@ export type EditorState =
  */
 export function RuleEditor(props: {
   rule: RuleView | undefined;
+  /** What to start from when the rule has no draft and no version in force. */
+  published?: unknown;
   digits: number;
   currency: string;
   canWrite: boolean;
@@ -57,9 +59,9 @@ export function RuleEditor(props: {
   const id = useId();
   const errorText = useErrorText();
   const save = useSaveDraft();
-  const initial = (props.rule?.draft?.document ?? props.rule?.current?.document) as
-    | Record<string, unknown>
-    | undefined;
+  const initial = (props.rule?.draft?.document ??
+    props.rule?.current?.document ??
+    props.published) as Record<string, unknown> | undefined;
   const initialFields = useMemo(
     () => (initial ? fieldsOf(initial, props.digits) : { ...EMPTY_FIELDS }),
     [initial, props.digits],

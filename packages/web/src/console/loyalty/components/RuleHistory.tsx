@@ -1,8 +1,9 @@
 import { useTranslation } from "react-i18next";
-import { Spinner } from "../../../components/ui.js";
 import { DateTime, useErrorText } from "../../layout/ui.js";
 import type { RuleView } from "../api.js";
-import { useDropDraft, useRetire } from "../hooks/useRules.js";
+import { useDropDraft } from "../hooks/useRules.js";
+import { ruleName } from "../rule-view.js";
+import { RetireButton } from "./RetireButton.js";
 
 /**
  * Every publication and retirement of a rule, with when each held; retiring it (from now) and
@@ -16,11 +17,10 @@ export function RuleHistory(props: {
 }) {
   const { t } = useTranslation();
   const errorText = useErrorText();
-  const retire = useRetire(props.rule.id);
   const drop = useDropDraft(props.rule.id);
   const r = props.rule;
   const retirable = r.status === "active" || r.status === "scheduled";
-  const error = retire.error ?? drop.error;
+  const error = drop.error;
   return (
     <>
       {r.history.length === 0 ? (
@@ -70,21 +70,7 @@ export function RuleHistory(props: {
         </p>
       ) : null}
       <div className="form-actions">
-        {props.canPublish && retirable ? (
-          <button
-            type="button"
-            className="btn btn-danger"
-            disabled={retire.isPending}
-            onClick={() => {
-              if (window.confirm(t("loyalty.history.retireConfirm", { id: r.id }))) {
-                retire.mutate(undefined);
-              }
-            }}
-            data-testid="rule-retire"
-          >
-            {retire.isPending ? <Spinner /> : null} {t("loyalty.history.retire")}
-          </button>
-        ) : null}
+        {props.canPublish && retirable ? <RetireButton id={r.id} name={ruleName(r)} /> : null}
         {props.canWrite && r.draft ? (
           <button
             type="button"

@@ -6,13 +6,14 @@ import { DateTime } from "../../layout/ui.js";
 import { useNow } from "../../layout/useNow.js";
 import type { RuleView } from "../api.js";
 import { inForce, ruleName } from "../rule-view.js";
+import { RetireButton } from "./RetireButton.js";
 import { RuleStatusPill } from "./RuleStatusPill.js";
 
 const features = tableFeatures({});
 const helper = createColumnHelper<typeof features, RuleView>();
 
 /** The merchant's rules: drafts, versions in force, scheduled and retired, each to open. */
-export function RuleTable(props: { rules: RuleView[] }) {
+export function RuleTable(props: { rules: RuleView[]; canPublish: boolean }) {
   const { t } = useTranslation();
   const now = useNow(60_000);
   const columns = useMemo(
@@ -59,7 +60,26 @@ export function RuleTable(props: { rules: RuleView[] }) {
           cell: (c) => {
             const f = inForce(c.row.original, now);
             if (!f) return "—";
-            return f.effectiveUntil ? <DateTime iso={f.effectiveUntil} /> : t("loyalty.rules.open");
+            if (!f.effectiveUntil) return t("loyalty.rules.open");
+            // What takes over then: the next version scheduled, if any.
+            const next = c.row.original.history.find(
+              (h) =>
+                h.event === "published" &&
+                !h.replaced &&
+                h.version > f.version &&
+                h.effectiveFrom === f.effectiveUntil,
+            );
+            return (
+              <span className="cell-stack">
+                <DateTime iso={f.effectiveUntil} />
+                {next ? (
+                  <span className="muted" data-testid="rule-next">
+                    {" "}
+                    {t("loyalty.rules.thenVersion", { version: next.version })}
+                  </span>
+                ) : null}
+              </span>
+            );
           },
         }),
         helper.display({
@@ -79,8 +99,22 @@ export function RuleTable(props: { rules: RuleView[] }) {
             );
           },
         }),
+        ...(props.canPublish
+          ? [
+              helper.display({
+                id: "actions",
+                header: () => <span className="sr-only">{t("loyalty.rules.column.actions")}</span>,
+                cell: (c) => {
+                  const r = c.row.original;
+                  return r.status === "active" || r.status === "scheduled" ? (
+                    <RetireButton id={r.id} name={ruleName(r)} small />
+                  ) : null;
+                },
+              }),
+            ]
+          : []),
       ]),
-    [t, now],
+    [t, now, props.canPublish],
   );
   const table = useTable({ features, columns, data: props.rules });
   const labels: Record<string, string> = {

@@ -75,3 +75,23 @@ export function useSimulate() {
       call("POST", "/v1/loyalty/simulate", Simulation, { body: input }),
   });
 }
+
+const PublishedEntry = z.looseObject({
+  entry: z.looseObject({ payload: z.looseObject({ document: z.unknown() }) }),
+});
+
+/**
+ * The document a rule.published entry carries: a rule with no draft and no version in force
+ * (retired, or only scheduled) opens the editor on its latest publication, read from the
+ * ledger where it is public.
+ */
+export function usePublishedDocument(entryIndex: number | undefined) {
+  return useQuery({
+    queryKey: ["ledger", "entry", entryIndex],
+    queryFn: async () =>
+      (await call("GET", `/v1/ledger/entries/${entryIndex}`, PublishedEntry)).entry.payload
+        .document,
+    enabled: entryIndex !== undefined,
+    staleTime: Number.POSITIVE_INFINITY,
+  });
+}
