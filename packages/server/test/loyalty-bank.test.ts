@@ -156,7 +156,11 @@ describe.each(backends)("the loyalty bank test on $name", (backend) => {
     count("earn");
   }
 
-  /** A signed transfer, then the very same command again: replays are refused. */
+  /**
+   * A signed transfer, then the very same command again: the replay of a committed one is
+   * refused. A refused transfer spent no nonce, so its second sending is a first commit, which
+   * succeeds if other clients' points arrived in between.
+   */
   async function transfer(rnd: () => number) {
     const from = Math.floor(rnd() * CUSTOMERS);
     const to = (from + 1 + Math.floor(rnd() * (CUSTOMERS - 1))) % CUSTOMERS;
@@ -172,8 +176,13 @@ describe.each(backends)("the loyalty bank test on $name", (backend) => {
       count("transfer refused");
     }
     const replay = await command(body);
+    if (r.statusCode !== 201 && replay.statusCode === 201) {
+      count("transfer");
+      return;
+    }
     expect(replay.statusCode, replay.body).toBeGreaterThanOrEqual(400);
     expect(replay.statusCode).toBeLessThan(500);
+    if (r.statusCode === 201) expect(replay.json().error.code, replay.body).toBe("nonce_reused");
   }
 
   /** A hold at the till, retried with its key, then captured or released (retried too). */

@@ -85,6 +85,34 @@ describe.each(backends)("two merchants on one ledger ($name)", (backend) => {
     expect(me.json().merchant).toEqual({ id: b.id, name: "Merchant B" });
   });
 
+  it("reads a known merchant from the database once, and keeps no unknown one", async () => {
+    const db = t.node.db as unknown as { query: (sql: string, params?: unknown[]) => unknown };
+    const real = db.query;
+    let reads = 0;
+    db.query = (sql, params) => {
+      if (sql.includes("FROM merchants WHERE id = $1")) reads++;
+      return real.call(t.node.db, sql, params);
+    };
+    try {
+      for (let i = 0; i < 3; i++) {
+        const r = await t.node.app.inject({ url: `/v1/merchants/${b.id}` });
+        expect(r.statusCode, r.body).toBe(200);
+        expect(r.json()).toMatchObject({ id: b.id, name: "Merchant B" });
+      }
+      // Known since B was created and read above: at most the first of these reads it.
+      expect(reads).toBeLessThanOrEqual(1);
+      const before = reads;
+      for (let i = 0; i < 2; i++) {
+        const r = await t.node.app.inject({ url: "/v1/merchants/m_nobody" });
+        expect(r.statusCode, r.body).toBe(404);
+      }
+      // An unknown id is read each time: a merchant created later is found.
+      expect(reads).toBe(before + 2);
+    } finally {
+      db.query = real;
+    }
+  });
+
   it("shows a sealed entry whole only to the merchants it names", async () => {
     const pub = await entries();
     const asA = await entries(a.key);

@@ -99,6 +99,9 @@ export type Caller = Principal | "operator";
 
 const OPERATOR_KEY_META = "operator_key_hash";
 
+/** Most merchants `Tenancy.merchant` keeps in memory; past it, they are read again. */
+const MAX_MERCHANTS_KEPT = 10_000;
+
 export class Tenancy {
   /** Recently resolved keys: a request costs no query; revocation takes effect within `ttlMs`. */
   private readonly cache = new Map<string, { principal?: Caller; until: number }>();
@@ -106,6 +109,11 @@ export class Tenancy {
   private readonly keys: StagedMap<string, KeyState>;
   private readonly owners: StagedMap<string, number>;
   private operatorHash: Buffer | undefined;
+  /**
+   * Merchants found: a merchant is never renamed or removed, so every signed command (which
+   * names its merchant) costs no query once it is known. Unknown ids are not kept.
+   */
+  private readonly merchants = new Map<string, { id: string; name: string }>();
 
   constructor(
     private readonly db: Queryable,
@@ -295,8 +303,14 @@ export class Tenancy {
   }
 
   async merchant(id: string): Promise<{ id: string; name: string } | undefined> {
+    const known = this.merchants.get(id);
+    if (known) return known;
     const { rows } = await this.db.query("SELECT id, name FROM merchants WHERE id = $1", [id]);
-    return rows[0] ? { id: String(rows[0].id), name: String(rows[0].name) } : undefined;
+    if (!rows[0]) return undefined;
+    const m = { id: String(rows[0].id), name: String(rows[0].name) };
+    if (this.merchants.size >= MAX_MERCHANTS_KEPT) this.merchants.clear();
+    this.merchants.set(id, m);
+    return m;
   }
 
   /** A merchant with no API key at all: left by a first start that stopped half-way. */
