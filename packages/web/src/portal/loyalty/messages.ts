@@ -1,10 +1,26 @@
 // The loyalty pages' words, English and Simplified Chinese (i18n/en.ts and i18n/zh-CN.ts hold
 // them under `loyalty`). `pointName` is the merchant's own word for its points.
 
+import { movesEn, movesZhCN } from "./moves-messages.js";
+
 export const loyaltyEn = {
   tab: "Points",
-  titles: { overview: "Your points", history: "Points history", rules: "The rules" },
-  nav: { label: "Points", overview: "Balance", history: "History", rules: "Rules" },
+  titles: {
+    overview: "Your points",
+    history: "Points history",
+    rules: "The rules",
+    transfer: "Send points",
+    redeem: "Spend points",
+  },
+  nav: {
+    label: "Points",
+    overview: "Balance",
+    history: "History",
+    rules: "Rules",
+    transfer: "Send",
+    redeem: "Spend",
+  },
+  ...movesEn,
   overview: {
     title: "Your points",
     balance: "Available",
@@ -198,8 +214,22 @@ type Shape<T> = { [K in keyof T]: T[K] extends string ? string : Shape<T[K]> };
 
 export const loyaltyZhCN: Shape<typeof loyaltyEn> = {
   tab: "积分",
-  titles: { overview: "我的积分", history: "积分记录", rules: "积分规则" },
-  nav: { label: "积分", overview: "余额", history: "记录", rules: "规则" },
+  titles: {
+    overview: "我的积分",
+    history: "积分记录",
+    rules: "积分规则",
+    transfer: "转赠积分",
+    redeem: "使用积分",
+  },
+  nav: {
+    label: "积分",
+    overview: "余额",
+    history: "记录",
+    rules: "规则",
+    transfer: "转赠",
+    redeem: "使用",
+  },
+  ...movesZhCN,
   overview: {
     title: "我的积分",
     balance: "可用",
