@@ -40,7 +40,20 @@ export const Lot = z.object({
   id: z.string(),
   points: z.number().int().nonnegative(),
   remaining: z.number().int().nonnegative(),
-  source: z.object({ type: z.string(), orderId: z.string(), entryIndex: z.number().int() }),
+  /** Where the points came from: an order, a transfer received, or a staff credit. */
+  source: z.discriminatedUnion("type", [
+    z.object({ type: z.literal("order"), orderId: z.string(), entryIndex: z.number().int() }),
+    z.object({
+      type: z.literal("transfer"),
+      transferId: z.string(),
+      entryIndex: z.number().int(),
+    }),
+    z.object({
+      type: z.literal("adjustment"),
+      adjustmentId: z.string(),
+      entryIndex: z.number().int(),
+    }),
+  ]),
   awardedAt: z.string(),
   availableAt: z.string(),
   expiresAt: z.string().nullable(),

@@ -10,27 +10,9 @@ import { SignCancelled } from "../../signing/SigningProvider.js";
 import { formatMoney } from "../describe.js";
 import { usePoints } from "../hooks.js";
 import { useHold, useRedemptions, useRelease, useRewards } from "../moves.js";
+import { timeLeft, usedOf, worth } from "../moves-form.js";
 import type { Points, Redemption, Reward } from "../schemas.js";
 import { MoveError } from "./MoveError.js";
-
-/** The worth of `points` at the programme's value, rounded down to a whole minor unit. */
-export const worth = (points: number, valuePer100Points: number): number =>
-  Math.floor((points * valuePer100Points) / 100);
-
-/** How many of a reward count toward its per-customer limit: held and captured redemptions. */
-export const usedOf = (rewardId: string, list: readonly Redemption[]): number =>
-  list.filter((r) => r.reward?.id === rewardId && (r.status === "held" || r.status === "captured"))
-    .length;
-
-/** "mm:ss" (or "h:mm:ss") left until `iso`, from `now`; null once it has passed. */
-export function timeLeft(iso: string, now: number): string | null {
-  const s = Math.floor((Date.parse(iso) - now) / 1000);
-  if (!(s > 0)) return null;
-  const two = (n: number) => String(n).padStart(2, "0");
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  return h > 0 ? `${h}:${two(m)}:${two(s % 60)}` : `${two(m)}:${two(s % 60)}`;
-}
 
 function useNow(everyMs: number): number {
   const [now, setNow] = useState(() => Date.now());

@@ -7,33 +7,14 @@ import { DateTime, ErrorMessage, LoadingState } from "../../layout/ui.js";
 import { SignCancelled } from "../../signing/SigningProvider.js";
 import { usePoints } from "../hooks.js";
 import { useTransfer, useTransfers } from "../moves.js";
+import {
+  type TransferForm as Form,
+  MESSAGE_MAX,
+  type TransferProblems as Problems,
+  transferProblems,
+} from "../moves-form.js";
 import type { Points, Transfer } from "../schemas.js";
 import { MoveError } from "./MoveError.js";
-
-const CUSTOMER_ID = /^c_[A-Za-z0-9_-]{1,64}$/;
-export const MESSAGE_MAX = 500;
-
-interface Form {
-  to: string;
-  points: string;
-  message: string;
-}
-
-type Problems = Partial<Record<keyof Form, string>>;
-
-/** What is wrong with the form before anything is signed (catalogue keys), by field. */
-export function transferProblems(form: Form, me: string, balance: number): Problems {
-  const out: Problems = {};
-  const to = form.to.trim();
-  if (!CUSTOMER_ID.test(to)) out.to = "loyalty.transfer.errors.to";
-  else if (to === me) out.to = "loyalty.transfer.errors.self";
-  const n = Number(form.points);
-  if (!/^[0-9]+$/.test(form.points.trim()) || !Number.isSafeInteger(n) || n < 1) {
-    out.points = "loyalty.transfer.errors.points";
-  } else if (n > balance) out.points = "loyalty.transfer.errors.balance";
-  if (form.message.trim().length > MESSAGE_MAX) out.message = "loyalty.transfer.errors.message";
-  return out;
-}
 
 /** Send points to another customer of the merchant, and the transfers sent and received. */
 export function LoyaltyTransfer() {
@@ -261,7 +242,7 @@ function TransferRow(props: { x: Transfer; pointName: string }) {
             ? t("loyalty.transfer.received")
             : t("loyalty.transfer.sentPill")}
         </Pill>
-        <strong data-testid="transfer-points">
+        <strong data-testid="transfer-row-points">
           {x.direction === "received" ? "+" : "−"}
           {x.points.toLocaleString()} {props.pointName}
         </strong>
@@ -274,7 +255,7 @@ function TransferRow(props: { x: Transfer; pointName: string }) {
         <code>{x.counterparty}</code>
       </p>
       {x.message ? (
-        <blockquote className="loyalty-message" data-testid="transfer-message">
+        <blockquote className="loyalty-message" data-testid="transfer-row-message">
           {x.message}
         </blockquote>
       ) : x.hasMessage ? (
