@@ -12,7 +12,7 @@ export const movesEn = {
     to: "Their customer id",
     toHint:
       "Ask them for it: it is on their Profile page in this portal, and looks like c_… The portal looks nobody up, so nobody can find your id but the people you give it to.",
-    points: "{{pointName}} to send",
+    points: "Number of {{pointName}} to send",
     message: "Message (optional)",
     messageHint:
       "Up to {{max}} characters. It goes beside the signed command and never onto the ledger: you and the recipient read it here.",
@@ -52,7 +52,8 @@ export const movesEn = {
     lead: "Redeem a reward or set points aside for a discount: you get a one-time code to show at the till. Until the till uses it, you can give it back.",
     held: "Set aside",
     discountOf: "Discount: {{points}} {{pointName}}, worth {{value}} — show this code at the till",
-    rewardHeld: "Reward: {{points}} {{pointName}} — show this code at the till",
+    rewardHeld: "{{name}} for {{points}} {{pointName}} — show this code at the till",
+    aReward: "A reward",
     showAtTill:
       "The staff scan the QR code or type the code. It works once, only at this merchant's till.",
     codeLabel: "One-time code:",
@@ -72,7 +73,7 @@ export const movesEn = {
     redeem: "Redeem {{name}}…",
     discountTitle: "A discount at the till",
     discountLead: "Points off your next purchase: 100 {{pointName}} are worth {{value}}.",
-    discountPoints: "{{pointName}} to use",
+    discountPoints: "Number of {{pointName}} to use",
     worth: "Worth {{value}} off.",
     discountSubmit: "Get a code…",
     errors: {
@@ -164,7 +165,8 @@ export const movesZhCN: Shape<typeof movesEn> = {
     lead: "兑换奖励或预留积分用于抵扣：您会得到一个一次性代码，在收银台出示。在收银台使用之前，您可以随时退回。",
     held: "已预留",
     discountOf: "抵扣：{{points}} {{pointName}}，价值 {{value}} — 请在收银台出示此代码",
-    rewardHeld: "奖励：{{points}} {{pointName}} — 请在收银台出示此代码",
+    rewardHeld: "{{name}}（{{points}} {{pointName}}）— 请在收银台出示此代码",
+    aReward: "奖励",
     showAtTill: "工作人员扫描二维码或输入代码。代码只能使用一次，且只在本商家的收银台有效。",
     codeLabel: "一次性代码：",
     qrAlt: "一次性代码 {{code}} 的二维码",

@@ -39,6 +39,7 @@ export function LoyaltyRedeem() {
   const points = usePoints(merchant);
   const account = useAccount(merchant);
   const redemptions = useRedemptions(merchant);
+  const rewards = useRewards(merchant);
   const [fresh, setFresh] = useState<number>();
   // A hold captured or released at the till moves the balance: read it again when one closes.
   const open = redemptions.data?.redemptions.filter((r) => r.status === "held").length;
@@ -56,6 +57,7 @@ export function LoyaltyRedeem() {
         account={account.data}
         held={list.filter((r) => r.status === "held")}
         fresh={fresh}
+        rewards={rewards.data?.rewards ?? []}
       />
       <Catalogue
         merchant={merchant}
@@ -103,6 +105,7 @@ function OpenCodes(props: {
   account: Account | null | undefined;
   held: Redemption[];
   fresh: number | undefined;
+  rewards: Reward[];
 }) {
   const { t } = useTranslation();
   return (
@@ -119,6 +122,7 @@ function OpenCodes(props: {
               points={props.points}
               account={props.account}
               fresh={r.heldEntry === props.fresh}
+              rewardName={props.rewards.find((w) => w.id === r.reward?.id)?.name}
             />
           ))}
         </ul>
@@ -132,6 +136,8 @@ function HeldCode(props: {
   points: Points;
   account: Account | null | undefined;
   fresh: boolean;
+  /** The reward's name while it is in the catalogue. */
+  rewardName: string | undefined;
 }) {
   const { t, i18n } = useTranslation();
   const { r, points: p } = props;
@@ -156,6 +162,7 @@ function HeldCode(props: {
               value: formatMoney(r.value, r.currency, i18n.language),
             })
           : t("loyalty.redeem.rewardHeld", {
+              name: props.rewardName ?? t("loyalty.redeem.aReward"),
               points: r.points.toLocaleString(),
               pointName: p.pointName,
             })}
