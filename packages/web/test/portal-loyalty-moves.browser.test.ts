@@ -299,6 +299,15 @@ describe.runIf(haveBrowser)("points that move in the customer portal, in a brows
     await bo.getByTestId("loyalty-balance").waitFor();
     expect(await text(bo, "loyalty-balance")).toBe("150 points");
     expect(await text(bo, "loyalty-lot-source")).toBe("Points another customer sent you");
+    // In his points history, verified in the browser: the points received.
+    await bo.getByTestId("loyalty-nav-history").click();
+    await bo.getByTestId("loyalty-verified").waitFor({ timeout: 60_000 });
+    expect(
+      await bo
+        .getByTestId("loyalty-entry")
+        .evaluateAll((els) => els.map((e) => e.getAttribute("data-type"))),
+    ).toEqual(["points.received"]);
+    expect(await text(bo, "loyalty-entry")).toContain("+150 points from another customer.");
     // The node's own view agrees.
     const pts = await api(`/v1/customers/${boId}/points`);
     expect(pts.body.balance).toBe(150);
@@ -406,6 +415,25 @@ describe.runIf(haveBrowser)("points that move in the customer portal, in a brows
     const late = await api("/v1/redemptions/capture", { method: "POST", body: { code } });
     expect(late.status).toBe(409);
     expect((late.body.error as { code: string }).code).toBe("already_released");
+
+    // Ana's points history: everything that moved, verified in the browser.
+    await ana.getByTestId("loyalty-nav-history").click();
+    await ana.getByTestId("loyalty-verified").waitFor({ timeout: 60_000 });
+    expect(
+      await ana
+        .getByTestId("loyalty-entry")
+        .evaluateAll((els) => els.map((e) => e.getAttribute("data-type"))),
+    ).toEqual([
+      "redemption.released",
+      "redemption.held",
+      "redemption.captured",
+      "redemption.held",
+      "points.sent",
+      "points.awarded",
+      "order.recorded",
+    ]);
+    await axe(ana, "loyalty-history-moves");
+    await ana.getByTestId("loyalty-nav-redeem").click();
 
     // In Simplified Chinese.
     await ana.getByTestId("language-switch").selectOption("zh-CN");
