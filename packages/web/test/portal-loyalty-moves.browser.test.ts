@@ -260,7 +260,13 @@ describe.runIf(haveBrowser)("points that move in the customer portal, in a brows
     // A transfer with a message: the dialog shows it in plain words before it is signed.
     await ana.getByTestId("transfer-points").fill("150");
     await ana.getByTestId("transfer-message").fill("Happy birthday, Bo! 生日快乐");
-    await ana.getByTestId("transfer-submit").click();
+    // By keyboard: from the message, Tab to the button and Enter.
+    await ana.getByTestId("transfer-message").focus();
+    await ana.keyboard.press("Tab");
+    expect(await ana.evaluate(() => document.activeElement?.getAttribute("data-testid"))).toBe(
+      "transfer-submit",
+    );
+    await ana.keyboard.press("Enter");
     const dialog = ana.getByTestId("sign-dialog");
     await dialog.waitFor();
     expect(await text(ana, "sign-what")).toBe(
@@ -337,7 +343,8 @@ describe.runIf(haveBrowser)("points that move in the customer portal, in a brows
     await axe(ana, "loyalty-redeem");
 
     // Redeem: the dialog names the reward and its cost; the code appears with its QR code.
-    await ana.getByTestId("reward-redeem").click();
+    await ana.getByTestId("reward-redeem").focus();
+    await ana.keyboard.press("Enter");
     await sign(ana, /Redeem “Coffee mug” at .* for 200 points/);
     const card = ana.getByTestId("redeem-code-card");
     await card.waitFor();
