@@ -17,7 +17,9 @@ import { HomePage } from "./pages/HomePage.js";
 import { JoinPage } from "./pages/JoinPage.js";
 import { LoyaltyHistoryPage } from "./pages/LoyaltyHistoryPage.js";
 import { LoyaltyOverviewPage } from "./pages/LoyaltyOverviewPage.js";
+import { LoyaltyRedeemPage } from "./pages/LoyaltyRedeemPage.js";
 import { LoyaltyRulesPage } from "./pages/LoyaltyRulesPage.js";
+import { LoyaltyTransferPage } from "./pages/LoyaltyTransferPage.js";
 import { NotFoundPage } from "./pages/NotFoundPage.js";
 import { ProfilePage } from "./pages/ProfilePage.js";
 import { RecoverPage } from "./pages/RecoverPage.js";
@@ -74,7 +76,8 @@ export function PortalApp() {
                     <Route index element={<LoyaltyOverviewPage />} />
                     <Route path="history" element={<LoyaltyHistoryPage />} />
                     <Route path="rules" element={<LoyaltyRulesPage />} />
-                    {/* transfer and redeem (issue 9) go here, listed in loyalty/sections.ts */}
+                    <Route path="transfer" element={<LoyaltyTransferPage />} />
+                    <Route path="redeem" element={<LoyaltyRedeemPage />} />
                   </Route>
                   <Route path="history" element={<HistoryPage />} />
                   <Route path="data-use" element={<DataUsePage />} />

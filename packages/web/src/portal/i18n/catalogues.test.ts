@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { RecoveryView } from "../api/schemas.js";
+import { MOVE_REFUSALS } from "../loyalty/components/MoveError.js";
 import { KNOWN_TYPES } from "../signing/describe.js";
 import { en } from "./en.js";
 import { zhCN } from "./zh-CN.js";
@@ -61,7 +62,9 @@ describe("the portal's catalogues", () => {
       }
     }
     const families: [string, readonly string[]][] = [
-      ["signing.types", [...KNOWN_TYPES, "unknown"]],
+      ["signing.types", [...KNOWN_TYPES, "unknown", "redemptionReward"]],
+      ["loyalty.refusals", MOVE_REFUSALS],
+      ["loyalty.redeem.status", ["held", "captured", "released", "expired"]],
       ["keys.kinds", ["passkey", "ed25519"]],
       ["keys.hints", ["passkey", "ed25519"]],
       ["keys.errors", ["unavailable", "root_mismatch", "corrupt"]],

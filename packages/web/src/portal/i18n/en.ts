@@ -96,10 +96,21 @@ export const en = {
         "Ask {{merchant}}, as the law allows you, for this: {{kind}}. They have one month to answer.",
       "customer.erase":
         "Close your account at {{merchant}} and erase your data for good: your details are destroyed, your sessions end and this key signs nothing more there. This cannot be undone.",
+      "points.transfer":
+        "Send {{points}} points to customer {{to}} at {{merchant}}. They leave your balance at once and cannot be taken back.",
+      "redemption.hold":
+        "Set {{points}} points aside at {{merchant}} for a discount at the till. They leave your balance until the till uses the one-time code, or you give it back, or it lapses.",
+      redemptionReward:
+        "Redeem “{{reward}}” at {{merchant}} for {{points}}. The points leave your balance until the till uses the one-time code, or you give it back, or it lapses.",
+      "redemption.release":
+        "Give back hold {{redemption}} at {{merchant}}: its code stops working and its points return to your balance.",
       unknown: "An action named “{{type}}” at {{merchant}}.",
     },
     unknownWarning:
       "The portal does not know this action. Read the exact command below before you sign.",
+    shared: { message: "Message" },
+    messageHint:
+      "The message goes beside the command, never on the ledger: the recipient reads it in their portal, and each of you can have your copy erased.",
     sharedTitle: "What {{merchant}} receives",
     sharedHint:
       "Only a fingerprint of these details goes on the ledger. The details themselves are kept encrypted by the merchant.",
@@ -721,7 +732,20 @@ export const en = {
       retention: { shredded: "Kept data destroyed" },
       segment: { changed: "Segment changed" },
       order: { recorded: "Order recorded", refunded: "Order refunded" },
-      points: { awarded: "Points awarded", reversed: "Points taken back" },
+      points: {
+        awarded: "Points awarded",
+        reversed: "Points taken back",
+        sent: "Points sent",
+        received: "Points received",
+        adjusted: "Points adjusted by staff",
+        expired: "Points expired",
+      },
+      redemption: {
+        held: "Points set aside for a code",
+        captured: "Code used at the till",
+        released: "Set-aside points returned",
+      },
+      tier: { changed: "Tier changed" },
     },
     profile: {
       checking: "Checking these details against the ledger…",

@@ -89,9 +89,20 @@ export const zhCN: Catalogue = {
       "request.submit": "依法向{{merchant}}提出以下请求：{{kind}}。对方须在一个月内答复。",
       "customer.erase":
         "注销您在{{merchant}}的账户并永久删除您的数据：您的资料将被销毁，您的会话将结束，此密钥在那里将不再签署任何内容。此操作无法撤销。",
+      "points.transfer":
+        "向{{merchant}}的顾客 {{to}} 转赠 {{points}} 积分。积分将立即从您的余额中扣除，且无法撤回。",
+      "redemption.hold":
+        "在{{merchant}}预留 {{points}} 积分，用于收银台抵扣。在收银台使用一次性代码、您退回或到期之前，这些积分不计入您的余额。",
+      redemptionReward:
+        "在{{merchant}}用 {{points}} 兑换“{{reward}}”。在收银台使用一次性代码、您退回或到期之前，这些积分不计入您的余额。",
+      "redemption.release":
+        "退回您在{{merchant}}的预留 {{redemption}}：其代码立即失效，积分退回您的余额。",
       unknown: "在{{merchant}}执行名为“{{type}}”的操作。",
     },
     unknownWarning: "门户不认识此操作。签名前请阅读下方的完整指令。",
+    shared: { message: "留言" },
+    messageHint:
+      "留言随指令一同发送，绝不写入账本：收款人在其门户中阅读，你们各自的副本均可被删除。",
     sharedTitle: "{{merchant}}将收到的信息",
     sharedHint: "账本上只记录这些信息的指纹，信息本身由商家加密保存。",
     merchant: "商家",
@@ -697,7 +708,20 @@ export const zhCN: Catalogue = {
       retention: { shredded: "保留的数据已销毁" },
       segment: { changed: "分组变更" },
       order: { recorded: "订单已记录", refunded: "订单已退款" },
-      points: { awarded: "积分已发放", reversed: "积分已扣回" },
+      points: {
+        awarded: "积分已发放",
+        reversed: "积分已扣回",
+        sent: "积分已转出",
+        received: "积分已转入",
+        adjusted: "工作人员调整了积分",
+        expired: "积分已过期",
+      },
+      redemption: {
+        held: "积分已预留（一次性代码）",
+        captured: "代码已在收银台使用",
+        released: "预留的积分已退回",
+      },
+      tier: { changed: "等级已变更" },
     },
     profile: {
       checking: "正在对照账本核验这些资料……",

@@ -1,10 +1,26 @@
 // The loyalty pages' words, English and Simplified Chinese (i18n/en.ts and i18n/zh-CN.ts hold
 // them under `loyalty`). `pointName` is the merchant's own word for its points.
 
+import { movesEn, movesZhCN } from "./moves-messages.js";
+
 export const loyaltyEn = {
   tab: "Points",
-  titles: { overview: "Your points", history: "Points history", rules: "The rules" },
-  nav: { label: "Points", overview: "Balance", history: "History", rules: "Rules" },
+  titles: {
+    overview: "Your points",
+    history: "Points history",
+    rules: "The rules",
+    transfer: "Send points",
+    redeem: "Spend points",
+  },
+  nav: {
+    label: "Points",
+    overview: "Balance",
+    history: "History",
+    rules: "Rules",
+    transfer: "Send",
+    redeem: "Spend",
+  },
+  ...movesEn,
   overview: {
     title: "Your points",
     balance: "Available",
@@ -51,6 +67,8 @@ export const loyaltyEn = {
     status: { pending: "Pending", available: "Available" },
     from: "From",
     order: "Order {{order}}",
+    transfer: "Points another customer sent you",
+    adjustment: "A credit by the merchant's staff",
     awarded: "Awarded",
     available: "Available from",
     expires: "Expires",
@@ -76,7 +94,17 @@ export const loyaltyEn = {
     empty: "No orders or points yet.",
     types: {
       order: { recorded: "Order recorded", refunded: "Order refunded" },
-      points: { awarded: "Points awarded", reversed: "Points taken back" },
+      points: {
+        awarded: "Points awarded",
+        reversed: "Points taken back",
+        sent: "Points sent",
+        received: "Points received",
+      },
+      redemption: {
+        held: "Points set aside for a code",
+        captured: "Code used at the till",
+        released: "Set-aside points returned",
+      },
     },
     entry: "entry {{index}}",
     order: "order {{order}}",
@@ -87,6 +115,13 @@ export const loyaltyEn = {
     debtRepaid_one: "{{count}} of them repaid what you owed.",
     debtRepaid_other: "{{count}} of them repaid what you owed.",
     refundFacts: "The order's {{pointName}}: {{before}} before this refund, {{after}} after.",
+    movedFacts: {
+      "points.sent": "−{{points}} {{pointName}}, sent to another customer.",
+      "points.received": "+{{points}} {{pointName}} from another customer.",
+      "redemption.held": "{{points}} {{pointName}} set aside.",
+      "redemption.captured": "{{points}} {{pointName}} spent at the till.",
+      "redemption.released": "{{points}} {{pointName}} back in your balance.",
+    },
     reversedFacts_one:
       "{{count}} {{pointName}} taken back ({{debt}} now owed, {{writtenOff}} written off).",
     reversedFacts_other:
@@ -198,8 +233,22 @@ type Shape<T> = { [K in keyof T]: T[K] extends string ? string : Shape<T[K]> };
 
 export const loyaltyZhCN: Shape<typeof loyaltyEn> = {
   tab: "积分",
-  titles: { overview: "我的积分", history: "积分记录", rules: "积分规则" },
-  nav: { label: "积分", overview: "余额", history: "记录", rules: "规则" },
+  titles: {
+    overview: "我的积分",
+    history: "积分记录",
+    rules: "积分规则",
+    transfer: "转赠积分",
+    redeem: "使用积分",
+  },
+  nav: {
+    label: "积分",
+    overview: "余额",
+    history: "记录",
+    rules: "规则",
+    transfer: "转赠",
+    redeem: "使用",
+  },
+  ...movesZhCN,
   overview: {
     title: "我的积分",
     balance: "可用",
@@ -244,6 +293,8 @@ export const loyaltyZhCN: Shape<typeof loyaltyEn> = {
     status: { pending: "待生效", available: "可用" },
     from: "来源",
     order: "订单 {{order}}",
+    transfer: "其他顾客转赠给您的积分",
+    adjustment: "商家工作人员的补发",
     awarded: "发放时间",
     available: "可用时间",
     expires: "过期时间",
@@ -269,7 +320,17 @@ export const loyaltyZhCN: Shape<typeof loyaltyEn> = {
     empty: "还没有订单或积分。",
     types: {
       order: { recorded: "订单已记录", refunded: "订单已退款" },
-      points: { awarded: "积分已发放", reversed: "积分已扣回" },
+      points: {
+        awarded: "积分已发放",
+        reversed: "积分已扣回",
+        sent: "积分已转出",
+        received: "积分已转入",
+      },
+      redemption: {
+        held: "积分已预留（一次性代码）",
+        captured: "代码已在收银台使用",
+        released: "预留的积分已退回",
+      },
     },
     entry: "条目 {{index}}",
     order: "订单 {{order}}",
@@ -280,6 +341,13 @@ export const loyaltyZhCN: Shape<typeof loyaltyEn> = {
     debtRepaid_one: "其中 {{count}} 用于偿还欠还的积分。",
     debtRepaid_other: "其中 {{count}} 用于偿还欠还的积分。",
     refundFacts: "该订单的 {{pointName}}：退款前 {{before}}，退款后 {{after}}。",
+    movedFacts: {
+      "points.sent": "−{{points}} {{pointName}}，已转给其他顾客。",
+      "points.received": "+{{points}} {{pointName}}，来自其他顾客。",
+      "redemption.held": "已预留 {{points}} {{pointName}}。",
+      "redemption.captured": "在收银台使用了 {{points}} {{pointName}}。",
+      "redemption.released": "{{points}} {{pointName}} 已退回您的余额。",
+    },
     reversedFacts_one: "扣回 {{count}} {{pointName}}（现欠还 {{debt}}，核销 {{writtenOff}}）。",
     reversedFacts_other: "扣回 {{count}} {{pointName}}（现欠还 {{debt}}，核销 {{writtenOff}}）。",
     rule: "{{name}} 第 {{version}} 版",

@@ -23,6 +23,16 @@ export const Programme = z.object({
   returnWindowDays: z.number().int().nonnegative(),
   tiers: z.array(Tier),
   timeZone: z.string(),
+  /** Transfers between customers and their limits (docs/loyalty.md, Transfers). */
+  transfers: z
+    .object({
+      allowed: z.boolean(),
+      minPoints: z.number().int().optional(),
+      maxPoints: z.number().int().optional(),
+      dailyMaxPoints: z.number().int().optional(),
+      dailyMaxCount: z.number().int().optional(),
+    })
+    .optional(),
 });
 export type Programme = z.infer<typeof Programme>;
 
@@ -30,7 +40,20 @@ export const Lot = z.object({
   id: z.string(),
   points: z.number().int().nonnegative(),
   remaining: z.number().int().nonnegative(),
-  source: z.object({ type: z.string(), orderId: z.string(), entryIndex: z.number().int() }),
+  /** Where the points came from: an order, a transfer received, or a staff credit. */
+  source: z.discriminatedUnion("type", [
+    z.object({ type: z.literal("order"), orderId: z.string(), entryIndex: z.number().int() }),
+    z.object({
+      type: z.literal("transfer"),
+      transferId: z.string(),
+      entryIndex: z.number().int(),
+    }),
+    z.object({
+      type: z.literal("adjustment"),
+      adjustmentId: z.string(),
+      entryIndex: z.number().int(),
+    }),
+  ]),
   awardedAt: z.string(),
   availableAt: z.string(),
   expiresAt: z.string().nullable(),
@@ -45,6 +68,8 @@ export const Points = z.object({
   balance: z.number().int(),
   pending: z.number().int(),
   debt: z.number().int(),
+  /** Points held for redemptions not captured yet (not in the balance). */
+  held: z.number().int().default(0),
   tier: z.string().nullable(),
   lots: z.array(Lot),
   lotCount: z.number().int().nonnegative(),
@@ -87,3 +112,58 @@ export const PublishedRules = z.object({
   entries: z.array(ProvenEntry),
 });
 export type PublishedRules = z.infer<typeof PublishedRules>;
+
+/** One side of a transfer (GET /v1/portal/transfers): the message from the customer's own copy. */
+export const Transfer = z.object({
+  transferId: z.string(),
+  direction: z.enum(["sent", "received"]),
+  counterparty: z.string(),
+  points: z.number().int(),
+  entryIndex: z.number().int(),
+  at: z.string(),
+  hasMessage: z.boolean(),
+  message: z.string().nullable().optional(),
+});
+export type Transfer = z.infer<typeof Transfer>;
+
+export const TransferPage = z.object({
+  transfers: z.array(Transfer),
+  next: z.number().nullable(),
+});
+
+/** A reward of the catalogue (GET /v1/portal/rewards: the active ones). */
+export const Reward = z.object({
+  id: z.string(),
+  version: z.number().int(),
+  name: z.string(),
+  points: z.number().int(),
+  stock: z.number().int().nullable(),
+  perCustomerLimit: z.number().int().nullable(),
+  active: z.boolean(),
+});
+export type Reward = z.infer<typeof Reward>;
+
+export const Rewards = z.object({ rewards: z.array(Reward) });
+
+/** A redemption as it stands now (GET /v1/portal/redemptions), its code while held. */
+export const Redemption = z.object({
+  id: z.string(),
+  kind: z.enum(["discount", "reward"]),
+  reward: z.object({ id: z.string(), version: z.number().int() }).nullable(),
+  points: z.number().int(),
+  value: z.number().int(),
+  currency: z.string(),
+  status: z.enum(["held", "captured", "released", "expired"]),
+  code: z.string().nullable(),
+  qr: z.string().nullable(),
+  expiresAt: z.string(),
+  requestedBy: z.enum(["customer", "merchant"]),
+  reference: z.string().nullable(),
+  createdAt: z.string(),
+  closedAt: z.string().nullable(),
+  heldEntry: z.number().int(),
+  closedEntry: z.number().int().nullable(),
+});
+export type Redemption = z.infer<typeof Redemption>;
+
+export const Redemptions = z.object({ redemptions: z.array(Redemption) });

@@ -1,7 +1,5 @@
 // The loyalty sections of a merchant's portal, in the order of the sub-navigation. Each is a
-// route under /m/:merchant/points (index.tsx). Transfer and redeem (issue 9) take their places
-// here when their pages exist: { path: "transfer", label: "loyalty.nav.transfer" } and
-// { path: "redeem", label: "loyalty.nav.redeem" }, with their routes beside these in index.tsx.
+// route under /m/:merchant/points (index.tsx).
 
 export interface LoyaltySection {
   /** Below /m/:merchant/points; "" is the overview. */
@@ -14,5 +12,7 @@ export interface LoyaltySection {
 export const LOYALTY_SECTIONS: readonly LoyaltySection[] = [
   { path: "", label: "loyalty.nav.overview", testId: "loyalty-nav-overview" },
   { path: "history", label: "loyalty.nav.history", testId: "loyalty-nav-history" },
+  { path: "redeem", label: "loyalty.nav.redeem", testId: "loyalty-nav-redeem" },
+  { path: "transfer", label: "loyalty.nav.transfer", testId: "loyalty-nav-transfer" },
   { path: "rules", label: "loyalty.nav.rules", testId: "loyalty-nav-rules" },
 ];

@@ -28,6 +28,11 @@ export const LOYALTY_TYPES = [
   "points.awarded",
   "order.refunded",
   "points.reversed",
+  "points.sent",
+  "points.received",
+  "redemption.held",
+  "redemption.captured",
+  "redemption.released",
 ] as const;
 export type LoyaltyType = (typeof LOYALTY_TYPES)[number];
 

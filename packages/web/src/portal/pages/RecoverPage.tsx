@@ -1,5 +1,3 @@
-import QRCode from "qrcode";
-import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useParams } from "react-router";
 import { Key, Refresh } from "../../components/icons.js";
@@ -8,6 +6,7 @@ import { KeyChoice, useKeyChoice } from "../account/components/KeyChoice.js";
 import { useAccount, useMerchant } from "../account/hooks.js";
 import { notYet, useFinishRecovery, useNewRecoveryKey } from "../account/recover-hooks.js";
 import type { Account } from "../keys/store.js";
+import { useQrImage } from "../layout/qr.js";
 import { ErrorMessage, LoadingState, PageHead, useTitle } from "../layout/ui.js";
 import { SignCancelled } from "../signing/SigningProvider.js";
 
@@ -89,19 +88,8 @@ export function AwaitingRecovery(props: { account: Account }) {
   const { t } = useTranslation();
   const { account } = props;
   const finish = useFinishRecovery(account);
-  const [qr, setQr] = useState<string>();
+  const qr = useQrImage(account.did);
   useTitle(t("recover.waitingTitle", { merchant: account.merchantName }));
-  useEffect(() => {
-    let live = true;
-    QRCode.toString(account.did, { type: "svg", margin: 1, errorCorrectionLevel: "M" }).then(
-      (svg) => {
-        if (live) setQr(`data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`);
-      },
-    );
-    return () => {
-      live = false;
-    };
-  }, [account.did]);
   const failure =
     finish.error && !(finish.error instanceof SignCancelled) && !notYet(finish.error)
       ? finish.error

@@ -77,7 +77,7 @@ export function useSign() {
   );
 }
 
-const SHARED_ORDER = ["name", "email", "phone", "birthday", "language", "address"];
+const SHARED_ORDER = ["name", "email", "phone", "birthday", "language", "address", "message"];
 
 /**
  * One <dialog>, always in the page, shown as a modal while a signature waits: the browser
@@ -138,12 +138,14 @@ function SignDialogContent(props: { request: SignRequest; onDone: (ok: boolean) 
           <dl className="fields" data-testid="sign-shared">
             {shared.map(([k, v]) => (
               <div className="field" key={k}>
-                <dt>{t(`profile.fields.${k}`)}</dt>
+                <dt>{t([`signing.shared.${k}`, `profile.fields.${k}`])}</dt>
                 <dd>{v}</dd>
               </div>
             ))}
           </dl>
-          <p className="hint">{t("signing.sharedHint")}</p>
+          <p className="hint">
+            {request.shared?.message ? t("signing.messageHint") : t("signing.sharedHint")}
+          </p>
         </div>
       ) : null}
       <dl className="fields sign-facts">

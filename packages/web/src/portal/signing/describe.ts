@@ -17,12 +17,15 @@ export const KNOWN_TYPES = [
   "consent.revoke",
   "request.submit",
   "customer.erase",
+  "points.transfer",
+  "redemption.hold",
+  "redemption.release",
 ] as const;
 export type KnownType = (typeof KNOWN_TYPES)[number];
 
 export interface Description {
   /** The catalogue key of the sentence. */
-  key: `signing.types.${KnownType}` | "signing.types.unknown";
+  key: `signing.types.${KnownType}` | "signing.types.redemptionReward" | "signing.types.unknown";
   params: Record<string, string>;
   known: boolean;
 }
@@ -40,6 +43,9 @@ const named = (names: Record<string, string>, x: unknown): string => {
 };
 const list = (names: Record<string, string>, x: unknown): string =>
   Array.isArray(x) ? x.map((v) => named(names, v)).join(", ") : "";
+/** A whole number as the command states it, digits grouped; anything else as it is. */
+const count = (x: unknown): string =>
+  typeof x === "number" && Number.isSafeInteger(x) ? x.toLocaleString("en") : String(x);
 /** The calendar day of an RFC 3339 time, as the command states it (UTC). */
 const day = (x: unknown): string => text(x).slice(0, 10);
 
@@ -76,5 +82,22 @@ export function describeCommand(
     params.consent = named(names, field(command.payload, "consentId"));
   }
   if (type === "request.submit") params.kind = named(names, field(command.payload, "kind"));
+  if (type === "points.transfer") {
+    params.to = named(names, field(command.payload, "to"));
+    params.points = count(field(command.payload, "points"));
+  }
+  if (type === "redemption.hold") {
+    const reward = field(command.payload, "rewardId");
+    if (typeof reward === "string") {
+      params.reward = named(names, reward);
+      params.points = named(names, `${reward}#points`);
+      if (params.points === `${reward}#points`) params.points = "?";
+      return { key: "signing.types.redemptionReward", params, known: true };
+    }
+    params.points = count(field(command.payload, "points"));
+  }
+  if (type === "redemption.release") {
+    params.redemption = named(names, field(command.payload, "redemptionId"));
+  }
   return { key: `signing.types.${type}`, params, known: true };
 }

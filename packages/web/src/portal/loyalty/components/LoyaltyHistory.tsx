@@ -125,6 +125,15 @@ function Outcome(props: { loyalty: LoyaltyVerdict; published: PublishedCheck; po
   );
 }
 
+/** Points that moved: sent, received, set aside for a code, spent at the till, returned. */
+const MOVED: readonly string[] = [
+  "points.sent",
+  "points.received",
+  "redemption.held",
+  "redemption.captured",
+  "redemption.released",
+];
+
 function Row(props: { row: LoyaltyRow; pointName: string }) {
   const { t, i18n } = useTranslation();
   const r = props.row;
@@ -140,8 +149,8 @@ function Row(props: { row: LoyaltyRow; pointName: string }) {
         <code className="muted">{r.type}</code>
       </div>
       <p className="hint history-meta">
-        <DateTime iso={r.time} /> · {t("loyalty.history.entry", { index: r.index })} ·{" "}
-        {t("loyalty.history.order", { order: r.orderId })}
+        <DateTime iso={r.time} /> · {t("loyalty.history.entry", { index: r.index })}
+        {r.orderId ? ` · ${t("loyalty.history.order", { order: r.orderId })}` : null}
       </p>
       <p className="loyalty-entry-facts">
         {r.type === "order.recorded" && r.amount !== undefined && r.currency
@@ -160,6 +169,12 @@ function Row(props: { row: LoyaltyRow; pointName: string }) {
           ? t("loyalty.history.refundFacts", {
               before: r.pointsBefore,
               after: r.pointsAfter,
+              pointName: props.pointName,
+            })
+          : null}
+        {MOVED.includes(r.type)
+          ? t(`loyalty.history.movedFacts.${r.type}`, {
+              points: (r.points ?? 0).toLocaleString(),
               pointName: props.pointName,
             })
           : null}

@@ -205,7 +205,13 @@ function LotItem(props: { lot: Lot; pointName: string }) {
       <dl className="history-values">
         <div className="field">
           <dt>{t("loyalty.lots.from")}</dt>
-          <dd>{t("loyalty.lots.order", { order: lot.source.orderId })}</dd>
+          <dd data-testid="loyalty-lot-source">
+            {lot.source.type === "order"
+              ? t("loyalty.lots.order", { order: lot.source.orderId })
+              : lot.source.type === "transfer"
+                ? t("loyalty.lots.transfer")
+                : t("loyalty.lots.adjustment")}
+          </dd>
         </div>
         <div className="field">
           <dt>{t("loyalty.lots.awarded")}</dt>
