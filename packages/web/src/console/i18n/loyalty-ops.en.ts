@@ -130,6 +130,7 @@ export const loyaltyOpsEn = {
     expires: "Held until",
     closed: "Closed",
     customer: "Customer",
+    receipt: "Receipt reference",
     reference: "Receipt reference (optional)",
     referenceHint: "The till's receipt number; nothing personal.",
     capture: "Capture",
@@ -144,7 +145,7 @@ export const loyaltyOpsEn = {
     },
     refusals: {
       too_short: "A code has 8 letters and digits, such as K7QX-9M2P.",
-      not_found: "No open hold has this code: it may be mistyped, used, released or lapsed.",
+      not_found: "No hold has this code: check it was typed right, at this merchant's till.",
       hold_expired: "This hold lapsed: its points went back to the customer. Ask for a new code.",
       already_captured: "This hold was captured already: the points are spent.",
       already_released: "This hold was released: its points went back to the customer.",

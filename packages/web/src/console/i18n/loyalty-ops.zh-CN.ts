@@ -132,6 +132,7 @@ export const loyaltyOpsZhCN: typeof loyaltyOpsEn = {
     expires: "预留至",
     closed: "结束于",
     customer: "客户",
+    receipt: "小票编号",
     reference: "小票编号（可选）",
     referenceHint: "收银小票编号；不含个人信息。",
     capture: "核销",
@@ -146,7 +147,7 @@ export const loyaltyOpsZhCN: typeof loyaltyOpsEn = {
     },
     refusals: {
       too_short: "兑换码由 8 个字母和数字组成，例如 K7QX-9M2P。",
-      not_found: "没有使用此兑换码的有效预留：可能输错、已使用、已释放或已过期。",
+      not_found: "没有使用此兑换码的预留：请检查是否输入正确、是否为本商户的兑换码。",
       hold_expired: "此预留已过期：积分已退回客户。请让客户重新生成兑换码。",
       already_captured: "此预留已核销：积分已使用。",
       already_released: "此预留已释放：积分已退回客户。",

@@ -69,7 +69,7 @@ export function AdjustmentTable(props: {
           const a = c.row.original;
           const key = `loyalty.ops.adjustments.reasons.${a.reason}`;
           return (
-            <span className="cell-stack">
+            <span className="ops-stack">
               <span>{i18n.exists(key) ? t(key) : a.reason}</span>
               {a.note !== null ? <span className="hint">{a.note}</span> : null}
             </span>
@@ -89,7 +89,7 @@ export function AdjustmentTable(props: {
       helper.accessor("requestedBy", {
         header: () => t("loyalty.ops.adjustments.column.requested"),
         cell: (c) => (
-          <span className="cell-stack">
+          <span className="ops-stack">
             <span>{actorLabel(c.getValue(), me, t)}</span>
             <DateTime iso={c.row.original.requestedAt} />
           </span>
@@ -102,7 +102,7 @@ export function AdjustmentTable(props: {
           const a = c.row.original;
           if (a.status !== "pending") {
             return a.decidedBy ? (
-              <span className="cell-stack">
+              <span className="ops-stack">
                 <span>{actorLabel(a.decidedBy, me, t)}</span>
                 {a.decidedAt ? <DateTime iso={a.decidedAt} /> : null}
               </span>
@@ -121,7 +121,7 @@ export function AdjustmentTable(props: {
             );
           }
           return (
-            <span className="cell-stack">
+            <span className="ops-actions">
               <button
                 type="button"
                 className="btn btn-primary btn-small"

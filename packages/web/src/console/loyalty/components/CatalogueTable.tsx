@@ -73,7 +73,7 @@ export function CatalogueTable(props: {
         cell: (c) => {
           const r = c.row.original;
           return (
-            <span className="cell-stack">
+            <span className="ops-actions">
               <button
                 type="button"
                 className="btn btn-ghost btn-small"

@@ -23,6 +23,13 @@ const KNOWN_REFUSALS = [
   "invalid_request",
 ] as const;
 
+/** Why a redemption that is no longer held cannot be captured, by its status. */
+const CLOSED = {
+  captured: "already_captured",
+  released: "already_released",
+  expired: "hold_expired",
+} as const;
+
 const newKey = () => `console-till-${crypto.randomUUID()}`;
 
 /**
@@ -59,8 +66,11 @@ export function TillPanel(props: { rewards: Reward[]; pointName: string; canWrit
       return;
     }
     try {
-      setShown(await lookup.mutateAsync(typed));
+      const found = await lookup.mutateAsync(typed);
+      setShown(found);
       key.current = newKey();
+      // A used code still names its redemption: say why it cannot be captured.
+      if (found.status !== "held") setRefusal({ code: CLOSED[found.status], detail: "" });
     } catch (err) {
       refused(err);
     }
@@ -172,7 +182,7 @@ export function TillPanel(props: { rewards: Reward[]; pointName: string; canWrit
               ? t("loyalty.ops.till.reward", { name: reward?.name ?? shown.reward?.id ?? "" })
               : t("loyalty.ops.till.discount")}
           </h3>
-          <dl className="invite-facts">
+          <dl className="till-facts">
             <dt>{t("loyalty.ops.till.points", { name: props.pointName })}</dt>
             <dd className="num" data-testid="till-points">
               {shown.points.toLocaleString(i18n.language)}
@@ -203,7 +213,7 @@ export function TillPanel(props: { rewards: Reward[]; pointName: string; canWrit
             <dd className="mono">{shown.customerId}</dd>
             {shown.reference ? (
               <>
-                <dt>{t("loyalty.ops.till.reference")}</dt>
+                <dt>{t("loyalty.ops.till.receipt")}</dt>
                 <dd className="mono">{shown.reference}</dd>
               </>
             ) : null}
