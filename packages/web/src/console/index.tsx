@@ -16,6 +16,11 @@ import { CustomersPage } from "./pages/CustomersPage.js";
 import { ImportDetailPage } from "./pages/ImportDetailPage.js";
 import { ImportPage } from "./pages/ImportPage.js";
 import {
+  LoyaltyAdjustmentsPage,
+  LoyaltyCataloguePage,
+  LoyaltyTillPage,
+} from "./pages/LoyaltyOpsPages.js";
+import {
   LoyaltyLiabilityPage,
   LoyaltyMembersPage,
   LoyaltyProgrammePage,
@@ -87,6 +92,9 @@ export function ConsoleApp() {
                 <Route path="loyalty/rules/:id" element={<LoyaltyRulePage />} />
                 <Route path="loyalty/members" element={<LoyaltyMembersPage />} />
                 <Route path="loyalty/liability" element={<LoyaltyLiabilityPage />} />
+                <Route path="loyalty/catalogue" element={<LoyaltyCataloguePage />} />
+                <Route path="loyalty/adjustments" element={<LoyaltyAdjustmentsPage />} />
+                <Route path="loyalty/till" element={<LoyaltyTillPage />} />
                 <Route path="import" element={<ImportPage />} />
                 <Route path="import/:id" element={<ImportDetailPage />} />
                 <Route path="team" element={<TeamPage />} />

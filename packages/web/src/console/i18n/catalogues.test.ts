@@ -6,6 +6,11 @@ import { CHANNEL_KINDS, ROLES, STAGES } from "../api/schemas.js";
 import { ATTRIBUTE_TYPES } from "../customers/profile-fields.js";
 import { RULE_STATUSES } from "../loyalty/api.js";
 import { EXPIRY_POLICIES } from "../loyalty/expiry-policies.js";
+import {
+  ADJUSTMENT_REASONS,
+  ADJUSTMENT_STATUSES,
+  REDEMPTION_STATUSES,
+} from "../loyalty/ops-api.js";
 import { TEMPLATE_FIELDS, TEMPLATE_IDS } from "../loyalty/rule-forms.js";
 import { RULE_FIELDS } from "../segments/condition.js";
 import { en } from "./en.js";
@@ -100,6 +105,9 @@ describe("the console's catalogues", () => {
       ["loyalty.programme.debtHint", ["recover", "write_off"]],
       ["loyalty.programme.expiryPolicies", EXPIRY_POLICIES.map((p) => p.id)],
       ["loyalty.programme.expiryHint", EXPIRY_POLICIES.map((p) => p.id)],
+      ["loyalty.ops.adjustments.reasons", ADJUSTMENT_REASONS],
+      ["loyalty.ops.adjustments.statuses", ADJUSTMENT_STATUSES],
+      ["loyalty.ops.till.statuses", REDEMPTION_STATUSES],
     ];
     for (const [family, members] of families) {
       for (const member of members) {

@@ -1,3 +1,4 @@
+import { loyaltyOpsEn } from "./loyalty-ops.en.js";
 // English words of the loyalty screens (the `loyalty` part of en.ts), kept apart so the
 // catalogue grows without touching the other screens' part.
 
@@ -255,4 +256,5 @@ export const loyaltyEn = {
       lots: "Lots",
     },
   },
+  ops: loyaltyOpsEn,
 };

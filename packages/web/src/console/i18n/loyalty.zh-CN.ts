@@ -1,4 +1,5 @@
 import type { Catalogue } from "./en.js";
+import { loyaltyOpsZhCN } from "./loyalty-ops.zh-CN.js";
 
 // 简体中文: the loyalty screens' words, the same keys as loyalty.en.ts (the type checks).
 
@@ -252,4 +253,5 @@ export const loyaltyZhCN: Catalogue["loyalty"] = {
       lots: "批次",
     },
   },
+  ops: loyaltyOpsZhCN,
 };

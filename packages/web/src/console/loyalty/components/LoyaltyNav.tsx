@@ -6,7 +6,9 @@ const TABS = [
   { to: "/loyalty/rules", label: "loyalty.nav.rules" },
   { to: "/loyalty/members", label: "loyalty.nav.members" },
   { to: "/loyalty/liability", label: "loyalty.nav.liability" },
-  // The catalogue and adjustments screens join here once their APIs exist.
+  { to: "/loyalty/catalogue", label: "loyalty.ops.nav.catalogue" },
+  { to: "/loyalty/adjustments", label: "loyalty.ops.nav.adjustments" },
+  { to: "/loyalty/till", label: "loyalty.ops.nav.till" },
 ] as const;
 
 /** The loyalty screens' own navigation, under the page heading. */
