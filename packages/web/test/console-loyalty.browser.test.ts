@@ -253,7 +253,19 @@ describe.runIf(haveBrowser)("console loyalty screens in a browser", () => {
   }, 90_000);
 
   it("saves the programme: refusals beside the fields, then one programme.set entry", async () => {
+    // A transfer limit set through the API, which the form does not show, must survive a save.
+    const limits = {
+      allowed: true,
+      receivedAvailability: "immediate",
+      maxPoints: 300,
+      dailyMaxCount: 5,
+    };
+    expect(
+      (await api("/v1/loyalty/programme", { method: "PUT", body: { transfers: limits } })).status,
+    ).toBe(200);
+    await page.reload();
     const form = page.getByTestId("programme-form");
+    await form.getByTestId("programme-point-name").waitFor();
     expect(await form.getByTestId("programme-point-name").inputValue()).toBe("points");
     expect(await form.getByTestId("programme-point-value").inputValue()).toBe("0.01");
     const before = await ledgerSize();
@@ -318,6 +330,7 @@ describe.runIf(haveBrowser)("console loyalty screens in a browser", () => {
         },
       ],
       expiry: { policy: "none" },
+      transfers: limits,
     });
     // Removing a tier and saving again is one more entry; saving unchanged writes none.
     await form.getByRole("button", { name: "Remove tier Gold" }).click();

@@ -22,7 +22,8 @@ export const Programme = z.object({
   returnWindowDays: z.number(),
   /** `none` today; other policies carry their own fields. */
   expiry: z.looseObject({ policy: z.string() }),
-  transfers: z.object({
+  /** Loose: the limits the form does not edit (minPoints, maxPoints, daily ones) are kept. */
+  transfers: z.looseObject({
     allowed: z.boolean(),
     receivedAvailability: z.enum(["immediate", "return_window"]),
   }),

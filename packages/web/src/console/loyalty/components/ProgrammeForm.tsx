@@ -90,7 +90,11 @@ function valuesOf(p: Programme): ProgrammeValues {
   };
 }
 
-function programmeOf(v: ProgrammeValues): Programme {
+/**
+ * The programme to save: the form's values over what the node has, because `PUT` replaces the
+ * objects it is given whole (the transfer limits the form does not show must travel back).
+ */
+function programmeOf(v: ProgrammeValues, current: Programme): Programme {
   const currency = v.currency.trim().toUpperCase();
   const digits = currencyDigits(currency);
   return {
@@ -99,7 +103,11 @@ function programmeOf(v: ProgrammeValues): Programme {
     currency,
     returnWindowDays: Number(v.returnWindowDays),
     expiry: v.expiry as Programme["expiry"],
-    transfers: { allowed: v.transfersAllowed, receivedAvailability: v.receivedAvailability },
+    transfers: {
+      ...current.transfers,
+      allowed: v.transfersAllowed,
+      receivedAvailability: v.receivedAvailability,
+    },
     tiers: v.tiers.map((tier) => ({
       id: tier.id.trim(),
       name: tier.name.trim(),
@@ -170,7 +178,7 @@ export function ProgrammeForm(props: { view: ProgrammeView; canManage: boolean }
     setSaved(undefined);
     try {
       const before = props.view.entryIndex;
-      const view = await set.mutateAsync(programmeOf(v));
+      const view = await set.mutateAsync(programmeOf(v, props.view.programme));
       form.reset(valuesOf(view.programme));
       setSaved({ entryIndex: view.entryIndex, changed: view.entryIndex !== before });
     } catch (err) {
