@@ -15,6 +15,7 @@
  *                        bench/loyalty-transfers.ts)
  *   --simulate-orders N  orders the loyalty simulation runs over (default 1,000,000 on
  *                        PostgreSQL, 200,000 on PGlite; quick 100,000 and 20,000)
+ *   --simulated-customers N  their customers (default 100,000: ten orders each at 1M)
  *   --skip a,b           run all sections but these
  *   --proof-size N       tree size for the proof benchmark (default 1,000,000; quick 100,000)
  *   --entries N          entries per write benchmark, both backends (default 30,000 on PGlite
@@ -84,6 +85,7 @@ const { values: args } = parseArgs({
     entries: { type: "string" },
     rounds: { type: "string" },
     "simulate-orders": { type: "string" },
+    "simulated-customers": { type: "string" },
     out: { type: "string", default: "latest.json" },
   },
 });
@@ -104,6 +106,7 @@ for (const [name, v] of [
   ["entries", args.entries],
   ["rounds", args.rounds],
   ["simulate-orders", args["simulate-orders"]],
+  ["simulated-customers", args["simulated-customers"]],
 ] as const) {
   if (v !== undefined && !(Number.isSafeInteger(Number(v)) && Number(v) > 0))
     throw new Error(`--${name} must be a positive whole number`);
@@ -845,6 +848,9 @@ async function main() {
       meter: cpuMeter,
       log,
       ...(args["simulate-orders"] ? { simulateOrders: Number(args["simulate-orders"]) } : {}),
+      ...(args["simulated-customers"]
+        ? { simulatedCustomers: Number(args["simulated-customers"]) }
+        : {}),
     });
     rows.push(...l.rows);
     commandTables.push(...l.tables);

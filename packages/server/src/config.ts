@@ -23,7 +23,7 @@ export interface Config {
   /** Connections one client address may hold open at once; 0: no bound (PATRON_MAX_CONNECTIONS_PER_CLIENT). */
   maxConnectionsPerClient: number;
   demoMerchant: string;
-  /** Notarise a few demo documents on the first start (PATRON_DEMO_DATA=0 turns it off). */
+  /** Demo data on the first start: documents, customers, loyalty (PATRON_DEMO_DATA=0 turns it off). */
   demoData: boolean;
   /** How many demo customers the first start adds with the demo data (PATRON_DEMO_CUSTOMERS). */
   demoCustomers: number;

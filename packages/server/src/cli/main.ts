@@ -72,7 +72,7 @@ Environment:
   PATRON_WEBAUTHN_ORIGINS             extra origins passkey-signed commands may come from (comma-separated)
   PATRON_WEBAUTHN_RP_ID               the passkeys' relying party id (default: the origin's host)
   PATRON_MIRROR_KEY                   mirror: an API key (or a file holding one), like --api-key
-  PATRON_DEMO_DATA (1)                0: no demo data on the first start (documents, customers)
+  PATRON_DEMO_DATA (1)                0: no demo data on the first start (documents, customers, loyalty)
   PATRON_DEMO_CUSTOMERS (500)         how many demo customers the demo data has
   PATRON_ACCESS_BATCH_MS (5000)       how often access records are committed as one entry (0: at stop)
   PATRON_WEB_ROOT                     serve the explorer from this directory (default: the build)
