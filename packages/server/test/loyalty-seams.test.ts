@@ -52,6 +52,7 @@ describe("projecting one batch", () => {
         merchantId: "m",
         customerId: "c",
         orderId: "o",
+        order: 9,
         points: 0,
         awards: [],
         context: {},
