@@ -27,6 +27,10 @@ describe("patron CLI", () => {
     const r = await runCli(["--help"], {});
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/verify <file>/);
+    // Help after a command prints the help instead of running it (a node would start here).
+    const start = await runCli(["start", "--help"], {});
+    expect(start.code).toBe(0);
+    expect(start.stdout).toMatch(/Usage: patron <command>/);
     const bad = await runCli(["frobnicate"], {});
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/unknown command/);

@@ -378,6 +378,11 @@ function errorText(err: unknown): string {
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // `patron start --help` must print the help, not start a node.
+  if (command !== undefined && rest.some((a) => a === "--help" || a === "-h")) {
+    console.log(HELP);
+    return 0;
+  }
   try {
     switch (command) {
       case "start":
