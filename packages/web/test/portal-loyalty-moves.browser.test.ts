@@ -206,15 +206,17 @@ describe.runIf(haveBrowser)("points that move in the customer portal, in a brows
     // Bo reads his customer id off his own page, to give it to Ana.
     await bo.getByTestId("tab-points").click();
     await bo.getByTestId("loyalty-nav-transfer").click();
-    expect(await text(bo, "transfer-my-id")).toBe(boId);
-    expect(await bo.getByTestId("transfers-none").count()).toBe(1);
+    await expect.poll(() => text(bo, "transfer-my-id")).toBe(boId);
+    await bo.getByTestId("transfers-none").waitFor();
 
     // Ana, by keyboard, to the Send section.
     await ana.getByTestId("tab-points").click();
     await ana.getByTestId("loyalty-nav-transfer").focus();
     await ana.keyboard.press("Enter");
     await ana.waitForURL(/\/points\/transfer$/);
-    expect(await text(ana, "transfer-available")).toContain("You have 500 points to send");
+    await expect
+      .poll(() => text(ana, "transfer-available"))
+      .toContain("You have 500 points to send");
     await axe(ana, "loyalty-transfer");
 
     // What the page catches before anything is signed: a malformed id, her own id, too many.
@@ -237,9 +239,9 @@ describe.runIf(haveBrowser)("points that move in the customer portal, in a brows
     expect(await ana.getByTestId("transfer-error").getAttribute("data-code")).toBe(
       "recipient_not_found",
     );
-    expect(await text(ana, "transfer-error")).toContain(
-      "No customer of this merchant has that id.",
-    );
+    await expect
+      .poll(() => text(ana, "transfer-error"))
+      .toContain("No customer of this merchant has that id.");
     const limited = await api("/v1/loyalty/programme", {
       method: "PUT",
       body: { transfers: { allowed: true, receivedAvailability: "immediate", maxPoints: 300 } },
@@ -254,8 +256,10 @@ describe.runIf(haveBrowser)("points that move in the customer portal, in a brows
     expect(await ana.getByTestId("transfer-error").getAttribute("data-code")).toBe(
       "transfer_above_maximum",
     );
-    expect(await text(ana, "transfer-error")).toContain("more points than the programme's largest");
-    expect(await text(ana, "transfer-available")).toContain("500");
+    await expect
+      .poll(() => text(ana, "transfer-error"))
+      .toContain("more points than the programme's largest");
+    await expect.poll(() => text(ana, "transfer-available")).toContain("500");
 
     // A transfer with a message: the dialog shows it in plain words before it is signed.
     await ana.getByTestId("transfer-points").fill("150");
@@ -269,9 +273,11 @@ describe.runIf(haveBrowser)("points that move in the customer portal, in a brows
     await ana.keyboard.press("Enter");
     const dialog = ana.getByTestId("sign-dialog");
     await dialog.waitFor();
-    expect(await text(ana, "sign-what")).toBe(
-      `Send 150 points to customer ${boId} at ${merchant.name}. They leave your balance at once and cannot be taken back.`,
-    );
+    await expect
+      .poll(() => text(ana, "sign-what"))
+      .toBe(
+        `Send 150 points to customer ${boId} at ${merchant.name}. They leave your balance at once and cannot be taken back.`,
+      );
     expect(await ana.locator('[data-testid="sign-shared"] dt').textContent()).toBe("Message");
     expect(await ana.locator('[data-testid="sign-shared"] dd').textContent()).toBe(
       "Happy birthday, Bo! 生日快乐",
@@ -285,11 +291,13 @@ describe.runIf(haveBrowser)("points that move in the customer portal, in a brows
     await ana.getByTestId("sign-confirm").click();
     await dialog.waitFor({ state: "detached" });
     await ana.getByTestId("transfer-sent").waitFor();
-    expect(await text(ana, "transfer-sent")).toBe(`Sent 150 points to ${boId}.`);
+    await expect.poll(() => text(ana, "transfer-sent")).toBe(`Sent 150 points to ${boId}.`);
     await ana.getByTestId("transfer").first().waitFor();
     expect(await ana.getByTestId("transfer").first().getAttribute("data-direction")).toBe("sent");
-    expect(await text(ana, "transfer-row-message")).toBe("Happy birthday, Bo! 生日快乐");
-    expect(await text(ana, "transfer-available")).toContain("You have 350 points to send");
+    await expect.poll(() => text(ana, "transfer-row-message")).toBe("Happy birthday, Bo! 生日快乐");
+    await expect
+      .poll(() => text(ana, "transfer-available"))
+      .toContain("You have 350 points to send");
     await axe(ana, "loyalty-transfer-sent");
 
     // Bo sees the points and the message.
@@ -298,13 +306,15 @@ describe.runIf(haveBrowser)("points that move in the customer portal, in a brows
     expect(await bo.getByTestId("transfer").first().getAttribute("data-direction")).toBe(
       "received",
     );
-    expect(await text(bo, "transfer-row-points")).toBe("+150 points");
-    expect(await text(bo, "transfer-row-message")).toBe("Happy birthday, Bo! 生日快乐");
+    await expect.poll(() => text(bo, "transfer-row-points")).toBe("+150 points");
+    await expect.poll(() => text(bo, "transfer-row-message")).toBe("Happy birthday, Bo! 生日快乐");
     await axe(bo, "loyalty-transfer-received");
     await bo.getByTestId("loyalty-nav-overview").click();
     await bo.getByTestId("loyalty-balance").waitFor();
-    expect(await text(bo, "loyalty-balance")).toBe("150 points");
-    expect(await text(bo, "loyalty-lot-source")).toBe("Points another customer sent you");
+    await expect.poll(() => text(bo, "loyalty-balance")).toBe("150 points");
+    await expect
+      .poll(() => text(bo, "loyalty-lot-source"))
+      .toBe("Points another customer sent you");
     // In his points history, verified in the browser: the points received.
     await bo.getByTestId("loyalty-nav-history").click();
     await bo.getByTestId("loyalty-verified").waitFor({ timeout: 60_000 });
@@ -313,7 +323,9 @@ describe.runIf(haveBrowser)("points that move in the customer portal, in a brows
         .getByTestId("loyalty-entry")
         .evaluateAll((els) => els.map((e) => e.getAttribute("data-type"))),
     ).toEqual(["points.received"]);
-    expect(await text(bo, "loyalty-entry")).toContain("+150 points from another customer.");
+    await expect
+      .poll(() => text(bo, "loyalty-entry"))
+      .toContain("+150 points from another customer.");
     // The node's own view agrees.
     const pts = await api(`/v1/customers/${boId}/points`);
     expect(pts.body.balance).toBe(150);
@@ -322,7 +334,7 @@ describe.runIf(haveBrowser)("points that move in the customer portal, in a brows
     await bo.getByTestId("language-switch").selectOption("zh-CN");
     await bo.getByTestId("loyalty-nav-transfer").click();
     await bo.getByRole("heading", { name: "转出与转入" }).waitFor();
-    expect(await text(bo, "transfer")).toContain("转入");
+    await expect.poll(() => text(bo, "transfer")).toContain("转入");
     await axe(bo, "loyalty-transfer-zh");
   }, 180_000);
 
@@ -338,8 +350,10 @@ describe.runIf(haveBrowser)("points that move in the customer portal, in a brows
     await ana.waitForURL(/\/points\/redeem$/);
     const reward = ana.getByTestId("reward");
     await reward.waitFor();
-    expect(await text(ana, "reward-terms")).toBe("3 left. At most 1 per customer; you have 0.");
-    expect(await text(ana, "redeem-balance")).toBe("350 points");
+    await expect
+      .poll(() => text(ana, "reward-terms"))
+      .toBe("3 left. At most 1 per customer; you have 0.");
+    await expect.poll(() => text(ana, "redeem-balance")).toBe("350 points");
     await axe(ana, "loyalty-redeem");
 
     // Redeem: the dialog names the reward and its cost; the code appears with its QR code.
@@ -354,11 +368,11 @@ describe.runIf(haveBrowser)("points that move in the customer portal, in a brows
       `patron:redeem:${merchant.id}:${code.replace("-", "")}`,
     );
     expect(await ana.getByTestId("redeem-qr").getAttribute("src")).toMatch(/^data:image\/svg\+xml/);
-    expect(await text(ana, "redeem-countdown")).toMatch(/^Valid for \d\d:\d\d more/);
+    await expect.poll(() => text(ana, "redeem-countdown")).toMatch(/^Valid for \d\d:\d\d more/);
     // The new code's heading has the focus, for a screen reader and the keyboard.
     expect(await ana.evaluate(() => document.activeElement?.tagName)).toBe("H3");
     await ana.getByTestId("redeem-balance").filter({ hasText: "150 points" }).waitFor();
-    expect(await text(ana, "redeem-held")).toBe("200 points");
+    await expect.poll(() => text(ana, "redeem-held")).toBe("200 points");
     expect(await ana.getByTestId("redemption").first().getAttribute("data-status")).toBe("held");
     await axe(ana, "loyalty-redeem-code");
 
@@ -381,10 +395,10 @@ describe.runIf(haveBrowser)("points that move in the customer portal, in a brows
       .locator('[data-testid="redemption"][data-status="captured"]')
       .waitFor({ timeout: 30_000 });
     expect(await card.count()).toBe(0);
-    expect(await text(ana, "redemption")).toContain("Used at the till");
-    expect(await text(ana, "redemption")).toContain("receipt T-4411");
+    await expect.poll(() => text(ana, "redemption")).toContain("Used at the till");
+    await expect.poll(() => text(ana, "redemption")).toContain("receipt T-4411");
     await ana.getByTestId("redeem-held").filter({ hasText: "0 points" }).waitFor();
-    expect(await text(ana, "redeem-balance")).toBe("150 points");
+    await expect.poll(() => text(ana, "redeem-balance")).toBe("150 points");
     const stock = await api(`/v1/loyalty/rewards/${rewardId}`);
     expect(stock.body.stock).toBe(2);
     const pts = await api(
@@ -394,9 +408,9 @@ describe.runIf(haveBrowser)("points that move in the customer portal, in a brows
     // Its limit reached, the reward cannot be redeemed again.
     await ana.reload();
     await ana.getByTestId("reward").waitFor();
-    expect(await text(ana, "reward-terms")).toContain(
-      "2 left. At most 1 per customer; you have 1.",
-    );
+    await expect
+      .poll(() => text(ana, "reward-terms"))
+      .toContain("2 left. At most 1 per customer; you have 1.");
     expect(await ana.getByTestId("reward-redeem").isDisabled()).toBe(true);
     await axe(ana, "loyalty-redeem-captured");
   }, 120_000);
@@ -406,7 +420,7 @@ describe.runIf(haveBrowser)("points that move in the customer portal, in a brows
     await ana.getByTestId("discount-submit").click();
     expect(await ana.getByTestId("discount-points").getAttribute("aria-invalid")).toBe("true");
     await ana.getByTestId("discount-points").fill("100");
-    expect(await text(ana, "discount-worth")).toBe("Worth €1.00 off.");
+    await expect.poll(() => text(ana, "discount-worth")).toBe("Worth €1.00 off.");
     await ana.getByTestId("discount-submit").click();
     await sign(ana, /Set 100 points aside at .* for a discount at the till/);
     await ana.getByTestId("redeem-code-card").waitFor();
@@ -445,7 +459,7 @@ describe.runIf(haveBrowser)("points that move in the customer portal, in a brows
     // In Simplified Chinese.
     await ana.getByTestId("language-switch").selectOption("zh-CN");
     await ana.getByRole("heading", { name: "我的兑换" }).waitFor();
-    expect(await text(ana, "redemption-status")).toBe("已退回");
+    await expect.poll(() => text(ana, "redemption-status")).toBe("已退回");
     await axe(ana, "loyalty-redeem-zh");
     await ana.getByTestId("language-switch").selectOption("en");
   }, 90_000);
