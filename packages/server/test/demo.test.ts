@@ -146,7 +146,9 @@ describe.each(backends)("the demo customers of a first start ($name)", (backend)
     });
     expect(audit.problems).toEqual([]);
     expect((await auditProjections(t.node.db, projectors)).problems).toEqual([]);
-  });
+    // Two scans of every table and dump, an erasure, and an audit and rebuild of a year of
+    // demo data: longer than a unit test's 30 s on a busy two-core machine.
+  }, 180_000);
 });
 
 describe.each(backends)("PATRON_DEMO_DATA=0 ($name)", (backend) => {

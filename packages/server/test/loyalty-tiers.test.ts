@@ -71,6 +71,7 @@ describe.each(backends)("loyalty tiers on $name", (backend) => {
     return r.json() as {
       points: number;
       entryIndex: number;
+      tier: { from: string | null; to: string | null } | null;
       awards: { rule: string; points: number }[];
     };
   }
@@ -184,12 +185,14 @@ describe.each(backends)("loyalty tiers on $name", (backend) => {
       tierProgress: { current: null, next: { tier: "silver", figure: 0, threshold: 100 } },
     });
 
-    // 200 points: silver at once.
+    // 200 points: silver at once, in the order's own command (right after its award).
     const one = await order(c, "U-1", 20000);
     expect(one.points).toBe(200);
+    expect(one.tier).toEqual({ from: null, to: "silver" });
     const [up, ...none] = await changes(c);
     expect(none).toEqual([]);
     expect(up?.type).toBe("tier.changed");
+    expect((await entry(one.entryIndex + 2)).type).toBe("tier.changed");
     expect(up?.salt).toBeDefined();
     expect(up?.payload).toEqual({
       merchantId: expect.any(String),
@@ -220,6 +223,7 @@ describe.each(backends)("loyalty tiers on $name", (backend) => {
     clock.advance(DAY);
     const two = await order(c, "U-2", 40000);
     expect(two.awards.map((a) => a.rule)).toEqual(["base"]);
+    expect(two.tier).toEqual({ from: "silver", to: "gold" });
     const ctx = (await entry(two.entryIndex + 1)).payload.context as { customer: object };
     expect(ctx.customer).toMatchObject({ tier: "silver" });
     expect((await changes(c)).map((e) => [e.payload.from, e.payload.to])).toEqual([
@@ -284,7 +288,7 @@ describe.each(backends)("loyalty tiers on $name", (backend) => {
     expect((await changes(c)).at(-1)?.payload).toMatchObject({ from: "silver", to: null });
   });
 
-  it("audit re-executes tier changes and the tier in every context, and fails naming a forged one", async () => {
+  it("audit re-executes tier changes and the tier in every context, and fails naming a forged one and a missing one", async () => {
     const clean = await audit();
     expect(clean.problems).toEqual([]);
     const projections = await auditProjections(t.node.db, projectors);
@@ -323,8 +327,43 @@ describe.each(backends)("loyalty tiers on $name", (backend) => {
         },
       ],
     });
+    // An order that qualifies its customer, written without its tier change: the same first
+    // order as the genuine one below, for another fresh customer, in a command of its own.
+    const real = await customer();
+    const genuine = await order(real, "Y-1", 20000);
+    expect(genuine.tier).toEqual({ from: null, to: "silver" });
+    const [recorded, award] = [
+      await entry(genuine.entryIndex),
+      await entry(genuine.entryIndex + 1),
+    ];
+    const skipped = await customer();
+    const swap = (p: Record<string, unknown>) => ({ ...p, customerId: skipped, orderId: "Y-2" });
+    const parties = [{ customer: skipped }, { merchant: merchantId }];
+    const unpromoted = await t.node.sequencer.execute({
+      entries: [
+        {
+          type: "order.recorded",
+          actor: recorded.actor,
+          parties,
+          sealed: true,
+          payload: swap(recorded.payload) as never,
+        },
+        {
+          type: "points.awarded",
+          actor: award.actor,
+          parties,
+          sealed: true,
+          payload: (ctx) => ({ ...swap(award.payload), order: Number(ctx.index) - 1 }) as never,
+        },
+      ],
+    });
+
     const bad = await audit();
     expect(bad.ok).toBe(false);
+    const missing = bad.problems.filter((p) => p.at === String(unpromoted[1]?.index));
+    expect(missing.map((p) => p.message)).toEqual([
+      "points.awarded: order Y-2 changes its customer's tier, but is not followed by their tier.changed entry",
+    ]);
     const at = String(forged[0]?.index);
     const mine = bad.problems.filter((p) => p.at === at).map((p) => p.message);
     expect(

@@ -262,6 +262,49 @@ describe.each(backends)("sequencer commands on $name", (backend: Backend) => {
     }
   });
 
+  it("leaves out an entry its command's check decided against, with no index or chain link", async () => {
+    const { ledger } = await open();
+    const command = (extra: boolean): CommandDraft => {
+      let wanted = false;
+      return {
+        entries: [
+          note(1),
+          {
+            ...note(2, { parties: [{ customer: "c_w" }, { merchant: M }] }),
+            when: () => wanted,
+          },
+          note(3),
+        ],
+        check: () => {
+          wanted = extra;
+        },
+      };
+    };
+    const without = await ledger.sequencer.execute(command(false));
+    expect(without.map((e) => [e.index, e.entry.payload])).toEqual([
+      [0n, { i: 1 }],
+      [1n, { i: 3 }],
+    ]);
+    expect(without[1]?.entry.subjects).toEqual([{ merchant: M, prev: 0 }]);
+    expect(await ledger.sequencer.headOf("c_w")).toBeUndefined();
+    const withIt = await ledger.sequencer.execute(command(true));
+    expect(withIt.map((e) => [e.index, e.entry.payload])).toEqual([
+      [2n, { i: 1 }],
+      [3n, { i: 2 }],
+      [4n, { i: 3 }],
+    ]);
+    expect(withIt[1]?.entry.subjects).toEqual([
+      { customer: "c_w", prev: null },
+      { merchant: M, prev: 2 },
+    ]);
+    const audit = await auditLedger(ledger.db, {
+      origin: ledger.identity.origin,
+      verifierKey: ledger.identity.verifierKey,
+      entries: () => entryAuditorOf(domains),
+    });
+    expect(audit.problems).toEqual([]);
+  });
+
   it("drops the staged state of a batch whose transaction fails, then commits the others", async () => {
     const { ledger } = await open();
     const seen = ledger.sequencer.state.add(new StagedMap<string, number>());

@@ -58,6 +58,11 @@ export interface EntryDraft {
    * command and of earlier commands in the batch) were staged. Throwing rejects the command.
    */
   check?: (ctx: CheckContext) => void;
+  /**
+   * Asked after the command's own check: false leaves the entry out of the command (it gets no
+   * index and no chain link). For an entry the check decides on, such as an order's tier change.
+   */
+  when?: (ctx: CheckContext) => boolean;
 }
 
 /** What a domain hands the sequencer: one or more entries, all committed or none. */
@@ -851,6 +856,7 @@ export class Sequencer {
     let index = ctx.index;
     for (const queued of p.prepared) {
       const here = { ...ctx, index };
+      if (queued.draft.when && !queued.draft.when(here)) continue;
       queued.draft.check?.(here);
       const e = "head" in queued ? queued : derive(queued, here);
       let subjects: Subject[] | undefined;

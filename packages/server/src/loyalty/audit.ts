@@ -133,6 +133,10 @@ export function loyaltyAuditor(): DomainAuditor {
   const orders = new Map<string, bigint>();
   const accounts = new Map<string, AuditedAccount>();
   let waiting: { index: bigint; order: OrderRecordedPayload } | undefined;
+  /** An award that changes its customer's tier, waiting for its tier.changed entry. */
+  let promoting:
+    | { index: bigint; orderId: string; merchantId: string; customerId: string }
+    | undefined;
   /** A refund checked, waiting for its points.reversed entry. */
   let refunding: { index: bigint; p: OrderRefundedPayload; order: OrderState } | undefined;
   /** Each order as refunds see it, by merchant and order id. */
@@ -200,6 +204,22 @@ export function loyaltyAuditor(): DomainAuditor {
           message: `order.refunded: the refund of order ${refunding.p.orderId} is not followed by its points.reversed entry`,
         });
         refunding = undefined;
+      }
+      if (promoting) {
+        const p = promoting;
+        promoting = undefined;
+        const next = entry.payload as { merchantId?: unknown; customerId?: unknown } | null;
+        if (
+          entry.type !== TIER_CHANGED ||
+          next?.merchantId !== p.merchantId ||
+          next?.customerId !== p.customerId
+        ) {
+          report({
+            kind: "invariant",
+            at: p.index.toString(),
+            message: `points.awarded: order ${p.orderId} changes its customer's tier, but is not followed by their tier.changed entry`,
+          });
+        }
       }
       moves.before(entry, report);
       if (redemptions.types.includes(entry.type)) {
@@ -289,6 +309,21 @@ export function loyaltyAuditor(): DomainAuditor {
             return;
           }
           checkAwards(index, time, order.order, p, problem);
+          // The order's tier change is part of its command: the next entry.
+          if (
+            tierDecision(
+              (programmes.get(p.merchantId) ?? DEFAULT_PROGRAMME).tiers,
+              account(p.merchantId, p.customerId).tiers,
+              time,
+            )
+          ) {
+            promoting = {
+              index,
+              orderId: p.orderId,
+              merchantId: p.merchantId,
+              customerId: p.customerId,
+            };
+          }
           return;
         }
         case ORDER_REFUNDED: {
@@ -337,6 +372,13 @@ export function loyaltyAuditor(): DomainAuditor {
 
     finish(report) {
       moves.finish(report);
+      if (promoting) {
+        report({
+          kind: "invariant",
+          at: promoting.index.toString(),
+          message: `points.awarded: order ${promoting.orderId} changes its customer's tier, but is not followed by their tier.changed entry`,
+        });
+      }
       if (refunding) {
         report({
           kind: "invariant",

@@ -15,6 +15,8 @@ import {
   type OrderRecordedPayload,
   POINTS_AWARDED,
   type PointsAwardedPayload,
+  TIER_CHANGED,
+  type TierChangedPayload,
 } from "./entries.js";
 import {
   awardOrder,
@@ -27,7 +29,7 @@ import {
 import { activeUntil, expiryAwards, lotExpiry, ownExpiry, renewLots } from "./expiry.js";
 import { utcOffsetMinutes } from "./programme.js";
 import type { LoyaltyState } from "./state.js";
-import { addActivity, contextTier, type Tiers } from "./tiers.js";
+import { addActivity, contextTier, tierDecision } from "./tiers.js";
 
 /** The largest amount an order or a unit price may have, in minor units (10^13). */
 export const MAX_AMOUNT = 10_000_000_000_000;
@@ -96,6 +98,8 @@ export interface OrderResult {
   availableAt: string | null;
   /** The order.recorded entry; its points.awarded entry is the next one. */
   entryIndex: number;
+  /** The tier change this order brought (its tier.changed entry follows the award); null: none. */
+  tier: { from: string | null; to: string | null } | null;
   replayed: boolean;
 }
 
@@ -138,7 +142,6 @@ export class Orders {
     private readonly clock: Clock,
     private readonly customers: Customers,
     private readonly state: LoyaltyState,
-    private readonly tiers?: Tiers,
   ) {
     Orders.instances.set(sequencer, this);
   }
@@ -255,6 +258,7 @@ export class Orders {
       occurredAt: new Date(input.occurredAt).toISOString(),
     };
     let awarded: Omit<PointsAwardedPayload, "order"> | undefined;
+    let tierChange: TierChangedPayload | undefined;
     let entries: CommittedEntry[];
     try {
       entries = await this.sequencer.execute(
@@ -274,6 +278,16 @@ export class Orders {
               sealed: true,
               payload: (ctx) =>
                 ({ ...awarded, order: Number(ctx.index) - 1 }) as unknown as JsonValue,
+            },
+            {
+              // The tier the order qualifies the customer for, in the same command: the
+              // ledger's tier is never behind the orders it is decided on.
+              type: TIER_CHANGED,
+              actor,
+              parties: [{ customer: customerId }, { merchant: merchantId }],
+              sealed: true,
+              when: () => tierChange !== undefined,
+              payload: () => tierChange as unknown as JsonValue,
             },
           ],
           check: async (ctx) => {
@@ -319,16 +333,20 @@ export class Orders {
               throw err;
             }
             this.state.stageOrder(merchantId, customerId, account, result.awards, ctx.time);
+            tierChange = undefined;
             if (tierAccount) {
+              const next = addActivity(tierAccount, {
+                orderId: input.orderId,
+                time: ctx.time,
+                points: result.points,
+                amount: input.amount,
+              });
+              const d = tierDecision(programme.tiers, next, ctx.time);
+              if (d) tierChange = { merchantId, customerId, ...d, trigger: "order" };
               this.state.stageTierAccount(
                 merchantId,
                 customerId,
-                addActivity(tierAccount, {
-                  orderId: input.orderId,
-                  time: ctx.time,
-                  points: result.points,
-                  amount: input.amount,
-                }),
+                d ? { ...next, tier: d.to } : next,
               );
             }
             // Expiry: the lot's own (expiry rules, else a fixed policy), and under the
@@ -400,14 +418,7 @@ export class Orders {
       }
       throw err;
     }
-    const result = resultOf(entries);
-    // A tier reached by this order is written at once, in a command of its own.
-    // The order stands whatever becomes of it: a failure here is made good by the next order
-    // (an upgrade) or the sweep (a downgrade).
-    if (this.tiers && !result.replayed) {
-      await this.tiers.evaluate(merchantId, customerId, actor, "order").catch(() => null);
-    }
-    return result;
+    return resultOf(entries);
   }
 
   /** The answer to an order id recorded before: its entries, if the content is the same. */
@@ -463,6 +474,9 @@ export class Orders {
 function resultOf(entries: CommittedEntry[]): OrderResult {
   const order = entries.find((e) => e.entry.type === ORDER_RECORDED);
   const awarded = entries.find((e) => e.entry.type === POINTS_AWARDED);
+  const tier = entries.find((e) => e.entry.type === TIER_CHANGED)?.entry.payload as
+    | TierChangedPayload
+    | undefined;
   if (!order || !awarded) throw new Error("an order's entries are missing");
   const o = order.entry.payload as unknown as OrderRecordedPayload;
   const a = awarded.entry.payload as unknown as PointsAwardedPayload;
@@ -473,6 +487,7 @@ function resultOf(entries: CommittedEntry[]): OrderResult {
     awards: a.awards.map((x) => ({ rule: x.rule, version: x.version, points: x.points })),
     availableAt: a.lot?.availableAt ?? null,
     entryIndex: Number(order.index),
+    tier: tier ? { from: tier.from, to: tier.to } : null,
     replayed: order.replayed === true,
   };
 }

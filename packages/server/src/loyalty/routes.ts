@@ -84,6 +84,12 @@ const OrderView = z.object({
     .nullable()
     .describe("when the points become available (after the return window); null: no points"),
   entryIndex: z.number().describe("the order.recorded entry; points.awarded is the next one"),
+  tier: z
+    .object({ from: z.string().nullable(), to: z.string().nullable() })
+    .nullable()
+    .describe(
+      "the tier change this order brought (a tier.changed entry right after points.awarded); null: none",
+    ),
 });
 
 const SetOutcome = z.object({
@@ -142,6 +148,7 @@ const view = (r: OrderResult) => ({
   awards: r.awards,
   availableAt: r.availableAt,
   entryIndex: r.entryIndex,
+  tier: r.tier,
 });
 
 const IdempotencyKey = z
