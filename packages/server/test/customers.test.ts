@@ -347,6 +347,22 @@ describe.each(backends)("customers ($name)", (backend) => {
     }
     const patch = await call("PATCH", `/v1/customers/${jose}`, { phones: ["+1 2"] });
     expect(patch.json().error.code).toBe("invalid_phone");
+    // The refusals name what they are about, for a form to mark the field.
+    expect(patch.json().error.details).toMatchObject({ value: "+1 2" });
+    const empty = await call("POST", "/v1/customers", {
+      name: "A",
+      identities: [{ type: "wechat", value: "  " }],
+    });
+    expect(empty.json().error.details).toEqual({ type: "wechat" });
+    const many = await call("POST", "/v1/customers", {
+      name: "A",
+      identities: Array.from({ length: 6 }, (_, i) => ({ type: "wechat", value: `w${i}` })),
+    });
+    expect(many.statusCode, many.body).toBe(400);
+    expect(many.json().error).toMatchObject({
+      code: "too_many_identities",
+      details: { type: "wechat", max: 5 },
+    });
     expect(size(t.node)).toBe(before);
   });
 

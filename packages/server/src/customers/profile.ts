@@ -191,6 +191,8 @@ export function normalisePhone(text: string, opts: PhoneOptions = {}): string {
       400,
       "invalid_phone",
       `${JSON.stringify(text)} is not a possible phone number${hint}: ${(err as Error).message}`,
+      // The number as sent, so a form can mark the field it came from.
+      { value: text, reason: (err as Error).message },
     );
   }
 }
@@ -278,7 +280,9 @@ export function identityFields(
     for (const { type, value } of input.identities) {
       const list = out[type] as string[];
       const v = normaliseIdentifier(type, value, opts);
-      if (v === "") throw new ApiError(400, "invalid_identity", `an empty ${type} identity`);
+      if (v === "") {
+        throw new ApiError(400, "invalid_identity", `an empty ${type} identity`, { type });
+      }
       if (!list.includes(v)) list.push(v);
     }
   }
@@ -288,6 +292,7 @@ export function identityFields(
         400,
         "too_many_identities",
         `a customer holds at most ${IDENTITY_LIMIT[kind]} ${kind} identities`,
+        { type: kind, max: IDENTITY_LIMIT[kind] },
       );
     }
   }

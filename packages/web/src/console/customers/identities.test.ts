@@ -61,16 +61,19 @@ describe("channel identities in the edit form", () => {
       },
     );
     expect(identityRowErrors(email, sent, current)).toEqual([]);
-    // A WhatsApp number the node cannot read, quoted in its message.
+    // A WhatsApp number the node cannot read, named in its details.
     const bad = [...current, { type: "whatsapp", value: "+12" }];
     const phone = new ConsoleApiError(
       400,
       "invalid_phone",
       '"+12" is not a possible phone number: TOO_SHORT',
+      { value: "+12", reason: "TOO_SHORT" },
     );
     expect(identityRowErrors(phone, bad, current)).toEqual([{ index: 3, message: phone.message }]);
     // The same code about the phones field: no row of this list.
-    const other = new ConsoleApiError(400, "invalid_phone", '"12" is not a possible phone number');
+    const other = new ConsoleApiError(400, "invalid_phone", '"12" is not a possible phone number', {
+      value: "12",
+    });
     expect(identityRowErrors(other, bad, current)).toEqual([]);
     // A validation issue names the row by its path.
     const issues = new ConsoleApiError(400, "invalid_request", "…", [
@@ -81,7 +84,9 @@ describe("channel identities in the edit form", () => {
       { index: 1, message: "must not contain control characters" },
     ]);
     // A handle that is empty once its @ is taken off.
-    const empty = new ConsoleApiError(400, "invalid_identity", "an empty instagram identity");
+    const empty = new ConsoleApiError(400, "invalid_identity", "an empty instagram identity", {
+      type: "instagram",
+    });
     expect(
       identityRowErrors(empty, [...current, { type: "instagram", value: "@" }], current),
     ).toEqual([{ index: 3, message: empty.message }]);
@@ -89,6 +94,7 @@ describe("channel identities in the edit form", () => {
       400,
       "too_many_identities",
       "a customer holds at most 5 wechat identities",
+      { type: "wechat", max: 5 },
     );
     expect(identityRowErrors(many, sent, current)).toEqual([{ index: 3, message: many.message }]);
     expect(identityRowErrors(new Error("offline"), sent, current)).toEqual([]);

@@ -95,21 +95,23 @@ export function identityRowErrors(
       return all(added.length > 0 ? added : ofType(type));
     }
     case "invalid_phone": {
-      // The node quotes the number it could not read; phones are the form's other field.
-      const found = ofType("whatsapp").filter((i) =>
-        err.message.includes(JSON.stringify((sent[i] as IdentityRow).value.trim())),
+      // The node names the number it could not read; phones are the form's other field.
+      const value = (err.details as { value?: unknown } | undefined)?.value;
+      if (typeof value !== "string") return [];
+      const found = ofType("whatsapp").filter(
+        (i) => (sent[i] as IdentityRow).value.trim() === value.trim(),
       );
       return all(found);
     }
     case "invalid_identity": {
-      const type = /^an empty (\w+) identity/.exec(err.message)?.[1];
-      if (!type) return [];
+      const type = (err.details as { type?: unknown } | undefined)?.type;
+      if (typeof type !== "string") return [];
       const empty = ofType(type).filter((i) => comparable(sent[i] as IdentityRow) === `${type}:`);
       return all(empty.length > 0 ? empty : ofType(type).slice(0, 1));
     }
     case "too_many_identities": {
-      const type = /at most \d+ (\w+) identities/.exec(err.message)?.[1];
-      if (!type) return [];
+      const type = (err.details as { type?: unknown } | undefined)?.type;
+      if (typeof type !== "string") return [];
       return all(ofType(type).slice(-1));
     }
     default: {
