@@ -307,6 +307,46 @@ describe.each(backends)("customer import ($name)", (backend) => {
     expect(all.find((x) => x.id === other1.id)?.status).toBe("dismissed");
     const open = (await get("/v1/merge-suggestions")).json().suggestions as { id: string }[];
     expect(open.map((x) => x.id)).not.toContain(emailConflict.id);
+    expect(open.map((x) => x.id)).not.toContain(other1.id);
+
+    // Who dismissed it and when; dismissed by mistake, it is reopened.
+    const dismissed = (await get("/v1/merge-suggestions?status=dismissed")).json().suggestions;
+    expect(dismissed).toEqual([
+      expect.objectContaining({
+        id: other1.id,
+        status: "dismissed",
+        dismissedBy: expect.stringMatching(/^merchant:/),
+        dismissedAt: expect.any(String),
+      }),
+    ]);
+    expect(
+      (await post(`/v1/merge-suggestions/${other1.id}/reopen`, undefined, other.key)).statusCode,
+    ).toBe(404);
+    expect((await post(`/v1/merge-suggestions/${other1.id}/reopen`)).json()).toEqual({
+      id: other1.id,
+      status: "open",
+    });
+    const reopened = (await get("/v1/merge-suggestions")).json().suggestions;
+    expect(reopened).toContainEqual(
+      expect.objectContaining({
+        id: other1.id,
+        status: "open",
+        dismissedBy: null,
+        dismissedAt: null,
+      }),
+    );
+    // Only a dismissed one: an open one, or one a merge settled (unmerging undoes that).
+    for (const id of [other1.id, emailConflict.id]) {
+      const refused = await post(`/v1/merge-suggestions/${id}/reopen`);
+      expect(refused.statusCode).toBe(409);
+      expect(refused.json().error.code).toBe("suggestion_not_dismissed");
+    }
+    expect(
+      (await get("/v1/merge-suggestions?status=all"))
+        .json()
+        .suggestions.find((x: { id: string }) => x.id === emailConflict.id).status,
+    ).toBe("merged");
+    expect((await post("/v1/merge-suggestions/ms_nosuchsuggestion/reopen")).statusCode).toBe(404);
   });
 
   it("leaves out blocked values with a warning, and rejects a row they were all it had", async () => {

@@ -398,6 +398,20 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     expect(stillOpen).toHaveLength(open.length - 1);
     await shot("duplicate-dismissed");
     expect(await axeNow("customers-dismissed")).toEqual([]);
+
+    // Dismissed by mistake: the folded list of dismissed pairs says who, and Reopen brings it back.
+    const folded = page.getByTestId("dismissed-suggestions");
+    await folded.locator("summary").click();
+    const back = folded.locator(`li[data-suggestion="${target.id}"]`);
+    await back.getByText(/dismissed by/).waitFor();
+    expect(await axeNow("customers-dismissed-pairs")).toEqual([]);
+    await back.getByTestId("reopen-suggestion").click();
+    await page.getByTestId("suggestion-reopened").getByText("Suggestion reopened").waitFor();
+    await expect.poll(() => list.locator("li").count()).toBe(open.length);
+    await list.locator(`li[data-suggestion="${target.id}"]`).waitFor();
+    expect((await api("/v1/merge-suggestions")).body.suggestions).toContainEqual(
+      expect.objectContaining({ id: target.id, status: "open" }),
+    );
   });
 
   it("searches names in Latin and in Chinese script", async () => {

@@ -650,6 +650,14 @@ export const migrations: { id: number; name: string; sql: string }[] = [
     name: "loyalty_expiry_tiers",
     sql: LOYALTY_TIERS_MIGRATION,
   },
+  {
+    id: 25,
+    name: "merge suggestions: who dismissed them, and when",
+    sql: `
+      ALTER TABLE merge_suggestions ADD COLUMN dismissed_by text;
+      ALTER TABLE merge_suggestions ADD COLUMN dismissed_at timestamptz;
+    `,
+  },
 ];
 
 /** Brings the schema up to date. Safe to run from several nodes at once on PostgreSQL. */

@@ -19,7 +19,7 @@ export const importsDomain: Domain = {
     return {
       routes: (app) => {
         app.addHook("onClose", () => importer.stop());
-        importRoutes(app, { importer, customers, db, dataUse });
+        importRoutes(app, { importer, customers, db, dataUse, clock });
       },
     };
   },

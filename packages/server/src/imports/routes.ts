@@ -6,6 +6,7 @@ import type { Queryable } from "../db/database.js";
 import { type App, principalOf, requireRole } from "../http/app.js";
 import { ApiError } from "../http/errors.js";
 import { errorResponses, IdOf, Limit } from "../http/schemas.js";
+import type { Clock } from "../ledger/clock.js";
 import { type DataUse, PROFILE, PurposeHeader } from "../privacy/index.js";
 import { actorOf, can } from "../tenancy/roles.js";
 import { parseMap } from "./columns.js";
@@ -64,7 +65,13 @@ const UPLOAD_IDLE_MS = 60_000;
 
 export function importRoutes(
   app: App,
-  deps: { importer: Importer; customers: Customers; db: Queryable; dataUse: DataUse },
+  deps: {
+    importer: Importer;
+    customers: Customers;
+    db: Queryable;
+    dataUse: DataUse;
+    clock: Clock;
+  },
 ) {
   const { importer } = deps;
   const tags = ["imports"];
@@ -265,6 +272,18 @@ export function importRoutes(
     },
   );
 
+  const SuggestionParams = z.strictObject({ id: IdOf("ms", "a merge suggestion") });
+  /** A suggestion of the merchant's, or a 404 (another merchant's is not found either). */
+  const suggestionStatus = async (merchantId: string, id: string) => {
+    const { rows } = await deps.db.query<{ status: string }>(
+      "SELECT status FROM merge_suggestions WHERE id = $1 AND merchant_id = $2",
+      [id, merchantId],
+    );
+    const status = rows[0]?.status;
+    if (!status) throw new ApiError(404, "not_found", `merge suggestion ${id} not found`);
+    return status;
+  };
+
   app.post(
     "/v1/merge-suggestions/:id/dismiss",
     {
@@ -273,7 +292,7 @@ export function importRoutes(
         tags: ["customers"],
         security,
         summary: "Dismiss a suggestion: the two are different people (merging one settles it too)",
-        params: z.strictObject({ id: IdOf("ms", "a merge suggestion") }),
+        params: SuggestionParams,
         response: {
           200: z.object({ id: z.string(), status: z.literal("dismissed") }),
           ...errorResponses,
@@ -281,24 +300,55 @@ export function importRoutes(
       },
     },
     async (req) => {
-      const merchantId = principalOf(req).merchantId;
-      const { rows } = await deps.db.query<{ status: string }>(
-        "SELECT status FROM merge_suggestions WHERE id = $1 AND merchant_id = $2",
-        [req.params.id, merchantId],
-      );
-      const status = rows[0]?.status;
-      if (!status)
-        throw new ApiError(404, "not_found", `merge suggestion ${req.params.id} not found`);
+      const p = principalOf(req);
+      const status = await suggestionStatus(p.merchantId, req.params.id);
       // Only an open one, in one statement: two dismissals cannot both succeed.
       const { rows: done } = await deps.db.query(
-        `UPDATE merge_suggestions SET status = 'dismissed'
+        `UPDATE merge_suggestions SET status = 'dismissed', dismissed_by = $3, dismissed_at = $4
          WHERE id = $1 AND merchant_id = $2 AND status = 'open' RETURNING id`,
-        [req.params.id, merchantId],
+        [req.params.id, p.merchantId, actorOf(p), new Date(deps.clock.now()).toISOString()],
       );
       if (done.length === 0) {
         throw new ApiError(409, "suggestion_closed", `this suggestion is already ${status}`);
       }
       return { id: req.params.id, status: "dismissed" as const };
+    },
+  );
+
+  app.post(
+    "/v1/merge-suggestions/:id/reopen",
+    {
+      onRequest: write,
+      schema: {
+        tags: ["customers"],
+        security,
+        summary: "Reopen a dismissed suggestion (dismissed by mistake): it is open again",
+        params: SuggestionParams,
+        response: {
+          200: z.object({ id: z.string(), status: z.literal("open") }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const merchantId = principalOf(req).merchantId;
+      const status = await suggestionStatus(merchantId, req.params.id);
+      // Only a dismissed one: a merged pair is undone by unmerging, not here.
+      const { rows: done } = await deps.db.query(
+        `UPDATE merge_suggestions SET status = 'open', dismissed_by = NULL, dismissed_at = NULL
+         WHERE id = $1 AND merchant_id = $2 AND status = 'dismissed' RETURNING id`,
+        [req.params.id, merchantId],
+      );
+      if (done.length === 0) {
+        throw new ApiError(
+          409,
+          "suggestion_not_dismissed",
+          status === "merged"
+            ? "this suggestion was settled by a merge: unmerge the customers instead"
+            : `this suggestion is ${status}, not dismissed`,
+        );
+      }
+      return { id: req.params.id, status: "open" as const };
     },
   );
 
@@ -311,7 +361,10 @@ export function importRoutes(
         security,
         summary: "Pairs of customers that may be one person, for staff to merge or dismiss",
         querystring: z.strictObject({
-          status: z.enum(["open", "all"]).optional().describe("default open"),
+          status: z
+            .enum(["open", "dismissed", "all"])
+            .optional()
+            .describe("default open; dismissed: the ones staff settled as two people"),
           limit: Limit(500, 100),
         }),
         response: {
@@ -323,8 +376,10 @@ export function importRoutes(
                 otherId: z.string().describe("the customer it may be"),
                 reason: z.enum(["identifier_conflict", "email_conflict"]),
                 source: z.string().describe("where it came from: import:<id>"),
-                status: z.string(),
+                status: z.enum(["open", "dismissed", "merged"]),
                 createdAt: z.string(),
+                dismissedBy: z.string().nullable().describe("the actor who dismissed it"),
+                dismissedAt: z.string().nullable(),
               }),
             ),
           }),
@@ -339,11 +394,14 @@ export function importRoutes(
         other_id: string;
         reason: "identifier_conflict" | "email_conflict";
         source: string;
-        status: string;
+        status: "open" | "dismissed" | "merged";
         created_at: string | Date;
+        dismissed_by: string | null;
+        dismissed_at: string | Date | null;
       }>(
-        `SELECT id, customer_id, other_id, reason, source, status, created_at FROM merge_suggestions
-         WHERE merchant_id = $1 ${req.query.status === "all" ? "" : "AND status = 'open'"}
+        `SELECT id, customer_id, other_id, reason, source, status, created_at, dismissed_by,
+           dismissed_at FROM merge_suggestions
+         WHERE merchant_id = $1 ${req.query.status === "all" ? "" : req.query.status === "dismissed" ? "AND status = 'dismissed'" : "AND status = 'open'"}
          ORDER BY created_at DESC, id LIMIT $2`,
         [principalOf(req).merchantId, req.query.limit],
       );
@@ -356,6 +414,8 @@ export function importRoutes(
           source: r.source,
           status: r.status,
           createdAt: new Date(r.created_at).toISOString(),
+          dismissedBy: r.dismissed_by,
+          dismissedAt: r.dismissed_at === null ? null : new Date(r.dismissed_at).toISOString(),
         })),
       };
     },

@@ -201,6 +201,8 @@ export const MergeSuggestion = z.object({
   source: z.string(),
   status: z.string(),
   createdAt: z.string(),
+  dismissedBy: z.string().nullable().optional(),
+  dismissedAt: z.string().nullable().optional(),
 });
 export type MergeSuggestion = z.infer<typeof MergeSuggestion>;
 

@@ -143,6 +143,11 @@ export const en = {
     confirmDismiss:
       "Dismiss this suggestion? The two records stay apart as two people, and the pair leaves this list.",
     dismissed: "Suggestion dismissed: the pair is no longer listed.",
+    dismissedTitle: "Dismissed pairs",
+    noneDismissed: "No dismissed pairs.",
+    dismissedBy: "dismissed by {{who}}",
+    reopen: "Reopen",
+    reopened: "Suggestion reopened: the pair is listed again above.",
     reasons: {
       identifier_conflict: "an identifier held by both",
       email_conflict: "the same email",

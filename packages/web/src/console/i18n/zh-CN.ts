@@ -141,6 +141,11 @@ export const zhCN: Catalogue = {
     dismiss: "忽略",
     confirmDismiss: "确定忽略此建议吗？这两条记录将作为两个人分开保留，此对客户将从列表中移除。",
     dismissed: "已忽略该建议：此对客户不再列出。",
+    dismissedTitle: "已忽略的客户对",
+    noneDismissed: "没有已忽略的客户对。",
+    dismissedBy: "由 {{who}} 忽略",
+    reopen: "重新打开",
+    reopened: "已重新打开该建议：此对客户重新列在上方。",
     reasons: {
       identifier_conflict: "两者共有同一身份标识",
       email_conflict: "相同的电子邮箱",

@@ -4,7 +4,11 @@ import { Link } from "react-router";
 import { Spinner } from "../../../components/ui.js";
 import { DateTime, ErrorMessage, LoadingState } from "../../layout/ui.js";
 import { useCustomer } from "../hooks/useCustomers.js";
-import { useDismissSuggestion, useMergeSuggestions } from "../hooks/useMergeSuggestions.js";
+import {
+  useDismissSuggestion,
+  useMergeSuggestions,
+  useReopenSuggestion,
+} from "../hooks/useMergeSuggestions.js";
 
 /** A customer by name (its id until the profile arrives, or if it cannot be read). */
 function CustomerLink(props: { id: string }) {
@@ -104,6 +108,86 @@ export function MergeSuggestions(props: { canWrite: boolean }) {
         {dismissed ? t("duplicates.dismissed") : ""}
       </p>
       {dismiss.isError ? <ErrorMessage error={dismiss.error} /> : null}
+      <DismissedSuggestions canWrite={props.canWrite} />
     </>
+  );
+}
+
+/** Who dismissed a pair: a staff member or an API key, by id. */
+function byWhom(actor: string | null | undefined): string {
+  if (!actor) return "";
+  return /\/(?:staff|key):([^/]+)$/.exec(actor)?.[1] ?? actor;
+}
+
+/**
+ * The pairs staff dismissed, read when the disclosure is opened: who dismissed each and when,
+ * and Reopen (staff who write) for one dismissed by mistake; it goes back to the open list.
+ */
+function DismissedSuggestions(props: { canWrite: boolean }) {
+  const { t } = useTranslation();
+  const id = useId();
+  const [open, setOpen] = useState(false);
+  const dismissed = useMergeSuggestions("dismissed", open);
+  const reopen = useReopenSuggestion();
+  const [reopened, setReopened] = useState(false);
+  const list = dismissed.data?.suggestions ?? [];
+  return (
+    <details
+      className="dismissed-suggestions"
+      data-testid="dismissed-suggestions"
+      onToggle={(e) => setOpen((e.currentTarget as HTMLDetailsElement).open)}
+    >
+      <summary>{t("duplicates.dismissedTitle")}</summary>
+      {!open ? null : dismissed.isPending ? (
+        <LoadingState />
+      ) : dismissed.isError ? (
+        <ErrorMessage error={dismissed.error} />
+      ) : list.length === 0 ? (
+        <p className="empty-line">{t("duplicates.noneDismissed")}</p>
+      ) : (
+        <ul className="plain-list duplicate-list">
+          {list.map((s) => (
+            <li key={s.id} data-suggestion={s.id}>
+              <span id={`${id}-${s.id}`}>
+                <CustomerLink id={s.customerId} /> <span aria-hidden="true">↔</span>
+                <span className="sr-only">{t("duplicates.mayBe")}</span>{" "}
+                <CustomerLink id={s.otherId} />
+              </span>{" "}
+              <span className="muted">
+                {t("duplicates.dismissedBy", { who: byWhom(s.dismissedBy) })}
+                {s.dismissedAt ? (
+                  <>
+                    {" · "}
+                    <DateTime iso={s.dismissedAt} dateOnly />
+                  </>
+                ) : null}
+              </span>{" "}
+              {props.canWrite ? (
+                <span className="suggestion-actions">
+                  <button
+                    type="button"
+                    className="btn btn-ghost btn-small"
+                    disabled={reopen.isPending}
+                    onClick={() => {
+                      setReopened(false);
+                      reopen.mutate(s.id, { onSuccess: () => setReopened(true) });
+                    }}
+                    aria-describedby={`${id}-${s.id}`}
+                    data-testid="reopen-suggestion"
+                  >
+                    {reopen.isPending && reopen.variables === s.id ? <Spinner /> : null}{" "}
+                    {t("duplicates.reopen")}
+                  </button>
+                </span>
+              ) : null}
+            </li>
+          ))}
+        </ul>
+      )}
+      <p className={reopened ? "hint" : "sr-only"} role="status" data-testid="suggestion-reopened">
+        {reopened ? t("duplicates.reopened") : ""}
+      </p>
+      {reopen.isError ? <ErrorMessage error={reopen.error} /> : null}
+    </details>
   );
 }

@@ -5,14 +5,32 @@ import { MergeSuggestion } from "../../api/schemas.js";
 
 const SUGGESTIONS = ["customers", "merge-suggestions"] as const;
 
-/** Open pairs of customers that may be one person (made by imports). */
-export function useMergeSuggestions() {
+/**
+ * Pairs of customers that may be one person (made by imports): the open ones, or the ones staff
+ * dismissed (read only when asked for).
+ */
+export function useMergeSuggestions(status: "open" | "dismissed" = "open", enabled = true) {
   return useQuery({
-    queryKey: SUGGESTIONS,
+    queryKey: [...SUGGESTIONS, status],
     queryFn: () =>
       call("GET", "/v1/merge-suggestions", z.object({ suggestions: z.array(MergeSuggestion) }), {
-        query: { limit: 50 },
+        query: { limit: 50, status },
       }),
+    enabled,
+  });
+}
+
+/** Reopens a dismissed suggestion (dismissed by mistake): both lists are read again. */
+export function useReopenSuggestion() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) =>
+      call(
+        "POST",
+        `/v1/merge-suggestions/${encodeURIComponent(id)}/reopen`,
+        z.object({ id: z.string(), status: z.literal("open") }),
+      ),
+    onSettled: () => client.invalidateQueries({ queryKey: SUGGESTIONS }),
   });
 }
 
