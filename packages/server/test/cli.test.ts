@@ -28,9 +28,19 @@ describe("patron CLI", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/verify <file>/);
     // Help after a command prints the help instead of running it (a node would start here).
+    expect(r.stdout).toMatch(/PATRON_MASTER_KEY_PREVIOUS/);
     const start = await runCli(["start", "--help"], {});
     expect(start.code).toBe(0);
-    expect(start.stdout).toMatch(/Usage: patron <command>/);
+    // A command's own help: its usage and options, not every command's.
+    expect(start.stdout).toMatch(/Usage: patron start/);
+    expect(start.stdout).toMatch(/PATRON_DATA_DIR/);
+    expect(start.stdout).not.toMatch(/verify <file>/);
+    const importHelp = await runCli(["help", "import"], {});
+    expect(importHelp.code).toBe(0);
+    expect(importHelp.stdout).toMatch(/--node <url>/);
+    expect(importHelp.stdout).not.toMatch(/Environment:/);
+    const unknownHelp = await runCli(["help", "frobnicate"], {});
+    expect(unknownHelp.code).toBe(2);
     const bad = await runCli(["frobnicate"], {});
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/unknown command/);

@@ -18,7 +18,7 @@ describe.each(backends)("patron import customers, against a listening node ($nam
     return path;
   };
   const cli = (...args: string[]) =>
-    runCli(["import", "customers", ...args, "--url", node.url, "--key", key], {});
+    runCli(["import", "customers", ...args, "--node", node.url, "--key", key], {});
 
   beforeAll(async () => {
     // A short request deadline: the upload below takes longer, and streams on regardless.

@@ -8,7 +8,8 @@ import { UsageError } from "./args.js";
 
 export const IMPORT_HELP = `  import customers <file.csv>  Import customers from a CSV file into a running node: rejected
                             rows are printed as "row N: reason"; exit 1 if any row was rejected
-      --url <url>           the node (default: http://HOST:PORT from the environment)
+      --node <url>          the node (default: http://HOST:PORT from the environment; --url
+                            is the same)
       --key <key|file>      a merchant API key that may write (default: PATRON_API_KEY, or
                             owner-key.txt in PATRON_DATA_DIR)
       --dry-run             check and resolve every row, write nothing
@@ -62,6 +63,8 @@ export async function importCommand(args: string[]): Promise<number> {
     args,
     allowPositionals: true,
     options: {
+      node: { type: "string" },
+      // The first name of --node, kept so that scripts written for it still run.
       url: { type: "string" },
       key: { type: "string" },
       "dry-run": { type: "boolean" },
@@ -85,7 +88,10 @@ export async function importCommand(args: string[]): Promise<number> {
     }
   }
   const config = loadConfig();
-  const node = (values.url ?? `http://${config.host}:${config.port}`).replace(/\/$/, "");
+  const node = (values.node ?? values.url ?? `http://${config.host}:${config.port}`).replace(
+    /\/$/,
+    "",
+  );
   const key = apiKey(values.key);
   const query = new URLSearchParams();
   if (values["dry-run"]) query.set("dryRun", "true");

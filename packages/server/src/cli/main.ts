@@ -34,14 +34,10 @@ import { MERCHANTS_HELP, merchantsCommand } from "./merchants.js";
 import { progressReporter } from "./progress.js";
 import { VAULT_HELP, vaultCommand } from "./vault.js";
 
-const HELP = `patron ${VERSION} — verifiable CRM and coalition loyalty
+const START_HELP = `  start                     Run a node: database, ledger, chain anchoring, HTTP API and the
+                            explorer (what \`npm start\` runs)`;
 
-Usage: patron <command> [options]
-
-Commands:
-  start                     Run a node: database, ledger, chain anchoring, HTTP API and the
-                            explorer (what \`npm start\` runs)
-  verify <file>             Verify offline a receipt, or a customer's export (GET /v1/portal/export:
+const VERIFY_HELP = `  verify <file>             Verify offline a receipt, or a customer's export (GET /v1/portal/export:
                             every entry, proof, signature and commitment, and the chain's gaps)
       --key <vkey|file>     the log's verifier key (from GET /v1/ledger/key), or a file holding it
                             (an export carries one: without --key it is checked against that)
@@ -49,21 +45,17 @@ Commands:
       --chain <rpc-url>     also check the checkpoint against the LedgerAnchor contract on this chain
       --contract <address>  the contract (from GET /v1/ledger/anchors)
       --node <url>          a node to fetch a consistency proof from, when the receipt's own
-                            size is not anchored but a later one is
-  audit                     Replay the whole ledger from its stored bytes and check everything,
+                            size is not anchored but a later one is`;
+
+const AUDIT_HELP = `  audit                     Replay the whole ledger from its stored bytes and check everything,
                             and every anchor on the chain against the log
       --key <vkey|file>     pin the verifier key instead of trusting the one stored in the database
       --chain <rpc-url>     the chain to check anchors on (default: the node's configured chain)
       --no-chain            skip the anchor check
       --no-projections      skip rebuilding the projection tables from the log and comparing
-      --json                print the report as JSON
-${MIRROR_HELP}
-${MERCHANTS_HELP}
-${VAULT_HELP}
-${IMPORT_HELP}
-  help                      Show this help
+      --json                print the report as JSON`;
 
-Environment:
+const ENV_HELP = `Environment:
   PORT (8080), HOST (127.0.0.1)      where the HTTP API listens
   PATRON_DATA_DIR (./.patron)         embedded database, ledger key, owner and operator keys
   DATABASE_URL                        use this PostgreSQL server instead of the embedded database
@@ -72,11 +64,16 @@ Environment:
   PATRON_WEBAUTHN_ORIGINS             extra origins passkey-signed commands may come from (comma-separated)
   PATRON_WEBAUTHN_RP_ID               the passkeys' relying party id (default: the origin's host)
   PATRON_MIRROR_KEY                   mirror: an API key (or a file holding one), like --api-key
+  PATRON_API_KEY                      import: a merchant API key, like --key
   PATRON_DEMO_DATA (1)                0: no demo data on the first start (documents, customers, loyalty)
   PATRON_DEMO_CUSTOMERS (500)         how many demo customers the demo data has
   PATRON_ACCESS_BATCH_MS (5000)       how often access records are committed as one entry (0: at stop)
   PATRON_WEB_ROOT                     serve the explorer from this directory (default: the build)
   PATRON_LEDGER_KEY                   checkpoint signing key (default: generated into the data dir)
+  PATRON_MASTER_KEY                   the vault's master key (\`patron vault new-key\`; default:
+                                      master.key in the data dir, generated on the first start)
+  PATRON_MASTER_KEY_PREVIOUS          the master key before a rotation: the node re-wraps under the new one
+  PATRON_DEFAULT_COUNTRY              the country of phone numbers written without +, such as FR
   PATRON_LOG_ORIGIN                   the log's origin line (default: generated on the first start)
   PATRON_BODY_LIMIT (65536)           largest request body in bytes (1024 to 16777216)
   PATRON_REQUEST_TIMEOUT_MS (10000)   time a client has to send a whole request; then 408
@@ -99,10 +96,51 @@ Environment:
                                       key (0x…) and optionally an existing LedgerAnchor contract
   PATRON_CHAIN_PUBLIC_RPC_URL         the JSON-RPC URL browsers may read the contract at (default:
                                       the embedded chain's; none with rpc; "none": publish none)
-  PATRON_ANCHOR_INTERVAL_MS (5000), PATRON_ANCHOR_CONFIRMATIONS (1)
+  PATRON_ANCHOR_INTERVAL_MS (5000), PATRON_ANCHOR_CONFIRMATIONS (1)`;
+
+/** Each command's own help: \`patron <command> --help\` and \`patron help <command>\`. */
+const COMMAND_HELP: Record<string, string> = {
+  start: `${START_HELP}\n\n${ENV_HELP}`,
+  verify: VERIFY_HELP,
+  audit: AUDIT_HELP,
+  mirror: MIRROR_HELP,
+  merchants: MERCHANTS_HELP,
+  vault: VAULT_HELP,
+  import: IMPORT_HELP,
+};
+
+const HELP = `patron ${VERSION} — verifiable CRM and coalition loyalty
+
+Usage: patron <command> [options]
+
+Commands:
+${START_HELP}
+${VERIFY_HELP}
+${AUDIT_HELP}
+${MIRROR_HELP}
+${MERCHANTS_HELP}
+${VAULT_HELP}
+${IMPORT_HELP}
+  help [<command>]          Show this help, or one command's (also: patron <command> --help)
+
+${ENV_HELP}
 
 Exit status: 0 on success, 1 when a verification or audit fails, 2 on a usage error.
 `;
+
+/** One command's help: its usage line, its options, and where the rest is. */
+function commandHelp(command: string): string | undefined {
+  const text = COMMAND_HELP[command];
+  if (text === undefined) return undefined;
+  return `patron ${VERSION}
+
+Usage: patron ${command} …
+
+${text}
+
+Run \`patron help\` for every command and the environment.
+`;
+}
 
 async function start(): Promise<number> {
   const config = loadConfig();
@@ -380,7 +418,7 @@ export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   // `patron start --help` must print the help, not start a node.
   if (command !== undefined && rest.some((a) => a === "--help" || a === "-h")) {
-    console.log(HELP);
+    console.log(commandHelp(command) ?? HELP);
     return 0;
   }
   try {
@@ -399,8 +437,18 @@ export async function main(argv: string[]): Promise<number> {
         return await vaultCommand(rest);
       case "import":
         return await importCommand(rest);
+      case "help": {
+        const [about] = rest;
+        if (about === undefined) {
+          console.log(HELP);
+          return 0;
+        }
+        const text = commandHelp(about);
+        if (text === undefined) throw new UsageError(`unknown command "${about}"`);
+        console.log(text);
+        return 0;
+      }
       case undefined:
-      case "help":
       case "--help":
       case "-h":
         console.log(HELP);
