@@ -26,6 +26,18 @@ function CustomerLink(props: { id: string }) {
   );
 }
 
+/** The two customers of a suggestion, named for the buttons beside them (`id`). */
+function Pair(props: { id: string; suggestion: { customerId: string; otherId: string } }) {
+  const { t } = useTranslation();
+  return (
+    <span id={props.id}>
+      <CustomerLink id={props.suggestion.customerId} /> <span aria-hidden="true">↔</span>
+      <span className="sr-only">{t("duplicates.mayBe")}</span>{" "}
+      <CustomerLink id={props.suggestion.otherId} />
+    </span>
+  );
+}
+
 /**
  * Pairs an import found may be one person, each customer a link to its 360 page. Compare opens
  * both side by side, where either can absorb the other; Dismiss (staff who write) settles a pair
@@ -62,11 +74,7 @@ export function MergeSuggestions(props: { canWrite: boolean }) {
         <ul className="plain-list duplicate-list" data-testid="merge-suggestions">
           {list.map((s) => (
             <li key={s.id} data-suggestion={s.id}>
-              <span id={`${id}-${s.id}`}>
-                <CustomerLink id={s.customerId} /> <span aria-hidden="true">↔</span>
-                <span className="sr-only">{t("duplicates.mayBe")}</span>{" "}
-                <CustomerLink id={s.otherId} />
-              </span>{" "}
+              <Pair id={`${id}-${s.id}`} suggestion={s} />{" "}
               <span className="muted">
                 {t(`duplicates.reasons.${s.reason}`, { defaultValue: s.reason })} · {s.source} ·{" "}
                 <DateTime iso={s.createdAt} dateOnly />
@@ -148,11 +156,7 @@ function DismissedSuggestions(props: { canWrite: boolean }) {
         <ul className="plain-list duplicate-list">
           {list.map((s) => (
             <li key={s.id} data-suggestion={s.id}>
-              <span id={`${id}-${s.id}`}>
-                <CustomerLink id={s.customerId} /> <span aria-hidden="true">↔</span>
-                <span className="sr-only">{t("duplicates.mayBe")}</span>{" "}
-                <CustomerLink id={s.otherId} />
-              </span>{" "}
+              <Pair id={`${id}-${s.id}`} suggestion={s} />{" "}
               <span className="muted">
                 {t("duplicates.dismissedBy", { who: byWhom(s.dismissedBy) })}
                 {s.dismissedAt ? (
