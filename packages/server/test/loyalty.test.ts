@@ -308,6 +308,95 @@ describe.each(backends)("loyalty on $name", (backend) => {
     await call("DELETE", "/v1/loyalty/rules/promo/draft");
   });
 
+  it("retires sooner than a scheduled retirement: the latest decision wins", async () => {
+    await draftAndPublish("sched", RULES.base);
+    clock.advance(HOUR);
+    const later = iso(clock.now() + 30 * DAY);
+    const first = await call("POST", "/v1/loyalty/rules/sched/retire", { effectiveFrom: later });
+    expect(first.statusCode, first.body).toBe(201);
+    expect((await call("GET", "/v1/loyalty/rules/sched")).json().status).toBe("active");
+
+    // At or after the scheduled retirement: nothing would change; refused, naming its time.
+    const before = size(t.node);
+    for (const effectiveFrom of [later, iso(clock.now() + 40 * DAY)]) {
+      const again = await call("POST", "/v1/loyalty/rules/sched/retire", { effectiveFrom });
+      expect(again.statusCode, again.body).toBe(409);
+      expect(again.json().error.code).toBe("already_retired");
+      expect(again.json().error.message).toContain(later);
+    }
+    expect(size(t.node)).toBe(before);
+
+    // Sooner (now): accepted; the scheduled retirement is replaced and never takes effect.
+    const now = await call("POST", "/v1/loyalty/rules/sched/retire");
+    expect(now.statusCode, now.body).toBe(201);
+    expect(now.json()).toMatchObject({ version: 1, effectiveFrom: iso(clock.now()) });
+    const rule = (await call("GET", "/v1/loyalty/rules/sched")).json();
+    expect(rule).toMatchObject({ status: "retired", current: null });
+    expect(
+      rule.history.map((h: { event: string; replaced: boolean; effectiveUntil: string | null }) => [
+        h.event,
+        h.replaced,
+        h.effectiveUntil,
+      ]),
+    ).toEqual([
+      ["published", false, iso(clock.now())],
+      ["retired", true, null],
+      ["retired", false, null],
+    ]);
+    const merchantId = (await call("GET", "/v1/loyalty/programme")).json().merchantId;
+    const book = await new LoyaltyState(t.node.db, t.node.sequencer, clock).book(merchantId);
+    expect(book.versionAt("sched", clock.now())).toBeUndefined();
+    expect(book.versionAt("sched", clock.now() - 1)?.version).toBe(1);
+    expect(book.get("sched")?.events.map((e) => e.kind)).toEqual(["published", "retired"]);
+    const twice = await call("POST", "/v1/loyalty/rules/sched/retire");
+    expect(twice.statusCode).toBe(409);
+    expect(twice.json().error.message).toContain(`since ${iso(clock.now())}`);
+
+    // A retired rule with a version scheduled for later: retiring now cancels that version.
+    await call("POST", "/v1/loyalty/rules", { id: "sched", document: RULES.first });
+    const v2 = await call("POST", "/v1/loyalty/rules/sched/publish", { effectiveFrom: later });
+    expect(v2.statusCode, v2.body).toBe(201);
+    const cancel = await call("POST", "/v1/loyalty/rules/sched/retire");
+    expect(cancel.statusCode, cancel.body).toBe(201);
+    const after = (await call("GET", "/v1/loyalty/rules/sched")).json();
+    expect(after.history.at(-2)).toMatchObject({ event: "published", version: 2, replaced: true });
+
+    // A version scheduled for later may be published again sooner; the same one now, not.
+    await call("POST", "/v1/loyalty/rules", { id: "sched", document: RULES.first });
+    expect(
+      (await call("POST", "/v1/loyalty/rules/sched/publish", { effectiveFrom: later })).statusCode,
+    ).toBe(201);
+    await call("POST", "/v1/loyalty/rules", { id: "sched", document: RULES.first });
+    const sooner = await call("POST", "/v1/loyalty/rules/sched/publish");
+    expect(sooner.statusCode, sooner.body).toBe(201);
+    expect((await call("GET", "/v1/loyalty/rules/sched")).json()).toMatchObject({
+      status: "active",
+      current: { version: 4 },
+    });
+    await call("POST", "/v1/loyalty/rules", { id: "sched", document: RULES.first });
+    expect((await call("POST", "/v1/loyalty/rules/sched/publish")).json().error.code).toBe(
+      "unchanged",
+    );
+    await call("DELETE", "/v1/loyalty/rules/sched/draft");
+    const last = await call("POST", "/v1/loyalty/rules/sched/retire");
+    expect(last.statusCode, last.body).toBe(201);
+
+    // The auditor accepts all of it, and names a retirement that changes nothing (fed directly:
+    // the node refuses to write one).
+    const auditor = loyaltyAuditor();
+    const found: { at: string; message: string }[] = [];
+    const rows = await listEntries(t.node.db, 0n, size(t.node));
+    for (const r of rows) auditor.visit(r.index, decodeEntry(r.data), (p) => found.push(p));
+    expect(found).toEqual([]);
+    const again = await entry(last.json().entryIndex);
+    auditor.visit(size(t.node), again, (p) => found.push(p));
+    expect(found).toContainEqual({
+      kind: "invariant",
+      at: String(size(t.node)),
+      message: "rule.retired: rule sched is already retired",
+    });
+  });
+
   it("earns points on an order by five published rules, named with their inputs", async () => {
     // Saturday 3 January 2026, 10:00 UTC.
     clock.set(Date.UTC(2026, 0, 3, 10));

@@ -349,7 +349,7 @@ export function loyaltyRoutes(
         security,
         summary: "Publish a rule's draft as its next version: a public rule.published entry",
         description:
-          "Optional body `{effectiveFrom}` (RFC 3339): when it takes effect, default now; `400 effective_in_past` before now. It supersedes the rule's previous version from then on, and replaces anything of the rule scheduled at or after that time. `409 no_draft`, `409 unchanged` when the draft is the version already published.",
+          "Optional body `{effectiveFrom}` (RFC 3339): when it takes effect, default now; `400 effective_in_past` before now. It supersedes the rule's previous version from then on, and replaces anything of the rule scheduled at or after that time. `409 no_draft`, `409 unchanged` when the draft is the version that already holds from that time on with nothing scheduled after it (publishing a version scheduled for later sooner is allowed).",
         params: ruleParams,
         response: { 201: Published, ...errorResponses },
       },
@@ -371,7 +371,7 @@ export function loyaltyRoutes(
         security,
         summary: "Retire a rule: a public rule.retired entry; it no longer applies from then on",
         description:
-          "Optional body `{effectiveFrom}` (RFC 3339), default now; never in the past. `409 not_published`, `409 already_retired`.",
+          "Optional body `{effectiveFrom}` (RFC 3339), default now; never in the past. It replaces anything of the rule scheduled at or after that time, a later retirement too: the latest decision wins. `409 not_published`; `409 already_retired` when the rule is retired from that time on already (retired now, or a retirement scheduled at or before it).",
         params: ruleParams,
         response: {
           201: z.object({
