@@ -499,7 +499,13 @@ describe.each(backends)("loyalty on $name", (backend) => {
     const r = await call("POST", "/v1/orders", {
       orders: [
         a,
-        order({ orderId: "B-2", customer: { id: bob }, amount: 2000, items: [], channel: "store" }),
+        order({
+          orderId: "B-2",
+          customer: { id: bob },
+          amount: 2000,
+          items: [{ sku: "p3", category: "care", quantity: 4, unitPrice: 500 }],
+          channel: "store",
+        }),
         { ...a, amount: 1001 },
         order({ orderId: "B-3", customer: { id: "c_nosuchcustomer" } }),
         order({ orderId: "A-1" }),
@@ -561,6 +567,15 @@ describe.each(backends)("loyalty on $name", (backend) => {
       ],
       ["an unknown field", { ...order(), coupon: "x" }, 400, "invalid_request"],
       ["no order id", { ...order(), orderId: undefined }, 400, "invalid_request"],
+      [
+        "items worth more than the amount",
+        order({
+          amount: 100,
+          items: [{ sku: "p", category: "c", quantity: 1, unitPrice: 999999 }],
+        }),
+        400,
+        "items_exceed_amount",
+      ],
     ];
     for (const [what, body, status, code] of cases) {
       const r = await call("POST", "/v1/orders", body);
@@ -568,6 +583,27 @@ describe.each(backends)("loyalty on $name", (backend) => {
       expect(r.json().error.code, what).toBe(code);
       expect(r.json().error.message, what).toBeTruthy();
     }
+    // The items' total is named; one more cent than the amount is refused, in a batch too.
+    const over = await call(
+      "POST",
+      "/v1/orders",
+      order({ amount: 100, items: [{ sku: "p", category: "c", quantity: 1, unitPrice: 999999 }] }),
+    );
+    expect(over.json().error.message).toContain("add up to 999999");
+    expect(over.json().error.details).toEqual({ itemsTotal: 999999, amount: 100 });
+    const items = [
+      { sku: "p1", category: "shoes", quantity: 3, unitPrice: 3000 },
+      { sku: "p2", category: "socks", quantity: 2, unitPrice: 501 },
+    ];
+    const batch = await call("POST", "/v1/orders", {
+      orders: [order({ orderId: "X-1", amount: 10001, items })],
+    });
+    expect(batch.statusCode, batch.body).toBe(201);
+    expect(batch.json().results[0]).toMatchObject({
+      orderId: "X-1",
+      error: { code: "items_exceed_amount" },
+    });
+    expect(batch.json().results[0].error.message).toContain("add up to 10002");
     expect(size(t.node)).toBe(before);
   });
 

@@ -87,6 +87,23 @@ export const OrderInput = z.strictObject({
 });
 export type OrderInput = z.infer<typeof OrderInput>;
 
+/**
+ * An order's items are part of its total: their quantity × unitPrice may add up to less than
+ * `amount` (shipping, items not listed) but never to more, or a rule reading an item's amount
+ * would award points on money the customer never paid. `400 items_exceed_amount` otherwise.
+ */
+export function checkItemsWithinAmount(input: Pick<OrderInput, "amount" | "items">): void {
+  const sum = input.items.reduce((s, i) => s + BigInt(i.quantity) * BigInt(i.unitPrice), 0n);
+  if (sum > BigInt(input.amount)) {
+    throw new ApiError(
+      400,
+      "items_exceed_amount",
+      `the items add up to ${sum} (quantity × unitPrice, in minor units), more than the order's amount ${input.amount}: amount is the order's total, items may add up to less but not more`,
+      { itemsTotal: Number(sum), amount: input.amount },
+    );
+  }
+}
+
 /** What an order earned, as the API answers (a retry gets the same answer). */
 export interface OrderResult {
   orderId: string;
@@ -221,6 +238,7 @@ export class Orders {
         throw new ApiError(400, "invalid_amount", `items.${n}: quantity × unitPrice is too large`);
       }
     }
+    checkItemsWithinAmount(input);
     const customerId = await this.customerOf(merchantId, input, known);
     const segments =
       known?.segments.get(customerId) ??
