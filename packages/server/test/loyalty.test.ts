@@ -583,6 +583,30 @@ describe.each(backends)("loyalty on $name", (backend) => {
       expect(r.json().error.code, what).toBe(code);
       expect(r.json().error.message, what).toBeTruthy();
     }
+    // A schema error names the field and what it must be, in a single order or in a batch
+    // (not the body's "Invalid input": the body is one order or a batch of them).
+    const named: [unknown, string][] = [
+      [order({ amount: 123.45 }), "body/amount: must be an integer"],
+      [{ ...order(), items: undefined }, "body/items: "],
+      [
+        { orders: [order(), order({ quantity: 1 })] },
+        'body/orders/1: Unrecognized key: "quantity"',
+      ],
+      [{ orders: [order(), order({ amount: 1.5 })] }, "body/orders/1/amount: must be an integer"],
+      [{ orders: "all" }, "body/orders: "],
+    ];
+    for (const [body, message] of named) {
+      const r = await call("POST", "/v1/orders", body);
+      expect(r.statusCode, r.body).toBe(400);
+      expect(r.json().error.message).toContain(message);
+      expect(r.json().error.message).not.toContain("Invalid input;");
+    }
+    const noItems = await call("POST", "/v1/orders", { ...order(), items: undefined });
+    expect(noItems.json().error).toMatchObject({
+      code: "invalid_request",
+      message: "body/items: Invalid input: expected array, received undefined",
+      details: [{ path: "body/items" }],
+    });
     // The items' total is named; one more cent than the amount is refused, in a batch too.
     const over = await call(
       "POST",
@@ -634,6 +658,25 @@ describe.each(backends)("loyalty on $name", (backend) => {
     const wide = { from: iso(Date.UTC(2025, 11, 1)), to: iso(clock.now()) };
     const whole = (await call("POST", "/v1/loyalty/simulate", { rules: ["base"], ...wide })).json();
     expect(whole.orders).toBe(3);
+    // `to` left out: up to now.
+    const open = await call("POST", "/v1/loyalty/simulate", { rules: ["base"], from: wide.from });
+    expect(open.statusCode, open.body).toBe(200);
+    expect(open.json()).toEqual(whole);
+    const late = await call("POST", "/v1/loyalty/simulate", {
+      rules: ["base"],
+      from: iso(clock.now() + 1000),
+    });
+    expect(late.json().error.code).toBe("invalid_window");
+    const noFrom = await call("POST", "/v1/loyalty/simulate", { rules: ["base"] });
+    expect(noFrom.json().error).toMatchObject({ code: "invalid_request" });
+    expect(noFrom.json().error.message).toContain("body/from");
+    const noDocument = await call("POST", "/v1/loyalty/simulate", {
+      rules: [{ id: "flat" }],
+      from: wide.from,
+    });
+    expect(noDocument.json().error.message).toBe(
+      "body/rules/0/document: Invalid input: expected record, received undefined",
+    );
     for (const pageSize of [1, 2]) {
       const state = new LoyaltyState(t.node.db, t.node.sequencer, clock);
       const rules = new Rules(t.node.db, t.node.sequencer, clock, state);

@@ -66,6 +66,13 @@ const RuleView = z.object({
   ),
 });
 
+/** A simulation's window may leave out its end: up to now, read when it runs. */
+const SimulateBody = SimulateInput.extend({
+  to: SimulateInput.shape.to
+    .optional()
+    .describe("its end (exclusive), not after now; left out: now"),
+});
+
 /** publish and retire: an optional body, `{}` or none at all. */
 const WhenInput = z.strictObject({
   effectiveFrom: z.iso
@@ -402,8 +409,8 @@ export function loyaltyRoutes(
         summary:
           "Run a rule set over a past window's orders and compare it with the rules in force",
         description:
-          "`rules`: rule ids (a rule's draft, else its version in force) and `{id, document}`; writes nothing.",
-        body: SimulateInput,
+          "`rules`: rule ids (a rule's draft, else its version in force) and `{id, document}`; `from` and `to` (RFC 3339) the window, `to` left out: up to now; writes nothing.",
+        body: SimulateBody,
         response: {
           200: z.object({
             from: z.string(),
@@ -420,7 +427,11 @@ export function loyaltyRoutes(
         },
       },
     },
-    async (req) => simulator.simulate(principalOf(req).merchantId, req.body),
+    async (req) =>
+      simulator.simulate(principalOf(req).merchantId, {
+        ...req.body,
+        to: req.body.to ?? new Date(deps.clock.now()).toISOString(),
+      }),
   );
 
   const Failed = z.object({
