@@ -608,7 +608,7 @@ describe.each(backends)("loyalty redemptions on $name", (backend) => {
       error: {
         code: "discount_worthless",
         message:
-          "a discount of 1 points is worth 0 EUR at 50 minor units per 100 points: a discount takes at least 2 points",
+          "a discount of 1 point is worth 0 EUR at 50 minor units per 100 points: a discount takes at least 2 points",
         details: { minimumPoints: 2, valuePer100Points: 50 },
       },
     });

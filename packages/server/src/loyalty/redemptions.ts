@@ -722,7 +722,7 @@ function checkDiscountWorth(
     "discount_worthless",
     minimumPoints === null
       ? `the programme's points are worth nothing (valuePer100Points 0): no discount can be held`
-      : `a discount of ${points} points is worth 0 ${currency} at ${valuePer100Points} minor units per 100 points: a discount takes at least ${minimumPoints} points`,
+      : `a discount of ${points} point${points === 1 ? "" : "s"} is worth 0 ${currency} at ${valuePer100Points} minor units per 100 points: a discount takes at least ${minimumPoints} points`,
     { minimumPoints, valuePer100Points },
   );
 }
