@@ -513,7 +513,7 @@ export function loyaltyRoutes(
         summary:
           "Refund an order in full (no lines) or by line, reversing the points it no longer earns",
         description:
-          "A partial refund recomputes the awards over the order net of its refunds with the rule versions of the order, and reverses the difference: from the order's lot first, then the available lots oldest first; what was already spent becomes a debt later earnings repay (`debtPolicy: recover`) or is written off (`write_off`). Idempotent by Idempotency-Key or `refundId`; returning more than remains is `409 over_refund`.",
+          "A partial refund recomputes the awards over the order net of its refunds with the rule versions of the order, and reverses the difference: from the order's own lot first (pending or not), then the available lots soonest-expiring first, then the oldest; what was already spent becomes a debt later earnings repay (`debtPolicy: recover`) or is written off (`write_off`). Idempotent by Idempotency-Key or `refundId`; returning more than remains is `409 over_refund`.",
         params: z.strictObject({ orderId: z.string().regex(/^[\x21-\x7e]{1,100}$/) }),
         headers: z.object({ "idempotency-key": IdempotencyKey, "patron-purpose": PurposeHeader }),
         response: {
