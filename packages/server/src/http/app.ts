@@ -460,8 +460,8 @@ interface Issue {
  * A union's "Invalid input" replaced by the issues of the branch the input was meant for, so
  * the answer names the field (`body/amount: must be an integer…`, not `body/: Invalid input`):
  * a branch whose own level is of another type or value, or has keys it does not know, is not
- * the one meant; of those left, the one with the fewest issues (the first on a tie). When none
- * is left, the union's own issue stands. Branch issues' paths are relative to the union's.
+ * the one meant. When exactly one is left, its issues are the answer; otherwise the union's own
+ * issue stands. Branch issues' paths are relative to the union's.
  */
 function unionIssues(issue: Issue): Issue[] {
   const branches = Array.isArray(issue.errors) ? (issue.errors as Issue[][]) : [];
@@ -473,11 +473,11 @@ function unionIssues(issue: Issue): Issue[] {
         (i.code === "invalid_type" || i.code === "invalid_value" || i.code === "unrecognized_keys"),
     );
   const fits = branches.filter((b) => !mismatch(b));
-  // None meant (a number where an object or a string goes): the union's own message.
-  if (fits.length === 0) return [issue];
-  const best = fits.reduce((a, b) => (b.length < a.length ? b : a));
-  if (best.length === 0) return [issue];
-  return best.flatMap((i) => unionIssues({ ...i, path: [...issue.path, ...i.path] }));
+  // None meant (a number where an object goes), or more than one (`{}` for an email or a
+  // phone): the union's own message, which claims no more than it knows.
+  const [meant] = fits;
+  if (fits.length !== 1 || !meant || meant.length === 0) return [issue];
+  return meant.flatMap((i) => unionIssues({ ...i, path: [...issue.path, ...i.path] }));
 }
 
 function describeError(err: unknown): {
