@@ -75,8 +75,8 @@ export const movesEn = {
     discountLead: "Points off your next purchase: 100 {{pointName}} are worth {{value}}.",
     discountPoints: "Number of {{pointName}} to use",
     worth: "Worth {{value}} off.",
-    minimum_one: "At least {{count}} {{pointName}} (worth {{value}}).",
-    minimum_other: "At least {{count}} {{pointName}} (worth {{value}}).",
+    minimum_one: "At least {{count}} {{pointName}} (worth {{value}}): fewer are worth nothing.",
+    minimum_other: "At least {{count}} {{pointName}} (worth {{value}}): fewer are worth nothing.",
     noDiscount:
       "This programme's {{pointName}} have no cash value: there is no discount at the till.",
     discountSubmit: "Get a code…",
@@ -193,8 +193,8 @@ export const movesZhCN: Shape<typeof movesEn> = {
     discountLead: "用积分抵扣下次消费：100 {{pointName}} 价值 {{value}}。",
     discountPoints: "使用的{{pointName}}",
     worth: "可抵扣 {{value}}。",
-    minimum_one: "至少 {{count}} {{pointName}}（价值 {{value}}）。",
-    minimum_other: "至少 {{count}} {{pointName}}（价值 {{value}}）。",
+    minimum_one: "至少 {{count}} {{pointName}}（价值 {{value}}）：更少的积分不值任何金额。",
+    minimum_other: "至少 {{count}} {{pointName}}（价值 {{value}}）：更少的积分不值任何金额。",
     noDiscount: "此积分计划的{{pointName}}没有现金价值：收银台不提供抵扣。",
     discountSubmit: "获取代码…",
     errors: {

@@ -364,16 +364,18 @@ function Discount(props: {
               setProblem(undefined);
             }}
             aria-invalid={problem ? true : undefined}
-            aria-describedby={`${id}-minimum ${id}-worth${problem ? ` ${id}-error` : ""}`}
+            aria-describedby={`${minimum > 1 ? `${id}-minimum ` : ""}${id}-worth${problem ? ` ${id}-error` : ""}`}
             data-testid="discount-points"
           />
-          <p className="hint field-hint" id={`${id}-minimum`} data-testid="discount-minimum">
-            {t("loyalty.redeem.minimum", {
-              count: minimum,
-              pointName: p.pointName,
-              value: formatMoney(worth(minimum, valuePer100Points), currency, i18n.language),
-            })}
-          </p>
+          {minimum > 1 ? (
+            <p className="hint field-hint" id={`${id}-minimum`} data-testid="discount-minimum">
+              {t("loyalty.redeem.minimum", {
+                count: minimum,
+                pointName: p.pointName,
+                value: formatMoney(worth(minimum, valuePer100Points), currency, i18n.language),
+              })}
+            </p>
+          ) : null}
           <p className="hint field-hint" id={`${id}-worth`} data-testid="discount-worth">
             {worthOf && n >= minimum ? t("loyalty.redeem.worth", { value: worthOf }) : "\u00a0"}
           </p>
