@@ -78,7 +78,12 @@ export const OrderInput = z.strictObject({
   customer: CustomerRef,
   amount: Amount.describe("the order's total in minor units (cents)"),
   currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as EUR"),
-  items: z.array(OrderItemInput).max(MAX_ITEMS),
+  items: z
+    .array(OrderItemInput)
+    .max(MAX_ITEMS)
+    .describe(
+      "the order's lines, possibly none; their quantity × unitPrice add up to at most `amount` (less: shipping, lines not listed), `400 items_exceed_amount` otherwise",
+    ),
   channel: z
     .string()
     .regex(/^[a-z][a-z0-9_-]{0,39}$/, "must be lower-case letters, digits, _ or - (web, store…)"),
