@@ -177,6 +177,13 @@ describe.each(backends)("loyalty adjustments on $name", (backend) => {
         409,
         "insufficient_points",
       ],
+      [
+        "a debit above the balance and the threshold (it would wait)",
+        { ...good, direction: "debit", points: 5000 },
+        staff,
+        409,
+        "insufficient_points",
+      ],
       ["an unknown customer", { ...good, customerId: "c_nobody" }, staff, 404, "not_found"],
       ["no points", { ...good, points: 0 }, staff, 400, "invalid_request"],
       ["a fraction", { ...good, points: 2.5 }, staff, 400, "invalid_request"],
@@ -315,6 +322,32 @@ describe.each(backends)("loyalty adjustments on $name", (backend) => {
       note: "Welcome",
     });
     expect(credit.json().status).toBe("applied");
+    // Above the threshold and above the balance: refused when asked, as it would be approved.
+    const early = await written();
+    const over = await adjust({
+      customerId: bob,
+      direction: "debit",
+      points: 51,
+      reason: "fraud",
+      note: "Shared card",
+    });
+    expect({ status: over.statusCode, error: over.json().error }).toEqual({
+      status: 409,
+      error: {
+        code: "insufficient_points",
+        message: "a debit of 51 points, 50 available",
+        details: { available: 50 },
+      },
+    });
+    expect(await written()).toEqual(early);
+    // Covered when asked: it waits; the balance then goes below it before it is approved.
+    await adjust({
+      customerId: bob,
+      direction: "credit",
+      points: 50,
+      reason: "goodwill",
+      note: "Again",
+    });
     const debit = await adjust({
       customerId: bob,
       direction: "debit",
@@ -323,6 +356,14 @@ describe.each(backends)("loyalty adjustments on $name", (backend) => {
       note: "Shared card",
     });
     expect(debit.json().status).toBe("pending");
+    const spent = await adjust({
+      customerId: bob,
+      direction: "debit",
+      points: 50,
+      reason: "fraud",
+      note: "First card",
+    });
+    expect(spent.json().status).toBe("applied");
     const before = await written();
     const a = await call(
       "POST",

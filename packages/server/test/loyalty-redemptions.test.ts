@@ -595,6 +595,49 @@ describe.each(backends)("loyalty redemptions on $name", (backend) => {
     expect({ ...w, size: w.size - 1n }).toEqual(before); // the API key's own entry
   });
 
+  it("refuses a discount worth nothing at the programme's value, naming the minimum", async () => {
+    const c = await customer();
+    await earn(c, 100);
+    const set = (valuePer100Points: number) =>
+      call("PUT", "/v1/loyalty/programme", { valuePer100Points });
+    expect((await set(50)).statusCode).toBe(200);
+    const before = await written();
+    const one = await hold({ customerId: c, points: 1 });
+    expect({ status: one.statusCode, error: one.json().error }).toEqual({
+      status: 400,
+      error: {
+        code: "discount_worthless",
+        message:
+          "a discount of 1 point is worth 0 EUR at 50 minor units per 100 points: a discount takes at least 2 points",
+        details: { minimumPoints: 2, valuePer100Points: 50 },
+      },
+    });
+    expect((await set(33)).statusCode).toBe(200);
+    const three = await hold({ customerId: c, points: 3 });
+    expect(three.json().error.details).toEqual({ minimumPoints: 4, valuePer100Points: 33 });
+    expect((await set(0)).statusCode).toBe(200);
+    const none = await hold({ customerId: c, points: 100 });
+    expect(none.json().error).toMatchObject({
+      code: "discount_worthless",
+      details: { minimumPoints: null, valuePer100Points: 0 },
+    });
+    // A reward is the thing itself, whatever its points are worth.
+    const reward = await call("POST", "/v1/loyalty/rewards", { name: "Sticker", points: 1 });
+    expect(reward.statusCode, reward.body).toBe(201);
+    const sticker = await hold({ customerId: c, rewardId: reward.json().id });
+    expect(sticker.statusCode, sticker.body).toBe(201);
+    expect(sticker.json()).toMatchObject({ kind: "reward", points: 1, value: 0 });
+    expect((await written()).size).toBe(before.size + 4n); // 2 programme.set, reward.set, the hold
+    // The minimum holds, worth one cent.
+    expect((await set(33)).statusCode).toBe(200);
+    const four = await hold({ customerId: c, points: 4 });
+    expect(four.statusCode, four.body).toBe(201);
+    expect(four.json()).toMatchObject({ kind: "discount", points: 4, value: 1 });
+    expect((await set(100)).statusCode).toBe(200);
+    const single = await hold({ customerId: c, points: 1 });
+    expect(single.json()).toMatchObject({ points: 1, value: 1 });
+  });
+
   it("audit re-executes redemptions, and names a forged capture", async () => {
     const clean = await audit();
     expect(clean.problems).toEqual([]);

@@ -308,6 +308,95 @@ describe.each(backends)("loyalty on $name", (backend) => {
     await call("DELETE", "/v1/loyalty/rules/promo/draft");
   });
 
+  it("retires sooner than a scheduled retirement: the latest decision wins", async () => {
+    await draftAndPublish("sched", RULES.base);
+    clock.advance(HOUR);
+    const later = iso(clock.now() + 30 * DAY);
+    const first = await call("POST", "/v1/loyalty/rules/sched/retire", { effectiveFrom: later });
+    expect(first.statusCode, first.body).toBe(201);
+    expect((await call("GET", "/v1/loyalty/rules/sched")).json().status).toBe("active");
+
+    // At or after the scheduled retirement: nothing would change; refused, naming its time.
+    const before = size(t.node);
+    for (const effectiveFrom of [later, iso(clock.now() + 40 * DAY)]) {
+      const again = await call("POST", "/v1/loyalty/rules/sched/retire", { effectiveFrom });
+      expect(again.statusCode, again.body).toBe(409);
+      expect(again.json().error.code).toBe("already_retired");
+      expect(again.json().error.message).toContain(later);
+    }
+    expect(size(t.node)).toBe(before);
+
+    // Sooner (now): accepted; the scheduled retirement is replaced and never takes effect.
+    const now = await call("POST", "/v1/loyalty/rules/sched/retire");
+    expect(now.statusCode, now.body).toBe(201);
+    expect(now.json()).toMatchObject({ version: 1, effectiveFrom: iso(clock.now()) });
+    const rule = (await call("GET", "/v1/loyalty/rules/sched")).json();
+    expect(rule).toMatchObject({ status: "retired", current: null });
+    expect(
+      rule.history.map((h: { event: string; replaced: boolean; effectiveUntil: string | null }) => [
+        h.event,
+        h.replaced,
+        h.effectiveUntil,
+      ]),
+    ).toEqual([
+      ["published", false, iso(clock.now())],
+      ["retired", true, null],
+      ["retired", false, null],
+    ]);
+    const merchantId = (await call("GET", "/v1/loyalty/programme")).json().merchantId;
+    const book = await new LoyaltyState(t.node.db, t.node.sequencer, clock).book(merchantId);
+    expect(book.versionAt("sched", clock.now())).toBeUndefined();
+    expect(book.versionAt("sched", clock.now() - 1)?.version).toBe(1);
+    expect(book.get("sched")?.events.map((e) => e.kind)).toEqual(["published", "retired"]);
+    const twice = await call("POST", "/v1/loyalty/rules/sched/retire");
+    expect(twice.statusCode).toBe(409);
+    expect(twice.json().error.message).toContain(`since ${iso(clock.now())}`);
+
+    // A retired rule with a version scheduled for later: retiring now cancels that version.
+    await call("POST", "/v1/loyalty/rules", { id: "sched", document: RULES.first });
+    const v2 = await call("POST", "/v1/loyalty/rules/sched/publish", { effectiveFrom: later });
+    expect(v2.statusCode, v2.body).toBe(201);
+    const cancel = await call("POST", "/v1/loyalty/rules/sched/retire");
+    expect(cancel.statusCode, cancel.body).toBe(201);
+    const after = (await call("GET", "/v1/loyalty/rules/sched")).json();
+    expect(after.history.at(-2)).toMatchObject({ event: "published", version: 2, replaced: true });
+
+    // A version scheduled for later may be published again sooner; the same one now, not.
+    await call("POST", "/v1/loyalty/rules", { id: "sched", document: RULES.first });
+    expect(
+      (await call("POST", "/v1/loyalty/rules/sched/publish", { effectiveFrom: later })).statusCode,
+    ).toBe(201);
+    await call("POST", "/v1/loyalty/rules", { id: "sched", document: RULES.first });
+    const sooner = await call("POST", "/v1/loyalty/rules/sched/publish");
+    expect(sooner.statusCode, sooner.body).toBe(201);
+    expect((await call("GET", "/v1/loyalty/rules/sched")).json()).toMatchObject({
+      status: "active",
+      current: { version: 4 },
+    });
+    await call("POST", "/v1/loyalty/rules", { id: "sched", document: RULES.first });
+    expect((await call("POST", "/v1/loyalty/rules/sched/publish")).json().error.code).toBe(
+      "unchanged",
+    );
+    await call("DELETE", "/v1/loyalty/rules/sched/draft");
+    const last = await call("POST", "/v1/loyalty/rules/sched/retire");
+    expect(last.statusCode, last.body).toBe(201);
+
+    // The auditor accepts all of it, and names a retirement that changes nothing (fed directly:
+    // the node refuses to write one).
+    const auditor = loyaltyAuditor();
+    const found: { at: string; message: string }[] = [];
+    const rows = await listEntries(t.node.db, 0n, size(t.node));
+    for (const r of rows) auditor.visit(r.index, decodeEntry(r.data), (p) => found.push(p));
+    expect(found).toEqual([]);
+    const again = await entry(last.json().entryIndex);
+    auditor.visit(size(t.node), again, (p) => found.push(p));
+    expect(found).toContainEqual({
+      kind: "invariant",
+      at: String(size(t.node)),
+      message: "rule.retired: rule sched is already retired",
+    });
+  });
+
   it("earns points on an order by five published rules, named with their inputs", async () => {
     // Saturday 3 January 2026, 10:00 UTC.
     clock.set(Date.UTC(2026, 0, 3, 10));
@@ -410,7 +499,13 @@ describe.each(backends)("loyalty on $name", (backend) => {
     const r = await call("POST", "/v1/orders", {
       orders: [
         a,
-        order({ orderId: "B-2", customer: { id: bob }, amount: 2000, items: [], channel: "store" }),
+        order({
+          orderId: "B-2",
+          customer: { id: bob },
+          amount: 2000,
+          items: [{ sku: "p3", category: "care", quantity: 4, unitPrice: 500 }],
+          channel: "store",
+        }),
         { ...a, amount: 1001 },
         order({ orderId: "B-3", customer: { id: "c_nosuchcustomer" } }),
         order({ orderId: "A-1" }),
@@ -472,6 +567,15 @@ describe.each(backends)("loyalty on $name", (backend) => {
       ],
       ["an unknown field", { ...order(), coupon: "x" }, 400, "invalid_request"],
       ["no order id", { ...order(), orderId: undefined }, 400, "invalid_request"],
+      [
+        "items worth more than the amount",
+        order({
+          amount: 100,
+          items: [{ sku: "p", category: "c", quantity: 1, unitPrice: 999999 }],
+        }),
+        400,
+        "items_exceed_amount",
+      ],
     ];
     for (const [what, body, status, code] of cases) {
       const r = await call("POST", "/v1/orders", body);
@@ -479,6 +583,51 @@ describe.each(backends)("loyalty on $name", (backend) => {
       expect(r.json().error.code, what).toBe(code);
       expect(r.json().error.message, what).toBeTruthy();
     }
+    // A schema error names the field and what it must be, in a single order or in a batch
+    // (not the body's "Invalid input": the body is one order or a batch of them).
+    const named: [unknown, string][] = [
+      [order({ amount: 123.45 }), "body/amount: must be an integer"],
+      [{ ...order(), items: undefined }, "body/items: "],
+      [
+        { orders: [order(), order({ quantity: 1 })] },
+        'body/orders/1: Unrecognized key: "quantity"',
+      ],
+      [{ orders: [order(), order({ amount: 1.5 })] }, "body/orders/1/amount: must be an integer"],
+      [{ orders: "all" }, "body/orders: "],
+    ];
+    for (const [body, message] of named) {
+      const r = await call("POST", "/v1/orders", body);
+      expect(r.statusCode, r.body).toBe(400);
+      expect(r.json().error.message).toContain(message);
+      expect(r.json().error.message).not.toContain("Invalid input;");
+    }
+    const noItems = await call("POST", "/v1/orders", { ...order(), items: undefined });
+    expect(noItems.json().error).toMatchObject({
+      code: "invalid_request",
+      message: "body/items: Invalid input: expected array, received undefined",
+      details: [{ path: "body/items" }],
+    });
+    // The items' total is named; one more cent than the amount is refused, in a batch too.
+    const over = await call(
+      "POST",
+      "/v1/orders",
+      order({ amount: 100, items: [{ sku: "p", category: "c", quantity: 1, unitPrice: 999999 }] }),
+    );
+    expect(over.json().error.message).toContain("add up to 999999");
+    expect(over.json().error.details).toEqual({ itemsTotal: 999999, amount: 100 });
+    const items = [
+      { sku: "p1", category: "shoes", quantity: 3, unitPrice: 3000 },
+      { sku: "p2", category: "socks", quantity: 2, unitPrice: 501 },
+    ];
+    const batch = await call("POST", "/v1/orders", {
+      orders: [order({ orderId: "X-1", amount: 10001, items })],
+    });
+    expect(batch.statusCode, batch.body).toBe(201);
+    expect(batch.json().results[0]).toMatchObject({
+      orderId: "X-1",
+      error: { code: "items_exceed_amount" },
+    });
+    expect(batch.json().results[0].error.message).toContain("add up to 10002");
     expect(size(t.node)).toBe(before);
   });
 
@@ -509,6 +658,25 @@ describe.each(backends)("loyalty on $name", (backend) => {
     const wide = { from: iso(Date.UTC(2025, 11, 1)), to: iso(clock.now()) };
     const whole = (await call("POST", "/v1/loyalty/simulate", { rules: ["base"], ...wide })).json();
     expect(whole.orders).toBe(3);
+    // `to` left out: up to now.
+    const open = await call("POST", "/v1/loyalty/simulate", { rules: ["base"], from: wide.from });
+    expect(open.statusCode, open.body).toBe(200);
+    expect(open.json()).toEqual(whole);
+    const late = await call("POST", "/v1/loyalty/simulate", {
+      rules: ["base"],
+      from: iso(clock.now() + 1000),
+    });
+    expect(late.json().error.code).toBe("invalid_window");
+    const noFrom = await call("POST", "/v1/loyalty/simulate", { rules: ["base"] });
+    expect(noFrom.json().error).toMatchObject({ code: "invalid_request" });
+    expect(noFrom.json().error.message).toContain("body/from");
+    const noDocument = await call("POST", "/v1/loyalty/simulate", {
+      rules: [{ id: "flat" }],
+      from: wide.from,
+    });
+    expect(noDocument.json().error.message).toBe(
+      "body/rules/0/document: Invalid input: expected record, received undefined",
+    );
     for (const pageSize of [1, 2]) {
       const state = new LoyaltyState(t.node.db, t.node.sequencer, clock);
       const rules = new Rules(t.node.db, t.node.sequencer, clock, state);

@@ -419,6 +419,30 @@ describe.runIf(haveBrowser)("points that move in the customer portal, in a brows
     await ana.getByTestId("discount-points").fill("abc");
     await ana.getByTestId("discount-submit").click();
     expect(await ana.getByTestId("discount-points").getAttribute("aria-invalid")).toBe("true");
+    // One point is worth a cent here, so no minimum above one is shown.
+    expect(await ana.getByTestId("discount-minimum").count()).toBe(0);
+    // At half a cent a point, a discount takes two; one is refused before anything is signed.
+    const half = await api("/v1/loyalty/programme", {
+      method: "PUT",
+      body: { valuePer100Points: 50 },
+    });
+    expect(half.status, JSON.stringify(half.body)).toBe(200);
+    await ana.reload();
+    await expect
+      .poll(() => text(ana, "discount-minimum"))
+      .toBe("At least 2 points (worth €0.01): fewer are worth nothing.");
+    await ana.getByTestId("discount-points").fill("1");
+    await ana.getByTestId("discount-submit").click();
+    expect(await ana.getByTestId("discount-points").getAttribute("aria-invalid")).toBe("true");
+    expect(await ana.getByTestId("sign-dialog").count()).toBe(0);
+    const back = await api("/v1/loyalty/programme", {
+      method: "PUT",
+      body: { valuePer100Points: 100 },
+    });
+    expect(back.status, JSON.stringify(back.body)).toBe(200);
+    await ana.reload();
+    await ana.getByTestId("discount-points").waitFor();
+    await expect.poll(() => ana.getByTestId("discount-minimum").count()).toBe(0);
     await ana.getByTestId("discount-points").fill("100");
     await expect.poll(() => text(ana, "discount-worth")).toBe("Worth €1.00 off.");
     await ana.getByTestId("discount-submit").click();

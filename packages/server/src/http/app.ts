@@ -448,6 +448,38 @@ function nesting(text: string): number {
   return deepest;
 }
 
+/** A zod issue as the validation error carries it: an invalid union has each branch's issues. */
+interface Issue {
+  path: readonly PropertyKey[];
+  code: string;
+  message: string;
+  errors?: unknown;
+}
+
+/**
+ * A union's "Invalid input" replaced by the issues of the branch the input was meant for, so
+ * the answer names the field (`body/amount: must be an integer…`, not `body/: Invalid input`):
+ * a branch whose own level is of another type or value, or has keys it does not know, is not
+ * the one meant. When exactly one is left, its issues are the answer; otherwise the union's own
+ * issue stands. Branch issues' paths are relative to the union's.
+ */
+function unionIssues(issue: Issue): Issue[] {
+  const branches = Array.isArray(issue.errors) ? (issue.errors as Issue[][]) : [];
+  if (issue.code !== "invalid_union" || branches.length === 0) return [issue];
+  const mismatch = (b: Issue[]) =>
+    b.some(
+      (i) =>
+        i.path.length === 0 &&
+        (i.code === "invalid_type" || i.code === "invalid_value" || i.code === "unrecognized_keys"),
+    );
+  const fits = branches.filter((b) => !mismatch(b));
+  // None meant (a number where an object goes), or more than one (`{}` for an email or a
+  // phone): the union's own message, which claims no more than it knows.
+  const [meant] = fits;
+  if (fits.length !== 1 || !meant || meant.length === 0) return [issue];
+  return meant.flatMap((i) => unionIssues({ ...i, path: [...issue.path, ...i.path] }));
+}
+
 function describeError(err: unknown): {
   status: number;
   code: string;
@@ -458,10 +490,20 @@ function describeError(err: unknown): {
     return { status: err.status, code: err.code, message: err.message, details: err.details };
   }
   if (hasZodFastifySchemaValidationErrors(err)) {
-    const issues = err.validation.map((v) => ({
-      path: `${err.validationContext ?? ""}${v.instancePath}`,
-      message: v.message,
-    }));
+    const issues = err.validation.flatMap((v) =>
+      unionIssues({
+        path: v.instancePath
+          .split("/")
+          .slice(1)
+          .filter((k) => k !== ""),
+        code: v.keyword,
+        message: v.message ?? "",
+        errors: (v.params as { errors?: unknown } | undefined)?.errors,
+      }).map((i) => ({
+        path: `${err.validationContext ?? ""}/${i.path.join("/")}`,
+        message: i.message,
+      })),
+    );
     return {
       status: 400,
       code: "invalid_request",

@@ -101,7 +101,8 @@ const num = (v: string | number | null) => (v === null ? null : Number(v));
  * customer's key and the entry its commitment, as for notes (decision 4). Up to the
  * programme's `adjustments.approvalThreshold` points it applies at once; above it, it waits
  * until an owner or admin other than the requester approves or rejects it. A debit takes points
- * with `takePoints`, soonest-expiring first, and is refused when the balance is short.
+ * with `takePoints`, soonest-expiring first, and is refused when the balance is short: when it
+ * is asked for (a pending one too) and again when it is approved.
  */
 export class Adjustments {
   private readonly known: StagedMap<string, AdjustmentState>;
@@ -187,7 +188,7 @@ export class Adjustments {
       });
     }
     // A debit: the customer's holds that lapsed give their points back first.
-    if (input.direction === "debit" && !pending) {
+    if (input.direction === "debit") {
       await this.state.releaseLapsed(merchantId, customerId);
     }
     let committed: CommittedEntry[];
@@ -215,6 +216,9 @@ export class Adjustments {
             };
             if (!pending) {
               applied = await this.apply(ctx, ctx.index + 1n, merchantId, id, state);
+            } else if (input.direction === "debit") {
+              // Refused when asked, as it would be when approved: nothing is taken until then.
+              await this.checkDebit(ctx, merchantId, customerId, input.points);
             }
             this.known.set(key(merchantId, id), state);
           },
@@ -323,6 +327,26 @@ export class Adjustments {
     const view = await this.get(merchantId, id);
     if (!view) throw notFound(id);
     return view;
+  }
+
+  /** A pending debit the available balance cannot cover: `409 insufficient_points`. */
+  private async checkDebit(
+    ctx: CheckContext,
+    merchantId: string,
+    customerId: string,
+    points: number,
+  ): Promise<void> {
+    const wallet = await this.state.wallet(merchantId, customerId);
+    const { short } = takePoints(wallet, points, ctx.time);
+    if (short > 0) {
+      const available = points - short;
+      throw new ApiError(
+        409,
+        "insufficient_points",
+        `a debit of ${points} points, ${available} available`,
+        { available },
+      );
+    }
   }
 
   /** Stages an adjustment's points: a credit's lot (made by entry `index`), or a debit. */

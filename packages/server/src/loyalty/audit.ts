@@ -267,11 +267,12 @@ export function loyaltyAuditor(): DomainAuditor {
             problem(`rule ${p.ruleId} was never published`);
             return;
           }
-          if (t.events.at(-1)?.kind === "retired") problem(`rule ${p.ruleId} is already retired`);
+          const from = Date.parse(p.effectiveFrom);
+          // Sooner than a retirement still scheduled replaces it; at or after one, it changes nothing.
+          if (book.retiredFrom(p.ruleId, from)) problem(`rule ${p.ruleId} is already retired`);
           if (p.version !== t.latest) {
             problem(`names version ${p.version}, but the latest of ${p.ruleId} is ${t.latest}`);
           }
-          const from = Date.parse(p.effectiveFrom);
           if (from < time) problem(`rule ${p.ruleId} is retired before the retirement was written`);
           books.set(
             p.merchantId,

@@ -23,8 +23,9 @@ export const POINTS_AWARDED = "points.awarded";
  */
 export const ORDER_REFUNDED = "order.refunded";
 /**
- * Points taken back: from the order's lot first, then the available lots oldest first; what
- * they lack becomes a debt (`recover`) or is written off (`write_off`); sealed.
+ * Points taken back: from the order's lot first, then the available lots soonest-expiring
+ * first, then the oldest (`takePoints`); what they lack becomes a debt (`recover`) or is
+ * written off (`write_off`); sealed.
  */
 export const POINTS_REVERSED = "points.reversed";
 

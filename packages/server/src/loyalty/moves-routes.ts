@@ -143,7 +143,7 @@ export function moveRoutes(
         security,
         summary: "Credit or debit a customer's points, with a reason code and a note",
         description:
-          "Up to the programme's `adjustments.approvalThreshold` points (default 1000) it applies at once (`applied`); above it, it is `pending` until an owner or admin other than the requester approves or rejects it. A debit takes points soonest-expiring first and is refused with `409 insufficient_points` when the available balance is short. The note goes to the vault; the entry carries its commitment.",
+          "Up to the programme's `adjustments.approvalThreshold` points (default 1000) it applies at once (`applied`); above it, it is `pending` until an owner or admin other than the requester approves or rejects it. A debit takes points soonest-expiring first and is refused with `409 insufficient_points` when the available balance is short: when asked (a pending one too) and again when approved. The note goes to the vault; the entry carries its commitment.",
         headers: z.object({ "idempotency-key": IdempotencyKey, "patron-purpose": PurposeHeader }),
         body: AdjustmentInput,
         response: { 200: AdjustmentView, 201: AdjustmentView, ...errorResponses },

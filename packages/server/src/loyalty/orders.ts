@@ -78,7 +78,12 @@ export const OrderInput = z.strictObject({
   customer: CustomerRef,
   amount: Amount.describe("the order's total in minor units (cents)"),
   currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as EUR"),
-  items: z.array(OrderItemInput).max(MAX_ITEMS),
+  items: z
+    .array(OrderItemInput)
+    .max(MAX_ITEMS)
+    .describe(
+      "the order's lines, possibly none; their quantity × unitPrice add up to at most `amount` (less: shipping, lines not listed), `400 items_exceed_amount` otherwise",
+    ),
   channel: z
     .string()
     .regex(/^[a-z][a-z0-9_-]{0,39}$/, "must be lower-case letters, digits, _ or - (web, store…)"),
@@ -86,6 +91,23 @@ export const OrderInput = z.strictObject({
   occurredAt: z.iso.datetime({ offset: true }).describe("RFC 3339: when the customer ordered"),
 });
 export type OrderInput = z.infer<typeof OrderInput>;
+
+/**
+ * An order's items are part of its total: their quantity × unitPrice may add up to less than
+ * `amount` (shipping, items not listed) but never to more, or a rule reading an item's amount
+ * would award points on money the customer never paid. `400 items_exceed_amount` otherwise.
+ */
+export function checkItemsWithinAmount(input: Pick<OrderInput, "amount" | "items">): void {
+  const sum = input.items.reduce((s, i) => s + BigInt(i.quantity) * BigInt(i.unitPrice), 0n);
+  if (sum > BigInt(input.amount)) {
+    throw new ApiError(
+      400,
+      "items_exceed_amount",
+      `the items add up to ${sum} (quantity × unitPrice, in minor units), more than the order's amount ${input.amount}: amount is the order's total, items may add up to less but not more`,
+      { itemsTotal: Number(sum), amount: input.amount },
+    );
+  }
+}
 
 /** What an order earned, as the API answers (a retry gets the same answer). */
 export interface OrderResult {
@@ -221,6 +243,7 @@ export class Orders {
         throw new ApiError(400, "invalid_amount", `items.${n}: quantity × unitPrice is too large`);
       }
     }
+    checkItemsWithinAmount(input);
     const customerId = await this.customerOf(merchantId, input, known);
     const segments =
       known?.segments.get(customerId) ??

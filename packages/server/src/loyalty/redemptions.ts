@@ -80,7 +80,9 @@ const Points = z
   .int("must be an integer")
   .min(1)
   .max(MAX_REDEEM_POINTS)
-  .describe("points off the checkout (a discount)");
+  .describe(
+    "points off the checkout (a discount): at least those worth one minor unit at the programme's value, `400 discount_worthless` otherwise (`details.minimumPoints`)",
+  );
 
 const Reference = z
   .string()
@@ -349,6 +351,7 @@ export class Redemptions {
       check: async (ctx) => {
         const { programme } = await this.loyalty.programme(merchantId);
         let points = input.points ?? 0;
+        if (input.rewardId === undefined) checkDiscountWorth(points, programme);
         let reward: RedemptionHeldPayload["reward"] = null;
         if (input.rewardId !== undefined) {
           const r = await this.state.reward(merchantId, input.rewardId);
@@ -698,6 +701,31 @@ export class Redemptions {
 /** The worth of `points` at the programme's value per 100 points, in minor units, rounded down. */
 export const pointsValue = (points: number, valuePer100Points: number) =>
   Math.floor((points * valuePer100Points) / 100);
+
+/**
+ * The fewest points a discount may take: those worth one minor unit at the programme's value
+ * (`ceil(100 / valuePer100Points)`); null when points are worth nothing.
+ */
+export const minimumDiscountPoints = (valuePer100Points: number): number | null =>
+  valuePer100Points > 0 ? Math.ceil(100 / valuePer100Points) : null;
+
+/** A discount worth 0 (its value rounds down to nothing) is `400 discount_worthless`. */
+function checkDiscountWorth(
+  points: number,
+  programme: { valuePer100Points: number; currency: string },
+): void {
+  if (pointsValue(points, programme.valuePer100Points) > 0) return;
+  const minimumPoints = minimumDiscountPoints(programme.valuePer100Points);
+  const { valuePer100Points, currency } = programme;
+  throw new ApiError(
+    400,
+    "discount_worthless",
+    minimumPoints === null
+      ? `the programme's points are worth nothing (valuePer100Points 0): no discount can be held`
+      : `a discount of ${points} point${points === 1 ? "" : "s"} is worth 0 ${currency} at ${valuePer100Points} minor units per 100 points: a discount takes at least ${minimumPoints} points`,
+    { minimumPoints, valuePer100Points },
+  );
+}
 
 /** The code a till sent (typed, or read from the QR), refused when it is neither. */
 export function codeOf(merchantId: string, raw: string): string {

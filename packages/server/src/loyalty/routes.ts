@@ -66,6 +66,13 @@ const RuleView = z.object({
   ),
 });
 
+/** A simulation's window may leave out its end: up to now, read when it runs. */
+const SimulateBody = SimulateInput.extend({
+  to: SimulateInput.shape.to
+    .optional()
+    .describe("its end (exclusive), not after now; left out: now"),
+});
+
 /** publish and retire: an optional body, `{}` or none at all. */
 const WhenInput = z.strictObject({
   effectiveFrom: z.iso
@@ -349,7 +356,7 @@ export function loyaltyRoutes(
         security,
         summary: "Publish a rule's draft as its next version: a public rule.published entry",
         description:
-          "Optional body `{effectiveFrom}` (RFC 3339): when it takes effect, default now; `400 effective_in_past` before now. It supersedes the rule's previous version from then on, and replaces anything of the rule scheduled at or after that time. `409 no_draft`, `409 unchanged` when the draft is the version already published.",
+          "Optional body `{effectiveFrom}` (RFC 3339): when it takes effect, default now; `400 effective_in_past` before now. It supersedes the rule's previous version from then on, and replaces anything of the rule scheduled at or after that time. `409 no_draft`, `409 unchanged` when the draft is the version that already holds from that time on with nothing scheduled after it (publishing a version scheduled for later sooner is allowed).",
         params: ruleParams,
         response: { 201: Published, ...errorResponses },
       },
@@ -371,7 +378,7 @@ export function loyaltyRoutes(
         security,
         summary: "Retire a rule: a public rule.retired entry; it no longer applies from then on",
         description:
-          "Optional body `{effectiveFrom}` (RFC 3339), default now; never in the past. `409 not_published`, `409 already_retired`.",
+          "Optional body `{effectiveFrom}` (RFC 3339), default now; never in the past. It replaces anything of the rule scheduled at or after that time, a later retirement too: the latest decision wins. `409 not_published`; `409 already_retired` when the rule is retired from that time on already (retired now, or a retirement scheduled at or before it).",
         params: ruleParams,
         response: {
           201: z.object({
@@ -402,8 +409,8 @@ export function loyaltyRoutes(
         summary:
           "Run a rule set over a past window's orders and compare it with the rules in force",
         description:
-          "`rules`: rule ids (a rule's draft, else its version in force) and `{id, document}`; writes nothing.",
-        body: SimulateInput,
+          "`rules`: rule ids (a rule's draft, else its version in force) and `{id, document}`; `from` and `to` (RFC 3339) the window, `to` left out: up to now; writes nothing.",
+        body: SimulateBody,
         response: {
           200: z.object({
             from: z.string(),
@@ -420,7 +427,11 @@ export function loyaltyRoutes(
         },
       },
     },
-    async (req) => simulator.simulate(principalOf(req).merchantId, req.body),
+    async (req) =>
+      simulator.simulate(principalOf(req).merchantId, {
+        ...req.body,
+        to: req.body.to ?? new Date(deps.clock.now()).toISOString(),
+      }),
   );
 
   const Failed = z.object({
@@ -502,7 +513,7 @@ export function loyaltyRoutes(
         summary:
           "Refund an order in full (no lines) or by line, reversing the points it no longer earns",
         description:
-          "A partial refund recomputes the awards over the order net of its refunds with the rule versions of the order, and reverses the difference: from the order's lot first, then the available lots oldest first; what was already spent becomes a debt later earnings repay (`debtPolicy: recover`) or is written off (`write_off`). Idempotent by Idempotency-Key or `refundId`; returning more than remains is `409 over_refund`.",
+          "A partial refund recomputes the awards over the order net of its refunds with the rule versions of the order, and reverses the difference: from the order's own lot first (pending or not), then the available lots soonest-expiring first, then the oldest; what was already spent becomes a debt later earnings repay (`debtPolicy: recover`) or is written off (`write_off`). Idempotent by Idempotency-Key or `refundId`; returning more than remains is `409 over_refund`.",
         params: z.strictObject({ orderId: z.string().regex(/^[\x21-\x7e]{1,100}$/) }),
         headers: z.object({ "idempotency-key": IdempotencyKey, "patron-purpose": PurposeHeader }),
         response: {

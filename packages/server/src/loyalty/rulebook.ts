@@ -56,6 +56,16 @@ export class RuleBook {
     return new RuleBook(rules);
   }
 
+  /**
+   * The retirement that already ends `id` from `ms` on, if any: the rule's last event is a
+   * retirement from `ms` or before, so nothing is scheduled after it. A retirement at `ms` would
+   * change nothing then; one sooner than a retirement still scheduled replaces it.
+   */
+  retiredFrom(id: string, ms: number): RuleEvent | undefined {
+    const last = this.rules.get(id)?.events.at(-1);
+    return last?.kind === "retired" && last.from <= ms ? last : undefined;
+  }
+
   /** The event of `id` that holds at `ms`, if any. */
   eventAt(id: string, ms: number): RuleEvent | undefined {
     const t = this.rules.get(id);

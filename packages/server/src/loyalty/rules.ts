@@ -216,7 +216,13 @@ export class Rules {
         const book = await this.state.book(merchantId);
         const t = book.get(ruleId);
         const last = t?.events.at(-1);
-        if (last?.kind === "published" && t?.versions.get(last.version)?.hash === draft.hash) {
+        // The same document already holding from `from` on, with nothing after it: no change.
+        // (Bringing a version scheduled for later forward is one.)
+        if (
+          last?.kind === "published" &&
+          last.from <= from &&
+          t?.versions.get(last.version)?.hash === draft.hash
+        ) {
           throw new ApiError(
             409,
             "unchanged",
@@ -263,7 +269,9 @@ export class Rules {
 
   /**
    * Retires a rule from `effectiveFrom` (ms; default: the entry's time): a public
-   * `rule.retired` entry. A version scheduled at or after that time never takes effect.
+   * `rule.retired` entry. A version or retirement scheduled at or after that time never takes
+   * effect, so retiring sooner than a scheduled retirement replaces it; a retirement that would
+   * change nothing (the rule is retired from that time on already) is `409 already_retired`.
    */
   async retire(
     merchantId: string,
@@ -293,8 +301,16 @@ export class Rules {
           }
           throw new ApiError(404, "not_found", `rule ${ruleId} not found`);
         }
-        if (t.events.at(-1)?.kind === "retired") {
-          throw new ApiError(409, "already_retired", `rule ${ruleId} is already retired`);
+        const covering = book.retiredFrom(ruleId, from);
+        if (covering) {
+          const since = new Date(covering.from).toISOString();
+          throw new ApiError(
+            409,
+            "already_retired",
+            covering.from <= ctx.time
+              ? `rule ${ruleId} is already retired (since ${since})`
+              : `rule ${ruleId} is already retired from ${since}, at or before the time asked; to retire it sooner, give an earlier effectiveFrom`,
+          );
         }
         this.state.stageBook(
           merchantId,

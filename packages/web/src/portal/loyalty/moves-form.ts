@@ -35,6 +35,27 @@ export function transferProblems(
 export const worth = (points: number, valuePer100Points: number): number =>
   Math.floor((points * valuePer100Points) / 100);
 
+/**
+ * The fewest points a discount takes: those worth one minor unit at the programme's value (the
+ * node refuses fewer, `discount_worthless`); null when points are worth nothing.
+ */
+export const minimumDiscount = (valuePer100Points: number): number | null =>
+  valuePer100Points > 0 ? Math.ceil(100 / valuePer100Points) : null;
+
+/** What is wrong with a discount's points before anything is signed (a catalogue key). */
+export function discountProblem(
+  points: string,
+  balance: number,
+  valuePer100Points: number,
+): string | undefined {
+  const n = /^[0-9]{1,9}$/.test(points.trim()) ? Number(points.trim()) : Number.NaN;
+  if (Number.isNaN(n) || n < 1) return "loyalty.redeem.errors.points";
+  const minimum = minimumDiscount(valuePer100Points);
+  if (minimum === null || n < minimum) return "loyalty.redeem.errors.minimum";
+  if (n > balance) return "loyalty.redeem.errors.balance";
+  return undefined;
+}
+
 /** How many of a reward count toward its per-customer limit: held and captured redemptions. */
 export const usedOf = (rewardId: string, list: readonly Redemption[]): number =>
   list.filter((r) => r.reward?.id === rewardId && (r.status === "held" || r.status === "captured"))

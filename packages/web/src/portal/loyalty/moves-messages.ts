@@ -75,9 +75,14 @@ export const movesEn = {
     discountLead: "Points off your next purchase: 100 {{pointName}} are worth {{value}}.",
     discountPoints: "Number of {{pointName}} to use",
     worth: "Worth {{value}} off.",
+    minimum_one: "At least {{count}} {{pointName}} (worth {{value}}): fewer are worth nothing.",
+    minimum_other: "At least {{count}} {{pointName}} (worth {{value}}): fewer are worth nothing.",
+    noDiscount:
+      "This programme's {{pointName}} have no cash value: there is no discount at the till.",
     discountSubmit: "Get a code…",
     errors: {
       points: "Enter a whole number of points, 1 or more.",
+      minimum: "A discount takes at least {{minimum}} {{pointName}}: fewer are worth nothing.",
       balance: "You have {{balance}} available.",
     },
     listTitle: "Your redemptions",
@@ -108,6 +113,7 @@ export const movesEn = {
     already_captured: "The till has already used this code.",
     already_released: "This hold was already given back.",
     hold_expired: "This hold has lapsed; its points are back in your balance.",
+    discount_worthless: "That many points are worth nothing off: a discount takes more.",
     not_found: "The merchant's node does not know it (any more).",
   },
 };
@@ -187,9 +193,13 @@ export const movesZhCN: Shape<typeof movesEn> = {
     discountLead: "用积分抵扣下次消费：100 {{pointName}} 价值 {{value}}。",
     discountPoints: "使用的{{pointName}}",
     worth: "可抵扣 {{value}}。",
+    minimum_one: "至少 {{count}} {{pointName}}（价值 {{value}}）：更少的积分不值任何金额。",
+    minimum_other: "至少 {{count}} {{pointName}}（价值 {{value}}）：更少的积分不值任何金额。",
+    noDiscount: "此积分计划的{{pointName}}没有现金价值：收银台不提供抵扣。",
     discountSubmit: "获取代码…",
     errors: {
       points: "请输入 1 或以上的整数。",
+      minimum: "抵扣至少需要 {{minimum}} {{pointName}}：更少的积分不值任何金额。",
       balance: "您有 {{balance}} 可用。",
     },
     listTitle: "我的兑换",
@@ -219,6 +229,7 @@ export const movesZhCN: Shape<typeof movesEn> = {
     already_captured: "收银台已使用此代码。",
     already_released: "此预留已退回。",
     hold_expired: "此预留已过期；积分已退回您的余额。",
+    discount_worthless: "这么少的积分抵扣不了任何金额：抵扣需要更多积分。",
     not_found: "商家的节点不认识它（或已不再保存）。",
   },
 };

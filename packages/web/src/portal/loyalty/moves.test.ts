@@ -1,7 +1,14 @@
 import type { Command } from "@patron/ledger";
 import { describe, expect, it } from "vitest";
 import { describeCommand } from "../signing/describe.js";
-import { timeLeft, transferProblems, usedOf, worth } from "./moves-form.js";
+import {
+  discountProblem,
+  minimumDiscount,
+  timeLeft,
+  transferProblems,
+  usedOf,
+  worth,
+} from "./moves-form.js";
 import type { Redemption } from "./schemas.js";
 
 const command = (type: string, payload: Command["payload"]): Command => ({
@@ -79,6 +86,26 @@ describe("the Spend page's figures", () => {
     expect(worth(100, 100)).toBe(100);
     expect(worth(150, 33)).toBe(49);
     expect(worth(1, 50)).toBe(0);
+  });
+
+  it("offers no discount below the points worth one minor unit, as the node refuses", () => {
+    expect(minimumDiscount(100)).toBe(1);
+    expect(minimumDiscount(50)).toBe(2);
+    expect(minimumDiscount(33)).toBe(4);
+    expect(minimumDiscount(1_000)).toBe(1);
+    expect(minimumDiscount(0)).toBeNull();
+    for (const v of [1, 7, 33, 50, 99, 100, 101, 250]) {
+      const min = minimumDiscount(v) as number;
+      expect(worth(min, v), `${v}`).toBeGreaterThanOrEqual(1);
+      expect(worth(min - 1, v), `${v}`).toBe(0);
+    }
+    expect(discountProblem("1", 500, 50)).toBe("loyalty.redeem.errors.minimum");
+    expect(discountProblem("2", 500, 50)).toBeUndefined();
+    expect(discountProblem("2", 1, 50)).toBe("loyalty.redeem.errors.balance");
+    expect(discountProblem("100", 500, 0)).toBe("loyalty.redeem.errors.minimum");
+    for (const points of ["0", "1.5", "-3", "", "abc"]) {
+      expect(discountProblem(points, 500, 50), points).toBe("loyalty.redeem.errors.points");
+    }
   });
 
   it("counts held and captured redemptions of a reward toward its limit", () => {

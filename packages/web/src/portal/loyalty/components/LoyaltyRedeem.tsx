@@ -10,7 +10,7 @@ import { SignCancelled } from "../../signing/SigningProvider.js";
 import { formatMoney } from "../describe.js";
 import { usePoints } from "../hooks.js";
 import { useHold, useRedemptions, useRelease, useRewards } from "../moves.js";
-import { timeLeft, usedOf, worth } from "../moves-form.js";
+import { discountProblem, minimumDiscount, timeLeft, usedOf, worth } from "../moves-form.js";
 import type { Points, Redemption, Reward } from "../schemas.js";
 import { MoveError } from "./MoveError.js";
 
@@ -307,18 +307,16 @@ function Discount(props: {
   const [value, setValue] = useState("");
   const [problem, setProblem] = useState<string>();
   const id = useId();
+  const { valuePer100Points, currency } = p.programme;
   const n = /^[0-9]{1,9}$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
   const worthOf = Number.isNaN(n)
     ? undefined
-    : formatMoney(worth(n, p.programme.valuePer100Points), p.programme.currency, i18n.language);
+    : formatMoney(worth(n, valuePer100Points), currency, i18n.language);
+  // Fewer points are worth nothing off, and the node refuses them (discount_worthless).
+  const minimum = minimumDiscount(valuePer100Points);
   const onSubmit = async (e: FormEvent) => {
     e.preventDefault();
-    const bad =
-      Number.isNaN(n) || n < 1
-        ? "loyalty.redeem.errors.points"
-        : n > p.balance
-          ? "loyalty.redeem.errors.balance"
-          : undefined;
+    const bad = discountProblem(value, p.balance, valuePer100Points);
     setProblem(bad);
     if (bad) {
       document.getElementById(`${id}-points`)?.focus();
@@ -332,12 +330,21 @@ function Discount(props: {
     }
   };
   const failure = hold.error && !(hold.error instanceof SignCancelled) ? hold.error : undefined;
+  if (minimum === null) {
+    return (
+      <Card title={t("loyalty.redeem.discountTitle")}>
+        <p className="muted" data-testid="discount-none">
+          {t("loyalty.redeem.noDiscount", { pointName: p.pointName })}
+        </p>
+      </Card>
+    );
+  }
   return (
     <Card title={t("loyalty.redeem.discountTitle")}>
       <p className="hint">
         {t("loyalty.redeem.discountLead", {
           pointName: p.pointName,
-          value: formatMoney(p.programme.valuePer100Points, p.programme.currency, i18n.language),
+          value: formatMoney(valuePer100Points, currency, i18n.language),
         })}
       </p>
       <form className="stack loyalty-form" onSubmit={onSubmit} noValidate>
@@ -357,15 +364,28 @@ function Discount(props: {
               setProblem(undefined);
             }}
             aria-invalid={problem ? true : undefined}
-            aria-describedby={`${id}-worth${problem ? ` ${id}-error` : ""}`}
+            aria-describedby={`${minimum > 1 ? `${id}-minimum ` : ""}${id}-worth${problem ? ` ${id}-error` : ""}`}
             data-testid="discount-points"
           />
+          {minimum > 1 ? (
+            <p className="hint field-hint" id={`${id}-minimum`} data-testid="discount-minimum">
+              {t("loyalty.redeem.minimum", {
+                count: minimum,
+                pointName: p.pointName,
+                value: formatMoney(worth(minimum, valuePer100Points), currency, i18n.language),
+              })}
+            </p>
+          ) : null}
           <p className="hint field-hint" id={`${id}-worth`} data-testid="discount-worth">
-            {worthOf && n > 0 ? t("loyalty.redeem.worth", { value: worthOf }) : "\u00a0"}
+            {worthOf && n >= minimum ? t("loyalty.redeem.worth", { value: worthOf }) : "\u00a0"}
           </p>
           {problem ? (
             <p className="field-error" id={`${id}-error`}>
-              {t(problem, { balance: p.balance.toLocaleString() })}
+              {t(problem, {
+                balance: p.balance.toLocaleString(),
+                minimum: minimum.toLocaleString(),
+                pointName: p.pointName,
+              })}
             </p>
           ) : null}
         </div>

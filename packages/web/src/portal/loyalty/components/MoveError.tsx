@@ -19,6 +19,7 @@ export const MOVE_REFUSALS = [
   "already_captured",
   "already_released",
   "hold_expired",
+  "discount_worthless",
   "not_found",
 ] as const;
 
