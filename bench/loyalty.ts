@@ -47,6 +47,8 @@ export interface LoyaltyOptions {
   simulateOrders?: number;
   /** Their customers (default 100,000). */
   simulatedCustomers?: number;
+  /** Run only the simulation, not the earning rows. */
+  simulationOnly?: boolean;
 }
 
 export interface LoyaltyRow {
@@ -415,7 +417,7 @@ export async function benchLoyalty(o: LoyaltyOptions): Promise<LoyaltyResult> {
   const ratios: Record<string, number> = {};
   const targets: LoyaltyResult["targets"] = [];
   const details: Record<string, unknown> = { sizes };
-  for (const backend of o.backends) {
+  const earn = async (backend: BackendName) => {
     o.log(`loyalty, ${backend}: orders with 5 rules, beside attestations`);
     const r = await earning(backend, o, sizes);
     rows.push(...r);
@@ -434,6 +436,9 @@ export async function benchLoyalty(o: LoyaltyOptions): Promise<LoyaltyResult> {
         met: seq.opsPerSec >= 10_000,
       });
     }
+  };
+  for (const backend of o.backends) {
+    if (!o.simulationOnly) await earn(backend);
     const simulateOrders = simulating(backend);
     o.log(`loyalty, ${backend}: simulating over ${fmt(simulateOrders)} orders`);
     const s = await simulation(backend, o, simulateOrders);
