@@ -19,8 +19,12 @@ export function joinPath(base: string, segment: string | number): string {
   return base === "" ? String(segment) : `${base}.${segment}`;
 }
 
+const nativeWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean })
+  .isWellFormed;
+
 /** Whether a string is valid Unicode (no lone surrogate), which RFC 8785 hashing requires. */
 export function isWellFormed(text: string): boolean {
+  if (nativeWellFormed !== undefined) return nativeWellFormed.call(text);
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c >= 0xd800 && c <= 0xdbff) {

@@ -166,6 +166,11 @@ export class Machine {
     if (found.found && this.recording && this.recordInputs) this.inputs[key] = found.value;
   }
 
+  /** Starts a new evaluation on the same limits: no steps spent (inputs are kept). */
+  restart(): void {
+    this.steps = 0;
+  }
+
   /** Charges `n` steps (for work proportional to a list's length). */
   charge(n: number, path: string): void {
     this.steps += n;

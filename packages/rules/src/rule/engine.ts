@@ -184,15 +184,23 @@ function contextError(path: string, message: string): EvaluationError {
 
 /** Checks a context: its parts, objects of integer-only JSON. Throws EvaluationError. */
 export function checkContext(context: unknown): asserts context is RuleContext {
+  checkParts(context, null);
+}
+
+/** checkContext, leaving out one part (`skip`: one that is replaced before evaluation). */
+function checkParts(context: unknown, skip: string | null): asserts context is RuleContext {
   if (!isPlainObject(context)) throw contextError("", "a context is an object");
-  for (const key of Object.keys(context)) {
+  const keys = Object.keys(context);
+  for (const key of keys) {
+    if (key === skip) continue;
     if (!(CONTEXT_PARTS as readonly string[]).includes(key)) {
       throw contextError(key, `unknown context part (expected ${CONTEXT_PARTS.join(", ")})`);
     }
     if (!isPlainObject(context[key])) throw contextError(key, "must be an object");
   }
   const problems: Problem[] = [];
-  checkJson(context, "", problems);
+  if (skip === null) checkJson(context, "", problems);
+  else for (const key of keys) if (key !== skip) checkJson(context[key], key, problems);
   const first = problems[0];
   if (first !== undefined) throw contextError(first.path, first.message);
 }
@@ -691,6 +699,18 @@ export interface SetPoints {
 /** How much a rule already gave the customer (the `usage` of a context). */
 export type UsageOf = (set: number, rule: string, cap: "day" | "period" | "customer") => number;
 
+const SEGMENTS = new Map<string, readonly string[]>();
+
+/** A dotted path's segments (the fixed paths the engine reads, split once). */
+function segmentsOf(key: string): readonly string[] {
+  let segments = SEGMENTS.get(key);
+  if (segments === undefined) {
+    segments = key.split(".");
+    if (SEGMENTS.size < 1000) SEGMENTS.set(key, segments);
+  }
+  return segments;
+}
+
 interface Slot {
   rv: RuleVersion;
   /** Its index among the distinct rule versions of all the sets. */
@@ -713,10 +733,16 @@ export class PointsEvaluator {
   private readonly sets: { points: Slot[]; multipliers: Slot[] }[];
   private readonly prepared: Prepared[];
   private readonly done: boolean[];
+  /** Each set's result, reused from one context to the next. */
+  private readonly out: SetPoints[];
+  /** One machine (it records nothing), restarted for each rule. */
+  private readonly machine: Machine;
+  private readonly read: (key: string) => Lookup;
+  private data: JsonValue = null;
 
   constructor(
     sets: readonly (readonly RuleVersion[])[],
-    private readonly options: EvaluateOptions = {},
+    options: EvaluateOptions = {},
   ) {
     const slots = new Map<string, number>();
     const distinct: RuleVersion[] = [];
@@ -744,23 +770,26 @@ export class PointsEvaluator {
     });
     this.prepared = distinct.map(() => "condition");
     this.done = distinct.map(() => false);
+    this.out = sets.map(() => ({ points: 0, awards: [], failed: [] }));
+    this.machine = new Machine(options, CONTEXT_ROOTS, false);
+    this.read = (key: string): Lookup => lookup(this.data, segmentsOf(key));
   }
 
   /**
-   * Each set's points over one context. The context is checked as evaluateRules checks it (its
+   * Each set's points over one context (the results are reused by the next call: read them
+   * before). The context is checked as evaluateRules checks it (its
    * own `usage`, replaced by the counts of `usageOf`, is not read); an invalid one throws.
    */
   evaluate(context: RuleContext, usageOf: UsageOf): SetPoints[] {
-    if (Object.hasOwn(context, "usage")) {
-      const { usage: _, ...rest } = context;
-      checkContext(rest);
-    } else {
-      checkContext(context);
-    }
+    checkParts(context, "usage");
     this.done.fill(false);
     const data = context as JsonValue;
+    this.data = data;
     return this.sets.map((set, n) => {
-      const out: SetPoints = { points: 0, awards: [], failed: [] };
+      const out = this.out[n] as SetPoints;
+      out.points = 0;
+      out.awards.length = 0;
+      out.failed.length = 0;
       const stop = this.stage(set.points, data, n, usageOf, null, null, out);
       if (set.multipliers.length > 0) {
         const multiplied: JsonObject = {};
@@ -775,11 +804,11 @@ export class PointsEvaluator {
   /** The window, scope, condition and action of a rule over the context, once per context. */
   private prepare(slot: Slot, data: JsonValue): Prepared {
     if (this.done[slot.at]) return this.prepared[slot.at] as Prepared;
-    const m = new Machine(this.options, CONTEXT_ROOTS, false);
-    const read = (key: string): Lookup => lookup(data, key.split("."));
+    const m = this.machine;
+    m.restart();
     let p: Prepared;
     try {
-      const first = prepare(slot.checked, data, m, read);
+      const first = prepare(slot.checked, data, m, this.read);
       p = typeof first === "string" ? first : { points: first.points };
     } catch (e) {
       if (!(e instanceof EvaluationError)) throw e;
