@@ -12,7 +12,7 @@
  *   (attestations as `attest()` submits them, the merchant a party), the unit the write path's
  *   targets are set in. Target: ≥ 10,000 orders/s through the sequencer on PostgreSQL.
  * - Simulating a rule set over 1,000,000 orders (`Simulator.simulate`, what `POST
- *   /v1/loyalty/simulate` runs, without the route's cap of 100,000): the orders' projection rows are written straight into
+ *   /v1/loyalty/simulate` runs, up to the route's cap of 1,000,000): the orders' projection rows are written straight into
  *   `loyalty_orders` (recording a million orders through the node would take minutes per
  *   backend), each with the context an order of the node records; the draft set changes one
  *   rule of the five. Target: < 10 s.
@@ -378,7 +378,7 @@ export async function simulation(backend: BackendName, o: LoyaltyOptions, count:
     };
     const meter = o.meter?.(backend);
     const t0 = now();
-    // What POST /v1/loyalty/simulate runs, without its cap of 100,000 orders a request.
+    // What POST /v1/loyalty/simulate runs (its cap is 1,000,000 orders a request).
     const state = new LoyaltyState(node.db, node.sequencer, node.clock);
     const simulator = new Simulator(
       node.db,

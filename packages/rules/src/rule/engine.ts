@@ -740,10 +740,7 @@ export class PointsEvaluator {
   private readonly read: (key: string) => Lookup;
   private data: JsonValue = null;
 
-  constructor(
-    sets: readonly (readonly RuleVersion[])[],
-    options: EvaluateOptions = {},
-  ) {
+  constructor(sets: readonly (readonly RuleVersion[])[], options: EvaluateOptions = {}) {
     const slots = new Map<string, number>();
     const distinct: RuleVersion[] = [];
     this.sets = sets.map((rules) => {
