@@ -16,6 +16,7 @@
  *   --simulate-orders N  orders the loyalty simulation runs over (default 1,000,000 on
  *                        PostgreSQL, 200,000 on PGlite; quick 100,000 and 20,000)
  *   --simulated-customers N  their customers (default 100,000: ten orders each at 1M)
+ *   --simulation-only    in the loyalty section, run only the simulation (no earning rows)
  *   --skip a,b           run all sections but these
  *   --proof-size N       tree size for the proof benchmark (default 1,000,000; quick 100,000)
  *   --entries N          entries per write benchmark, both backends (default 30,000 on PGlite
@@ -86,6 +87,7 @@ const { values: args } = parseArgs({
     rounds: { type: "string" },
     "simulate-orders": { type: "string" },
     "simulated-customers": { type: "string" },
+    "simulation-only": { type: "boolean", default: false },
     out: { type: "string", default: "latest.json" },
   },
 });
@@ -851,6 +853,7 @@ async function main() {
       ...(args["simulated-customers"]
         ? { simulatedCustomers: Number(args["simulated-customers"]) }
         : {}),
+      simulationOnly: args["simulation-only"],
     });
     rows.push(...l.rows);
     commandTables.push(...l.tables);

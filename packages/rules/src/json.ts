@@ -19,8 +19,12 @@ export function joinPath(base: string, segment: string | number): string {
   return base === "" ? String(segment) : `${base}.${segment}`;
 }
 
+const nativeWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean })
+  .isWellFormed;
+
 /** Whether a string is valid Unicode (no lone surrogate), which RFC 8785 hashing requires. */
 export function isWellFormed(text: string): boolean {
+  if (nativeWellFormed !== undefined) return nativeWellFormed.call(text);
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c >= 0xd800 && c <= 0xdbff) {
@@ -46,7 +50,40 @@ export function checkJson(
   problems: Problem[],
   maxDepth = MAX_JSON_DEPTH,
 ): void {
+  // Most values are clean: checked first without building paths, walked again only to name
+  // their faults.
+  if (clean(value, 0, maxDepth)) return;
   walk(value, path, problems, 0, maxDepth, new Set());
+}
+
+/** Whether walk() would find no fault (a cycle is found as nesting beyond maxDepth). */
+function clean(value: unknown, depth: number, maxDepth: number): boolean {
+  switch (typeof value) {
+    case "boolean":
+      return true;
+    case "string":
+      return isWellFormed(value);
+    case "number":
+      return Number.isSafeInteger(value);
+    case "object": {
+      if (value === null) return true;
+      if (depth >= maxDepth) return false;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) {
+          if (!(i in value) || !clean(value[i], depth + 1, maxDepth)) return false;
+        }
+        return true;
+      }
+      if (!isPlainObject(value) || Object.getOwnPropertySymbols(value).length > 0) return false;
+      for (const key in value) {
+        if (!Object.hasOwn(value, key)) continue;
+        if (!isWellFormed(key) || !clean(value[key], depth + 1, maxDepth)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
 }
 
 function walk(

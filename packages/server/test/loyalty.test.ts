@@ -686,6 +686,15 @@ describe.each(backends)("loyalty on $name", (backend) => {
       expect(await again({ rules: ["base", "web"], ...window })).toEqual(s);
       expect(await again({ rules: ["base"], ...wide })).toEqual(whole);
     }
+    // A window with more orders than a simulation may evaluate is refused before any is read.
+    {
+      const state = new LoyaltyState(t.node.db, t.node.sequencer, clock);
+      const rules = new Rules(t.node.db, t.node.sequencer, clock, state);
+      const capped = new Simulator(t.node.db, clock, state, rules, { maxOrders: 2 });
+      await expect(
+        capped.simulate(merchantId, { rules: ["base"], ...window }),
+      ).rejects.toMatchObject({ status: 400, code: "window_too_large" });
+    }
 
     // A document inline; an unknown id; a window in the future; an invalid document.
     const inline = await call("POST", "/v1/loyalty/simulate", {

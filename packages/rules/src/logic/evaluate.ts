@@ -131,6 +131,8 @@ export class Machine {
     options: EvaluateOptions = {},
     /** The roots top-scope `missing` keys computed at run time must start with (null: any). */
     private roots: readonly string[] | null = null,
+    /** Whether inputs are recorded at all (false: only the value is wanted). */
+    private readonly recordInputs = true,
   ) {
     this.budget = options.steps ?? LOGIC_LIMITS.steps;
     this.maxDepth = options.depth ?? LOGIC_LIMITS.depth;
@@ -161,7 +163,12 @@ export class Machine {
 
   /** Records a top-scope read (also used by the rule engine for the fields it reads itself). */
   record(key: string, found: Lookup): void {
-    if (found.found && this.recording) this.inputs[key] = found.value;
+    if (found.found && this.recording && this.recordInputs) this.inputs[key] = found.value;
+  }
+
+  /** Starts a new evaluation on the same limits: no steps spent (inputs are kept). */
+  restart(): void {
+    this.steps = 0;
   }
 
   /** Charges `n` steps (for work proportional to a list's length). */

@@ -11,10 +11,12 @@ import { truthy } from "../logic/values.js";
 import { EvaluationError, type Problem, RuleValidationError } from "../problems.js";
 import {
   type CapName,
+  type Caps,
   type CheckedRule,
   CONTEXT_ROOTS,
   checkRule,
   type ItemFilter,
+  type MultiplierAction,
   type Rounding,
   RULE_ID,
   RULE_KINDS,
@@ -182,15 +184,23 @@ function contextError(path: string, message: string): EvaluationError {
 
 /** Checks a context: its parts, objects of integer-only JSON. Throws EvaluationError. */
 export function checkContext(context: unknown): asserts context is RuleContext {
+  checkParts(context, null);
+}
+
+/** checkContext, leaving out one part (`skip`: one that is replaced before evaluation). */
+function checkParts(context: unknown, skip: string | null): asserts context is RuleContext {
   if (!isPlainObject(context)) throw contextError("", "a context is an object");
-  for (const key of Object.keys(context)) {
+  const keys = Object.keys(context);
+  for (const key of keys) {
+    if (key === skip) continue;
     if (!(CONTEXT_PARTS as readonly string[]).includes(key)) {
       throw contextError(key, `unknown context part (expected ${CONTEXT_PARTS.join(", ")})`);
     }
     if (!isPlainObject(context[key])) throw contextError(key, "must be an object");
   }
   const problems: Problem[] = [];
-  checkJson(context, "", problems);
+  if (skip === null) checkJson(context, "", problems);
+  else for (const key of keys) if (key !== skip) checkJson(context[key], key, problems);
   const first = problems[0];
   if (first !== undefined) throw contextError(first.path, first.message);
 }
@@ -211,7 +221,6 @@ export function evaluateRule(
 
 function run(rv: RuleVersion, context: RuleContext, options: EvaluateOptions): RuleOutcome {
   const c = compiled(rv);
-  const { rule } = c;
   const m = new Machine(options, CONTEXT_ROOTS);
   const data = context as JsonValue;
   const read = (key: string): Lookup => {
@@ -219,14 +228,48 @@ function run(rv: RuleVersion, context: RuleContext, options: EvaluateOptions): R
     m.record(key, found);
     return found;
   };
-  const no = (reason: NotApplied): RuleOutcome => ({
-    applies: false,
-    reason,
-    points: 0,
-    inputs: copy(m.inputs),
-    steps: m.steps,
-  });
+  const first = prepare(c, data, m, read);
+  if (typeof first === "string") {
+    return { applies: false, reason: first, points: 0, inputs: copy(m.inputs), steps: m.steps };
+  }
+  const outcome: RuleOutcome = { applies: true, points: 0, inputs: m.inputs, steps: 0 };
+  if (first.tier !== undefined) outcome.tier = first.tier;
+  if (first.days !== undefined) outcome.days = first.days;
+  const action = rv.rule.action;
+  const before =
+    action.type === "multiplier" ? multiplierPoints(action, read("awards")) : first.points;
+  const usage = (name: "day" | "period" | "customer"): number => {
+    const key = `usage.${rv.id}.${name}`;
+    const u = read(key);
+    if (!u.found || u.value === null) return 0;
+    if (typeof u.value !== "number" || u.value < 0)
+      throw contextError(key, "a usage count is a non-negative integer");
+    return u.value;
+  };
+  const { points, cappedBy } = applyCaps(rv.rule.caps, before, usage);
+  outcome.points = points;
+  if (cappedBy !== undefined) {
+    outcome.uncapped = before;
+    outcome.cappedBy = cappedBy;
+  }
+  outcome.steps = m.steps;
+  outcome.inputs = copy(m.inputs);
+  return outcome;
+}
 
+/**
+ * What a rule gives before its caps, from the validity window, the scope, the condition and the
+ * action (steps 1 to 4), or why it does not apply. A multiplier's points (it reads the awards it
+ * multiplies) are left to the caller: `points` is 0 for one. None of this reads `usage` or
+ * `awards`, so two rule sets that share a rule version share this part over one context.
+ */
+function prepare(
+  c: CheckedRule,
+  data: JsonValue,
+  m: Machine,
+  read: (key: string) => Lookup,
+): NotApplied | { points: number; tier?: string; days?: number } {
+  const { rule } = c;
   // 1. The validity window, on the time given.
   if (c.validFrom !== null || c.validUntil !== null) {
     const t = read("time.ms");
@@ -237,7 +280,7 @@ function run(rv: RuleVersion, context: RuleContext, options: EvaluateOptions): R
       (c.validFrom !== null && t.value < c.validFrom) ||
       (c.validUntil !== null && t.value >= c.validUntil)
     ) {
-      return no("window");
+      return "window";
     }
   }
 
@@ -253,14 +296,14 @@ function run(rv: RuleVersion, context: RuleContext, options: EvaluateOptions): R
     !oneOf("order.store", s.stores) ||
     !oneOf("customer.tier", s.tiers)
   ) {
-    return no("scope");
+    return "scope";
   }
   if (s.segments !== undefined) {
     const v = read("customer.segments");
-    if (!v.found || v.value === null) return no("scope");
+    if (!v.found || v.value === null) return "scope";
     if (!Array.isArray(v.value)) throw contextError("customer.segments", "must be a list");
     const segments = v.value;
-    if (!s.segments.some((x) => segments.includes(x))) return no("scope");
+    if (!s.segments.some((x) => segments.includes(x))) return "scope";
   }
   const itemScoped = s.categories !== undefined || s.products !== undefined;
   let items: JsonObject[] | null = null;
@@ -268,19 +311,16 @@ function run(rv: RuleVersion, context: RuleContext, options: EvaluateOptions): R
     if (items === null) items = readItems(read);
     return items;
   };
-  if (itemScoped && !orderItems().some((item) => matches(item, s))) return no("scope");
+  if (itemScoped && !orderItems().some((item) => matches(item, s))) return "scope";
 
   // 3. The condition.
-  if (!truthy(m.run(c.condition.node, data))) return no("condition");
+  if (!truthy(m.run(c.condition.node, data))) return "condition";
 
-  // 4. The action.
+  // 4. The action (a multiplier's in multiplierPoints).
   const action = rule.action;
-  const outcome: RuleOutcome = { applies: true, points: 0, inputs: m.inputs, steps: 0 };
-  let points = 0;
   switch (action.type) {
     case "fixed":
-      points = action.points;
-      break;
+      return { points: action.points };
     case "per_amount": {
       let amount: number;
       if (itemScoped || action.items !== undefined) {
@@ -312,66 +352,55 @@ function run(rv: RuleVersion, context: RuleContext, options: EvaluateOptions): R
         }
         amount = a.value;
       }
-      points = ratio(amount, action.points, action.per, action.rounding, "action");
-      break;
+      return { points: ratio(amount, action.points, action.per, action.rounding, "action") };
     }
-    case "multiplier": {
-      const a = read("awards");
-      let base = 0;
-      if (a.found && a.value !== null) {
-        if (!isPlainObject(a.value))
-          throw contextError("awards", "must be an object of points by rule id");
-        for (const [id, p] of Object.entries(a.value)) {
-          if (typeof p !== "number" || p < 0)
-            throw contextError(`awards.${id}`, "points are a non-negative integer");
-          if (action.rules === undefined || action.rules.includes(id)) base += p;
-        }
-        if (!Number.isSafeInteger(base))
-          throw new EvaluationError("overflow", "awards", "the awards add up beyond 2^53 − 1");
-      }
-      const divisor = action.divisor ?? 1;
-      points = ratio(base, action.factor - divisor, divisor, action.rounding, "action");
-      break;
-    }
+    case "multiplier":
+      return { points: 0 };
     case "tier":
-      outcome.tier = action.tier;
-      break;
+      return { points: 0, tier: action.tier };
     case "expire":
-      outcome.days = action.days;
-      break;
+      return { points: 0, days: action.days };
   }
+}
 
-  // 5. The caps.
-  const caps = rule.caps;
-  let capped: CapName | undefined;
+/** A multiplier's points over the awards it multiplies (the context's `awards`). */
+function multiplierPoints(action: MultiplierAction, a: Lookup): number {
+  let base = 0;
+  if (a.found && a.value !== null) {
+    if (!isPlainObject(a.value))
+      throw contextError("awards", "must be an object of points by rule id");
+    for (const [id, p] of Object.entries(a.value)) {
+      if (typeof p !== "number" || p < 0)
+        throw contextError(`awards.${id}`, "points are a non-negative integer");
+      if (action.rules === undefined || action.rules.includes(id)) base += p;
+    }
+    if (!Number.isSafeInteger(base))
+      throw new EvaluationError("overflow", "awards", "the awards add up beyond 2^53 − 1");
+  }
+  const divisor = action.divisor ?? 1;
+  return ratio(base, action.factor - divisor, divisor, action.rounding, "action");
+}
+
+/** 5. The caps: the points they leave, with the cap that lowered them (the last one to). */
+function applyCaps(
+  caps: Caps,
+  before: number,
+  usage: (name: "day" | "period" | "customer") => number,
+): { points: number; cappedBy?: CapName } {
+  let points = before;
+  let cappedBy: CapName | undefined;
   const limit = (name: CapName, max: number, used: number) => {
     const room = Math.max(0, max - used);
     if (points > room) {
       points = room;
-      capped = name;
+      cappedBy = name;
     }
   };
-  const before = points;
   if (caps.order !== undefined) limit("order", caps.order, 0);
-  const usage = (name: "day" | "period" | "customer"): number => {
-    const key = `usage.${rv.id}.${name}`;
-    const u = read(key);
-    if (!u.found || u.value === null) return 0;
-    if (typeof u.value !== "number" || u.value < 0)
-      throw contextError(key, "a usage count is a non-negative integer");
-    return u.value;
-  };
   if (caps.day !== undefined) limit("day", caps.day, usage("day"));
   if (caps.period !== undefined) limit("period", caps.period.points, usage("period"));
   if (caps.customer !== undefined) limit("customer", caps.customer, usage("customer"));
-  outcome.points = points;
-  if (capped !== undefined) {
-    outcome.uncapped = before;
-    outcome.cappedBy = capped;
-  }
-  outcome.steps = m.steps;
-  outcome.inputs = copy(m.inputs);
-  return outcome;
+  return cappedBy === undefined ? { points } : { points, cappedBy };
 }
 
 function readItems(read: (key: string) => Lookup): JsonObject[] {
@@ -655,4 +684,190 @@ export function recomputeOutcome(
   options: EvaluateOptions = {},
 ): RuleOutcome {
   return evaluateRule(rv, contextFromInputs(inputs), options);
+}
+
+/** One rule set's points over one context (PointsEvaluator). */
+export interface SetPoints {
+  /** The awards' points in all. */
+  points: number;
+  /** Each award kept (0 points included), in the order evaluateRules gives them. */
+  awards: { rule: string; points: number }[];
+  /** The rules whose evaluation failed (evaluateRules reports them as failed). */
+  failed: string[];
+}
+
+/** How much a rule already gave the customer (the `usage` of a context). */
+export type UsageOf = (set: number, rule: string, cap: "day" | "period" | "customer") => number;
+
+const SEGMENTS = new Map<string, readonly string[]>();
+
+/** A dotted path's segments (the fixed paths the engine reads, split once). */
+function segmentsOf(key: string): readonly string[] {
+  let segments = SEGMENTS.get(key);
+  if (segments === undefined) {
+    segments = key.split(".");
+    if (SEGMENTS.size < 1000) SEGMENTS.set(key, segments);
+  }
+  return segments;
+}
+
+interface Slot {
+  rv: RuleVersion;
+  /** Its index among the distinct rule versions of all the sets. */
+  at: number;
+  checked: CheckedRule;
+}
+
+type Prepared = NotApplied | { points: number } | { error: true };
+
+/**
+ * Evaluates several rule sets over many contexts for their points only, as a simulation needs:
+ * for each set, the awards and points `evaluateRules(set, { ...context, usage })` gives, where
+ * `usage` holds the counts `usageOf` returns (absent when 0), and the rules that failed, without
+ * recording inputs or building reports. A rule version in several sets (the same id and hash) is
+ * evaluated once per context up to its caps (the window, scope, condition and action never read
+ * `usage` or `awards`); each set then applies the caps over its own usage and multiplies its own
+ * awards. Each set is taken as evaluateRules takes it; only kinds other than earn are ignored.
+ */
+export class PointsEvaluator {
+  private readonly sets: { points: Slot[]; multipliers: Slot[] }[];
+  private readonly prepared: Prepared[];
+  private readonly done: boolean[];
+  /** Each set's result, reused from one context to the next. */
+  private readonly out: SetPoints[];
+  /** One machine (it records nothing), restarted for each rule. */
+  private readonly machine: Machine;
+  private readonly read: (key: string) => Lookup;
+  private data: JsonValue = null;
+
+  constructor(sets: readonly (readonly RuleVersion[])[], options: EvaluateOptions = {}) {
+    const slots = new Map<string, number>();
+    const distinct: RuleVersion[] = [];
+    this.sets = sets.map((rules) => {
+      const ids = new Set<string>();
+      for (const rv of rules) {
+        if (ids.has(rv.id)) throw new TypeError(`rule ${rv.id} is in the set twice`);
+        ids.add(rv.id);
+      }
+      const slot = (rv: RuleVersion): Slot => {
+        const key = `${rv.id}\u0000${rv.hash}`;
+        let at = slots.get(key);
+        if (at === undefined) {
+          at = distinct.length;
+          distinct.push(rv);
+          slots.set(key, at);
+        }
+        return { rv, at, checked: compiled(rv) };
+      };
+      const ofKind = rules.filter((rv) => rv.rule.kind === "earn").sort(order);
+      return {
+        points: ofKind.filter((rv) => rv.rule.action.type !== "multiplier").map(slot),
+        multipliers: ofKind.filter((rv) => rv.rule.action.type === "multiplier").map(slot),
+      };
+    });
+    this.prepared = distinct.map(() => "condition");
+    this.done = distinct.map(() => false);
+    this.out = sets.map(() => ({ points: 0, awards: [], failed: [] }));
+    this.machine = new Machine(options, CONTEXT_ROOTS, false);
+    this.read = (key: string): Lookup => lookup(this.data, segmentsOf(key));
+  }
+
+  /**
+   * Each set's points over one context (the results are reused by the next call: read them
+   * before). The context is checked as evaluateRules checks it (its
+   * own `usage`, replaced by the counts of `usageOf`, is not read); an invalid one throws.
+   */
+  evaluate(context: RuleContext, usageOf: UsageOf): SetPoints[] {
+    checkParts(context, "usage");
+    this.done.fill(false);
+    const data = context as JsonValue;
+    this.data = data;
+    return this.sets.map((set, n) => {
+      const out = this.out[n] as SetPoints;
+      out.points = 0;
+      out.awards.length = 0;
+      out.failed.length = 0;
+      const stop = this.stage(set.points, data, n, usageOf, null, null, out);
+      if (set.multipliers.length > 0) {
+        const multiplied: JsonObject = {};
+        for (const a of out.awards) multiplied[a.rule] = a.points;
+        this.stage(set.multipliers, data, n, usageOf, stop, multiplied, out);
+      }
+      for (const a of out.awards) out.points += a.points;
+      return out;
+    });
+  }
+
+  /** The window, scope, condition and action of a rule over the context, once per context. */
+  private prepare(slot: Slot, data: JsonValue): Prepared {
+    if (this.done[slot.at]) return this.prepared[slot.at] as Prepared;
+    const m = this.machine;
+    m.restart();
+    let p: Prepared;
+    try {
+      const first = prepare(slot.checked, data, m, this.read);
+      p = typeof first === "string" ? first : { points: first.points };
+    } catch (e) {
+      if (!(e instanceof EvaluationError)) throw e;
+      p = { error: true };
+    }
+    this.prepared[slot.at] = p;
+    this.done[slot.at] = true;
+    return p;
+  }
+
+  /** stage() for points: the same order, stacking and supersession, without reports. */
+  private stage(
+    slots: readonly Slot[],
+    data: JsonValue,
+    set: number,
+    usageOf: UsageOf,
+    stop: RuleVersion | null,
+    multiplied: JsonObject | null,
+    out: SetPoints,
+  ): RuleVersion | null {
+    const kept: { rule: string; points: number; at: number }[] = [];
+    let best: { rule: string; points: number; at: number } | null = null;
+    let stopped = stop;
+    for (let at = 0; at < slots.length; at++) {
+      const slot = slots[at] as Slot;
+      const { rv } = slot;
+      if (stopped !== null && order(stopped, rv) < 0) continue;
+      const p = this.prepare(slot, data);
+      if (typeof p === "string") continue;
+      if ("error" in p) {
+        out.failed.push(rv.id);
+        continue;
+      }
+      let points: number;
+      try {
+        const action = rv.rule.action;
+        const before =
+          action.type === "multiplier"
+            ? multiplierPoints(action, { found: true, value: multiplied })
+            : p.points;
+        points = applyCaps(rv.rule.caps, before, (cap) => usageOf(set, rv.id, cap)).points;
+      } catch (e) {
+        if (!(e instanceof EvaluationError)) throw e;
+        out.failed.push(rv.id);
+        continue;
+      }
+      switch (rv.rule.stacking) {
+        case "stack":
+          kept.push({ rule: rv.id, points, at });
+          break;
+        case "exclusive":
+          kept.push({ rule: rv.id, points, at });
+          stopped = rv;
+          break;
+        case "best":
+          if (best === null || points > best.points) best = { rule: rv.id, points, at };
+          break;
+      }
+    }
+    if (best !== null) kept.push(best);
+    kept.sort((a, b) => a.at - b.at);
+    for (const k of kept) out.awards.push({ rule: k.rule, points: k.points });
+    return stopped;
+  }
 }

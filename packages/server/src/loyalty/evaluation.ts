@@ -76,7 +76,8 @@ export function addUsage(
   return next;
 }
 
-const localDays = (ms: number, offset: number) => Math.floor((ms + offset * 60_000) / DAY_MS);
+export const localDays = (ms: number, offset: number) =>
+  Math.floor((ms + offset * 60_000) / DAY_MS);
 
 function periodKey(days: number, unit: "week" | "month" | "year"): number {
   // 1970-01-01 was a Thursday: weeks start on Monday (ISO).
@@ -107,19 +108,35 @@ export function usagePart(
     if (!u) continue;
     const counts: JsonObject = {};
     if (caps.day !== undefined) {
-      const day = sum(u.recent, (t) => localDays(t, offset) === today);
+      const day = usedOn(u, "day", caps, today, offset);
       if (day > 0) counts.day = day;
     }
     if (caps.period !== undefined) {
-      const unit = caps.period.unit;
-      const key = periodKey(today, unit);
-      const period = sum(u.recent, (t) => periodKey(localDays(t, offset), unit) === key);
+      const period = usedOn(u, "period", caps, today, offset);
       if (period > 0) counts.period = period;
     }
     if (caps.customer !== undefined && u.total > 0) counts.customer = u.total;
     if (Object.keys(counts).length > 0) out[rv.id] = counts;
   }
   return out;
+}
+
+/**
+ * What a rule gave a customer, for one of its caps: that local day (`today`, in days since the
+ * epoch at the order's UTC offset), that calendar period of the cap's, or ever (usagePart).
+ */
+export function usedOn(
+  u: RuleUsage,
+  cap: "day" | "period" | "customer",
+  caps: RuleVersion["rule"]["caps"],
+  today: number,
+  offset: number,
+): number {
+  if (cap === "customer") return u.total;
+  if (cap === "day") return sum(u.recent, (t) => localDays(t, offset) === today);
+  const unit = caps.period?.unit ?? "year";
+  const key = periodKey(today, unit);
+  return sum(u.recent, (t) => periodKey(localDays(t, offset), unit) === key);
 }
 
 function sum(recent: RuleUsage["recent"], keep: (t: number) => boolean): number {

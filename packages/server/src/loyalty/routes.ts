@@ -409,7 +409,7 @@ export function loyaltyRoutes(
         summary:
           "Run a rule set over a past window's orders and compare it with the rules in force",
         description:
-          "`rules`: rule ids (a rule's draft, else its version in force) and `{id, document}`; `from` and `to` (RFC 3339) the window, `to` left out: up to now; writes nothing.",
+          "`rules`: rule ids (a rule's draft, else its version in force) and `{id, document}`; `from` and `to` (RFC 3339) the window, `to` left out: up to now; writes nothing. At most 1,000,000 orders in the window (`400 window_too_large`).",
         body: SimulateBody,
         response: {
           200: z.object({
