@@ -565,6 +565,45 @@ describe.runIf(haveBrowser)("console loyalty screens in a browser", () => {
     expect(await axeNow("loyalty-members")).toEqual([]);
   }, 90_000);
 
+  it("shows a member's points on their 360, and their loyalty entries in words on the timeline", async () => {
+    await page.getByTestId("member-row").nth(1).getByRole("link", { name: "Zoë Martin" }).click();
+    const card = page.getByTestId("customer-loyalty");
+    await card.waitFor();
+    const points = (await api(`/v1/customers/${zoe}/points`)).body as {
+      balance: number;
+      pending: number;
+      tier: string | null;
+    };
+    expect(await card.getByTestId("customer-points-balance").textContent()).toBe(
+      `${points.balance} stars`,
+    );
+    expect(await card.getByTestId("customer-points-pending").textContent()).toBe(
+      `${points.pending} stars`,
+    );
+    expect(await card.getByTestId("customer-points-held").textContent()).toBe("0 stars");
+    expect(await card.getByTestId("customer-points-debt").textContent()).toBe("0 stars");
+    expect(await card.getByTestId("customer-points-tier").textContent()).toBe(
+      points.tier === null ? "No tier" : "Silver",
+    );
+    expect(await card.getByTestId("customer-points-adjust").getAttribute("href")).toBe(
+      `/console/loyalty/adjustments?customer=${zoe}`,
+    );
+    const timeline = page.getByTestId("timeline");
+    const order = timeline.locator('li[data-type="order.recorded"]').last();
+    await order.waitFor();
+    expect(await order.locator("strong").textContent()).toBe("Order T-1001 recorded: €120.00");
+    const awarded = timeline.locator('li[data-type="points.awarded"]').last();
+    expect(await awarded.locator("strong").textContent()).toBe("Earned 120 stars on order T-1001");
+    expect(await awarded.getByTestId("timeline-loyalty-detail").textContent()).toBe(
+      "By rule base v1",
+    );
+    await shot("customer-loyalty");
+    expect(await axeNow("customer-loyalty")).toEqual([]);
+    // Back to the members, where the next test's loyalty navigation is.
+    await page.goBack();
+    await page.getByTestId("member-table").waitFor();
+  }, 90_000);
+
   it("shows the liability: the outstanding stars at their value, lots without expiry their own row", async () => {
     await page
       .getByRole("navigation", { name: "Loyalty" })
