@@ -185,7 +185,7 @@ export const movesZhCN: Shape<typeof movesEn> = {
     redeem: "兑换 {{name}}…",
     discountTitle: "收银台抵扣",
     discountLead: "用积分抵扣下次消费：100 {{pointName}} 价值 {{value}}。",
-    discountPoints: "使用的{{pointName}}",
+    discountPoints: "使用的 {{pointName}}",
     worth: "可抵扣 {{value}}。",
     discountSubmit: "获取代码…",
     errors: {
