@@ -697,8 +697,15 @@ describe.runIf(haveBrowser)("console loyalty screens in a browser", () => {
     await page.goto(`${node.url}/console/loyalty/programme`);
     await page.getByTestId("programme-form").waitFor();
     found.push(...(await axeNow("loyalty-programme-zh")));
+    // A member's 360: their points and loyalty entries in Chinese.
+    await page.goto(`${node.url}/console/customers/${zoe}`);
+    await page.getByTestId("customer-loyalty").waitFor();
+    const awarded = page.locator('li[data-type="points.awarded"]').last();
+    await awarded.waitFor();
+    expect(await awarded.locator("strong").textContent()).toBe("订单 T-1001 获得 120 stars");
+    found.push(...(await axeNow("customer-loyalty-zh")));
     await page.getByTestId("language-switch").selectOption("en");
-    await page.getByRole("heading", { name: "Loyalty programme", level: 1 }).waitFor();
+    await page.getByRole("heading", { name: "Timeline", level: 2 }).waitFor();
     expect(found).toEqual([]);
     expect(problems).toEqual([]);
     expect(dialogs).toHaveLength(1);
