@@ -329,7 +329,7 @@ export async function startNode(
       // Their loyalty programme, rules and a year of orders (demo/loyalty.ts).
       const loyalty = await seedDemoLoyalty(app, ownerKey, clock.now(), seeded.ids);
       log(
-        `Added a loyalty programme with ${loyalty.rules} rules and ${loyalty.orders} demo orders (${loyalty.points} points).`,
+        `Added a loyalty programme with ${loyalty.rules} rules, ${loyalty.rewards} rewards and ${loyalty.orders} demo orders (${loyalty.points} points).`,
       );
     }
     if (opts.listen !== false) {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoCustomers } from "../src/demo/customers.js";
-import { DEMO_RETURN_WINDOW_DAYS, demoOrders } from "../src/demo/loyalty.js";
+import { DEMO_RETURN_WINDOW_DAYS, DEMO_REWARDS, demoOrders } from "../src/demo/loyalty.js";
 import { auditLedger } from "../src/ledger/audit.js";
 import { auditProjections } from "../src/ledger/projections-audit.js";
 import { domains, entryAuditorOf, projectors } from "../src/node.js";
@@ -81,6 +81,30 @@ describe.each(backends)("the demo customers of a first start ($name)", (backend)
       status: string;
     }[];
     expect(rules.map((r) => r.status)).toEqual(Array(5).fill("active"));
+    // A catalogue of rewards, each through the catalogue's path: a public reward.set entry.
+    const rewards = (await get("/v1/loyalty/rewards")).json().rewards as {
+      name: string;
+      points: number;
+      stock: number | null;
+      perCustomerLimit: number | null;
+      active: boolean;
+      version: number;
+      entryIndex: number;
+    }[];
+    expect(
+      rewards.map(({ name, points, stock, perCustomerLimit }) => ({
+        name,
+        points,
+        stock,
+        perCustomerLimit,
+      })),
+    ).toEqual(DEMO_REWARDS);
+    expect(rewards.every((x) => x.active && x.version === 1)).toBe(true);
+    expect(rewards.some((x) => x.stock !== null && x.perCustomerLimit !== null)).toBe(true);
+    for (const x of rewards) {
+      const e = (await get(`/v1/ledger/entries/${x.entryIndex}`)).json();
+      expect(e.entry).toMatchObject({ type: "reward.set", payload: { version: 1 } });
+    }
 
     // Every order recorded through the order path, each with its awards.
     const now = t.node.clock.now();
@@ -159,6 +183,7 @@ describe.each(backends)("PATRON_DEMO_DATA=0 ($name)", (backend) => {
         t.node.app.inject({ url, headers: { authorization: `Bearer ${t.ownerKey}` } });
       expect((await get("/v1/loyalty/programme")).json().programme.pointName).toBe("points");
       expect((await get("/v1/loyalty/rules")).json().rules).toEqual([]);
+      expect((await get("/v1/loyalty/rewards")).json().rewards).toEqual([]);
       const { rows } = await t.node.db.query<{ n: string | number }>(
         "SELECT count(*) AS n FROM loyalty_orders",
       );

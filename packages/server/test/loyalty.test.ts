@@ -397,6 +397,35 @@ describe.each(backends)("loyalty on $name", (backend) => {
     });
   });
 
+  it("lists each publication with its document's name and own validity, apart from when it holds", async () => {
+    const own = { ...RULES.base, name: "Christmas bonus", validUntil: "2027-01-01T00:00:00Z" };
+    await call("POST", "/v1/loyalty/rules", { id: "xmas", document: own });
+    const later = iso(clock.now() + DAY);
+    const p = await call("POST", "/v1/loyalty/rules/xmas/publish", { effectiveFrom: later });
+    expect(p.statusCode, p.body).toBe(201);
+    const rule = (await call("GET", "/v1/loyalty/rules/xmas")).json();
+    // Scheduled: no version in force and no draft, yet its name is known.
+    expect(rule).toMatchObject({ status: "scheduled", current: null, draft: null });
+    expect(rule.history).toMatchObject([
+      {
+        event: "published",
+        name: "Christmas bonus",
+        validFrom: null,
+        validUntil: "2027-01-01T00:00:00Z",
+        effectiveFrom: later,
+        effectiveUntil: null,
+      },
+    ]);
+    expect((await call("POST", "/v1/loyalty/rules/xmas/retire")).statusCode).toBe(201);
+    const retired = (await call("GET", "/v1/loyalty/rules/xmas")).json();
+    expect(retired.history.at(-1)).toMatchObject({
+      event: "retired",
+      name: null,
+      validFrom: null,
+      validUntil: null,
+    });
+  });
+
   it("earns points on an order by five published rules, named with their inputs", async () => {
     // Saturday 3 January 2026, 10:00 UTC.
     clock.set(Date.UTC(2026, 0, 3, 10));

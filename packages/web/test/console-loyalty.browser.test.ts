@@ -282,6 +282,13 @@ describe.runIf(haveBrowser)("console loyalty screens in a browser", () => {
     await form.getByTestId("programme-point-value").fill("0.02");
     await form.getByTestId("programme-time-zone").fill("Mars/Olympus");
     await form.getByTestId("programme-save").click();
+    // Doubling the point value is confirmed first, with the old and new worth of 100 points.
+    await form.getByTestId("programme-value-confirm").waitFor();
+    expect(await form.getByTestId("programme-value-confirm").textContent()).toContain(
+      "100 points would be worth €2.00 instead of €1.00. A change of +100 %.",
+    );
+    expect(await ledgerSize()).toBe(before);
+    await form.getByTestId("programme-value-confirm-save").click();
     await expect
       .poll(() => fieldError(form.getByTestId("programme-time-zone")))
       .toContain("IANA time zone");
@@ -307,6 +314,7 @@ describe.runIf(haveBrowser)("console loyalty screens in a browser", () => {
     await gold.getByTestId("tier-threshold").fill("1000.50");
     await gold.getByTestId("tier-months").fill("12");
     await form.getByTestId("programme-save").click();
+    await form.getByTestId("programme-value-confirm-save").click();
     await expect
       .poll(() => form.getByTestId("programme-saved").textContent())
       .toMatch(/^Saved: entry #\d+\.$/);
@@ -527,7 +535,8 @@ describe.runIf(haveBrowser)("console loyalty screens in a browser", () => {
     expect(placed.awards).toEqual([{ rule: "coffee", version: 1, points: 20 }]);
     // Its page: the editor starts from its last publication, read from the ledger, in its form.
     await row.getByTestId("rule-link").click();
-    await page.getByRole("heading", { name: "base", level: 1 }).waitFor();
+    // Retired, it keeps the name of its last publication.
+    await page.getByRole("heading", { name: "1 point per 1.00", level: 1 }).waitFor();
     expect(await editor().getByTestId("rule-template").inputValue()).toBe("per_amount");
     expect(await editor().getByTestId("rule-field-name").inputValue()).toBe("1 point per 1.00");
     expect(await editor().getByTestId("rule-field-per").inputValue()).toBe("1");
@@ -536,6 +545,54 @@ describe.runIf(haveBrowser)("console loyalty screens in a browser", () => {
     const history = page.getByTestId("history-row");
     await history.nth(1).waitFor();
     expect(await history.nth(1).textContent()).toContain("Retired");
+  }, 90_000);
+
+  it("lists a scheduled rule by its name, and a rule's own validity apart from its retirement", async () => {
+    const validUntil = "2027-03-08T12:00:00.000Z";
+    const draft = await api("/v1/loyalty/rules", {
+      method: "POST",
+      body: {
+        id: "xmas",
+        document: {
+          name: "Christmas bonus",
+          kind: "earn",
+          condition: true,
+          action: { type: "fixed", points: 10 },
+          validUntil,
+        },
+      },
+    });
+    expect(draft.status, JSON.stringify(draft.body)).toBe(201);
+    const from = new Date(Date.now() + 7 * DAY).toISOString();
+    const published = await api("/v1/loyalty/rules/xmas/publish", {
+      method: "POST",
+      body: { effectiveFrom: from },
+    });
+    expect(published.status, JSON.stringify(published.body)).toBe(201);
+    // Published through the API: the list is read afresh.
+    await page.goto(`${node.url}/console/loyalty/rules`);
+    const row = page.locator('tr[data-rule="xmas"]');
+    await row.waitFor();
+    expect(await row.getByTestId("rule-link").textContent()).toBe("Christmas bonus");
+    expect(await row.textContent()).toContain("Scheduled");
+    const until = new Intl.DateTimeFormat("en", { dateStyle: "medium", timeStyle: "short" });
+    expect(await row.getByTestId("rule-validity").textContent()).toBe(
+      `Until ${until.format(new Date(validUntil))}`,
+    );
+    await row.getByTestId("rule-link").click();
+    await page.getByRole("heading", { name: "Christmas bonus", level: 1 }).waitFor();
+    const version = page.getByTestId("history-row").first();
+    expect(await version.getByTestId("rule-validity").textContent()).toBe(
+      `Until ${until.format(new Date(validUntil))}`,
+    );
+    // At 1366 px the retire button sits below the versions, over none of their labels.
+    await page.setViewportSize({ width: 1366, height: 900 });
+    const table = await page.getByTestId("rule-history").boundingBox();
+    const retire = await page.getByTestId("rule-retire").boundingBox();
+    expect(table && retire && retire.y >= table.y + table.height).toBe(true);
+    await page.setViewportSize({ width: 1280, height: 900 });
+    expect(await axeNow("loyalty-rule-scheduled")).toEqual([]);
+    expect((await api("/v1/loyalty/rules/xmas/retire", { method: "POST" })).status).toBe(201);
   }, 90_000);
 
   it("lists the members with their balances, as each customer's points say", async () => {
@@ -563,6 +620,45 @@ describe.runIf(haveBrowser)("console loyalty screens in a browser", () => {
     await rows.nth(1).getByRole("link", { name: "Zoë Martin" }).waitFor();
     await shot("loyalty-members");
     expect(await axeNow("loyalty-members")).toEqual([]);
+  }, 90_000);
+
+  it("shows a member's points on their 360, and their loyalty entries in words on the timeline", async () => {
+    await page.getByTestId("member-row").nth(1).getByRole("link", { name: "Zoë Martin" }).click();
+    const card = page.getByTestId("customer-loyalty");
+    await card.waitFor();
+    const points = (await api(`/v1/customers/${zoe}/points`)).body as {
+      balance: number;
+      pending: number;
+      tier: string | null;
+    };
+    expect(await card.getByTestId("customer-points-balance").textContent()).toBe(
+      `${points.balance} stars`,
+    );
+    expect(await card.getByTestId("customer-points-pending").textContent()).toBe(
+      `${points.pending} stars`,
+    );
+    expect(await card.getByTestId("customer-points-held").textContent()).toBe("0 stars");
+    expect(await card.getByTestId("customer-points-debt").textContent()).toBe("0 stars");
+    expect(await card.getByTestId("customer-points-tier").textContent()).toBe(
+      points.tier === null ? "No tier" : "Silver",
+    );
+    expect(await card.getByTestId("customer-points-adjust").getAttribute("href")).toBe(
+      `/console/loyalty/adjustments?customer=${zoe}`,
+    );
+    const timeline = page.getByTestId("timeline");
+    const order = timeline.locator('li[data-type="order.recorded"]').last();
+    await order.waitFor();
+    expect(await order.locator("strong").textContent()).toBe("Order T-1001 recorded: €120.00");
+    const awarded = timeline.locator('li[data-type="points.awarded"]').last();
+    expect(await awarded.locator("strong").textContent()).toBe("Earned 120 stars on order T-1001");
+    expect(await awarded.getByTestId("timeline-loyalty-detail").textContent()).toBe(
+      "By rule base v1",
+    );
+    await shot("customer-loyalty");
+    expect(await axeNow("customer-loyalty")).toEqual([]);
+    // Back to the members, where the next test's loyalty navigation is.
+    await page.goBack();
+    await page.getByTestId("member-table").waitFor();
   }, 90_000);
 
   it("shows the liability: the outstanding stars at their value, lots without expiry their own row", async () => {
@@ -601,8 +697,15 @@ describe.runIf(haveBrowser)("console loyalty screens in a browser", () => {
     await page.goto(`${node.url}/console/loyalty/programme`);
     await page.getByTestId("programme-form").waitFor();
     found.push(...(await axeNow("loyalty-programme-zh")));
+    // A member's 360: their points and loyalty entries in Chinese.
+    await page.goto(`${node.url}/console/customers/${zoe}`);
+    await page.getByTestId("customer-loyalty").waitFor();
+    const awarded = page.locator('li[data-type="points.awarded"]').last();
+    await awarded.waitFor();
+    expect(await awarded.locator("strong").textContent()).toBe("订单 T-1001 获得 120 stars");
+    found.push(...(await axeNow("customer-loyalty-zh")));
     await page.getByTestId("language-switch").selectOption("en");
-    await page.getByRole("heading", { name: "Loyalty programme", level: 1 }).waitFor();
+    await page.getByRole("heading", { name: "Timeline", level: 2 }).waitFor();
     expect(found).toEqual([]);
     expect(problems).toEqual([]);
     expect(dialogs).toHaveLength(1);

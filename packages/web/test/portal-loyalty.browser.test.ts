@@ -258,6 +258,10 @@ describe.runIf(haveBrowser)("loyalty in the customer portal, in a browser", () =
     expect(await page.getByTestId("rules-upcoming").textContent()).toContain(
       "Coffee v4 takes effect, replacing v3",
     );
+    // A sentence the point name starts has its capital.
+    expect(await page.getByTestId("programme-terms").textContent()).toContain(
+      "Points stay pending for 14 days after an order",
+    );
     await axe("loyalty-rules");
 
     // In Simplified Chinese.

@@ -254,6 +254,9 @@ describe.runIf(haveBrowser)("customer portal in a browser", () => {
       const list = await api(`/v1/customers?query=${encodeURIComponent("zoe@example.com")}`);
       customerId = ((list.body.customers as { id: string }[])[0] as { id: string }).id;
       expect((await api(`/v1/customers/${customerId}/key`)).body.key).toBe(firstKey);
+      // The language was left on "Not said": none was sent, none is shown.
+      expect((await api(`/v1/customers/${customerId}`)).body.language ?? null).toBeNull();
+      expect(await page.getByTestId("profile-language").count()).toBe(0);
       await axe(page, "profile");
       // The home page lists the merchant.
       await page.getByRole("link", { name: "Accounts", exact: true }).click();

@@ -3,7 +3,7 @@ import { random } from "./customers.js";
 
 /**
  * The demo merchant's loyalty programme (issue 9): a programme with tiers, five published
- * earning rules and 12 months of orders for the demo customers. Everything goes through the
+ * earning rules, a catalogue of rewards and 12 months of orders for the demo customers. Everything goes through the
  * public API with the owner key, so every order is evaluated by the sequencer against the
  * published rules and its awards can be recomputed like any other.
  *
@@ -75,6 +75,18 @@ export function demoRules(now: number): Record<string, Record<string, unknown>> 
   };
 }
 
+/**
+ * The rewards of the demo catalogue, as `POST /v1/loyalty/rewards` takes them (each a public
+ * `reward.set` entry): costs in stars (100 stars are worth €0.50), stock (null: unlimited) and
+ * how many one customer may redeem.
+ */
+export const DEMO_REWARDS = [
+  { name: "Sports bottle", points: 800, stock: 100, perCustomerLimit: 1 },
+  { name: "Running socks", points: 1500, stock: 40, perCustomerLimit: 2 },
+  { name: "€10 voucher", points: 2000, stock: null, perCustomerLimit: 3 },
+  { name: "Shoe care kit", points: 2500, stock: 25, perCustomerLimit: 1 },
+] as const;
+
 const CATALOGUE: [sku: string, category: string, unitPrice: number][] = [
   ["run-01", "shoes", 8999],
   ["run-02", "shoes", 12999],
@@ -143,8 +155,8 @@ export function demoOrders(customers: number, now: number): DemoOrder[] {
 }
 
 /**
- * Sets the demo programme, publishes the five rules and records the demo customers' orders,
- * through the API. `customerIds` are the demo customers' ids, in the order `demoCustomers`
+ * Sets the demo programme, publishes the five rules, fills the catalogue and records the demo
+ * customers' orders, through the API. `customerIds` are the demo customers' ids, in the order `demoCustomers`
  * made them. Resolves to what it wrote; a failure names the request that failed.
  */
 export async function seedDemoLoyalty(
@@ -152,7 +164,7 @@ export async function seedDemoLoyalty(
   key: string,
   now: number,
   customerIds: readonly string[],
-): Promise<{ rules: number; orders: number; points: number }> {
+): Promise<{ rules: number; rewards: number; orders: number; points: number }> {
   const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
   const call = async (method: "POST" | "PUT", url: string, body: unknown, status: number) => {
     const res = await app.inject({ method, url, headers, payload: JSON.stringify(body) });
@@ -166,6 +178,7 @@ export async function seedDemoLoyalty(
     await call("POST", "/v1/loyalty/rules", { id, document }, 201);
     await call("POST", `/v1/loyalty/rules/${id}/publish`, {}, 201);
   }
+  for (const reward of DEMO_REWARDS) await call("POST", "/v1/loyalty/rewards", reward, 201);
   let orders = 0;
   let points = 0;
   const all = demoOrders(customerIds.length, now);
@@ -182,5 +195,5 @@ export async function seedDemoLoyalty(
     orders += batch.length;
   }
   await call("PUT", "/v1/loyalty/programme", { returnWindowDays: DEMO_RETURN_WINDOW_DAYS }, 200);
-  return { rules: rules.length, orders, points };
+  return { rules: rules.length, rewards: DEMO_REWARDS.length, orders, points };
 }

@@ -62,6 +62,15 @@ const RuleView = z.object({
         .describe("a later publication or retirement replaced it before it took effect"),
       entryIndex: z.number(),
       recordedAt: z.string(),
+      name: z.string().nullable().describe("a publication's document's name; null: a retirement"),
+      validFrom: z
+        .string()
+        .nullable()
+        .describe("the validity the document sets itself (validFrom), apart from publication"),
+      validUntil: z
+        .string()
+        .nullable()
+        .describe("the document's own end (validUntil); null: none, or a retirement"),
     }),
   ),
 });

@@ -38,6 +38,14 @@ export interface RuleEventView {
   replaced: boolean;
   entryIndex: number;
   recordedAt: string;
+  /**
+   * A publication's own terms, from its document: its name, and the validity it sets itself
+   * (`validFrom`, `validUntil`; null: none), apart from when it is in force. Null for a
+   * retirement.
+   */
+  name: string | null;
+  validFrom: string | null;
+  validUntil: string | null;
 }
 
 export interface RuleView {
@@ -98,6 +106,15 @@ interface EventRow {
 }
 
 const iso = (v: string | Date) => new Date(v).toISOString();
+
+/** A published document's name and own validity (none for a retirement, which has no document). */
+function ownTerms(
+  document: string | null,
+): Pick<RuleEventView, "name" | "validFrom" | "validUntil"> {
+  const doc = document === null ? {} : (JSON.parse(document) as Record<string, unknown>);
+  const text = (v: unknown) => (typeof v === "string" && v !== "" ? v : null);
+  return { name: text(doc.name), validFrom: text(doc.validFrom), validUntil: text(doc.validUntil) };
+}
 
 /**
  * Earning (and later redemption, tier and expiry) rules: drafts a merchant edits freely, and
@@ -386,6 +403,7 @@ export class Rules {
               }
             : null,
         history: history.map((r) => ({
+          ...ownTerms(r.document),
           event: r.kind,
           version: Number(r.version),
           hash: r.hash,

@@ -72,6 +72,10 @@ export const RuleView = z.object({
       replaced: z.boolean(),
       entryIndex: z.number(),
       recordedAt: z.string(),
+      /** A publication's document's name and own validity (absent from an older node). */
+      name: z.string().nullable().optional(),
+      validFrom: z.string().nullable().optional(),
+      validUntil: z.string().nullable().optional(),
     }),
   ),
 });

@@ -1,12 +1,36 @@
 import type { RuleView } from "./api.js";
 
-/** The rule's name: its draft's, else its version in force's, else its id. */
+/**
+ * The rule's name: its draft's, else its version in force's, else its latest publication's (a
+ * scheduled rule has no version in force yet), else its id.
+ */
 export function ruleName(r: RuleView): string {
   for (const doc of [r.draft?.document, r.current?.document]) {
     const name = (doc as { name?: unknown } | undefined)?.name;
     if (typeof name === "string" && name) return name;
   }
-  return r.id;
+  const published = r.history.filter((h) => h.event === "published" && h.name);
+  return published.at(-1)?.name ?? r.id;
+}
+
+/**
+ * The validity a rule version sets itself in its document (`validFrom`, `validUntil`), apart
+ * from when its publication holds: `always` when it sets none.
+ */
+export function ownValidity(h: {
+  validFrom?: string | null;
+  validUntil?: string | null;
+}):
+  | { kind: "always" }
+  | { kind: "from"; from: string }
+  | { kind: "until"; until: string }
+  | { kind: "between"; from: string; until: string } {
+  const from = h.validFrom ?? undefined;
+  const until = h.validUntil ?? undefined;
+  if (from && until) return { kind: "between", from, until };
+  if (from) return { kind: "from", from };
+  if (until) return { kind: "until", until };
+  return { kind: "always" };
 }
 
 /**

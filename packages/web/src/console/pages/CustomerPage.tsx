@@ -7,6 +7,7 @@ import { AccessRecords } from "../customers/components/AccessRecords.js";
 import { CustomerEditForm } from "../customers/components/CustomerEditForm.js";
 import { CustomerErase } from "../customers/components/CustomerErase.js";
 import { CustomerIdentities } from "../customers/components/CustomerIdentities.js";
+import { CustomerLoyalty } from "../customers/components/CustomerLoyalty.js";
 import { CustomerMerged } from "../customers/components/CustomerMerged.js";
 import { CustomerProfile } from "../customers/components/CustomerProfile.js";
 import { CustomerTimeline } from "../customers/components/CustomerTimeline.js";
@@ -76,6 +77,11 @@ export function CustomerPage() {
               <Card title={t("customer.identities")}>
                 {c ? <CustomerIdentities customer={c} /> : null}
               </Card>
+              {c && c.status !== "merged" ? (
+                <Card title={t("customerLoyalty.title")}>
+                  <CustomerLoyalty customerId={id} canWrite={writes} />
+                </Card>
+              ) : null}
             </div>
             <div className="customer-main">
               {writes ? (

@@ -17,6 +17,15 @@ export const realDate = (s: string) => {
   );
 };
 
+/** A language code (BCP 47) named in `language` ("en" → "English", in Chinese "英语"). */
+export function languageName(code: string, language: string): string {
+  try {
+    return new Intl.DisplayNames([language], { type: "language" }).of(code) ?? code;
+  } catch {
+    return code; // not a well-formed code: shown as it is
+  }
+}
+
 /** The language choices, named in the page's language; `current` is kept when not among them. */
 export function useLanguageOptions(current?: string | null) {
   const { t, i18n } = useTranslation();

@@ -74,6 +74,8 @@ export const en = {
   signing: {
     title: "Check what you are about to sign",
     titleStep: "Check what you are about to sign ({{n}} of {{of}})",
+    /** The points' name when the programme's is not known. */
+    points: "points",
     types: {
       "customer.join": "Become a customer of {{merchant}} and give them the details below.",
       "customer.claim":
@@ -97,11 +99,11 @@ export const en = {
       "customer.erase":
         "Close your account at {{merchant}} and erase your data for good: your details are destroyed, your sessions end and this key signs nothing more there. This cannot be undone.",
       "points.transfer":
-        "Send {{points}} points to customer {{to}} at {{merchant}}. They leave your balance at once and cannot be taken back.",
+        "Send {{points}} to customer {{to}} at {{merchant}}. They leave your balance at once and cannot be taken back.",
       "redemption.hold":
-        "Set {{points}} points aside at {{merchant}} for a discount at the till. They leave your balance until the till uses the one-time code, or you give it back, or it lapses.",
+        "Set {{points}} aside at {{merchant}} for a discount at the till. They leave your balance until the till uses the one-time code, or you give it back, or it lapses.",
       redemptionReward:
-        "Redeem “{{reward}}” at {{merchant}} for {{points}}. The points leave your balance until the till uses the one-time code, or you give it back, or it lapses.",
+        "Redeem “{{reward}}” at {{merchant}} for {{points}}. They leave your balance until the till uses the one-time code, or you give it back, or it lapses.",
       "redemption.release":
         "Give back hold {{redemption}} at {{merchant}}: its code stops working and its points return to your balance.",
       unknown: "An action named “{{type}}” at {{merchant}}.",

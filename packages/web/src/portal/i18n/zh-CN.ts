@@ -72,6 +72,7 @@ export const zhCN: Catalogue = {
   signing: {
     title: "签名前请确认内容",
     titleStep: "签名前请确认内容（第 {{n}} 步，共 {{of}} 步）",
+    points: "积分",
     types: {
       "customer.join": "成为{{merchant}}的客户，并向其提供以下信息。",
       "customer.claim":
@@ -90,11 +91,11 @@ export const zhCN: Catalogue = {
       "customer.erase":
         "注销您在{{merchant}}的账户并永久删除您的数据：您的资料将被销毁，您的会话将结束，此密钥在那里将不再签署任何内容。此操作无法撤销。",
       "points.transfer":
-        "向{{merchant}}的顾客 {{to}} 转赠 {{points}} 积分。积分将立即从您的余额中扣除，且无法撤回。",
+        "向{{merchant}}的顾客 {{to}} 转赠 {{points}}。它们将立即从您的余额中扣除，且无法撤回。",
       "redemption.hold":
-        "在{{merchant}}预留 {{points}} 积分，用于收银台抵扣。在收银台使用一次性代码、您退回或到期之前，这些积分不计入您的余额。",
+        "在{{merchant}}预留 {{points}}，用于收银台抵扣。在收银台使用一次性代码、您退回或到期之前，它们不计入您的余额。",
       redemptionReward:
-        "在{{merchant}}用 {{points}} 兑换“{{reward}}”。在收银台使用一次性代码、您退回或到期之前，这些积分不计入您的余额。",
+        "在{{merchant}}用 {{points}} 兑换“{{reward}}”。在收银台使用一次性代码、您退回或到期之前，它们不计入您的余额。",
       "redemption.release":
         "退回您在{{merchant}}的预留 {{redemption}}：其代码立即失效，积分退回您的余额。",
       unknown: "在{{merchant}}执行名为“{{type}}”的操作。",

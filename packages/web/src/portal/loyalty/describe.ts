@@ -1,5 +1,6 @@
 import type { JsonValue } from "@patron/ledger";
 import type { Rule } from "@patron/rules";
+import { capitalise, pointNameFor } from "../../lib/point-name.js";
 
 // A published rule in plain words, generated from its document: what it gives (fixed,
 // per_amount, multiplier, tier, expire), where (scope), up to what (caps), when (validity) and
@@ -69,11 +70,20 @@ export function formula(logic: JsonValue, depth = 0): string | undefined {
 export interface RuleWords {
   /** What it gives, for what: "10 beans for every €1.00 spent, on coffee". */
   gives: string;
-  /** Further sentences: its condition, caps, validity, how it combines. */
+  /** Further sentences: its caps, how it combines. */
   details: string[];
-  /** The condition as a formula when the words do not say it (shown in code). */
+  /**
+   * The condition as a formula when the words do not say it (shown in code, after the words
+   * `loyalty.words.condition`).
+   */
   condition?: string;
+  /** The rule's own validity (validFrom, validUntil), a sentence of its own. */
+  validity?: string;
 }
+
+/** `{ "==": [{ "var": "customer.orders" }, 0] }`: the customer's first order. */
+const isFirstOrder = (logic: unknown): boolean =>
+  JSON.stringify(logic) === JSON.stringify({ "==": [{ var: "customer.orders" }, 0] });
 
 /**
  * The rule in words. `pointName` is the programme's ("points", "beans"); amounts are money in
@@ -85,17 +95,22 @@ export function describeRule(
 ): RuleWords {
   const { t, pointName, currency, language } = opts;
   const money = (n: number) => formatMoney(n, currency, language);
+  /** `n` points: the count for the plural, the number as the reader writes it, the name agreeing. */
+  const points = (n: number) => ({
+    count: n,
+    points: n.toLocaleString(language),
+    pointName: pointNameFor(pointName, n, language),
+  });
   const a = rule.action;
   let gives: string;
   switch (a.type) {
     case "fixed":
-      gives = t("loyalty.words.fixed", { points: a.points, pointName });
+      gives = t("loyalty.words.fixed", points(a.points));
       break;
     case "per_amount": {
       const rounding = a.rounding ?? "floor";
       gives = t("loyalty.words.perAmount", {
-        points: a.points,
-        pointName,
+        ...points(a.points),
         per: money(a.per),
         rounding: t(`loyalty.words.rounding.${rounding}`),
       });
@@ -119,7 +134,8 @@ export function describeRule(
       gives = t("loyalty.words.tier", { tier: a.tier });
       break;
     case "expire":
-      gives = t("loyalty.words.expire", { count: a.days, pointName });
+      // The point name starts this sentence.
+      gives = capitalise(t("loyalty.words.expire", { count: a.days, pointName }), language);
       break;
   }
   const s = rule.scope;
@@ -134,49 +150,51 @@ export function describeRule(
   if (s.segments?.length)
     where.push(t("loyalty.words.scope.segments", { list: list(s.segments, t) }));
   if (s.tiers?.length) where.push(t("loyalty.words.scope.tiers", { list: list(s.tiers, t) }));
+  // A first order is said in words; any other condition is shown as its formula, so "on every
+  // order" is said only of a rule without one.
+  const firstOrder = isFirstOrder(rule.condition);
+  if (firstOrder) where.unshift(t("loyalty.words.scope.firstOrder"));
   if (where.length > 0)
     gives += t("loyalty.words.scope.lead", { list: where.join(t("loyalty.words.and")) });
-  else gives += t("loyalty.words.scope.everywhere");
+  else if (rule.condition === true) gives += t("loyalty.words.scope.everywhere");
+  else gives += t("loyalty.words.end");
 
   const details: string[] = [];
   let condition: string | undefined;
-  if (rule.condition !== true) {
+  if (rule.condition !== true && !firstOrder) {
     condition = formula(rule.condition) ?? JSON.stringify(rule.condition);
-    details.push(t("loyalty.words.condition"));
   }
   const c = rule.caps;
   const caps: string[] = [];
-  if (c.order !== undefined)
-    caps.push(t("loyalty.words.caps.order", { count: c.order, pointName }));
-  if (c.day !== undefined) caps.push(t("loyalty.words.caps.day", { count: c.day, pointName }));
+  if (c.order !== undefined) caps.push(t("loyalty.words.caps.order", points(c.order)));
+  if (c.day !== undefined) caps.push(t("loyalty.words.caps.day", points(c.day)));
   if (c.period !== undefined) {
     caps.push(
       t("loyalty.words.caps.period", {
-        count: c.period.points,
-        pointName,
+        ...points(c.period.points),
         unit: t(`loyalty.words.units.${c.period.unit}`),
       }),
     );
   }
-  if (c.customer !== undefined) {
-    caps.push(t("loyalty.words.caps.customer", { count: c.customer, pointName }));
-  }
+  if (c.customer !== undefined) caps.push(t("loyalty.words.caps.customer", points(c.customer)));
   if (caps.length > 0)
     details.push(t("loyalty.words.caps.lead", { list: caps.join(t("loyalty.words.and")) }));
   const date = (iso: string) =>
     new Intl.DateTimeFormat(language, { dateStyle: "long", timeStyle: "short" }).format(
       new Date(iso),
     );
+  let validity: string | undefined;
   if (rule.validFrom && rule.validUntil) {
-    details.push(
-      t("loyalty.words.validBetween", { from: date(rule.validFrom), until: date(rule.validUntil) }),
-    );
+    validity = t("loyalty.words.validBetween", {
+      from: date(rule.validFrom),
+      until: date(rule.validUntil),
+    });
   } else if (rule.validFrom) {
-    details.push(t("loyalty.words.validFrom", { from: date(rule.validFrom) }));
+    validity = t("loyalty.words.validFrom", { from: date(rule.validFrom) });
   } else if (rule.validUntil) {
-    details.push(t("loyalty.words.validUntil", { until: date(rule.validUntil) }));
+    validity = t("loyalty.words.validUntil", { until: date(rule.validUntil) });
   }
   if (rule.stacking === "exclusive") details.push(t("loyalty.words.exclusive"));
   if (rule.stacking === "best") details.push(t("loyalty.words.best"));
-  return { gives, details, condition };
+  return { gives, details, condition, validity };
 }

@@ -191,7 +191,7 @@ export const movesZhCN: Shape<typeof movesEn> = {
     redeem: "兑换 {{name}}…",
     discountTitle: "收银台抵扣",
     discountLead: "用积分抵扣下次消费：100 {{pointName}} 价值 {{value}}。",
-    discountPoints: "使用的{{pointName}}",
+    discountPoints: "使用的 {{pointName}}",
     worth: "可抵扣 {{value}}。",
     minimum_one: "至少 {{count}} {{pointName}}（价值 {{value}}）：更少的积分不值任何金额。",
     minimum_other: "至少 {{count}} {{pointName}}（价值 {{value}}）：更少的积分不值任何金额。",

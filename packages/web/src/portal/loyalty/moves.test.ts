@@ -47,6 +47,29 @@ describe("the words of points that move, before they are signed", () => {
     expect(bare.params).toMatchObject({ reward: "rw_mug", points: "?" });
   });
 
+  it("says the points by the programme's name, one in the singular", () => {
+    const stars = { pointName: "stars", language: "en" };
+    const one = describeCommand(command("redemption.hold", { points: 1 }), "Café", {}, stars);
+    expect(one.params.points).toBe("1 star");
+    const fifty = describeCommand(
+      command("points.transfer", { to: "c_bo", points: 1500 }),
+      "Café",
+      {},
+      stars,
+    );
+    expect(fifty.params.points).toBe("1,500 stars");
+    const zh = describeCommand(
+      command("redemption.hold", { points: 1 }),
+      "Café",
+      {},
+      {
+        pointName: "积分",
+        language: "zh-CN",
+      },
+    );
+    expect(zh.params.points).toBe("1 积分");
+  });
+
   it("names a release by its code when the page knows it", () => {
     const d = describeCommand(command("redemption.release", { redemptionId: "rd_1" }), "Café", {
       rd_1: "K7QX-9M2P",

@@ -1,5 +1,7 @@
 import { attachmentCommitment, encodeBase64Url, type JsonValue } from "@patron/ledger";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { type QueryClient, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useTranslation } from "react-i18next";
+import { pointNameFor } from "../../lib/point-name.js";
 import { refOf, submit } from "../account/hooks.js";
 import { call } from "../api/client.js";
 import { draftCommand } from "../keys/signer.js";
@@ -7,6 +9,7 @@ import type { Account } from "../keys/store.js";
 import { signedIn } from "../session/hooks.js";
 import { useSession } from "../session/session.js";
 import { useSign } from "../signing/SigningProvider.js";
+import type { Points } from "./schemas.js";
 import { Redemptions, Rewards, TransferPage } from "./schemas.js";
 
 // Points that move: transfers to another customer and redemptions (a discount at the till or a
@@ -15,6 +18,19 @@ import { Redemptions, Rewards, TransferPage } from "./schemas.js";
 
 /** How often the redemptions are read again while a hold is open, to see the till capture it. */
 export const HELD_POLL_MS = 3_000;
+
+/**
+ * The programme's name for its points, as the customer's points last read say it (the pages
+ * that move points show them first), for the signing dialog's words; none when not read yet.
+ */
+function pointNameOf(client: QueryClient, merchant: string): { pointName?: string } {
+  for (const [, data] of client.getQueriesData<Points>({
+    queryKey: ["portal", merchant, "points"],
+  })) {
+    if (data?.pointName) return { pointName: data.pointName };
+  }
+  return {};
+}
 
 /** The customer's transfers, sent and received, newest first, with their messages. */
 export function useTransfers(merchant: string) {
@@ -83,6 +99,7 @@ export function useTransfer(account: Account | null | undefined) {
         key,
         command,
         merchantName: account.merchantName,
+        ...pointNameOf(client, account.merchant),
         ...(values ? { shared: { message } } : {}),
       });
       return submit(signed, values ? { salt: encodeBase64Url(salt), values } : undefined);
@@ -101,6 +118,7 @@ export type HoldInput =
  * code for the till is made. Answers the index of the `redemption.held` entry.
  */
 export function useHold(account: Account | null | undefined) {
+  const { i18n } = useTranslation();
   const sign = useSign();
   const client = useQueryClient();
   return useMutation({
@@ -113,13 +131,14 @@ export function useHold(account: Account | null | undefined) {
         "reward" in input
           ? {
               [input.reward.id]: input.reward.name,
-              [`${input.reward.id}#points`]: `${input.reward.points.toLocaleString()} ${input.pointName}`,
+              [`${input.reward.id}#points`]: `${input.reward.points.toLocaleString()} ${pointNameFor(input.pointName, input.reward.points, i18n.language)}`,
             }
           : undefined;
       const signed = await sign({
         key,
         command: draftCommand(key, "redemption.hold", payload),
         merchantName: account.merchantName,
+        ...pointNameOf(client, account.merchant),
         ...(names ? { names } : {}),
       });
       const done = await submit(signed);

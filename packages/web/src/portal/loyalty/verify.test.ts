@@ -250,8 +250,38 @@ describe("the portal's loyalty checks", () => {
     expect(words.gives).toBe(
       "10 beans for every €1.00 spent (rounded down), on orders with items in coffee.",
     );
-    expect(words.details[0]).toBe("At most 50 beans per order and 200 beans a month.");
-    expect(words.details[1]).toMatch(/^Valid until /);
+    expect(words.details).toEqual(["At most 50 beans per order and 200 beans a month."]);
+    expect(words.validity).toMatch(/^Valid until /);
+    expect(words.condition).toBeUndefined();
+    const say = (doc: Record<string, unknown>, pointName = "stars") => {
+      const r = validateRule({ name: "r", kind: "earn", condition: true, ...doc });
+      if (!r.ok) throw new Error(JSON.stringify(r.errors));
+      return describeRule(r.rule, { pointName, currency: "EUR", language: "en", t });
+    };
+    // One star, not "1 stars"; a cap of one too.
+    const one = say({ action: { type: "per_amount", points: 1, per: 100 }, caps: { day: 1 } });
+    expect(one.gives).toBe("1 star for every €1.00 spent (rounded down), on every order.");
+    expect(one.details).toEqual(["At most 1 star a day."]);
+    // A first order is said in words, not "on every order" beside a condition.
+    const first = say({
+      condition: { "==": [{ var: "customer.orders" }, 0] },
+      action: { type: "fixed", points: 100 },
+    });
+    expect(first.gives).toBe("100 stars for each order, on a first order.");
+    expect(first.condition).toBeUndefined();
+    // Any other condition: its formula, and no "on every order".
+    const weekend = say({
+      condition: { in: [{ var: "time.weekday" }, [6, 7]] },
+      action: { type: "fixed", points: 5 },
+      validUntil: "2027-03-08T00:00:00Z",
+    });
+    expect(weekend.gives).toBe("5 stars for each order.");
+    expect(weekend.condition).toBe("time.weekday in [6, 7]");
+    expect(weekend.details).toEqual([]);
+    expect(weekend.validity).toMatch(/^Valid until March 8, 2027/);
+    // A sentence the point name starts has its capital.
+    const expire = say({ kind: "expiry", action: { type: "expire", days: 30 } });
+    expect(expire.gives).toMatch(/^Stars earned under it expire after 30 days/);
     expect(formula({ "==": [{ var: "customer.orders" }, 0] })).toBe("customer.orders = 0");
     expect(formula({ in: [{ var: "time.weekday" }, [6, 7]] })).toBe("time.weekday in [6, 7]");
   });

@@ -49,7 +49,7 @@ function fieldOfRefusal(err: unknown): { field: keyof JoinForm; message: string 
 }
 
 export function JoinPage() {
-  const { t, i18n } = useTranslation();
+  const { t } = useTranslation();
   const merchant = useParams().merchant ?? "";
   const info = useMerchant(merchant);
   const account = useAccount(merchant);
@@ -65,7 +65,8 @@ export function JoinPage() {
       email: "",
       phone: "",
       birthday: "",
-      language: i18n.language,
+      // "Not said" until the customer chooses one: no language is sent unless chosen.
+      language: "",
       line1: "",
       line2: "",
       city: "",

@@ -3,6 +3,7 @@ import { Link, useLocation, useParams } from "react-router";
 import { Check, Pencil } from "../../components/icons.js";
 import { Card, Field, Fields, Pill } from "../../components/ui.js";
 import { useAccount } from "../account/hooks.js";
+import { languageName } from "../account/profile-fields.js";
 import { DateTime, ErrorMessage, LoadingState, useTitle } from "../layout/ui.js";
 import { useMe } from "../session/hooks.js";
 import { ProfileCheck } from "../verify/ProfileCheck.js";
@@ -11,7 +12,7 @@ const ADDRESS_ORDER = ["line1", "line2", "city", "region", "postcode", "country"
 
 /** The customer's profile at one merchant, decrypted by the node for them (GET /v1/portal/me). */
 export function ProfilePage() {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const merchant = useParams().merchant ?? "";
   const me = useMe(merchant);
   const account = useAccount(merchant);
@@ -89,7 +90,15 @@ export function ProfilePage() {
           <Field label={t("profile.fields.birthday")}>
             {profile.birthday ? <DateTime iso={profile.birthday} dateOnly /> : none}
           </Field>
-          <Field label={t("profile.fields.language")}>{profile.language ?? none}</Field>
+          <Field label={t("profile.fields.language")}>
+            {profile.language ? (
+              <span data-testid="profile-language">
+                {languageName(profile.language, i18n.language)}
+              </span>
+            ) : (
+              none
+            )}
+          </Field>
           <Field label={t("profile.fields.address")}>{address || none}</Field>
           <Field label={t("profile.memberSince")}>
             <DateTime iso={profile.createdAt} />

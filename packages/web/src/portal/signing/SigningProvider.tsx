@@ -28,6 +28,8 @@ export interface SignRequest {
   step?: { n: number; of: number };
   /** What the ids the command carries are called (purposes, categories, merchants, a consent). */
   names?: Record<string, string>;
+  /** The programme's name for its points, for a command that moves them. */
+  pointName?: string;
 }
 
 /** The customer closed the dialog without signing: nothing was signed or sent. */
@@ -112,10 +114,13 @@ function SignDialog(props: { request: SignRequest | undefined; onDone: (ok: bool
 }
 
 function SignDialogContent(props: { request: SignRequest; onDone: (ok: boolean) => void }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const { request } = props;
   const { command } = request;
-  const description = describeCommand(command, request.merchantName, request.names);
+  const description = describeCommand(command, request.merchantName, request.names, {
+    pointName: request.pointName ?? t("signing.points"),
+    language: i18n.language,
+  });
   const shared = Object.entries(request.shared ?? {})
     .filter(([, v]) => v !== "")
     .sort(([a], [b]) => SHARED_ORDER.indexOf(a) - SHARED_ORDER.indexOf(b));

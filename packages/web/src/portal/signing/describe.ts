@@ -1,4 +1,5 @@
 import type { Command } from "@patron/ledger";
+import { pointNameFor } from "../../lib/point-name.js";
 
 // What a command means, in plain words, before the customer signs it (decision 13). Each type
 // the portal signs has its sentence in the catalogues (signing.types.*); any other type is
@@ -58,7 +59,15 @@ export function describeCommand(
   command: Command,
   merchantName: string,
   names: Record<string, string> = {},
+  /** The programme's name for its points, and the reader's language: "50 stars", "1 star". */
+  unit?: { pointName: string; language: string },
 ): Description {
+  /** Points as the command states them, with the point name when it is known. */
+  const points = (x: unknown): string => {
+    const n = count(x);
+    if (!unit || typeof x !== "number") return n;
+    return `${x.toLocaleString(unit.language)} ${pointNameFor(unit.pointName, x, unit.language)}`;
+  };
   const params: Record<string, string> = { merchant: merchantName, type: command.type };
   const type = KNOWN_TYPES.find((t) => t === command.type);
   if (!type) return { key: "signing.types.unknown", params, known: false };
@@ -84,7 +93,7 @@ export function describeCommand(
   if (type === "request.submit") params.kind = named(names, field(command.payload, "kind"));
   if (type === "points.transfer") {
     params.to = named(names, field(command.payload, "to"));
-    params.points = count(field(command.payload, "points"));
+    params.points = points(field(command.payload, "points"));
   }
   if (type === "redemption.hold") {
     const reward = field(command.payload, "rewardId");
@@ -94,7 +103,7 @@ export function describeCommand(
       if (params.points === `${reward}#points`) params.points = "?";
       return { key: "signing.types.redemptionReward", params, known: true };
     }
-    params.points = count(field(command.payload, "points"));
+    params.points = points(field(command.payload, "points"));
   }
   if (type === "redemption.release") {
     params.redemption = named(names, field(command.payload, "redemptionId"));

@@ -6,7 +6,9 @@ import type { TimelineItem } from "../../api/schemas.js";
 import { DateTime, ErrorMessage, LoadingState } from "../../layout/ui.js";
 import { ChainStatus } from "../../ledger/components/ChainStatus.js";
 import { EntryBadge } from "../../ledger/components/EntryBadge.js";
+import { useProgramme } from "../../loyalty/hooks/useProgramme.js";
 import { useDeleteNote, useTimeline } from "../hooks/useTimeline.js";
+import { type LoyaltyContext, loyaltyLine, type Words } from "../loyalty-timeline.js";
 import { ChannelIcon } from "./channel.js";
 
 type Obj = Record<string, unknown>;
@@ -19,6 +21,35 @@ interface Presented {
   body?: ReactNode;
   /** A note that can still be deleted: its id. */
   noteId?: string;
+}
+
+/** A loyalty entry's words: its points, order, amount or tiers (loyalty-timeline.ts). */
+function presentLoyalty(
+  item: TimelineItem,
+  t: TFunction,
+  ctx: LoyaltyContext,
+): Presented | undefined {
+  const line = loyaltyLine(item.type, item.payload, ctx);
+  if (!line) return undefined;
+  const say = (w: Words) => {
+    const values = { ...w.values };
+    if (typeof values.reason === "string") {
+      values.reason = t(`loyalty.ops.adjustments.reasons.${values.reason}`, {
+        defaultValue: values.reason,
+      });
+    }
+    return t(w.key, values);
+  };
+  return {
+    icon: "loyalty",
+    title: say(line.title),
+    body:
+      line.details.length > 0 ? (
+        <p className="muted" data-testid="timeline-loyalty-detail">
+          {line.details.map(say).join(" · ")}
+        </p>
+      ) : undefined,
+  };
 }
 
 /** One presenter per entry type; an unknown type still shows, by its name. */
@@ -171,8 +202,15 @@ function ChangedFields(props: { payload: unknown; t: TFunction }) {
 }
 
 export function CustomerTimeline(props: { customerId: string; editable: boolean }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const timeline = useTimeline(props.customerId);
+  const programme = useProgramme().data?.programme;
+  const loyalty: LoyaltyContext = {
+    pointName: programme?.pointName ?? t("loyalty.ops.points"),
+    language: i18n.language,
+    tierNames: new Map(programme?.tiers.map((x) => [x.id, x.name])),
+    currency: programme?.currency,
+  };
   const deleteNote = useDeleteNote(props.customerId);
   if (timeline.isPending) return <LoadingState />;
   if (timeline.isError && !timeline.data) {
@@ -192,7 +230,9 @@ export function CustomerTimeline(props: { customerId: string; editable: boolean 
       <ol className="timeline" data-testid="timeline">
         {items.map((item) => {
           const present = PRESENTERS[item.type];
-          const shown = present ? present(item, t) : { icon: "other", title: item.type };
+          const shown = present
+            ? present(item, t)
+            : (presentLoyalty(item, t, loyalty) ?? { icon: "other", title: item.type });
           return (
             <li key={item.index} className="timeline-item" data-type={item.type}>
               <span className="timeline-icon" aria-hidden="true">

@@ -24,6 +24,8 @@ function Mark(props: { children: ReactNode }) {
 }
 
 const MARKS: Record<string, ReactNode> = {
+  // Points, orders, tiers and redemptions: a star.
+  loyalty: <path d="M12 3l2.8 5.7 6.2.9-4.5 4.4 1.1 6.2L12 17.3l-5.6 2.9 1.1-6.2L3 9.6l6.2-.9z" />,
   email: (
     <>
       <rect x="3" y="5" width="18" height="14" rx="2" />

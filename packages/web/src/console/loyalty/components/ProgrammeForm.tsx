@@ -1,5 +1,5 @@
 import { zodResolver } from "@hookform/resolvers/zod";
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { type Path, useFieldArray, useForm, useWatch } from "react-hook-form";
 import { useTranslation } from "react-i18next";
 import { z } from "zod";
@@ -10,6 +10,7 @@ import type { Programme, ProgrammeView } from "../api.js";
 import { EXPIRY_POLICIES, expiryFormOf } from "../expiry-policies.js";
 import { useSetProgramme } from "../hooks/useProgramme.js";
 import { currencyDigits, decimalText, formatMoney, parseDecimal } from "../money.js";
+import { type ValueChange, valueChangeToConfirm } from "../point-value.js";
 import { FieldShell } from "./FieldShell.js";
 
 const TierValues = z.object({
@@ -174,8 +175,22 @@ export function ProgrammeForm(props: { view: ProgrammeView; canManage: boolean }
   const errors = form.formState.errors;
   const disabled = !props.canManage;
 
+  // A large change of the point value waits here for the staff member's confirmation.
+  const [confirming, setConfirming] = useState<{ values: ProgrammeValues; change: ValueChange }>();
+  const confirmRef = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (confirming) confirmRef.current?.focus();
+  }, [confirming]);
+
   const submit = form.handleSubmit(async (v) => {
     setSaved(undefined);
+    const change = valueChangeToConfirm(props.view.programme, programmeOf(v, props.view.programme));
+    if (change) setConfirming({ values: v, change });
+    else await save(v);
+  });
+
+  const save = async (v: ProgrammeValues) => {
+    setConfirming(undefined);
     try {
       const before = props.view.entryIndex;
       const view = await set.mutateAsync(programmeOf(v, props.view.programme));
@@ -204,7 +219,7 @@ export function ProgrammeForm(props: { view: ProgrammeView; canManage: boolean }
       }
       if (!placed) form.setError("root", { type: "server", message: errorText(err).detail });
     }
-  });
+  };
 
   return (
     <form className="form" onSubmit={submit} noValidate data-testid="programme-form">
@@ -501,6 +516,18 @@ export function ProgrammeForm(props: { view: ProgrammeView; canManage: boolean }
             : t("loyalty.programme.unchanged")}
         </p>
       ) : null}
+      {confirming ? (
+        <ValueConfirm
+          change={confirming.change}
+          pointName={confirming.values.pointName.trim()}
+          confirmRef={confirmRef}
+          onConfirm={() => save(confirming.values)}
+          onCancel={() => {
+            setConfirming(undefined);
+            form.setFocus("pointValue");
+          }}
+        />
+      ) : null}
       {props.canManage ? (
         <div className="form-actions">
           <button
@@ -526,5 +553,52 @@ export function ProgrammeForm(props: { view: ProgrammeView; canManage: boolean }
         <p className="hint">{t("loyalty.programme.readOnly")}</p>
       )}
     </form>
+  );
+}
+
+/** Asks before a large change of the point value: the worth of 100 points before and after. */
+function ValueConfirm(props: {
+  change: ValueChange;
+  pointName: string;
+  confirmRef: React.RefObject<HTMLButtonElement | null>;
+  onConfirm: () => void;
+  onCancel: () => void;
+}) {
+  const { t, i18n } = useTranslation();
+  const { before, after, percent } = props.change;
+  const money = (v: { valuePer100Points: number; currency: string }) =>
+    formatMoney(v.valuePer100Points, v.currency, i18n.language);
+  return (
+    <div className="notice notice-warn" role="alert" data-testid="programme-value-confirm">
+      <div>
+        <p>
+          {t("loyalty.programme.valueConfirm", {
+            pointName: props.pointName,
+            before: money(before),
+            after: money(after),
+          })}{" "}
+          {percent === null
+            ? null
+            : t("loyalty.programme.valueChange", {
+                change: `${percent > 0 ? "+" : "−"}${Math.abs(percent).toLocaleString(i18n.language)} %`,
+              })}
+        </p>
+        <p>{t("loyalty.programme.valueConfirmLead")}</p>
+        <div className="form-actions">
+          <button
+            type="button"
+            className="btn btn-primary"
+            ref={props.confirmRef}
+            onClick={props.onConfirm}
+            data-testid="programme-value-confirm-save"
+          >
+            {t("loyalty.programme.valueConfirmSave")}
+          </button>
+          <button type="button" className="btn btn-ghost" onClick={props.onCancel}>
+            {t("loyalty.programme.valueConfirmCancel")}
+          </button>
+        </div>
+      </div>
+    </div>
   );
 }

@@ -4,6 +4,7 @@ import type { RuleView } from "../api.js";
 import { useDropDraft } from "../hooks/useRules.js";
 import { ruleName } from "../rule-view.js";
 import { RetireButton } from "./RetireButton.js";
+import { RuleValidity } from "./RuleValidity.js";
 
 /**
  * Every publication and retirement of a rule, with when each held; retiring it (from now) and
@@ -34,6 +35,7 @@ export function RuleHistory(props: {
                 <th scope="col">{t("loyalty.rules.column.version")}</th>
                 <th scope="col">{t("loyalty.rules.column.from")}</th>
                 <th scope="col">{t("loyalty.rules.column.until")}</th>
+                <th scope="col">{t("loyalty.rules.column.valid")}</th>
                 <th scope="col">{t("loyalty.history.entry")}</th>
               </tr>
             </thead>
@@ -53,7 +55,16 @@ export function RuleHistory(props: {
                     <DateTime iso={h.effectiveFrom} />
                   </td>
                   <td data-label={t("loyalty.rules.column.until")}>
-                    {h.effectiveUntil ? <DateTime iso={h.effectiveUntil} /> : "—"}
+                    {h.effectiveUntil ? (
+                      <DateTime iso={h.effectiveUntil} />
+                    ) : h.event === "published" && !h.replaced ? (
+                      t("loyalty.rules.open")
+                    ) : (
+                      "—"
+                    )}
+                  </td>
+                  <td data-label={t("loyalty.rules.column.valid")}>
+                    {h.event === "published" ? <RuleValidity terms={h} /> : "—"}
                   </td>
                   <td data-label={t("loyalty.history.entry")}>
                     <a href={`/entries/${h.entryIndex}`}>#{h.entryIndex}</a>

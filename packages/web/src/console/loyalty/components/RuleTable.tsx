@@ -8,6 +8,7 @@ import type { RuleView } from "../api.js";
 import { inForce, ruleName } from "../rule-view.js";
 import { RetireButton } from "./RetireButton.js";
 import { RuleStatusPill } from "./RuleStatusPill.js";
+import { RuleValidity } from "./RuleValidity.js";
 
 const features = tableFeatures({});
 const helper = createColumnHelper<typeof features, RuleView>();
@@ -83,6 +84,16 @@ export function RuleTable(props: { rules: RuleView[]; canPublish: boolean }) {
           },
         }),
         helper.display({
+          // The version's own validity (its document's validFrom and validUntil): it earns
+          // nothing outside it even while published.
+          id: "valid",
+          header: () => t("loyalty.rules.column.valid"),
+          cell: (c) => {
+            const f = inForce(c.row.original, now);
+            return f?.event === "published" ? <RuleValidity terms={f} /> : "—";
+          },
+        }),
+        helper.display({
           id: "draft",
           header: () => t("loyalty.rules.column.draft"),
           cell: (c) => {
@@ -123,6 +134,7 @@ export function RuleTable(props: { rules: RuleView[]; canPublish: boolean }) {
     version: t("loyalty.rules.column.version"),
     from: t("loyalty.rules.column.from"),
     until: t("loyalty.rules.column.until"),
+    valid: t("loyalty.rules.column.valid"),
     draft: t("loyalty.rules.column.draft"),
   };
   return (

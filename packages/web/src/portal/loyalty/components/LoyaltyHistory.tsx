@@ -3,6 +3,7 @@ import { useTranslation } from "react-i18next";
 import { Link, useParams } from "react-router";
 import { Check, Refresh, ShieldCheck, ShieldX } from "../../../components/icons.js";
 import { Card, Spinner } from "../../../components/ui.js";
+import { pointNameFor } from "../../../lib/point-name.js";
 import { DateTime, ErrorMessage } from "../../layout/ui.js";
 import { formatMoney } from "../describe.js";
 import { useLoyaltyHistory } from "../hooks.js";
@@ -136,6 +137,8 @@ const MOVED: readonly string[] = [
 
 function Row(props: { row: LoyaltyRow; pointName: string }) {
   const { t, i18n } = useTranslation();
+  /** The point name agreeing with `n` (1 star, 2 stars). */
+  const named = (n: number) => pointNameFor(props.pointName, n, i18n.language);
   const r = props.row;
   return (
     <li
@@ -160,10 +163,13 @@ function Row(props: { row: LoyaltyRow; pointName: string }) {
             })
           : null}
         {r.type === "points.awarded"
-          ? t("loyalty.history.awardedFacts", { count: r.points ?? 0, pointName: props.pointName })
+          ? t("loyalty.history.awardedFacts", {
+              count: r.points ?? 0,
+              pointName: named(r.points ?? 0),
+            })
           : null}
         {r.type === "points.awarded" && r.debtRepaid
-          ? ` ${t("loyalty.history.debtRepaid", { count: r.debtRepaid, pointName: props.pointName })}`
+          ? ` ${t("loyalty.history.debtRepaid", { count: r.debtRepaid, pointName: named(r.debtRepaid) })}`
           : null}
         {r.type === "order.refunded"
           ? t("loyalty.history.refundFacts", {
@@ -175,7 +181,7 @@ function Row(props: { row: LoyaltyRow; pointName: string }) {
         {MOVED.includes(r.type)
           ? t(`loyalty.history.movedFacts.${r.type}`, {
               points: (r.points ?? 0).toLocaleString(),
-              pointName: props.pointName,
+              pointName: named(r.points ?? 0),
             })
           : null}
         {r.type === "points.reversed"
@@ -183,7 +189,7 @@ function Row(props: { row: LoyaltyRow; pointName: string }) {
               count: r.points ?? 0,
               debt: r.debt ?? 0,
               writtenOff: r.writtenOff ?? 0,
-              pointName: props.pointName,
+              pointName: named(r.points ?? 0),
             })
           : null}
       </p>
@@ -208,9 +214,9 @@ function Row(props: { row: LoyaltyRow; pointName: string }) {
 }
 
 function AwardLine(props: { award: AwardCheck; pointName: string }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const a = props.award;
-  const pointName = props.pointName;
+  const pointName = pointNameFor(props.pointName, a.recomputed ?? 0, i18n.language);
   const rule = t("loyalty.history.rule", { name: a.name ?? a.rule, version: a.version });
   if (a.state === "ok") {
     return (

@@ -1,6 +1,7 @@
 import { useTranslation } from "react-i18next";
 import { Link, useParams } from "react-router";
 import { Card } from "../../../components/ui.js";
+import { pointNameFor } from "../../../lib/point-name.js";
 import { DateTime, ErrorMessage, LoadingState } from "../../layout/ui.js";
 import { useHistoryCheck } from "../../verify/hooks.js";
 import { formatMoney } from "../describe.js";
@@ -184,18 +185,21 @@ function Lots(props: { points: Points }) {
 }
 
 function LotItem(props: { lot: Lot; pointName: string }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const { lot } = props;
   return (
     <li className="loyalty-lot" data-testid="loyalty-lot" data-status={lot.status}>
       <div className="loyalty-lot-head">
         <strong>
           {lot.remaining === lot.points
-            ? t("loyalty.lots.points", { count: lot.points, pointName: props.pointName })
+            ? t("loyalty.lots.points", {
+                count: lot.points,
+                pointName: pointNameFor(props.pointName, lot.points, i18n.language),
+              })
             : t("loyalty.lots.left", {
                 left: lot.remaining.toLocaleString(),
                 count: lot.points,
-                pointName: props.pointName,
+                pointName: pointNameFor(props.pointName, lot.points, i18n.language),
               })}
         </strong>{" "}
         <span className={lot.status === "available" ? "pill pill-ok" : "pill pill-warn"}>

@@ -2,6 +2,7 @@ import { useTranslation } from "react-i18next";
 import { useParams } from "react-router";
 import { Clock, ShieldCheck, ShieldX } from "../../../components/icons.js";
 import { Card, shorten } from "../../../components/ui.js";
+import { capitalise } from "../../../lib/point-name.js";
 import { DateTime, ErrorMessage, LoadingState } from "../../layout/ui.js";
 import { describeRule, formatMoney } from "../describe.js";
 import { usePublishedRules } from "../hooks.js";
@@ -93,14 +94,19 @@ function RuleItem(props: { version: PublishedVersion; programme: Programme }) {
         <span className="muted">{t("loyalty.rules.version", { version: rv.version })}</span>
       </div>
       <p data-testid="rule-words">{words.gives}</p>
+      {words.condition ? (
+        <p className="loyalty-rule-detail" data-testid="rule-condition">
+          {t("loyalty.words.condition")} <code className="loyalty-formula">{words.condition}</code>
+        </p>
+      ) : null}
       {words.details.map((d) => (
         <p key={d} className="loyalty-rule-detail">
           {d}
         </p>
       ))}
-      {words.condition ? (
-        <p className="loyalty-rule-detail">
-          <code className="loyalty-formula">{words.condition}</code>
+      {words.validity ? (
+        <p className="loyalty-rule-detail" data-testid="rule-validity">
+          {words.validity}
         </p>
       ) : null}
       {rv.rule.description ? <p className="hint">{rv.rule.description}</p> : null}
@@ -221,9 +227,13 @@ function ProgrammeCard(props: { programme: Programme }) {
           })}
         </li>
         <li>
-          {p.returnWindowDays > 0
-            ? t("loyalty.programme.window", { count: p.returnWindowDays, pointName: p.pointName })
-            : t("loyalty.programme.noWindow", { pointName: p.pointName })}
+          {/* The point name starts these sentences. */}
+          {capitalise(
+            p.returnWindowDays > 0
+              ? t("loyalty.programme.window", { count: p.returnWindowDays, pointName: p.pointName })
+              : t("loyalty.programme.noWindow", { pointName: p.pointName }),
+            i18n.language,
+          )}
         </li>
         <li>{t("loyalty.programme.timeZone", { zone: p.timeZone })}</li>
         {p.tiers.length > 0 ? (

@@ -2,6 +2,7 @@ import { type FormEvent, useId, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useParams } from "react-router";
 import { Card, CopyButton, Pill } from "../../../components/ui.js";
+import { pointNameFor } from "../../../lib/point-name.js";
 import { useAccount } from "../../account/hooks.js";
 import { DateTime, ErrorMessage, LoadingState } from "../../layout/ui.js";
 import { SignCancelled } from "../../signing/SigningProvider.js";
@@ -232,7 +233,7 @@ function TransferList(props: { merchant: string; pointName: string }) {
 }
 
 function TransferRow(props: { x: Transfer; pointName: string }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const { x } = props;
   return (
     <li className="loyalty-move" data-testid="transfer" data-direction={x.direction}>
@@ -244,7 +245,7 @@ function TransferRow(props: { x: Transfer; pointName: string }) {
         </Pill>
         <strong data-testid="transfer-row-points">
           {x.direction === "received" ? "+" : "−"}
-          {x.points.toLocaleString()} {props.pointName}
+          {x.points.toLocaleString()} {pointNameFor(props.pointName, x.points, i18n.language)}
         </strong>
         <span className="muted">
           <DateTime iso={x.at} />
