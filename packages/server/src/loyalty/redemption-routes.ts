@@ -183,7 +183,7 @@ export function redemptionRoutes(
         ...(key === undefined ? {} : { idempotencyKey: key }),
         // The access record commits with the hold when no consent decides the use.
         record: (customerId) =>
-          dataUse.statement(req, use, [customerId], ["loyalty"], "redemption"),
+          dataUse.statements(req, use, [customerId], ["loyalty"], "redemption"),
       });
       if (!r.recorded) await dataUse.record(req, use, [r.customerId], ["loyalty"], "redemption");
       if (r.replayed) reply.header("idempotent-replayed", "true");
@@ -254,7 +254,7 @@ export function redemptionRoutes(
         ref,
         parseCapture(body),
         key,
-        (customerId) => dataUse.statement(req, use, [customerId], ["loyalty"], "redemption"),
+        (customerId) => dataUse.statements(req, use, [customerId], ["loyalty"], "redemption"),
       );
       if (!recorded) await dataUse.record(req, use, [view.customerId], ["loyalty"], "redemption");
       return view;

@@ -263,8 +263,8 @@ function rowOfEntries(committed: readonly CommittedEntry[]): Row {
   return capture ? { ...row, ...closedBy(capture) } : row;
 }
 
-/** The statement of a request's access record for a customer, if it is to be written with it. */
-export type RecordOf = (customerId: string) => Statement | undefined;
+/** The statements of a request's access record for a customer, if it is written with it. */
+export type RecordOf = (customerId: string) => Statement[] | undefined;
 
 /** Which redemption a till names: by id, or by its code (or the code's QR payload). */
 export type HoldRef = { id: string } | { code: string };
@@ -319,7 +319,7 @@ export class Redemptions {
       idempotencyKey?: string;
       execute?: Execute;
       /**
-       * The access record of the request (DataUse.statement), written with the hold in its
+       * The access record of the request (DataUse.statements), written with the hold in its
        * transaction; `recorded` in the answer says whether it was (not on a replay).
        */
       record?: RecordOf;
@@ -397,7 +397,7 @@ export class Redemptions {
     input: HoldInput,
     requestedBy: "customer" | "merchant",
     code: string,
-    record?: Statement,
+    record?: Statement[],
   ): CommandDraft {
     const { customerId } = input;
     const id = newId("rd");
@@ -431,7 +431,7 @@ export class Redemptions {
     }
     return {
       entries,
-      ...(record ? { writes: () => [record] } : {}),
+      ...(record ? { writes: () => record } : {}),
       check: async (ctx) => {
         const { programme } = await this.loyalty.programme(merchantId);
         let points = input.points ?? 0;
@@ -544,7 +544,7 @@ export class Redemptions {
     let captured: HoldState | undefined;
     const committed = await this.sequencer.execute(
       {
-        ...(recordStatement ? { writes: () => [recordStatement] } : {}),
+        ...(recordStatement ? { writes: () => recordStatement } : {}),
         entries: [
           {
             type: REDEMPTION_CAPTURED,

@@ -174,20 +174,35 @@ export class AccessLog {
   }
 
   /**
-   * The same record as a statement, for a write that commits it in its own transaction: a
+   * The same record as statements, for a write that commits it in its own transaction: a
    * sequencer command's `writes`, so the record commits with the entries of the request that
-   * reveals the data, with no commit of its own (the till's hold and capture). Undefined when
-   * there is nothing to record.
+   * reveals the data, with no commit of its own (the till's hold and capture). One row each,
+   * `bulk`: a batch's records go in one multi-row INSERT.
    */
-  statement(
+  statements(
     p: Principal | Accessor,
     use: { purpose: string; basis: string },
     customerIds: readonly string[],
     categories: readonly Category[],
     action: string,
-  ): Statement | undefined {
-    const rows = this.pending(p, use, customerIds, categories, action);
-    return rows.length === 0 ? undefined : insertStatement(rows);
+  ): Statement[] {
+    return this.pending(p, use, customerIds, categories, action).map((r) => ({
+      sql: `INSERT INTO access_records (id, merchant_id, customer_id, at, role, actor, purpose, basis, categories, action)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      params: [
+        `ar_${random(12).toString("base64url")}`,
+        r.merchantId,
+        r.customerId,
+        r.at,
+        r.role,
+        r.actor,
+        r.purpose,
+        r.basis,
+        r.categories,
+        r.action,
+      ],
+      bulk: true,
+    }));
   }
 
   private pending(

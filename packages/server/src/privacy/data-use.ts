@@ -57,20 +57,21 @@ export class DataUse {
   }
 
   /**
-   * The record of a use as a statement that commits with the request's own write (a sequencer
+   * The record of a use as statements that commit with the request's own write (a sequencer
    * command's `writes`), so it needs no commit of its own: for a use that no consent decides.
    * Undefined on the consent basis, where the record may refuse the use: the route calls
    * `record` then, as every other route does.
    */
-  statement(
+  statements(
     req: FastifyRequest,
     use: Use,
     customerIds: readonly string[],
     categories: readonly Category[],
     action: string,
-  ): Statement | undefined {
+  ): Statement[] | undefined {
     if (use.basis === "consent") return undefined;
-    return this.access.statement(principalOf(req), use, customerIds, categories, action);
+    const out = this.access.statements(principalOf(req), use, customerIds, categories, action);
+    return out.length > 0 ? out : undefined;
   }
 
   /**
