@@ -6,7 +6,7 @@ import { ManualClock } from "../src/ledger/clock.js";
 import { auditProjections } from "../src/ledger/projections-audit.js";
 import { listEntries } from "../src/ledger/store.js";
 import { Redemptions } from "../src/loyalty/redemptions.js";
-import { domains, entryAuditorOf, projectors } from "../src/node.js";
+import { domains, entryAuditorOf, projectors, startNode } from "../src/node.js";
 import { backends } from "../src/test-support/backends.js";
 import { ed25519Signer, nonce, type Signer } from "./command-signing.js";
 import { size, type TestNode, testNode } from "./helpers.js";
@@ -532,6 +532,119 @@ describe.each(backends)("loyalty redemptions on $name", (backend) => {
     }
   });
 
+  it("answers the till from what it wrote: each answer is what a read gives, each use recorded once", async () => {
+    const c = await customer();
+    await earn(c, 300);
+    const recorded = async () => {
+      const { rows } = await t.node.db.query<{ n: string | number }>(
+        "SELECT count(*) AS n FROM access_records WHERE customer_id = $1 AND action = 'redemption'",
+        [c],
+      );
+      return Number(rows[0]?.n);
+    };
+    // Every answer that shows a redemption records the use, reads too: counted here.
+    let uses = 0;
+    const read = async (id: string) => {
+      uses++;
+      return (await call("GET", `/v1/redemptions/${id}`)).json();
+    };
+
+    const h = await hold({ customerId: c, points: 10 });
+    expect(h.statusCode, h.body).toBe(201);
+    expect(await recorded()).toBe(++uses);
+    expect(await read(h.json().id)).toEqual(h.json());
+
+    // A replay answers as of now (a read), and records the use again.
+    const keyed = await hold({ customerId: c, points: 20 }, { "idempotency-key": `k-${c}` });
+    expect(keyed.statusCode, keyed.body).toBe(201);
+    expect(await recorded()).toBe(++uses);
+    const replay = await hold({ customerId: c, points: 20 }, { "idempotency-key": `k-${c}` });
+    expect(replay.statusCode, replay.body).toBe(200);
+    expect(replay.json()).toEqual(keyed.json());
+    expect(await recorded()).toBe(++uses);
+    expect(await read(keyed.json().id)).toEqual(keyed.json());
+
+    const captured = await call("POST", `/v1/redemptions/${h.json().id}/capture`, {
+      reference: "R-1",
+    });
+    expect(captured.statusCode, captured.body).toBe(200);
+    expect(captured.json()).toMatchObject({ status: "captured", reference: "R-1", code: null });
+    expect(await recorded()).toBe(++uses);
+    expect(await read(h.json().id)).toEqual(captured.json());
+    // By its code, which the hold that knows it answers for.
+    const byCode = await call("POST", "/v1/redemptions/capture", { code: keyed.json().code });
+    expect(byCode.statusCode, byCode.body).toBe(200);
+    expect(await recorded()).toBe(++uses);
+    expect(await read(keyed.json().id)).toEqual(byCode.json());
+
+    // Held and captured in one command, and a reward of the catalogue.
+    const reward = await call("POST", "/v1/loyalty/rewards", { name: "Tea", points: 30 });
+    expect(reward.statusCode, reward.body).toBe(201);
+    const both = await hold({
+      customerId: c,
+      rewardId: reward.json().id,
+      capture: true,
+      reference: "R-2",
+    });
+    expect(both.statusCode, both.body).toBe(201);
+    expect(both.json()).toMatchObject({
+      status: "captured",
+      kind: "reward",
+      reward: { id: reward.json().id, version: 1 },
+      points: 30,
+      reference: "R-2",
+    });
+    expect(await recorded()).toBe(++uses);
+    expect(await read(both.json().id)).toEqual(both.json());
+
+    // A refused capture writes nothing and records nothing.
+    const again = await call("POST", `/v1/redemptions/${h.json().id}/capture`, {});
+    expect(again.statusCode).toBe(409);
+    expect(again.json().error.code).toBe("already_captured");
+    const unknown = await call("POST", "/v1/redemptions/rd_nope/capture", {});
+    expect(unknown.statusCode).toBe(404);
+    expect(await recorded()).toBe(uses);
+  });
+
+  it("releases a customer's lapsed holds before the next hold, reading for them only when one lapsed", async () => {
+    const c = await customer();
+    await earn(c, 100);
+    const db = t.node.db;
+    const query = db.query;
+    let reads = 0;
+    db.query = ((sql: string, params?: unknown[]) => {
+      if (/FROM loyalty_redemptions/.test(sql)) reads++;
+      return query.call(db, sql, params);
+    }) as typeof db.query;
+    try {
+      const lapsing = (
+        await hold({ customerId: c, points: 30, ttlSeconds: 60 })
+      ).json() as Redemption;
+      const open = await hold({ customerId: c, points: 10 });
+      expect(open.statusCode, open.body).toBe(201);
+      // Nothing lapsed: neither hold looked for lapsed holds in the projection.
+      expect(reads).toBe(0);
+
+      clock.advance(60_000);
+      // Points enough without the lapsed hold's, which is released first all the same.
+      const next = await hold({ customerId: c, points: 10 });
+      expect(next.statusCode, next.body).toBe(201);
+      expect(reads).toBeGreaterThan(0);
+      const released = (await call("GET", `/v1/redemptions/${lapsing.id}`)).json();
+      expect(released.status).toBe("expired");
+      expect(released.closedEntry).toBeLessThan(next.json().heldEntry);
+      expect((await entry(released.closedEntry)).payload).toMatchObject({ reason: "expired" });
+      expect(await points(c)).toMatchObject({ balance: 80, held: 20 });
+
+      // Released: the next hold reads nothing again.
+      reads = 0;
+      expect((await hold({ customerId: c, points: 5 })).statusCode).toBe(201);
+      expect(reads).toBe(0);
+    } finally {
+      db.query = query;
+    }
+  });
+
   it("refuses every bad input with its 4xx, writing nothing", async () => {
     const c = await customer();
     await earn(c, 100);
@@ -700,5 +813,84 @@ describe.each(backends)("loyalty redemptions on $name", (backend) => {
       mine.some((m) => /captured after it lapsed/.test(m)),
       mine.join("\n"),
     ).toBe(true);
+  });
+});
+
+describe.each(backends)("redemptions across a restart on $name", (backend) => {
+  it("knows the open holds' codes, and captures a hold it did not stage", async () => {
+    const clock = new ManualClock(Date.UTC(2026, 2, 1, 9));
+    const c = backend.config();
+    let node = await startNode(c.config, { schema: c.schema, listen: false, clock });
+    try {
+      const key = node.ownerKey as string;
+      const call = (n: typeof node, method: string, url: string, body?: unknown) =>
+        n.app.inject({
+          method: method as "GET",
+          url,
+          headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : json) },
+          ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+        });
+      const rule = await call(node, "POST", "/v1/loyalty/rules", {
+        id: "base",
+        document: {
+          name: "1 point per 1.00",
+          kind: "earn",
+          condition: true,
+          action: { type: "per_amount", points: 1, per: 100 },
+        },
+      });
+      expect(rule.statusCode, rule.body).toBe(201);
+      expect((await call(node, "POST", "/v1/loyalty/rules/base/publish")).statusCode).toBe(201);
+      clock.advance(60_000);
+      const customer = await call(node, "POST", "/v1/customers", { name: "Restarting Customer" });
+      expect(customer.statusCode, customer.body).toBe(201);
+      const id = customer.json().id as string;
+      const order = await call(node, "POST", "/v1/orders", {
+        orderId: "O-restart",
+        customer: { id },
+        amount: 10_000,
+        currency: "EUR",
+        items: [],
+        channel: "store",
+        occurredAt: new Date(clock.now() - 1000).toISOString(),
+      });
+      expect(order.statusCode, order.body).toBe(201);
+      const h = await call(node, "POST", "/v1/redemptions", { customerId: id, points: 10 });
+      expect(h.statusCode, h.body).toBe(201);
+      const lapsing = await call(node, "POST", "/v1/redemptions", {
+        customerId: id,
+        points: 20,
+        ttlSeconds: 60,
+      });
+      expect(lapsing.statusCode, lapsing.body).toBe(201);
+      await node.close();
+      clock.advance(60_000);
+
+      node = await startNode(c.config, { schema: c.schema, listen: false, clock });
+      await (Redemptions.of(node.sequencer) as Redemptions).stopSweeping();
+      // A new hold drawing the open hold's code is refused: the node read the open codes.
+      const r = Redemptions.of(node.sequencer) as unknown as { newCode: () => string };
+      r.newCode = () => (h.json().code as string).replace("-", "");
+      const same = await call(node, "POST", "/v1/redemptions", { customerId: id, points: 5 });
+      expect(same.statusCode, same.body).toBe(409);
+      expect(same.json().error.code).toBe("code_collision");
+      delete (r as { newCode?: unknown }).newCode;
+      // The hold staged before the restart is read once, then captured.
+      const captured = await call(node, "POST", `/v1/redemptions/${h.json().id}/capture`, {});
+      expect(captured.statusCode, captured.body).toBe(200);
+      expect(captured.json()).toMatchObject({ status: "captured", points: 10, customerId: id });
+      expect((await call(node, "GET", `/v1/redemptions/${h.json().id}`)).json()).toEqual(
+        captured.json(),
+      );
+      // The hold that lapsed while the node was down is released before the next one.
+      const fresh = await call(node, "POST", "/v1/redemptions", { customerId: id, points: 5 });
+      expect(fresh.statusCode, fresh.body).toBe(201);
+      const lapsed = (await call(node, "GET", `/v1/redemptions/${lapsing.json().id}`)).json();
+      expect(lapsed).toMatchObject({ status: "expired" });
+      expect(lapsed.closedEntry).toBeLessThan(fresh.json().heldEntry);
+    } finally {
+      await node.close();
+      c.cleanup();
+    }
   });
 });

@@ -181,11 +181,14 @@ export function redemptionRoutes(
       const r = await redemptions.hold(p.merchantId, actorOf(p), req.body, {
         requestedBy: "merchant",
         ...(key === undefined ? {} : { idempotencyKey: key }),
+        // The access record commits with the hold when no consent decides the use.
+        record: (customerId) =>
+          dataUse.statements(req, use, [customerId], ["loyalty"], "redemption"),
       });
-      await dataUse.record(req, use, [r.customerId], ["loyalty"], "redemption");
+      if (!r.recorded) await dataUse.record(req, use, [r.customerId], ["loyalty"], "redemption");
       if (r.replayed) reply.header("idempotent-replayed", "true");
       reply.code(r.replayed ? 200 : 201);
-      const { replayed: _, ...view } = r;
+      const { replayed: _, recorded: __, ...view } = r;
       return view;
     },
   );
@@ -243,12 +246,22 @@ export function redemptionRoutes(
     const p = principalOf(req);
     const use = await dataUse.use(req);
     const key = req.headers["idempotency-key"] as string | undefined;
-    const r =
-      action === "capture"
-        ? await redemptions.capture(p.merchantId, actorOf(p), ref, parseCapture(body), key)
-        : await redemptions.release(p.merchantId, actorOf(p), ref, {
-            ...(key === undefined ? {} : { idempotencyKey: key }),
-          });
+    if (action === "capture") {
+      // The access record commits with the capture when no consent decides the use.
+      const { recorded, ...view } = await redemptions.capture(
+        p.merchantId,
+        actorOf(p),
+        ref,
+        parseCapture(body),
+        key,
+        (customerId) => dataUse.statements(req, use, [customerId], ["loyalty"], "redemption"),
+      );
+      if (!recorded) await dataUse.record(req, use, [view.customerId], ["loyalty"], "redemption");
+      return view;
+    }
+    const r = await redemptions.release(p.merchantId, actorOf(p), ref, {
+      ...(key === undefined ? {} : { idempotencyKey: key }),
+    });
     await dataUse.record(req, use, [r.customerId], ["loyalty"], "redemption");
     return r;
   };

@@ -29,6 +29,12 @@ export interface HoldState {
   /** The index of its redemption.held entry. */
   held: bigint;
   taken: HeldTake[];
+  /** What its redemption.held entry says besides, for the answers built without a read. */
+  value: number;
+  currency: string;
+  requestedBy: "customer" | "merchant";
+  /** ms since the epoch: the time of its redemption.held entry. */
+  createdAt: number;
 }
 
 /** A reward of the catalogue, at its latest version; `reward.stock` is what is left. */
@@ -52,10 +58,14 @@ interface HoldRow {
   status: HoldStatus;
   held_idx: string | number;
   taken: unknown;
+  value: string | number;
+  currency: string;
+  requested_by: "customer" | "merchant";
+  created_at: string | Date;
 }
 
 const HOLD_COLUMNS =
-  "redemption_id, customer_id, kind, reward_id, reward_version, points, code, expires_at, status, held_idx, taken";
+  "redemption_id, customer_id, kind, reward_id, reward_version, points, code, expires_at, status, held_idx, taken, value, currency, requested_by, created_at";
 
 const holdOf = (r: HoldRow): HoldState => ({
   id: r.redemption_id,
@@ -73,7 +83,17 @@ const holdOf = (r: HoldRow): HoldState => ({
     expiresAt: null,
     fixedExpiresAt: null,
   })),
+  value: Number(r.value),
+  currency: r.currency,
+  requestedBy: r.requested_by,
+  createdAt: new Date(r.created_at).getTime(),
 });
+
+/** An open hold: enough to tell whether it lapsed. */
+interface OpenHold {
+  customerId: string;
+  expiresAt: number;
+}
 
 /** Most values of each kind kept in memory; past it the committed ones are read again. */
 const MAX_KEPT = 100_000;
@@ -90,6 +110,19 @@ export class RedemptionState {
   private readonly codes: StagedMap<string, string>;
   private readonly rewards: StagedMap<string, RewardState>;
   private readonly usage: StagedMap<string, number>;
+  /** Open holds (held, lapsed or not) by merchant and id: whose, and when they lapse. */
+  private readonly open: StagedMap<string, OpenHold>;
+  /**
+   * The ids that may be open holds of each customer, by merchant and customer: every hold
+   * loaded or staged, until `open` no longer has it, staged or committed.
+   */
+  private readonly openOf = new Map<string, Set<string>>();
+  /**
+   * Merchants whose open holds are all in `codes` and `open`: read once from the projection,
+   * and every hold, capture and release since was staged there (this node is the ledger's only
+   * writer). Forgotten whenever those forget what they committed.
+   */
+  private readonly openLoaded = new Map<string, Promise<void>>();
 
   constructor(
     private readonly db: Queryable,
@@ -99,9 +132,10 @@ export class RedemptionState {
     this.codes = sequencer.state.add(new StagedMap());
     this.rewards = sequencer.state.add(new StagedMap());
     this.usage = sequencer.state.add(new StagedMap());
+    this.open = sequencer.state.add(new StagedMap());
     sequencer.onRecover(async () => {
       this.holds.clearCommitted();
-      this.codes.clearCommitted();
+      this.forgetOpen();
       this.rewards.clearCommitted();
       this.usage.clearCommitted();
     });
@@ -155,10 +189,106 @@ export class RedemptionState {
     );
     const r = rows[0];
     if (!r) return undefined;
-    if (this.codes.committedSize > MAX_KEPT) this.codes.clearCommitted();
-    if (!this.codes.hasCommitted(k)) this.codes.load(k, r.redemption_id);
+    this.loadCode(k, r.redemption_id);
     const now = this.codes.get(k);
     return now === undefined ? undefined : this.hold(merchantId, now);
+  }
+
+  private loadCode(k: string, id: string): void {
+    if (this.codes.committedSize > MAX_KEPT || this.open.committedSize > MAX_KEPT) {
+      this.forgetOpen();
+    }
+    if (!this.codes.hasCommitted(k)) this.codes.load(k, id);
+  }
+
+  private forgetOpen(): void {
+    this.codes.clearCommitted();
+    this.open.clearCommitted();
+    this.openOf.clear();
+    this.openLoaded.clear();
+  }
+
+  private addOpen(merchantId: string, customerId: string, id: string): void {
+    const k = key(merchantId, customerId);
+    const ids = this.openOf.get(k);
+    if (ids) ids.add(id);
+    else this.openOf.set(k, new Set([id]));
+  }
+
+  /** Whether the merchant's open holds are all known (read once, the first time). */
+  private async openKnown(merchantId: string): Promise<boolean> {
+    let loaded = this.openLoaded.get(merchantId);
+    if (!loaded) {
+      loaded = this.loadOpen(merchantId);
+      this.openLoaded.set(merchantId, loaded);
+      loaded.catch(() => {
+        if (this.openLoaded.get(merchantId) === loaded) this.openLoaded.delete(merchantId);
+      });
+    }
+    await loaded;
+    // Forgotten meanwhile (too many open holds to keep): not known.
+    return this.openLoaded.get(merchantId) === loaded;
+  }
+
+  private async loadOpen(merchantId: string): Promise<void> {
+    const { rows } = await this.db.query<{
+      code: string;
+      redemption_id: string;
+      customer_id: string;
+      expires_at: string | Date;
+    }>(
+      `SELECT code, redemption_id, customer_id, expires_at FROM loyalty_redemptions
+       WHERE merchant_id = $1 AND status = 'held'`,
+      [merchantId],
+    );
+    for (const r of rows) {
+      this.loadCode(key(merchantId, r.code), r.redemption_id);
+      const k = key(merchantId, r.redemption_id);
+      // A hold closed since the row was read may come back here: one read too many later on
+      // (its release finds nothing to do), never a lapsed hold missed.
+      if (!this.open.hasCommitted(k)) {
+        this.open.load(k, {
+          customerId: r.customer_id,
+          expiresAt: new Date(r.expires_at).getTime(),
+        });
+      }
+      this.addOpen(merchantId, r.customer_id, r.redemption_id);
+    }
+  }
+
+  /**
+   * Whether the customer may have a hold that lapsed by `now` and is still held (staged): from
+   * memory once the merchant's open holds are known, so the release-before-spending that
+   * holds and transfers do reads the database only when there is something to release.
+   */
+  async mayHaveLapsed(merchantId: string, customerId: string, now: number): Promise<boolean> {
+    if (!(await this.openKnown(merchantId))) return true;
+    const ids = this.openOf.get(key(merchantId, customerId));
+    if (!ids) return false;
+    let lapsed = false;
+    for (const id of ids) {
+      const k = key(merchantId, id);
+      const h = this.open.get(k);
+      if (h) lapsed ||= h.expiresAt <= now;
+      // Closed, and committed so (or never committed at all): no longer a candidate.
+      else if (!this.open.hasCommitted(k)) ids.delete(id);
+    }
+    if (ids.size === 0) this.openOf.delete(key(merchantId, customerId));
+    return lapsed;
+  }
+
+  /**
+   * Whether an open hold of the merchant has the code, from memory: the merchant's open codes
+   * are read once (one query, the first time), and every hold since is staged here. A fresh
+   * code is thus checked with no read per hold; the sequencer's check looks again (`knownCode`)
+   * at what was staged meanwhile.
+   */
+  async codeTaken(merchantId: string, code: string): Promise<boolean> {
+    if (!(await this.openKnown(merchantId))) {
+      // Too many open holds to keep: the projection answers for this one.
+      return (await this.byCode(merchantId, code)) !== undefined;
+    }
+    return this.knownCode(merchantId, code);
   }
 
   /**
@@ -175,6 +305,11 @@ export class RedemptionState {
     this.holds.set(key(merchantId, h.id), h);
     if (h.status === "held") this.codes.set(key(merchantId, h.code), h.id);
     else this.codes.delete(key(merchantId, h.code));
+    const k = key(merchantId, h.id);
+    if (h.status === "held") {
+      this.open.set(k, { customerId: h.customerId, expiresAt: h.expiresAt });
+      this.addOpen(merchantId, h.customerId, h.id);
+    } else this.open.delete(k);
   }
 
   /** A reward of the catalogue at its latest version (staged), or undefined. */

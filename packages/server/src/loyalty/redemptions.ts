@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { JsonValue } from "@patron/ledger";
 import { z } from "zod";
 import type { Customers } from "../customers/customers.js";
-import type { Queryable } from "../db/database.js";
+import type { Queryable, Statement } from "../db/database.js";
 import type { ActorBinding, CommandHandler } from "../domain.js";
 import { ApiError } from "../http/errors.js";
 import type { Clock } from "../ledger/clock.js";
@@ -200,6 +200,74 @@ function viewOf(r: Row, now: number): RedemptionView {
   };
 }
 
+/** The projection's row of a hold, from the hold as the sequencer knows it (open, unclosed). */
+function rowOfHold(merchantId: string, h: HoldState): Row {
+  return {
+    merchant_id: merchantId,
+    redemption_id: h.id,
+    customer_id: h.customerId,
+    kind: h.kind,
+    reward_id: h.reward?.id ?? null,
+    reward_version: h.reward?.version ?? null,
+    points: h.points,
+    value: h.value,
+    currency: h.currency,
+    code: h.code,
+    expires_at: new Date(h.expiresAt),
+    requested_by: h.requestedBy,
+    status: "held",
+    reason: null,
+    reference: null,
+    held_idx: Number(h.held),
+    closed_idx: null,
+    created_at: new Date(h.createdAt),
+    closed_at: null,
+  };
+}
+
+/** What a redemption.captured entry changes in the row (as the projector does). */
+function closedBy(c: CommittedEntry): Partial<Row> {
+  const p = c.entry.payload as unknown as RedemptionCapturedPayload;
+  return {
+    status: "captured",
+    reference: p.reference,
+    closed_idx: Number(c.index),
+    closed_at: c.entry.time,
+  };
+}
+
+/** The row the projector makes of a hold's entries: redemption.held, and its capture if any. */
+function rowOfEntries(committed: readonly CommittedEntry[]): Row {
+  const [held, capture] = committed;
+  if (!held || held.entry.type !== REDEMPTION_HELD) throw new Error("a hold wrote no hold");
+  const p = held.entry.payload as unknown as RedemptionHeldPayload;
+  const row: Row = {
+    merchant_id: p.merchantId,
+    redemption_id: p.redemptionId,
+    customer_id: p.customerId,
+    kind: p.kind,
+    reward_id: p.reward?.id ?? null,
+    reward_version: p.reward?.version ?? null,
+    points: p.points,
+    value: p.value,
+    currency: p.currency,
+    code: p.code,
+    expires_at: p.expiresAt,
+    requested_by: p.requestedBy,
+    status: "held",
+    reason: null,
+    reference: null,
+    held_idx: Number(held.index),
+    closed_idx: null,
+    created_at: held.entry.time,
+    closed_at: null,
+  };
+  return capture ? { ...row, ...closedBy(capture) } : row;
+}
+
+/** The statements of a request's access record for a customer, if it is written with it. */
+export type RecordOf = (customerId: string) => Statement[] | undefined;
+
 /** Which redemption a till names: by id, or by its code (or the code's QR payload). */
 export type HoldRef = { id: string } | { code: string };
 
@@ -252,9 +320,19 @@ export class Redemptions {
       requestedBy: "customer" | "merchant";
       idempotencyKey?: string;
       execute?: Execute;
+      /**
+       * The access record of the request (DataUse.statements), written with the hold in its
+       * transaction; `recorded` in the answer says whether it was (not on a replay).
+       */
+      record?: RecordOf;
     },
-  ): Promise<RedemptionView & { replayed: boolean }> {
-    const status = await this.customers.status(merchantId, input.customerId);
+  ): Promise<RedemptionView & { replayed: boolean; recorded: boolean }> {
+    // Independent reads, at once: the customer's status, and the merchant's open codes (read
+    // once, then known in memory).
+    const [status, code] = await Promise.all([
+      this.customers.status(merchantId, input.customerId),
+      this.freeCode(merchantId),
+    ]);
     if (status !== "active") {
       throw new ApiError(404, "not_found", `customer ${input.customerId} not found`);
     }
@@ -266,28 +344,34 @@ export class Redemptions {
     )) as Idempotency | undefined;
     const execute: Execute =
       opts.execute ?? ((d) => this.sequencer.execute(d, idempotency ?? undefined));
-    // Holds that lapsed go back first, so their points are spendable again.
+    const record = opts.record?.(input.customerId);
+    const draft = () => this.holdDraft(merchantId, actor, input, opts.requestedBy, code, record);
+    // Holds that lapsed go back first, so their points are spendable again (known from
+    // memory: most holds have none to release, and read nothing here).
     await this.sweep(merchantId, input.customerId);
-    const code = await this.freeCode(merchantId);
     let committed: CommittedEntry[];
     try {
-      committed = await execute(this.holdDraft(merchantId, actor, input, opts.requestedBy, code));
+      committed = await execute(draft());
     } catch (err) {
       if (!(err instanceof Retry)) throw err;
-      // A hold lapsed between the sweep and the check (the clock moved): once more.
-      await this.sweep(merchantId, input.customerId);
+      // A hold lapsed between the sweep and the check (the clock moved): once more, from the
+      // projection.
+      await this.releaseLapsed(merchantId, input.customerId);
       try {
-        committed = await execute(this.holdDraft(merchantId, actor, input, opts.requestedBy, code));
+        committed = await execute(draft());
       } catch (again) {
         if (again instanceof Retry) throw insufficient(again.message);
         throw again;
       }
     }
-    const p = committed[0]?.entry.payload as unknown as RedemptionHeldPayload;
-    return {
-      ...(await this.get(merchantId, p.redemptionId)),
-      replayed: committed[0]?.replayed === true,
-    };
+    const replayed = committed[0]?.replayed === true;
+    if (replayed) {
+      // The first request's answer, as of now: it may have been captured or released since.
+      const p = committed[0]?.entry.payload as unknown as RedemptionHeldPayload;
+      return { ...(await this.get(merchantId, p.redemptionId)), replayed, recorded: false };
+    }
+    // What the entries say is what the projection holds: the answer needs no read.
+    return { ...viewOf(rowOfEntries(committed), this.clock.now()), replayed, recorded: !!record };
   }
 
   /** The till's code generator (tests replace it to make two holds draw the same code). */
@@ -302,7 +386,7 @@ export class Redemptions {
    */
   private async freeCode(merchantId: string): Promise<string> {
     const code = this.newCode();
-    if (await this.state.byCode(merchantId, code)) {
+    if (await this.state.codeTaken(merchantId, code)) {
       // 40 random bits: all but impossible; the client asks again.
       throw new ApiError(409, "code_collision", "try again");
     }
@@ -315,6 +399,7 @@ export class Redemptions {
     input: HoldInput,
     requestedBy: "customer" | "merchant",
     code: string,
+    record?: Statement[],
   ): CommandDraft {
     const { customerId } = input;
     const id = newId("rd");
@@ -348,6 +433,7 @@ export class Redemptions {
     }
     return {
       entries,
+      ...(record ? { writes: () => record } : {}),
       check: async (ctx) => {
         const { programme } = await this.loyalty.programme(merchantId);
         let points = input.points ?? 0;
@@ -413,6 +499,10 @@ export class Redemptions {
           status: input.capture ? "captured" : "held",
           held: ctx.index,
           taken,
+          value: pointsValue(points, programme.valuePer100Points),
+          currency: programme.currency,
+          requestedBy,
+          createdAt: ctx.time,
         });
         held = {
           merchantId,
@@ -439,19 +529,25 @@ export class Redemptions {
     ref: HoldRef,
     input: { reference?: string },
     idempotencyKey?: string,
-  ): Promise<RedemptionView> {
-    const found = await this.find(merchantId, ref);
+    record?: RecordOf,
+  ): Promise<RedemptionView & { recorded: boolean }> {
+    // By id, the hold this node knows (it staged it, or read it once): no read per capture.
+    const id = "id" in ref ? ref.id : (await this.find(merchantId, ref)).redemption_id;
+    const known = await this.state.hold(merchantId, id);
+    if (!known) throw new ApiError(404, "not_found", `redemption ${id} not found`);
     const idempotency = (await this.customers.idempotency(
       merchantId,
       "redemption-captures",
       idempotencyKey,
-      { id: found.redemption_id, reference: input.reference ?? null },
+      { id, reference: input.reference ?? null },
     )) as Idempotency | undefined;
-    const id = found.redemption_id;
-    const customerId = found.customer_id;
+    const customerId = known.customerId;
+    const recordStatement = record?.(customerId);
     let payload: RedemptionCapturedPayload | undefined;
-    await this.sequencer.execute(
+    let captured: HoldState | undefined;
+    const committed = await this.sequencer.execute(
       {
+        ...(recordStatement ? { writes: () => recordStatement } : {}),
         entries: [
           {
             type: REDEMPTION_CAPTURED,
@@ -463,7 +559,8 @@ export class Redemptions {
         ],
         check: async (ctx) => {
           const h = await this.open(merchantId, id, ctx.time, "captured");
-          this.state.stageHold(merchantId, { ...h, status: "captured" });
+          captured = { ...h, status: "captured" };
+          this.state.stageHold(merchantId, captured);
           payload = {
             merchantId,
             customerId,
@@ -476,7 +573,13 @@ export class Redemptions {
       },
       idempotency,
     );
-    return this.get(merchantId, id);
+    const [c] = committed;
+    if (!c || c.replayed || !captured) {
+      // A replay: the first request's answer, as of now.
+      return { ...(await this.get(merchantId, id)), recorded: false };
+    }
+    const row = { ...rowOfHold(merchantId, captured), ...closedBy(c) };
+    return { ...viewOf(row, this.clock.now()), recorded: !!recordStatement };
   }
 
   /** Releases a hold: its points go back to their lots, a reward's stock is given back. */
@@ -573,6 +676,18 @@ export class Redemptions {
    * skipped.
    */
   async sweep(merchantId?: string, customerId?: string): Promise<number> {
+    if (
+      merchantId !== undefined &&
+      customerId !== undefined &&
+      !(await this.state.mayHaveLapsed(merchantId, customerId, this.clock.now()))
+    ) {
+      return 0;
+    }
+    return this.releaseLapsed(merchantId, customerId);
+  }
+
+  /** `sweep`, reading the projection for what lapsed whatever memory says. */
+  private async releaseLapsed(merchantId?: string, customerId?: string): Promise<number> {
     const now = new Date(this.clock.now()).toISOString();
     const params: unknown[] = [now];
     let where = "status = 'held' AND expires_at <= $1";

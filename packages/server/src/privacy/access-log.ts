@@ -1,5 +1,5 @@
 import { canonicalJson, hashLeaf, inclusionProof, rootFromLeafHashes } from "@patron/ledger";
-import type { Queryable } from "../db/database.js";
+import type { Queryable, Statement } from "../db/database.js";
 import { toHex } from "../http/schemas.js";
 import type { Clock } from "../ledger/clock.js";
 import { random } from "../ledger/salt.js";
@@ -96,6 +96,28 @@ export interface Accessor {
 /** Most records one batch entry commits; a longer backlog takes several. */
 const MAX_BATCH = 10_000;
 
+/** One INSERT for these records: the columns as parallel arrays. */
+function insertStatement(rows: readonly PendingRecord[]): Statement {
+  const col = <K extends keyof PendingRecord>(k: K) => rows.map((r) => r[k]);
+  return {
+    sql: `INSERT INTO access_records (id, merchant_id, customer_id, at, role, actor, purpose, basis, categories, action)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[],
+       $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])`,
+    params: [
+      rows.map(() => `ar_${random(12).toString("base64url")}`),
+      col("merchantId"),
+      col("customerId"),
+      col("at"),
+      col("role"),
+      col("actor"),
+      col("purpose"),
+      col("basis"),
+      col("categories"),
+      col("action"),
+    ],
+  };
+}
+
 const toRecord = (r: Row): AccessRecord => ({
   id: r.id,
   merchantId: r.merchant_id,
@@ -140,12 +162,61 @@ export class AccessLog {
     categories: readonly Category[],
     action: string,
   ): Promise<void> {
+    const rows = this.pending(p, use, customerIds, categories, action);
+    if (rows.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ rows, resolve, reject });
+      if (!this.draining) {
+        this.draining = true;
+        void this.drainQueue();
+      }
+    });
+  }
+
+  /**
+   * The same record as statements, for a write that commits it in its own transaction: a
+   * sequencer command's `writes`, so the record commits with the entries of the request that
+   * reveals the data, with no commit of its own (the till's hold and capture). One row each,
+   * `bulk`: a batch's records go in one multi-row INSERT.
+   */
+  statements(
+    p: Principal | Accessor,
+    use: { purpose: string; basis: string },
+    customerIds: readonly string[],
+    categories: readonly Category[],
+    action: string,
+  ): Statement[] {
+    return this.pending(p, use, customerIds, categories, action).map((r) => ({
+      sql: `INSERT INTO access_records (id, merchant_id, customer_id, at, role, actor, purpose, basis, categories, action)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      params: [
+        `ar_${random(12).toString("base64url")}`,
+        r.merchantId,
+        r.customerId,
+        r.at,
+        r.role,
+        r.actor,
+        r.purpose,
+        r.basis,
+        r.categories,
+        r.action,
+      ],
+      bulk: true,
+    }));
+  }
+
+  private pending(
+    p: Principal | Accessor,
+    use: { purpose: string; basis: string },
+    customerIds: readonly string[],
+    categories: readonly Category[],
+    action: string,
+  ): PendingRecord[] {
     const ids = [...new Set(customerIds)];
-    if (ids.length === 0) return Promise.resolve();
-    const at = new Date(this.clock.now()).toISOString();
+    if (ids.length === 0) return [];
     const shared = {
       merchantId: p.merchantId,
-      at,
+      at: new Date(this.clock.now()).toISOString(),
       role: p.role,
       actor: "actor" in p ? p.actor : actorOf(p),
       purpose: use.purpose,
@@ -153,17 +224,7 @@ export class AccessLog {
       categories: JSON.stringify([...new Set(categories)].sort()),
       action,
     };
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({
-        rows: ids.map((customerId) => ({ ...shared, customerId })),
-        resolve,
-        reject,
-      });
-      if (!this.draining) {
-        this.draining = true;
-        void this.drainQueue();
-      }
-    });
+    return ids.map((customerId) => ({ ...shared, customerId }));
   }
 
   private readonly queue: {
@@ -181,26 +242,10 @@ export class AccessLog {
       while (this.queue.length > 0) {
         const waiting = this.queue.splice(0);
         const rows = waiting.flatMap((w) => w.rows);
-        const col = <K extends keyof PendingRecord>(k: K) => rows.map((r) => r[k]);
         try {
-          // One statement for every waiting request: the columns as parallel arrays.
-          await this.db.query(
-            `INSERT INTO access_records (id, merchant_id, customer_id, at, role, actor, purpose, basis, categories, action)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[],
-             $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])`,
-            [
-              rows.map(() => `ar_${random(12).toString("base64url")}`),
-              col("merchantId"),
-              col("customerId"),
-              col("at"),
-              col("role"),
-              col("actor"),
-              col("purpose"),
-              col("basis"),
-              col("categories"),
-              col("action"),
-            ],
-          );
+          // One statement for every waiting request.
+          const insert = insertStatement(rows);
+          await this.db.query(insert.sql, insert.params);
           for (const w of waiting) w.resolve();
         } catch (err) {
           for (const w of waiting) w.reject(err);

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from "fastify";
 import { z } from "zod";
+import type { Statement } from "../db/database.js";
 import { principalOf } from "../http/app.js";
 import { ApiError } from "../http/errors.js";
 import type { AccessLog, Category } from "./access-log.js";
@@ -53,6 +54,24 @@ export class DataUse {
   use(req: FastifyRequest): Promise<Use> {
     const named = req.headers["patron-purpose"];
     return this.purposes.use(principalOf(req), typeof named === "string" ? named : undefined);
+  }
+
+  /**
+   * The record of a use as statements that commit with the request's own write (a sequencer
+   * command's `writes`), so it needs no commit of its own: for a use that no consent decides.
+   * Undefined on the consent basis, where the record may refuse the use: the route calls
+   * `record` then, as every other route does.
+   */
+  statements(
+    req: FastifyRequest,
+    use: Use,
+    customerIds: readonly string[],
+    categories: readonly Category[],
+    action: string,
+  ): Statement[] | undefined {
+    if (use.basis === "consent") return undefined;
+    const out = this.access.statements(principalOf(req), use, customerIds, categories, action);
+    return out.length > 0 ? out : undefined;
   }
 
   /**
