@@ -2,6 +2,7 @@ import { type FormEvent, useEffect, useId, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useParams } from "react-router";
 import { Card, Pill, type Tone } from "../../../components/ui.js";
+import { pointNameFor } from "../../../lib/point-name.js";
 import { useAccount } from "../../account/hooks.js";
 import type { Account } from "../../keys/store.js";
 import { useQrImage } from "../../layout/qr.js";
@@ -80,20 +81,22 @@ export function LoyaltyRedeem() {
 }
 
 function Balance(props: { points: Points }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const p = props.points;
   return (
     <dl className="loyalty-figures">
       <div className="loyalty-figure">
         <dt>{t("loyalty.overview.balance")}</dt>
         <dd data-testid="redeem-balance">
-          <span className="loyalty-number">{p.balance.toLocaleString()}</span> {p.pointName}
+          <span className="loyalty-number">{p.balance.toLocaleString()}</span>{" "}
+          {pointNameFor(p.pointName, p.balance, i18n.language)}
         </dd>
       </div>
       <div className="loyalty-figure">
         <dt>{t("loyalty.redeem.held")}</dt>
         <dd data-testid="redeem-held">
-          <span className="loyalty-number">{p.held.toLocaleString()}</span> {p.pointName}
+          <span className="loyalty-number">{p.held.toLocaleString()}</span>{" "}
+          {pointNameFor(p.pointName, p.held, i18n.language)}
         </dd>
       </div>
     </dl>
@@ -216,7 +219,7 @@ function Catalogue(props: {
   redemptions: Redemption[];
   onHeld: (entry: number | undefined) => void;
 }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const rewards = useRewards(props.merchant);
   const hold = useHold(props.account);
   const [which, setWhich] = useState<string>();
@@ -262,7 +265,7 @@ function Catalogue(props: {
                 <div className="loyalty-lot-head">
                   <strong>{w.name}</strong>
                   <Pill tone="info">
-                    {w.points.toLocaleString()} {p.pointName}
+                    {w.points.toLocaleString()} {pointNameFor(p.pointName, w.points, i18n.language)}
                   </Pill>
                 </div>
                 <p className="hint" id={descId} data-testid="reward-terms">
@@ -449,7 +452,8 @@ function RedemptionList(props: {
                       })}
                 </strong>
                 <span>
-                  −{r.points.toLocaleString()} {props.points.pointName}
+                  −{r.points.toLocaleString()}{" "}
+                  {pointNameFor(props.points.pointName, r.points, i18n.language)}
                 </span>
               </div>
               <p className="muted">
