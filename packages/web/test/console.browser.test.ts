@@ -502,10 +502,21 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     await shot("create-refused");
     await page.getByTestId("field-email").fill("chloe.moreau@boutique.fr");
     await page.getByTestId("field-phone").fill("+33 6 98 76 54 32");
+    // The address and an attribute, given from the start.
+    await page.getByTestId("field-address.city").fill("Lyon");
+    await page.getByTestId("field-address.country").fill("fr");
+    await page.getByTestId("attribute-add").click();
+    const attribute = page.getByTestId("attribute-row").first();
+    await attribute.getByTestId("attribute-key").fill("shoe_size");
+    await attribute.getByTestId("attribute-type").selectOption("number");
+    await attribute.getByTestId("attribute-value").fill("38.5");
     await page.getByTestId("create-submit").click();
     await page.waitForURL(/\/console\/customers\/c_[A-Za-z0-9_-]+$/);
     await page.getByRole("heading", { name: "Chloé Moreau", level: 1 }).waitFor();
     expect(await ledgerSize()).toBe(before + 1);
+    const created = (await api(`/v1/customers/${page.url().split("/").pop()}`)).body;
+    expect(created.address).toEqual({ city: "Lyon", country: "FR" });
+    expect(created.attributes).toEqual({ shoe_size: 38.5 });
   });
 
   it("erases a customer on request, after a confirmation", async () => {

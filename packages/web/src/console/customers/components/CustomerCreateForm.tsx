@@ -1,6 +1,6 @@
 import { zodResolver } from "@hookform/resolvers/zod";
 import { useId } from "react";
-import { useForm } from "react-hook-form";
+import { type Path, useForm } from "react-hook-form";
 import { useTranslation } from "react-i18next";
 import { useNavigate } from "react-router";
 import { z } from "zod";
@@ -8,6 +8,16 @@ import { Spinner } from "../../../components/ui.js";
 import { STAGES } from "../../api/schemas.js";
 import { useErrorText } from "../../layout/ui.js";
 import { useCreateCustomer } from "../hooks/useCustomers.js";
+import {
+  AddressValues,
+  AttributeValues,
+  addressToSend,
+  addressValues,
+  attributePatch,
+  profileFieldErrors,
+} from "../profile-fields.js";
+import { AddressFields } from "./AddressFields.js";
+import { AttributeFields } from "./AttributeFields.js";
 import { showServerError } from "./server-errors.js";
 import { TextField } from "./TextField.js";
 
@@ -35,6 +45,8 @@ export const CustomerValues = z
         { error: "form.tagInvalid" },
       ),
     language: z.string().trim().max(35, { error: "form.tooLong" }),
+    address: AddressValues,
+    attributes: AttributeValues,
   })
   .refine((v) => v.name !== "" || v.email !== "" || v.phone !== "", {
     error: "form.needOne",
@@ -58,10 +70,21 @@ export function CustomerCreateForm(props: { onDone: () => void }) {
   const errorText = useErrorText();
   const form = useForm<CustomerValues>({
     resolver: zodResolver(CustomerValues),
-    defaultValues: { name: "", email: "", phone: "", stage: "prospect", tags: "", language: "" },
+    defaultValues: {
+      name: "",
+      email: "",
+      phone: "",
+      stage: "prospect",
+      tags: "",
+      language: "",
+      address: addressValues(null),
+      attributes: [],
+    },
   });
   const { errors } = form.formState;
   const submit = form.handleSubmit(async (v) => {
+    const address = addressToSend(v.address);
+    const attributes = attributePatch(v.attributes, {});
     try {
       const c = await create.mutateAsync({
         ...(v.name ? { name: v.name } : {}),
@@ -70,12 +93,19 @@ export function CustomerCreateForm(props: { onDone: () => void }) {
         stage: v.stage,
         ...(v.tags ? { tags: splitTags(v.tags) } : {}),
         ...(v.language ? { language: v.language } : {}),
+        ...(address ? { address } : {}),
+        ...(Object.keys(attributes).length > 0 ? { attributes } : {}),
       });
       form.reset();
       props.onDone();
       navigate(`/customers/${c.id}`);
     } catch (err) {
-      if (!showServerError(err, FIELDS, form.setError)) {
+      // An address line's or an attribute's refusal goes beside it; the others beside theirs.
+      const fields = profileFieldErrors(err, v.attributes);
+      for (const f of fields) {
+        form.setError(f.name as Path<CustomerValues>, { type: "server", message: f.message });
+      }
+      if (!showServerError(err, FIELDS, form.setError) && fields.length === 0) {
         form.setError("root", { type: "server", message: errorText(err).detail });
       }
     }
@@ -113,6 +143,8 @@ export function CustomerCreateForm(props: { onDone: () => void }) {
         label={t("customer.language")}
         hint={t("customer.languageHint")}
       />
+      <AddressFields form={form} />
+      <AttributeFields form={form} />
       {errors.root?.message ? (
         <p className="field-error form-wide" role="alert" data-testid="create-error">
           {errors.root.message}

@@ -47,6 +47,8 @@ export interface NewCustomer {
   stage?: Stage;
   tags?: string[];
   language?: string;
+  address?: Partial<Record<string, string>>;
+  attributes?: Record<string, string | number | boolean | null>;
 }
 
 export function useCreateCustomer() {
