@@ -23,7 +23,7 @@ import {
 } from "./adjustment-entries.js";
 import { takePoints } from "./lots.js";
 import { approvalThreshold } from "./programme.js";
-import type { LoyaltyState } from "./state.js";
+import type { LoyaltyState, ReleaseLapsed } from "./state.js";
 import { withLot } from "./transfers.js";
 
 /** The vault field holding an adjustment's note, under the customer's key. */
@@ -112,6 +112,7 @@ export class Adjustments {
     private readonly customers: Customers,
     private readonly vault: Vault,
     private readonly state: LoyaltyState,
+    private readonly releaseLapsed: ReleaseLapsed,
   ) {
     this.known = sequencer.state.add(new StagedMap());
     sequencer.onRecover(async () => this.known.clearCommitted());
@@ -188,7 +189,7 @@ export class Adjustments {
     }
     // A debit: the customer's holds that lapsed give their points back first.
     if (input.direction === "debit" && !pending) {
-      await this.state.releaseLapsed(merchantId, customerId);
+      await this.releaseLapsed(merchantId, customerId);
     }
     let committed: CommittedEntry[];
     try {
@@ -283,7 +284,7 @@ export class Adjustments {
     ];
     if (approve) {
       if (before.direction === "debit") {
-        await this.state.releaseLapsed(merchantId, before.customerId);
+        await this.releaseLapsed(merchantId, before.customerId);
       }
       entries.push({
         type: POINTS_ADJUSTED,

@@ -209,8 +209,6 @@ export class Expiry {
     opts: { merchantId?: string; limit?: number } = {},
   ): Promise<ExpirySweepResult> {
     const limit = opts.limit ?? EXPIRY_SWEEP_LIMIT;
-    // Lapsed holds first: their points go back to their lots, which may have expired meanwhile.
-    await this.state.releaseLapsed(opts.merchantId);
     const params: unknown[] = [new Date(this.clock.now()).toISOString(), limit + 1];
     if (opts.merchantId !== undefined) params.push(opts.merchantId);
     const { rows } = await this.db.query<{ merchant_id: string; customer_id: string }>(

@@ -11,7 +11,7 @@ import { Vault } from "../vault/vault.js";
 import { DAY_MS } from "./evaluation.js";
 import { takePoints, type Wallet, type WalletLot } from "./lots.js";
 import { type Programme, utcOffsetMinutes } from "./programme.js";
-import type { LoyaltyState } from "./state.js";
+import type { LoyaltyState, ReleaseLapsed } from "./state.js";
 import {
   POINTS_RECEIVED,
   POINTS_SENT,
@@ -170,6 +170,7 @@ export class Transfers {
     private readonly customers: Customers,
     private readonly vault: Vault,
     private readonly state: LoyaltyState,
+    private readonly releaseLapsed: ReleaseLapsed,
   ) {
     this.days = sequencer.state.add(new StagedMap());
     sequencer.onRecover(async () => this.days.clearCommitted());
@@ -220,7 +221,7 @@ export class Transfers {
     }
     if ((await this.customers.status(merchantId, to)) !== "active") throw noRecipient(to);
     // The sender's holds that lapsed give their points back first (reads count them already).
-    await this.state.releaseLapsed(merchantId, sender);
+    await this.releaseLapsed(merchantId, sender);
     // Refused before anything is queued; checked again in the sequencer's order.
     const { programme } = await this.state.programme(merchantId, false);
     if (!programme.transfers.allowed) throw transferRefusal(programme, points, ZERO) as ApiError;
