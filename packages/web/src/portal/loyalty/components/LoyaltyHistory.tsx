@@ -162,7 +162,7 @@ function Row(props: { row: LoyaltyRow; pointName: string }) {
         {r.type === "points.awarded"
           ? t("loyalty.history.awardedFacts", { count: r.points ?? 0, pointName: props.pointName })
           : null}
-        {r.type === "points.awarded" && r.debtRepaid
+        {r.debtRepaid
           ? ` ${t("loyalty.history.debtRepaid", { count: r.debtRepaid, pointName: props.pointName })}`
           : null}
         {r.type === "order.refunded"
