@@ -88,22 +88,10 @@ export const loyaltyDomain: Domain = {
     const releaseLapsed: ReleaseLapsed = (merchantId, customerId) =>
       redemptions.sweep(merchantId, customerId);
     const refunds = new Refunds(ctx.db, ctx.sequencer, customers, state, releaseLapsed);
-    const transfers = new Transfers(
-      ctx.db,
-      ctx.sequencer,
-      customers,
-      ctx.vault,
-      state,
-      releaseLapsed,
-    );
-    const adjustments = new Adjustments(
-      ctx.db,
-      ctx.sequencer,
-      customers,
-      ctx.vault,
-      state,
-      releaseLapsed,
-    );
+    // Points that move between customers or by staff: the same dependencies.
+    const moves = [ctx.db, ctx.sequencer, customers, ctx.vault, state, releaseLapsed] as const;
+    const transfers = new Transfers(...moves);
+    const adjustments = new Adjustments(...moves);
     const sweeper = new LoyaltySweeper(releaseLapsed, expiry, tiers);
     // The customer's export (Art. 15/20) holds their points and lots.
     ctx.exports.add("loyalty", async (merchantId, records) => {
