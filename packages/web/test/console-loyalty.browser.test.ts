@@ -163,18 +163,24 @@ describe.runIf(haveBrowser)("console loyalty screens in a browser", () => {
     await form.getByTestId("programme-point-name").waitFor();
     expect(await form.getByTestId("programme-point-name").inputValue()).toBe("points");
     expect(await form.getByTestId("programme-point-value").inputValue()).toBe("0.01");
+    // The adjustments' approval threshold the programme has not set: the node's default.
+    const threshold = form.getByTestId("programme-approval-threshold");
+    expect(await threshold.inputValue()).toBe("1000");
     const before = await ledgerSize();
     // Caught before anything is sent.
     await form.getByTestId("programme-currency").fill("EU");
     await form.getByTestId("programme-point-value").fill("0.00001");
+    await threshold.fill("1.5");
     await form.getByTestId("programme-save").click();
     await expect
       .poll(() => fieldError(form.getByTestId("programme-currency")))
       .toBe("A three-letter ISO 4217 code such as EUR or CNY.");
     expect(await fieldError(form.getByTestId("programme-point-value"))).toContain("0.01");
+    expect(await fieldError(threshold)).toBe("A whole number of points from 0 to 1,000,000,000.");
     // The node refuses a time zone it does not know, beside the field.
     await form.getByTestId("programme-currency").fill("EUR");
     await form.getByTestId("programme-point-value").fill("0.02");
+    await threshold.fill("2500");
     await form.getByTestId("programme-time-zone").fill("Mars/Olympus");
     await form.getByTestId("programme-save").click();
     await expect
@@ -226,6 +232,7 @@ describe.runIf(haveBrowser)("console loyalty screens in a browser", () => {
       ],
       expiry: { policy: "none" },
       transfers: limits,
+      adjustments: { approvalThreshold: 2500 },
     });
     // Removing a tier and saving again is one more entry; saving unchanged writes none.
     await form.getByRole("button", { name: "Remove tier Gold" }).click();

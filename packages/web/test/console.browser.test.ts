@@ -1150,6 +1150,32 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     expect(found).toEqual([]);
   }, 180_000);
 
+  it("shows every navigation link on a phone's screen, Loyalty among them, without scrolling sideways", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await page.goto(`${node.url}/console/customers`);
+      const nav = page.getByRole("navigation", { name: "Console" });
+      const links = nav.getByRole("link");
+      await links.first().waitFor();
+      expect(await links.count()).toBe(7);
+      for (const link of await links.all()) {
+        const label = (await link.textContent()) ?? "";
+        const box = await link.boundingBox();
+        expect(box, label).not.toBeNull();
+        expect(box?.x ?? -1, label).toBeGreaterThanOrEqual(0);
+        expect((box?.x ?? 0) + (box?.width ?? 0), label).toBeLessThanOrEqual(390);
+      }
+      expect(
+        await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth),
+      ).toBeLessThanOrEqual(0);
+      await shot("nav-phone");
+      await nav.getByRole("link", { name: "Loyalty" }).click();
+      await page.waitForURL(/\/console\/loyalty/);
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
+  });
+
   it("invites a colleague from the team page; the invitation waits in the outbox", async () => {
     await page.goto(`${node.url}/console/team`);
     await page.getByTestId("staff-table").waitFor();
