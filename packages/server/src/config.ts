@@ -57,7 +57,10 @@ export interface Config {
   recoverySweepMs: number;
   /** How often ended retention holds are shredded, in ms (PATRON_RETENTION_SWEEP_MS). */
   retentionSweepMs: number;
-  /** How often expired points and tier downgrades are written, in ms (PATRON_LOYALTY_SWEEP_MS). */
+  /**
+   * How often the loyalty sweep writes lapsed holds' releases, expired points and tier
+   * downgrades, in ms (PATRON_LOYALTY_SWEEP_MS).
+   */
   loyaltySweepMs: number;
 }
 

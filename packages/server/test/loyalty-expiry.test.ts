@@ -1,14 +1,12 @@
-import { decodeEntry, type Entry } from "@patron/ledger";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { auditLedger } from "../src/ledger/audit.js";
 import { ManualClock } from "../src/ledger/clock.js";
 import { auditProjections } from "../src/ledger/projections-audit.js";
-import { listEntries } from "../src/ledger/store.js";
 import { addMonths, endOfMonth } from "../src/loyalty/expiry.js";
 import { ProgrammeSchema } from "../src/loyalty/programme.js";
-import { domains, entryAuditorOf, projectors } from "../src/node.js";
+import { projectors } from "../src/node.js";
 import { backends } from "../src/test-support/backends.js";
 import { size, type TestNode, testNode } from "./helpers.js";
+import { loyaltyCalls, startLoyaltyNode } from "./loyalty-helpers.js";
 
 const json = { "content-type": "application/json" };
 const DAY = 86_400_000;
@@ -53,47 +51,11 @@ describe("expiry arithmetic", () => {
 describe.each(backends)("loyalty expiry on $name", (backend) => {
   let t: TestNode;
   let clock: ManualClock;
-  let origin: string;
-  let n = 0;
-
-  const call = (method: string, url: string, body?: unknown) =>
-    t.node.app.inject({
-      method: method as "GET",
-      url,
-      headers: { ...(body === undefined ? {} : json), authorization: `Bearer ${t.ownerKey}` },
-      ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
-    });
+  const { call, customer, entry, order, sweep, audit } = loyaltyCalls(
+    () => ({ t, clock }),
+    `e.${backend.name}.`,
+  );
   const iso = (ms: number) => new Date(ms).toISOString();
-
-  async function customer() {
-    const r = await call("POST", "/v1/customers", {
-      name: "Test Customer",
-      email: `e${++n}.${backend.name}@example.com`,
-    });
-    expect(r.statusCode, r.body).toBe(201);
-    return r.json().id as string;
-  }
-
-  async function entry(index: number): Promise<Entry & { payload: Record<string, unknown> }> {
-    const [row] = await listEntries(t.node.db, BigInt(index), BigInt(index) + 1n);
-    return decodeEntry((row as { data: Uint8Array }).data) as Entry & {
-      payload: Record<string, unknown>;
-    };
-  }
-
-  async function order(customerId: string, orderId: string, amount: number, channel = "store") {
-    const r = await call("POST", "/v1/orders", {
-      orderId,
-      customer: { id: customerId },
-      amount,
-      currency: "EUR",
-      items: [{ sku: "a", category: "misc", quantity: 1, unitPrice: amount }],
-      channel,
-      occurredAt: iso(clock.now() - 60_000),
-    });
-    expect(r.statusCode, r.body).toBe(201);
-    return r.json() as { points: number; entryIndex: number };
-  }
 
   const points = async (id: string) =>
     (await call("GET", `/v1/customers/${id}/points`)).json() as Points;
@@ -101,12 +63,6 @@ describe.each(backends)("loyalty expiry on $name", (backend) => {
   const programme = async (body: unknown) => {
     const r = await call("PUT", "/v1/loyalty/programme", body);
     expect(r.statusCode, r.body).toBe(200);
-  };
-
-  const sweep = async () => {
-    const r = await call("POST", "/v1/loyalty/sweep");
-    expect(r.statusCode, r.body).toBe(200);
-    return r.json() as { expired: { customers: number; points: number; more: boolean } };
   };
 
   /** The customer's points.expired entries. */
@@ -118,39 +74,16 @@ describe.each(backends)("loyalty expiry on $name", (backend) => {
     return Promise.all(rows.map((r) => entry(Number(r.entry_idx))));
   };
 
-  const audit = () =>
-    auditLedger(t.node.db, {
-      origin,
-      verifierKey: t.node.identity.verifierKey,
-      entries: () => entryAuditorOf(domains, origin),
-    });
-
-  async function publish(id: string, document: unknown) {
-    const d = await call("POST", "/v1/loyalty/rules", { id, document });
-    expect([200, 201], d.body).toContain(d.statusCode);
-    const p = await call("POST", `/v1/loyalty/rules/${id}/publish`);
-    expect(p.statusCode, p.body).toBe(201);
-  }
-
   beforeAll(async () => {
-    clock = new ManualClock(Date.UTC(2026, 0, 1, 9));
-    // The node's own sweep waits: these tests run it when they mean to.
-    t = await testNode(backend, { loyaltySweepMs: 86_400_000 }, { clock });
-    origin = t.node.identity.origin;
-    await publish("base", {
-      name: "1 point per 100",
-      kind: "earn",
-      condition: true,
-      action: { type: "per_amount", points: 1, per: 100 },
-    });
-    await publish("web-short", {
-      name: "Web points last 10 days",
-      kind: "expiry",
-      condition: true,
-      scope: { channels: ["web"] },
-      action: { type: "expire", days: 10 },
-    });
-    clock.advance(60_000);
+    ({ t, clock } = await startLoyaltyNode(backend, {
+      "web-short": {
+        name: "Web points last 10 days",
+        kind: "expiry",
+        condition: true,
+        scope: { channels: ["web"] },
+        action: { type: "expire", days: 10 },
+      },
+    }));
   });
   afterAll(async () => t?.close());
 
@@ -249,6 +182,39 @@ describe.each(backends)("loyalty expiry on $name", (backend) => {
     expect([first.points, second.points].sort()).toEqual([10, 20]);
     expect((await sweep()).expired.customers).toBe(0);
     expect((await expiries(c1)).length + (await expiries(c2)).length).toBe(2);
+  });
+
+  it("one run releases lapsed holds first, then writes off what expired, their points included", async () => {
+    await programme({ expiry: { policy: "fixed", months: 1 } });
+    const c = await customer();
+    await order(c, "H-1", 1000);
+    const held = await call("POST", "/v1/redemptions", {
+      customerId: c,
+      points: 4,
+      ttlSeconds: 60,
+    });
+    expect(held.statusCode, held.body).toBe(201);
+    const hold = held.json() as { id: string };
+    clock.set(addMonths(clock.now(), 1) + 1);
+    // Read as lapsed and expired already; nothing written yet.
+    expect((await call("GET", `/v1/redemptions/${hold.id}`)).json()).toMatchObject({
+      status: "expired",
+      closedEntry: null,
+    });
+    expect(await points(c)).toMatchObject({ balance: 0, expired: 10 });
+    const s = await sweep();
+    expect(s.released).toBe(1);
+    // The 4 points the release gave back to their lot expire with the 6 left in it.
+    expect(s.expired).toMatchObject({ customers: 1, points: 10, more: false });
+    const closed = (await call("GET", `/v1/redemptions/${hold.id}`)).json();
+    expect((await entry(closed.closedEntry)).payload).toMatchObject({
+      reason: "expired",
+      points: 4,
+    });
+    expect((await expiries(c)).map((e) => e.payload.points)).toEqual([10]);
+    expect(await points(c)).toMatchObject({ balance: 0, expired: 0 });
+    expect((await sweep()).released).toBe(0);
+    expect((await audit()).problems).toEqual([]);
   });
 
   it("fixed with endOfMonth: a lot lasts to the end of the month it reaches", async () => {
@@ -366,7 +332,7 @@ describe.each(backends)("loyalty expiry on $name", (backend) => {
 });
 
 describe.each(backends)("the node's loyalty sweep on $name", (backend) => {
-  it("writes off expired points on its timer once the clock passes their expiry", async () => {
+  it("writes off expired points and releases lapsed holds on its one timer once the clock passes them", async () => {
     const clock = new ManualClock(Date.UTC(2026, 0, 1, 9));
     const t = await testNode(backend, { loyaltySweepMs: 20 }, { clock });
     try {
@@ -404,6 +370,13 @@ describe.each(backends)("the node's loyalty sweep on $name", (backend) => {
         occurredAt: new Date(clock.now()).toISOString(),
       });
       expect(o.statusCode, o.body).toBe(201);
+      const held = await call("POST", "/v1/redemptions", {
+        customerId: id,
+        points: 2,
+        ttlSeconds: 60,
+      });
+      expect(held.statusCode, held.body).toBe(201);
+      const hold = held.json().id as string;
       const count = async () => {
         const { rows } = await t.node.db.query<{ n: number }>(
           "SELECT count(*)::int AS n FROM loyalty_expiries WHERE customer_id = $1",
@@ -419,6 +392,10 @@ describe.each(backends)("the node's loyalty sweep on $name", (backend) => {
       });
       const p = (await call("GET", `/v1/customers/${id}/points`)).json();
       expect(p).toMatchObject({ balance: 0, expired: 0, lotCount: 0 });
+      // The same run wrote the hold's release first: its 2 points expired with the lot.
+      const closed = (await call("GET", `/v1/redemptions/${hold}`)).json();
+      expect(closed).toMatchObject({ status: "expired" });
+      expect(closed.closedEntry).toEqual(expect.any(Number));
     } finally {
       await t.close();
     }

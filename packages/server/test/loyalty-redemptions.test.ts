@@ -124,10 +124,9 @@ describe.each(backends)("loyalty redemptions on $name", (backend) => {
 
   beforeAll(async () => {
     clock = new ManualClock(Date.UTC(2026, 2, 1, 9));
-    t = await testNode(backend, {}, { clock });
-    origin = t.node.identity.origin;
     // The tests run the sweep themselves, so none comes between a step and its check.
-    await (Redemptions.of(t.node.sequencer) as Redemptions).stopSweeping();
+    t = await testNode(backend, { loyaltySweepMs: 86_400_000 }, { clock });
+    origin = t.node.identity.origin;
     merchant = (await call("GET", "/v1/merchants/me")).json().id;
     const d = await call("POST", "/v1/loyalty/rules", {
       id: "base",

@@ -9,7 +9,6 @@ import { listEntries } from "../src/ledger/store.js";
 import { addMonths } from "../src/loyalty/expiry.js";
 import { loyaltyProjectors } from "../src/loyalty/projections.js";
 import { redemptionsProjector } from "../src/loyalty/redemption-projections.js";
-import { Redemptions } from "../src/loyalty/redemptions.js";
 import { domains, entryAuditorOf, projectors } from "../src/node.js";
 import { backends } from "../src/test-support/backends.js";
 import { ed25519Signer, nonce, type Signer } from "./command-signing.js";
@@ -212,10 +211,9 @@ describe.each(backends)("loyalty seams on $name", (backend) => {
 
   beforeAll(async () => {
     clock = new ManualClock(Date.UTC(2026, 0, 5, 9));
+    // The tests release lapsed holds themselves (the node's sweep waits a day).
     t = await testNode(backend, { loyaltySweepMs: 86_400_000 }, { clock });
     origin = t.node.identity.origin;
-    // The tests release lapsed holds themselves.
-    await (Redemptions.of(t.node.sequencer) as Redemptions).stopSweeping();
     merchant = (await call("GET", "/v1/merchants/me")).json().id;
     const d = await call("POST", "/v1/loyalty/rules", {
       id: "base",
@@ -346,7 +344,7 @@ describe.each(backends)("loyalty seams on $name", (backend) => {
     await clean();
   });
 
-  it("debt across the features: a refund after the points were sent away is owed; a release repays it before the lots; a credit does not; a debit takes only what is available; the next order repays the rest", async () => {
+  it("debt across the features: a refund after the points were sent away is owed; a release repays it before the lots, and so do a credit and points received; the next order repays the rest; a debit takes only what is available", async () => {
     await programme({ expiry: { policy: "none" }, debtPolicy: "recover" });
     const alice = await member();
     const bob = await member();
@@ -365,7 +363,7 @@ describe.each(backends)("loyalty seams on $name", (backend) => {
     const r = await call("POST", `/v1/redemptions/${h.json().id}/release`, {});
     expect(r.statusCode, r.body).toBe(200);
     expect(await points(alice.id)).toMatchObject({ balance: 0, held: 0, debt: 70 });
-    // A credit by staff makes a lot of its own; the debt stays (only earnings repay it).
+    // A credit by staff repays the debt first, as earnings do; so do points received.
     const credit = await call("POST", "/v1/loyalty/adjustments", {
       customerId: alice.id,
       direction: "credit",
@@ -374,12 +372,18 @@ describe.each(backends)("loyalty seams on $name", (backend) => {
       note: "seam test",
     });
     expect(credit.statusCode, credit.body).toBe(201);
-    expect(await points(alice.id)).toMatchObject({ balance: 20, debt: 70 });
+    expect(await points(alice.id)).toMatchObject({ balance: 0, debt: 50 });
+    await send(bob.s, alice.id, 30);
+    expect(await points(alice.id)).toMatchObject({ balance: 0, debt: 20 });
+    expect(await points(bob.id)).toMatchObject({ balance: 40, debt: 0 });
+    // The next order repays the rest; its lot keeps the other 60.
+    await earn(alice.id, 80);
+    expect(await points(alice.id)).toMatchObject({ balance: 60, debt: 0 });
     // A debit beyond what is available is refused, writing nothing; within it, it applies.
     const over = await call("POST", "/v1/loyalty/adjustments", {
       customerId: alice.id,
       direction: "debit",
-      points: 21,
+      points: 61,
       reason: "correction",
       note: "seam test",
     });
@@ -393,11 +397,10 @@ describe.each(backends)("loyalty seams on $name", (backend) => {
       note: "seam test",
     });
     expect(debit.statusCode, debit.body).toBe(201);
-    await earn(alice.id, 80);
-    expect(await points(alice.id)).toMatchObject({ balance: 25, debt: 0 });
+    expect(await points(alice.id)).toMatchObject({ balance: 55, debt: 0 });
     await restart();
-    expect(await spendableAgrees(alice.id)).toBe(25);
-    expect(await spendableAgrees(bob.id)).toBe(70);
+    expect(await spendableAgrees(alice.id)).toBe(55);
+    expect(await spendableAgrees(bob.id)).toBe(40);
     await clean();
   });
 

@@ -1,15 +1,12 @@
-import { decodeEntry, type Entry } from "@patron/ledger";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditLedger } from "../src/ledger/audit.js";
-import { ManualClock } from "../src/ledger/clock.js";
+import type { ManualClock } from "../src/ledger/clock.js";
 import { auditProjections } from "../src/ledger/projections-audit.js";
-import { listEntries } from "../src/ledger/store.js";
 import { addMonths } from "../src/loyalty/expiry.js";
-import { domains, entryAuditorOf, projectors } from "../src/node.js";
+import { projectors } from "../src/node.js";
 import { backends } from "../src/test-support/backends.js";
-import { size, type TestNode, testNode } from "./helpers.js";
+import { size, type TestNode } from "./helpers.js";
+import { loyaltyCalls, startLoyaltyNode } from "./loyalty-helpers.js";
 
-const json = { "content-type": "application/json" };
 const DAY = 86_400_000;
 
 const TIERS = [
@@ -29,52 +26,11 @@ interface Points {
 describe.each(backends)("loyalty tiers on $name", (backend) => {
   let t: TestNode;
   let clock: ManualClock;
-  let origin: string;
-  let n = 0;
-
-  const call = (method: string, url: string, body?: unknown) =>
-    t.node.app.inject({
-      method: method as "GET",
-      url,
-      headers: { ...(body === undefined ? {} : json), authorization: `Bearer ${t.ownerKey}` },
-      ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
-    });
+  const { call, customer, entry, order, sweep, audit } = loyaltyCalls(
+    () => ({ t, clock }),
+    `t.${backend.name}.`,
+  );
   const iso = (ms: number) => new Date(ms).toISOString();
-
-  async function customer() {
-    const r = await call("POST", "/v1/customers", {
-      name: "Test Customer",
-      email: `t${++n}.${backend.name}@example.com`,
-    });
-    expect(r.statusCode, r.body).toBe(201);
-    return r.json().id as string;
-  }
-
-  async function entry(index: number): Promise<Entry & { payload: Record<string, unknown> }> {
-    const [row] = await listEntries(t.node.db, BigInt(index), BigInt(index) + 1n);
-    return decodeEntry((row as { data: Uint8Array }).data) as Entry & {
-      payload: Record<string, unknown>;
-    };
-  }
-
-  async function order(customerId: string, orderId: string, amount: number) {
-    const r = await call("POST", "/v1/orders", {
-      orderId,
-      customer: { id: customerId },
-      amount,
-      currency: "EUR",
-      items: [{ sku: "a", category: "misc", quantity: 1, unitPrice: amount }],
-      channel: "store",
-      occurredAt: iso(clock.now() - 60_000),
-    });
-    expect(r.statusCode, r.body).toBe(201);
-    return r.json() as {
-      points: number;
-      entryIndex: number;
-      tier: { from: string | null; to: string | null } | null;
-      awards: { rule: string; points: number }[];
-    };
-  }
 
   const points = async (id: string) =>
     (await call("GET", `/v1/customers/${id}/points`)).json() as Points;
@@ -88,45 +44,16 @@ describe.each(backends)("loyalty tiers on $name", (backend) => {
     return all.filter((e) => e.payload.customerId === customerId);
   }
 
-  const sweep = async () => {
-    const r = await call("POST", "/v1/loyalty/sweep");
-    expect(r.statusCode, r.body).toBe(200);
-    return r.json() as { tiers: { evaluated: number; changed: number } };
-  };
-
-  const audit = () =>
-    auditLedger(t.node.db, {
-      origin,
-      verifierKey: t.node.identity.verifierKey,
-      entries: () => entryAuditorOf(domains, origin),
-    });
-
-  async function publish(id: string, document: unknown) {
-    const d = await call("POST", "/v1/loyalty/rules", { id, document });
-    expect([200, 201], d.body).toContain(d.statusCode);
-    const p = await call("POST", `/v1/loyalty/rules/${id}/publish`);
-    expect(p.statusCode, p.body).toBe(201);
-  }
-
   beforeAll(async () => {
-    clock = new ManualClock(Date.UTC(2026, 0, 1, 9));
-    // The node's own sweep waits: these tests run it when they mean to.
-    t = await testNode(backend, { loyaltySweepMs: 86_400_000 }, { clock });
-    origin = t.node.identity.origin;
-    await publish("base", {
-      name: "1 point per 100",
-      kind: "earn",
-      condition: true,
-      action: { type: "per_amount", points: 1, per: 100 },
-    });
-    await publish("gold-double", {
-      name: "Double points for gold",
-      kind: "earn",
-      condition: true,
-      scope: { tiers: ["gold"] },
-      action: { type: "multiplier", factor: 2 },
-    });
-    clock.advance(60_000);
+    ({ t, clock } = await startLoyaltyNode(backend, {
+      "gold-double": {
+        name: "Double points for gold",
+        kind: "earn",
+        condition: true,
+        scope: { tiers: ["gold"] },
+        action: { type: "multiplier", factor: 2 },
+      },
+    }));
   });
   afterAll(async () => t?.close());
 

@@ -17,7 +17,7 @@ const DAY = 24 * HOUR;
 const json = { "content-type": "application/json" };
 
 describe("the receiver's lot", () => {
-  it("expires with the soonest-expiring lot the points came from, and never lengthens a life", () => {
+  it("expires by the programme's policy as of its receipt, or with the soonest-expiring lot the points came from if sooner: never lengthens a life", () => {
     const lots = [
       { lot: 1n, expiresAt: null },
       { lot: 2n, expiresAt: 5_000 },
@@ -28,8 +28,23 @@ describe("the receiver's lot", () => {
       points: 10,
       availableAt: 1000,
       expiresAt: 5_000,
+      own: 5_000,
     });
     expect(receivedLot(DEFAULT_PROGRAMME, 10, 1000, lots, [{ lot: 1 }]).expiresAt).toBeNull();
+    // The programme's policy as of the receipt, when it is sooner than the lots sent.
+    const at = Date.UTC(2026, 0, 10, 12);
+    const fixed = { ...DEFAULT_PROGRAMME, expiry: { policy: "fixed" as const, months: 1 } };
+    expect(receivedLot(fixed, 10, at, lots, [{ lot: 1 }])).toMatchObject({
+      expiresAt: Date.UTC(2026, 1, 10, 12),
+      own: Date.UTC(2026, 1, 10, 12),
+    });
+    expect(receivedLot(fixed, 10, at, lots, [{ lot: 2 }]).expiresAt).toBe(5_000);
+    // Inactivity: months from the receipt, which an order may renew up to the lots sent.
+    const idle = { ...DEFAULT_PROGRAMME, expiry: { policy: "inactivity" as const, months: 2 } };
+    expect(receivedLot(idle, 10, at, lots, [{ lot: 1 }])).toMatchObject({
+      expiresAt: Date.UTC(2026, 2, 10, 12),
+      own: null,
+    });
     const waiting = {
       ...DEFAULT_PROGRAMME,
       returnWindowDays: 2,

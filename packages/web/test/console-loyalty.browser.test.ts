@@ -1,24 +1,21 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  type Browser,
-  type BrowserContext,
-  chromium,
-  type Locator,
-  type Page,
-} from "playwright-core";
+import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../server/src/config.js";
-import { type PatronNode, startNode } from "../../server/src/node.js";
+import type { PatronNode } from "../../server/src/node.js";
+import { haveBrowser } from "../../server/src/test-support/chromium.js";
 import {
-  CHROMIUM_ARGS as ARGS,
-  CHROMIUM,
-  haveBrowser,
-} from "../../server/src/test-support/chromium.js";
-import { buildWeb, requireChromium } from "./browser-support.js";
+  axeChecker,
+  countWrites,
+  describedError,
+  fillSignIn,
+  launchConsole,
+  ownerApi,
+  requireChromium,
+  signInStaff,
+  startBrowserNode,
+} from "./browser-support.js";
 
 // The console's loyalty screens (issue 9) as a merchant uses them: the programme saved, a rule
 // written in a form, refused by the node with the paths of its faults when written as JSON,
@@ -53,80 +50,13 @@ describe.runIf(haveBrowser)("console loyalty screens in a browser", () => {
 
   const shot = (name: string) =>
     page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
-  const api = async (
-    path: string,
-    init: { method?: string; body?: unknown } = {},
-  ): Promise<{ status: number; body: Record<string, unknown> }> => {
-    const res = await fetch(`${node.url}${path}`, {
-      method: init.method ?? "GET",
-      headers: {
-        authorization: `Bearer ${node.ownerKey}`,
-        ...(init.body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      body: init.body === undefined ? undefined : JSON.stringify(init.body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
-  };
-  const ledgerSize = async () => {
-    const { rows } = await node.db.query<{ n: string | number }>(
-      "SELECT count(*) AS n FROM ledger_entries WHERE type <> 'access.recorded'",
-    );
-    return Number(rows[0]?.n);
-  };
-  /** The error a form control is described by, or "" while it is not marked invalid. */
-  const fieldError = async (field: Locator) => {
-    if ((await field.getAttribute("aria-invalid")) !== "true") return "";
-    const ids = ((await field.getAttribute("aria-describedby")) ?? "").split(" ");
-    const texts: string[] = [];
-    for (const id of ids.filter(Boolean)) {
-      const el = page.locator(`[id="${id}"].field-error`);
-      if ((await el.count()) > 0) texts.push((await el.textContent()) ?? "");
-    }
-    return texts.join(" ");
-  };
-  const sizes = [
-    ["desktop", { width: 1280, height: 900 }],
-    ["phone", { width: 390, height: 844 }],
-  ] as const;
+  const api = ownerApi(() => node);
+  /** Entries the page's actions write (batched access records are not counted). */
+  const ledgerSize = () => countWrites(node);
+  const fieldError = (field: Locator) => describedError(page, field);
   /** axe-core against WCAG 2.2 AA on a desktop and a phone, each kept as page-<name>-<size>.png. */
-  const axeNow = async (name: string, on: Page = page): Promise<string[]> => {
-    const axe = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-    const found: string[] = [];
-    try {
-      for (const [size, viewport] of sizes) {
-        await on.setViewportSize(viewport);
-        await on.evaluate(axe);
-        const violations = await on.evaluate(async () => {
-          const w = window as unknown as {
-            axe: {
-              run: (
-                ctx: Document,
-                opts: object,
-              ) => Promise<{ violations: { id: string; nodes: { target: unknown }[] }[] }>;
-            };
-          };
-          const r = await w.axe.run(document, {
-            runOnly: {
-              type: "tag",
-              values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"],
-            },
-          });
-          return r.violations.map(
-            (v) => `${v.id} (${v.nodes.length}: ${JSON.stringify(v.nodes[0]?.target)})`,
-          );
-        });
-        for (const v of violations) found.push(`${name} on a ${size}: ${v}`);
-        await on.screenshot({
-          path: join(artifacts, `page-${name}-${size}.png`),
-          fullPage: true,
-        });
-      }
-    } finally {
-      await on.setViewportSize({ width: 1280, height: 900 });
-    }
-    return found;
-  };
+  const axeCheck = axeChecker(artifacts, { shotPrefix: "page-" });
+  const axeNow = (name: string, on: Page = page) => axeCheck(on, name);
   const newCustomer = async (body: Record<string, unknown>) => {
     const r = await api("/v1/customers", { method: "POST", body });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
@@ -158,24 +88,9 @@ describe.runIf(haveBrowser)("console loyalty screens in a browser", () => {
   const editor = () => page.getByTestId("rule-editor");
 
   beforeAll(async () => {
-    tmp = mkdtempSync(join(tmpdir(), "patron-console-loyalty-"));
-    const webRoot = join(tmp, "web");
-    mkdirSync(webRoot);
-    mkdirSync(artifacts, { recursive: true });
-    const config = {
-      ...loadConfig({ PATRON_CHAIN: "off", PATRON_DEMO_DATA: "0", PATRON_ACCESS_BATCH_MS: "300" }),
-      dataDir: join(tmp, "data"),
-      port: 0,
-      host: "127.0.0.1",
-      webRoot,
-    };
-    await buildWeb(webRoot);
-    node = await startNode(config, { listen: true });
-    const saved = readFileSync(join(config.dataDir, "owner-login.txt"), "utf8");
-    login = {
-      email: /^email: (.+)$/m.exec(saved)?.[1] as string,
-      password: /^password: (.+)$/m.exec(saved)?.[1] as string,
-    };
+    ({ tmp, node, login } = await startBrowserNode("console-loyalty", artifacts, {
+      PATRON_ACCESS_BATCH_MS: "300",
+    }));
     zoe = await newCustomer({ name: "Zoë Martin", emails: ["zoe.martin@cafe.fr"] });
     hugo = await newCustomer({ name: "Hugo Laurent", emails: ["hugo.laurent@cafe.fr"] });
     // The rule in force: 1 point per 1.00; two past orders earn by it.
@@ -204,25 +119,7 @@ describe.runIf(haveBrowser)("console loyalty screens in a browser", () => {
       (await order("T-1002", hugo, [{ sku: "tea", category: "tea", quantity: 1, unitPrice: 4550 }]))
         .points,
     ).toBe(45);
-    context = await chromium.launchPersistentContext(join(tmp, "profile"), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ARGS,
-      viewport: { width: 1280, height: 900 },
-      locale: "en-GB",
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(15_000);
-    page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
-    page.on("dialog", (dialog) => {
-      dialogs.push(dialog.message());
-      dialog.accept().catch(() => {});
-    });
-    page.on("console", (msg) => {
-      if (msg.type() === "error" && !/Failed to load resource/.test(msg.text())) {
-        problems.push(`console error: ${msg.text()}`);
-      }
-    });
+    ({ context, page } = await launchConsole(tmp, problems, dialogs));
   }, 120_000);
 
   afterAll(async () => {
@@ -234,9 +131,7 @@ describe.runIf(haveBrowser)("console loyalty screens in a browser", () => {
   it("signs in from a link to the programme, which the navigation offers", async () => {
     await page.goto(`${node.url}/console/loyalty/programme`);
     await page.waitForURL(/\/console\/sign-in\?next=/);
-    await page.getByTestId("sign-in-email").fill(login.email);
-    await page.getByTestId("sign-in-password").fill(login.password);
-    await page.getByTestId("sign-in-password").press("Enter");
+    await fillSignIn(page, login);
     await page.waitForURL(/\/console\/loyalty\/programme$/);
     await page.getByRole("heading", { name: "Loyalty programme", level: 1 }).waitFor();
     const nav = page.getByRole("navigation", { name: "Console" });
@@ -268,18 +163,24 @@ describe.runIf(haveBrowser)("console loyalty screens in a browser", () => {
     await form.getByTestId("programme-point-name").waitFor();
     expect(await form.getByTestId("programme-point-name").inputValue()).toBe("points");
     expect(await form.getByTestId("programme-point-value").inputValue()).toBe("0.01");
+    // The adjustments' approval threshold the programme has not set: the node's default.
+    const threshold = form.getByTestId("programme-approval-threshold");
+    expect(await threshold.inputValue()).toBe("1000");
     const before = await ledgerSize();
     // Caught before anything is sent.
     await form.getByTestId("programme-currency").fill("EU");
     await form.getByTestId("programme-point-value").fill("0.00001");
+    await threshold.fill("1.5");
     await form.getByTestId("programme-save").click();
     await expect
       .poll(() => fieldError(form.getByTestId("programme-currency")))
       .toBe("A three-letter ISO 4217 code such as EUR or CNY.");
     expect(await fieldError(form.getByTestId("programme-point-value"))).toContain("0.01");
+    expect(await fieldError(threshold)).toBe("A whole number of points from 0 to 1,000,000,000.");
     // The node refuses a time zone it does not know, beside the field.
     await form.getByTestId("programme-currency").fill("EUR");
     await form.getByTestId("programme-point-value").fill("0.02");
+    await threshold.fill("2500");
     await form.getByTestId("programme-time-zone").fill("Mars/Olympus");
     await form.getByTestId("programme-save").click();
     // Doubling the point value is confirmed first, with the old and new worth of 100 points.
@@ -339,6 +240,7 @@ describe.runIf(haveBrowser)("console loyalty screens in a browser", () => {
       ],
       expiry: { policy: "none" },
       transfers: limits,
+      adjustments: { approvalThreshold: 2500 },
     });
     // Removing a tier and saving again is one more entry; saving unchanged writes none.
     await form.getByRole("button", { name: "Remove tier Gold" }).click();
@@ -716,31 +618,12 @@ describe.runIf(haveBrowser)("console loyalty screens in a browser", () => {
     let staff: Page;
 
     beforeAll(async () => {
-      const invited = await api("/v1/staff/invitations", {
-        method: "POST",
-        body: { email: "barista@cafe.fr", role: "staff" },
-      });
-      expect(invited.status).toBe(201);
-      const mail = ((await api("/v1/outbox")).body.messages as { to: string; text: string }[]).find(
-        (m) => m.to === "barista@cafe.fr",
-      );
-      const token = /#token=([A-Za-z0-9_.-]+)/.exec(mail?.text ?? "")?.[1];
-      expect(token).toBeDefined();
-      const accepted = await fetch(`${node.url}/v1/staff/invitations/accept`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ token, password: "a barista's long secret" }),
-      });
-      expect(accepted.status).toBe(200);
-      browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
-      staff = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: "en-GB" });
-      staff.setDefaultTimeout(15_000);
-      staff.on("pageerror", (err) => problems.push(`staff page error: ${err.message}`));
-      await staff.goto(`${node.url}/console/sign-in`);
-      await staff.getByTestId("sign-in-email").fill("barista@cafe.fr");
-      await staff.getByTestId("sign-in-password").fill("a barista's long secret");
-      await staff.getByTestId("sign-in-submit").click();
-      await staff.waitForURL(/\/console\/customers$/);
+      ({ browser, page: staff } = await signInStaff(
+        node,
+        api,
+        { email: "barista@cafe.fr", role: "staff", password: "a barista's long secret" },
+        problems,
+      ));
     }, 60_000);
 
     afterAll(async () => {

@@ -1,25 +1,22 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  type Browser,
-  type BrowserContext,
-  chromium,
-  type Locator,
-  type Page,
-} from "playwright-core";
+import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../server/src/config.js";
-import { type PatronNode, startNode } from "../../server/src/node.js";
-import {
-  CHROMIUM_ARGS as ARGS,
-  CHROMIUM,
-  haveBrowser,
-} from "../../server/src/test-support/chromium.js";
+import type { PatronNode } from "../../server/src/node.js";
+import { haveBrowser } from "../../server/src/test-support/chromium.js";
 import { ed25519Signer, nonce, type Signer } from "../../server/test/command-signing.js";
-import { buildWeb, requireChromium } from "./browser-support.js";
+import {
+  axeChecker,
+  countWrites,
+  describedError,
+  fillSignIn,
+  launchConsole,
+  ownerApi,
+  requireChromium,
+  signInStaff,
+  startBrowserNode,
+} from "./browser-support.js";
 
 // The console's privacy screens as a merchant uses them (issue 8): purposes and consents, a
 // customer's key (invites, recovery), data-subject requests and retention. A real node
@@ -73,89 +70,18 @@ describe.runIf(haveBrowser)("console privacy screens in a browser", () => {
 
   const shot = (name: string) =>
     page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
-  const api = async (path: string, init: { method?: string; body?: unknown } = {}) => {
-    const res = await fetch(`${node.url}${path}`, {
-      method: init.method ?? "GET",
-      headers: {
-        authorization: `Bearer ${node.ownerKey}`,
-        ...(init.body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      body: init.body === undefined ? undefined : JSON.stringify(init.body),
-    });
-    const text = await res.text();
-    return {
-      status: res.status,
-      body: (text ? JSON.parse(text) : {}) as Record<string, unknown>,
-    };
-  };
-  /** Entries the page's actions write (access records are batched on a timer: not counted). */
-  const ledgerSize = async () => {
-    const { rows } = await node.db.query<{ n: string | number }>(
-      "SELECT count(*) AS n FROM ledger_entries WHERE type <> 'access.recorded'",
-    );
-    return Number(rows[0]?.n);
-  };
+  const api = ownerApi(() => node);
+  /** Entries the page's actions write (batched access records are not counted). */
+  const ledgerSize = () => countWrites(node);
   /** A card of the page by its heading. */
   const card = (title: string, on: Page = page): Locator =>
     on.locator("section.card", {
       has: on.getByRole("heading", { name: title, exact: true, level: 2 }),
     });
-  /** The error a form field is described by, or "" while it is not marked invalid. */
-  const fieldError = async (field: Locator) => {
-    if ((await field.getAttribute("aria-invalid")) !== "true") return "";
-    const ids = ((await field.getAttribute("aria-describedby")) ?? "").split(" ");
-    const texts: string[] = [];
-    for (const id of ids.filter(Boolean)) {
-      const el = page.locator(`[id="${id}"].field-error`);
-      if ((await el.count()) > 0) texts.push((await el.textContent()) ?? "");
-    }
-    return texts.join(" ");
-  };
-  const sizes = [
-    ["desktop", { width: 1280, height: 900 }],
-    ["phone", { width: 390, height: 844 }],
-  ] as const;
-  /**
-   * What axe-core finds against WCAG 2.2 AA on the page as it is now, on a desktop and on a
-   * phone, each size kept as page-<name>-<size>.png.
-   */
-  const axeNow = async (name: string, on: Page = page): Promise<string[]> => {
-    const axe = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-    const found: string[] = [];
-    try {
-      for (const [size, viewport] of sizes) {
-        await on.setViewportSize(viewport);
-        await on.evaluate(axe);
-        const violations = await on.evaluate(async () => {
-          const w = window as unknown as {
-            axe: {
-              run: (
-                ctx: Document,
-                opts: object,
-              ) => Promise<{ violations: { id: string; nodes: { target: unknown }[] }[] }>;
-            };
-          };
-          const r = await w.axe.run(document, {
-            runOnly: {
-              type: "tag",
-              values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"],
-            },
-          });
-          return r.violations.map(
-            (v) => `${v.id} (${v.nodes.length}: ${JSON.stringify(v.nodes[0]?.target)})`,
-          );
-        });
-        for (const v of violations) found.push(`${name} on a ${size}: ${v}`);
-        await on.screenshot({
-          path: join(artifacts, `page-${name}-${size}.png`),
-          fullPage: true,
-        });
-      }
-    } finally {
-      await on.setViewportSize({ width: 1280, height: 900 });
-    }
-    return found;
-  };
+  const fieldError = (field: Locator) => describedError(page, field);
+  /** axe-core against WCAG 2.2 AA on a desktop and a phone, each kept as page-<name>-<size>.png. */
+  const axeCheck = axeChecker(artifacts, { shotPrefix: "page-" });
+  const axeNow = (name: string, on: Page = page) => axeCheck(on, name);
   /** A signed command as a customer's portal sends it. */
   const command = (s: Signer, type: string, payload: Record<string, unknown>) =>
     s.sign({
@@ -180,24 +106,9 @@ describe.runIf(haveBrowser)("console privacy screens in a browser", () => {
   };
 
   beforeAll(async () => {
-    tmp = mkdtempSync(join(tmpdir(), "patron-console-privacy-"));
-    const webRoot = join(tmp, "web");
-    mkdirSync(webRoot);
-    mkdirSync(artifacts, { recursive: true });
-    const config = {
-      ...loadConfig({ PATRON_CHAIN: "off", PATRON_DEMO_DATA: "0", PATRON_ACCESS_BATCH_MS: "300" }),
-      dataDir: join(tmp, "data"),
-      port: 0,
-      host: "127.0.0.1",
-      webRoot,
-    };
-    await buildWeb(webRoot);
-    node = await startNode(config, { listen: true });
-    const saved = readFileSync(join(config.dataDir, "owner-login.txt"), "utf8");
-    login = {
-      email: /^email: (.+)$/m.exec(saved)?.[1] as string,
-      password: /^password: (.+)$/m.exec(saved)?.[1] as string,
-    };
+    ({ tmp, node, login } = await startBrowserNode("console-privacy", artifacts, {
+      PATRON_ACCESS_BATCH_MS: "300",
+    }));
     merchant = (await api("/v1/merchants/me")).body.id as string;
     zoe = await newCustomer({ name: "Zoë Martin", emails: ["zoe.martin@boutique.fr"] });
     hugo = await newCustomer({
@@ -220,28 +131,7 @@ describe.runIf(haveBrowser)("console privacy screens in a browser", () => {
     });
     expect(purchase.status, JSON.stringify(purchase.body)).toBe(201);
     lea = await newCustomer({ name: "李娜", emails: ["li.na@shop.example.cn"], language: "zh-CN" });
-    context = await chromium.launchPersistentContext(join(tmp, "profile"), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ARGS,
-      viewport: { width: 1280, height: 900 },
-      locale: "en-GB",
-      acceptDownloads: true,
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(15_000);
-    page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
-    // Confirmations (cancel a recovery, erase, remove a policy) are accepted.
-    page.on("dialog", (dialog) => {
-      dialogs.push(dialog.message());
-      dialog.accept().catch(() => {});
-    });
-    page.on("console", (msg) => {
-      // A refused request shows in the console as a failed resource; the pages handle those.
-      if (msg.type() === "error" && !/Failed to load resource/.test(msg.text())) {
-        problems.push(`console error: ${msg.text()}`);
-      }
-    });
+    ({ context, page } = await launchConsole(tmp, problems, dialogs, { acceptDownloads: true }));
   }, 120_000);
 
   afterAll(async () => {
@@ -253,9 +143,7 @@ describe.runIf(haveBrowser)("console privacy screens in a browser", () => {
   it("signs in from a link to the Consents page, which the navigation offers", async () => {
     await page.goto(`${node.url}/console/consents`);
     await page.waitForURL(/\/console\/sign-in\?next=/);
-    await page.getByTestId("sign-in-email").fill(login.email);
-    await page.getByTestId("sign-in-password").fill(login.password);
-    await page.getByTestId("sign-in-password").press("Enter");
+    await fillSignIn(page, login);
     await page.waitForURL(/\/console\/consents$/);
     ownerStaff = await page.evaluate(
       async () => (await (await fetch("/v1/staff/me")).json()).staff.id,
@@ -1089,31 +977,12 @@ describe.runIf(haveBrowser)("console privacy screens in a browser", () => {
     let auditor: Page;
 
     beforeAll(async () => {
-      const invited = await api("/v1/staff/invitations", {
-        method: "POST",
-        body: { email: "audit@boutique.fr", role: "auditor" },
-      });
-      expect(invited.status).toBe(201);
-      const mail = ((await api("/v1/outbox")).body.messages as { to: string; text: string }[]).find(
-        (m) => m.to === "audit@boutique.fr",
-      );
-      const token = /#token=([A-Za-z0-9_.-]+)/.exec(mail?.text ?? "")?.[1];
-      expect(token).toBeDefined();
-      const accepted = await fetch(`${node.url}/v1/staff/invitations/accept`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ token, password: "an auditor's long secret" }),
-      });
-      expect(accepted.status).toBe(200);
-      browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
-      auditor = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: "en-GB" });
-      auditor.setDefaultTimeout(15_000);
-      auditor.on("pageerror", (err) => problems.push(`auditor page error: ${err.message}`));
-      await auditor.goto(`${node.url}/console/sign-in`);
-      await auditor.getByTestId("sign-in-email").fill("audit@boutique.fr");
-      await auditor.getByTestId("sign-in-password").fill("an auditor's long secret");
-      await auditor.getByTestId("sign-in-submit").click();
-      await auditor.waitForURL(/\/console\/customers$/);
+      ({ browser, page: auditor } = await signInStaff(
+        node,
+        api,
+        { email: "audit@boutique.fr", role: "auditor", password: "an auditor's long secret" },
+        problems,
+      ));
     }, 60_000);
 
     afterAll(async () => {

@@ -1,18 +1,21 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../server/src/config.js";
-import { type PatronNode, startNode } from "../../server/src/node.js";
+import type { PatronNode } from "../../server/src/node.js";
+import { haveBrowser } from "../../server/src/test-support/chromium.js";
 import {
-  CHROMIUM_ARGS as ARGS,
-  CHROMIUM,
-  haveBrowser,
-} from "../../server/src/test-support/chromium.js";
-import { buildWeb, requireChromium } from "./browser-support.js";
+  axeChecker,
+  axeViolations,
+  countWrites,
+  launchConsole,
+  ownerApi,
+  requireChromium,
+  SIZES,
+  startBrowserNode,
+} from "./browser-support.js";
 
 // The merchant console as a member of staff uses it: a real node (PGlite, no chain) serving a
 // fresh build of packages/web, driven in Debian's chromium. The demo owner signs in with the
@@ -68,120 +71,20 @@ describe.runIf(haveBrowser)("console in a browser", () => {
 
   const shot = (name: string) =>
     page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
-  const api = async (path: string, init: { method?: string; body?: unknown } = {}) => {
-    const res = await fetch(`${node.url}${path}`, {
-      method: init.method ?? "GET",
-      headers: {
-        authorization: `Bearer ${node.ownerKey}`,
-        ...(init.body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      body: init.body === undefined ? undefined : JSON.stringify(init.body),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
-  const sizes = [
-    ["desktop", { width: 1280, height: 900 }],
-    ["phone", { width: 390, height: 844 }],
-  ] as const;
-  /**
-   * What axe-core finds against WCAG 2.2 AA on the page as it is now (a form left open stays
-   * open), on a desktop and on a phone, each size kept as page-<name>-<size>.png.
-   */
-  const axeNow = async (name: string): Promise<string[]> => {
-    const axe = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-    const found: string[] = [];
-    try {
-      for (const [size, viewport] of sizes) {
-        await page.setViewportSize(viewport);
-        await page.evaluate(axe);
-        const violations = await page.evaluate(async () => {
-          const w = window as unknown as {
-            axe: {
-              run: (
-                ctx: Document,
-                opts: object,
-              ) => Promise<{ violations: { id: string; nodes: { target: unknown }[] }[] }>;
-            };
-          };
-          const r = await w.axe.run(document, {
-            runOnly: {
-              type: "tag",
-              values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"],
-            },
-          });
-          return r.violations.map(
-            (v) => `${v.id} (${v.nodes.length}: ${JSON.stringify(v.nodes[0]?.target)})`,
-          );
-        });
-        for (const v of violations) found.push(`${name} on a ${size}: ${v}`);
-        await page.screenshot({
-          path: join(artifacts, `page-${name}-${size}.png`),
-          fullPage: true,
-        });
-      }
-    } finally {
-      await page.setViewportSize({ width: 1280, height: 900 });
-    }
-    return found;
-  };
+  const api = ownerApi(() => node);
+  /** axe-core against WCAG 2.2 AA on a desktop and a phone, each kept as page-<name>-<size>.png. */
+  const axeCheck = axeChecker(artifacts, { shotPrefix: "page-" });
+  const axeNow = (name: string) => axeCheck(page, name);
   const focused = () => page.evaluate(() => document.activeElement?.getAttribute("data-testid"));
-  /**
-   * Entries written by what the test does: every read of personal data also leaves an access
-   * record, committed in batches (access.recorded) on a timer, which is not a write of the page's.
-   */
-  const ledgerSize = async () => {
-    const { rows } = await node.db.query<{ n: string | number }>(
-      "SELECT count(*) AS n FROM ledger_entries WHERE type <> 'access.recorded'",
-    );
-    return Number(rows[0]?.n);
-  };
+  /** Entries the page's actions write (batched access records are not counted). */
+  const ledgerSize = () => countWrites(node);
 
   beforeAll(async () => {
-    tmp = mkdtempSync(join(tmpdir(), "patron-console-"));
-    const webRoot = join(tmp, "web");
-    mkdirSync(webRoot);
-    mkdirSync(artifacts, { recursive: true });
-    const config = {
-      ...loadConfig({
-        PATRON_CHAIN: "off",
-        PATRON_DEMO_DATA: "0",
-        // Access records reach the ledger quickly, so their proofs can be checked in the test.
-        PATRON_ACCESS_BATCH_MS: "300",
-      }),
-      dataDir: join(tmp, "data"),
-      port: 0,
-      host: "127.0.0.1",
-      webRoot,
-    };
-    await buildWeb(webRoot);
-    node = await startNode(config, { listen: true });
-    const saved = readFileSync(join(config.dataDir, "owner-login.txt"), "utf8");
-    login = {
-      email: /^email: (.+)$/m.exec(saved)?.[1] as string,
-      password: /^password: (.+)$/m.exec(saved)?.[1] as string,
-    };
-    context = await chromium.launchPersistentContext(join(tmp, "profile"), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ARGS,
-      viewport: { width: 1280, height: 900 },
-      locale: "en-GB",
-      acceptDownloads: true,
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(15_000);
-    page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
-    // Confirmations (erase, delete, revoke, disable) are accepted.
-    page.on("dialog", (dialog) => {
-      dialogs.push(dialog.message());
-      dialog.accept().catch(() => {});
-    });
-    page.on("console", (msg) => {
-      // A refused request shows in the console as a failed resource; the pages handle those.
-      if (msg.type() === "error" && !/Failed to load resource/.test(msg.text())) {
-        problems.push(`console error: ${msg.text()}`);
-      }
-    });
+    ({ tmp, node, login } = await startBrowserNode("console", artifacts, {
+      // Access records reach the ledger quickly, so their proofs can be checked in the test.
+      PATRON_ACCESS_BATCH_MS: "300",
+    }));
+    ({ context, page } = await launchConsole(tmp, problems, dialogs, { acceptDownloads: true }));
   }, 120_000);
 
   afterAll(async () => {
@@ -1226,7 +1129,6 @@ describe.runIf(haveBrowser)("console in a browser", () => {
   });
 
   it("has no WCAG 2.2 AA violation axe-core finds, on every page, on a desktop and a phone", async () => {
-    const axe = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
     const pages: [string, string][] = [
       ["customers", "/console/customers"],
       ["customer", `/console/customers/${profileId}`],
@@ -1239,37 +1141,14 @@ describe.runIf(haveBrowser)("console in a browser", () => {
       ["forgot-password", "/console/forgot-password"],
       ["accept-invitation", "/console/accept-invitation#token=not-a-real-token"],
     ];
-    const sizes = [
-      ["desktop", { width: 1280, height: 900 }],
-      ["phone", { width: 390, height: 844 }],
-    ] as const;
     const found: string[] = [];
     const check = async (name: string, size: string) => {
-      await page.evaluate(axe);
-      const violations = await page.evaluate(async () => {
-        const w = window as unknown as {
-          axe: {
-            run: (
-              ctx: Document,
-              opts: object,
-            ) => Promise<{ violations: { id: string; nodes: { target: unknown }[] }[] }>;
-          };
-        };
-        const r = await w.axe.run(document, {
-          runOnly: {
-            type: "tag",
-            values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"],
-          },
-        });
-        return r.violations.map(
-          (v) => `${v.id} (${v.nodes.length}: ${JSON.stringify(v.nodes[0]?.target)})`,
-        );
-      });
+      const violations = await axeViolations(page);
       for (const v of violations) found.push(`${name} on a ${size}: ${v}`);
       await page.screenshot({ path: join(artifacts, `page-${name}-${size}.png`), fullPage: true });
     };
     try {
-      for (const [size, viewport] of sizes) {
+      for (const [size, viewport] of SIZES) {
         await page.setViewportSize(viewport);
         for (const [name, path] of pages) {
           await page.goto(`${node.url}${path}`);
@@ -1295,6 +1174,32 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     }
     expect(found).toEqual([]);
   }, 180_000);
+
+  it("shows every navigation link on a phone's screen, Loyalty among them, without scrolling sideways", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await page.goto(`${node.url}/console/customers`);
+      const nav = page.getByRole("navigation", { name: "Console" });
+      const links = nav.getByRole("link");
+      await links.first().waitFor();
+      expect(await links.count()).toBe(7);
+      for (const link of await links.all()) {
+        const label = (await link.textContent()) ?? "";
+        const box = await link.boundingBox();
+        expect(box, label).not.toBeNull();
+        expect(box?.x ?? -1, label).toBeGreaterThanOrEqual(0);
+        expect((box?.x ?? 0) + (box?.width ?? 0), label).toBeLessThanOrEqual(390);
+      }
+      expect(
+        await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth),
+      ).toBeLessThanOrEqual(0);
+      await shot("nav-phone");
+      await nav.getByRole("link", { name: "Loyalty" }).click();
+      await page.waitForURL(/\/console\/loyalty/);
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
+  });
 
   it("invites a colleague from the team page; the invitation waits in the outbox", async () => {
     await page.goto(`${node.url}/console/team`);

@@ -1,20 +1,20 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { decodeEntry } from "@patron/ledger";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../server/src/config.js";
 import { listEntries } from "../../server/src/ledger/store.js";
-import { type PatronNode, startNode } from "../../server/src/node.js";
+import type { PatronNode } from "../../server/src/node.js";
+import { haveBrowser } from "../../server/src/test-support/chromium.js";
 import {
-  CHROMIUM_ARGS as ARGS,
-  CHROMIUM,
-  haveBrowser,
-} from "../../server/src/test-support/chromium.js";
-import { buildWeb, requireChromium } from "./browser-support.js";
+  axeChecker,
+  joinPortal,
+  launchBrowser,
+  newWatchedPage,
+  ownerApi,
+  requireChromium,
+  startBrowserNode,
+} from "./browser-support.js";
 
 // Loyalty in the customer portal as a customer uses it: a real node (PGlite, no chain) serving
 // a fresh build of packages/web, driven in Debian's chromium. The merchant publishes a rule and
@@ -26,11 +26,6 @@ import { buildWeb, requireChromium } from "./browser-support.js";
 
 const artifacts = fileURLToPath(new URL("../../../test-artifacts/portal/", import.meta.url));
 requireChromium("portal loyalty");
-
-const sizes = [
-  ["desktop", { width: 1280, height: 900 }],
-  ["phone", { width: 390, height: 844 }],
-] as const;
 
 const COFFEE = {
   name: "Coffee",
@@ -52,17 +47,7 @@ describe.runIf(haveBrowser)("loyalty in the customer portal, in a browser", () =
   const problems: string[] = [];
   const found: string[] = [];
 
-  const api = async (path: string, init: { method?: string; body?: unknown } = {}) => {
-    const res = await fetch(`${node.url}${path}`, {
-      method: init.method ?? "GET",
-      headers: {
-        authorization: `Bearer ${node.ownerKey}`,
-        ...(init.body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      body: init.body === undefined ? undefined : JSON.stringify(init.body),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
+  const api = ownerApi(() => node);
   const publish = async (id: string, document: unknown, effectiveFrom?: string) => {
     const d = await api("/v1/loyalty/rules", { method: "POST", body: { id, document } });
     expect([200, 201], JSON.stringify(d.body)).toContain(d.status);
@@ -78,92 +63,19 @@ describe.runIf(haveBrowser)("loyalty in the customer portal, in a browser", () =
     return { actor: e.actor, payload: e.payload as Record<string, unknown> };
   };
 
-  const newPage = async (name: string): Promise<Page> => {
-    const context = await browser.newContext({
-      viewport: { width: 1280, height: 900 },
-      locale: "en-GB",
-    });
-    contexts.push(context);
-    const p = await context.newPage();
-    p.setDefaultTimeout(20_000);
-    p.on("pageerror", (err) => problems.push(`${name}: page error: ${err.message}`));
-    p.on("console", (msg) => {
-      if (msg.type() === "error" && !/Failed to load resource/.test(msg.text())) {
-        problems.push(`${name}: console error: ${msg.text()}`);
-      }
-    });
-    return p;
-  };
+  const newPage = (name: string) => newWatchedPage(browser, contexts, problems, name);
 
-  /** axe-core against WCAG 2.2 AA, desktop and phone, each screenshotted. */
+  /** axe-core against WCAG 2.2 AA, desktop and phone, each screenshotted; no sideways scroll on a phone. */
+  const axeCheck = axeChecker(artifacts, { sideways: "phone" });
   const axe = async (name: string) => {
-    const source = readFileSync(
-      createRequire(import.meta.url).resolve("axe-core/axe.min.js"),
-      "utf8",
-    );
-    try {
-      for (const [size, viewport] of sizes) {
-        await page.setViewportSize(viewport);
-        await page.evaluate(source);
-        const violations = await page.evaluate(async () => {
-          const w = window as unknown as {
-            axe: {
-              run: (
-                ctx: Document,
-                opts: object,
-              ) => Promise<{ violations: { id: string; nodes: { target: unknown }[] }[] }>;
-            };
-          };
-          const r = await w.axe.run(document, {
-            runOnly: {
-              type: "tag",
-              values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"],
-            },
-          });
-          return r.violations.map(
-            (v) => `${v.id} (${v.nodes.length}: ${JSON.stringify(v.nodes[0]?.target)})`,
-          );
-        });
-        for (const v of violations) found.push(`${name} on a ${size}: ${v}`);
-        // Nothing wider than a phone's screen.
-        if (size === "phone") {
-          const wide = await page.evaluate(
-            () => document.documentElement.scrollWidth > window.innerWidth,
-          );
-          if (wide) found.push(`${name} on a phone: the page scrolls sideways`);
-        }
-        await page.screenshot({ path: join(artifacts, `${name}-${size}.png`), fullPage: true });
-      }
-    } finally {
-      await page.setViewportSize({ width: 1280, height: 900 });
-    }
-  };
-
-  const sign = async (says: RegExp) => {
-    const dialog = page.getByTestId("sign-dialog");
-    await dialog.waitFor();
-    expect(await page.getByTestId("sign-what").textContent()).toMatch(says);
-    await page.getByTestId("sign-confirm").click();
-    await dialog.waitFor({ state: "detached" });
+    found.push(...(await axeCheck(page, name)));
   };
 
   beforeAll(async () => {
-    tmp = mkdtempSync(join(tmpdir(), "patron-portal-loyalty-"));
-    const webRoot = join(tmp, "web");
-    mkdirSync(webRoot);
-    mkdirSync(artifacts, { recursive: true });
-    const config = {
-      ...loadConfig({ PATRON_CHAIN: "off", PATRON_DEMO_DATA: "0" }),
-      dataDir: join(tmp, "data"),
-      port: 0,
-      host: "127.0.0.1",
-      webRoot,
-    };
-    await buildWeb(webRoot);
-    node = await startNode(config, { listen: true });
+    ({ tmp, node } = await startBrowserNode("portal-loyalty", artifacts));
     const me = await api("/v1/merchants/me");
     merchant = { id: me.body.id as string, name: me.body.name as string };
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+    browser = await launchBrowser();
   }, 180_000);
 
   afterAll(async () => {
@@ -175,17 +87,10 @@ describe.runIf(haveBrowser)("loyalty in the customer portal, in a browser", () =
 
   it("joins and signs in with a key kept in the browser; no points yet", async () => {
     page = await newPage("loyalty");
-    await page.goto(`${node.url}/me/join/${merchant.id}`);
-    await page.getByTestId("field-name").fill("Ana Lima");
-    await page.getByTestId("field-email").fill("ana.lima@example.com");
-    await page.getByTestId("join-submit").click();
-    await sign(new RegExp(`Become a customer of ${merchant.name}`));
-    await page.waitForURL(new RegExp(`/me/m/${merchant.id}$`));
-    await page.getByTestId("sign-in").click();
-    await sign(/Sign in to/);
-    await page.getByTestId("profile").waitFor();
-    const list = await api(`/v1/customers?query=${encodeURIComponent("ana.lima@example.com")}`);
-    customerId = ((list.body.customers as { id: string }[])[0] as { id: string }).id;
+    customerId = await joinPortal(page, node, api, merchant, {
+      name: "Ana Lima",
+      email: "ana.lima@example.com",
+    });
     await page.getByTestId("tab-points").click();
     await page.getByTestId("loyalty-no-lots").waitFor();
     expect(await page.getByTestId("loyalty-balance").textContent()).toContain("0");

@@ -1,18 +1,17 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../server/src/config.js";
-import { type PatronNode, startNode } from "../../server/src/node.js";
+import type { PatronNode } from "../../server/src/node.js";
+import { haveBrowser } from "../../server/src/test-support/chromium.js";
 import {
-  CHROMIUM_ARGS as ARGS,
-  CHROMIUM,
-  haveBrowser,
-} from "../../server/src/test-support/chromium.js";
-import { buildWeb, requireChromium } from "./browser-support.js";
+  axeChecker,
+  launchBrowser,
+  newWatchedPage,
+  ownerApi,
+  requireChromium,
+  startBrowserNode,
+} from "./browser-support.js";
 
 // The customer portal's consents, data-subject requests and erasure, as a customer uses them:
 // a real node (PGlite, no chain) serving a fresh build of packages/web, driven in Debian's
@@ -22,11 +21,6 @@ import { buildWeb, requireChromium } from "./browser-support.js";
 
 const artifacts = fileURLToPath(new URL("../../../test-artifacts/portal/", import.meta.url));
 requireChromium("portal rights");
-
-const sizes = [
-  ["desktop", { width: 1280, height: 900 }],
-  ["phone", { width: 390, height: 844 }],
-] as const;
 
 interface Consent {
   id: string;
@@ -49,20 +43,7 @@ describe.runIf(haveBrowser)("the customer portal's consents, requests and erasur
   const problems: string[] = [];
   const found: string[] = [];
 
-  const api = async (
-    path: string,
-    init: { method?: string; body?: unknown; key?: string } = {},
-  ) => {
-    const res = await fetch(`${node.url}${path}`, {
-      method: init.method ?? "GET",
-      headers: {
-        authorization: `Bearer ${init.key ?? node.ownerKey}`,
-        ...(init.body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      body: init.body === undefined ? undefined : JSON.stringify(init.body),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
+  const api = ownerApi(() => node);
   const entries = async (type: string) => {
     const { rows } = await node.db.query<{ n: string | number }>(
       "SELECT count(*) AS n FROM ledger_entries WHERE type = $1",
@@ -75,63 +56,13 @@ describe.runIf(haveBrowser)("the customer portal's consents, requests and erasur
   const consentItem = (id: string) =>
     page.locator(`[data-testid="consent"][data-consent-id="${id}"]`);
 
-  const newPage = async (name: string): Promise<Page> => {
-    const context = await browser.newContext({
-      viewport: { width: 1280, height: 900 },
-      locale: "en-GB",
-      acceptDownloads: true,
-    });
-    contexts.push(context);
-    const p = await context.newPage();
-    p.setDefaultTimeout(20_000);
-    p.on("pageerror", (err) => problems.push(`${name}: page error: ${err.message}`));
-    p.on("console", (msg) => {
-      if (msg.type() === "error" && !/Failed to load resource/.test(msg.text())) {
-        problems.push(`${name}: console error: ${msg.text()}`);
-      }
-    });
-    return p;
-  };
+  const newPage = (name: string) =>
+    newWatchedPage(browser, contexts, problems, name, { acceptDownloads: true });
 
-  /** axe-core against WCAG 2.2 AA, desktop and phone, each screenshotted; no sideways scroll on a phone. */
+  /** axe-core against WCAG 2.2 AA, desktop and phone, each screenshotted; no sideways scroll on a desktop or phone. */
+  const axeCheck = axeChecker(artifacts, { sideways: "every size" });
   const axe = async (p: Page, name: string) => {
-    const source = readFileSync(
-      createRequire(import.meta.url).resolve("axe-core/axe.min.js"),
-      "utf8",
-    );
-    try {
-      for (const [size, viewport] of sizes) {
-        await p.setViewportSize(viewport);
-        await p.evaluate(source);
-        const violations = await p.evaluate(async () => {
-          const w = window as unknown as {
-            axe: {
-              run: (
-                ctx: Document,
-                opts: object,
-              ) => Promise<{ violations: { id: string; nodes: { target: unknown }[] }[] }>;
-            };
-          };
-          const r = await w.axe.run(document, {
-            runOnly: {
-              type: "tag",
-              values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"],
-            },
-          });
-          return r.violations.map(
-            (v) => `${v.id} (${v.nodes.length}: ${JSON.stringify(v.nodes[0]?.target)})`,
-          );
-        });
-        for (const v of violations) found.push(`${name} on a ${size}: ${v}`);
-        const wide = await p.evaluate(
-          () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
-        );
-        if (wide > 1) found.push(`${name} on a ${size}: scrolls sideways by ${wide}px`);
-        await p.screenshot({ path: join(artifacts, `${name}-${size}.png`), fullPage: true });
-      }
-    } finally {
-      await p.setViewportSize({ width: 1280, height: 900 });
-    }
+    found.push(...(await axeCheck(p, name)));
   };
 
   /** The signing dialog: checks what it says, then signs. */
@@ -148,22 +79,10 @@ describe.runIf(haveBrowser)("the customer portal's consents, requests and erasur
   };
 
   beforeAll(async () => {
-    tmp = mkdtempSync(join(tmpdir(), "patron-portal-rights-"));
-    const webRoot = join(tmp, "web");
-    mkdirSync(webRoot);
-    mkdirSync(artifacts, { recursive: true });
-    const config = {
-      ...loadConfig({ PATRON_CHAIN: "off", PATRON_DEMO_DATA: "0" }),
-      dataDir: join(tmp, "data"),
-      port: 0,
-      host: "127.0.0.1",
-      webRoot,
-    };
-    await buildWeb(webRoot);
-    node = await startNode(config, { listen: true });
+    ({ tmp, node } = await startBrowserNode("portal-rights", artifacts));
     const me = await api("/v1/merchants/me");
     merchant = { id: me.body.id as string, name: me.body.name as string };
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+    browser = await launchBrowser();
   }, 180_000);
 
   afterAll(async () => {

@@ -5,7 +5,6 @@ import {
   type IncomingHttpHeaders,
   type Server,
 } from "node:http";
-import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,7 +19,7 @@ import {
   haveBrowser,
 } from "../../server/src/test-support/chromium.js";
 import { runCli } from "../../server/test/child.js";
-import { buildWeb, requireChromium } from "./browser-support.js";
+import { axeChecker, buildWeb, requireChromium } from "./browser-support.js";
 
 // The portal's verification pages as a customer uses them: a real node (PGlite, the embedded
 // chain anchoring every half second, access records committed every half second) serving a
@@ -35,11 +34,6 @@ import { buildWeb, requireChromium } from "./browser-support.js";
 
 const artifacts = fileURLToPath(new URL("../../../test-artifacts/portal/", import.meta.url));
 requireChromium("portal verification");
-
-const sizes = [
-  ["desktop", { width: 1280, height: 900 }],
-  ["phone", { width: 390, height: 844 }],
-] as const;
 
 /** Rewrites one JSON answer of the node on its way to the browser. */
 type Tamper = (path: string, body: string) => string;
@@ -120,40 +114,9 @@ describe.runIf(haveBrowser)("the portal's verification pages in a browser", () =
     });
 
   /** axe-core against WCAG 2.2 AA on the page as it is, desktop and phone, each screenshotted. */
+  const axeCheck = axeChecker(artifacts);
   const axe = async (name: string) => {
-    const source = readFileSync(
-      createRequire(import.meta.url).resolve("axe-core/axe.min.js"),
-      "utf8",
-    );
-    try {
-      for (const [size, viewport] of sizes) {
-        await page.setViewportSize(viewport);
-        await page.evaluate(source);
-        const violations = await page.evaluate(async () => {
-          const w = window as unknown as {
-            axe: {
-              run: (
-                ctx: Document,
-                opts: object,
-              ) => Promise<{ violations: { id: string; nodes: { target: unknown }[] }[] }>;
-            };
-          };
-          const r = await w.axe.run(document, {
-            runOnly: {
-              type: "tag",
-              values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"],
-            },
-          });
-          return r.violations.map(
-            (v) => `${v.id} (${v.nodes.length}: ${JSON.stringify(v.nodes[0]?.target)})`,
-          );
-        });
-        for (const v of violations) found.push(`${name} on a ${size}: ${v}`);
-        await page.screenshot({ path: join(artifacts, `${name}-${size}.png`), fullPage: true });
-      }
-    } finally {
-      await page.setViewportSize({ width: 1280, height: 900 });
-    }
+    found.push(...(await axeCheck(page, name)));
   };
 
   /** On a phone, nothing is wider than the screen: no sideways scrolling. */

@@ -1,5 +1,4 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,7 +12,7 @@ import {
   CHROMIUM,
   haveBrowser,
 } from "../../server/src/test-support/chromium.js";
-import { buildWeb, requireChromium } from "./browser-support.js";
+import { axeChecker, buildWeb, requireChromium } from "./browser-support.js";
 
 // The customer portal as a customer uses it: a real node (PGlite, no chain) serving a fresh
 // build of packages/web, driven in Debian's chromium. Keys are real: an Ed25519 key derived in
@@ -24,10 +23,6 @@ import { buildWeb, requireChromium } from "./browser-support.js";
 const artifacts = fileURLToPath(new URL("../../../test-artifacts/portal/", import.meta.url));
 requireChromium("portal");
 
-const sizes = [
-  ["desktop", { width: 1280, height: 900 }],
-  ["phone", { width: 390, height: 844 }],
-] as const;
 const PASSPHRASE = "lantern orchard copper violin";
 
 describe.runIf(haveBrowser)("customer portal in a browser", () => {
@@ -85,40 +80,9 @@ describe.runIf(haveBrowser)("customer portal in a browser", () => {
   };
 
   /** axe-core against WCAG 2.2 AA on the page as it is, desktop and phone, each screenshotted. */
+  const axeCheck = axeChecker(artifacts);
   const axe = async (page: Page, name: string) => {
-    const source = readFileSync(
-      createRequire(import.meta.url).resolve("axe-core/axe.min.js"),
-      "utf8",
-    );
-    try {
-      for (const [size, viewport] of sizes) {
-        await page.setViewportSize(viewport);
-        await page.evaluate(source);
-        const violations = await page.evaluate(async () => {
-          const w = window as unknown as {
-            axe: {
-              run: (
-                ctx: Document,
-                opts: object,
-              ) => Promise<{ violations: { id: string; nodes: { target: unknown }[] }[] }>;
-            };
-          };
-          const r = await w.axe.run(document, {
-            runOnly: {
-              type: "tag",
-              values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"],
-            },
-          });
-          return r.violations.map(
-            (v) => `${v.id} (${v.nodes.length}: ${JSON.stringify(v.nodes[0]?.target)})`,
-          );
-        });
-        for (const v of violations) found.push(`${name} on a ${size}: ${v}`);
-        await page.screenshot({ path: join(artifacts, `${name}-${size}.png`), fullPage: true });
-      }
-    } finally {
-      await page.setViewportSize({ width: 1280, height: 900 });
-    }
+    found.push(...(await axeCheck(page, name)));
   };
 
   /** The signing dialog: checks what it says, then signs. */

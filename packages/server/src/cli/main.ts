@@ -85,7 +85,7 @@ const ENV_HELP = `Environment:
   PATRON_RECOVERY_HOURS (72)          the time-lock of a customer key recovery, 1 to 720 hours
   PATRON_RECOVERY_SWEEP_MS (60000)    how often recoveries whose time-lock ended are completed
   PATRON_RETENTION_SWEEP_MS (3600000) how often ended retention holds are shredded
-  PATRON_LOYALTY_SWEEP_MS (60000)     how often expired points and tier downgrades are written
+  PATRON_LOYALTY_SWEEP_MS (60000)     how often lapsed holds, expired points and tier downgrades are written
   PATRON_MAIL_URL, PATRON_MAIL_FROM   outgoing mail by SMTP (smtp://user:pass@host:587); else the outbox
   PATRON_SMS_URL, PATRON_SMS_ACCOUNT, PATRON_SMS_TOKEN, PATRON_SMS_FROM   SMS by a Twilio-compatible
                                       gateway (basic auth); else the outbox

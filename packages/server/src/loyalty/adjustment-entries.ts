@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { EntryTypeSpec } from "../domain.js";
 import type { Party } from "../ledger/sequencer.js";
+import { LotPayload } from "./transfer-entries.js";
 
 /**
  * Staff asked to credit or debit a customer's points: the reason code, the points, the note's
@@ -38,7 +39,6 @@ export const AdjustmentDirection = z.enum(["credit", "debit"]);
 export type AdjustmentDirection = z.infer<typeof AdjustmentDirection>;
 
 const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const Instant = z.iso.datetime({ offset: true });
 const Commitment = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
 
 export const AdjustmentRequestedPayload = z.strictObject({
@@ -75,10 +75,14 @@ export const PointsAdjustedPayload = z.strictObject({
   request: Count,
   direction: AdjustmentDirection,
   points: Count,
-  /** A credit: the new lot, available at once, no expiry (the programme's policy is none). */
-  lot: z
-    .strictObject({ points: Count, availableAt: Instant, expiresAt: Instant.nullable() })
-    .nullable(),
+  /**
+   * A credit: the new lot, available at once, expiring by the programme's expiry policy as of
+   * the credit (as a lot earned then would; `ownExpiresAt` under inactivity, where it differs).
+   * Its `points` are all credited; those that repaid debt (`debtRepaid`) are not in the lot.
+   */
+  lot: LotPayload.nullable(),
+  /** A credit: points of the customer's debt (refunds of spent points) it repaid first. */
+  debtRepaid: Count.min(1).optional(),
   /** A debit: what was taken from which lot, soonest-expiring first ([] for a credit). */
   taken: z.array(z.strictObject({ lot: Count, points: Count })),
 });

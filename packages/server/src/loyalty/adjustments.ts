@@ -21,10 +21,11 @@ import {
   POINTS_ADJUSTED,
   type PointsAdjustedPayload,
 } from "./adjustment-entries.js";
-import { takePoints } from "./lots.js";
+import { policyExpiry } from "./expiry.js";
+import { addLot, takePoints } from "./lots.js";
 import { approvalThreshold } from "./programme.js";
-import type { LoyaltyState } from "./state.js";
-import { withLot } from "./transfers.js";
+import type { LoyaltyState, ReleaseLapsed } from "./state.js";
+import { lotPayload } from "./transfers.js";
 
 /** The vault field holding an adjustment's note, under the customer's key. */
 export const adjustmentNoteField = (adjustmentId: string) => `adjustment/${adjustmentId}/note`;
@@ -113,6 +114,7 @@ export class Adjustments {
     private readonly customers: Customers,
     private readonly vault: Vault,
     private readonly state: LoyaltyState,
+    private readonly releaseLapsed: ReleaseLapsed,
   ) {
     this.known = sequencer.state.add(new StagedMap());
     sequencer.onRecover(async () => this.known.clearCommitted());
@@ -189,7 +191,7 @@ export class Adjustments {
     }
     // A debit: the customer's holds that lapsed give their points back first.
     if (input.direction === "debit") {
-      await this.state.releaseLapsed(merchantId, customerId);
+      await this.releaseLapsed(merchantId, customerId);
     }
     let committed: CommittedEntry[];
     try {
@@ -287,7 +289,7 @@ export class Adjustments {
     ];
     if (approve) {
       if (before.direction === "debit") {
-        await this.state.releaseLapsed(merchantId, before.customerId);
+        await this.releaseLapsed(merchantId, before.customerId);
       }
       entries.push({
         type: POINTS_ADJUSTED,
@@ -366,21 +368,22 @@ export class Adjustments {
       points: a.points,
     };
     if (a.direction === "credit") {
-      this.state.stageWallet(
-        merchantId,
-        a.customerId,
-        withLot(wallet, {
-          lot: index,
-          remaining: a.points,
-          availableAt: ctx.time,
-          expiresAt: null,
-          fixedExpiresAt: null,
-        }),
-      );
+      // The programme's expiry as of now, and the customer's debt repaid first, as awards do.
+      const { programme } = await this.state.programme(merchantId);
+      const expiry = policyExpiry(programme, ctx.time);
+      const credited = addLot(wallet, {
+        lot: index,
+        remaining: a.points,
+        availableAt: ctx.time,
+        expiresAt: expiry.expiresAt,
+        fixedExpiresAt: expiry.own,
+      });
+      this.state.stageWallet(merchantId, a.customerId, credited.wallet);
       return {
         ...base,
-        lot: { points: a.points, availableAt: iso(ctx.time), expiresAt: null },
+        lot: lotPayload({ points: a.points, availableAt: ctx.time, ...expiry }),
         taken: [],
+        ...(credited.debtRepaid > 0 ? { debtRepaid: credited.debtRepaid } : {}),
       };
     }
     const r = takePoints(wallet, a.points, ctx.time);

@@ -178,6 +178,12 @@ export function loyaltyAuditor(): DomainAuditor {
   };
   const moves = new MovesAuditor({
     lots: (merchantId, customerId) => account(merchantId, customerId).lots,
+    repay: (merchantId, customerId, points) => {
+      const a = account(merchantId, customerId);
+      const repaid = Math.min(a.debt, points);
+      a.debt -= repaid;
+      return repaid;
+    },
     programme: (merchantId) => programmes.get(merchantId) ?? DEFAULT_PROGRAMME,
     totals,
   });

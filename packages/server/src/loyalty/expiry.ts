@@ -14,7 +14,7 @@ import type { Sequencer } from "../ledger/sequencer.js";
 import { POINTS_EXPIRED, type PointsExpiredPayload } from "./entries.js";
 import { DAY_MS } from "./evaluation.js";
 import type { Wallet, WalletLot } from "./lots.js";
-import type { ExpiryPolicy } from "./programme.js";
+import { type ExpiryPolicy, type Programme, utcOffsetMinutes } from "./programme.js";
 import type { LoyaltyState } from "./state.js";
 
 /**
@@ -86,11 +86,27 @@ export function activeUntil(policy: ExpiryPolicy, time: number, offset: number):
   return policy.policy === "inactivity" ? addMonths(time, policy.months, offset) : null;
 }
 
-const sooner = (a: number | null, b: number | null): number | null =>
+/** The sooner of two expiries (null: never). */
+export const sooner = (a: number | null, b: number | null): number | null =>
   a === null ? b : b === null ? a : Math.min(a, b);
 
 /** A lot's expiry from its own and the customer's `activeUntil` (null: none). */
 export const lotExpiry = (own: number | null, until: number | null) => sooner(own, until);
+
+/**
+ * The expiry the programme's policy gives a lot made at `time` otherwise than by an order (a
+ * staff credit, points received): `fixed` months from then, `inactivity` months from then (an
+ * order later renews it, as it renews every lot; the credit or transfer itself renews none), or
+ * none. `own` is the expiry renewals never push it past (null: none of its own).
+ */
+export function policyExpiry(
+  programme: Programme,
+  time: number,
+): { expiresAt: number | null; own: number | null } {
+  const offset = utcOffsetMinutes(programme.timeZone, time);
+  const own = ownExpiry(programme.expiry, time, offset, []);
+  return { own, expiresAt: lotExpiry(own, activeUntil(programme.expiry, time, offset)) };
+}
 
 /** Whether the lot has expired at `now`. */
 export const expired = (l: Pick<WalletLot, "expiresAt">, now: number): boolean =>
@@ -209,8 +225,6 @@ export class Expiry {
     opts: { merchantId?: string; limit?: number } = {},
   ): Promise<ExpirySweepResult> {
     const limit = opts.limit ?? EXPIRY_SWEEP_LIMIT;
-    // Lapsed holds first: their points go back to their lots, which may have expired meanwhile.
-    await this.state.releaseLapsed(opts.merchantId);
     const params: unknown[] = [new Date(this.clock.now()).toISOString(), limit + 1];
     if (opts.merchantId !== undefined) params.push(opts.merchantId);
     const { rows } = await this.db.query<{ merchant_id: string; customer_id: string }>(

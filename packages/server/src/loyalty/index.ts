@@ -23,16 +23,19 @@ import { Refunds } from "./refunds.js";
 import { loyaltyRoutes } from "./routes.js";
 import { Rules } from "./rules.js";
 import { Simulator } from "./simulate.js";
-import { LoyaltyState } from "./state.js";
+import { LoyaltyState, type ReleaseLapsed } from "./state.js";
+import { LOYALTY_SWEEP_MS, LoyaltySweeper } from "./sweeper.js";
 import { Tiers, tierView } from "./tiers.js";
 import { transferEntryTypes } from "./transfer-entries.js";
 import { Transfers } from "./transfers.js";
 
-/** How often the node sweeps for expired points and tier downgrades (on the injected clock). */
-export const LOYALTY_SWEEP_MS = 60_000;
+export { LOYALTY_SWEEP_MS } from "./sweeper.js";
 
 export interface LoyaltySettings {
-  /** The sweep's interval in ms (PATRON_LOYALTY_SWEEP_MS); what is due is read from the clock. */
+  /**
+   * The sweep's interval in ms (PATRON_LOYALTY_SWEEP_MS): lapsed holds, expired points and tier
+   * downgrades are written on it; what is due is read from the clock.
+   */
   sweepMs?: number;
   log?: (line: string) => void;
 }
@@ -70,7 +73,6 @@ export const loyaltyDomain: Domain = {
     const tiers = new Tiers(ctx.db, ctx.sequencer, ctx.clock, state);
     const expiry = new Expiry(ctx.db, ctx.sequencer, ctx.clock, state);
     const orders = new Orders(ctx.db, ctx.sequencer, ctx.clock, customers, state);
-    const refunds = new Refunds(ctx.db, ctx.sequencer, customers, state);
     const simulator = new Simulator(ctx.db, ctx.clock, state, rules);
     const redemptionState = new RedemptionState(ctx.db, ctx.sequencer);
     const catalogue = new Catalogue(ctx.db, ctx.sequencer, redemptionState);
@@ -82,10 +84,15 @@ export const loyaltyDomain: Domain = {
       state,
       redemptionState,
     );
-    // Transfers, debits, refunds and the expiry sweep release lapsed holds first, as holds do.
-    state.releaseLapsed = (merchantId, customerId) => redemptions.sweep(merchantId, customerId);
-    const transfers = new Transfers(ctx.db, ctx.sequencer, customers, ctx.vault, state);
-    const adjustments = new Adjustments(ctx.db, ctx.sequencer, customers, ctx.vault, state);
+    // Refunds, transfers, debits and the sweep release lapsed holds first, as holds do.
+    const releaseLapsed: ReleaseLapsed = (merchantId, customerId) =>
+      redemptions.sweep(merchantId, customerId);
+    const refunds = new Refunds(ctx.db, ctx.sequencer, customers, state, releaseLapsed);
+    // Points that move between customers or by staff: the same dependencies.
+    const moves = [ctx.db, ctx.sequencer, customers, ctx.vault, state, releaseLapsed] as const;
+    const transfers = new Transfers(...moves);
+    const adjustments = new Adjustments(...moves);
+    const sweeper = new LoyaltySweeper(releaseLapsed, expiry, tiers);
     // The customer's export (Art. 15/20) holds their points and lots.
     ctx.exports.add("loyalty", async (merchantId, records) => {
       const { programme } = await programmes.get(merchantId);
@@ -108,33 +115,12 @@ export const loyaltyDomain: Domain = {
       async (merchantId, records) =>
         (await redemptions.list(merchantId, records, 10_000)) as unknown as JsonValue,
     );
-    // Expiry and tier downgrades on a timer; what is due is decided on the injected clock.
-    let timer: NodeJS.Timeout | undefined;
-    let sweeping: Promise<unknown> | undefined;
-    const sweep = async () => {
-      await expiry.sweep(SYSTEM_ACTOR);
-      await tiers.sweep(SYSTEM_ACTOR);
-    };
     return {
       commands: [...redemptionCommands(redemptions), transfers.handler()],
-      start: () => {
-        // Holds that lapsed get their release entries written (reads show them released already).
-        redemptions.startSweeping();
-        timer = setInterval(() => {
-          sweeping ??= sweep()
-            // Retried on the next tick; every run decides afresh from the log.
-            .catch((err) => settings.log?.(`Loyalty sweep failed: ${err}`))
-            .finally(() => {
-              sweeping = undefined;
-            });
-        }, settings.sweepMs ?? LOYALTY_SWEEP_MS);
-        timer.unref();
-      },
-      stop: async () => {
-        clearInterval(timer);
-        await sweeping;
-        await redemptions.stopSweeping();
-      },
+      // Lapsed holds, expired points and tier downgrades on one timer (sweeper.ts); what is due
+      // is decided on the injected clock.
+      start: () => sweeper.start(SYSTEM_ACTOR, settings.sweepMs ?? LOYALTY_SWEEP_MS, settings.log),
+      stop: () => sweeper.stop(),
       routes: (app) => {
         redemptionRoutes(app, { customers, catalogue, redemptions, dataUse: ctx.dataUse });
         moveRoutes(app, { customers, transfers, adjustments, dataUse: ctx.dataUse });
@@ -156,8 +142,7 @@ export const loyaltyDomain: Domain = {
           orders,
           refunds,
           simulator,
-          expiry,
-          tiers,
+          sweeper,
           dataUse: ctx.dataUse,
         });
       },

@@ -26,6 +26,23 @@ export interface Wallet {
   debt: number;
 }
 
+/**
+ * Points coming in as a new lot (a staff credit, points received; awards do the same in
+ * orders.ts): they repay the customer's debt first, and the rest is the lot (none when the debt
+ * takes them all). Returns the wallet after and the debt repaid.
+ */
+export function addLot(wallet: Wallet, lot: WalletLot): { wallet: Wallet; debtRepaid: number } {
+  const debtRepaid = Math.min(wallet.debt, lot.remaining);
+  const remaining = lot.remaining - debtRepaid;
+  return {
+    debtRepaid,
+    wallet: {
+      lots: remaining > 0 ? [...wallet.lots, { ...lot, remaining }] : wallet.lots,
+      debt: wallet.debt - debtRepaid,
+    },
+  };
+}
+
 /** Points taken from one lot. */
 export interface Take {
   lot: number;

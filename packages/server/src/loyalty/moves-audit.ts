@@ -11,9 +11,11 @@ import {
   POINTS_ADJUSTED,
   PointsAdjustedPayload,
 } from "./adjustment-entries.js";
+import { policyExpiry } from "./expiry.js";
 import { takePoints, type Wallet } from "./lots.js";
 import { approvalThreshold, type Programme } from "./programme.js";
 import {
+  type LotPayload,
   POINTS_RECEIVED,
   POINTS_SENT,
   PointsReceivedPayload,
@@ -21,7 +23,7 @@ import {
   TRANSFER_COMMAND,
   TransferCommandPayload,
 } from "./transfer-entries.js";
-import { dayStart, receivedLot, transferRefusal } from "./transfers.js";
+import { dayStart, lotPayload, receivedLot, transferRefusal } from "./transfers.js";
 
 /** A lot as the auditor keeps it (audit.ts). */
 export interface AuditedLot {
@@ -29,7 +31,7 @@ export interface AuditedLot {
   remaining: number;
   availableAt: number;
   expiresAt: number | null;
-  /** Its own expiry, which renewals never push past (received: what it was sent with). */
+  /** Its own expiry, which renewals never push past (received: at most what it was sent with). */
   fixedExpiresAt?: number | null;
 }
 
@@ -46,6 +48,8 @@ export interface MoveTotals {
 
 interface Deps {
   lots(merchantId: string, customerId: string): Map<bigint, AuditedLot>;
+  /** Repays up to `points` of the customer's debt; how much it repaid. */
+  repay(merchantId: string, customerId: string, points: number): number;
   programme(merchantId: string): Programme;
   totals: MoveTotals;
 }
@@ -72,12 +76,15 @@ const same = (a: unknown, b: unknown) =>
  *   allowed it within its limits; the points are taken from the sender's spendable lots
  *   soonest-expiring first, with none short. It is followed at once by its `points.received`
  *   entry for the command's `to`, another customer, whose lot holds the same points, available
- *   and expiring as the programme and the lots taken say. A message's commitment is on both
- *   sides or neither, as the command's `attached` says.
+ *   and expiring as the programme (its expiry policy as of the receipt) and the lots taken say,
+ *   its points repaying the receiver's debt first, as earned points do. A message's commitment
+ *   is on both sides or neither, as the command's `attached` says.
  * - An adjustment waits when its points exceed the programme's threshold, and only then; a
  *   decision is by another actor than the requester, about a pending adjustment; each applied
  *   adjustment (at once, or approved) is followed at once by its `points.adjusted` entry: a
- *   credit makes a lot available at once, a debit takes points as `takePoints` does, none short.
+ *   credit makes a lot available at once and expiring by the programme's policy as of then, its
+ *   points repaying the customer's debt first; a debit takes points as `takePoints` does, none
+ *   short.
  */
 export class MovesAuditor {
   private readonly bindings = new Map<string, { party: string; active: boolean }>();
@@ -257,22 +264,42 @@ export class MovesAuditor {
     }
     const programme = this.d.programme(p.merchantId);
     const lot = receivedLot(programme, s.p.points, time, s.lots, s.p.taken);
-    const recorded = {
-      points: p.lot.points,
-      availableAt: Date.parse(p.lot.availableAt),
-      expiresAt: p.lot.expiresAt === null ? null : Date.parse(p.lot.expiresAt),
-    };
-    if (!same(recorded, lot)) {
+    if (!same(p.lot, lotPayload(lot))) {
       problem(
         "its lot is not the points sent, available and expiring as the programme and the lots taken say",
       );
     }
-    this.d.lots(p.merchantId, p.customerId).set(index, {
-      ...recorded,
-      remaining: p.lot.points,
-      fixedExpiresAt: recorded.expiresAt,
-    });
+    this.credit(index, p, problem);
     this.d.totals.received += p.points;
+  }
+
+  /**
+   * A lot received or credited: its points repay the customer's debt first, as an award's do;
+   * the rest is the lot, whose own expiry renewals never push it past.
+   */
+  private credit(
+    index: bigint,
+    p: {
+      merchantId: string;
+      customerId: string;
+      lot: LotPayload;
+      debtRepaid?: number | undefined;
+    },
+    problem: (message: string) => void,
+  ) {
+    const repaid = this.d.repay(p.merchantId, p.customerId, p.lot.points);
+    if ((p.debtRepaid ?? 0) !== repaid) {
+      problem(`it repays ${p.debtRepaid ?? 0} points of debt, not ${repaid}`);
+    }
+    const at = (iso: string | null) => (iso === null ? null : Date.parse(iso));
+    const expiresAt = at(p.lot.expiresAt);
+    this.d.lots(p.merchantId, p.customerId).set(index, {
+      points: p.lot.points,
+      remaining: p.lot.points - repaid,
+      availableAt: Date.parse(p.lot.availableAt),
+      expiresAt,
+      fixedExpiresAt: p.lot.ownExpiresAt === undefined ? expiresAt : at(p.lot.ownExpiresAt),
+    });
   }
 
   private requested(index: bigint, entry: Entry, problem: (message: string) => void) {
@@ -340,23 +367,14 @@ export class MovesAuditor {
       return;
     }
     if (p.direction === "credit") {
-      const expected = {
-        points: p.points,
-        availableAt: new Date(time).toISOString(),
-        expiresAt: null,
-      };
+      const expiry = policyExpiry(this.d.programme(p.merchantId), time);
+      const expected = lotPayload({ points: p.points, availableAt: time, ...expiry });
       if (!p.lot || !same(p.lot, expected) || p.taken.length > 0) {
-        problem("a credit makes one lot of its points, available at once, without expiry");
+        problem(
+          "a credit makes one lot of its points, available at once, expiring as the programme's policy says",
+        );
       }
-      if (p.lot) {
-        this.d.lots(p.merchantId, p.customerId).set(index, {
-          points: p.lot.points,
-          remaining: p.lot.points,
-          availableAt: Date.parse(p.lot.availableAt),
-          expiresAt: p.lot.expiresAt === null ? null : Date.parse(p.lot.expiresAt),
-          fixedExpiresAt: null,
-        });
-      }
+      if (p.lot) this.credit(index, { ...p, lot: p.lot }, problem);
       this.d.totals.credited += p.points;
       return;
     }

@@ -10,37 +10,53 @@ import {
   type PointsAdjustedPayload,
 } from "./adjustment-entries.js";
 import {
+  type LotPayload,
   POINTS_RECEIVED,
   POINTS_SENT,
   type PointsReceivedPayload,
   type PointsSentPayload,
 } from "./transfer-entries.js";
 
+/**
+ * The lot a transfer received or a staff credit makes, less the debt its points repaid first
+ * (and that repayment). Its own expiry (`ownExpiresAt`, else its expiry) is what an order's
+ * renewal (inactivity policy) never pushes it past, as the node's wallet and the auditor say.
+ */
 const lotInsert = (
   e: CommittedEntry,
-  p: { merchantId: string; customerId: string },
+  p: { merchantId: string; customerId: string; debtRepaid?: number },
   source: "transfer" | "adjustment",
   sourceId: string,
-  lot: { points: number; availableAt: string; expiresAt: string | null },
-): Statement => ({
-  // Its own expiry is the one it is made with: an order's renewal (inactivity policy) never
-  // pushes a received lot past what it was sent with, as the node's wallet and the auditor say.
-  sql: `INSERT INTO loyalty_lots (entry_idx, merchant_id, customer_id, source, source_id,
-     points, remaining, created_at, available_at, expires_at, fixed_expires_at)
-   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
-  params: [
-    e.index.toString(),
-    p.merchantId,
-    p.customerId,
-    source,
-    sourceId,
-    String(lot.points),
-    String(lot.points),
-    e.entry.time,
-    lot.availableAt,
-    lot.expiresAt,
-  ],
-});
+  lot: LotPayload,
+): Statement[] => [
+  {
+    sql: `INSERT INTO loyalty_lots (entry_idx, merchant_id, customer_id, source, source_id,
+       points, remaining, created_at, available_at, expires_at, fixed_expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+    params: [
+      e.index.toString(),
+      p.merchantId,
+      p.customerId,
+      source,
+      sourceId,
+      String(lot.points),
+      String(lot.points - (p.debtRepaid ?? 0)),
+      e.entry.time,
+      lot.availableAt,
+      lot.expiresAt,
+      lot.ownExpiresAt === undefined ? lot.expiresAt : lot.ownExpiresAt,
+    ],
+  },
+  ...(p.debtRepaid
+    ? [
+        {
+          sql: `INSERT INTO loyalty_debts (merchant_id, customer_id, debt) VALUES ($1, $2, $3)
+           ON CONFLICT (merchant_id, customer_id) DO UPDATE SET debt = loyalty_debts.debt + $3`,
+          params: [p.merchantId, p.customerId, String(-p.debtRepaid)],
+        },
+      ]
+    : []),
+];
 
 const lotTakes = (taken: readonly { lot: number; points: number }[]): Statement[] =>
   taken.map((t) => ({
@@ -107,7 +123,7 @@ function transferStatements(e: CommittedEntry): Statement[] {
       sql: "UPDATE loyalty_transfers SET received_idx = $2 WHERE entry_idx = $1",
       params: [String(p.sent), e.index.toString()],
     },
-    lotInsert(e, p, "transfer", p.transferId, p.lot),
+    ...lotInsert(e, p, "transfer", p.transferId, p.lot),
   ];
 }
 
@@ -160,7 +176,7 @@ function adjustmentStatements(e: CommittedEntry): Statement[] {
       const p = e.entry.payload as unknown as PointsAdjustedPayload;
       return [
         ...lotTakes(p.taken),
-        ...(p.lot ? [lotInsert(e, p, "adjustment", p.adjustmentId, p.lot)] : []),
+        ...(p.lot ? lotInsert(e, p, "adjustment", p.adjustmentId, p.lot) : []),
         {
           sql: `UPDATE loyalty_adjustments SET applied_idx = $3,
                  status = CASE WHEN status = 'pending' THEN 'applied' ELSE status END

@@ -292,8 +292,6 @@ class Retry extends Error {}
  */
 export class Redemptions {
   private static readonly instances = new WeakMap<Sequencer, Redemptions>();
-  private timer: ReturnType<typeof setInterval> | undefined;
-  private sweeping: Promise<unknown> | undefined;
 
   constructor(
     private readonly db: Queryable,
@@ -673,7 +671,7 @@ export class Redemptions {
   /**
    * Writes the release of every hold that lapsed (of one customer, or of every merchant, a few
    * hundred at a time). Returns how many it released; a hold captured or released meanwhile is
-   * skipped.
+   * skipped. The loyalty sweep (sweeper.ts) runs it on the node's timer.
    */
   async sweep(merchantId?: string, customerId?: string): Promise<number> {
     if (
@@ -716,24 +714,6 @@ export class Redemptions {
       ),
     );
     return done.filter((d) => d.status === "fulfilled").length;
-  }
-
-  /** Sweeps lapsed holds every `ms` (real time; what lapsed is judged by the clock). */
-  startSweeping(ms = 30_000, log?: (m: string) => void): void {
-    this.timer = setInterval(() => {
-      this.sweeping ??= this.sweep()
-        .catch((err) => log?.(`Redemption sweep failed: ${err}`))
-        .finally(() => {
-          this.sweeping = undefined;
-        });
-    }, ms);
-    this.timer.unref?.();
-  }
-
-  async stopSweeping(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.sweeping;
   }
 
   /** Whether the customer has holds that lapsed by `now` but are not released yet (staged). */

@@ -14,7 +14,7 @@ import {
 } from "./entries.js";
 import { earning } from "./evaluation.js";
 import { orderHead, recomputeNet, refundNet, reversePoints } from "./refund-logic.js";
-import type { LoyaltyState } from "./state.js";
+import type { LoyaltyState, ReleaseLapsed } from "./state.js";
 import { refundActivity } from "./tiers.js";
 
 export const RefundInput = z.strictObject({
@@ -67,6 +67,7 @@ export class Refunds {
     private readonly sequencer: Sequencer,
     private readonly customers: Customers,
     private readonly state: LoyaltyState,
+    private readonly releaseLapsed: ReleaseLapsed,
   ) {}
 
   async refund(
@@ -106,7 +107,7 @@ export class Refunds {
     const who = [{ customer: known.customerId }, { merchant: merchantId }];
     // Holds that lapsed give their points back first, so the reversal takes from the lots the
     // reads show rather than recording a debt the release would repay at once.
-    await this.state.releaseLapsed(merchantId, known.customerId);
+    await this.releaseLapsed(merchantId, known.customerId);
     let refunded: OrderRefundedPayload | undefined;
     let reversed: Omit<PointsReversedPayload, "refund"> | undefined;
     let entries: CommittedEntry[];

@@ -8,7 +8,7 @@ import { errorResponses, IdOf, Limit } from "../http/schemas.js";
 import type { Clock } from "../ledger/clock.js";
 import { type DataUse, PurposeHeader } from "../privacy/index.js";
 import { actorOf, can } from "../tenancy/roles.js";
-import { EXPIRY_SWEEP_LIMIT, type Expiry } from "./expiry.js";
+import { EXPIRY_SWEEP_LIMIT } from "./expiry.js";
 import { liability, listMembers } from "./members.js";
 import { MAX_ORDER_BATCH, OrderInput, type OrderResult, type Orders } from "./orders.js";
 import { customerPoints } from "./points.js";
@@ -17,7 +17,8 @@ import type { Programmes } from "./programmes.js";
 import { RefundInput, type Refunds } from "./refunds.js";
 import type { Rules } from "./rules.js";
 import { SimulateInput, type Simulator } from "./simulate.js";
-import { type Tiers, tierView } from "./tiers.js";
+import type { LoyaltySweeper } from "./sweeper.js";
+import { tierView } from "./tiers.js";
 
 const RuleId = z.string().regex(RULE_ID, "must be a rule id: 1 to 64 letters, digits, _ or -");
 
@@ -217,8 +218,7 @@ export function loyaltyRoutes(
     orders: Orders;
     refunds: Refunds;
     simulator: Simulator;
-    expiry: Expiry;
-    tiers: Tiers;
+    sweeper: LoyaltySweeper;
     dataUse: DataUse;
   },
 ) {
@@ -567,10 +567,9 @@ export function loyaltyRoutes(
       schema: {
         tags,
         security,
-        summary:
-          "Run the expiry and tier sweep for this merchant now (the node runs it on a timer)",
+        summary: "Run the loyalty sweep for this merchant now (the node runs it on a timer)",
         description:
-          "Writes a sealed points.expired entry per customer whose lots expired by now, and a sealed tier.changed entry per customer whose tier's window no longer qualifies them. Idempotent: a second run finds nothing. Bounded: `more` says customers with expired points were left for the next run.",
+          "In this order: writes the release (reason expired) of every hold that lapsed, a sealed points.expired entry per customer whose lots expired by now, and a sealed tier.changed entry per customer whose tier's window no longer qualifies them. Idempotent: a second run finds nothing. Bounded: at most 500 holds a run, and `more` says customers with expired points were left for the next run.",
         querystring: z.strictObject({
           limit: Limit(EXPIRY_SWEEP_LIMIT, EXPIRY_SWEEP_LIMIT).describe(
             `most customers to expire points of, and to re-evaluate tiers of, 1 to ${EXPIRY_SWEEP_LIMIT} (default ${EXPIRY_SWEEP_LIMIT})`,
@@ -578,6 +577,7 @@ export function loyaltyRoutes(
         }),
         response: {
           200: z.object({
+            released: z.number().describe("lapsed holds whose release it wrote"),
             expired: z.object({
               customers: z.number(),
               points: z.number(),
@@ -593,9 +593,7 @@ export function loyaltyRoutes(
       const p = principalOf(req);
       const actor = actorOf(p);
       const limit = req.query.limit;
-      const expired = await deps.expiry.sweep(actor, { merchantId: p.merchantId, limit });
-      const tiers = await deps.tiers.sweep(actor, { merchantId: p.merchantId, limit });
-      return { expired, tiers };
+      return deps.sweeper.run(actor, { merchantId: p.merchantId, limit });
     },
   );
 

@@ -44,6 +44,13 @@ export interface OrderState {
   points: number;
 }
 
+/**
+ * Writes the release of the holds that lapsed (of a merchant, or one customer), so their points
+ * are in the lots again before a path spends or expires them, as every read already counts
+ * them; resolves to how many it released. The redemptions' `sweep` (wired in index.ts).
+ */
+export type ReleaseLapsed = (merchantId?: string, customerId?: string) => Promise<number>;
+
 const EMPTY_ACCOUNT: Account = { orders: 0, usage: new Map() };
 
 /** Most accounts kept in memory; past it the committed ones are read again as needed. */
@@ -68,13 +75,6 @@ export class LoyaltyState {
   private readonly wallets: StagedMap<string, Wallet>;
   private readonly orders: StagedMap<string, OrderState>;
   private readonly tiers: StagedMap<string, TierAccount>;
-
-  /**
-   * Writes the release of the holds that lapsed (of a merchant, or one customer), so their
-   * points are in the lots again before a path spends or expires them, as every read already
-   * counts them. Set by the redemptions (index.ts); a no-op without them.
-   */
-  releaseLapsed: (merchantId?: string, customerId?: string) => Promise<unknown> = async () => {};
 
   constructor(
     private readonly db: Queryable,

@@ -24,6 +24,15 @@ const Instant = z.iso.datetime({ offset: true });
 /** base64url of a SHA-256 commitment (the message's, in the vault under each side's key). */
 const Commitment = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
 
+/** A lot a transfer or a staff credit makes (adjustment-entries.ts too). */
+export const LotPayload = z.strictObject({
+  points: Count,
+  availableAt: Instant,
+  expiresAt: Instant.nullable(),
+  ownExpiresAt: Instant.nullable().optional(),
+});
+export type LotPayload = z.infer<typeof LotPayload>;
+
 /** What a customer signs: `to`, a customer of the same merchant, and the points. */
 export const TransferCommandPayload = z.strictObject({
   to: z
@@ -76,10 +85,15 @@ export const PointsReceivedPayload = z.strictObject({
   points: Count,
   /**
    * The receiver's new lot: available at once or after the return window (the programme's
-   * `transfers.receivedAvailability`), expiring when the soonest-expiring lot it came from
-   * does (null: never), so a transfer never lengthens the life of points.
+   * `transfers.receivedAvailability`), expiring by the programme's expiry policy as of its
+   * receipt or when the soonest-expiring lot it came from does, whichever is sooner (null:
+   * never), so a transfer never lengthens the life of points. `ownExpiresAt` (inactivity
+   * policy, where it differs): what an order's renewal never pushes it past. Its `points` are
+   * all received; those that repaid debt (`debtRepaid`) are not in the lot's remaining points.
    */
-  lot: z.strictObject({ points: Count, availableAt: Instant, expiresAt: Instant.nullable() }),
+  lot: LotPayload,
+  /** Points of the receiver's debt (refunds of spent points) the points received repaid first. */
+  debtRepaid: Count.min(1).optional(),
   /** The message's commitment under the receiver's key (version = this index). */
   message: Commitment.optional(),
 });

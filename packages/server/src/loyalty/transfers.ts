@@ -9,9 +9,10 @@ import { newId } from "../tenancy/tenancy.js";
 import { VaultError } from "../vault/keystore.js";
 import { Vault } from "../vault/vault.js";
 import { DAY_MS } from "./evaluation.js";
-import { takePoints, type Wallet, type WalletLot } from "./lots.js";
+import { policyExpiry, sooner } from "./expiry.js";
+import { addLot, takePoints, type WalletLot } from "./lots.js";
 import { type Programme, utcOffsetMinutes } from "./programme.js";
-import type { LoyaltyState } from "./state.js";
+import type { LoyaltyState, ReleaseLapsed } from "./state.js";
 import {
   POINTS_RECEIVED,
   POINTS_SENT,
@@ -122,9 +123,11 @@ export function transferRefusal(
 }
 
 /**
- * The receiver's lot: available at once, or after the return window, by the programme; it
- * expires when the soonest-expiring lot the points came from does (null: none of them
- * expires), so sending points never lengthens their life, whoever holds them.
+ * The receiver's lot: available at once, or after the return window, by the programme. It
+ * expires by the programme's expiry policy as of its receipt (as a lot earned then would:
+ * `policyExpiry`), or when the soonest-expiring lot the points came from does, whichever is
+ * sooner (null: neither expires), so sending points never lengthens their life, whoever holds
+ * them. `own` is the expiry an order's renewal (inactivity) never pushes it past.
  */
 export function receivedLot(
   programme: Programme,
@@ -132,24 +135,47 @@ export function receivedLot(
   time: number,
   from: readonly Pick<WalletLot, "lot" | "expiresAt">[],
   taken: readonly { lot: number }[],
-): { points: number; availableAt: number; expiresAt: number | null } {
-  let expiresAt: number | null = null;
+): { points: number; availableAt: number; expiresAt: number | null; own: number | null } {
+  let sent: number | null = null;
   for (const t of taken) {
-    const e = from.find((l) => Number(l.lot) === t.lot)?.expiresAt ?? null;
-    if (e !== null && (expiresAt === null || e < expiresAt)) expiresAt = e;
+    sent = sooner(sent, from.find((l) => Number(l.lot) === t.lot)?.expiresAt ?? null);
   }
+  const policy = policyExpiry(programme, time);
   const wait =
     programme.transfers.receivedAvailability === "return_window"
       ? programme.returnWindowDays * DAY_MS
       : 0;
-  return { points, availableAt: time + wait, expiresAt };
+  return {
+    points,
+    availableAt: time + wait,
+    expiresAt: sooner(policy.expiresAt, sent),
+    own: sooner(policy.own, sent),
+  };
 }
 
-/** A wallet with a lot added (the receiver's, made by entry `index`). */
-export const withLot = (w: Wallet, lot: WalletLot): Wallet => ({
-  lots: [...w.lots, lot],
-  debt: w.debt,
-});
+/**
+ * A lot as an entry's payload records it; `ownExpiresAt` only where it differs from
+ * `expiresAt` (the inactivity policy), as points.awarded records it.
+ */
+export function lotPayload(lot: {
+  points: number;
+  availableAt: number;
+  expiresAt: number | null;
+  own: number | null;
+}): {
+  points: number;
+  availableAt: string;
+  expiresAt: string | null;
+  ownExpiresAt?: string | null;
+} {
+  const at = (ms: number | null) => (ms === null ? null : iso(ms));
+  return {
+    points: lot.points,
+    availableAt: iso(lot.availableAt),
+    expiresAt: at(lot.expiresAt),
+    ...(lot.own === lot.expiresAt ? {} : { ownExpiresAt: at(lot.own) }),
+  };
+}
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -170,6 +196,7 @@ export class Transfers {
     private readonly customers: Customers,
     private readonly vault: Vault,
     private readonly state: LoyaltyState,
+    private readonly releaseLapsed: ReleaseLapsed,
   ) {
     this.days = sequencer.state.add(new StagedMap());
     sequencer.onRecover(async () => this.days.clearCommitted());
@@ -220,7 +247,7 @@ export class Transfers {
     }
     if ((await this.customers.status(merchantId, to)) !== "active") throw noRecipient(to);
     // The sender's holds that lapsed give their points back first (reads count them already).
-    await this.state.releaseLapsed(merchantId, sender);
+    await this.releaseLapsed(merchantId, sender);
     // Refused before anything is queued; checked again in the sequencer's order.
     const { programme } = await this.state.programme(merchantId, false);
     if (!programme.transfers.allowed) throw transferRefusal(programme, points, ZERO) as ApiError;
@@ -264,7 +291,14 @@ export class Transfers {
       check: async (ctx) => {
         const r = await this.check(ctx, merchantId, sender, to, points);
         sent = { merchantId, customerId: sender, transferId, points, taken: r.taken };
-        received = { merchantId, customerId: to, transferId, points, lot: r.lot };
+        received = {
+          merchantId,
+          customerId: to,
+          transferId,
+          points,
+          lot: r.lot,
+          ...(r.debtRepaid === undefined ? {} : { debtRepaid: r.debtRepaid }),
+        };
       },
       writes: (es) =>
         keys === undefined || message === undefined
@@ -307,28 +341,23 @@ export class Transfers {
       );
     }
     const made = receivedLot(programme, points, ctx.time, wallet.lots, r.taken);
-    const receiverWallet = await this.state.wallet(merchantId, to);
+    // The points received repay the receiver's debt first, as earned points do.
+    const received = addLot(await this.state.wallet(merchantId, to), {
+      lot: ctx.index + 1n,
+      remaining: points,
+      availableAt: made.availableAt,
+      expiresAt: made.expiresAt,
+      // Renewals never lengthen it past what it was sent with, nor past a fixed policy's.
+      fixedExpiresAt: made.own,
+    });
     this.state.stageWallet(merchantId, sender, r.wallet);
-    this.state.stageWallet(
-      merchantId,
-      to,
-      withLot(receiverWallet, {
-        lot: ctx.index + 1n,
-        remaining: points,
-        ...made,
-        // Renewals never lengthen it past what it was sent with.
-        fixedExpiresAt: made.expiresAt,
-      }),
-    );
+    this.state.stageWallet(merchantId, to, received.wallet);
     if (this.days.committedSize > MAX_DAYS) this.days.clearCommitted();
     this.days.set(key, { points: day.points + points, count: day.count + 1 });
     return {
       taken: r.taken,
-      lot: {
-        points,
-        availableAt: iso(made.availableAt),
-        expiresAt: made.expiresAt === null ? null : iso(made.expiresAt),
-      },
+      lot: lotPayload(made),
+      ...(received.debtRepaid > 0 ? { debtRepaid: received.debtRepaid } : {}),
     };
   }
 

@@ -18,6 +18,7 @@ export const loyaltyEn = {
     months: "From 1 to 120 months.",
     currency: "A three-letter ISO 4217 code such as EUR or CNY.",
     returnWindow: "From 0 to 365 days.",
+    approvalThreshold: "A whole number of points from 0 to 1,000,000,000.",
     timeZone: "Choose a time zone such as Europe/Paris or Asia/Shanghai.",
     pointValue: "An amount such as 0.01, with at most two more decimals than the currency has.",
     threshold: "A whole number of points, or an amount of the currency.",
@@ -54,6 +55,10 @@ export const loyaltyEn = {
     transfersAllowed: "Customers may transfer points, up to their available balance",
     received: "Points received are available",
     receivedWhen: { immediate: "At once", return_window: "After the return window" },
+    adjustments: "Adjustments by staff",
+    approvalThreshold: "Approval needed above (points)",
+    approvalThresholdHint:
+      "A credit or debit of more points waits until another owner or admin approves it; 0: every one does.",
     expiry: "Expiry",
     expiryPolicy: "Expiry policy",
     expiryPolicies: { none: "Points do not expire" },

@@ -19,6 +19,7 @@ export const loyaltyZhCN: Catalogue["loyalty"] = {
     months: "1 到 120 个月。",
     currency: "三个字母的 ISO 4217 代码，例如 EUR 或 CNY。",
     returnWindow: "0 到 365 天。",
+    approvalThreshold: "0 到 1,000,000,000 之间的整数积分。",
     timeZone: "请选择时区，例如 Europe/Paris 或 Asia/Shanghai。",
     pointValue: "金额，例如 0.01，小数位最多比货币多两位。",
     threshold: "整数积分，或货币金额。",
@@ -54,6 +55,10 @@ export const loyaltyZhCN: Catalogue["loyalty"] = {
     transfersAllowed: "客户可以转赠积分，不超过其可用余额",
     received: "收到的积分可用时间",
     receivedWhen: { immediate: "立即", return_window: "退货期结束后" },
+    adjustments: "员工调整",
+    approvalThreshold: "超过此积分需审批",
+    approvalThresholdHint:
+      "超过此积分的增减须由另一位所有者或管理员批准后才生效；0：每一笔都需批准。",
     expiry: "有效期",
     expiryPolicy: "过期规则",
     expiryPolicies: { none: "积分不过期" },

@@ -30,8 +30,13 @@ export const Programme = z.object({
   tiers: z.array(Tier),
   timeZone: z.string(),
   debtPolicy: z.enum(["recover", "write_off"]),
+  /** Absent: the node's default threshold (DEFAULT_APPROVAL_THRESHOLD). */
+  adjustments: z.object({ approvalThreshold: z.number() }).optional(),
 });
 export type Programme = z.infer<typeof Programme>;
+
+/** Adjustments of more points than this wait for a second approval, when the programme sets none. */
+export const DEFAULT_APPROVAL_THRESHOLD = 1000;
 
 export const ProgrammeView = z.object({
   merchantId: z.string(),

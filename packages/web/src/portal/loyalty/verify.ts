@@ -350,6 +350,8 @@ export function checkLoyaltyHistory(
       row.points = num(p.points);
       row.debt = num(p.debt);
       row.writtenOff = num(p.writtenOff);
+      // Points received or credited repay a debt first, as awarded ones do.
+      row.debtRepaid = num(p.debtRepaid);
     }
     row.ok = row.problems.length === 0 && row.awards.every((a) => a.state === "ok");
     rows.push(row);

@@ -6,7 +6,7 @@ import { z } from "zod";
 import { Spinner } from "../../../components/ui.js";
 import { ConsoleApiError } from "../../api/client.js";
 import { useErrorText } from "../../layout/ui.js";
-import type { Programme, ProgrammeView } from "../api.js";
+import { DEFAULT_APPROVAL_THRESHOLD, type Programme, type ProgrammeView } from "../api.js";
 import { EXPIRY_POLICIES, expiryFormOf } from "../expiry-policies.js";
 import { useSetProgramme } from "../hooks/useProgramme.js";
 import { currencyDigits, decimalText, formatMoney, parseDecimal } from "../money.js";
@@ -39,6 +39,9 @@ const ProgrammeValues = z
     debtPolicy: z.enum(["recover", "write_off"]),
     transfersAllowed: z.boolean(),
     receivedAvailability: z.enum(["immediate", "return_window"]),
+    approvalThreshold: z
+      .string()
+      .regex(/^\s*(\d{1,9}|1000000000)\s*$/, { error: "approvalThreshold" }),
     expiry: z.record(z.string(), z.unknown()),
     tiers: z.array(TierValues).max(20),
   })
@@ -77,6 +80,7 @@ function valuesOf(p: Programme): ProgrammeValues {
     debtPolicy: p.debtPolicy,
     transfersAllowed: p.transfers.allowed,
     receivedAvailability: p.transfers.receivedAvailability,
+    approvalThreshold: String(p.adjustments?.approvalThreshold ?? DEFAULT_APPROVAL_THRESHOLD),
     expiry: p.expiry,
     tiers: p.tiers.map((tier) => ({
       id: tier.id,
@@ -98,7 +102,12 @@ function valuesOf(p: Programme): ProgrammeValues {
 function programmeOf(v: ProgrammeValues, current: Programme): Programme {
   const currency = v.currency.trim().toUpperCase();
   const digits = currencyDigits(currency);
+  const approvalThreshold = Number(v.approvalThreshold);
   return {
+    // Left out while it is the default the programme never set, so an unchanged save writes none.
+    ...(current.adjustments || approvalThreshold !== DEFAULT_APPROVAL_THRESHOLD
+      ? { adjustments: { approvalThreshold } }
+      : {}),
     pointName: v.pointName.trim(),
     valuePer100Points: parseDecimal(v.pointValue, digits + 2) ?? 0,
     currency,
@@ -131,6 +140,7 @@ function fieldOfPath(path: string): string | undefined {
   const parts = path.replace(/^body\/?/, "").split("/");
   const [top, i, sub, leaf] = parts;
   if (top === "valuePer100Points") return "pointValue";
+  if (top === "adjustments") return "approvalThreshold";
   if (top === "transfers") return sub === "allowed" ? "transfersAllowed" : "receivedAvailability";
   if (top === "tiers" && i !== undefined && /^\d+$/.test(i)) {
     if (sub === "qualification" && leaf) return `tiers.${i}.${leaf}`;
@@ -350,6 +360,25 @@ export function ProgrammeForm(props: { view: ProgrammeView; canManage: boolean }
                 {t("loyalty.programme.receivedWhen.return_window")}
               </option>
             </select>
+          )}
+        </FieldShell>
+      </fieldset>
+
+      <fieldset className="fieldset form-grid" disabled={disabled}>
+        <legend className="form-title">{t("loyalty.programme.adjustments")}</legend>
+        <FieldShell
+          label={t("loyalty.programme.approvalThreshold")}
+          hint={t("loyalty.programme.approvalThresholdHint")}
+          error={errors.approvalThreshold}
+        >
+          {(c) => (
+            <input
+              {...c}
+              className="input"
+              inputMode="numeric"
+              data-testid="programme-approval-threshold"
+              {...form.register("approvalThreshold")}
+            />
           )}
         </FieldShell>
       </fieldset>

@@ -168,7 +168,7 @@ function Row(props: { row: LoyaltyRow; pointName: string }) {
               pointName: named(r.points ?? 0),
             })
           : null}
-        {r.type === "points.awarded" && r.debtRepaid
+        {r.debtRepaid
           ? ` ${t("loyalty.history.debtRepaid", { count: r.debtRepaid, pointName: named(r.debtRepaid) })}`
           : null}
         {r.type === "order.refunded"
