@@ -200,11 +200,28 @@ function viewOf(r: Row, now: number): RedemptionView {
   };
 }
 
-/** The projection's row of a hold, from the hold as the sequencer knows it (open, unclosed). */
-function rowOfHold(merchantId: string, h: HoldState): Row {
+/** What a hold's row says of it, from either of its sources: the hold's facts, as held. */
+interface HeldFacts {
+  redemptionId: string;
+  customerId: string;
+  kind: "discount" | "reward";
+  reward?: { id: string; version: number } | null;
+  points: number;
+  value: number;
+  currency: string;
+  code: string;
+  requestedBy: "customer" | "merchant";
+}
+
+/** The projection's row of an open hold. */
+function heldRow(
+  merchantId: string,
+  h: HeldFacts,
+  at: { expiresAt: Row["expires_at"]; held: number; createdAt: Row["created_at"] },
+): Row {
   return {
     merchant_id: merchantId,
-    redemption_id: h.id,
+    redemption_id: h.redemptionId,
     customer_id: h.customerId,
     kind: h.kind,
     reward_id: h.reward?.id ?? null,
@@ -213,16 +230,25 @@ function rowOfHold(merchantId: string, h: HoldState): Row {
     value: h.value,
     currency: h.currency,
     code: h.code,
-    expires_at: new Date(h.expiresAt),
+    expires_at: at.expiresAt,
     requested_by: h.requestedBy,
     status: "held",
     reason: null,
     reference: null,
-    held_idx: Number(h.held),
+    held_idx: at.held,
     closed_idx: null,
-    created_at: new Date(h.createdAt),
+    created_at: at.createdAt,
     closed_at: null,
   };
+}
+
+/** The projection's row of a hold, from the hold as the sequencer knows it (open, unclosed). */
+function rowOfHold(merchantId: string, h: HoldState): Row {
+  return heldRow(
+    merchantId,
+    { ...h, redemptionId: h.id },
+    { expiresAt: new Date(h.expiresAt), held: Number(h.held), createdAt: new Date(h.createdAt) },
+  );
 }
 
 /** What a redemption.captured entry changes in the row (as the projector does). */
@@ -241,27 +267,11 @@ function rowOfEntries(committed: readonly CommittedEntry[]): Row {
   const [held, capture] = committed;
   if (!held || held.entry.type !== REDEMPTION_HELD) throw new Error("a hold wrote no hold");
   const p = held.entry.payload as unknown as RedemptionHeldPayload;
-  const row: Row = {
-    merchant_id: p.merchantId,
-    redemption_id: p.redemptionId,
-    customer_id: p.customerId,
-    kind: p.kind,
-    reward_id: p.reward?.id ?? null,
-    reward_version: p.reward?.version ?? null,
-    points: p.points,
-    value: p.value,
-    currency: p.currency,
-    code: p.code,
-    expires_at: p.expiresAt,
-    requested_by: p.requestedBy,
-    status: "held",
-    reason: null,
-    reference: null,
-    held_idx: Number(held.index),
-    closed_idx: null,
-    created_at: held.entry.time,
-    closed_at: null,
-  };
+  const row = heldRow(p.merchantId, p, {
+    expiresAt: p.expiresAt,
+    held: Number(held.index),
+    createdAt: held.entry.time,
+  });
   return capture ? { ...row, ...closedBy(capture) } : row;
 }
 

@@ -1,6 +1,7 @@
 import { useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Pill, Spinner, type Tone } from "../../../components/ui.js";
+import { pointNameFor } from "../../../lib/point-name.js";
 import { ConsoleApiError, call } from "../../api/client.js";
 import { DateTime, useErrorText } from "../../layout/ui.js";
 import { useLookupCode, useTillAction } from "../hooks/useOps.js";
@@ -164,12 +165,12 @@ export function TillPanel(props: { rewards: Reward[]; pointName: string; canWrit
             {done === "capture"
               ? t("loyalty.ops.till.captured", {
                   points: shown.points.toLocaleString(i18n.language),
-                  name: props.pointName,
+                  name: pointNameFor(props.pointName, shown.points, i18n.language),
                   index: shown.closedEntry ?? "",
                 })
               : t("loyalty.ops.till.released", {
                   points: shown.points.toLocaleString(i18n.language),
-                  name: props.pointName,
+                  name: pointNameFor(props.pointName, shown.points, i18n.language),
                 })}
           </p>
         ) : null}
