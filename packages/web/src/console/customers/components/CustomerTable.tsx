@@ -3,6 +3,7 @@ import { useMemo } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
 import type { Customer } from "../../api/schemas.js";
+import { DataTable } from "../../layout/DataTable.js";
 import { DateTime } from "../../layout/ui.js";
 import { ChannelIcon } from "./channel.js";
 import { StagePill } from "./StagePill.js";
@@ -72,32 +73,13 @@ export function CustomerTable(props: { customers: Customer[] }) {
     createdAt: t("customers.column.created"),
   };
   return (
-    <div className="table-wrap">
-      <table className="table customer-table" data-testid="customer-table">
-        <thead>
-          {table.getHeaderGroups().map((group) => (
-            <tr key={group.id}>
-              {group.headers.map((header) => (
-                <th key={header.id} scope="col">
-                  {header.isPlaceholder ? null : <table.FlexRender header={header} />}
-                </th>
-              ))}
-            </tr>
-          ))}
-        </thead>
-        <tbody>
-          {table.getRowModel().rows.map((row) => (
-            <tr key={row.id} data-testid="customer-row">
-              {row.getAllCells().map((cell) => (
-                <td key={cell.id} data-label={labels[cell.column.id]}>
-                  <table.FlexRender cell={cell} />
-                </td>
-              ))}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      table={table}
+      labels={labels}
+      testId="customer-table"
+      rowTestId="customer-row"
+      className="table customer-table"
+    />
   );
 }
 

@@ -4,6 +4,7 @@ import { useMemo } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
 import { Pill, type Tone } from "../../../components/ui.js";
+import { DataTable } from "../../layout/DataTable.js";
 import { DateTime } from "../../layout/ui.js";
 import type { Adjustment } from "../ops-api.js";
 
@@ -164,31 +165,12 @@ export function AdjustmentTable(props: {
     decision: t("loyalty.ops.adjustments.column.decision"),
   };
   return (
-    <div className="table-wrap">
-      <table className="table" data-testid="adjustment-table">
-        <thead>
-          {table.getHeaderGroups().map((group) => (
-            <tr key={group.id}>
-              {group.headers.map((header) => (
-                <th key={header.id} scope="col">
-                  {header.isPlaceholder ? null : <table.FlexRender header={header} />}
-                </th>
-              ))}
-            </tr>
-          ))}
-        </thead>
-        <tbody>
-          {table.getRowModel().rows.map((row) => (
-            <tr key={row.id} data-testid="adjustment-row" data-adjustment={row.original.id}>
-              {row.getAllCells().map((cell) => (
-                <td key={cell.id} data-label={labels[cell.column.id]}>
-                  <table.FlexRender cell={cell} />
-                </td>
-              ))}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      table={table}
+      labels={labels}
+      testId="adjustment-table"
+      rowTestId="adjustment-row"
+      rowAttributes={(a) => ({ "data-adjustment": a.id })}
+    />
   );
 }

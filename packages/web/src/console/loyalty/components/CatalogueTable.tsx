@@ -2,6 +2,7 @@ import { createColumnHelper, tableFeatures, useTable } from "@tanstack/react-tab
 import { useMemo } from "react";
 import { useTranslation } from "react-i18next";
 import { Pill } from "../../../components/ui.js";
+import { DataTable } from "../../layout/DataTable.js";
 import type { Reward } from "../ops-api.js";
 
 const features = tableFeatures({});
@@ -112,31 +113,12 @@ export function CatalogueTable(props: {
     actions: t("loyalty.ops.catalogue.column.actions"),
   };
   return (
-    <div className="table-wrap">
-      <table className="table" data-testid="reward-table">
-        <thead>
-          {table.getHeaderGroups().map((group) => (
-            <tr key={group.id}>
-              {group.headers.map((header) => (
-                <th key={header.id} scope="col">
-                  {header.isPlaceholder ? null : <table.FlexRender header={header} />}
-                </th>
-              ))}
-            </tr>
-          ))}
-        </thead>
-        <tbody>
-          {table.getRowModel().rows.map((row) => (
-            <tr key={row.id} data-testid="reward-row" data-reward={row.original.id}>
-              {row.getAllCells().map((cell) => (
-                <td key={cell.id} data-label={labels[cell.column.id]}>
-                  <table.FlexRender cell={cell} />
-                </td>
-              ))}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      table={table}
+      labels={labels}
+      testId="reward-table"
+      rowTestId="reward-row"
+      rowAttributes={(r) => ({ "data-reward": r.id })}
+    />
   );
 }

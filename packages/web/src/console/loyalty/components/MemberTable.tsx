@@ -2,6 +2,7 @@ import { createColumnHelper, tableFeatures, useTable } from "@tanstack/react-tab
 import { useMemo } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
+import { DataTable } from "../../layout/DataTable.js";
 import { DateTime } from "../../layout/ui.js";
 import type { Member } from "../api.js";
 
@@ -59,31 +60,12 @@ export function MemberTable(props: { members: Member[] }) {
     lastAwardedAt: t("loyalty.members.column.last"),
   };
   return (
-    <div className="table-wrap">
-      <table className="table" data-testid="member-table">
-        <thead>
-          {table.getHeaderGroups().map((group) => (
-            <tr key={group.id}>
-              {group.headers.map((header) => (
-                <th key={header.id} scope="col">
-                  {header.isPlaceholder ? null : <table.FlexRender header={header} />}
-                </th>
-              ))}
-            </tr>
-          ))}
-        </thead>
-        <tbody>
-          {table.getRowModel().rows.map((row) => (
-            <tr key={row.id} data-testid="member-row" data-customer={row.original.customerId}>
-              {row.getAllCells().map((cell) => (
-                <td key={cell.id} data-label={labels[cell.column.id]}>
-                  <table.FlexRender cell={cell} />
-                </td>
-              ))}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      table={table}
+      labels={labels}
+      testId="member-table"
+      rowTestId="member-row"
+      rowAttributes={(m) => ({ "data-customer": m.customerId })}
+    />
   );
 }

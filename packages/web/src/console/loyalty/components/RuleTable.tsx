@@ -2,6 +2,7 @@ import { createColumnHelper, tableFeatures, useTable } from "@tanstack/react-tab
 import { useMemo } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
+import { DataTable } from "../../layout/DataTable.js";
 import { DateTime } from "../../layout/ui.js";
 import { useNow } from "../../layout/useNow.js";
 import type { RuleView } from "../api.js";
@@ -138,31 +139,12 @@ export function RuleTable(props: { rules: RuleView[]; canPublish: boolean }) {
     draft: t("loyalty.rules.column.draft"),
   };
   return (
-    <div className="table-wrap">
-      <table className="table" data-testid="rule-table">
-        <thead>
-          {table.getHeaderGroups().map((group) => (
-            <tr key={group.id}>
-              {group.headers.map((header) => (
-                <th key={header.id} scope="col">
-                  {header.isPlaceholder ? null : <table.FlexRender header={header} />}
-                </th>
-              ))}
-            </tr>
-          ))}
-        </thead>
-        <tbody>
-          {table.getRowModel().rows.map((row) => (
-            <tr key={row.id} data-testid="rule-row" data-rule={row.original.id}>
-              {row.getAllCells().map((cell) => (
-                <td key={cell.id} data-label={labels[cell.column.id]}>
-                  <table.FlexRender cell={cell} />
-                </td>
-              ))}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      table={table}
+      labels={labels}
+      testId="rule-table"
+      rowTestId="rule-row"
+      rowAttributes={(r) => ({ "data-rule": r.id })}
+    />
   );
 }
