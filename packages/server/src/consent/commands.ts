@@ -1,29 +1,12 @@
-import type { z } from "zod";
+import { commandPayload, signingCustomer } from "../commands/payload.js";
 import type { ActorBinding, CommandHandler } from "../domain.js";
-import { ApiError } from "../http/errors.js";
 import type { Party } from "../ledger/sequencer.js";
 import type { Consents } from "./consents.js";
 import { SIGNED } from "./entries.js";
 import { GrantPayload, NarrowPayload, RevokePayload } from "./schemas.js";
 
-/** A payload parsed by its schema, or 400 `invalid_payload` with the first problem. */
-function parse<S extends z.ZodType>(schema: S, payload: unknown): z.infer<S> {
-  const r = schema.safeParse(payload);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    const where = issue?.path.length ? `payload.${issue.path.join(".")}: ` : "payload: ";
-    throw new ApiError(400, "invalid_payload", `${where}${issue?.message ?? "invalid"}`);
-  }
-  return r.data;
-}
-
-/** The customer a key acts for: consent commands are a customer's own. */
-function customerOf(binding: ActorBinding | undefined): string {
-  if (!binding?.party.startsWith("c_")) {
-    throw new ApiError(403, "type_not_allowed", "only a customer's key signs consent");
-  }
-  return binding.party;
-}
+const signingCustomerOf = (binding: ActorBinding | undefined) =>
+  signingCustomer(binding?.party, "only a customer's key signs consent");
 
 const ms = (s: string | undefined) => (s === undefined ? undefined : Date.parse(s));
 
@@ -38,8 +21,8 @@ export function consentCommands(consents: Consents): CommandHandler[] {
       type: "consent.grant",
       signer: "customer",
       async handle({ command, binding }) {
-        const customerId = customerOf(binding);
-        const p = parse(GrantPayload, command.payload);
+        const customerId = signingCustomerOf(binding);
+        const p = commandPayload(GrantPayload, command.payload);
         const terms = {
           grantee: p.grantee,
           purposes: p.purposes,
@@ -64,8 +47,8 @@ export function consentCommands(consents: Consents): CommandHandler[] {
       type: "consent.narrow",
       signer: "customer",
       handle({ command, binding }) {
-        const customerId = customerOf(binding);
-        const p = parse(NarrowPayload, command.payload);
+        const customerId = signingCustomerOf(binding);
+        const p = commandPayload(NarrowPayload, command.payload);
         const draft = consents.narrow({
           merchantId: command.merchant,
           customerId,
@@ -85,8 +68,8 @@ export function consentCommands(consents: Consents): CommandHandler[] {
       type: "consent.revoke",
       signer: "customer",
       handle({ command, binding }) {
-        const customerId = customerOf(binding);
-        const p = parse(RevokePayload, command.payload);
+        const customerId = signingCustomerOf(binding);
+        const p = commandPayload(RevokePayload, command.payload);
         const draft = consents.end({
           merchantId: command.merchant,
           customerId,

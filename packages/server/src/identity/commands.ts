@@ -1,6 +1,7 @@
 import type { Command, JsonValue } from "@patron/ledger";
 import { z } from "zod";
 import type { Bindings } from "../commands/bindings.js";
+import { commandPayload } from "../commands/payload.js";
 import type { SignatureChecker } from "../commands/verify.js";
 import { Customers } from "../customers/customers.js";
 import { CustomerInput } from "../customers/profile.js";
@@ -38,15 +39,8 @@ const RotatePayload = z.strictObject({
 });
 const VetoPayload = z.strictObject({ recovery: z.string().regex(/^rec_[A-Za-z0-9_-]{1,64}$/) });
 
-function payloadOf<T>(schema: z.ZodType<T>, command: Command): T {
-  const r = schema.safeParse(command.payload);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    const path = ["payload", ...(issue?.path ?? [])].join(".");
-    throw new ApiError(400, "invalid_payload", `${path}: ${issue?.message ?? "invalid"}`);
-  }
-  return r.data;
-}
+const payloadOf = <T>(schema: z.ZodType<T>, command: Command): T =>
+  commandPayload(schema, command.payload);
 
 export interface IdentityCommandDeps {
   sequencer: Sequencer;

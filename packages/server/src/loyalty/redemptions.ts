@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { JsonValue } from "@patron/ledger";
 import { z } from "zod";
+import { commandPayload, signingCustomer } from "../commands/payload.js";
 import type { Customers } from "../customers/customers.js";
 import type { Queryable, Statement } from "../db/database.js";
 import type { ActorBinding, CommandHandler } from "../domain.js";
@@ -892,24 +893,9 @@ function closed(h: HoldState): ApiError {
     : new ApiError(409, "already_released", `redemption ${h.id} was released`);
 }
 
-/** A payload parsed by its schema, or 400 `invalid_payload` with the first problem. */
-function parsePayload<S extends z.ZodType>(schema: S, payload: unknown): z.infer<S> {
-  const r = schema.safeParse(payload);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    const where = issue?.path.length ? `payload.${issue.path.join(".")}: ` : "payload: ";
-    throw new ApiError(400, "invalid_payload", `${where}${issue?.message ?? "invalid"}`);
-  }
-  return r.data;
-}
-
 /** The customer a key acts for: redemptions are signed by the customer's own key. */
-function signerCustomer(binding: ActorBinding | undefined): string {
-  if (!binding?.party.startsWith("c_")) {
-    throw new ApiError(403, "type_not_allowed", "only a customer's key signs a redemption");
-  }
-  return binding.party;
-}
+const signerCustomer = (binding: ActorBinding | undefined) =>
+  signingCustomer(binding?.party, "only a customer's key signs a redemption");
 
 /**
  * `redemption.hold` (payload `{points}` or `{rewardId}`, optional `ttlSeconds`) and
@@ -924,7 +910,7 @@ export function redemptionCommands(redemptions: Redemptions): CommandHandler[] {
       signer: "customer",
       async run({ command, binding }, execute) {
         const customerId = signerCustomer(binding);
-        const p = parsePayload(SignedHoldPayload, command.payload);
+        const p = commandPayload(SignedHoldPayload, command.payload);
         let out: CommittedEntry[] = [];
         await redemptions.hold(
           command.merchant,
@@ -946,7 +932,7 @@ export function redemptionCommands(redemptions: Redemptions): CommandHandler[] {
       signer: "customer",
       async run({ command, binding }, execute) {
         const customerId = signerCustomer(binding);
-        const p = parsePayload(
+        const p = commandPayload(
           z.strictObject({ redemptionId: z.string().regex(/^rd_[A-Za-z0-9_-]{1,64}$/) }),
           command.payload,
         );

@@ -1,4 +1,5 @@
 import type { JsonValue } from "@patron/ledger";
+import { commandPayload, signingCustomer } from "../commands/payload.js";
 import type { Customers } from "../customers/customers.js";
 import type { Queryable } from "../db/database.js";
 import type { CommandHandler } from "../domain.js";
@@ -214,21 +215,13 @@ export class Transfers {
 
   private async draft(
     merchantId: string,
-    sender: string | undefined,
+    signer: string | undefined,
     actor: string,
     payload: unknown,
     attached: Record<string, JsonValue> | undefined,
   ): Promise<CommandDraft> {
-    if (!sender?.startsWith("c_")) {
-      throw new ApiError(403, "type_not_allowed", "only a customer's key sends points");
-    }
-    const parsed = TransferCommandPayload.safeParse(payload);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue?.path.length ? `payload.${issue.path.join(".")}: ` : "payload: ";
-      throw new ApiError(400, "invalid_payload", `${where}${issue?.message ?? "invalid"}`);
-    }
-    const { to, points } = parsed.data;
+    const sender = signingCustomer(signer, "only a customer's key sends points");
+    const { to, points } = commandPayload(TransferCommandPayload, payload);
     if (to === sender) {
       throw new ApiError(400, "self_transfer", "a customer cannot send points to themselves");
     }
