@@ -10,7 +10,7 @@ import type { Tenancy } from "../tenancy/tenancy.js";
 import { customerPoints } from "./points.js";
 import { ProgrammeSchema } from "./programme.js";
 import type { Programmes } from "./programmes.js";
-import { PointsResponse } from "./routes.js";
+import { PointsResponse, RuleHistoryEvent } from "./routes.js";
 import type { Rules } from "./rules.js";
 import { tierView } from "./tiers.js";
 
@@ -43,17 +43,8 @@ const PublicRuleView = z.object({
     .nullable()
     .describe("the version in force now"),
   history: z.array(
-    z.object({
-      event: z.enum(["published", "retired"]),
-      version: z.number(),
-      hash: z.string().nullable(),
-      effectiveFrom: z.string(),
-      effectiveUntil: z.string().nullable(),
-      replaced: z
-        .boolean()
-        .describe("a later publication or retirement replaced it before it took effect"),
+    RuleHistoryEvent.extend({
       entryIndex: z.number().describe("its entry: the document is in `entries`, proven"),
-      recordedAt: z.string(),
     }),
   ),
 });

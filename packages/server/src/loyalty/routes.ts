@@ -29,6 +29,20 @@ const ProgrammeView = z.object({
   updatedAt: z.string().nullable(),
 });
 
+/** A rule's publication or retirement, as the merchant's and the public reads list them. */
+export const RuleHistoryEvent = z.object({
+  event: z.enum(["published", "retired"]),
+  version: z.number(),
+  hash: z.string().nullable(),
+  effectiveFrom: z.string(),
+  effectiveUntil: z.string().nullable(),
+  replaced: z
+    .boolean()
+    .describe("a later publication or retirement replaced it before it took effect"),
+  entryIndex: z.number(),
+  recordedAt: z.string(),
+});
+
 const RuleView = z.object({
   id: z.string(),
   status: z
@@ -52,17 +66,7 @@ const RuleView = z.object({
     .nullable()
     .describe("the version in force now"),
   history: z.array(
-    z.object({
-      event: z.enum(["published", "retired"]),
-      version: z.number(),
-      hash: z.string().nullable(),
-      effectiveFrom: z.string(),
-      effectiveUntil: z.string().nullable(),
-      replaced: z
-        .boolean()
-        .describe("a later publication or retirement replaced it before it took effect"),
-      entryIndex: z.number(),
-      recordedAt: z.string(),
+    RuleHistoryEvent.extend({
       name: z.string().nullable().describe("a publication's document's name; null: a retirement"),
       validFrom: z
         .string()
