@@ -49,6 +49,7 @@ import {
   renewLots,
   takeExpired,
 } from "./expiry.js";
+import { walletOfLots } from "./lots.js";
 import { MovesAuditor } from "./moves-audit.js";
 import { DEFAULT_PROGRAMME, type Programme } from "./programme.js";
 import { redemptionAuditor } from "./redemption-audit.js";
@@ -81,19 +82,7 @@ interface AuditedAccount {
 }
 
 /** The account's lots with points left as a wallet, in index order. */
-const walletOf = (a: AuditedAccount) => ({
-  lots: [...a.lots.entries()]
-    .filter(([, l]) => l.remaining > 0)
-    .sort(([x], [y]) => (x < y ? -1 : 1))
-    .map(([lot, l]) => ({
-      lot,
-      remaining: l.remaining,
-      availableAt: l.availableAt,
-      expiresAt: l.expiresAt,
-      fixedExpiresAt: l.fixedExpiresAt,
-    })),
-  debt: a.debt,
-});
+const walletOf = (a: AuditedAccount) => walletOfLots(a.lots, a.debt);
 
 const same = (a: unknown, b: unknown) =>
   canonicalJson(a as JsonValue) === canonicalJson(b as JsonValue);

@@ -27,6 +27,29 @@ export interface Wallet {
 }
 
 /**
+ * A customer's lots with points left, in index order, as a wallet: the auditors keep lots by
+ * the index of the entry that made them.
+ */
+export function walletOfLots(
+  lots: ReadonlyMap<bigint, Omit<WalletLot, "lot">>,
+  debt: number,
+): Wallet {
+  return {
+    lots: [...lots.entries()]
+      .filter(([, l]) => l.remaining > 0)
+      .sort(([x], [y]) => (x < y ? -1 : 1))
+      .map(([lot, l]) => ({
+        lot,
+        remaining: l.remaining,
+        availableAt: l.availableAt,
+        expiresAt: l.expiresAt,
+        ...(l.fixedExpiresAt === undefined ? {} : { fixedExpiresAt: l.fixedExpiresAt }),
+      })),
+    debt,
+  };
+}
+
+/**
  * Points coming in as a new lot (a staff credit, points received; awards do the same in
  * orders.ts): they repay the customer's debt first, and the rest is the lot (none when the debt
  * takes them all). Returns the wallet after and the debt repaid.

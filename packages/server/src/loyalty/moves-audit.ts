@@ -12,7 +12,7 @@ import {
   PointsAdjustedPayload,
 } from "./adjustment-entries.js";
 import { policyExpiry } from "./expiry.js";
-import { takePoints, type Wallet } from "./lots.js";
+import { takePoints, type Wallet, walletOfLots } from "./lots.js";
 import { approvalThreshold, type Programme } from "./programme.js";
 import {
   type LotPayload,
@@ -164,18 +164,7 @@ export class MovesAuditor {
   }
 
   private wallet(merchantId: string, customerId: string): Wallet {
-    return {
-      lots: [...this.d.lots(merchantId, customerId).entries()]
-        .filter(([, l]) => l.remaining > 0)
-        .sort(([x], [y]) => (x < y ? -1 : 1))
-        .map(([lot, l]) => ({
-          lot,
-          remaining: l.remaining,
-          availableAt: l.availableAt,
-          expiresAt: l.expiresAt,
-        })),
-      debt: 0,
-    };
+    return walletOfLots(this.d.lots(merchantId, customerId), 0);
   }
 
   /** Takes recorded points from the customer's lots, naming lots that are not theirs. */

@@ -1,6 +1,6 @@
 import { canonicalJson, type Entry, type JsonValue } from "@patron/ledger";
 import type { ZodType } from "zod";
-import { takePoints, type Wallet } from "./lots.js";
+import { takePoints, type Wallet, walletOfLots } from "./lots.js";
 import type { Programme } from "./programme.js";
 import {
   REDEMPTION_CAPTURED,
@@ -57,18 +57,7 @@ export function redemptionAuditor(deps: {
   let held = 0;
   const k = (...parts: string[]) => parts.join("\u0000");
 
-  const walletOf = (a: AuditedLots): Wallet => ({
-    lots: [...a.lots.entries()]
-      .filter(([, l]) => l.remaining > 0)
-      .sort(([x], [y]) => (x < y ? -1 : 1))
-      .map(([lot, l]) => ({
-        lot,
-        remaining: l.remaining,
-        availableAt: l.availableAt,
-        expiresAt: l.expiresAt,
-      })),
-    debt: a.debt,
-  });
+  const walletOf = (a: AuditedLots): Wallet => walletOfLots(a.lots, a.debt);
 
   /** The open hold an entry closes, or a problem. */
   const closing = (
