@@ -1,4 +1,5 @@
 import { ed25519 } from "@noble/curves/ed25519.js";
+import canonicalizeModule from "canonicalize";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -17,10 +18,17 @@ import {
 } from "./canonical.js";
 import { type Command, signCommand, verifyCommand } from "./command.js";
 import { EntryFormatError } from "./errors.js";
-import { isCanonicalText } from "./json.js";
+import { isCanonicalText, type JsonValue } from "./json.js";
 import { generateNoteKeys, parseSignerKey, parseVerifierKey } from "./note.js";
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
+// The library the one-pass writer must agree with (CommonJS: the function itself, or its default).
+const canonicalizeAny: unknown = canonicalizeModule;
+const canonicalizeLibrary = (
+  typeof canonicalizeAny === "function"
+    ? canonicalizeAny
+    : (canonicalizeAny as { default: unknown }).default
+) as (v: JsonValue) => string;
 
 describe("canonicalJson (RFC 8785)", () => {
   it("matches the RFC 8785 §3.2.2 example", () => {
@@ -120,6 +128,55 @@ describe("canonicalJson (RFC 8785)", () => {
   it("allows the same object twice when it is not a cycle", () => {
     const shared = { a: 1 };
     expect(canonicalJson({ x: shared, y: shared })).toBe('{"x":{"a":1},"y":{"a":1}}');
+  });
+
+  it("writes what the canonicalize library writes, for any JSON value (its one-pass writer against the library)", () => {
+    // Keys that V8 orders apart (integer-like), that sort by UTF-16 code units unlike by code
+    // points, and ordinary ones; values nested past the one-pass writer's depth too.
+    const text = fc.oneof(
+      fc.string(),
+      fc.string({ unit: "binary" }),
+      fc.constantFrom('a"b', "a\\b", "\u0000", "\u001f", "\u007f", "\u2028", "😀", "\ud83d\ude00x"),
+    );
+    const key = fc.oneof(
+      text,
+      fc.constantFrom(
+        "0",
+        "1",
+        "2",
+        "10",
+        "-1",
+        "01",
+        "4294967295",
+        "€",
+        "\ud83d\ude00",
+        "\uff61",
+        "toJSON",
+      ),
+    );
+    const value = fc.letrec((tie) => ({
+      json: fc.oneof(
+        { depthSize: "small" },
+        fc.jsonValue(),
+        text,
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        fc.array(tie("json")),
+        fc.dictionary(key, tie("json")),
+      ),
+    })).json;
+    let deep: unknown = 1;
+    for (let i = 0; i < 200; i++) deep = i % 2 ? [deep] : { k: deep, a: i };
+    const library = (v: unknown) => canonicalizeLibrary(v as JsonValue);
+    expect(canonicalJson(deep)).toBe(library(deep));
+    const wide: Record<string, number> = {};
+    for (let i = 0; i < 40; i++) wide[`${(i * 7919) % 41}${i % 3 ? "k" : ""}`] = i;
+    expect(canonicalJson(wide)).toBe(library(wide));
+    fc.assert(
+      fc.property(value, (v) => {
+        expect(canonicalJson(v)).toBe(library(v));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it("is a fixed point: parsing and re-canonicalizing gives the same text", () => {

@@ -24,6 +24,11 @@ const canonicalize = (
 
 /** JCS text of a value already checked by assertJson, without checking it again. */
 export function canonicalizeChecked(value: unknown): string {
+  try {
+    return serialize(value, 0);
+  } catch (e) {
+    if (e !== SLOW) throw e;
+  }
   return canonicalize(value) as string;
 }
 
@@ -121,8 +126,91 @@ function parsedOrder(value: unknown): number {
 
 /** RFC 8785 (JCS) serialization. Throws TypeError on anything that is not plain JSON data. */
 export function canonicalJson(value: unknown): string {
+  try {
+    return serialize(value, 0);
+  } catch (e) {
+    if (e !== SLOW) throw e;
+  }
+  // Whatever the one-pass writer does not take (a fault, a cycle, a deep or odd value) goes the
+  // long way: assertJson names the fault with its path, the library writes the rest.
   assertJson(value, "$");
   return canonicalize(value) as string;
+}
+
+const SLOW = new Error("canonical JSON: the long way");
+// Deeper than this is either a cycle or rare enough for the long way, which detects cycles.
+const MAX_FAST_DEPTH = 64;
+
+// Nothing JSON.stringify would escape (quote, backslash, control characters) and no surrogate,
+// paired or not: such a string is written as it is, which is most ids, types and times.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what it excludes
+const PLAIN_STRING = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+
+function quote(s: string): string {
+  if (PLAIN_STRING.test(s)) return `"${s}"`;
+  if (!isWellFormedUnicode(s)) throw SLOW;
+  return JSON.stringify(s);
+}
+
+/**
+ * JCS in one pass, checking what assertJson checks without building a path or a set of ancestors
+ * per member: ledger entries and sealed fields are serialised on every write, and this is most
+ * of a write's JSON cost. Strings and numbers are written by JSON.stringify, whose forms RFC 8785
+ * adopts; keys are sorted by UTF-16 code units, as Array.prototype.sort does. Anything it does not
+ * take throws SLOW.
+ */
+function serialize(value: unknown, depth: number): string {
+  switch (typeof value) {
+    case "string":
+      return quote(value);
+    case "number":
+      if (!Number.isFinite(value)) throw SLOW;
+      // ECMAScript's Number::toString, as JSON.stringify writes it and RFC 8785 requires.
+      return String(value);
+    case "boolean":
+      return value ? "true" : "false";
+    case "object": {
+      if (value === null) return "null";
+      if (depth > MAX_FAST_DEPTH) throw SLOW;
+      if (Array.isArray(value)) {
+        let out = "[";
+        for (let i = 0; i < value.length; i++) {
+          if (!(i in value)) throw SLOW;
+          out += i === 0 ? serialize(value[i], depth + 1) : `,${serialize(value[i], depth + 1)}`;
+        }
+        return `${out}]`;
+      }
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) throw SLOW;
+      if (Object.getOwnPropertySymbols(value).length > 0) throw SLOW;
+      const keys = Object.keys(value);
+      // Insertion sort by UTF-16 code units, as the default sort compares: objects here have a
+      // handful of keys, mostly in order, and Array.prototype.sort allocates a work array per
+      // call, which was a tenth of a write's garbage. Large objects take the built-in sort.
+      if (keys.length > 32) keys.sort();
+      else
+        for (let i = 1; i < keys.length; i++) {
+          const k = keys[i] as string;
+          let j = i - 1;
+          while (j >= 0 && (keys[j] as string) > k) {
+            keys[j + 1] = keys[j] as string;
+            j--;
+          }
+          keys[j + 1] = k;
+        }
+      let out = "{";
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i] as string;
+        // The library hands an object with a toJSON member to JSON.stringify: keep its bytes.
+        if (k === "toJSON") throw SLOW;
+        const v = serialize((value as Record<string, unknown>)[k], depth + 1);
+        out += `${i === 0 ? "" : ","}${quote(k)}:${v}`;
+      }
+      return `${out}}`;
+    }
+    default:
+      throw SLOW;
+  }
 }
 
 /** UTF-8 bytes of canonicalJson(value). */
