@@ -15,7 +15,12 @@ export interface CommittedValue {
  * carries this; the vault keeps the salt and value, so a customer shown their data can recompute
  * it, and nobody without the salt can test guesses against it.
  */
-export function commitment(salt: Uint8Array, value: CommittedValue): Uint8Array {
+export function commitment(
+  salt: Uint8Array,
+  value: CommittedValue,
+  /** SHA-256 of the salt and the bytes: a server passes its native one, browsers keep this. */
+  digest: (salt: Uint8Array, bytes: Uint8Array) => Uint8Array = (a, b) => sha256(concatBytes(a, b)),
+): Uint8Array {
   if (!isBytes(salt) || salt.length < 16)
     throw new TypeError("commitment salt must be at least 16 bytes");
   // Only the four named members, so a caller's extra properties can never change the hash.
@@ -26,7 +31,7 @@ export function commitment(salt: Uint8Array, value: CommittedValue): Uint8Array 
   if (!Number.isSafeInteger(version) || version < 0) {
     throw new TypeError("commitment version must be a non-negative integer");
   }
-  return sha256(concatBytes(salt, canonicalBytes({ customer, field, version, value: v })));
+  return digest(salt, canonicalBytes({ customer, field, version, value: v }));
 }
 
 /**

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { hashChildren, hashLeaf } from "@patron/ledger";
+import { commitment, hashChildren, hashLeaf } from "@patron/ledger";
 import { describe, expect, it } from "vitest";
-import { hashChildrenNative, hashLeafNative } from "../src/ledger/hash.js";
+import { hashChildrenNative, hashLeafNative, saltedDigestNative } from "../src/ledger/hash.js";
 
 describe("the server's native RFC 9162 hashes", () => {
   it("equal the library's for leaves and interior nodes of every size", () => {
@@ -16,6 +16,21 @@ describe("the server's native RFC 9162 hashes", () => {
       both.set(l);
       both.set(r, 32);
       expect(Buffer.from(hashChildrenNative(both))).toEqual(Buffer.from(hashChildren(l, r)));
+    }
+  });
+
+  it("give the library's vault commitments", () => {
+    for (let n = 0; n < 40; n++) {
+      const salt = new Uint8Array(randomBytes(16 + (n % 5)));
+      const v = {
+        customer: `c_${n}`,
+        field: n % 2 ? "name" : `interaction/i_${n}`,
+        version: n * 7919,
+        value: { summary: "Bought running shoes ✓".repeat(n % 4), n },
+      };
+      expect(Buffer.from(commitment(salt, v, saltedDigestNative))).toEqual(
+        Buffer.from(commitment(salt, v)),
+      );
     }
   });
 });

@@ -29,3 +29,11 @@ export function hashPairNative(left: Uint8Array, right: Uint8Array): Uint8Array 
   input.set(right, 33);
   return hash("sha256", input, "buffer");
 }
+
+/** SHA-256(salt ‖ bytes): a vault commitment's digest (`commitment`'s `digest` argument). */
+export function saltedDigestNative(salt: Uint8Array, bytes: Uint8Array): Uint8Array {
+  const input = Buffer.allocUnsafe(salt.length + bytes.length);
+  input.set(salt, 0);
+  input.set(bytes, salt.length);
+  return hash("sha256", input, "buffer");
+}

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { canonicalJson, commitment, type JsonValue } from "@patron/ledger";
 import type { Queryable, Statement } from "../db/database.js";
+import { saltedDigestNative } from "../ledger/hash.js";
 import { random } from "../ledger/salt.js";
 import {
   blindIndex,
@@ -156,12 +157,11 @@ export class Vault {
         version: r.version,
         value,
         salt: saltBytes,
-        commitment: commitment(saltBytes, {
-          customer: r.customerId,
-          field: r.field,
-          version: r.version,
-          value,
-        }),
+        commitment: commitment(
+          saltBytes,
+          { customer: r.customerId, field: r.field, version: r.version, value },
+          saltedDigestNative,
+        ),
       };
     });
   }
@@ -182,7 +182,7 @@ export class Vault {
     value: JsonValue,
     salt: Uint8Array,
   ) {
-    return commitment(salt, { customer: customerId, field, version, value });
+    return commitment(salt, { customer: customerId, field, version, value }, saltedDigestNative);
   }
 
   /** The statement storing a field version, sealed under the customer's key (see `put`). */
@@ -381,7 +381,11 @@ export class Vault {
       version,
       value,
       salt,
-      commitment: commitment(salt, { customer: customerId, field, version, value }),
+      commitment: commitment(
+        salt,
+        { customer: customerId, field, version, value },
+        saltedDigestNative,
+      ),
     };
   }
 
@@ -607,7 +611,11 @@ export class Vault {
       version,
       value,
       salt: saltBytes,
-      commitment: commitment(saltBytes, { customer: customerId, field, version, value }),
+      commitment: commitment(
+        saltBytes,
+        { customer: customerId, field, version, value },
+        saltedDigestNative,
+      ),
     };
   }
 
