@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { canonicalJson, type JsonValue } from "@patron/ledger";
 import type { Queryable, Statement } from "../db/database.js";
 import { ApiError } from "../http/errors.js";
@@ -94,7 +93,11 @@ interface ProfileWrite {
   name: string | null | undefined;
   added: { kind: IdentityKind; normalised: string }[];
   removed: { kind: IdentityKind; normalised: string }[];
+  /** Statements a bulk writer commits in the entry's own transaction (an import's progress). */
+  alongside?: Alongside;
 }
+
+type Alongside = (entries: CommittedEntry[]) => Statement[];
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString("base64url");
 
@@ -176,8 +179,9 @@ export class Customers {
     actor: string,
     raw: CustomerInput,
     idempotencyKey?: string,
+    alongside?: Alongside,
   ): Promise<{ id: string; index: bigint; replayed: boolean }> {
-    const made = await this.createDraft(merchantId, actor, raw);
+    const made = await this.createDraft(merchantId, actor, raw, alongside);
     const [committed] = await this.sequencer.execute(
       made.draft,
       await this.idempotency(merchantId, "customers", idempotencyKey, raw),
@@ -199,6 +203,7 @@ export class Customers {
     merchantId: string,
     actor: string,
     raw: CustomerInput,
+    alongside?: Alongside,
   ): Promise<{ id: string; key: CustomerKey; draft: CommandDraft }> {
     const input = withShorthands(raw);
     const ids = identityFields(input, this.opts);
@@ -234,6 +239,7 @@ export class Customers {
       name: input.name ?? null,
       added: flatten(ids),
       removed: [],
+      ...(alongside ? { alongside } : {}),
     });
     return { id, key, draft };
   }
@@ -244,6 +250,7 @@ export class Customers {
     actor: string,
     patch: CustomerPatch,
     execute: Execute = (d) => this.sequencer.execute(d),
+    alongside?: Alongside,
   ) {
     return this.locked(id, async () => {
       const row = await this.row(merchantId, id);
@@ -319,6 +326,7 @@ export class Customers {
         added,
         removed,
         execute,
+        ...(alongside ? { alongside } : {}),
       });
       return { id, index: committed.index, changed: true };
     });
@@ -695,7 +703,7 @@ export class Customers {
   /** The command of one profile write, not yet queued. */
   private async draft(merchantId: string, w: ProfileWrite): Promise<CommandDraft> {
     const id = w.key.customerId;
-    const alongside = this.alongside.getStore();
+    const alongside = w.alongside;
     const indexKey = await this.vault.merchantIndexKey(merchantId);
     const hash = (kind: string, v: string) => Vault.identityHash(indexKey, kind, v);
     const added = w.added.map((a) => ({ ...a, hash: hash(a.kind, a.normalised) }));
@@ -816,20 +824,12 @@ export class Customers {
     return Customers.instances.get(sequencer);
   }
 
-  /** Statements a bulk writer commits in the same transaction as the profile entry. */
-  private readonly alongside = new AsyncLocalStorage<(entries: CommittedEntry[]) => Statement[]>();
-
   /**
    * `create`, with `alongside(entries)` written in the entry's transaction (an import's progress
    * for the row): a crash leaves both or neither.
    */
-  createAlongside(
-    merchantId: string,
-    actor: string,
-    input: CustomerInput,
-    alongside: (entries: CommittedEntry[]) => Statement[],
-  ) {
-    return this.alongside.run(alongside, () => this.create(merchantId, actor, input));
+  createAlongside(merchantId: string, actor: string, input: CustomerInput, alongside: Alongside) {
+    return this.create(merchantId, actor, input, undefined, alongside);
   }
 
   /** `update`, with `alongside` as for `createAlongside` (nothing is written when unchanged). */
@@ -838,9 +838,9 @@ export class Customers {
     id: string,
     actor: string,
     patch: CustomerPatch,
-    alongside: (entries: CommittedEntry[]) => Statement[],
+    alongside: Alongside,
   ) {
-    return this.alongside.run(alongside, () => this.update(merchantId, id, actor, patch));
+    return this.update(merchantId, id, actor, patch, undefined, alongside);
   }
 
   /**
