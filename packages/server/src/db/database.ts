@@ -4,6 +4,7 @@ import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { coalesce } from "./bulk.js";
 import { claimDirectory } from "./dir-lock.js";
+import { prepareParam } from "./params.js";
 
 /** The subset of SQL access every module uses, so PGlite and PostgreSQL are interchangeable. */
 export interface Queryable {
@@ -48,9 +49,6 @@ export interface Database extends Queryable {
 
 // node-postgres returns int8 as strings by default; we read them as BigInt everywhere instead.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => BigInt(v));
-
-const prepareValue = (pg as unknown as { utils: { prepareValue(v: unknown): unknown } }).utils
-  .prepareValue;
 
 /**
  * The writer's statements are prepared once per connection and named by their text: a batch
@@ -98,7 +96,7 @@ class PostgresDatabase implements Database {
     const statements = coalesce(all);
     // Every value is made ready to send first: a value the driver cannot send would fail its
     // statement on this side alone, while the others and COMMIT went out.
-    const values = statements.map((s) => (s.params ?? []).map((v) => prepareValue(v)));
+    const values = statements.map((s) => (s.params ?? []).map((v) => prepareParam(v)));
     const { client, pid } = await this.writerClient();
     // Every query is written to the socket at once: the server runs them in order, and the
     // answers come back together. A failed statement aborts the transaction, so the ones after

@@ -46,19 +46,32 @@ const toCheckpoint = (r: Record<string, unknown>): StoredCheckpoint => ({
 
 export function entriesStatement(entries: StoredEntry[]): Statement | undefined {
   if (entries.length === 0) return undefined;
-  // One statement for the whole batch; bytea travels as hex text so both drivers agree.
+  // The batch's entries and leaf hashes travel as two bytea values cut into rows by offset:
+  // bound as binary, they cost neither side a hex text of every entry's bytes, which was most of
+  // a batch's parameters by size.
+  const offsets = new Array<number>(entries.length);
+  const lengths = new Array<number>(entries.length);
+  let at = 1;
+  for (let i = 0; i < entries.length; i++) {
+    const n = (entries[i] as StoredEntry).data.length;
+    offsets[i] = at;
+    lengths[i] = n;
+    at += n;
+  }
   return {
     sql: `INSERT INTO ledger_entries (idx, type, actor, time, data, leaf_hash)
-     SELECT i, t, a, tm, decode(d, 'hex'), decode(h, 'hex')
-     FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[])
-       AS x(i, t, a, tm, d, h)`,
+     SELECT i, t, a, tm, substring($5::bytea FROM o FOR l), substring($6::bytea FROM (n * 32 - 31)::int FOR 32)
+     FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $7::int[], $8::int[])
+       WITH ORDINALITY AS x(i, t, a, tm, o, l, n)`,
     params: [
       entries.map((e) => e.index.toString()),
       entries.map((e) => e.type),
       entries.map((e) => e.actor),
       entries.map((e) => e.time.toISOString()),
-      entries.map((e) => hex(e.data)),
-      entries.map((e) => hex(e.leafHash)),
+      Buffer.concat(entries.map((e) => e.data)),
+      Buffer.concat(entries.map((e) => e.leafHash)),
+      offsets,
+      lengths,
     ],
   };
 }
