@@ -582,7 +582,15 @@ function toAward(rv: RuleVersion, o: RuleOutcome): Award {
 
 /** A copy of recorded inputs, so that changing the context afterwards cannot change an award. */
 function copy(inputs: Inputs): Inputs {
-  return JSON.parse(JSON.stringify(inputs)) as Inputs;
+  // Most inputs are strings and numbers: only objects and arrays (order.items) need a deep copy.
+  const out: Inputs = {};
+  for (const k of Object.keys(inputs)) {
+    // Rule paths never hold it; were one to, assignment would set the copy's prototype.
+    if (k === "__proto__") return JSON.parse(JSON.stringify(inputs)) as Inputs;
+    const v = inputs[k] as JsonValue;
+    out[k] = typeof v === "object" && v !== null ? (JSON.parse(JSON.stringify(v)) as JsonValue) : v;
+  }
+  return out;
 }
 
 /**
