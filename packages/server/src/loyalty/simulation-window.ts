@@ -38,13 +38,12 @@ interface Slice {
   after?: readonly [string, string];
 }
 
-/** An order's row: its customer, when it was recorded (ms), and its context's fields as JSON text. */
+/** An order's row: its customer, when it was recorded and its log index (ms, float8), and its
+ * context's fields as JSON text. */
 interface OrderRow {
   customer_id: string;
   ms: number | string;
-  /** recorded_at and entry_idx as text, to read on after the page's last row. */
-  at: string;
-  idx: string;
+  idx: number | string;
   [field: `f${number}`]: string | null;
 }
 
@@ -147,8 +146,11 @@ async function* pages(db: Queryable, job: WindowJob, columns: string): AsyncGene
   const page = (slice: Slice): Promise<{ rows: OrderRow[] }> => {
     const after = 4 + part.params.length;
     return db.query<OrderRow>(
-      `SELECT customer_id, floor(extract(epoch FROM recorded_at)::numeric * 1000)::float8 AS ms,
-         recorded_at::text AS at, entry_idx::text AS idx, ${columns}
+      // The time in ms as the log wrote it (a JavaScript Date's): a double's seconds are within
+      // 0.25 µs of it, so the floor of their thousands, half a µs up, is exact. Cheaper for the
+      // server than formatting the timestamp, and for the node than parsing it.
+      `SELECT customer_id, floor(date_part('epoch', recorded_at) * 1000 + 0.0005) AS ms,
+         entry_idx::float8 AS idx, ${columns}
        FROM loyalty_orders
        WHERE merchant_id = $1 AND recorded_at >= $2 AND recorded_at < $3 AND context IS NOT NULL
          ${part.sql}
@@ -173,7 +175,8 @@ async function* pages(db: Queryable, job: WindowJob, columns: string): AsyncGene
     if (last && rows.length === size) {
       // The slice holds more: read on in it, and make the next ones narrower.
       step = Math.max(1, Math.floor(step / 2));
-      slice = { from: slice.from, to: slice.to, after: [last.at, last.idx] };
+      const at = new Date(Number(last.ms)).toISOString();
+      slice = { from: slice.from, to: slice.to, after: [at, String(last.idx)] };
     } else if (slice.to < to) {
       if (rows.length < size / 4) step = Math.min(to - from, step * 2);
       slice = { from: slice.to, to: Math.min(to, slice.to + step) };
