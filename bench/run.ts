@@ -25,6 +25,7 @@
  *                        and 100,000 on PostgreSQL; quick 5,000 and 10,000)
  *   --rounds N           repeat the write benchmarks N times, shapes in rotating order; rows
  *                        show the median round, ratios the median of the in-round ratios
+ *   --backends a,b       only these of pglite and postgres (default: both, when there is a server)
  *   --out NAME           file name under bench/results/ (default latest.json)
  */
 
@@ -91,6 +92,7 @@ const { values: args } = parseArgs({
     "simulated-customers": { type: "string" },
     "simulation-only": { type: "boolean", default: false },
     "simulation-threads": { type: "string" },
+    backends: { type: "string" },
     out: { type: "string", default: "latest.json" },
   },
 });
@@ -144,7 +146,11 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 
 const pgUrl = process.env.PATRON_TEST_DATABASE_URL;
 type BackendName = "pglite" | "postgres";
-const backends: BackendName[] = pgUrl ? ["pglite", "postgres"] : ["pglite"];
+const available: BackendName[] = pgUrl ? ["pglite", "postgres"] : ["pglite"];
+const backends = available.filter(
+  (b) => args.backends === undefined || args.backends.split(",").includes(b),
+);
+if (backends.length === 0) throw new Error("--backends names no backend this run has");
 if (!pgUrl) log("bench: no PostgreSQL server (run through scripts/with-postgres.sh); PGlite only");
 
 let schemaCounter = 0;
