@@ -129,7 +129,7 @@ function condition(r: Random): unknown {
     { missing: ["customer.tier"] },
     // An absent store is not a null one.
     { "===": [{ var: ["order.store", 0] }, 0] },
-    { "!": { missing_some: [1, ["order.store", "customer.vip"]] } },
+    { "!": [{ missing_some: [1, ["order.store", "customer.vip"]] }] },
     // Keys computed as it runs: the rules' reads are not known before (the whole context).
     { missing: { merge: ["customer.tier", { var: "order.channel" }] } },
   ]);
