@@ -91,6 +91,7 @@ function contextReader(fields: string[] | null): {
   // A part read whole leaves time.offset to it.
   const wanted = read.filter((f) => !f.includes(".") || !read.includes(f.split(".")[0] as string));
   const paths = wanted.map((f) => f.split(".") as [string, string?]);
+  const names = paths.map((_, i) => `f${i}` as const);
   const columns = paths
     .map(([part, key], i) =>
       key === undefined
@@ -104,7 +105,7 @@ function contextReader(fields: string[] | null): {
       // An absent field is SQL NULL (a JSON null is the text "null"): left absent, as it was.
       const context: Record<string, JsonObject> = {};
       for (let i = 0; i < paths.length; i++) {
-        const text = row[`f${i}`];
+        const text = row[names[i] as `f${number}`];
         if (text === null || text === undefined) continue;
         const [part, key] = paths[i] as [string, string?];
         if (key === undefined) context[part] = JSON.parse(text) as JsonObject;
