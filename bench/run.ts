@@ -17,12 +17,15 @@
  *                        PostgreSQL, 200,000 on PGlite; quick 100,000 and 20,000)
  *   --simulated-customers N  their customers (default 100,000: ten orders each at 1M)
  *   --simulation-only    in the loyalty section, run only the simulation (no earning rows)
+ *   --simulation-threads a,b  simulate once on each of these thread counts, in turn, over the
+ *                        same rows (PostgreSQL; default: once, as the route chooses)
  *   --skip a,b           run all sections but these
  *   --proof-size N       tree size for the proof benchmark (default 1,000,000; quick 100,000)
  *   --entries N          entries per write benchmark, both backends (default 30,000 on PGlite
  *                        and 100,000 on PostgreSQL; quick 5,000 and 10,000)
  *   --rounds N           repeat the write benchmarks N times, shapes in rotating order; rows
  *                        show the median round, ratios the median of the in-round ratios
+ *   --backends a,b       only these of pglite and postgres (default: both, when there is a server)
  *   --out NAME           file name under bench/results/ (default latest.json)
  */
 
@@ -88,6 +91,8 @@ const { values: args } = parseArgs({
     "simulate-orders": { type: "string" },
     "simulated-customers": { type: "string" },
     "simulation-only": { type: "boolean", default: false },
+    "simulation-threads": { type: "string" },
+    backends: { type: "string" },
     out: { type: "string", default: "latest.json" },
   },
 });
@@ -113,6 +118,9 @@ for (const [name, v] of [
   if (v !== undefined && !(Number.isSafeInteger(Number(v)) && Number(v) > 0))
     throw new Error(`--${name} must be a positive whole number`);
 }
+const simulationThreads = args["simulation-threads"]?.split(",").map(Number);
+if (simulationThreads?.some((n) => !(Number.isSafeInteger(n) && n > 0)))
+  throw new Error("--simulation-threads must be positive whole numbers, separated by commas");
 if (!/^[\w.-]+\.json$/.test(args.out)) throw new Error("--out must be a file name ending in .json");
 
 const quick = args.quick;
@@ -138,7 +146,11 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 
 const pgUrl = process.env.PATRON_TEST_DATABASE_URL;
 type BackendName = "pglite" | "postgres";
-const backends: BackendName[] = pgUrl ? ["pglite", "postgres"] : ["pglite"];
+const available: BackendName[] = pgUrl ? ["pglite", "postgres"] : ["pglite"];
+const backends = available.filter(
+  (b) => args.backends === undefined || args.backends.split(",").includes(b),
+);
+if (backends.length === 0) throw new Error("--backends names no backend this run has");
 if (!pgUrl) log("bench: no PostgreSQL server (run through scripts/with-postgres.sh); PGlite only");
 
 let schemaCounter = 0;
@@ -854,6 +866,7 @@ async function main() {
         ? { simulatedCustomers: Number(args["simulated-customers"]) }
         : {}),
       simulationOnly: args["simulation-only"],
+      ...(simulationThreads ? { simulationThreads } : {}),
     });
     rows.push(...l.rows);
     commandTables.push(...l.tables);

@@ -1,5 +1,5 @@
 import { checkJson, isPlainObject, type JsonObject, type JsonValue, jsonEqual } from "../json.js";
-import { forbiddenSegment } from "../logic/compile.js";
+import { forbiddenSegment, type LogicNode } from "../logic/compile.js";
 import {
   type EvaluateOptions,
   type Inputs,
@@ -878,4 +878,95 @@ export class PointsEvaluator {
     for (const k of kept) out.awards.push({ rule: k.rule, points: k.points });
     return stopped;
   }
+}
+
+/**
+ * The fields of a context that evaluating these rules (evaluateRules, PointsEvaluator) can
+ * read, each a part (`"order"`, read whole) or a part's field (`"order.items"`, read whole):
+ * what the engine reads for the windows, scopes and actions, and every path the conditions
+ * read at the top scope. A context with only these fields (each as it is, or absent when it is
+ * absent) gives the same points, failures and steps as the whole context. Null when a condition
+ * computes the keys it asks `missing` about, which only its evaluation knows.
+ */
+export function contextFields(rules: readonly RuleVersion[]): string[] | null {
+  const fields = new Set<string>();
+  const add = (segments: readonly string[]) => {
+    fields.add(segments.slice(0, 2).join("."));
+  };
+  for (const rv of rules) {
+    const c = compiled(rv);
+    const { rule } = c;
+    if (c.validFrom !== null || c.validUntil !== null) add(["time", "ms"]);
+    const s = rule.scope;
+    if (s.channels !== undefined) add(["order", "channel"]);
+    if (s.stores !== undefined) add(["order", "store"]);
+    if (s.tiers !== undefined) add(["customer", "tier"]);
+    if (s.segments !== undefined) add(["customer", "segments"]);
+    if (s.categories !== undefined || s.products !== undefined) add(["order", "items"]);
+    if (rule.action.type === "per_amount") {
+      add(["order", "amount"]);
+      if (rule.action.items !== undefined) add(["order", "items"]);
+    }
+    if (!topReads(c.condition.node, add)) return null;
+  }
+  // A part read whole holds its fields.
+  return [...fields]
+    .filter((f) => !f.includes(".") || !fields.has(f.split(".")[0] as string))
+    .sort();
+}
+
+/** Adds the paths an expression reads at the top scope; false when one is computed. */
+function topReads(node: LogicNode, add: (segments: readonly string[]) => void): boolean {
+  switch (node.t) {
+    case "value":
+      return true;
+    case "list":
+      return node.items.every((item) => topReads(item, add));
+    case "var":
+      if (node.top) {
+        if (node.computed !== null || node.segments === null) return false;
+        add(node.segments);
+      }
+      return (
+        (node.computed === null || topReads(node.computed, add)) &&
+        (node.fallback === null || topReads(node.fallback, add))
+      );
+    case "op": {
+      if (node.top && (node.op === "missing" || node.op === "missing_some")) {
+        const keys = node.op === "missing" ? node.args : node.args.slice(1);
+        for (const k of keys) {
+          if (k.t !== "value") return false;
+          const written = Array.isArray(k.value) && keys.length === 1 ? k.value : [k.value];
+          for (const key of written) {
+            if (typeof key !== "string" && typeof key !== "number") return false;
+            if (String(key) === "") return false;
+            add(String(key).split("."));
+          }
+        }
+      }
+      return node.args.every((a) => topReads(a, add));
+    }
+  }
+}
+
+/**
+ * The part of a context that `contextFields` names (all of it when they are null): each field
+ * as it is, absent when it is absent.
+ */
+export function narrowContext(context: RuleContext, fields: readonly string[] | null): RuleContext {
+  if (fields === null) return context;
+  const out: Record<string, JsonObject> = {};
+  for (const field of fields) {
+    const [part, key] = field.split(".") as [keyof RuleContext, string | undefined];
+    const from = context[part];
+    if (from === undefined || !isPlainObject(from)) continue;
+    if (key === undefined) {
+      out[part] = from;
+      continue;
+    }
+    if (!Object.hasOwn(from, key)) continue;
+    out[part] ??= {};
+    (out[part] as JsonObject)[key] = from[key] as JsonValue;
+  }
+  return out as RuleContext;
 }

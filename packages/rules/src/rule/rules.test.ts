@@ -7,9 +7,11 @@ import { validateRule } from "./document.js";
 import {
   type Award,
   checkAward,
+  contextFields,
   contextFromInputs,
   evaluateRule,
   evaluateRules,
+  narrowContext,
   type RuleContext,
   ratio,
   recompute,
@@ -721,5 +723,59 @@ describe("timeContext", () => {
     expect(timeContext("2024-02-29T00:00:00-05:00").date).toBe("2024-02-29");
     expect(() => timeContext("2026-02-29T00:00:00Z")).toThrow(RangeError);
     expect(() => timeContext("yesterday")).toThrow(RangeError);
+  });
+});
+
+describe("the context fields a rule set reads", () => {
+  const rule = (over: Record<string, unknown>) =>
+    ruleVersion("r", 1, {
+      name: "r",
+      kind: "earn",
+      condition: true,
+      action: { type: "fixed", points: 1 },
+      ...over,
+    });
+
+  it("names the engine's reads and the conditions' paths, a part read whole holding its fields", () => {
+    expect(
+      contextFields([
+        rule({
+          condition: {
+            and: [{ "==": [{ var: "customer.orders" }, 0] }, { missing: ["event.campaign.id"] }],
+          },
+          scope: { channels: ["web"], categories: ["shoes"], segments: ["vip"] },
+          action: { type: "per_amount", points: 1, per: 100 },
+          validFrom: "2026-01-01T00:00:00Z",
+        }),
+        rule({ condition: { some: [{ var: "order.items" }, { var: "quantity" }] } }),
+        rule({ condition: { "!": [{ missing_some: [1, ["time.weekday", "time"]] }] } }),
+      ]),
+    ).toEqual([
+      "customer.orders",
+      "customer.segments",
+      "event.campaign",
+      "order.amount",
+      "order.channel",
+      "order.items",
+      "time",
+    ]);
+    expect(contextFields([rule({})])).toEqual([]);
+  });
+
+  it("is null when missing's keys are computed, and narrowing keeps absent fields absent", () => {
+    const computed = rule({ condition: { missing: { merge: ["order.store", "order.channel"] } } });
+    expect(contextFields([computed])).toBeNull();
+    const context = {
+      order: { amount: 100, channel: "web", items: [] },
+      customer: { orders: 0, vip: null },
+      time: timeContext(0),
+    } as RuleContext;
+    expect(narrowContext(context, null)).toBe(context);
+    expect(
+      narrowContext(context, ["customer.vip", "customer.tier", "order.store", "time"]),
+    ).toEqual({
+      customer: { vip: null },
+      time: context.time,
+    });
   });
 });

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Writable } from "node:stream";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
+import { connectionConfig, type DatabaseAddress } from "./address.js";
 import { coalesce } from "./bulk.js";
 import { claimDirectory } from "./dir-lock.js";
 import { prepareParam } from "./params.js";
@@ -25,8 +26,12 @@ export interface Statement {
   unnamed?: true;
 }
 
+export type { DatabaseAddress } from "./address.js";
+
 export interface Database extends Queryable {
   readonly kind: "pglite" | "postgres";
+  /** A PostgreSQL server's address (an embedded database has none: one process holds it). */
+  readonly address?: DatabaseAddress;
   /** Runs `fn` in one transaction: all of its writes commit together or none do. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /**
@@ -72,6 +77,7 @@ class PostgresDatabase implements Database {
   constructor(
     private readonly pool: pg.Pool,
     private readonly config: pg.ClientConfig,
+    readonly address: DatabaseAddress,
   ) {}
 
   private writerClient(): Promise<{ client: pg.Client; pid: number }> {
@@ -273,15 +279,13 @@ export interface DatabaseOptions {
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.url) {
-    const config: pg.ClientConfig = {
-      connectionString: opts.url,
-      options: opts.schema ? `-c search_path=${opts.schema}` : undefined,
-    };
+    const address = { url: opts.url, ...(opts.schema ? { schema: opts.schema } : {}) };
+    const config = connectionConfig(address);
     const pool = new pg.Pool({ ...config, max: opts.poolSize ?? 10 });
     pool.on("error", () => {
       // An idle client lost its connection; the pool replaces it. Queries still report errors.
     });
-    const db = new PostgresDatabase(pool, config);
+    const db = new PostgresDatabase(pool, config, address);
     if (opts.schema) await db.exec(`CREATE SCHEMA IF NOT EXISTS ${opts.schema}`);
     return db;
   }
