@@ -1,5 +1,5 @@
 import type { Queryable } from "../db/database.js";
-import { pointsCost } from "./evaluation.js";
+import { DAY_MS, pointsCost } from "./evaluation.js";
 import type { Programme } from "./programme.js";
 
 /**
@@ -42,6 +42,8 @@ export async function listMembers(
   const at = new Date(now).toISOString();
   const params: unknown[] = [merchantId, at, opts.limit + 1];
   if (opts.before !== undefined) params.push(opts.before.toString());
+  // The page's members from loyalty_members (kept in order by the projections), then their
+  // figures at `now` from their own lots: exact at any instant, and a page's lots are few.
   const { rows } = await db.query<{
     customer_id: string;
     available: string | number;
@@ -51,23 +53,25 @@ export async function listMembers(
     last_at: string | Date;
     debt: string | number | null;
   }>(
-    `SELECT m.customer_id, m.available, m.pending, m.lots, m.last_idx, m.last_at, d.debt
+    `SELECT m.customer_id, s.available, s.pending, s.lots, m.last_idx, m.last_at, d.debt
      FROM (
-       SELECT customer_id,
+       SELECT customer_id, last_idx, last_at FROM loyalty_members
+       WHERE merchant_id = $1 ${opts.before === undefined ? "" : "AND last_idx < $4"}
+       ORDER BY last_idx DESC
+       LIMIT $3
+     ) m
+     CROSS JOIN LATERAL (
+       SELECT
          coalesce(sum(remaining) FILTER (WHERE available_at <= $2
            AND (expires_at IS NULL OR expires_at > $2)), 0) AS available,
          coalesce(sum(remaining) FILTER (WHERE available_at > $2
            AND (expires_at IS NULL OR expires_at > $2)), 0) AS pending,
-         count(*) FILTER (WHERE remaining > 0 AND (expires_at IS NULL OR expires_at > $2)) AS lots,
-         max(entry_idx) AS last_idx,
-         max(created_at) AS last_at
-       FROM loyalty_lots WHERE merchant_id = $1
-       GROUP BY customer_id
-       ${opts.before === undefined ? "" : "HAVING max(entry_idx) < $4"}
-     ) m
+         count(*) FILTER (WHERE expires_at IS NULL OR expires_at > $2) AS lots
+       FROM loyalty_lots l
+       WHERE l.merchant_id = $1 AND l.customer_id = m.customer_id AND l.remaining > 0
+     ) s
      LEFT JOIN loyalty_debts d ON d.merchant_id = $1 AND d.customer_id = m.customer_id
-     ORDER BY m.last_idx DESC
-     LIMIT $3`,
+     ORDER BY m.last_idx DESC`,
     params,
   );
   const page = rows.slice(0, opts.limit);
@@ -109,6 +113,52 @@ export interface Liability {
   months: LiabilityRow[];
 }
 
+const QUARTER_HOUR_MS = 900_000;
+
+/**
+ * The expiry bin `ms` falls in, as loyalty_expiry_bin (migration 26) computes it: its UTC day,
+ * or its quarter hour on the first and the last UTC day of a month.
+ */
+export function expiryBin(ms: number): { start: number; end: number } {
+  const d = new Date(ms);
+  const last = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate();
+  const width = d.getUTCDate() === 1 || d.getUTCDate() === last ? QUARTER_HOUR_MS : DAY_MS;
+  const start = Math.floor(ms / width) * width;
+  return { start, end: start + width };
+}
+
+const utcMonth = (ms: number) => new Date(ms).toISOString().slice(0, 7);
+const monthStarts = new Map<string, number>();
+
+/**
+ * The month, in `timeZone`, of the expiry bin starting at `start`. A day's bin is in its UTC
+ * month in every time zone (no UTC offset reaches a day); a quarter hour's on the days around a
+ * month's start is before or after the instant the month starts in `timeZone`, found once by
+ * bisection over the quarter hours around it.
+ */
+export function binMonth(timeZone: string, start: number): string {
+  const d = new Date(start);
+  const day = d.getUTCDate();
+  if (day !== 1 && expiryBin(start).end - start === DAY_MS) return utcMonth(start);
+  const monthStart = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + (day === 1 ? 0 : 1), 1);
+  const key = `${timeZone} ${monthStart}`;
+  let switchAt = monthStarts.get(key);
+  if (switchAt === undefined) {
+    const later = utcMonth(monthStart);
+    let lo = (monthStart - DAY_MS) / QUARTER_HOUR_MS;
+    let hi = (monthStart + DAY_MS) / QUARTER_HOUR_MS;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (monthIn(timeZone, mid * QUARTER_HOUR_MS) >= later) hi = mid;
+      else lo = mid + 1;
+    }
+    switchAt = lo * QUARTER_HOUR_MS;
+    if (monthStarts.size > 10_000) monthStarts.clear();
+    monthStarts.set(key, switchAt);
+  }
+  return start >= switchAt ? utcMonth(monthStart) : utcMonth(monthStart - DAY_MS);
+}
+
 const monthFormats = new Map<string, Intl.DateTimeFormat>();
 
 /** `YYYY-MM` of the instant `ms` in `timeZone`. */
@@ -135,28 +185,56 @@ export async function liability(
   programme: Programme,
 ): Promise<Liability> {
   const at = new Date(now).toISOString();
-  // Grouped by the instant of expiry in SQL (few distinct ones), by month here: the month is
-  // taken in the programme's time zone with the node's time zone data, as orders are evaluated.
-  const [byExpiry, customers, debts] = await Promise.all([
-    db.query<{
-      expires_at: string | Date | null;
-      available: string | number;
-      pending: string | number;
-      lots: string | number;
-    }>(
-      `SELECT expires_at,
-         coalesce(sum(remaining) FILTER (WHERE available_at <= $2), 0) AS available,
-         coalesce(sum(remaining) FILTER (WHERE available_at > $2), 0) AS pending,
-         count(*) AS lots
-       FROM loyalty_lots WHERE merchant_id = $1 AND remaining > 0
-         AND (expires_at IS NULL OR expires_at > $2)
-       GROUP BY expires_at`,
-      [merchantId, at],
+  // The maintained rows answer for every bin wholly after `now` and every day of availability
+  // but today's; the lots of the bin `now` is in and those becoming available today are read
+  // themselves, so the figures are exact at any instant (views-projections.ts).
+  const bin = expiryBin(now);
+  const today = Math.floor(now / DAY_MS) * DAY_MS;
+  const binMs = `CASE WHEN expires_bin = 'infinity' THEN NULL
+    ELSE (extract(epoch FROM expires_bin) * 1000)::bigint END AS bin_ms`;
+  type BinRow = {
+    bin_ms: string | number | bigint | null;
+    available: string | number | bigint;
+    pending: string | number | bigint;
+    lots: string | number | bigint;
+  };
+  const [binned, exact, customers, debts] = await Promise.all([
+    db.query<BinRow>(
+      `SELECT ${binMs},
+         coalesce(sum(points) FILTER (WHERE available_day < $3), 0) AS available,
+         coalesce(sum(points) FILTER (WHERE available_day > $3), 0) AS pending,
+         coalesce(sum(lots), 0) AS lots
+       FROM loyalty_liability
+       WHERE merchant_id = $1 AND expires_bin > $2 AND available_day <> $3
+       GROUP BY expires_bin`,
+      [merchantId, at, new Date(today).toISOString()],
     ),
-    db.query<{ n: string | number }>(
-      `SELECT count(DISTINCT customer_id) AS n FROM loyalty_lots
-       WHERE merchant_id = $1 AND remaining > 0 AND (expires_at IS NULL OR expires_at > $2)`,
-      [merchantId, at],
+    db.query<BinRow>(
+      `SELECT ${binMs}, available, pending, lots FROM (
+         SELECT loyalty_expiry_bin(expires_at) AS expires_bin,
+           coalesce(sum(remaining) FILTER (WHERE available_at <= $2), 0) AS available,
+           coalesce(sum(remaining) FILTER (WHERE available_at > $2), 0) AS pending,
+           count(*) AS lots
+         FROM loyalty_lots
+         WHERE merchant_id = $1 AND remaining > 0 AND (expires_at IS NULL OR expires_at > $2)
+           AND ((expires_at >= $3 AND expires_at < $4) OR (available_at >= $5 AND available_at < $6))
+         GROUP BY 1
+       ) x`,
+      [
+        merchantId,
+        at,
+        new Date(bin.start).toISOString(),
+        new Date(bin.end).toISOString(),
+        new Date(today).toISOString(),
+        new Date(today + DAY_MS).toISOString(),
+      ],
+    ),
+    db.query<{ n: string | number | bigint }>(
+      `SELECT (SELECT coalesce(sum(customers), 0) FROM loyalty_liability_customers
+           WHERE merchant_id = $1 AND expires_bin > $2)
+         + (SELECT count(*) FROM loyalty_members
+           WHERE merchant_id = $1 AND live_until > $2 AND live_until < $3) AS n`,
+      [merchantId, at, new Date(bin.end).toISOString()],
     ),
     db.query<{ points: string | number; n: string | number }>(
       `SELECT coalesce(sum(debt), 0) AS points, count(*) FILTER (WHERE debt > 0) AS n
@@ -166,9 +244,8 @@ export async function liability(
   ]);
   const value = (points: number) => pointsCost(points, programme.valuePer100Points);
   const months = new Map<string | null, Omit<LiabilityRow, "value">>();
-  for (const r of byExpiry.rows) {
-    const month =
-      r.expires_at === null ? null : monthIn(programme.timeZone, Date.parse(iso(r.expires_at)));
+  for (const r of [...binned.rows, ...exact.rows]) {
+    const month = r.bin_ms === null ? null : binMonth(programme.timeZone, Number(r.bin_ms));
     const row = months.get(month) ?? { month, points: 0, available: 0, pending: 0, lots: 0 };
     row.available += Number(r.available);
     row.pending += Number(r.pending);
@@ -177,6 +254,7 @@ export async function liability(
     months.set(month, row);
   }
   const rows = [...months.values()]
+    .filter((r) => r.lots > 0)
     .sort((a, b) =>
       a.month === b.month
         ? 0
