@@ -131,32 +131,59 @@ const utcMonth = (ms: number) => new Date(ms).toISOString().slice(0, 7);
 const monthStarts = new Map<string, number>();
 
 /**
- * The month, in `timeZone`, of the expiry bin starting at `start`. A day's bin is in its UTC
- * month in every time zone (no UTC offset reaches a day); a quarter hour's on the days around a
- * month's start is before or after the instant the month starts in `timeZone`, found once by
- * bisection over the quarter hours around it.
+ * The first quarter hour of the month that starts, in UTC, at `firstOfMonth`, in `timeZone`:
+ * found once by bisection over the quarter hours of the day either side (no UTC offset reaches
+ * a day), as monthIn says.
  */
-export function binMonth(timeZone: string, start: number): string {
-  const d = new Date(start);
-  const day = d.getUTCDate();
-  if (day !== 1 && expiryBin(start).end - start === DAY_MS) return utcMonth(start);
-  const monthStart = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + (day === 1 ? 0 : 1), 1);
-  const key = `${timeZone} ${monthStart}`;
-  let switchAt = monthStarts.get(key);
-  if (switchAt === undefined) {
-    const later = utcMonth(monthStart);
-    let lo = (monthStart - DAY_MS) / QUARTER_HOUR_MS;
-    let hi = (monthStart + DAY_MS) / QUARTER_HOUR_MS;
+export function monthStartIn(timeZone: string, firstOfMonth: number): number {
+  const key = `${timeZone} ${firstOfMonth}`;
+  let at = monthStarts.get(key);
+  if (at === undefined) {
+    const month = utcMonth(firstOfMonth);
+    let lo = (firstOfMonth - DAY_MS) / QUARTER_HOUR_MS;
+    let hi = (firstOfMonth + DAY_MS) / QUARTER_HOUR_MS;
     while (lo < hi) {
       const mid = Math.floor((lo + hi) / 2);
-      if (monthIn(timeZone, mid * QUARTER_HOUR_MS) >= later) hi = mid;
+      if (monthIn(timeZone, mid * QUARTER_HOUR_MS) >= month) hi = mid;
       else lo = mid + 1;
     }
-    switchAt = lo * QUARTER_HOUR_MS;
+    at = lo * QUARTER_HOUR_MS;
     if (monthStarts.size > 10_000) monthStarts.clear();
-    monthStarts.set(key, switchAt);
+    monthStarts.set(key, at);
   }
-  return start >= switchAt ? utcMonth(monthStart) : utcMonth(monthStart - DAY_MS);
+  return at;
+}
+
+/** The UTC first of the month `ms` is in, `months` months on. */
+const firstOfMonth = (ms: number, months = 0) => {
+  const d = new Date(ms);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + months, 1);
+};
+
+/**
+ * The month, in `timeZone`, of the expiry bin starting at `start` (all its instants are in it):
+ * a day's bin is in its UTC month in every time zone; a quarter hour's, on the days around a
+ * month's start, is before or after the instant that month starts in `timeZone`.
+ */
+export function binMonth(timeZone: string, start: number): string {
+  const day = new Date(start).getUTCDate();
+  if (day !== 1 && expiryBin(start).end - start === DAY_MS) return utcMonth(start);
+  const next = firstOfMonth(start, day === 1 ? 0 : 1);
+  return start >= monthStartIn(timeZone, next) ? utcMonth(next) : utcMonth(next - DAY_MS);
+}
+
+/**
+ * The instants the months from `from` to `to` start in `timeZone`, ascending, and the month of
+ * each bucket `width_bucket` gives over them (bucket 0: the month before the first).
+ */
+function monthBuckets(timeZone: string, from: number, to: number) {
+  const starts: number[] = [];
+  const labels: string[] = [utcMonth(firstOfMonth(from, -1))];
+  for (let f = firstOfMonth(from); f <= firstOfMonth(to, 1); f = firstOfMonth(f, 1)) {
+    starts.push(monthStartIn(timeZone, f));
+    labels.push(utcMonth(f));
+  }
+  return { starts, labels };
 }
 
 const monthFormats = new Map<string, Intl.DateTimeFormat>();
@@ -198,17 +225,54 @@ export async function liability(
     pending: string | number | bigint;
     lots: string | number | bigint;
   };
-  const [binned, exact, customers, debts] = await Promise.all([
-    db.query<BinRow>(
-      `SELECT ${binMs},
+  const binnedRows = async () => {
+    // Bins are grouped by month in SQL: the instants the months start in the programme's time
+    // zone (computed here, with the node's time zone data) between the first and last bin.
+    const range = await db.query<{
+      first: string | number | bigint;
+      last: string | number | bigint;
+    }>(
+      `SELECT (extract(epoch FROM min(expires_bin)) * 1000)::bigint AS first,
+         (extract(epoch FROM max(expires_bin)) * 1000)::bigint AS last
+       FROM loyalty_liability
+       WHERE merchant_id = $1 AND expires_bin > $2 AND expires_bin < 'infinity'`,
+      [merchantId, at],
+    );
+    const r = range.rows[0];
+    const { starts, labels } =
+      r?.first === null || r?.first === undefined
+        ? { starts: [now], labels: [] }
+        : monthBuckets(programme.timeZone, Number(r.first), Number(r.last));
+    const { rows } = await db.query<{
+      bucket: string | number | bigint;
+      available: string | number | bigint;
+      pending: string | number | bigint;
+      lots: string | number | bigint;
+    }>(
+      `SELECT CASE WHEN expires_bin = 'infinity' THEN -1
+           ELSE width_bucket(expires_bin, $4::timestamptz[]) END AS bucket,
          coalesce(sum(points) FILTER (WHERE available_day < $3), 0) AS available,
          coalesce(sum(points) FILTER (WHERE available_day > $3), 0) AS pending,
          coalesce(sum(lots), 0) AS lots
        FROM loyalty_liability
        WHERE merchant_id = $1 AND expires_bin > $2 AND available_day <> $3
-       GROUP BY expires_bin`,
-      [merchantId, at, new Date(today).toISOString()],
-    ),
+       GROUP BY 1`,
+      [
+        merchantId,
+        at,
+        new Date(today).toISOString(),
+        starts.map((ms) => new Date(ms).toISOString()),
+      ],
+    );
+    return rows.map((x) => ({
+      month: Number(x.bucket) === -1 ? null : (labels[Number(x.bucket)] as string),
+      available: x.available,
+      pending: x.pending,
+      lots: x.lots,
+    }));
+  };
+  const [binned, exact, customers, debts] = await Promise.all([
+    binnedRows(),
     db.query<BinRow>(
       `SELECT ${binMs}, available, pending, lots FROM (
          SELECT loyalty_expiry_bin(expires_at) AS expires_bin,
@@ -244,8 +308,12 @@ export async function liability(
   ]);
   const value = (points: number) => pointsCost(points, programme.valuePer100Points);
   const months = new Map<string | null, Omit<LiabilityRow, "value">>();
-  for (const r of [...binned.rows, ...exact.rows]) {
-    const month = r.bin_ms === null ? null : binMonth(programme.timeZone, Number(r.bin_ms));
+  const exactRows = exact.rows.map((r) => ({
+    ...r,
+    month: r.bin_ms === null ? null : binMonth(programme.timeZone, Number(r.bin_ms)),
+  }));
+  for (const r of [...binned, ...exactRows]) {
+    const month = r.month;
     const row = months.get(month) ?? { month, points: 0, available: 0, pending: 0, lots: 0 };
     row.available += Number(r.available);
     row.pending += Number(r.pending);
