@@ -293,12 +293,18 @@ export async function liability(
         new Date(today + DAY_MS).toISOString(),
       ],
     ),
+    // Customers whose latest expiry is in the current bin have a lot expiring in it: found
+    // from those lots, the few of that bin.
     db.query<{ n: string | number | bigint }>(
       `SELECT (SELECT coalesce(sum(customers), 0) FROM loyalty_liability_customers
            WHERE merchant_id = $1 AND expires_bin > $2)
          + (SELECT count(*) FROM loyalty_members
-           WHERE merchant_id = $1 AND live_until > $2 AND live_until < $3) AS n`,
-      [merchantId, at, new Date(bin.end).toISOString()],
+           WHERE merchant_id = $1 AND live_until > $2 AND live_until < $4
+             AND customer_id IN (
+               SELECT customer_id FROM loyalty_lots
+               WHERE merchant_id = $1 AND remaining > 0 AND expires_at >= $3 AND expires_at < $4
+             )) AS n`,
+      [merchantId, at, new Date(bin.start).toISOString(), new Date(bin.end).toISOString()],
     ),
     db.query<{ points: string | number; n: string | number }>(
       `SELECT coalesce(sum(debt), 0) AS points, count(*) FILTER (WHERE debt > 0) AS n

@@ -302,7 +302,6 @@ export const LOYALTY_VIEWS_MIGRATION = `
     PRIMARY KEY (merchant_id, customer_id)
   );
   CREATE INDEX loyalty_members_last_idx ON loyalty_members (merchant_id, last_idx);
-  CREATE INDEX loyalty_members_live_idx ON loyalty_members (merchant_id, live_until);
   -- The points left and the lots with points left, by expiry bin and availability day.
   CREATE TABLE loyalty_liability (
     merchant_id text NOT NULL,

@@ -86,13 +86,39 @@ export const lotRenewal = (
   params: [merchantId, customerId, until, idx, time],
 });
 
-const NEW_MEMBERS = `INSERT INTO loyalty_members (merchant_id, customer_id, last_idx, last_at)
- SELECT m, c, max(i), max(t)
- FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[]) AS n(m, c, i, t)
- GROUP BY m, c
- ON CONFLICT (merchant_id, customer_id) DO UPDATE
- SET last_idx = greatest(loyalty_members.last_idx, excluded.last_idx),
-   last_at = greatest(loyalty_members.last_at, excluded.last_at)`;
+// The batch's new lots: their customers are members (the latest lot first), and a lot with
+// points left may push the customer's latest expiry on, moving them to a later bin's count.
+// Every CTE reads the rows as they were before the statement: `prev` is what the upsert changes.
+const NEW_MEMBERS = `WITH n AS (
+   SELECT m, c, max(i) AS i, max(t) AS t,
+     max(coalesce(e, 'infinity'::timestamptz)) FILTER (WHERE p > 0) AS until
+   FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::timestamptz[],
+     $6::bigint[]) AS n(m, c, i, t, e, p)
+   GROUP BY m, c
+ ), prev AS (
+   SELECT mm.merchant_id, mm.customer_id, mm.live_until FROM loyalty_members mm
+   JOIN n ON mm.merchant_id = n.m AND mm.customer_id = n.c
+ ), up AS (
+   INSERT INTO loyalty_members (merchant_id, customer_id, last_idx, last_at, live_until)
+   SELECT m, c, i, t, until FROM n
+   ON CONFLICT (merchant_id, customer_id) DO UPDATE
+   SET last_idx = greatest(loyalty_members.last_idx, excluded.last_idx),
+     last_at = greatest(loyalty_members.last_at, excluded.last_at),
+     live_until = greatest(loyalty_members.live_until, excluded.live_until)
+   RETURNING merchant_id, customer_id, live_until
+ ), moved AS (
+   SELECT up.merchant_id, prev.live_until AS was, up.live_until AS becomes FROM up
+   LEFT JOIN prev ON prev.merchant_id = up.merchant_id AND prev.customer_id = up.customer_id
+   WHERE prev.live_until IS DISTINCT FROM up.live_until
+ ), d AS (
+   SELECT merchant_id, loyalty_expiry_bin(was) AS bin, -1 AS n FROM moved WHERE was IS NOT NULL
+   UNION ALL
+   SELECT merchant_id, loyalty_expiry_bin(becomes), 1 FROM moved WHERE becomes IS NOT NULL
+ )
+ INSERT INTO loyalty_liability_customers (merchant_id, expires_bin, customers)
+ SELECT merchant_id, bin, sum(n) FROM d GROUP BY 1, 2 HAVING sum(n) <> 0
+ ON CONFLICT (merchant_id, expires_bin) DO UPDATE
+ SET customers = loyalty_liability_customers.customers + excluded.customers`;
 
 const NEW_LOTS = `INSERT INTO loyalty_liability (merchant_id, expires_bin, available_day, points, lots)
  SELECT m, loyalty_expiry_bin(e), loyalty_available_day(a), sum(p), count(*)
@@ -101,8 +127,9 @@ const NEW_LOTS = `INSERT INTO loyalty_liability (merchant_id, expires_bin, avail
  GROUP BY 1, 2, 3
  ${ADD_TO_LIABILITY}`;
 
-// The latest expiry of each customer's lots with points left, from their lots as they are now;
-// a customer whose latest expiry changed moves from one bin's count to another's.
+// The latest expiry of each customer's lots with points left, from their lots as they are now,
+// for the customers whose lots were taken from, given back to or renewed (new lots alone only
+// push it on: NEW_MEMBERS); a customer whose latest expiry changed moves to another bin's count.
 const LIVE_UNTIL = `WITH t AS (
    SELECT DISTINCT m, c FROM unnest($1::text[], $2::text[]) AS t(m, c)
  ), f AS (
@@ -157,7 +184,10 @@ const NO_LOT_CHANGE = new Set<string>([
  */
 export function lotViewStatements(entries: readonly CommittedEntry[]): Statement[] {
   const lots: NewLot[] = [];
+  /** Customers whose lots changed otherwise than by a new lot: their latest expiry is read. */
   const touched: { merchantId: string; customerId: string }[] = [];
+  const merchants = new Set<string>();
+  let taken = false;
   for (const e of entries) {
     if (NO_LOT_CHANGE.has(e.entry.type)) continue;
     const idx = e.index.toString();
@@ -165,22 +195,30 @@ export function lotViewStatements(entries: readonly CommittedEntry[]): Statement
     const p = e.entry.payload as unknown as { merchantId: string; customerId: string };
     let lot: { points: number; availableAt: string; expiresAt: string | null } | null | undefined;
     let repaid = 0;
+    // Whether the entry takes from, gives back to or renews lots it did not make.
+    let changes = true;
     if (e.entry.type === POINTS_AWARDED) {
       const a = p as unknown as PointsAwardedPayload;
-      // An award without a lot or a renewal changes no lot.
-      if (!a.lot && a.activeUntil === undefined) continue;
       lot = a.lot;
       repaid = a.debtRepaid ?? 0;
+      changes = a.activeUntil !== undefined;
     } else if (e.entry.type === POINTS_RECEIVED) {
       const r = p as unknown as PointsReceivedPayload;
       lot = r.lot;
       repaid = r.debtRepaid ?? 0;
+      changes = false;
     } else if (e.entry.type === POINTS_ADJUSTED) {
       const a = p as unknown as PointsAdjustedPayload;
       lot = a.lot;
       repaid = a.debtRepaid ?? 0;
+      changes = a.taken.length > 0;
     }
-    touched.push(p);
+    if (!lot && !changes) continue;
+    merchants.add(p.merchantId);
+    if (changes) {
+      touched.push(p);
+      taken = true;
+    }
     if (lot) {
       lots.push({
         merchantId: p.merchantId,
@@ -193,8 +231,7 @@ export function lotViewStatements(entries: readonly CommittedEntry[]): Statement
       });
     }
   }
-  if (touched.length === 0) return [];
-  const merchants = [...new Set(touched.map((t) => t.merchantId))];
+  if (merchants.size === 0) return [];
   const out: Statement[] = [];
   if (lots.length > 0) {
     out.push(
@@ -205,6 +242,8 @@ export function lotViewStatements(entries: readonly CommittedEntry[]): Statement
           lots.map((l) => l.customerId),
           lots.map((l) => l.idx),
           lots.map((l) => l.time),
+          lots.map((l) => l.expiresAt),
+          lots.map((l) => String(l.remaining)),
         ],
       },
       {
@@ -218,14 +257,15 @@ export function lotViewStatements(entries: readonly CommittedEntry[]): Statement
       },
     );
   }
-  out.push(
-    {
+  if (touched.length > 0) {
+    out.push({
       sql: LIVE_UNTIL,
       params: [touched.map((t) => t.merchantId), touched.map((t) => t.customerId)],
-    },
-    { sql: EMPTY_BINS, params: [merchants] },
-    { sql: EMPTY_CUSTOMER_BINS, params: [merchants] },
-  );
+    });
+  }
+  // New lots only add points; a take, a renewal or an expiry may empty a bin.
+  if (taken) out.push({ sql: EMPTY_BINS, params: [[...merchants]] });
+  out.push({ sql: EMPTY_CUSTOMER_BINS, params: [[...merchants]] });
   return out;
 }
 
