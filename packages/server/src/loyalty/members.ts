@@ -213,8 +213,8 @@ export async function liability(
 ): Promise<Liability> {
   const at = new Date(now).toISOString();
   // The maintained rows answer for every bin wholly after `now` and every day of availability
-  // but today's; the lots of the bin `now` is in and those becoming available today are read
-  // themselves, so the figures are exact at any instant (views-projections.ts).
+  // but today's; the lots of the bin `now` is in that have not expired, and those becoming
+  // available today, are read themselves, so the figures are exact at any instant.
   const bin = expiryBin(now);
   const today = Math.floor(now / DAY_MS) * DAY_MS;
   const binMs = `CASE WHEN expires_bin = 'infinity' THEN NULL
@@ -281,30 +281,29 @@ export async function liability(
            count(*) AS lots
          FROM loyalty_lots
          WHERE merchant_id = $1 AND remaining > 0 AND (expires_at IS NULL OR expires_at > $2)
-           AND ((expires_at >= $3 AND expires_at < $4) OR (available_at >= $5 AND available_at < $6))
+           AND (expires_at < $3 OR (available_at >= $4 AND available_at < $5))
          GROUP BY 1
        ) x`,
       [
         merchantId,
         at,
-        new Date(bin.start).toISOString(),
         new Date(bin.end).toISOString(),
         new Date(today).toISOString(),
         new Date(today + DAY_MS).toISOString(),
       ],
     ),
-    // Customers whose latest expiry is in the current bin have a lot expiring in it: found
-    // from those lots, the few of that bin.
+    // Customers whose latest expiry is in the current bin, after now, have a lot expiring then:
+    // found from those lots, the few left in that bin.
     db.query<{ n: string | number | bigint }>(
       `SELECT (SELECT coalesce(sum(customers), 0) FROM loyalty_liability_customers
            WHERE merchant_id = $1 AND expires_bin > $2)
          + (SELECT count(*) FROM loyalty_members
-           WHERE merchant_id = $1 AND live_until > $2 AND live_until < $4
+           WHERE merchant_id = $1 AND live_until > $2 AND live_until < $3
              AND customer_id IN (
                SELECT customer_id FROM loyalty_lots
-               WHERE merchant_id = $1 AND remaining > 0 AND expires_at >= $3 AND expires_at < $4
+               WHERE merchant_id = $1 AND remaining > 0 AND expires_at > $2 AND expires_at < $3
              )) AS n`,
-      [merchantId, at, new Date(bin.start).toISOString(), new Date(bin.end).toISOString()],
+      [merchantId, at, new Date(bin.end).toISOString()],
     ),
     db.query<{ points: string | number; n: string | number }>(
       `SELECT coalesce(sum(debt), 0) AS points, count(*) FILTER (WHERE debt > 0) AS n
