@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../src/ledger/clock.js";
-import { monthIn } from "../src/loyalty/members.js";
+import { binMonth, expiryBin, monthIn } from "../src/loyalty/members.js";
+import { refreshLoyaltyViews } from "../src/loyalty/views-projections.js";
 import { backends } from "../src/test-support/backends.js";
 import { size, type TestNode, testNode } from "./helpers.js";
 
@@ -21,6 +22,41 @@ describe("monthIn", () => {
   });
 });
 
+// Instants around month ends of 2027 (and a leap February), every 7 minutes over the last and
+// first UTC days of each month and a few in between.
+const instants: number[] = [];
+for (let m = 0; m < 14; m++) {
+  const first = Date.UTC(2027, m, 1);
+  for (let at = first - DAY; at < first + DAY; at += 7 * 60_000) instants.push(at);
+  instants.push(first + 10 * DAY + 12_345, first + 20 * DAY - 1);
+}
+instants.push(Date.UTC(2028, 1, 29, 23, 59, 59, 999), Date.UTC(2028, 1, 28, 12));
+
+describe("expiry bins", () => {
+  it("never straddle a month in any time zone, so a bin's month is that of its instants", () => {
+    const zones = [
+      "UTC",
+      "Asia/Kathmandu",
+      "Australia/Eucla",
+      "America/St_Johns",
+      "Pacific/Kiritimati",
+      "Pacific/Pago_Pago",
+      "Asia/Kolkata",
+      "Europe/Berlin",
+      "America/Los_Angeles",
+    ];
+    for (const zone of zones) {
+      for (const at of instants) {
+        const bin = expiryBin(at);
+        expect(bin.start <= at && at < bin.end).toBe(true);
+        expect(binMonth(zone, bin.start), `${zone} ${new Date(at).toISOString()}`).toBe(
+          monthIn(zone, at),
+        );
+      }
+    }
+  });
+});
+
 describe.each(backends)("loyalty members and liability on $name", (backend) => {
   let t: TestNode;
   let clock: ManualClock;
@@ -36,6 +72,13 @@ describe.each(backends)("loyalty members and liability on $name", (backend) => {
       ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
     });
   const iso = (ms: number) => new Date(ms).toISOString();
+  // Lots edited behind the projections' back: the views they keep are summed afresh.
+  async function refreshViews() {
+    const { rows } = await t.node.db.query<{ merchant_id: string }>(
+      "SELECT DISTINCT merchant_id FROM loyalty_lots",
+    );
+    for (const r of rows) await refreshLoyaltyViews(t.node.db, r.merchant_id);
+  }
   async function customer(name: string) {
     const r = await call("POST", "/v1/customers", {
       name,
@@ -77,6 +120,16 @@ describe.each(backends)("loyalty members and liability on $name", (backend) => {
     cy = await customer("Cy");
   });
   afterAll(async () => t?.close());
+
+  it("bins expiries in SQL as the views' reader does", async () => {
+    const { rows } = await t.node.db.query<{ at: string; bin: string }>(
+      `SELECT (extract(epoch FROM a) * 1000)::bigint::text AS at,
+         (extract(epoch FROM loyalty_expiry_bin(a)) * 1000)::bigint::text AS bin
+       FROM unnest($1::timestamptz[]) AS a`,
+      [instants.map((ms) => new Date(ms).toISOString())],
+    );
+    expect(rows.map((r) => Number(r.bin))).toEqual(instants.map((ms) => expiryBin(ms).start));
+  });
 
   it("lists no member and no liability before any points", async () => {
     const m = await call("GET", "/v1/loyalty/members");
@@ -202,6 +255,7 @@ describe.each(backends)("loyalty members and liability on $name", (backend) => {
     await set(lots[0]?.entry_idx as string, "2027-03-31T20:00:00Z");
     await set(lots[2]?.entry_idx as string, "2027-03-10T00:00:00Z");
     await set(String(o.entryIndex + 1), "2027-03-15T00:00:00Z");
+    await refreshViews();
     const l = await call("GET", "/v1/loyalty/liability");
     expect(l.statusCode, l.body).toBe(200);
     expect(l.json()).toMatchObject({
@@ -242,6 +296,7 @@ describe.each(backends)("loyalty members and liability on $name", (backend) => {
       )
     ).rows[0]?.entry_idx;
     await t.node.db.query("UPDATE loyalty_lots SET remaining = 0 WHERE customer_id = $1", [ada]);
+    await refreshViews();
     await (t.node.sequencer as unknown as { recover(): Promise<void> }).recover();
     expect(lot).toBeDefined();
     const r = await call("POST", "/v1/orders/A-1/refund");

@@ -644,6 +644,33 @@ describe.each(backends)("loyalty redemptions on $name", (backend) => {
     }
   });
 
+  it("refuses a hold at once for a customer erased or merged since an earlier hold, writing nothing", async () => {
+    const gone = await customer();
+    const absorbed = await customer();
+    const survivor = await customer();
+    for (const c of [gone, absorbed]) {
+      await earn(c, 50);
+      // Seen active: the node knows them now, and reads their status no more.
+      expect((await hold({ customerId: c, points: 10 })).statusCode).toBe(201);
+    }
+    expect((await call("POST", `/v1/customers/${gone}/erase`)).statusCode).toBe(200);
+    const m = await call("POST", `/v1/customers/${survivor}/merge`, { from: absorbed });
+    expect(m.statusCode, m.body).toBe(200);
+    const before = await written();
+    for (const c of [gone, absorbed]) {
+      const r = await hold({ customerId: c, points: 10 });
+      expect({ status: r.statusCode, code: r.json().error?.code }).toEqual({
+        status: 404,
+        code: "not_found",
+      });
+    }
+    expect(await written()).toEqual(before);
+    // Unmerged, the customer is active again.
+    const u = await call("POST", `/v1/customers/${absorbed}/unmerge`);
+    expect(u.statusCode, u.body).toBe(200);
+    expect((await hold({ customerId: absorbed, points: 10 })).statusCode).toBe(201);
+  });
+
   it("refuses every bad input with its 4xx, writing nothing", async () => {
     const c = await customer();
     await earn(c, 100);

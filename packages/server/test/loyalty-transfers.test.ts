@@ -499,6 +499,22 @@ describe.each(backends)("loyalty transfers on $name", (backend) => {
     expect(await written()).toEqual(before);
   });
 
+  it("refuses a receiver erased after an earlier transfer at once, writing nothing", async () => {
+    const c = await call("POST", "/v1/customers", { name: "Ed Later", email: "ed@x.org" });
+    const edId = c.json().id as string;
+    // Seen active by the first transfer: the node reads the receiver's status no more.
+    const ok = await post(transfer(alice, edId, 1));
+    expect(ok.statusCode, ok.body).toBe(201);
+    expect((await call("POST", `/v1/customers/${edId}/erase`)).statusCode).toBe(200);
+    const before = await written();
+    const r = await post(transfer(alice, edId, 1));
+    expect({ status: r.statusCode, code: r.json().error?.code }).toEqual({
+      status: 404,
+      code: "recipient_not_found",
+    });
+    expect(await written()).toEqual(before);
+  });
+
   it("writes both sides or neither: a failing commit leaves no half transfer", async () => {
     const before = await written();
     // The batch's transaction fails at the transfer's projection: neither entry is kept.

@@ -123,6 +123,12 @@ export class Customers {
    * committed since the node started; older merges are read from their rows.
    */
   readonly merged: StagedMap<string, string | null>;
+  /**
+   * Customers (merchant and id) read as active since the node started or last recovered, for
+   * `isActiveKnown`; `generation` counts recoveries, so a read begun before one is not kept.
+   */
+  private readonly seenActive = new Set<string>();
+  private generation = 0;
 
   /**
    * What an erasure must keep (retention holds, the rights domain sets it): the holds' rows are
@@ -149,6 +155,9 @@ export class Customers {
     Customers.instances.set(sequencer, this);
     // What the log says after a commit whose outcome was unknown is read again on demand.
     sequencer.onRecover(async () => {
+      // The merges known in memory are forgotten below: so are the customers seen active.
+      this.generation++;
+      this.seenActive.clear();
       this.owners.clearCommitted();
       // An erasure whose commit's answer was lost is known again from the database.
       this.erased.clearCommitted();
@@ -408,6 +417,26 @@ export class Customers {
   /** Whether this merchant has an active customer of that id. */
   async isActive(merchantId: string, id: string): Promise<boolean> {
     return (await this.status(merchantId, id)) === "active";
+  }
+
+  /**
+   * Whether this merchant has an active customer of that id, as `isActive` says, reading the
+   * database only for one not seen active before. A customer stops being active only by an
+   * erasure or a merge, which this node (the ledger's one writer) stages in `erased` and
+   * `merged` before it commits them, so those answer at once; a customer never seen is read.
+   */
+  async isActiveKnown(merchantId: string, id: string): Promise<boolean> {
+    const gone = () => this.erased.get(id) === true || Boolean(this.merged.get(id));
+    if (gone()) return false;
+    const key = `${merchantId} ${id}`;
+    if (this.seenActive.has(key)) return true;
+    const generation = this.generation;
+    if ((await this.status(merchantId, id)) !== "active" || gone()) return false;
+    if (generation === this.generation) {
+      if (this.seenActive.size >= 200_000) this.seenActive.clear();
+      this.seenActive.add(key);
+    }
+    return true;
   }
 
   /** The customer's status, or undefined when this merchant has none of that id. */

@@ -5,6 +5,7 @@ import {
   LOYALTY_REDEMPTIONS_MIGRATION,
   LOYALTY_REFUNDS_MIGRATION,
   LOYALTY_TIERS_MIGRATION,
+  LOYALTY_VIEWS_MIGRATION,
 } from "../loyalty/migrations.js";
 import type { Database } from "./database.js";
 
@@ -657,6 +658,11 @@ export const migrations: { id: number; name: string; sql: string }[] = [
       ALTER TABLE merge_suggestions ADD COLUMN dismissed_by text;
       ALTER TABLE merge_suggestions ADD COLUMN dismissed_at timestamptz;
     `,
+  },
+  {
+    id: 26,
+    name: "loyalty members and liability views",
+    sql: LOYALTY_VIEWS_MIGRATION,
   },
 ];
 

@@ -1,5 +1,5 @@
 import type { Queryable } from "../db/database.js";
-import { pointsCost } from "./evaluation.js";
+import { DAY_MS, pointsCost } from "./evaluation.js";
 import type { Programme } from "./programme.js";
 
 /**
@@ -42,6 +42,8 @@ export async function listMembers(
   const at = new Date(now).toISOString();
   const params: unknown[] = [merchantId, at, opts.limit + 1];
   if (opts.before !== undefined) params.push(opts.before.toString());
+  // The page's members from loyalty_members (kept in order by the projections), then their
+  // figures at `now` from their own lots: exact at any instant, and a page's lots are few.
   const { rows } = await db.query<{
     customer_id: string;
     available: string | number;
@@ -51,23 +53,25 @@ export async function listMembers(
     last_at: string | Date;
     debt: string | number | null;
   }>(
-    `SELECT m.customer_id, m.available, m.pending, m.lots, m.last_idx, m.last_at, d.debt
+    `SELECT m.customer_id, s.available, s.pending, s.lots, m.last_idx, m.last_at, d.debt
      FROM (
-       SELECT customer_id,
+       SELECT customer_id, last_idx, last_at FROM loyalty_members
+       WHERE merchant_id = $1 ${opts.before === undefined ? "" : "AND last_idx < $4"}
+       ORDER BY last_idx DESC
+       LIMIT $3
+     ) m
+     CROSS JOIN LATERAL (
+       SELECT
          coalesce(sum(remaining) FILTER (WHERE available_at <= $2
            AND (expires_at IS NULL OR expires_at > $2)), 0) AS available,
          coalesce(sum(remaining) FILTER (WHERE available_at > $2
            AND (expires_at IS NULL OR expires_at > $2)), 0) AS pending,
-         count(*) FILTER (WHERE remaining > 0 AND (expires_at IS NULL OR expires_at > $2)) AS lots,
-         max(entry_idx) AS last_idx,
-         max(created_at) AS last_at
-       FROM loyalty_lots WHERE merchant_id = $1
-       GROUP BY customer_id
-       ${opts.before === undefined ? "" : "HAVING max(entry_idx) < $4"}
-     ) m
+         count(*) FILTER (WHERE expires_at IS NULL OR expires_at > $2) AS lots
+       FROM loyalty_lots l
+       WHERE l.merchant_id = $1 AND l.customer_id = m.customer_id AND l.remaining > 0
+     ) s
      LEFT JOIN loyalty_debts d ON d.merchant_id = $1 AND d.customer_id = m.customer_id
-     ORDER BY m.last_idx DESC
-     LIMIT $3`,
+     ORDER BY m.last_idx DESC`,
     params,
   );
   const page = rows.slice(0, opts.limit);
@@ -109,6 +113,79 @@ export interface Liability {
   months: LiabilityRow[];
 }
 
+const QUARTER_HOUR_MS = 900_000;
+
+/**
+ * The expiry bin `ms` falls in, as loyalty_expiry_bin (migration 26) computes it: its UTC day,
+ * or its quarter hour on the first and the last UTC day of a month.
+ */
+export function expiryBin(ms: number): { start: number; end: number } {
+  const d = new Date(ms);
+  const last = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate();
+  const width = d.getUTCDate() === 1 || d.getUTCDate() === last ? QUARTER_HOUR_MS : DAY_MS;
+  const start = Math.floor(ms / width) * width;
+  return { start, end: start + width };
+}
+
+const utcMonth = (ms: number) => new Date(ms).toISOString().slice(0, 7);
+const monthStarts = new Map<string, number>();
+
+/**
+ * The first quarter hour of the month that starts, in UTC, at `firstOfMonth`, in `timeZone`:
+ * found once by bisection over the quarter hours of the day either side (no UTC offset reaches
+ * a day), as monthIn says.
+ */
+export function monthStartIn(timeZone: string, firstOfMonth: number): number {
+  const key = `${timeZone} ${firstOfMonth}`;
+  let at = monthStarts.get(key);
+  if (at === undefined) {
+    const month = utcMonth(firstOfMonth);
+    let lo = (firstOfMonth - DAY_MS) / QUARTER_HOUR_MS;
+    let hi = (firstOfMonth + DAY_MS) / QUARTER_HOUR_MS;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (monthIn(timeZone, mid * QUARTER_HOUR_MS) >= month) hi = mid;
+      else lo = mid + 1;
+    }
+    at = lo * QUARTER_HOUR_MS;
+    if (monthStarts.size > 10_000) monthStarts.clear();
+    monthStarts.set(key, at);
+  }
+  return at;
+}
+
+/** The UTC first of the month `ms` is in, `months` months on. */
+const firstOfMonth = (ms: number, months = 0) => {
+  const d = new Date(ms);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + months, 1);
+};
+
+/**
+ * The month, in `timeZone`, of the expiry bin starting at `start` (all its instants are in it):
+ * a day's bin is in its UTC month in every time zone; a quarter hour's, on the days around a
+ * month's start, is before or after the instant that month starts in `timeZone`.
+ */
+export function binMonth(timeZone: string, start: number): string {
+  const day = new Date(start).getUTCDate();
+  if (day !== 1 && expiryBin(start).end - start === DAY_MS) return utcMonth(start);
+  const next = firstOfMonth(start, day === 1 ? 0 : 1);
+  return start >= monthStartIn(timeZone, next) ? utcMonth(next) : utcMonth(next - DAY_MS);
+}
+
+/**
+ * The instants the months from `from` to `to` start in `timeZone`, ascending, and the month of
+ * each bucket `width_bucket` gives over them (bucket 0: the month before the first).
+ */
+function monthBuckets(timeZone: string, from: number, to: number) {
+  const starts: number[] = [];
+  const labels: string[] = [utcMonth(firstOfMonth(from, -1))];
+  for (let f = firstOfMonth(from); f <= firstOfMonth(to, 1); f = firstOfMonth(f, 1)) {
+    starts.push(monthStartIn(timeZone, f));
+    labels.push(utcMonth(f));
+  }
+  return { starts, labels };
+}
+
 const monthFormats = new Map<string, Intl.DateTimeFormat>();
 
 /** `YYYY-MM` of the instant `ms` in `timeZone`. */
@@ -135,28 +212,98 @@ export async function liability(
   programme: Programme,
 ): Promise<Liability> {
   const at = new Date(now).toISOString();
-  // Grouped by the instant of expiry in SQL (few distinct ones), by month here: the month is
-  // taken in the programme's time zone with the node's time zone data, as orders are evaluated.
-  const [byExpiry, customers, debts] = await Promise.all([
-    db.query<{
-      expires_at: string | Date | null;
-      available: string | number;
-      pending: string | number;
-      lots: string | number;
+  // The maintained rows answer for every bin wholly after `now` and every day of availability
+  // but today's; the lots of the bin `now` is in that have not expired, and those becoming
+  // available today, are read themselves, so the figures are exact at any instant.
+  const bin = expiryBin(now);
+  const today = Math.floor(now / DAY_MS) * DAY_MS;
+  const binMs = `CASE WHEN expires_bin = 'infinity' THEN NULL
+    ELSE (extract(epoch FROM expires_bin) * 1000)::bigint END AS bin_ms`;
+  type BinRow = {
+    bin_ms: string | number | bigint | null;
+    available: string | number | bigint;
+    pending: string | number | bigint;
+    lots: string | number | bigint;
+  };
+  const binnedRows = async () => {
+    // Bins are grouped by month in SQL: the instants the months start in the programme's time
+    // zone (computed here, with the node's time zone data) between the first and last bin.
+    const range = await db.query<{
+      first: string | number | bigint;
+      last: string | number | bigint;
     }>(
-      `SELECT expires_at,
-         coalesce(sum(remaining) FILTER (WHERE available_at <= $2), 0) AS available,
-         coalesce(sum(remaining) FILTER (WHERE available_at > $2), 0) AS pending,
-         count(*) AS lots
-       FROM loyalty_lots WHERE merchant_id = $1 AND remaining > 0
-         AND (expires_at IS NULL OR expires_at > $2)
-       GROUP BY expires_at`,
+      `SELECT (extract(epoch FROM min(expires_bin)) * 1000)::bigint AS first,
+         (extract(epoch FROM max(expires_bin)) * 1000)::bigint AS last
+       FROM loyalty_liability
+       WHERE merchant_id = $1 AND expires_bin > $2 AND expires_bin < 'infinity'`,
       [merchantId, at],
+    );
+    const r = range.rows[0];
+    const { starts, labels } =
+      r?.first === null || r?.first === undefined
+        ? { starts: [now], labels: [] }
+        : monthBuckets(programme.timeZone, Number(r.first), Number(r.last));
+    const { rows } = await db.query<{
+      bucket: string | number | bigint;
+      available: string | number | bigint;
+      pending: string | number | bigint;
+      lots: string | number | bigint;
+    }>(
+      `SELECT CASE WHEN expires_bin = 'infinity' THEN -1
+           ELSE width_bucket(expires_bin, $4::timestamptz[]) END AS bucket,
+         coalesce(sum(points) FILTER (WHERE available_day < $3), 0) AS available,
+         coalesce(sum(points) FILTER (WHERE available_day > $3), 0) AS pending,
+         coalesce(sum(lots), 0) AS lots
+       FROM loyalty_liability
+       WHERE merchant_id = $1 AND expires_bin > $2 AND available_day <> $3
+       GROUP BY 1`,
+      [
+        merchantId,
+        at,
+        new Date(today).toISOString(),
+        starts.map((ms) => new Date(ms).toISOString()),
+      ],
+    );
+    return rows.map((x) => ({
+      month: Number(x.bucket) === -1 ? null : (labels[Number(x.bucket)] as string),
+      available: x.available,
+      pending: x.pending,
+      lots: x.lots,
+    }));
+  };
+  const [binned, exact, customers, debts] = await Promise.all([
+    binnedRows(),
+    db.query<BinRow>(
+      `SELECT ${binMs}, available, pending, lots FROM (
+         SELECT loyalty_expiry_bin(expires_at) AS expires_bin,
+           coalesce(sum(remaining) FILTER (WHERE available_at <= $2), 0) AS available,
+           coalesce(sum(remaining) FILTER (WHERE available_at > $2), 0) AS pending,
+           count(*) AS lots
+         FROM loyalty_lots
+         WHERE merchant_id = $1 AND remaining > 0 AND (expires_at IS NULL OR expires_at > $2)
+           AND (expires_at < $3 OR (available_at >= $4 AND available_at < $5))
+         GROUP BY 1
+       ) x`,
+      [
+        merchantId,
+        at,
+        new Date(bin.end).toISOString(),
+        new Date(today).toISOString(),
+        new Date(today + DAY_MS).toISOString(),
+      ],
     ),
-    db.query<{ n: string | number }>(
-      `SELECT count(DISTINCT customer_id) AS n FROM loyalty_lots
-       WHERE merchant_id = $1 AND remaining > 0 AND (expires_at IS NULL OR expires_at > $2)`,
-      [merchantId, at],
+    // Customers whose latest expiry is in the current bin, after now, have a lot expiring then:
+    // found from those lots, the few left in that bin.
+    db.query<{ n: string | number | bigint }>(
+      `SELECT (SELECT coalesce(sum(customers), 0) FROM loyalty_liability_customers
+           WHERE merchant_id = $1 AND expires_bin > $2)
+         + (SELECT count(*) FROM loyalty_members
+           WHERE merchant_id = $1 AND live_until > $2 AND live_until < $3
+             AND customer_id IN (
+               SELECT customer_id FROM loyalty_lots
+               WHERE merchant_id = $1 AND remaining > 0 AND expires_at > $2 AND expires_at < $3
+             )) AS n`,
+      [merchantId, at, new Date(bin.end).toISOString()],
     ),
     db.query<{ points: string | number; n: string | number }>(
       `SELECT coalesce(sum(debt), 0) AS points, count(*) FILTER (WHERE debt > 0) AS n
@@ -166,9 +313,12 @@ export async function liability(
   ]);
   const value = (points: number) => pointsCost(points, programme.valuePer100Points);
   const months = new Map<string | null, Omit<LiabilityRow, "value">>();
-  for (const r of byExpiry.rows) {
-    const month =
-      r.expires_at === null ? null : monthIn(programme.timeZone, Date.parse(iso(r.expires_at)));
+  const exactRows = exact.rows.map((r) => ({
+    ...r,
+    month: r.bin_ms === null ? null : binMonth(programme.timeZone, Number(r.bin_ms)),
+  }));
+  for (const r of [...binned, ...exactRows]) {
+    const month = r.month;
     const row = months.get(month) ?? { month, points: 0, available: 0, pending: 0, lots: 0 };
     row.available += Number(r.available);
     row.pending += Number(r.pending);
@@ -177,6 +327,7 @@ export async function liability(
     months.set(month, row);
   }
   const rows = [...months.values()]
+    .filter((r) => r.lots > 0)
     .sort((a, b) =>
       a.month === b.month
         ? 0

@@ -245,3 +245,83 @@ export const LOYALTY_TIERS_MIGRATION = `
     PRIMARY KEY (merchant_id, customer_id)
   );
 `;
+
+/**
+ * The view rows (migration 26) summed afresh from the lots, of every merchant or, with `where`
+ * a condition on merchant_id, of some: the migration fills them so, and a repair after the lots
+ * were edited by hand (tests) refreshes them so.
+ */
+export const loyaltyViewsFill = (where = "true") => `
+  INSERT INTO loyalty_members (merchant_id, customer_id, last_idx, last_at, live_until)
+  SELECT merchant_id, customer_id, max(entry_idx), max(created_at),
+    max(coalesce(expires_at, 'infinity'::timestamptz)) FILTER (WHERE remaining > 0)
+  FROM loyalty_lots WHERE ${where} GROUP BY merchant_id, customer_id;
+  INSERT INTO loyalty_liability (merchant_id, expires_bin, available_day, points, lots)
+  SELECT merchant_id, loyalty_expiry_bin(expires_at), loyalty_available_day(available_at),
+    sum(remaining), count(*)
+  FROM loyalty_lots WHERE remaining > 0 AND ${where} GROUP BY 1, 2, 3;
+  INSERT INTO loyalty_liability_customers (merchant_id, expires_bin, customers)
+  SELECT merchant_id, loyalty_expiry_bin(live_until), count(*)
+  FROM loyalty_members WHERE live_until IS NOT NULL AND ${where} GROUP BY 1, 2;
+`;
+
+/**
+ * The console's members and liability views kept up to date (migration 26), so neither reads
+ * every lot of the merchant: projections of loyalty_lots, written with each change of a lot in
+ * the same transaction (views-projections.ts), and filled here from the lots already projected.
+ *
+ * Lots are summed by a bin of their expiry: a UTC day, or a quarter of an hour on the first and
+ * last UTC day of a month. No bin straddles a local month boundary in any time zone whose UTC
+ * offset is a whole quarter hour (all of them since 1972), so the liability groups bins by month
+ * in whatever time zone the programme has at the time of asking. Not-yet-available points are
+ * told apart by a second bin, the UTC day the lot becomes available.
+ */
+export const LOYALTY_VIEWS_MIGRATION = `
+  CREATE FUNCTION loyalty_expiry_bin(t timestamptz) RETURNS timestamptz
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+      WHEN t IS NULL OR t = 'infinity'::timestamptz THEN 'infinity'::timestamptz
+      WHEN extract(day FROM t AT TIME ZONE 'UTC') = 1
+        OR extract(day FROM (t AT TIME ZONE 'UTC') + interval '1 day') = 1
+      THEN date_bin('15 minutes', t, timestamptz '2000-01-01 00:00:00+00')
+      ELSE date_bin('1 day', t, timestamptz '2000-01-01 00:00:00+00')
+    END
+  $$;
+  CREATE FUNCTION loyalty_available_day(t timestamptz) RETURNS timestamptz
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT date_bin('1 day', t, timestamptz '2000-01-01 00:00:00+00')
+  $$;
+  -- Every customer ever given a lot: the latest lot (the members' order), and the latest expiry
+  -- of their lots with points left ('infinity': one never expires; null: no points left).
+  CREATE TABLE loyalty_members (
+    merchant_id text NOT NULL,
+    customer_id text NOT NULL,
+    last_idx bigint NOT NULL,
+    last_at timestamptz NOT NULL,
+    live_until timestamptz,
+    PRIMARY KEY (merchant_id, customer_id)
+  );
+  CREATE INDEX loyalty_members_last_idx ON loyalty_members (merchant_id, last_idx);
+  -- The points left and the lots with points left, by expiry bin and availability day.
+  CREATE TABLE loyalty_liability (
+    merchant_id text NOT NULL,
+    expires_bin timestamptz NOT NULL,
+    available_day timestamptz NOT NULL,
+    points bigint NOT NULL,
+    lots bigint NOT NULL,
+    PRIMARY KEY (merchant_id, expires_bin, available_day)
+  );
+  CREATE INDEX loyalty_liability_empty_idx ON loyalty_liability (merchant_id) WHERE lots = 0;
+  -- The members with points left, by the expiry bin of their latest expiry (live_until).
+  CREATE TABLE loyalty_liability_customers (
+    merchant_id text NOT NULL,
+    expires_bin timestamptz NOT NULL,
+    customers bigint NOT NULL,
+    PRIMARY KEY (merchant_id, expires_bin)
+  );
+  CREATE INDEX loyalty_liability_customers_empty_idx ON loyalty_liability_customers (merchant_id)
+    WHERE customers = 0;
+  -- What the liability reads exactly: the lots that become available today.
+  CREATE INDEX loyalty_lots_available_idx ON loyalty_lots (merchant_id, available_at) WHERE remaining > 0;
+  ${loyaltyViewsFill()}
+`;

@@ -16,6 +16,7 @@ import {
   type PointsReceivedPayload,
   type PointsSentPayload,
 } from "./transfer-entries.js";
+import { lotRemainingChange } from "./views-projections.js";
 
 /**
  * The lot a transfer received or a staff credit makes, less the debt its points repaid first
@@ -59,10 +60,7 @@ const lotInsert = (
 ];
 
 const lotTakes = (taken: readonly { lot: number; points: number }[]): Statement[] =>
-  taken.map((t) => ({
-    sql: "UPDATE loyalty_lots SET remaining = remaining - $2 WHERE entry_idx = $1",
-    params: [String(t.lot), String(t.points)],
-  }));
+  taken.map((t) => lotRemainingChange(t.lot, -t.points));
 
 /** The entry types of transfers and adjustments: they all change lots. */
 export const MOVE_TYPES = [

@@ -23,6 +23,12 @@ import {
 } from "./entries.js";
 import { MOVE_TABLES, MOVE_TYPES, moveStatements } from "./moves-projections.js";
 import { REDEMPTION_LOT_TYPES, redemptionLotStatements } from "./redemption-projections.js";
+import {
+  LOT_VIEW_TABLES,
+  lotRemainingChange,
+  lotRenewal,
+  lotViewStatements,
+} from "./views-projections.js";
 
 /** loyalty_programmes: each merchant's latest programme.set. */
 export const programmesProjector: Projector = {
@@ -112,6 +118,7 @@ export const ordersProjector: Projector = {
     "loyalty_debts",
     ...MOVE_TABLES,
     "loyalty_expiries",
+    ...LOT_VIEW_TABLES,
   ],
   statements(entries: CommittedEntry[]): Statement[] {
     // An order's points.awarded entry follows its order.recorded entry in the same command, so
@@ -125,7 +132,7 @@ export const ordersProjector: Projector = {
       awardedFor.set(BigInt(p.order), { ...p, idx: e.index.toString() });
     }
     const folded = new Set<string>();
-    return entries.flatMap((e): Statement[] => {
+    const statements = entries.flatMap((e): Statement[] => {
       // Transfers and adjustments (moves-projections.ts): in the log's order with the rest.
       const moved = moveStatements(e);
       if (moved) return moved;
@@ -223,14 +230,7 @@ export const ordersProjector: Projector = {
       if (p.debtRepaid) out.push(debtChange(p.merchantId, p.customerId, -p.debtRepaid));
       if (p.activeUntil !== undefined) {
         // The inactivity policy: the order keeps the lots that have not expired alive.
-        out.push({
-          sql: `UPDATE loyalty_lots SET expires_at = CASE
-             WHEN fixed_expires_at IS NOT NULL AND fixed_expires_at < $3 THEN fixed_expires_at
-             ELSE $3::timestamptz END
-           WHERE merchant_id = $1 AND customer_id = $2 AND entry_idx < $4 AND remaining > 0
-           AND (expires_at IS NULL OR expires_at > $5)`,
-          params: [p.merchantId, p.customerId, p.activeUntil, idx, time],
-        });
+        out.push(lotRenewal(p.merchantId, p.customerId, p.activeUntil, idx, time));
       }
       if (p.lot) {
         out.push({
@@ -255,6 +255,8 @@ export const ordersProjector: Projector = {
       }
       return out;
     });
+    // The members and liability views follow the batch's changes of lots (views-projections.ts).
+    return [...statements, ...lotViewStatements(entries)];
   },
 };
 
@@ -292,10 +294,7 @@ function refundStatements(e: CommittedEntry): Statement[] {
 
 function reversalStatements(e: CommittedEntry): Statement[] {
   const p = e.entry.payload as unknown as PointsReversedPayload;
-  const out: Statement[] = p.taken.map((t) => ({
-    sql: "UPDATE loyalty_lots SET remaining = remaining - $2 WHERE entry_idx = $1",
-    params: [String(t.lot), String(t.points)],
-  }));
+  const out: Statement[] = p.taken.map((t) => lotRemainingChange(t.lot, -t.points));
   out.push({
     sql: "UPDATE loyalty_refunds SET debt = $2, written_off = $3 WHERE entry_idx = $1",
     params: [String(p.refund), String(p.debt), String(p.writtenOff)],
@@ -308,10 +307,7 @@ function reversalStatements(e: CommittedEntry): Statement[] {
 function expiryStatements(e: CommittedEntry): Statement[] {
   const p = e.entry.payload as unknown as PointsExpiredPayload;
   return [
-    ...p.lots.map((l) => ({
-      sql: "UPDATE loyalty_lots SET remaining = remaining - $2 WHERE entry_idx = $1",
-      params: [String(l.lot), String(l.points)],
-    })),
+    ...p.lots.map((l) => lotRemainingChange(l.lot, -l.points)),
     {
       sql: `INSERT INTO loyalty_expiries (entry_idx, merchant_id, customer_id, points, lots, recorded_at)
            VALUES ($1, $2, $3, $4, $5, $6)`,

@@ -10,11 +10,9 @@ import {
   type RedemptionReleasedPayload,
   type RewardSetPayload,
 } from "./redemption-entries.js";
+import { lotRemainingChange } from "./views-projections.js";
 
-const lotChange = (lot: number, by: number): Statement => ({
-  sql: "UPDATE loyalty_lots SET remaining = remaining + $2 WHERE entry_idx = $1",
-  params: [String(lot), String(by)],
-});
+const lotChange = lotRemainingChange;
 
 const stockChange = (merchantId: string, rewardId: string, by: number): Statement => ({
   sql: `UPDATE loyalty_rewards SET stock = stock + $3

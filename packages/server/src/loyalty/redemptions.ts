@@ -336,13 +336,13 @@ export class Redemptions {
       record?: RecordOf;
     },
   ): Promise<RedemptionView & { replayed: boolean; recorded: boolean }> {
-    // Independent reads, at once: the customer's status, and the merchant's open codes (read
-    // once, then known in memory).
-    const [status, code] = await Promise.all([
-      this.customers.status(merchantId, input.customerId),
+    // Independent, at once: whether the customer is active (known in memory once seen), and the
+    // merchant's open codes (read once, then known in memory).
+    const [active, code] = await Promise.all([
+      this.customers.isActiveKnown(merchantId, input.customerId),
       this.freeCode(merchantId),
     ]);
-    if (status !== "active") {
+    if (!active) {
       throw new ApiError(404, "not_found", `customer ${input.customerId} not found`);
     }
     const idempotency = (await this.customers.idempotency(
@@ -444,6 +444,12 @@ export class Redemptions {
       entries,
       ...(record ? { writes: () => record } : {}),
       check: async (ctx) => {
+        // An erasure or a merge sequenced since the request was read refuses it.
+        try {
+          this.customers.checkActive(customerId);
+        } catch {
+          throw new ApiError(404, "not_found", `customer ${customerId} not found`);
+        }
         const { programme } = await this.loyalty.programme(merchantId);
         let points = input.points ?? 0;
         if (input.rewardId === undefined) checkDiscountWorth(points, programme);

@@ -238,7 +238,7 @@ export class Transfers {
       }
       message = values.data.message;
     }
-    if ((await this.customers.status(merchantId, to)) !== "active") throw noRecipient(to);
+    if (!(await this.customers.isActiveKnown(merchantId, to))) throw noRecipient(to);
     // The sender's holds that lapsed give their points back first (reads count them already).
     await this.releaseLapsed(merchantId, sender);
     // Refused before anything is queued; checked again in the sequencer's order.
