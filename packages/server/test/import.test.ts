@@ -346,6 +346,23 @@ describe.each(backends)("customer import ($name)", (backend) => {
         .json()
         .suggestions.find((x: { id: string }) => x.id === emailConflict.id).status,
     ).toBe("merged");
+    // Unmerging says they are two people: the suggestion the merge settled is dismissed, by
+    // whoever unmerged, and may be reopened like any other.
+    const unmerged = await post(`/v1/customers/${emailConflict.customerId}/unmerge`);
+    expect(unmerged.statusCode, unmerged.body).toBe(200);
+    expect(
+      (await get("/v1/merge-suggestions?status=dismissed"))
+        .json()
+        .suggestions.find((x: { id: string }) => x.id === emailConflict.id),
+    ).toMatchObject({
+      status: "dismissed",
+      dismissedBy: expect.stringMatching(/^merchant:.*\/key:/),
+      dismissedAt: expect.any(String),
+    });
+    expect((await post(`/v1/merge-suggestions/${emailConflict.id}/reopen`)).json()).toEqual({
+      id: emailConflict.id,
+      status: "open",
+    });
     expect((await post("/v1/merge-suggestions/ms_nosuchsuggestion/reopen")).statusCode).toBe(404);
   });
 
