@@ -331,6 +331,11 @@ describe.each(backends)("customers ($name)", (backend) => {
       [{ name: "A", favouriteColour: "blue" }, "invalid_request"],
       [{ name: "A", stage: "married" }, "invalid_request"],
       [{ name: "A", birthday: "1990-02-30" }, "invalid_request"],
+      [{ name: "A", birthday: "1899-12-31" }, "invalid_request"],
+      // Born next year: a typo, not a customer.
+      [{ name: "A", birthday: `${new Date().getUTCFullYear() + 1}-01-01` }, "invalid_request"],
+      [{ name: " \u3000 " }, "invalid_request"],
+      [{ name: "A", address: { city: "  " } }, "invalid_request"],
       [{ name: "A", language: "not a language!" }, "invalid_request"],
       [
         { name: "A", emails: Array.from({ length: 11 }, (_, i) => `a${i}@b.fr`) },
@@ -349,6 +354,9 @@ describe.each(backends)("customers ($name)", (backend) => {
     expect(patch.json().error.code).toBe("invalid_phone");
     // The refusals name what they are about, for a form to mark the field.
     expect(patch.json().error.details).toMatchObject({ value: "+1 2" });
+    const blank = await call("PATCH", `/v1/customers/${jose}`, { name: "   " });
+    expect(blank.statusCode, blank.body).toBe(400);
+    expect(blank.json().error.message).toBe("body/name: must not be blank");
     const empty = await call("POST", "/v1/customers", {
       name: "A",
       identities: [{ type: "wechat", value: "  " }],

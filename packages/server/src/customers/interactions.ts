@@ -2,7 +2,7 @@ import type { JsonValue } from "@patron/ledger";
 import { z } from "zod";
 import type { Statement } from "../db/database.js";
 import { ApiError } from "../http/errors.js";
-import { IdOf, Label } from "../http/schemas.js";
+import { IdOf, Label, ShortText } from "../http/schemas.js";
 import type { CommittedEntry, Projector, Sequencer } from "../ledger/sequencer.js";
 import { newId } from "../tenancy/tenancy.js";
 import { VaultError } from "../vault/keystore.js";
@@ -31,7 +31,7 @@ const Hints = z
   .strictObject({
     email: z.string().max(254).optional(),
     phone: z.string().max(40).optional(),
-    ...Object.fromEntries(CHANNEL_KINDS.map((k) => [k, Label(200).optional()])),
+    ...Object.fromEntries(CHANNEL_KINDS.map((k) => [k, ShortText(200).optional()])),
   })
   .refine((h) => Object.values(h).some((v) => v !== undefined), "give at least one identifier");
 
