@@ -242,6 +242,7 @@ describe.each(backends)("staff accounts ($name)", (backend) => {
     const mail = outbox.json().messages[0];
     expect(mail).toMatchObject({ channel: "mail", to: "ana.clerk@example.com" });
     expect(mail.subject).toContain("invited");
+    expect(mail.text).toContain(" as a staff member.");
     const token = tokenIn(mail.text);
     expect(token).toMatch(/^m_/);
 
