@@ -10,6 +10,7 @@ import {
   axeChecker,
   axeViolations,
   countWrites,
+  DESKTOP,
   launchConsole,
   ownerApi,
   requireChromium,
@@ -147,8 +148,18 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     const rejected = issues.locator('tr[data-level="error"]');
     await expect.poll(() => rejected.count()).toBe(2);
     expect(await rejected.nth(0).textContent()).toMatch(/^17.*invalid_email/);
-    expect(await rejected.nth(1).textContent()).toMatch(/^33.*stage/);
+    expect(await rejected.nth(1).textContent()).toMatch(
+      /^33.*column "stage": must be one of prospect, first_purchase/,
+    );
     expect(await ledgerSize()).toBe(before);
+    // On a phone the report's rows stack as cards: a long reason wraps within its card.
+    await page.setViewportSize(SIZES[1][1]);
+    const sideways = await page.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    );
+    await shot("import-dry-run-phone");
+    await page.setViewportSize(DESKTOP);
+    expect(sideways).toBeLessThanOrEqual(1);
     await shot("import-dry-run");
   });
 

@@ -117,7 +117,7 @@ const fields = {
   attributes: z
     .record(AttributeKey, AttributeValue)
     .refine((r) => Object.keys(r).length <= 50, "at most 50 attributes"),
-  stage: z.enum(STAGES),
+  stage: z.enum(STAGES, { error: `must be one of ${STAGES.join(", ")}` }),
   identities: z.array(Identity).max(40),
 };
 
