@@ -116,6 +116,12 @@ describe.each(backends)("data-subject rights ($name)", (backend) => {
       checks: ["id_document"],
     });
     expect(verified.json()).toMatchObject({ status: "verified", checks: ["id_document"] });
+    const tooLong = await call("POST", `/v1/subject-requests/${req.id}/extend`, {
+      months: 3,
+      reason: "complexity",
+    });
+    expect(tooLong.statusCode).toBe(400);
+    expect(tooLong.json().error.message).toMatch(/^body\/months: must be 1 or 2/);
     const ext = await call("POST", `/v1/subject-requests/${req.id}/extend`, {
       months: 2,
       reason: "complexity",

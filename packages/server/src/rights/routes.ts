@@ -160,7 +160,9 @@ export function rightsRoutes(
         summary: "Extend the deadline by one or two months (Art. 12(3)), once",
         params: requestParams,
         body: z.strictObject({
-          months: z.union([z.literal(1), z.literal(2)]),
+          months: z.union([z.literal(1), z.literal(2)], {
+            error: "must be 1 or 2 (Art. 12(3) allows two further months at most)",
+          }),
           reason: z.enum(EXTENSION_REASONS),
         }),
         response: { 200: RequestView, ...errorResponses },
