@@ -508,7 +508,23 @@ describe.each(backends)("customers ($name)", (backend) => {
       expect(r.statusCode, JSON.stringify(body).slice(0, 200)).toBe(400);
       expect(r.json().error.code).toBe("invalid_request");
     }
+    // Dated next year: refused before its hints could create a customer.
+    const nextYear = `${new Date().getUTCFullYear() + 1}-06-01T10:00:00Z`;
+    for (const body of [
+      { ...base, customerId: jose, occurredAt: nextYear },
+      { ...base, identity: { email: "from.the.future@example.net" }, occurredAt: nextYear },
+    ]) {
+      const r = await call("POST", "/v1/interactions", body);
+      expect(r.statusCode, r.body).toBe(400);
+      expect(r.json().error.code).toBe("invalid_occurred_at");
+    }
+    const batch = await call("POST", "/v1/interactions", {
+      interactions: [{ ...base, customerId: jose, occurredAt: nextYear }],
+    });
+    expect(batch.json().results[0].error.code).toBe("invalid_occurred_at");
     expect(size(t.node)).toBe(before);
+    const lookup = await call("GET", "/v1/customers/lookup?email=from.the.future%40example.net");
+    expect(lookup.statusCode).toBe(404);
   });
 
   it("shows one timeline of every entry about the customer, newest first, with the text", async () => {
