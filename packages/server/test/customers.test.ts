@@ -343,6 +343,9 @@ describe.each(backends)("customers ($name)", (backend) => {
       ],
       [{ name: "A\u202e" }, "invalid_request"],
       [{ name: "A", identities: [{ type: "wechat", value: "  " }] }, "invalid_identity"],
+      // Nothing to find the record by again.
+      [{}, "no_identifier"],
+      [{ tags: ["vip"], stage: "loyal", emails: [] }, "no_identifier"],
     ];
     for (const [body, code] of cases) {
       const r = await call("POST", "/v1/customers", body);

@@ -441,7 +441,10 @@ describe.each(backends)("staff accounts ($name)", (backend) => {
     expect(ok.statusCode).toBe(201);
     expect(size(t.node)).toBe(before + 1n);
     // An API key needs no CSRF token.
-    const byKey = await call("POST", "/v1/customers", { key: t.ownerKey, body: { tags: ["k"] } });
+    const byKey = await call("POST", "/v1/customers", {
+      key: t.ownerKey,
+      body: { name: "By key", tags: ["k"] },
+    });
     expect(byKey.statusCode).toBe(201);
     // A signed command is authenticated by its signature: a staff cookie beside it is ignored.
     const command = await call("POST", "/v1/commands", {
