@@ -460,7 +460,8 @@ describe.runIf(haveBrowser)("console in a browser", () => {
         channel: "chat",
         direction: "inbound",
         kind: "message",
-        occurredAt: new Date().toISOString(),
+        // Logged later than it happened: the timeline says when it happened, and when logged.
+        occurredAt: "2026-03-14T09:30:00Z",
         summary: "问题：会员卡积分",
         content: "我的积分什么时候到账？",
       },
@@ -487,6 +488,11 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     await timeline.getByText("我的积分什么时候到账？").waitFor();
     const items = timeline.locator("li.timeline-item");
     await expect.poll(() => items.count()).toBe(3);
+    const chat = items.filter({ hasText: "我的积分什么时候到账？" }).getByTestId("timeline-time");
+    expect(await chat.locator("time").first().getAttribute("datetime")).toBe(
+      "2026-03-14T09:30:00.000Z",
+    );
+    expect(await chat.textContent()).toMatch(/^Mar 1[34], 2026, .+ · logged /);
     // Every item is an entry of the customer's chain, checked here against a signed checkpoint.
     await expect.poll(() => timeline.getByTestId("entry-verified").count()).toBe(3);
     expect(await timeline.getByTestId("entry-failed").count()).toBe(0);
