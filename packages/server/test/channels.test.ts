@@ -319,7 +319,7 @@ describe.each(backends)("a node whose transports refuse ($name)", (backend) => {
       PHONE.slice(1),
       "151 12345678",
       "not a valid phone number",
-      "Your confirmation code",
+      "your confirmation code",
       "Confirm your email address",
       "Reset your Patron password",
     ];

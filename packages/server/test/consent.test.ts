@@ -576,6 +576,8 @@ describe.each(backends)("consent on $name", (backend) => {
 
     const cases: [string, unknown, string, number, string][] = [
       ["no text", { ...body, text: undefined }, t.ownerKey, 400, "invalid_request"],
+      // Blank is no text the customer was shown.
+      ["blank text", { ...body, text: " \n\t " }, t.ownerKey, 400, "invalid_request"],
       [
         "shown in the future",
         { ...body, shownAt: iso(clock.now() + HOUR) },
@@ -920,6 +922,13 @@ describe("marketing email with one-click unsubscribe (RFC 8058), over real SMTP"
     });
     expect(granted.statusCode, granted.body).toBe(201);
     const consentId = granted.json().consent.id as string;
+
+    const blank = await call("POST", `/v1/customers/${id}/marketing-emails`, {
+      subject: "Spring offers",
+      text: "  \n ",
+    });
+    expect(blank.statusCode, blank.body).toBe(400);
+    expect(smtp.received).toHaveLength(0);
 
     const sent = await send();
     expect(sent.statusCode, sent.body).toBe(201);

@@ -331,6 +331,11 @@ describe.each(backends)("customers ($name)", (backend) => {
       [{ name: "A", favouriteColour: "blue" }, "invalid_request"],
       [{ name: "A", stage: "married" }, "invalid_request"],
       [{ name: "A", birthday: "1990-02-30" }, "invalid_request"],
+      [{ name: "A", birthday: "1899-12-31" }, "invalid_request"],
+      // Born next year: a typo, not a customer.
+      [{ name: "A", birthday: `${new Date().getUTCFullYear() + 1}-01-01` }, "invalid_request"],
+      [{ name: " \u3000 " }, "invalid_request"],
+      [{ name: "A", address: { city: "  " } }, "invalid_request"],
       [{ name: "A", language: "not a language!" }, "invalid_request"],
       [
         { name: "A", emails: Array.from({ length: 11 }, (_, i) => `a${i}@b.fr`) },
@@ -338,6 +343,9 @@ describe.each(backends)("customers ($name)", (backend) => {
       ],
       [{ name: "A\u202e" }, "invalid_request"],
       [{ name: "A", identities: [{ type: "wechat", value: "  " }] }, "invalid_identity"],
+      // Nothing to find the record by again.
+      [{}, "no_identifier"],
+      [{ tags: ["vip"], stage: "loyal", emails: [] }, "no_identifier"],
     ];
     for (const [body, code] of cases) {
       const r = await call("POST", "/v1/customers", body);
@@ -349,6 +357,9 @@ describe.each(backends)("customers ($name)", (backend) => {
     expect(patch.json().error.code).toBe("invalid_phone");
     // The refusals name what they are about, for a form to mark the field.
     expect(patch.json().error.details).toMatchObject({ value: "+1 2" });
+    const blank = await call("PATCH", `/v1/customers/${jose}`, { name: "   " });
+    expect(blank.statusCode, blank.body).toBe(400);
+    expect(blank.json().error.message).toBe("body/name: must not be blank");
     const empty = await call("POST", "/v1/customers", {
       name: "A",
       identities: [{ type: "wechat", value: "  " }],
@@ -500,7 +511,23 @@ describe.each(backends)("customers ($name)", (backend) => {
       expect(r.statusCode, JSON.stringify(body).slice(0, 200)).toBe(400);
       expect(r.json().error.code).toBe("invalid_request");
     }
+    // Dated next year: refused before its hints could create a customer.
+    const nextYear = `${new Date().getUTCFullYear() + 1}-06-01T10:00:00Z`;
+    for (const body of [
+      { ...base, customerId: jose, occurredAt: nextYear },
+      { ...base, identity: { email: "from.the.future@example.net" }, occurredAt: nextYear },
+    ]) {
+      const r = await call("POST", "/v1/interactions", body);
+      expect(r.statusCode, r.body).toBe(400);
+      expect(r.json().error.code).toBe("invalid_occurred_at");
+    }
+    const batch = await call("POST", "/v1/interactions", {
+      interactions: [{ ...base, customerId: jose, occurredAt: nextYear }],
+    });
+    expect(batch.json().results[0].error.code).toBe("invalid_occurred_at");
     expect(size(t.node)).toBe(before);
+    const lookup = await call("GET", "/v1/customers/lookup?email=from.the.future%40example.net");
+    expect(lookup.statusCode).toBe(404);
   });
 
   it("shows one timeline of every entry about the customer, newest first, with the text", async () => {

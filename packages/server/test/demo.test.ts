@@ -10,6 +10,16 @@ import { expectNoPersonalData, expectNoPersonalDataInDump } from "./personal-dat
 
 const COUNT = 60;
 
+describe("the demo customers' emails", () => {
+  it("spell their names' letters out, as people write their address", () => {
+    const people = demoCustomers(500, Date.UTC(2026, 11, 7));
+    const soren = people.filter((p) => String(p.body.name).startsWith("Søren "));
+    expect(soren.length).toBeGreaterThan(0);
+    for (const p of soren) expect(p.body.email).toMatch(/^soren\./);
+    for (const p of people) expect(p.body.email).toMatch(/^[a-z]+\.[a-z]+[0-9]{3}@example\.c/);
+  });
+});
+
 describe.each(backends)("the demo customers of a first start ($name)", (backend) => {
   let t: TestNode;
   const get = (url: string) =>

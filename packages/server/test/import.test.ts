@@ -346,6 +346,23 @@ describe.each(backends)("customer import ($name)", (backend) => {
         .json()
         .suggestions.find((x: { id: string }) => x.id === emailConflict.id).status,
     ).toBe("merged");
+    // Unmerging says they are two people: the suggestion the merge settled is dismissed, by
+    // whoever unmerged, and may be reopened like any other.
+    const unmerged = await post(`/v1/customers/${emailConflict.customerId}/unmerge`);
+    expect(unmerged.statusCode, unmerged.body).toBe(200);
+    expect(
+      (await get("/v1/merge-suggestions?status=dismissed"))
+        .json()
+        .suggestions.find((x: { id: string }) => x.id === emailConflict.id),
+    ).toMatchObject({
+      status: "dismissed",
+      dismissedBy: expect.stringMatching(/^merchant:.*\/key:/),
+      dismissedAt: expect.any(String),
+    });
+    expect((await post(`/v1/merge-suggestions/${emailConflict.id}/reopen`)).json()).toEqual({
+      id: emailConflict.id,
+      status: "open",
+    });
     expect((await post("/v1/merge-suggestions/ms_nosuchsuggestion/reopen")).statusCode).toBe(404);
   });
 
@@ -381,6 +398,51 @@ describe.each(backends)("customer import ($name)", (backend) => {
     });
     expect(await written()).toBe(before);
     expect((await lookup("email=dry.new%40shop.example")).statusCode).toBe(404);
+  });
+
+  it("predicts in a dry run what the import then does, rows of one file that disagree included", async () => {
+    const existing = await post("/v1/customers", { email: "agree.x@shop.example" });
+    expect(existing.statusCode, existing.body).toBe(201);
+    const csv = [
+      "Full Name,E-mail,Mobile,Tags",
+      "Agree One,agree1@shop.example,+33 6 55 00 00 01,a",
+      // The phone of row 1 with another email: a second person, apart, with a suggestion.
+      "Agree Other,agree1b@shop.example,+33 6 55 00 00 01,",
+      "Agree One,agree1@shop.example,+33 6 55 00 00 01,a",
+      // Two rows adding to one existing customer: two updates, no suggestion.
+      "Agree X,agree.x@shop.example,,b",
+      "Agree X,agree.x@shop.example,+33 6 55 00 00 05,",
+      // Identifiers of two customers: apart, with a suggestion.
+      "Mixed,agree1@shop.example,+33 6 55 00 00 05,",
+    ].join("\n");
+    const counts = (v: Record<string, unknown>) => ({
+      created: v.created,
+      updated: v.updated,
+      unchanged: v.unchanged,
+      rejected: v.rejected,
+      suggestions: v.suggestions,
+      warnings: v.warnings,
+    });
+    const byRow = async (id: string) =>
+      (await errors(id, true)).map((e) => [e.row, e.level, e.code]);
+    const dry = await upload(csv, "dryRun=true");
+    expect(dry.statusCode, dry.body).toBe(200);
+    const real = await upload(csv);
+    expect(real.statusCode, real.body).toBe(200);
+    expect(counts(real.json())).toEqual({
+      created: 3,
+      updated: 2,
+      unchanged: 1,
+      rejected: 0,
+      suggestions: 2,
+      warnings: 2,
+    });
+    expect(counts(dry.json())).toEqual(counts(real.json()));
+    expect(await byRow(dry.json().id)).toEqual(await byRow(real.json().id));
+    expect(await byRow(real.json().id)).toEqual([
+      [2, "warning", "merge_suggested"],
+      [6, "warning", "merge_suggested"],
+    ]);
   });
 
   it("maps columns as told, and refuses a file it cannot map", async () => {

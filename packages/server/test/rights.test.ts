@@ -66,9 +66,25 @@ describe.each(backends)("data-subject rights ($name)", (backend) => {
       { ...policy, years: 0 },
       { ...policy, fields: ["tags"] },
       { ...policy, interactionKinds: ["gossip"] },
+      { ...policy, note: "   " },
+      { ...policy, name: "Invoices\u202e" },
+      { ...policy, fields: ["name", "name"] },
+      { ...policy, interactionKinds: ["purchase", "purchase"] },
+      { ...policy, fields: [], interactionKinds: [] },
+      { ...policy, fields: undefined, interactionKinds: undefined },
     ]) {
-      expect((await call("PUT", "/v1/retention-policies/x", bad)).statusCode).toBe(400);
+      const r = await call("PUT", "/v1/retention-policies/x", bad);
+      expect(r.statusCode, JSON.stringify(bad)).toBe(400);
+      expect(r.json().error.code).toBe("invalid_request");
     }
+    const empty = await call("PUT", "/v1/retention-policies/x", {
+      ...policy,
+      fields: [],
+      interactionKinds: [],
+    });
+    expect(empty.json().error.message).toBe(
+      "body/fields: a policy keeps at least one field or kind of interaction",
+    );
     expect((await call("PUT", "/v1/retention-policies/Bad-Id", policy)).statusCode).toBe(400);
     expect((await call("DELETE", "/v1/retention-policies/none")).statusCode).toBe(404);
     expect(size(t.node)).toBe(before);
@@ -116,6 +132,12 @@ describe.each(backends)("data-subject rights ($name)", (backend) => {
       checks: ["id_document"],
     });
     expect(verified.json()).toMatchObject({ status: "verified", checks: ["id_document"] });
+    const tooLong = await call("POST", `/v1/subject-requests/${req.id}/extend`, {
+      months: 3,
+      reason: "complexity",
+    });
+    expect(tooLong.statusCode).toBe(400);
+    expect(tooLong.json().error.message).toMatch(/^body\/months: must be 1 or 2/);
     const ext = await call("POST", `/v1/subject-requests/${req.id}/extend`, {
       months: 2,
       reason: "complexity",

@@ -228,6 +228,7 @@ describe.each(backends)("segments ($name)", (backend) => {
     for (const body of [
       { condition: true },
       { name: "", condition: true },
+      { name: "   ", condition: true },
       { name: "x".repeat(101), condition: true },
       { name: "A\u202eB", condition: true },
       { name: "Fine", condition: true, extra: 1 },

@@ -242,6 +242,7 @@ describe.each(backends)("staff accounts ($name)", (backend) => {
     const mail = outbox.json().messages[0];
     expect(mail).toMatchObject({ channel: "mail", to: "ana.clerk@example.com" });
     expect(mail.subject).toContain("invited");
+    expect(mail.text).toContain(" as a staff member.");
     const token = tokenIn(mail.text);
     expect(token).toMatch(/^m_/);
 
@@ -440,7 +441,10 @@ describe.each(backends)("staff accounts ($name)", (backend) => {
     expect(ok.statusCode).toBe(201);
     expect(size(t.node)).toBe(before + 1n);
     // An API key needs no CSRF token.
-    const byKey = await call("POST", "/v1/customers", { key: t.ownerKey, body: { tags: ["k"] } });
+    const byKey = await call("POST", "/v1/customers", {
+      key: t.ownerKey,
+      body: { name: "By key", tags: ["k"] },
+    });
     expect(byKey.statusCode).toBe(201);
     // A signed command is authenticated by its signature: a staff cookie beside it is ignored.
     const command = await call("POST", "/v1/commands", {

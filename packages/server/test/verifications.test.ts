@@ -109,6 +109,8 @@ describe.each(backends)("verified identifiers ($name)", (backend) => {
     expect((await call("GET", `/v1/customers/${old}`)).json().status).toBe("active");
 
     const mail = await nextMail("chen.jing@example.cn");
+    // Says who asks.
+    expect(mail.text).toMatch(/^Demo Merchant asks you to confirm this email address/);
     const link = /https:\/\/shop\.patron\.test(\/v1\/verifications\/\S+)/.exec(mail.text)?.[1];
     expect(link).toBeDefined();
     // The link opens a page with a button: a scanner fetching it confirms nothing.
@@ -181,6 +183,7 @@ describe.each(backends)("verified identifiers ($name)", (backend) => {
 
     const vid = await start();
     const code = lastCode("+442079460777");
+    expect(texts.at(-1)?.body).toMatch(/^Demo Merchant: your confirmation code is [0-9]{6}\./);
     const wrong = code === "000000" ? "111111" : "000000";
     const before = size(t.node);
     for (let i = 0; i < 5; i++) {
@@ -308,6 +311,11 @@ describe.each(backends)("verified identifiers ($name)", (backend) => {
       const r = await call("POST", url, body, key ?? t.ownerKey);
       expect(r.statusCode, `${what}: ${r.body}`).toBe(status);
       expect(r.json().error.code, what).toBe(code);
+    }
+    // Neither or both: the answer says what to send, not "Invalid input".
+    for (const body of [{}, { email: "a@b.co", phone: "+442079460778" }]) {
+      const r = await call("POST", `/v1/customers/${id}/verifications`, body);
+      expect(r.json().error.message).toBe("body/: give exactly one of email or phone");
     }
     const badForm = await t.node.app.inject({
       method: "POST",

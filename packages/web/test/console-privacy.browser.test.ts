@@ -641,7 +641,12 @@ describe.runIf(haveBrowser)("console privacy screens in a browser", () => {
   it("shows the node's refusal to remove a policy a colleague removed meanwhile, and reads the list again", async () => {
     const set = await api("/v1/retention-policies/loyalty_log", {
       method: "PUT",
-      body: { name: "Loyalty log", note: "Loyalty scheme terms, art. 9", years: 2 },
+      body: {
+        name: "Loyalty log",
+        note: "Loyalty scheme terms, art. 9",
+        years: 2,
+        interactionKinds: ["purchase"],
+      },
     });
     expect(set.status, JSON.stringify(set.body)).toBe(200);
     await page.reload();

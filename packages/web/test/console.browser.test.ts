@@ -10,6 +10,7 @@ import {
   axeChecker,
   axeViolations,
   countWrites,
+  DESKTOP,
   launchConsole,
   ownerApi,
   requireChromium,
@@ -147,8 +148,18 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     const rejected = issues.locator('tr[data-level="error"]');
     await expect.poll(() => rejected.count()).toBe(2);
     expect(await rejected.nth(0).textContent()).toMatch(/^17.*invalid_email/);
-    expect(await rejected.nth(1).textContent()).toMatch(/^33.*stage/);
+    expect(await rejected.nth(1).textContent()).toMatch(
+      /^33.*column "stage": must be one of prospect, first_purchase/,
+    );
     expect(await ledgerSize()).toBe(before);
+    // On a phone the report's rows stack as cards: a long reason wraps within its card.
+    await page.setViewportSize(SIZES[1][1]);
+    const sideways = await page.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    );
+    await shot("import-dry-run-phone");
+    await page.setViewportSize(DESKTOP);
+    expect(sideways).toBeLessThanOrEqual(1);
     await shot("import-dry-run");
   });
 
@@ -189,6 +200,10 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     expect(vipLoyal).toBeLessThan(loyal);
     await expect.poll(() => rows.count()).toBe(vipLoyal);
     await shot("customers-filtered");
+    // A blank search in an address edited by hand is no search, not the node's refusal.
+    await page.goto(`${node.url}/console/customers?q=+&tag=%20`);
+    await expect.poll(() => rows.count()).toBe(25);
+    expect(await page.getByRole("alert").count()).toBe(0);
   });
 
   it("exports every customer as CSV through the session", async () => {
@@ -449,7 +464,8 @@ describe.runIf(haveBrowser)("console in a browser", () => {
         channel: "chat",
         direction: "inbound",
         kind: "message",
-        occurredAt: new Date().toISOString(),
+        // Logged later than it happened: the timeline says when it happened, and when logged.
+        occurredAt: "2026-03-14T09:30:00Z",
         summary: "问题：会员卡积分",
         content: "我的积分什么时候到账？",
       },
@@ -476,6 +492,11 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     await timeline.getByText("我的积分什么时候到账？").waitFor();
     const items = timeline.locator("li.timeline-item");
     await expect.poll(() => items.count()).toBe(3);
+    const chat = items.filter({ hasText: "我的积分什么时候到账？" }).getByTestId("timeline-time");
+    expect(await chat.locator("time").first().getAttribute("datetime")).toBe(
+      "2026-03-14T09:30:00.000Z",
+    );
+    expect(await chat.textContent()).toMatch(/^Mar 1[34], 2026, .+ · logged /);
     // Every item is an entry of the customer's chain, checked here against a signed checkpoint.
     await expect.poll(() => timeline.getByTestId("entry-verified").count()).toBe(3);
     expect(await timeline.getByTestId("entry-failed").count()).toBe(0);

@@ -55,7 +55,11 @@ const GrantBody = z.strictObject({
   validUntil: Instant,
   revokeOn: RevokeOn.optional(),
   method: z.enum(STAFF_METHODS).describe("how the customer gave it; double_opt_in emails a link"),
-  text: z.string().min(1).max(20_000).describe("the exact text shown; rests in the vault"),
+  text: z
+    .string()
+    .max(20_000)
+    .refine((s) => s.trim() !== "", "must not be empty")
+    .describe("the exact text shown; rests in the vault"),
   textVersion: z
     .string()
     .regex(
@@ -446,7 +450,13 @@ export function consentRoutes(app: App, deps: ConsentRoutesDeps) {
         summary:
           "Send a marketing email under the customer's consent, with one-click unsubscribe (RFC 8058)",
         params: z.strictObject({ id: CustomerId }),
-        body: z.strictObject({ subject: Label(200), text: z.string().min(1).max(20_000) }),
+        body: z.strictObject({
+          subject: Label(200),
+          text: z
+            .string()
+            .max(20_000)
+            .refine((s) => s.trim() !== "", "must not be empty"),
+        }),
         response: {
           201: z.object({
             consentId: z.string(),

@@ -72,7 +72,7 @@ export const customersDomain: Domain = {
   projectors: [customersProjector, interactionsProjector, notesProjector],
   start: ({ db, sequencer, vault, clock, defaultCountry, dataUse, channels, publicUrl }) => {
     const customers = new Customers(db, sequencer, vault, clock, { defaultCountry });
-    const interactions = new Interactions(sequencer, vault, customers);
+    const interactions = new Interactions(sequencer, vault, customers, clock);
     const notes = new Notes(db, sequencer, vault, customers);
     const merges = new Merges(sequencer, vault, customers);
     const verifications = new Verifications(

@@ -2,7 +2,8 @@ import type { JsonValue } from "@patron/ledger";
 import { z } from "zod";
 import type { Statement } from "../db/database.js";
 import { ApiError } from "../http/errors.js";
-import { IdOf, Label } from "../http/schemas.js";
+import { IdOf, Label, ShortText } from "../http/schemas.js";
+import type { Clock } from "../ledger/clock.js";
 import type { CommittedEntry, Projector, Sequencer } from "../ledger/sequencer.js";
 import { newId } from "../tenancy/tenancy.js";
 import { VaultError } from "../vault/keystore.js";
@@ -31,7 +32,7 @@ const Hints = z
   .strictObject({
     email: z.string().max(254).optional(),
     phone: z.string().max(40).optional(),
-    ...Object.fromEntries(CHANNEL_KINDS.map((k) => [k, Label(200).optional()])),
+    ...Object.fromEntries(CHANNEL_KINDS.map((k) => [k, ShortText(200).optional()])),
   })
   .refine((h) => Object.values(h).some((v) => v !== undefined), "give at least one identifier");
 
@@ -58,6 +59,9 @@ export const InteractionInput = z
 export type InteractionInput = z.infer<typeof InteractionInput>;
 
 export const MAX_INTERACTION_BATCH = 1000;
+
+/** How far ahead of the node's clock an interaction may say it happened. */
+const MAX_AHEAD_MS = 24 * 3_600_000;
 
 /** A recorded interaction: its id, its customer's, and its entry's index. */
 export interface Recorded {
@@ -120,6 +124,7 @@ export class Interactions {
     private readonly sequencer: Sequencer,
     private readonly vault: Vault,
     private readonly customers: Customers,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -160,6 +165,11 @@ export class Interactions {
     /** The customers' statuses and data keys, read for a whole batch (`recordMany`). */
     known?: { statuses: Map<string, CustomerStatus>; keys: Map<string, CustomerKey> },
   ): Promise<Recorded> {
+    // Checked before the hints may create a customer: a refusal writes nothing. A day of slack
+    // for clocks that run ahead, as orders allow.
+    if (Date.parse(input.occurredAt) > this.clock.now() + MAX_AHEAD_MS) {
+      throw new ApiError(400, "invalid_occurred_at", "occurredAt is more than a day ahead");
+    }
     let customerId = input.customerId;
     if (customerId === undefined) {
       const hints = input.identity as Record<string, string>;

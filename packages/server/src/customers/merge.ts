@@ -243,7 +243,16 @@ export class Merges {
             this.customers.owners.set(ownerKey(merchantId, h.kind, h.hash), absorbedId);
           }
         },
-        statements: () => [
+        statements: (time) => [
+          // Undoing the merge says the two are not one person: the suggestion it settled is
+          // dismissed by whoever unmerged, and can be reopened like any dismissed one.
+          {
+            sql: `UPDATE merge_suggestions SET status = 'dismissed', dismissed_by = $4,
+               dismissed_at = $5
+             WHERE merchant_id = $1 AND status = 'merged'
+             AND ((customer_id = $2 AND other_id = $3) OR (customer_id = $3 AND other_id = $2))`,
+            params: [merchantId, survivorId, absorbedId, actor, time],
+          },
           ...released.flatMap((r) => [
             Vault.indexStatement(merchantId, survivorId, r.kind, r.hash, true),
             verifiedStatement(merchantId, survivorId, r.kind, r.hash, true),
@@ -267,7 +276,8 @@ export class Merges {
     writes: Write[];
     facts: Partial<Facts>;
     check: () => void;
-    statements: () => Statement[];
+    /** Run in the entry's transaction; `time` is the entry's. */
+    statements: (time: string) => Statement[];
   }): Promise<CommittedEntry> {
     const key = await this.vault.customerKey(w.merchantId, w.survivorId);
     const [entry] = await this.sequencer.execute({
@@ -303,7 +313,7 @@ export class Merges {
         return [
           ...(key.store ? [key.store] : []),
           ...w.writes.map((f) => this.vault.sealField(key, f.field, version, f.value, f.salt)),
-          ...w.statements(),
+          ...w.statements(String(es[0]?.entry.time)),
         ];
       },
     });

@@ -2,7 +2,7 @@ import type { JsonValue } from "@patron/ledger";
 import { type CountryCode, parsePhoneNumberWithError } from "libphonenumber-js/max";
 import { z } from "zod";
 import { ApiError } from "../http/errors.js";
-import { Label } from "../http/schemas.js";
+import { Label, ShortText } from "../http/schemas.js";
 import { normaliseEmail } from "../vault/blind-index.js";
 
 /**
@@ -90,11 +90,19 @@ const Birthday = z
   .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD")
   .refine((s) => {
     const d = new Date(`${s}T00:00:00Z`);
-    return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s && s >= "1900-01-01";
-  }, "must be a real date from 1900 on");
+    // A day of slack: "today" somewhere east of UTC is still tomorrow here.
+    const latest = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    return (
+      !Number.isNaN(d.getTime()) &&
+      d.toISOString().slice(0, 10) === s &&
+      s >= "1900-01-01" &&
+      s <= latest
+    );
+  }, "must be a real date from 1900 to today");
 const Identity = z.strictObject({
   type: z.enum(CHANNEL_KINDS),
-  value: Label(200),
+  // Blank once normalised is `invalid_identity`, which names the identity's type.
+  value: ShortText(200),
 });
 
 /** The fields a profile is written with; `null` clears an optional one (in a PATCH). */
@@ -109,7 +117,7 @@ const fields = {
   attributes: z
     .record(AttributeKey, AttributeValue)
     .refine((r) => Object.keys(r).length <= 50, "at most 50 attributes"),
-  stage: z.enum(STAGES),
+  stage: z.enum(STAGES, { error: `must be one of ${STAGES.join(", ")}` }),
   identities: z.array(Identity).max(40),
 };
 

@@ -91,6 +91,23 @@ export function customerRoutes(
     },
     async (req, reply) => {
       const p = principalOf(req);
+      const b = req.body;
+      // A record nobody can find again (no name to search, no identifier to look up) is a
+      // mistake, as an import row of nothing is; the console's form asks for one too.
+      const named =
+        b.name !== undefined ||
+        b.email !== undefined ||
+        b.phone !== undefined ||
+        (b.emails?.length ?? 0) > 0 ||
+        (b.phones?.length ?? 0) > 0 ||
+        (b.identities?.length ?? 0) > 0;
+      if (!named) {
+        throw new ApiError(
+          400,
+          "no_identifier",
+          "a customer needs a name, an email, a phone or a channel identity",
+        );
+      }
       const use = await dataUse.use(req);
       const { id, replayed } = await customers.create(
         p.merchantId,

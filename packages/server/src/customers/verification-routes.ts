@@ -42,10 +42,13 @@ export function verificationRoutes(app: App, deps: { verifications: Verification
         summary:
           "Send a link (email) or a code (SMS) that proves the customer controls an identifier; confirmed, it may merge the record holding it",
         params: z.strictObject({ id: IdOf("c", "a customer") }),
-        body: z.union([
-          z.strictObject({ email: z.string().min(3).max(254) }),
-          z.strictObject({ phone: z.string().min(2).max(40) }),
-        ]),
+        body: z.union(
+          [
+            z.strictObject({ email: z.string().min(3).max(254) }),
+            z.strictObject({ phone: z.string().min(2).max(40) }),
+          ],
+          { error: "give exactly one of email or phone" },
+        ),
         response: {
           201: z.object({
             id: z.string(),

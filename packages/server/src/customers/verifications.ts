@@ -118,6 +118,12 @@ export class Verifications {
     id: string,
     secret: string,
   ): Promise<Delivery> {
+    // Named, so the customer knows who asks (a code from nobody in particular reads as phishing).
+    const { rows } = await this.db.query<{ name: string }>(
+      "SELECT name FROM merchants WHERE id = $1",
+      [merchantId],
+    );
+    const merchant = rows[0]?.name ?? "Patron";
     try {
       return kind === "phone"
         ? await this.channels.send(
@@ -125,7 +131,7 @@ export class Verifications {
             {
               channel: "sms",
               to: normalised,
-              text: `Your confirmation code is ${secret}. It expires in 15 minutes.`,
+              text: `${merchant}: your confirmation code is ${secret}. It expires in 15 minutes.`,
             },
             customerId,
           )
@@ -134,9 +140,9 @@ export class Verifications {
             {
               channel: "mail",
               to: normalised,
-              subject: "Confirm your email address",
+              subject: `Confirm your email address for ${merchant}`,
               text: [
-                "Please confirm this email address by opening the link below:",
+                `${merchant} asks you to confirm this email address by opening the link below:`,
                 "",
                 `${this.opts.publicUrl()}/v1/verifications/${id}/confirm?token=${secret}`,
                 "",

@@ -151,9 +151,14 @@ export function demoCustomers(count: number, now: number): DemoCustomer[] {
       const first = pick(LATIN_FIRST);
       const last = pick(LATIN_LAST);
       name = `${first} ${last}`;
+      // Letters NFD does not take apart (ø, æ, ß…) are spelt out, as people write their
+      // address: Søren is soren, not sren.
       handle = `${first}.${last}`
         .normalize("NFD")
         .replace(/\p{M}/gu, "")
+        .replace(/[øØ]/g, "o")
+        .replace(/[æÆ]/g, "ae")
+        .replace(/ß/g, "ss")
         .replace(/[^A-Za-z.]/g, "")
         .toLowerCase();
     }

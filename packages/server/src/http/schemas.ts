@@ -59,10 +59,10 @@ export const fromHex = (s: string) => new Uint8Array(Buffer.from(s, "hex"));
 const HIDDEN = /[\p{Cf}\u180e]/u;
 
 /**
- * Short human text: no control characters (they hide content in logs and UIs), no bidirectional
+ * Short text: no control characters (they hide content in logs and UIs), no bidirectional
  * overrides or isolates and no zero-width characters (they disguise what a reader sees).
  */
-export const Label = (max: number) =>
+export const ShortText = (max: number) =>
   z
     .string()
     .min(1)
@@ -72,3 +72,7 @@ export const Label = (max: number) =>
       (s) => !HIDDEN.test(s),
       "must not contain bidirectional controls (U+202A-202E, U+2066-2069) or zero-width characters",
     );
+
+/** Short human text, never blank: a name of spaces shows as nothing in a list. */
+export const Label = (max: number) =>
+  ShortText(max).refine((s) => s.trim() !== "", "must not be blank");

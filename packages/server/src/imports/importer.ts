@@ -743,17 +743,10 @@ export class Importer {
     fingerprint: Uint8Array,
     holders: string[],
     held: Set<string>,
-    reason: "email_conflict" | "identifier_conflict",
+    reason: SuggestionReason,
   ): Promise<void> {
     const free = withoutHeld(data, held);
-    const note: RowIssue = {
-      level: "warning",
-      code: "merge_suggested",
-      reason:
-        reason === "email_conflict"
-          ? "its email differs from that of the customer its other identifiers match: created apart, with a merge suggestion"
-          : "its identifiers belong to different customers: created apart, with a merge suggestion",
-    };
+    const note = suggestionNote(reason);
     await this.customers.createAlongside(ctx.merchantId, ctx.actor, free, (es) => {
       const id = customerOf(es);
       const now = new Date(this.clock.now()).toISOString();
@@ -859,6 +852,18 @@ export class Importer {
       }
     }
     return { holders, held };
+  }
+
+  /** A dry run's lookup: the active customer holding one identifier, if any. */
+  async holderOf(
+    merchantId: string,
+    kind: IdentityKind,
+    value: string,
+  ): Promise<string | undefined> {
+    for (const c of await this.vault.find(merchantId, kind, value)) {
+      if (await this.customers.isActive(merchantId, c)) return c;
+    }
+    return undefined;
   }
 
   /** Reads a customer for a dry run's prediction. */
@@ -1005,11 +1010,18 @@ interface RowContext {
 
 /**
  * A dry run: each row resolved as the import would resolve it, against the customers there are
- * and the rows before it in the file, writing nothing but the report.
+ * and the rows before it in the file, writing nothing but the report. The customers the earlier
+ * rows would create or change are kept here as they would be, so a row that disagrees with one
+ * of them is predicted as the import writes it (apart, with a suggestion), not as an update.
  */
 class DryRun {
-  /** Identifiers of rows earlier in the file that would create a customer. */
-  private readonly seen = new Set<string>();
+  /** Identifier (`kind:value`) → the customer earlier rows would leave holding it. */
+  private readonly owners = new Map<string, string>();
+  /** The customers earlier rows would create or change, as they would be after them. */
+  private readonly views = new Map<string, CustomerView>();
+  /** Earlier rows, canonical: the same row again is unchanged, as its fingerprint makes it. */
+  private readonly rows = new Set<string>();
+  private created = 0;
 
   constructor(
     private readonly importer: Importer,
@@ -1017,30 +1029,127 @@ class DryRun {
   ) {}
 
   async predict(data: ImportRow): Promise<{ outcome: Outcome; suggestion?: RowIssue }> {
-    const suggestion: RowIssue = {
-      level: "warning",
-      code: "merge_suggested",
-      reason: "would be created apart, with a merge suggestion (its identifiers disagree)",
-    };
-    const keys = identifiersOf(data).map((i) => `${i.kind}:${i.value}`);
-    const inFile = keys.some((k) => this.seen.has(k));
-    if (await this.importer.knownRow(this.merchantId, data)) return { outcome: "unchanged" };
-    const { holders } = await this.importer.holders(this.merchantId, data);
-    for (const k of keys) this.seen.add(k);
-    if (holders.length > 1 || (holders.length === 1 && inFile)) {
-      return { outcome: "created", suggestion };
+    const canonical = canonicalJson(data as unknown as JsonValue);
+    if (this.rows.has(canonical) || (await this.importer.knownRow(this.merchantId, data))) {
+      return { outcome: "unchanged" };
     }
-    const only = holders[0];
+    this.rows.add(canonical);
+    const holders: string[] = [];
+    const held = new Set<string>();
+    for (const { kind, value } of identifiersOf(data)) {
+      const key = `${kind}:${value}`;
+      const holder = this.owners.has(key)
+        ? this.owners.get(key)
+        : await this.importer.holderOf(this.merchantId, kind, value);
+      if (!holder) continue;
+      held.add(key);
+      if (!holders.includes(holder)) holders.push(holder);
+    }
+    const only = holders.length === 1 ? holders[0] : undefined;
     if (only) {
-      const view = await this.importer.customer(this.merchantId, only);
-      if (!view) return { outcome: "created" };
-      if (emailConflicts(view, data)) return { outcome: "created", suggestion };
-      return {
-        outcome: Object.keys(fillPatch(view, data).patch).length > 0 ? "updated" : "unchanged",
-      };
+      const view = this.views.get(only) ?? (await this.importer.customer(this.merchantId, only));
+      if (!view) return this.create(data);
+      if (emailConflicts(view, data)) return this.apart(data, held, "email_conflict");
+      const { patch } = fillPatch(view, data);
+      if (Object.keys(patch).length === 0) return { outcome: "unchanged" };
+      this.views.set(only, patched(view, patch));
+      this.own(only, identifiersOf(data));
+      return { outcome: "updated" };
     }
-    return { outcome: inFile ? "updated" : "created" };
+    if (holders.length > 1) return this.apart(data, held, "identifier_conflict");
+    return this.create(data);
   }
+
+  private create(data: ImportRow): { outcome: Outcome } {
+    const id = `dry-run:${this.created++}`;
+    this.views.set(id, viewOf(id, data));
+    this.own(id, identifiersOf(data));
+    return { outcome: "created" };
+  }
+
+  private apart(
+    data: ImportRow,
+    held: Set<string>,
+    reason: SuggestionReason,
+  ): { outcome: Outcome; suggestion: RowIssue } {
+    this.create(withoutHeld(data, held));
+    return { outcome: "created", suggestion: suggestionNote(reason, true) };
+  }
+
+  private own(id: string, identifiers: { kind: IdentityKind; value: string }[]): void {
+    for (const { kind, value } of identifiers) {
+      const key = `${kind}:${value}`;
+      if (!this.owners.has(key)) this.owners.set(key, id);
+    }
+  }
+}
+
+type SuggestionReason = "email_conflict" | "identifier_conflict";
+
+/** The warning of a row created apart with a merge suggestion (`dry`: one a dry run predicts). */
+function suggestionNote(reason: SuggestionReason, dry = false): RowIssue {
+  const outcome = dry ? "would be created apart" : "created apart";
+  return {
+    level: "warning",
+    code: "merge_suggested",
+    reason:
+      reason === "email_conflict"
+        ? `its email differs from that of the customer its other identifiers match: ${outcome}, with a merge suggestion`
+        : `its identifiers belong to different customers: ${outcome}, with a merge suggestion`,
+  };
+}
+
+/** A customer a dry run would create from a row, as a view `fillPatch` can compare with. */
+function viewOf(id: string, data: ImportRow): CustomerView {
+  return {
+    id,
+    status: "active",
+    mergedInto: null,
+    name: data.name ?? null,
+    emails: data.emails ?? [],
+    phones: (data.phones ?? []).map((number) => ({ number, valid: true })),
+    birthday: data.birthday ?? null,
+    address: data.address ?? null,
+    identities: data.identities ?? [],
+    language: data.language ?? null,
+    tags: data.tags ?? [],
+    attributes: present(data.attributes),
+    stage: data.stage ?? "prospect",
+    country: null,
+    birthMonth: null,
+    ageBand: null,
+    createdAt: "",
+    updatedAt: "",
+    head: null,
+    verified: [],
+  };
+}
+
+function present(
+  attributes: Record<string, number | boolean | string | null> | undefined,
+): Record<string, number | boolean | string> {
+  return Object.fromEntries(
+    Object.entries(attributes ?? {}).filter(
+      (e): e is [string, number | boolean | string] => e[1] !== null,
+    ),
+  );
+}
+
+/** A view with a `fillPatch` patch applied, which only adds. */
+function patched(view: CustomerView, patch: CustomerPatch): CustomerView {
+  return {
+    ...view,
+    name: patch.name ?? view.name,
+    emails: patch.emails ?? view.emails,
+    phones: patch.phones ? patch.phones.map((number) => ({ number, valid: true })) : view.phones,
+    birthday: patch.birthday ?? view.birthday,
+    address: patch.address ?? view.address,
+    identities: patch.identities ?? view.identities,
+    language: patch.language ?? view.language,
+    tags: patch.tags ?? view.tags,
+    attributes: { ...view.attributes, ...present(patch.attributes) },
+    stage: patch.stage ?? view.stage,
+  };
 }
 
 /** Every identifier of a row, by priority: emails, phones, then channel identities. */

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { INTERACTION_KINDS } from "../customers/interactions.js";
 import { CustomerPatch } from "../customers/profile.js";
 import { type App, customerOf, principalOf, requireCustomer, requireRole } from "../http/app.js";
-import { errorResponses, IdOf, Limit } from "../http/schemas.js";
+import { errorResponses, IdOf, Label, Limit } from "../http/schemas.js";
 import type { DataUse } from "../privacy/index.js";
 import { PurposeHeader } from "../privacy/index.js";
 import { actorOf, can } from "../tenancy/roles.js";
@@ -33,21 +33,32 @@ const RequestView = z.object({
   entryIndex: z.number(),
 });
 
-const PolicyBody = z.strictObject({
-  name: z.string().min(1).max(100),
-  note: z
-    .string()
-    .min(1)
-    .max(500)
-    .describe("the law or rule that requires keeping, in the merchant's words (no personal data)"),
-  years: z.number().int().min(1).max(30),
-  fields: z.array(z.enum(HELD_FIELDS)).max(HELD_FIELDS.length).default([]),
-  interactionKinds: z
-    .array(z.enum(INTERACTION_KINDS))
-    .max(INTERACTION_KINDS.length)
-    .default([])
-    .describe("the interactions whose texts are kept (purchases, say), within `years`"),
-});
+const unique = (xs: readonly string[]) => new Set(xs).size === xs.length;
+
+const PolicyBody = z
+  .strictObject({
+    name: Label(100),
+    note: Label(500).describe(
+      "the law or rule that requires keeping, in the merchant's words (no personal data)",
+    ),
+    years: z.number().int().min(1).max(30),
+    fields: z
+      .array(z.enum(HELD_FIELDS))
+      .max(HELD_FIELDS.length)
+      .refine(unique, "must not name a field twice")
+      .default([]),
+    interactionKinds: z
+      .array(z.enum(INTERACTION_KINDS))
+      .max(INTERACTION_KINDS.length)
+      .refine(unique, "must not name a kind twice")
+      .default([])
+      .describe("the interactions whose texts are kept (purchases, say), within `years`"),
+  })
+  // A policy that keeps nothing would tell the customer an erasure keeps something.
+  .refine((p) => p.fields.length + p.interactionKinds.length > 0, {
+    error: "a policy keeps at least one field or kind of interaction",
+    path: ["fields"],
+  });
 
 export function rightsRoutes(
   app: App,
@@ -160,7 +171,9 @@ export function rightsRoutes(
         summary: "Extend the deadline by one or two months (Art. 12(3)), once",
         params: requestParams,
         body: z.strictObject({
-          months: z.union([z.literal(1), z.literal(2)]),
+          months: z.union([z.literal(1), z.literal(2)], {
+            error: "must be 1 or 2 (Art. 12(3) allows two further months at most)",
+          }),
           reason: z.enum(EXTENSION_REASONS),
         }),
         response: { 200: RequestView, ...errorResponses },

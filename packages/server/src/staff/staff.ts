@@ -300,7 +300,7 @@ export class Staff {
       to: email,
       subject: `You are invited to ${merchant?.name ?? "a merchant"} on Patron`,
       text: [
-        `You have been invited to the Patron console of ${merchant?.name ?? by.merchantId} as ${withArticle(role)}.`,
+        `You have been invited to the Patron console of ${merchant?.name ?? by.merchantId} as ${role === "staff" ? "a staff member" : withArticle(role)}.`,
         "",
         "Choose your password here (the link works once):",
         `${this.opts.publicUrl()}/console/accept-invitation#token=${token}`,

@@ -285,6 +285,7 @@ export const en = {
     note: "Note",
     noteGone: "The note's text is gone (deleted or erased).",
     noteDeleted: "Note deleted",
+    logged: "logged",
     created: "Profile created",
     updated: "Profile changed",
     erased: "Customer erased",

@@ -283,6 +283,7 @@ export const zhCN: Catalogue = {
     note: "备注",
     noteGone: "备注内容已不存在（已删除或已抹除）。",
     noteDeleted: "备注已删除",
+    logged: "记录于",
     created: "创建了资料",
     updated: "修改了资料",
     erased: "客户已删除",

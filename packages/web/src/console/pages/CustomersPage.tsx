@@ -17,13 +17,17 @@ import { useCanWrite } from "../session/hooks/useSession.js";
 
 const isStage = (s: string | null): s is Stage => STAGES.some((x) => x === s);
 
-/** Filters live in the address, so a search can be reloaded, shared and gone back to. */
+/**
+ * Filters live in the address, so a search can be reloaded, shared and gone back to. An address
+ * typed or edited by hand may hold a blank one (`?q=+`), which the node refuses: none, then.
+ */
 function filtersOf(params: URLSearchParams): Filters {
   const stage = params.get("stage");
+  const given = (name: string) => params.get(name)?.trim() || undefined;
   return {
-    query: params.get("q") ?? undefined,
-    tag: params.get("tag") ?? undefined,
-    segment: params.get("segment") ?? undefined,
+    query: given("q"),
+    tag: given("tag"),
+    segment: given("segment"),
     stage: isStage(stage) ? stage : undefined,
   };
 }

@@ -201,6 +201,29 @@ function ChangedFields(props: { payload: unknown; t: TFunction }) {
   );
 }
 
+/**
+ * When it happened: an interaction or an order says (`occurredAt`), and a till or an import
+ * may log it long after; the entry's own time is then shown beside it, as when it was logged.
+ */
+function When(props: { item: TimelineItem }) {
+  const { t } = useTranslation();
+  const happened = str(objectOf(props.item.payload).occurredAt);
+  const at = happened === undefined ? Number.NaN : Date.parse(happened);
+  if (Number.isNaN(at)) return <DateTime iso={props.item.time} />;
+  const loggedLater = Math.abs(Date.parse(props.item.time) - at) > 60_000;
+  return (
+    <>
+      <DateTime iso={happened as string} />
+      {loggedLater ? (
+        <>
+          {" · "}
+          {t("timeline.logged")} <DateTime iso={props.item.time} />
+        </>
+      ) : null}
+    </>
+  );
+}
+
 export function CustomerTimeline(props: { customerId: string; editable: boolean }) {
   const { t, i18n } = useTranslation();
   const timeline = useTimeline(props.customerId);
@@ -241,8 +264,8 @@ export function CustomerTimeline(props: { customerId: string; editable: boolean 
               <div className="timeline-main">
                 <div className="timeline-head">
                   <strong>{shown.title}</strong>
-                  <span className="muted timeline-time">
-                    <DateTime iso={item.time} />
+                  <span className="muted timeline-time" data-testid="timeline-time">
+                    <When item={item} />
                   </span>
                   <EntryBadge index={item.index} type={item.type} customerId={props.customerId} />
                 </div>
