@@ -579,6 +579,7 @@ describe.each(backends)("customer import ($name)", (backend) => {
     expect(await staged(id)).toEqual([]);
   }, 120_000);
 
+  // Its limit is generous: on a loaded machine, exporting and re-importing everyone takes minutes.
   it("exports every active customer as CSV and JSON, and the CSV imports back as the same customers", async () => {
     const csv = await get("/v1/customers/export?format=csv");
     expect(csv.statusCode).toBe(200);
@@ -611,7 +612,7 @@ describe.each(backends)("customer import ($name)", (backend) => {
     }[];
     expect(records.filter((x) => x.action === "export")).toHaveLength(2);
     expect(records[0]).toMatchObject({ action: "export", purpose: "customer_service" });
-  }, 120_000);
+  }, 300_000);
 
   it("pages through the imports with an opaque cursor, newest first, none twice or missed", async () => {
     const ids = async (cursor?: string, limit = 2, key = t.ownerKey) => {
