@@ -259,6 +259,15 @@ class PgliteDatabase implements Database {
   }
 }
 
+// PGlite writes a bytea parameter as hex text one byte at a time in JavaScript; Buffer writes
+// the same text natively (a batch's entries are bound as bytea, and cost PGlite a seventh of a
+// write's time through its own serializer).
+const BYTEA = 17;
+const byteaText = (v: unknown) => {
+  if (!(v instanceof Uint8Array)) throw new TypeError("a bytea parameter must be bytes");
+  return `\\x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("hex")}`;
+};
+
 /** PGlite returns int8 as a number when it fits, node-postgres (as set above) as BigInt. Reads an int8 column that may arrive as number or bigint. */
 export function big(v: unknown): bigint {
   if (typeof v === "bigint") return v;
@@ -292,7 +301,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   const release = opts.dataDir ? claimDirectory(opts.dataDir) : () => {};
   let lite: PGlite;
   try {
-    lite = await PGlite.create(opts.dataDir);
+    lite = await PGlite.create(opts.dataDir, { serializers: { [BYTEA]: byteaText } });
   } catch (err) {
     release();
     throw err;
