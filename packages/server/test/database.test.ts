@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { type Database, openDatabase } from "../src/db/database.js";
+import { checkServerVersion, type Database, openDatabase } from "../src/db/database.js";
 import { type Backend, backends } from "../src/test-support/backends.js";
 
 describe.each(backends)("Database.writeAll on $name", (backend: Backend) => {
@@ -82,5 +82,16 @@ describe.each(backends)("Database.writeAll on $name", (backend: Backend) => {
     await d.writeAll([insert(2)]).catch(() => {});
     await d.writeAll([insert(3)]);
     expect(await rows(d)).toContain(3);
+  });
+});
+
+describe("the PostgreSQL server's version", () => {
+  it("is refused below 14, by name, before any migration runs", () => {
+    expect(() => checkServerVersion(130012)).toThrow(
+      "PostgreSQL 14 or later is required; this server is 13",
+    );
+    expect(() => checkServerVersion(Number.NaN)).toThrow(/unknown version/);
+    expect(() => checkServerVersion(140000)).not.toThrow();
+    expect(() => checkServerVersion(150018)).not.toThrow();
   });
 });

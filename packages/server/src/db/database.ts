@@ -286,6 +286,19 @@ export interface DatabaseOptions {
   poolSize?: number;
 }
 
+/** The oldest PostgreSQL the migrations run on (`date_bin` came in 14). */
+export const MIN_SERVER_VERSION = 140000;
+
+/** Refuses a server older than the migrations need, before any of them half-runs. */
+export function checkServerVersion(versionNum: number): void {
+  if (!(versionNum >= MIN_SERVER_VERSION)) {
+    const major = Math.floor(versionNum / 10000);
+    throw new Error(
+      `PostgreSQL 14 or later is required; this server is ${Number.isFinite(major) ? major : "of an unknown version"}`,
+    );
+  }
+}
+
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.url) {
     const address = { url: opts.url, ...(opts.schema ? { schema: opts.schema } : {}) };
@@ -295,6 +308,15 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       // An idle client lost its connection; the pool replaces it. Queries still report errors.
     });
     const db = new PostgresDatabase(pool, config, address);
+    try {
+      const { rows } = await db.query<{ v: string }>(
+        "SELECT current_setting('server_version_num') AS v",
+      );
+      checkServerVersion(Number(rows[0]?.v));
+    } catch (err) {
+      await pool.end().catch(() => {});
+      throw err;
+    }
     if (opts.schema) await db.exec(`CREATE SCHEMA IF NOT EXISTS ${opts.schema}`);
     return db;
   }
