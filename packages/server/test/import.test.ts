@@ -292,7 +292,19 @@ describe.each(backends)("customer import ($name)", (backend) => {
     expect(merged.statusCode, merged.body).toBe(200);
     const refused = await post(`/v1/merge-suggestions/${other1.id}/dismiss`, undefined, other.key);
     expect(refused.statusCode).toBe(404);
-    expect((await post(`/v1/merge-suggestions/${other1.id}/dismiss`)).json()).toEqual({
+    // A body the route does not take is refused, not dropped: the suggestion stays open.
+    const stray = await post(`/v1/merge-suggestions/${other1.id}/dismiss`, { reason: "dupe" });
+    expect(stray.statusCode).toBe(400);
+    expect(stray.json().error).toMatchObject({
+      code: "invalid_request",
+      message: 'body/: Unrecognized key: "reason" (this endpoint takes no body)',
+      details: [{ path: "body/" }],
+    });
+    expect(
+      (await get("/v1/merge-suggestions")).json().suggestions.map((x: { id: string }) => x.id),
+    ).toContain(other1.id);
+    // `{}`, as many clients send, is no body.
+    expect((await post(`/v1/merge-suggestions/${other1.id}/dismiss`, {})).json()).toEqual({
       id: other1.id,
       status: "dismissed",
     });

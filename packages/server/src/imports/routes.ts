@@ -87,6 +87,7 @@ export function importRoutes(
     scope.post(
       "/v1/imports/customers",
       {
+        config: { ownBody: true },
         onRequest: [
           write,
           async (req, reply) => {
