@@ -511,15 +511,24 @@ describe.each(backends)("customers ($name)", (backend) => {
       expect(r.statusCode, JSON.stringify(body).slice(0, 200)).toBe(400);
       expect(r.json().error.code).toBe("invalid_request");
     }
-    // Dated next year: refused before its hints could create a customer.
+    // Dated next year, or before the epoch (a typo, an unset timestamp): refused before its
+    // hints could create a customer.
     const nextYear = `${new Date().getUTCFullYear() + 1}-06-01T10:00:00Z`;
-    for (const body of [
-      { ...base, customerId: jose, occurredAt: nextYear },
-      { ...base, identity: { email: "from.the.future@example.net" }, occurredAt: nextYear },
+    for (const [occurredAt, message] of [
+      [nextYear, "occurredAt is more than a day ahead"],
+      ["1800-12-01T10:00:00Z", "occurredAt must be after 1970-01-01T00:00:00Z"],
+      ["1970-01-01T00:00:00Z", "occurredAt must be after 1970-01-01T00:00:00Z"],
+      ["1970-01-01T01:00:00+02:00", "occurredAt must be after 1970-01-01T00:00:00Z"],
     ]) {
-      const r = await call("POST", "/v1/interactions", body);
-      expect(r.statusCode, r.body).toBe(400);
-      expect(r.json().error.code).toBe("invalid_occurred_at");
+      for (const body of [
+        { ...base, customerId: jose, occurredAt },
+        { ...base, identity: { email: "from.the.future@example.net" }, occurredAt },
+      ]) {
+        const r = await call("POST", "/v1/interactions", body);
+        expect(r.statusCode, r.body).toBe(400);
+        expect(r.json().error.code).toBe("invalid_occurred_at");
+        expect(r.json().error.message).toContain(message);
+      }
     }
     const batch = await call("POST", "/v1/interactions", {
       interactions: [{ ...base, customerId: jose, occurredAt: nextYear }],
