@@ -336,6 +336,8 @@ describe.each(backends)("customers ($name)", (backend) => {
       [{ name: "A", birthday: `${new Date().getUTCFullYear() + 1}-01-01` }, "invalid_request"],
       [{ name: " \u3000 " }, "invalid_request"],
       [{ name: "A", address: { city: "  " } }, "invalid_request"],
+      [{ name: "A", address: { country: "ZZ" } }, "invalid_request"],
+      [{ name: "A", address: { country: "fr" } }, "invalid_request"],
       [{ name: "A", language: "not a language!" }, "invalid_request"],
       [
         { name: "A", emails: Array.from({ length: 11 }, (_, i) => `a${i}@b.fr`) },
@@ -373,6 +375,26 @@ describe.each(backends)("customers ($name)", (backend) => {
     expect(many.json().error).toMatchObject({
       code: "too_many_identities",
       details: { type: "wechat", max: 5 },
+    });
+    // Two capitals that name no country, on create and on change: the field is named.
+    for (const [method, url] of [
+      ["POST", "/v1/customers"],
+      ["PATCH", `/v1/customers/${jose}`],
+    ] as const) {
+      const nowhere = await call(method, url, { name: "A", address: { country: "ZZ" } });
+      expect(nowhere.statusCode, nowhere.body).toBe(400);
+      expect(nowhere.json().error).toMatchObject({
+        code: "invalid_request",
+        details: [
+          {
+            path: "body/address/country",
+            message: "must be an ISO 3166-1 alpha-2 code such as FR; this one names no country",
+          },
+        ],
+      });
+    }
+    expect((await call("GET", `/v1/customers/${jose}`)).json().address).not.toMatchObject({
+      country: "ZZ",
     });
     expect(size(t.node)).toBe(before);
   });
