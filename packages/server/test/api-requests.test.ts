@@ -146,6 +146,90 @@ describe("HTTP API: requests as clients send them", () => {
     expect(size(t.node)).toBe(before);
   });
 
+  it("refuses a body with fields on every state-changing route that takes none, and writes nothing", async () => {
+    // These read an optional body themselves (each refuses fields it does not know), a CSV
+    // stream, or RFC 8058's one-click form, which any body may carry.
+    const ownBody = new Set([
+      "POST /v1/loyalty/rules/{id}/publish",
+      "POST /v1/loyalty/rules/{id}/retire",
+      "POST /v1/redemptions/{id}/capture",
+      "POST /v1/orders/{orderId}/refund",
+      "POST /v1/imports/customers",
+      "POST /v1/unsubscribe/{token}",
+    ]);
+    const spec = (await t.node.app.inject("/openapi.json")).json() as {
+      paths: Record<string, Record<string, { requestBody?: unknown }>>;
+    };
+    const bodyless = Object.entries(spec.paths).flatMap(([path, ops]) =>
+      Object.entries(ops)
+        .filter(([m, op]) => m !== "get" && !op.requestBody)
+        .map(([m]) => `${m.toUpperCase()} ${path}`)
+        .filter((route) => !ownBody.has(route)),
+    );
+    expect(bodyless).toContain("POST /v1/merge-suggestions/{id}/dismiss");
+    expect(bodyless).toContain("POST /v1/customers/{id}/erase");
+    const before = size(t.node);
+    const refused: string[] = [];
+    const skipped = new Set<string>();
+    for (const route of bodyless) {
+      const [method, path] = route.split(" ") as [string, string];
+      const url = path.replace(/\{[^}]+\}/g, "x_unknown1");
+      for (const payload of ['{"x":1}', "[]", "1", "null"]) {
+        const r = await t.node.app.inject({
+          method: method as "POST",
+          url,
+          headers: { ...json, ...t.auth() },
+          payload,
+        });
+        // A route the owner's key may not call is refused before its body is read.
+        if (r.statusCode === 401 || r.statusCode === 403) {
+          skipped.add(route);
+          continue;
+        }
+        expect(failure(r), `${route} ${payload}`).toMatchObject({
+          status: 400,
+          code: "invalid_request",
+        });
+        expect(r.json().error.message).toMatch(
+          payload === '{"x":1}' ? /^body\/: Unrecognized key: "x"/ : /takes no body/,
+        );
+        if (payload === '{"x":1}') refused.push(route);
+      }
+    }
+    expect(size(t.node)).toBe(before);
+    expect(refused.length).toBeGreaterThan(20);
+    expect(refused).toContain("POST /v1/loyalty/adjustments/{id}/approve");
+    // Only the portal's sign-out, which needs a customer's session, is out of the owner's reach.
+    expect([...skipped]).toEqual(["DELETE /v1/portal/sessions/{id}"]);
+  });
+
+  it("takes no body and {} alike where a route takes no body", async () => {
+    for (const payload of ["{}", " { } ", ""]) {
+      const key = (await mkKey("auditor")).json();
+      const r = await t.node.app.inject({
+        method: "DELETE",
+        url: `/v1/api-keys/${key.id}`,
+        headers: { ...json, ...t.auth() },
+        payload,
+      });
+      expect(r.statusCode, payload).toBe(200);
+    }
+    const key = (await mkKey("auditor")).json();
+    const refused = await t.node.app.inject({
+      method: "DELETE",
+      url: `/v1/api-keys/${key.id}`,
+      headers: { ...json, ...t.auth() },
+      payload: '{"reason":"left","at":1}',
+    });
+    expect(failure(refused)).toMatchObject({
+      status: 400,
+      code: "invalid_request",
+      message: 'body/: Unrecognized keys: "reason", "at" (this endpoint takes no body)',
+    });
+    const keys = (await t.node.app.inject({ url: "/v1/api-keys", headers: t.auth() })).json().keys;
+    expect(keys.find((k: { id: string }) => k.id === key.id).revokedAt ?? null).toBeNull();
+  });
+
   it("refuses __proto__ and constructor keys as such, not as malformed JSON", async () => {
     const before = size(t.node);
     const bodies = [

@@ -336,6 +336,8 @@ describe.each(backends)("customers ($name)", (backend) => {
       [{ name: "A", birthday: `${new Date().getUTCFullYear() + 1}-01-01` }, "invalid_request"],
       [{ name: " \u3000 " }, "invalid_request"],
       [{ name: "A", address: { city: "  " } }, "invalid_request"],
+      [{ name: "A", address: { country: "ZZ" } }, "invalid_request"],
+      [{ name: "A", address: { country: "fr" } }, "invalid_request"],
       [{ name: "A", language: "not a language!" }, "invalid_request"],
       [
         { name: "A", emails: Array.from({ length: 11 }, (_, i) => `a${i}@b.fr`) },
@@ -373,6 +375,26 @@ describe.each(backends)("customers ($name)", (backend) => {
     expect(many.json().error).toMatchObject({
       code: "too_many_identities",
       details: { type: "wechat", max: 5 },
+    });
+    // Two capitals that name no country, on create and on change: the field is named.
+    for (const [method, url] of [
+      ["POST", "/v1/customers"],
+      ["PATCH", `/v1/customers/${jose}`],
+    ] as const) {
+      const nowhere = await call(method, url, { name: "A", address: { country: "ZZ" } });
+      expect(nowhere.statusCode, nowhere.body).toBe(400);
+      expect(nowhere.json().error).toMatchObject({
+        code: "invalid_request",
+        details: [
+          {
+            path: "body/address/country",
+            message: "must be an ISO 3166-1 alpha-2 code such as FR; this one names no country",
+          },
+        ],
+      });
+    }
+    expect((await call("GET", `/v1/customers/${jose}`)).json().address).not.toMatchObject({
+      country: "ZZ",
     });
     expect(size(t.node)).toBe(before);
   });
@@ -511,15 +533,24 @@ describe.each(backends)("customers ($name)", (backend) => {
       expect(r.statusCode, JSON.stringify(body).slice(0, 200)).toBe(400);
       expect(r.json().error.code).toBe("invalid_request");
     }
-    // Dated next year: refused before its hints could create a customer.
+    // Dated next year, or before the epoch (a typo, an unset timestamp): refused before its
+    // hints could create a customer.
     const nextYear = `${new Date().getUTCFullYear() + 1}-06-01T10:00:00Z`;
-    for (const body of [
-      { ...base, customerId: jose, occurredAt: nextYear },
-      { ...base, identity: { email: "from.the.future@example.net" }, occurredAt: nextYear },
+    for (const [occurredAt, message] of [
+      [nextYear, "occurredAt is more than a day ahead"],
+      ["1800-12-01T10:00:00Z", "occurredAt must be after 1970-01-01T00:00:00Z"],
+      ["1970-01-01T00:00:00Z", "occurredAt must be after 1970-01-01T00:00:00Z"],
+      ["1970-01-01T01:00:00+02:00", "occurredAt must be after 1970-01-01T00:00:00Z"],
     ]) {
-      const r = await call("POST", "/v1/interactions", body);
-      expect(r.statusCode, r.body).toBe(400);
-      expect(r.json().error.code).toBe("invalid_occurred_at");
+      for (const body of [
+        { ...base, customerId: jose, occurredAt },
+        { ...base, identity: { email: "from.the.future@example.net" }, occurredAt },
+      ]) {
+        const r = await call("POST", "/v1/interactions", body);
+        expect(r.statusCode, r.body).toBe(400);
+        expect(r.json().error.code).toBe("invalid_occurred_at");
+        expect(r.json().error.message).toContain(message);
+      }
     }
     const batch = await call("POST", "/v1/interactions", {
       interactions: [{ ...base, customerId: jose, occurredAt: nextYear }],

@@ -292,7 +292,19 @@ describe.each(backends)("customer import ($name)", (backend) => {
     expect(merged.statusCode, merged.body).toBe(200);
     const refused = await post(`/v1/merge-suggestions/${other1.id}/dismiss`, undefined, other.key);
     expect(refused.statusCode).toBe(404);
-    expect((await post(`/v1/merge-suggestions/${other1.id}/dismiss`)).json()).toEqual({
+    // A body the route does not take is refused, not dropped: the suggestion stays open.
+    const stray = await post(`/v1/merge-suggestions/${other1.id}/dismiss`, { reason: "dupe" });
+    expect(stray.statusCode).toBe(400);
+    expect(stray.json().error).toMatchObject({
+      code: "invalid_request",
+      message: 'body/: Unrecognized key: "reason" (this endpoint takes no body)',
+      details: [{ path: "body/" }],
+    });
+    expect(
+      (await get("/v1/merge-suggestions")).json().suggestions.map((x: { id: string }) => x.id),
+    ).toContain(other1.id);
+    // `{}`, as many clients send, is no body.
+    expect((await post(`/v1/merge-suggestions/${other1.id}/dismiss`, {})).json()).toEqual({
       id: other1.id,
       status: "dismissed",
     });
@@ -594,7 +606,8 @@ describe.each(backends)("customer import ($name)", (backend) => {
     const r = await upload(csv.body, "wait=true", other.key);
     expect(r.statusCode, r.body).toBe(200);
     expect(r.json()).toMatchObject({ created: exported.length, rejected: 0 });
-    expect(r.json().columns[0]).toEqual({ header: "id", field: null });
+    // The ids name no customer of this merchant: each row is matched by its identifiers.
+    expect(r.json().columns[0]).toEqual({ header: "id", field: "id" });
     const back = (await get("/v1/customers/export?format=json", other.key)).json()
       .customers as Record<string, unknown>[];
     const comparable = (c: Record<string, unknown>) => {
@@ -613,6 +626,72 @@ describe.each(backends)("customer import ($name)", (backend) => {
     expect(records.filter((x) => x.action === "export")).toHaveLength(2);
     expect(records[0]).toMatchObject({ action: "export", purpose: "customer_service" });
   }, 300_000);
+
+  it("imports an export back as the same customers by their id, one with a name alone too", async () => {
+    const create = async (body: unknown, key = t.ownerKey) => {
+      const r = await post("/v1/customers", body, key);
+      expect(r.statusCode, r.body).toBe(201);
+      return r.json().id as string;
+    };
+    const nameOnly = await create({ name: "Only A Name" });
+    const withEmail = await create({ name: "Has Mail", emails: ["has.mail@shop.example"] });
+    const erased = await create({ name: "Gone Soon" });
+    const absorbed = await create({ name: "Absorbed One", tags: ["merged-away"] });
+    const theirs = await create({ name: "Theirs" }, other.key);
+    const exported = (await get("/v1/customers/export?format=csv")).body.trim().split("\r\n");
+    const lineOf = (id: string) => {
+      const line = exported.find((l) => l.startsWith(`${id},`));
+      expect(line, id).toBeDefined();
+      return line as string;
+    };
+    expect((await post(`/v1/customers/${erased}/erase`, {})).statusCode).toBe(200);
+    const merged = await post(`/v1/customers/${withEmail}/merge`, { from: absorbed });
+    expect(merged.statusCode, merged.body).toBe(200);
+    const file = [
+      exported[0],
+      lineOf(nameOnly),
+      lineOf(withEmail),
+      // An old export does not bring back an erased customer.
+      lineOf(erased),
+      // The id names one customer, the email is another's: neither is guessed at.
+      lineOf(withEmail).replace(withEmail, nameOnly),
+      // Ids that name no customer of this merchant: matched by what the row holds, as a file
+      // from another node or system is (another merchant's customer is none of its business).
+      lineOf(nameOnly).replace(nameOnly, "c_nosuchcustomer").replace("Only A Name", "Unknown Id"),
+      lineOf(nameOnly).replace(nameOnly, theirs).replace("Only A Name", "Their Id"),
+      // A record merged since is the customer that absorbed it.
+      lineOf(absorbed),
+    ].join("\r\n");
+    const before = await written();
+    const expected = { created: 2, updated: 0, unchanged: 3, rejected: 2 };
+    const dry = await upload(file, "dryRun=true");
+    expect(dry.statusCode, dry.body).toBe(200);
+    expect(dry.json()).toMatchObject(expected);
+    expect(await written()).toBe(before);
+    const r = await upload(file);
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.json()).toMatchObject(expected);
+    expect(await written()).toBe(before + 2n);
+    for (const id of [dry.json().id, r.json().id]) {
+      expect((await errors(id)).map((e) => [e.row, e.code, e.reason])).toEqual([
+        [3, "customer_erased", "its id names a customer who was erased: not imported again"],
+        [4, "identity_conflict", expect.stringMatching(/^its id names one customer, and another/)],
+      ]);
+    }
+    const named = async (name: string) =>
+      (await get(`/v1/customers?query=${encodeURIComponent(name)}&limit=100`))
+        .json()
+        .customers.filter((c: { name: string }) => c.name === name)
+        .map((c: { id: string }) => c.id);
+    expect(await named("Only A Name")).toEqual([nameOnly]);
+    expect(await named("Has Mail")).toEqual([withEmail]);
+    expect(await named("Absorbed One")).toEqual([]);
+    expect(await named("Gone Soon")).toEqual([]);
+    expect(await named("Unknown Id")).toHaveLength(1);
+    expect(await named("Their Id")).toHaveLength(1);
+    expect((await get(`/v1/customers/${theirs}`, other.key)).json().name).toBe("Theirs");
+    expect((await get(`/v1/customers/${nameOnly}`)).json().emails).toEqual([]);
+  });
 
   it("pages through the imports with an opaque cursor, newest first, none twice or missed", async () => {
     const ids = async (cursor?: string, limit = 2, key = t.ownerKey) => {

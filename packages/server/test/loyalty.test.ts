@@ -594,6 +594,13 @@ describe.each(backends)("loyalty on $name", (backend) => {
         400,
         "invalid_occurred_at",
       ],
+      [
+        "before the epoch",
+        order({ occurredAt: "1800-12-01T10:00:00Z" }),
+        400,
+        "invalid_occurred_at",
+      ],
+      ["at the epoch", order({ occurredAt: "1970-01-01T00:00:00Z" }), 400, "invalid_occurred_at"],
       ["an unknown field", { ...order(), coupon: "x" }, 400, "invalid_request"],
       ["no order id", { ...order(), orderId: undefined }, 400, "invalid_request"],
       [

@@ -280,6 +280,77 @@ describe.each(backends)("segments ($name)", (backend) => {
     expect(size(t.node)).toBe(before);
   });
 
+  it("keeps names unique among a merchant's live segments, requests at once too", async () => {
+    const before = size(t.node);
+    const taken = (r: { statusCode: number; json(): { error: { code: string } } }) =>
+      r.statusCode === 409 && r.json().error.code === "segment_name_taken";
+    // "VIPs" is vip's name: compared ignoring case and the spaces around it.
+    for (const name of ["VIPs", "vips", "  VIPS ", "VIPs\u00a0"]) {
+      const r = await call("POST", "/v1/segments", { name, condition: true });
+      expect(taken(r), `${JSON.stringify(name)}: ${r.body}`).toBe(true);
+      expect(r.json().error).toMatchObject({
+        message: expect.stringContaining(`a segment named "${name.trim()}" already`),
+        details: [{ path: "body/name" }],
+      });
+    }
+    expect(size(t.node)).toBe(before);
+
+    const created: string[] = [];
+    const define = async (name: string, key = t.ownerKey) => {
+      const r = await call("POST", "/v1/segments", { name, condition: true }, key);
+      expect(r.statusCode, r.body).toBe(201);
+      created.push(r.json().id);
+      return r.json().id as string;
+    };
+    const at = size(t.node);
+    const racing = await Promise.all(
+      ["VIP regulars", "vip regulars", "VIP Regulars", "VIP regulars", " VIP regulars"].map(
+        (name) => call("POST", "/v1/segments", { name, condition: true }, staff),
+      ),
+    );
+    expect(racing.filter((r) => r.statusCode === 201)).toHaveLength(1);
+    expect(racing.filter(taken)).toHaveLength(4);
+    expect(size(t.node)).toBe(at + 1n);
+    const regulars = racing.find((r) => r.statusCode === 201)?.json().id as string;
+    created.push(regulars);
+    // Another merchant's names are its own.
+    await define("VIP regulars", other);
+
+    // A rename to a taken name is refused too; a change of case alone is a rename.
+    const lapsed = await define("Lapsed");
+    const rename = await call("PATCH", `/v1/segments/${lapsed}`, { name: "vip REGULARS" });
+    expect(taken(rename), rename.body).toBe(true);
+    expect((await call("GET", `/v1/segments/${lapsed}`)).json().name).toBe("Lapsed");
+    const recased = await call("PATCH", `/v1/segments/${regulars}`, { name: "Vip Regulars" });
+    expect(recased.statusCode, recased.body).toBe(200);
+    expect(recased.json().name).toBe("Vip Regulars");
+    const [alpha, beta] = [await define("Alpha"), await define("Beta")];
+    const renames = await Promise.all(
+      [alpha, beta].map((id) => call("PATCH", `/v1/segments/${id}`, { name: "Gamma" })),
+    );
+    expect(renames.map((r) => r.statusCode).sort()).toEqual([200, 409]);
+    // The name a segment had is free once it is renamed, or deleted.
+    const loser = renames[0]?.statusCode === 409 ? alpha : beta;
+    const winner = loser === alpha ? beta : alpha;
+    expect(
+      (await call("PATCH", `/v1/segments/${loser}`, { name: winner === alpha ? "Alpha" : "Beta" }))
+        .statusCode,
+    ).toBe(200);
+    expect((await call("DELETE", `/v1/segments/${regulars}`)).statusCode).toBe(200);
+    await define("VIP regulars");
+    const names = (await call("GET", "/v1/segments"))
+      .json()
+      .segments.map((s: { name: string }) => s.name);
+    expect(names.filter((n: string) => n.toLowerCase() === "vip regulars")).toEqual([
+      "VIP regulars",
+    ]);
+
+    for (const id of created.filter((id) => id !== regulars)) {
+      const key = id === created[1] ? other : t.ownerKey;
+      expect((await call("DELETE", `/v1/segments/${id}`, undefined, key)).statusCode).toBe(200);
+    }
+  });
+
   it("deletes a segment once, even when asked at once; audit rebuilds the table", async () => {
     const before = size(t.node);
     const results = await Promise.all(

@@ -539,6 +539,7 @@ export function consentRoutes(app: App, deps: ConsentRoutesDeps) {
     scope.post(
       "/v1/unsubscribe/:token",
       {
+        config: { ownBody: true },
         schema: {
           tags,
           summary:

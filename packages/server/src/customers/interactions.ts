@@ -2,7 +2,7 @@ import type { JsonValue } from "@patron/ledger";
 import { z } from "zod";
 import type { Statement } from "../db/database.js";
 import { ApiError } from "../http/errors.js";
-import { IdOf, Label, ShortText } from "../http/schemas.js";
+import { checkOccurredAt, IdOf, Label, OccurredAt, ShortText } from "../http/schemas.js";
 import type { Clock } from "../ledger/clock.js";
 import type { CommittedEntry, Projector, Sequencer } from "../ledger/sequencer.js";
 import { newId } from "../tenancy/tenancy.js";
@@ -41,7 +41,7 @@ export const InteractionInput = z
     channel: z.enum(CHANNELS),
     direction: z.enum(["inbound", "outbound"]),
     kind: z.enum(INTERACTION_KINDS),
-    occurredAt: z.iso.datetime({ offset: true }).describe("RFC 3339"),
+    occurredAt: OccurredAt("when it happened"),
     customerId: IdOf("c", "a customer").optional().describe("wins over `identity`"),
     identity: Hints.optional(),
     summary: Label(500).optional().describe("kept in the vault; the entry holds its commitment"),
@@ -59,9 +59,6 @@ export const InteractionInput = z
 export type InteractionInput = z.infer<typeof InteractionInput>;
 
 export const MAX_INTERACTION_BATCH = 1000;
-
-/** How far ahead of the node's clock an interaction may say it happened. */
-const MAX_AHEAD_MS = 24 * 3_600_000;
 
 /** A recorded interaction: its id, its customer's, and its entry's index. */
 export interface Recorded {
@@ -165,11 +162,8 @@ export class Interactions {
     /** The customers' statuses and data keys, read for a whole batch (`recordMany`). */
     known?: { statuses: Map<string, CustomerStatus>; keys: Map<string, CustomerKey> },
   ): Promise<Recorded> {
-    // Checked before the hints may create a customer: a refusal writes nothing. A day of slack
-    // for clocks that run ahead, as orders allow.
-    if (Date.parse(input.occurredAt) > this.clock.now() + MAX_AHEAD_MS) {
-      throw new ApiError(400, "invalid_occurred_at", "occurredAt is more than a day ahead");
-    }
+    // Checked before the hints may create a customer: a refusal writes nothing.
+    checkOccurredAt(input.occurredAt, this.clock.now());
     let customerId = input.customerId;
     if (customerId === undefined) {
       const hints = input.identity as Record<string, string>;

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { ApiError } from "../http/errors.js";
 import { Label, ShortText } from "../http/schemas.js";
 import { normaliseEmail } from "../vault/blind-index.js";
+import { isCountryCode } from "./countries.js";
 
 /**
  * A customer's profile, split the way decision 4 splits it: personal fields, which go to the
@@ -72,7 +73,13 @@ const Address = z.strictObject({
   country: z
     .string()
     .regex(/^[A-Z]{2}$/, "must be an ISO 3166-1 alpha-2 code such as FR")
-    .optional(),
+    // Two capitals are not yet a country: ZZ or QQ would be a fact no segment ever matches.
+    .refine(
+      isCountryCode,
+      "must be an ISO 3166-1 alpha-2 code such as FR; this one names no country",
+    )
+    .optional()
+    .describe("ISO 3166-1 alpha-2, upper case (also XK, AC, TA, which phone numbers use)"),
 });
 export type Address = z.infer<typeof Address>;
 const Language = z

@@ -41,6 +41,13 @@ declare module "fastify" {
     /** Set when the bearer token is a customer's portal session. */
     customer?: CustomerPrincipal;
   }
+  interface FastifyContextConfig {
+    /**
+     * The handler reads the body itself (an optional body, a stream): a route without a body
+     * schema is otherwise refused any body with members.
+     */
+    ownBody?: boolean;
+  }
 }
 
 /** A customer signed in to the portal with their key for one merchant. */
@@ -330,6 +337,14 @@ export async function createApp(opts: AppOptions): Promise<App> {
     }
   });
 
+  // A route without a body schema takes no fields: one sent anyway is refused as an unknown
+  // field would be, not silently dropped. No body and `{}` pass, as many clients send them.
+  app.addHook("preValidation", async (req) => {
+    if (!STATE_CHANGING.has(req.method) || req.routeOptions.schema?.body) return;
+    if (req.routeOptions.config.ownBody) return;
+    refuseBody(req.body);
+  });
+
   // Path parameters and query strings, decoded, may not hold NUL either.
   app.addHook("preValidation", async (req) => {
     for (const part of [req.params, req.query]) {
@@ -377,6 +392,20 @@ export async function createApp(opts: AppOptions): Promise<App> {
   });
 
   return app as unknown as App;
+}
+
+/** Refuses a body for a route that takes none, in the shape of a strict schema's answer. */
+export function refuseBody(body: unknown): void {
+  if (body === undefined) return;
+  const isObject = typeof body === "object" && body !== null && !Array.isArray(body);
+  const keys = isObject ? Object.keys(body) : [];
+  if (isObject && keys.length === 0) return;
+  const named = keys.slice(0, 5).map((k) => JSON.stringify(k.slice(0, 100)));
+  if (keys.length > 5) named.push(`and ${keys.length - 5} more`);
+  const message = isObject
+    ? `Unrecognized key${keys.length > 1 ? "s" : ""}: ${named.join(", ")} (this endpoint takes no body)`
+    : "this endpoint takes no body: send none, or {}";
+  throw new ApiError(400, "invalid_request", `body/: ${message}`, [{ path: "body/", message }]);
 }
 
 /**

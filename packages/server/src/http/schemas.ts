@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ApiError } from "./errors.js";
 
 /** Shared pieces of request and response schemas. */
 
@@ -76,3 +77,38 @@ export const ShortText = (max: number) =>
 /** Short human text, never blank: a name of spaces shows as nothing in a list. */
 export const Label = (max: number) =>
   ShortText(max).refine((s) => s.trim() !== "", "must not be blank");
+
+/** How far ahead of the node's clock an `occurredAt` may be: clocks of tills and PCs drift. */
+export const OCCURRED_AHEAD_MS = 24 * 3_600_000;
+
+/**
+ * When something happened (an interaction, an order), as RFC 3339 with its offset. Checked
+ * against the node's clock by `checkOccurredAt`, so that the refusal has its own code.
+ */
+export const OccurredAt = (what: string) =>
+  z.iso
+    .datetime({ offset: true })
+    .describe(
+      `RFC 3339: ${what}; after 1970-01-01T00:00:00Z and at most a day ahead of the node's clock (else 400 invalid_occurred_at)`,
+    );
+
+/**
+ * Refuses an `occurredAt` more than a day ahead, or at or before 1970-01-01T00:00:00Z. The
+ * lower bound is fixed, not "N years ago", so a request valid today stays valid when replayed
+ * or re-imported later; and the epoch itself is excluded because it is what an unset timestamp
+ * (0) turns into, a client's bug rather than a date anyone meant. No merchant keeps records of
+ * visits or orders from before it, and a year such as 1800 is a typo.
+ */
+export function checkOccurredAt(occurredAt: string, now: number): void {
+  const at = Date.parse(occurredAt);
+  if (at > now + OCCURRED_AHEAD_MS) {
+    throw new ApiError(400, "invalid_occurred_at", "occurredAt is more than a day ahead");
+  }
+  if (at <= 0) {
+    throw new ApiError(
+      400,
+      "invalid_occurred_at",
+      "occurredAt must be after 1970-01-01T00:00:00Z (the epoch is what an unset timestamp becomes)",
+    );
+  }
+}

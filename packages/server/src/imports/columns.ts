@@ -6,6 +6,7 @@ import { ApiError } from "../http/errors.js";
  * (`defaultField`); a mapping given with the import (`map`) wins, and `null` skips a column.
  */
 export type Field =
+  | "id"
   | "name"
   | "first_name"
   | "last_name"
@@ -25,6 +26,7 @@ export type Field =
   | `attributes.${string}`;
 
 const SCALARS = [
+  "id",
   "name",
   "first_name",
   "last_name",
@@ -49,6 +51,8 @@ const ALIASES: Record<string, Field> = {};
 const alias = (field: Field, ...names: string[]) => {
   for (const n of names) ALIASES[folded(n)] = field;
 };
+// A Patron customer id, as an export writes it: the row is that customer (`readRow`).
+alias("id", "id", "customer id", "patron id");
 alias("name", "name", "full name", "customer name", "contact name", "display name");
 alias("first_name", "first name", "given name", "forename", "first");
 alias("last_name", "last name", "surname", "family name", "last");

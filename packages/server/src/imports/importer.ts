@@ -1,7 +1,7 @@
 import type { Readable } from "node:stream";
 import { canonicalJson, type JsonValue } from "@patron/ledger";
 import { type CsvError, type Options, parse } from "csv-parse";
-import type { Customers, CustomerView } from "../customers/customers.js";
+import type { CustomerStatus, Customers, CustomerView } from "../customers/customers.js";
 import {
   CHANNEL_KINDS,
   type CustomerPatch,
@@ -18,7 +18,7 @@ import { newId } from "../tenancy/tenancy.js";
 import { openSealed, seal } from "../vault/cipher.js";
 import { Vault } from "../vault/vault.js";
 import { type Column, mapColumns } from "./columns.js";
-import { type ImportRow, type RowIssue, readRow } from "./rows.js";
+import { type ImportRow, profileOf, type RowIssue, readRow } from "./rows.js";
 
 export type ImportStatus = "uploading" | "running" | "interrupted" | "completed" | "failed";
 export type Outcome = "created" | "updated" | "unchanged" | "rejected" | "skipped";
@@ -271,8 +271,8 @@ export class Importer {
         } else if (dry) {
           const predicted = await dry.predict(read.row);
           outcomes.push({ row: record.row, outcome: predicted.outcome });
-          if (predicted.suggestion) {
-            issues.push({ row: record.row, line: record.line, ...predicted.suggestion });
+          if (predicted.issue) {
+            issues.push({ row: record.row, line: record.line, ...predicted.issue });
           }
         } else {
           const plain = Buffer.from(canonicalJson(read.row as unknown as JsonValue));
@@ -649,6 +649,10 @@ export class Importer {
     );
     return {
       fingerprints: new Map(known.map((k) => [k.hash, k.customer_id])),
+      named: await this.records(
+        merchantId,
+        rows.flatMap((r) => (r.data.customerId ? [r.data.customerId] : [])),
+      ),
       holders: (data) => {
         const holders: string[] = [];
         const taken = new Set<string>();
@@ -682,13 +686,19 @@ export class Importer {
         await this.decided(ctx, row, "unchanged", known, fingerprint);
         return;
       }
+      // The id an export wrote names the customer, whatever the row holds (a name alone too).
+      const target =
+        data.customerId === undefined
+          ? undefined
+          : await this.named(merchantId, data.customerId, read?.named);
       const { holders, held } = read ? read.holders(data) : await this.holders(merchantId, data);
-      const only = holders.length === 1 ? holders[0] : undefined;
+      if (target && holders.some((h) => h !== target)) throw namedConflict();
+      const only = target ?? (holders.length === 1 ? holders[0] : undefined);
       if (only) {
         const outcome = await this.lockCustomer(only, async () => {
           const view = await this.customers.get(merchantId, only);
           if (view?.status !== "active") return "retry" as const;
-          if (emailConflicts(view, data)) return "conflict" as const;
+          if (!target && emailConflicts(view, data)) return "conflict" as const;
           const { patch, notes } = fillPatch(view, data);
           if (Object.keys(patch).length === 0) {
             await this.decided(ctx, row, "unchanged", only, fingerprint, notes);
@@ -715,7 +725,7 @@ export class Importer {
         await this.conflict(ctx, row, data, fingerprint, holders, held, "identifier_conflict");
         return;
       }
-      await this.customers.createAlongside(merchantId, ctx.actor, data, (es) =>
+      await this.customers.createAlongside(merchantId, ctx.actor, profileOf(data), (es) =>
         this.outcomeStatements(ctx, row, "created", customerOf(es), fingerprint),
       );
     } catch (err) {
@@ -745,7 +755,7 @@ export class Importer {
     held: Set<string>,
     reason: SuggestionReason,
   ): Promise<void> {
-    const free = withoutHeld(data, held);
+    const free = profileOf(withoutHeld(data, held));
     const note = suggestionNote(reason);
     await this.customers.createAlongside(ctx.merchantId, ctx.actor, free, (es) => {
       const id = customerOf(es);
@@ -835,6 +845,51 @@ export class Importer {
       [merchantId, FINGERPRINT, toHex(hash)],
     );
     return rows[0]?.customer_id;
+  }
+
+  /**
+   * The active customer a row's id names, following merges to the record that absorbed it;
+   * undefined when this merchant has no customer of that id (another merchant's is no different
+   * from none, and such a row is matched by its identifiers, as a file from elsewhere is). An
+   * erased customer's row is refused: an old export does not bring back what was erased.
+   */
+  async named(
+    merchantId: string,
+    id: string,
+    read?: Map<string, CustomerRecord>,
+  ): Promise<string | undefined> {
+    let current = id;
+    // A merge chain is short; the bound only guards against a cycle no write makes.
+    for (let hop = 0; hop < 32; hop++) {
+      const r = read?.get(current) ?? (await this.records(merchantId, [current])).get(current);
+      if (!r) return undefined;
+      if (r.status === "active") return current;
+      if (r.status === "erased") {
+        throw new ApiError(
+          409,
+          "customer_erased",
+          "its id names a customer who was erased: not imported again",
+        );
+      }
+      if (!r.mergedInto) return undefined;
+      current = r.mergedInto;
+    }
+    return undefined;
+  }
+
+  /** The status of this merchant's customers of these ids (others are not in the map). */
+  private async records(merchantId: string, ids: string[]): Promise<Map<string, CustomerRecord>> {
+    if (ids.length === 0) return new Map();
+    const { rows } = await this.db.query<{
+      id: string;
+      status: CustomerStatus;
+      merged_into: string | null;
+    }>(
+      `SELECT id, status, merged_into FROM customers
+       WHERE merchant_id = $1 AND id = ANY($2::text[])`,
+      [merchantId, [...new Set(ids)]],
+    );
+    return new Map(rows.map((r) => [r.id, { status: r.status, mergedInto: r.merged_into }]));
   }
 
   /** The active customers holding the row's identifiers, by priority, and which ones are held. */
@@ -993,7 +1048,15 @@ export class Importer {
 interface Prefetched {
   /** Fingerprint (hex) → the active customer it was imported into. */
   fingerprints: Map<string, string>;
+  /** The records the rows' ids name, as they were read. */
+  named: Map<string, CustomerRecord>;
   holders(data: ImportRow): { holders: string[]; held: Set<string> };
+}
+
+/** What a row's id resolves through: the record's status, and the survivor of a merge. */
+interface CustomerRecord {
+  status: CustomerStatus;
+  mergedInto: string | null;
 }
 
 interface RowContext {
@@ -1028,10 +1091,20 @@ class DryRun {
     private readonly merchantId: string,
   ) {}
 
-  async predict(data: ImportRow): Promise<{ outcome: Outcome; suggestion?: RowIssue }> {
+  async predict(data: ImportRow): Promise<{ outcome: Outcome; issue?: RowIssue }> {
     const canonical = canonicalJson(data as unknown as JsonValue);
     if (this.rows.has(canonical) || (await this.importer.knownRow(this.merchantId, data))) {
       return { outcome: "unchanged" };
+    }
+    let target: string | undefined;
+    try {
+      target =
+        data.customerId === undefined
+          ? undefined
+          : await this.importer.named(this.merchantId, data.customerId);
+    } catch (err) {
+      if (err instanceof ApiError) return rejectedAs(err);
+      throw err;
     }
     this.rows.add(canonical);
     const holders: string[] = [];
@@ -1045,11 +1118,12 @@ class DryRun {
       held.add(key);
       if (!holders.includes(holder)) holders.push(holder);
     }
-    const only = holders.length === 1 ? holders[0] : undefined;
+    if (target && holders.some((h) => h !== target)) return rejectedAs(namedConflict());
+    const only = target ?? (holders.length === 1 ? holders[0] : undefined);
     if (only) {
       const view = this.views.get(only) ?? (await this.importer.customer(this.merchantId, only));
       if (!view) return this.create(data);
-      if (emailConflicts(view, data)) return this.apart(data, held, "email_conflict");
+      if (!target && emailConflicts(view, data)) return this.apart(data, held, "email_conflict");
       const { patch } = fillPatch(view, data);
       if (Object.keys(patch).length === 0) return { outcome: "unchanged" };
       this.views.set(only, patched(view, patch));
@@ -1071,9 +1145,9 @@ class DryRun {
     data: ImportRow,
     held: Set<string>,
     reason: SuggestionReason,
-  ): { outcome: Outcome; suggestion: RowIssue } {
+  ): { outcome: Outcome; issue: RowIssue } {
     this.create(withoutHeld(data, held));
-    return { outcome: "created", suggestion: suggestionNote(reason, true) };
+    return { outcome: "created", issue: suggestionNote(reason, true) };
   }
 
   private own(id: string, identifiers: { kind: IdentityKind; value: string }[]): void {
@@ -1085,6 +1159,20 @@ class DryRun {
 }
 
 type SuggestionReason = "email_conflict" | "identifier_conflict";
+
+/** A dry run's prediction of a row the import would refuse. */
+const rejectedAs = (err: ApiError): { outcome: Outcome; issue: RowIssue } => ({
+  outcome: "rejected",
+  issue: { level: "error", code: err.code, reason: safeReason(err) },
+});
+
+/** A row whose id names one customer while another holds one of its identifiers. */
+const namedConflict = () =>
+  new ApiError(
+    409,
+    "identity_conflict",
+    "its id names one customer, and another customer holds one of its identifiers: merge them, or correct the file",
+  );
 
 /** The warning of a row created apart with a merge suggestion (`dry`: one a dry run predicts). */
 function suggestionNote(reason: SuggestionReason, dry = false): RowIssue {
@@ -1166,6 +1254,7 @@ function identifiersOf(data: ImportRow): { kind: IdentityKind; value: string }[]
 function keysOf(r: { data: ImportRow; fingerprint: Uint8Array }): string[] {
   return [
     `row:${toHex(r.fingerprint)}`,
+    ...(r.data.customerId ? [`id:${r.data.customerId}`] : []),
     ...identifiersOf(r.data).map(({ kind, value }) => `${kind}:${value}`),
   ];
 }

@@ -87,6 +87,7 @@ export function importRoutes(
     scope.post(
       "/v1/imports/customers",
       {
+        config: { ownBody: true },
         onRequest: [
           write,
           async (req, reply) => {
@@ -107,7 +108,7 @@ export function importRoutes(
           security,
           summary: "Import customers from a CSV file sent as the body (Content-Type: text/csv)",
           description:
-            "The body streams (no size limit). Columns map themselves by header name (name, email, phone, birthday, language, tags, stage, address fields, channel identities such as wechat or loyalty card, attributes.<key>), or by `map`. A bad row is rejected with its number (counted from 1 after the header) and reason; the rest go in. Answers 202 while the rows are written (follow GET /v1/imports/{id}), 200 for a dry run or with wait=true.",
+            "The body streams (no size limit). Columns map themselves by header name (name, email, phone, birthday, language, tags, stage, address fields, channel identities such as wechat or loyalty card, attributes.<key>), or by `map`. An `id` column, as an export writes it, makes a row the merchant's customer of that id (a merged record's survivor; an erased customer's row is rejected, `customer_erased`, as is one whose identifiers another customer holds, `identity_conflict`); an id no customer of the merchant has is ignored. A bad row is rejected with its number (counted from 1 after the header) and reason; the rest go in. Answers 202 while the rows are written (follow GET /v1/imports/{id}), 200 for a dry run or with wait=true.",
           querystring: z.strictObject({
             dryRun: Flag.describe("true: check and resolve every row, write nothing"),
             wait: Flag.describe("true: answer once every row is written"),

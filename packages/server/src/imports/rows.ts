@@ -12,11 +12,26 @@ import {
 } from "../customers/profile.js";
 import type { Column } from "./columns.js";
 
-/** A row as it is staged and written: a customer input with every identifier normalised. */
+/**
+ * A row as it is staged and written: a customer input with every identifier normalised, and
+ * the Patron customer id it names (an export's `id` column), which is no field of the profile.
+ */
 export type ImportRow = CustomerInput & {
   emails?: string[];
   phones?: string[];
+  customerId?: string;
 };
+
+/** A customer id as Patron gives them out; any other value of an `id` column is another system's. */
+const CUSTOMER_ID = /^c_[A-Za-z0-9_-]{1,64}$/;
+
+/** The profile fields of a row, without the id it names. */
+export function profileOf(
+  row: ImportRow,
+): CustomerInput & { emails?: string[]; phones?: string[] } {
+  const { customerId: _, ...fields } = row;
+  return fields;
+}
 
 /**
  * Something wrong with a row. Reasons name the column, never the value: they are kept in clear
@@ -102,6 +117,12 @@ export function readRow(
   columns.forEach((c, i) => {
     const raw = unguard((fields[i] ?? "").trim());
     if (raw === "" || c.field === null) return;
+    // Names who the row is, not what it holds. Another system's ids (a file from another CRM)
+    // are not Patron's: ignored, as before the column mapped.
+    if (c.field === "id") {
+      if (CUSTOMER_ID.test(raw)) scalar.id = raw;
+      return;
+    }
     any = true;
     const where = `column "${c.header}"`;
     const f = c.field;
@@ -246,7 +267,11 @@ export function readRow(
     });
   }
   if (errors.length > 0) return { issues: [merge(errors), ...warnings] };
-  return { row: parsed.data as ImportRow, issues: warnings };
+  const row = parsed.data as ImportRow;
+  return {
+    row: scalar.id === undefined ? row : { ...row, customerId: scalar.id },
+    issues: warnings,
+  };
 }
 
 /** One issue per row: the first code, every reason. */

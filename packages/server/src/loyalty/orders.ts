@@ -5,7 +5,7 @@ import type { CustomerStatus, Customers } from "../customers/customers.js";
 import { mergedError } from "../customers/customers.js";
 import type { Queryable } from "../db/database.js";
 import { ApiError } from "../http/errors.js";
-import { IdOf } from "../http/schemas.js";
+import { checkOccurredAt, IdOf, OccurredAt } from "../http/schemas.js";
 import type { Clock } from "../ledger/clock.js";
 import type { CommittedEntry, Idempotency, Sequencer } from "../ledger/sequencer.js";
 import { listEntries } from "../ledger/store.js";
@@ -35,8 +35,6 @@ import { addActivity, contextTier, tierDecision } from "./tiers.js";
 export const MAX_AMOUNT = 10_000_000_000_000;
 export const MAX_ITEMS = 500;
 export const MAX_ORDER_BATCH = 1000;
-/** How far ahead of the node's clock an order's `occurredAt` may be (clocks of tills drift). */
-export const MAX_FUTURE_MS = DAY_MS;
 
 const Amount = z
   .number()
@@ -88,7 +86,7 @@ export const OrderInput = z.strictObject({
     .string()
     .regex(/^[a-z][a-z0-9_-]{0,39}$/, "must be lower-case letters, digits, _ or - (web, store…)"),
   store: Token("a store id").optional(),
-  occurredAt: z.iso.datetime({ offset: true }).describe("RFC 3339: when the customer ordered"),
+  occurredAt: OccurredAt("when the customer ordered"),
 });
 export type OrderInput = z.infer<typeof OrderInput>;
 
@@ -234,10 +232,7 @@ export class Orders {
     const earlier = await this.replay(idempotency, input.orderId);
     if (earlier) return { done: earlier };
 
-    const occurred = Date.parse(input.occurredAt);
-    if (occurred > this.clock.now() + MAX_FUTURE_MS) {
-      throw new ApiError(400, "invalid_occurred_at", "occurredAt is more than a day ahead");
-    }
+    checkOccurredAt(input.occurredAt, this.clock.now());
     for (const [n, item] of input.items.entries()) {
       if (!Number.isSafeInteger(item.quantity * item.unitPrice)) {
         throw new ApiError(400, "invalid_amount", `items.${n}: quantity × unitPrice is too large`);

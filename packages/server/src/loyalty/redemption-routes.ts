@@ -274,6 +274,8 @@ export function redemptionRoutes(
     app.post(
       `/v1/redemptions/:id/${action}`,
       {
+        // Capture's optional `{reference}` is parsed by the handler; release takes no body.
+        config: { ownBody: action === "capture" },
         onRequest: till,
         schema: {
           tags,

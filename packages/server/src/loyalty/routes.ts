@@ -363,6 +363,7 @@ export function loyaltyRoutes(
   app.post(
     "/v1/loyalty/rules/:id/publish",
     {
+      config: { ownBody: true },
       onRequest: admin,
       schema: {
         tags,
@@ -385,6 +386,7 @@ export function loyaltyRoutes(
   app.post(
     "/v1/loyalty/rules/:id/retire",
     {
+      config: { ownBody: true },
       onRequest: admin,
       schema: {
         tags,
@@ -519,6 +521,7 @@ export function loyaltyRoutes(
   app.post(
     "/v1/orders/:orderId/refund",
     {
+      config: { ownBody: true },
       onRequest: write,
       schema: {
         tags,

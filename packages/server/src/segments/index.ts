@@ -23,10 +23,11 @@ export const segmentsDomain: Domain = {
     parties: merchantOf,
   })),
   projectors: [segmentsProjector],
-  start: ({ db, sequencer, dataUse }) => {
+  start: async ({ db, sequencer, dataUse }) => {
     const customers = Customers.of(sequencer);
     if (!customers) throw new Error("the segments domain needs the customers domain before it");
     const segments = new Segments(db, sequencer);
+    await segments.load();
     return { routes: (app) => segmentRoutes(app, { segments, customers, dataUse }) };
   },
 };

@@ -50,6 +50,8 @@ export function segmentRoutes(
         tags,
         security,
         summary: "Define a segment: a named condition, a sealed entry on the merchant's chain",
+        description:
+          "Names are unique among the merchant's segments, ignoring case and spaces around them: `409 segment_name_taken` (`details: [{path: \"body/name\"}]`). A deleted segment's name is free again.",
         body: z.strictObject({ name: Label(100), condition: Condition }),
         response: { 201: SegmentView, ...errorResponses },
       },
@@ -137,6 +139,8 @@ export function segmentRoutes(
         tags,
         security,
         summary: "Rename a segment or change its condition: one entry naming what changed",
+        description:
+          "A name another of the merchant's segments has (ignoring case and spaces around it) is `409 segment_name_taken`; changing only its case is a rename.",
         params,
         body: z
           .strictObject({ name: Label(100).optional(), condition: Condition.optional() })

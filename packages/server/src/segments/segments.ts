@@ -101,20 +101,74 @@ export type CustomerFilter = (params: unknown[]) => string;
 const notFound = (id: string) => new ApiError(404, "not_found", `segment ${id} not found`);
 
 /**
+ * A segment's name as two names are compared within a merchant: "VIP regulars" and
+ * " vip  Regulars" are one name to a person picking from a list.
+ */
+export const nameKey = (merchantId: string, name: string) =>
+  `${merchantId}\n${name.normalize("NFC").trim().replace(/\s+/gu, " ").toLowerCase()}`;
+
+const nameTaken = (name: string) => {
+  const message = `the merchant has a segment named "${name.trim()}" already (names are compared ignoring case and spaces around them): choose another name`;
+  return new ApiError(409, "segment_name_taken", message, [{ path: "body/name", message }]);
+};
+
+/**
  * Segments of every merchant: a definition is a sealed entry on the merchant's chain only
  * (decision 6), and a condition is evaluated in SQL over the customers' facts.
  */
 export class Segments {
   /** Segments deleted, committed or staged: no change or second deletion may follow. */
   private readonly deleted: StagedMap<string, true>;
+  /**
+   * How many live segments hold each name (`nameKey`), and the name each holds: checked and
+   * staged in the sequencer's one order, so two requests for one name cannot both pass. Not a
+   * unique index on the table: it is a projection of entries, rebuilt by audit, and ledgers
+   * written before names were unique may hold two of one name (hence a count).
+   */
+  private readonly names: StagedMap<string, number>;
+  private readonly nameOf: StagedMap<string, string>;
 
   constructor(
     private readonly db: Queryable,
     private readonly sequencer: Sequencer,
   ) {
     this.deleted = sequencer.state.add(new StagedMap<string, true>());
+    this.names = sequencer.state.add(new StagedMap<string, number>());
+    this.nameOf = sequencer.state.add(new StagedMap<string, string>());
     // A deletion whose commit's answer was lost is read from the table again on demand.
-    sequencer.onRecover(async () => this.deleted.clearCommitted());
+    sequencer.onRecover(async () => {
+      this.deleted.clearCommitted();
+      await this.load();
+    });
+  }
+
+  /** Loads the live segments' names (a few per merchant), before any request. */
+  async load(): Promise<void> {
+    this.names.clearCommitted();
+    this.nameOf.clearCommitted();
+    const { rows } = await this.db.query<{ id: string; merchant_id: string; name: string }>(
+      "SELECT id, merchant_id, name FROM segments WHERE status = 'active'",
+    );
+    for (const r of rows) {
+      const key = nameKey(r.merchant_id, r.name);
+      this.nameOf.load(r.id, key);
+      this.names.load(key, (this.names.getCommitted(key) ?? 0) + 1);
+    }
+  }
+
+  /** Stages the segment's name as `name` (none: it is deleted); 409 when another holds it. */
+  private claimName(merchantId: string, id: string, name: string | undefined) {
+    const from = this.nameOf.get(id);
+    const to = name === undefined ? undefined : nameKey(merchantId, name);
+    if (from === to) return;
+    if (to !== undefined && (this.names.get(to) ?? 0) > 0) throw nameTaken(name as string);
+    if (from !== undefined) this.names.set(from, Math.max(0, (this.names.get(from) ?? 1) - 1));
+    if (to === undefined) {
+      this.nameOf.delete(id);
+      return;
+    }
+    this.names.set(to, 1);
+    this.nameOf.set(id, to);
   }
 
   async define(merchantId: string, actor: string, input: { name: string; condition: unknown }) {
@@ -130,6 +184,7 @@ export class Segments {
           payload: { merchantId, segmentId: id, name: input.name, condition },
         },
       ],
+      check: () => this.claimName(merchantId, id, input.name),
     });
     if (!entry) throw new Error("a segment definition committed no entry");
     return { id, index: entry.index };
@@ -163,7 +218,10 @@ export class Segments {
           payload: { merchantId, segmentId: id, ...changed } as unknown as JsonValue,
         },
       ],
-      check: () => this.checkLive(id),
+      check: () => {
+        this.checkLive(id);
+        if (changed.name !== undefined) this.claimName(merchantId, id, changed.name);
+      },
     });
     return { changed: true };
   }
@@ -183,6 +241,8 @@ export class Segments {
       check: () => {
         this.checkLive(id);
         this.deleted.set(id, true);
+        // Its name is free again for a new segment.
+        this.claimName(merchantId, id, undefined);
       },
     });
     if (!entry) throw new Error("a segment deletion committed no entry");

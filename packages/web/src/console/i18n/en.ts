@@ -525,6 +525,7 @@ export const en = {
     goesTo: "Goes to",
     attribute: "Attribute {{key}}",
     fields: {
+      id: "Customer id (as exported)",
       name: "Name",
       first_name: "First name",
       last_name: "Last name",

@@ -518,6 +518,7 @@ export const zhCN: Catalogue = {
     goesTo: "对应字段",
     attribute: "属性 {{key}}",
     fields: {
+      id: "客户 ID（导出时的）",
       name: "姓名",
       first_name: "名",
       last_name: "姓",

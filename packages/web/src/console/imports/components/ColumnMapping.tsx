@@ -4,6 +4,7 @@ import { CHANNEL_KINDS } from "../../api/schemas.js";
 
 /** The fields a column can go to (imports/columns.ts on the node), and "not imported". */
 export const IMPORT_FIELDS = [
+  "id",
   "name",
   "first_name",
   "last_name",
