@@ -328,7 +328,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
   // Many clients send `Content-Type: application/json` on every request, bodyless ones too: an
   // empty body parses as no body, and only a route that needs one refuses it.
   app.addHook("preValidation", async (req) => {
-    if (req.body === undefined && req.routeOptions.schema?.body) {
+    const body = req.routeOptions.schema?.body;
+    if (req.body === undefined && body && !acceptsNoBody(body)) {
       throw new ApiError(
         400,
         "invalid_request",
@@ -605,4 +606,10 @@ export async function requireOperator(req: FastifyRequest) {
 export function principalOf(req: FastifyRequest): Principal {
   if (!req.principal) throw new ApiError(401, "unauthorized", "this endpoint needs an API key");
   return req.principal;
+}
+
+/** Whether a route's body schema is optional (`.optional()`), so a request may send none. */
+function acceptsNoBody(schema: unknown): boolean {
+  const parse = (schema as { safeParse?: (v: unknown) => { success: boolean } }).safeParse;
+  return typeof parse === "function" && parse.call(schema, undefined).success;
 }

@@ -91,7 +91,8 @@ export function identityRoutes(app: App, d: IdentityRouteDeps) {
               .optional()
               .describe(`how long the code is valid (default ${DEFAULT_INVITE_HOURS} h)`),
           })
-          .optional(),
+          // A request without a body reaches validation as null.
+          .nullish(),
         response: {
           201: z.object({
             id: z.string(),
