@@ -1,7 +1,7 @@
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
+import type { Browser, BrowserContext, Locator, Page, Request } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PatronNode } from "../../server/src/node.js";
 import { haveBrowser } from "../../server/src/test-support/chromium.js";
@@ -605,9 +605,27 @@ describe.runIf(haveBrowser)("console privacy screens in a browser", () => {
       .getByTestId("field-note")
       .fill("Commercial code art. L123-22: accounting records are kept 10 years");
     await form.getByTestId("field-years").fill("10");
+    // Nothing ticked to keep: the console says so beside the choices, and sends nothing.
+    let sent = 0;
+    const count = (r: Request) => {
+      if (r.method() === "PUT" && r.url().includes("/v1/retention-policies/")) sent++;
+    };
+    page.on("request", count);
+    await form.getByTestId("policy-submit").click();
+    const choices = form.getByTestId("policy-fields");
+    const keepsNothing = "Tick at least one field or kind of interaction to keep.";
+    await choices.getByText(keepsNothing).waitFor();
+    const describedBy = (await choices.getAttribute("aria-describedby")) ?? "";
+    expect(await page.locator(`[id="${describedBy}"]`).textContent()).toBe(keepsNothing);
+    expect(await form.getByRole("alert").count()).toBe(0);
+    page.off("request", count);
+    expect(sent).toBe(0);
+    expect(await ledgerSize()).toBe(before);
     await form.getByTestId("policy-fields").getByLabel("Name").check();
     await form.getByTestId("policy-fields").getByLabel("Address").check();
     await form.getByTestId("policy-kinds").getByLabel("Purchase").check();
+    // Once a box is ticked, the message goes.
+    await expect.poll(() => choices.getByText(keepsNothing).count()).toBe(0);
     await form.getByTestId("policy-submit").click();
     const row = policies.locator('tr[data-policy="invoices"]');
     await row.waitFor();
@@ -950,6 +968,13 @@ describe.runIf(haveBrowser)("console privacy screens in a browser", () => {
       .waitFor();
     const done = page.locator(`li[data-request="${rejectedId}"]`);
     expect(await done.getByTestId("request-status").textContent()).not.toBe("Rejected");
+    // A retention policy that keeps nothing: refused in Chinese by the console itself.
+    const policyForm = page.locator("form.policy-form");
+    await policyForm.getByTestId("policy-submit").click();
+    await policyForm
+      .getByTestId("policy-fields")
+      .getByText("请至少勾选一个要保留的字段或互动类型。")
+      .waitFor();
     await shot("requests-zh");
     const found = await axeNow("requests-zh");
     await page.goto(`${node.url}/console/customers/${zoe}`);

@@ -147,9 +147,12 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     await issues.waitFor();
     const rejected = issues.locator('tr[data-level="error"]');
     await expect.poll(() => rejected.count()).toBe(2);
-    expect(await rejected.nth(0).textContent()).toMatch(/^17.*invalid_email/);
+    // Each reason in the console's words, by its code, with the file's column it names.
+    expect(await rejected.nth(0).textContent()).toMatch(
+      /^17.*invalid_email Not an email address\. \(column “email”\)/,
+    );
     expect(await rejected.nth(1).textContent()).toMatch(
-      /^33.*column "stage": must be one of prospect, first_purchase/,
+      /^33.*invalid_stage Not one of the stages: prospect, first_purchase.*\(column “stage”\)/,
     );
     expect(await ledgerSize()).toBe(before);
     // On a phone the report's rows stack as cards: a long reason wraps within its card.
@@ -258,6 +261,20 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     await page.waitForURL(new RegExp(`/console/customers/${absorbed}/compare/${survivor}$`));
     await page.getByRole("heading", { name: "Compare and merge", level: 1 }).waitFor();
     comparePath = `/console/customers/${absorbed}/compare/${survivor}`;
+    // Why: Zoë M.'s email is customer 1's and her phone customer 3's; kinds only, in words.
+    const why = (pairs[0] as unknown as { identifiers: { shared: string[]; differing: string[] } })
+      .identifiers;
+    const words: Record<string, string> = { email: "Email", phone: "Phone" };
+    expect(why.shared).toHaveLength(1);
+    expect(why.differing).toHaveLength(1);
+    const reason = page.getByTestId("compare-reason");
+    await reason.getByText("its identifiers belong to different customers").waitFor();
+    expect(await reason.getByTestId("compare-shared").textContent()).toBe(
+      words[why.shared[0] as string],
+    );
+    expect(await reason.getByTestId("compare-differing").textContent()).toBe(
+      words[why.differing[0] as string],
+    );
     await shot("compare");
     const before = await ledgerSize();
     await page.getByTestId(`merge-into-${survivor}`).click();
@@ -330,6 +347,70 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     expect((await api("/v1/merge-suggestions")).body.suggestions).toContainEqual(
       expect.objectContaining({ id: target.id, status: "open" }),
     );
+  });
+
+  it("dismisses a pair from the compare page, which says why it was paired, in both languages", async () => {
+    const open = (await api("/v1/merge-suggestions")).body.suggestions as {
+      id: string;
+      customerId: string;
+      otherId: string;
+      identifiers: { shared: string[]; differing: string[] };
+    }[];
+    // Emma L.: customer 5's email, customer 7's phone; the pair with customer 7.
+    const customer7 = (await api("/v1/customers/lookup?email=customer7%40boutique.fr")).body;
+    const target = open.find((x) => x.otherId === customer7.id) as (typeof open)[number];
+    expect(target.identifiers).toEqual({ shared: ["phone"], differing: ["email"] });
+    await page.goto(`${node.url}/console/customers`);
+    const list = page.getByTestId("merge-suggestions");
+    // From the keyboard: the pair's Compare link, Enter.
+    await list.locator(`li[data-suggestion="${target.id}"]`).getByTestId("compare").focus();
+    await page.keyboard.press("Enter");
+    await page.waitForURL(
+      new RegExp(`/console/customers/${target.customerId}/compare/${target.otherId}$`),
+    );
+    const reason = page.getByTestId("compare-reason");
+    expect(await reason.getByTestId("compare-shared").textContent()).toBe("Phone");
+    expect(await reason.getByTestId("compare-differing").textContent()).toBe("Email");
+    await page.getByRole("link", { name: "The import that found them" }).waitFor();
+    expect(await axeNow("compare-reason")).toEqual([]);
+    // On a phone the panel and both records fit the screen's width.
+    await page.setViewportSize(SIZES[1][1]);
+    const sideways = await page.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    );
+    await page.setViewportSize(DESKTOP);
+    expect(sideways).toBeLessThanOrEqual(1);
+
+    await page.getByTestId("language-switch").selectOption("zh-CN");
+    await page.getByRole("heading", { name: "配对原因" }).waitFor();
+    expect(await reason.textContent()).toContain("其身份标识分属不同的客户");
+    expect(await reason.getByTestId("compare-shared").textContent()).toBe("电话");
+    expect(await reason.getByTestId("compare-differing").textContent()).toBe("电子邮箱");
+    expect(await page.getByTestId("compare-dismiss").textContent()).toContain("不是同一人");
+    expect(await axeNow("compare-reason-zh")).toEqual([]);
+    await page.getByTestId("language-switch").selectOption("en");
+    await page.getByRole("heading", { name: "Why they were paired" }).waitFor();
+
+    const before = await ledgerSize();
+    await page.getByTestId("compare-dismiss").focus();
+    await page.keyboard.press("Enter");
+    await page.getByTestId("compare-dismissed").getByText("Suggestion dismissed").waitFor();
+    expect(dialogs.at(-1)).toContain("Dismiss this suggestion?");
+    await expect.poll(() => focused()).toBe("compare-dismissed");
+    // Nothing on the ledger: a suggestion is the node's note, not the customers' history.
+    expect(await ledgerSize()).toBe(before);
+    expect(await page.getByTestId("compare-dismiss").count()).toBe(0);
+    expect(await axeNow("compare-dismissed")).toEqual([]);
+    const all = (await api("/v1/merge-suggestions?status=all")).body.suggestions as {
+      id: string;
+      status: string;
+    }[];
+    expect(all.find((x) => x.id === target.id)?.status).toBe("dismissed");
+    // The list, read again, no longer has the pair.
+    await page.getByRole("link", { name: "Back to the customers" }).click();
+    await page.waitForURL(/\/console\/customers$/);
+    await expect.poll(() => list.locator("li").count()).toBe(open.length - 1);
+    expect(await list.locator(`li[data-suggestion="${target.id}"]`).count()).toBe(0);
   });
 
   it("searches names in Latin and in Chinese script", async () => {
@@ -554,6 +635,15 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     );
     const timeline = page.getByTestId("timeline");
     await timeline.getByText("Profile changed").first().waitFor();
+    // What changed, in words: the birthday (personal) and the facts it and the stage set.
+    const said = (await timeline.getByTestId("timeline-fields").first().textContent()) ?? "";
+    expect(said.startsWith("Fields: ")).toBe(true);
+    expect(said.slice("Fields: ".length).split(", ").sort()).toEqual([
+      "age band",
+      "birth month",
+      "birthday",
+      "stage",
+    ]);
     await expect.poll(() => timeline.getByTestId("entry-verified").count()).toBe(7);
     await expect
       .poll(() => page.getByTestId("chain-status").textContent())
@@ -564,6 +654,22 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     const before = await ledgerSize();
     await page.getByTestId("interaction-kind").selectOption("visit");
     await page.getByTestId("interaction-channel").selectOption("store");
+    // The options have words of their own, capitalised; the timeline's stay mid-sentence.
+    const optionsOf = (testId: string) =>
+      page.getByTestId(testId).locator("option").allTextContents();
+    expect(await optionsOf("interaction-channel")).toEqual([
+      "In store",
+      "Phone",
+      "Email",
+      "Website",
+      "Chat",
+      "Social media",
+      "App",
+    ]);
+    expect(await optionsOf("interaction-direction")).toEqual([
+      "Inbound (the customer reached out)",
+      "Outbound (we reached out)",
+    ]);
     await page.getByTestId("interaction-summary").fill("Tried the winter coat 试穿冬季大衣");
     await page.getByTestId("interaction-content").fill("Will come back on Saturday.");
     await page.getByTestId("interaction-submit").click();
@@ -1143,7 +1249,38 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     await page.goto(`${node.url}/console/customers/${profileId}`);
     await page.getByRole("heading", { name: "时间线" }).waitFor();
     await page.getByText("添加备注").first().waitFor();
+    // The timeline's field names and the interaction form's options in Chinese too.
+    const fields = page.getByTestId("timeline-fields");
+    const birthday = (await fields.filter({ hasText: "生日" }).first().textContent()) ?? "";
+    expect(birthday.startsWith("字段：")).toBe(true);
+    expect(birthday.slice("字段：".length).split("、").sort()).toEqual(
+      ["出生月份", "年龄段", "生日", "阶段"].sort(),
+    );
+    // No field of any profile entry named in English (the identities' edit among them).
+    for (const text of await fields.allTextContents()) {
+      expect(text).not.toMatch(
+        /\b(name|birthday|address|email|phone|card|wechat|channels|stage)\b/,
+      );
+    }
+    expect(
+      await page.getByTestId("interaction-direction").locator("option").allTextContents(),
+    ).toEqual(["客户主动联系", "我方主动联系"]);
+    expect(
+      await page.getByTestId("interaction-channel").locator("option").first().textContent(),
+    ).toBe("门店");
     await shot("customer-360-zh");
+    // An import's rejected rows: the reasons in Chinese, the file's columns as they are.
+    await page.goto(`${node.url}${reportPath}`);
+    const rejected = page.getByTestId("import-issues").locator('tr[data-level="error"]');
+    await expect.poll(() => rejected.count()).toBe(2);
+    expect(await rejected.nth(0).getByTestId("issue-reason").textContent()).toBe(
+      "invalid_email 不是有效的电子邮箱地址。 （列：“email”）",
+    );
+    expect(await rejected.nth(1).getByTestId("issue-reason").textContent()).toMatch(
+      /^invalid_stage 不是已有的阶段：prospect, first_purchase/,
+    );
+    await shot("import-report-zh");
+    await page.goto(`${node.url}/console/customers/${profileId}`);
     await page.getByTestId("language-switch").selectOption("en");
     await page.getByRole("heading", { name: "Timeline" }).waitFor();
     expect(await page.locator("html").getAttribute("lang")).toBe("en");

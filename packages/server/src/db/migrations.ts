@@ -664,6 +664,15 @@ export const migrations: { id: number; name: string; sql: string }[] = [
     name: "loyalty members and liability views",
     sql: LOYALTY_VIEWS_MIGRATION,
   },
+  {
+    id: 27,
+    name: "merge suggestions: the identifier kinds the pair shares and disagrees on",
+    sql: `
+      -- Kinds only (["phone"]), never values; NULL on suggestions made before they were kept.
+      ALTER TABLE merge_suggestions ADD COLUMN shared_kinds jsonb;
+      ALTER TABLE merge_suggestions ADD COLUMN differing_kinds jsonb;
+    `,
+  },
 ];
 
 /** Brings the schema up to date. Safe to run from several nodes at once on PostgreSQL. */

@@ -655,12 +655,12 @@ export class Importer {
       ),
       holders: (data) => {
         const holders: string[] = [];
-        const taken = new Set<string>();
+        const taken = new Map<string, string>();
         for (const { kind, value } of identifiersOf(data)) {
           const hash = identifiers.get(`${kind}:${value}`)?.hash;
           const c = hash && holderOf.get(`${kind}:${toHex(hash)}`);
           if (!c) continue;
-          taken.add(`${kind}:${value}`);
+          taken.set(`${kind}:${value}`, c);
           if (!holders.includes(c)) holders.push(c);
         }
         return { holders, held: taken };
@@ -752,23 +752,36 @@ export class Importer {
     data: ImportRow,
     fingerprint: Uint8Array,
     holders: string[],
-    held: Set<string>,
+    held: Held,
     reason: SuggestionReason,
   ): Promise<void> {
     const free = profileOf(withoutHeld(data, held));
     const note = suggestionNote(reason);
+    const kinds = await this.channelsOf(ctx.merchantId, holders);
     await this.customers.createAlongside(ctx.merchantId, ctx.actor, free, (es) => {
       const id = customerOf(es);
       const now = new Date(this.clock.now()).toISOString();
       return [
         ...this.outcomeStatements(ctx, row, "created", id, fingerprint, [note]),
-        ...holders.map(
-          (other): Statement => ({
+        ...holders.map((other): Statement => {
+          const pair = pairing(data, held, other, kinds.get(other) ?? []);
+          return {
             sql: `INSERT INTO merge_suggestions (id, merchant_id, customer_id, other_id, reason,
-               source, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'open', $7)`,
-            params: [newId("ms"), ctx.merchantId, id, other, reason, `import:${ctx.id}`, now],
-          }),
-        ),
+               source, status, created_at, shared_kinds, differing_kinds)
+               VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8::jsonb, $9::jsonb)`,
+            params: [
+              newId("ms"),
+              ctx.merchantId,
+              id,
+              other,
+              reason,
+              `import:${ctx.id}`,
+              now,
+              JSON.stringify(pair.shared),
+              JSON.stringify(pair.differing),
+            ],
+          };
+        }),
       ];
     });
   }
@@ -892,17 +905,26 @@ export class Importer {
     return new Map(rows.map((r) => [r.id, { status: r.status, mergedInto: r.merged_into }]));
   }
 
+  /** The identity kinds each customer holds (a fact in clear: nothing is decrypted). */
+  private async channelsOf(merchantId: string, ids: string[]): Promise<Map<string, string[]>> {
+    const { rows } = await this.db.query<{ id: string; channels: unknown }>(
+      `SELECT id, facts->'channels' AS channels FROM customers
+       WHERE merchant_id = $1 AND id = ANY($2::text[])`,
+      [merchantId, ids],
+    );
+    return new Map(
+      rows.map((r) => [r.id, Array.isArray(r.channels) ? r.channels.map(String) : []]),
+    );
+  }
+
   /** The active customers holding the row's identifiers, by priority, and which ones are held. */
-  async holders(
-    merchantId: string,
-    data: ImportRow,
-  ): Promise<{ holders: string[]; held: Set<string> }> {
+  async holders(merchantId: string, data: ImportRow): Promise<{ holders: string[]; held: Held }> {
     const holders: string[] = [];
-    const held = new Set<string>();
+    const held: Held = new Map();
     for (const { kind, value } of identifiersOf(data)) {
       for (const c of await this.vault.find(merchantId, kind, value)) {
         if (!(await this.customers.isActive(merchantId, c))) continue;
-        held.add(`${kind}:${value}`);
+        held.set(`${kind}:${value}`, c);
         if (!holders.includes(c)) holders.push(c);
       }
     }
@@ -1050,7 +1072,7 @@ interface Prefetched {
   fingerprints: Map<string, string>;
   /** The records the rows' ids name, as they were read. */
   named: Map<string, CustomerRecord>;
-  holders(data: ImportRow): { holders: string[]; held: Set<string> };
+  holders(data: ImportRow): { holders: string[]; held: Held };
 }
 
 /** What a row's id resolves through: the record's status, and the survivor of a merge. */
@@ -1361,7 +1383,33 @@ function fillPatch(
 }
 
 /** The row without the identifiers other customers hold (the new customer cannot take them). */
-function withoutHeld(data: ImportRow, held: Set<string>): ImportRow {
+/** Identifier (`kind:value`) of a row → the active customer holding it. */
+type Held = Map<string, string>;
+
+/**
+ * Why a row's record and one customer it met were paired, in identifier kinds only: the kinds
+ * of the row's identifiers that customer holds, and the kinds both have with no value in
+ * common (an identifier has one holder, so a row's value held elsewhere or by nobody is not
+ * one of that customer's).
+ */
+function pairing(
+  data: ImportRow,
+  held: Held,
+  other: string,
+  otherKinds: readonly string[],
+): { shared: IdentityKind[]; differing: IdentityKind[] } {
+  const ids = identifiersOf(data);
+  const kinds = [...new Set(ids.map((i) => i.kind))];
+  const shared = kinds.filter((k) =>
+    ids.some((i) => i.kind === k && held.get(`${i.kind}:${i.value}`) === other),
+  );
+  return {
+    shared,
+    differing: kinds.filter((k) => !shared.includes(k) && otherKinds.includes(k)),
+  };
+}
+
+function withoutHeld(data: ImportRow, held: ReadonlySet<string> | Held): ImportRow {
   const keep = (kind: string, v: string) => !held.has(`${kind}:${v}`);
   const emails = (data.emails ?? []).filter((v) => keep("email", v));
   const phones = (data.phones ?? []).filter((v) => keep("phone", v));

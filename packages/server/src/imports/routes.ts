@@ -376,6 +376,19 @@ export function importRoutes(
                 customerId: z.string().describe("the customer created apart"),
                 otherId: z.string().describe("the customer it may be"),
                 reason: z.enum(["identifier_conflict", "email_conflict"]),
+                identifiers: z
+                  .object({
+                    shared: z
+                      .array(z.string())
+                      .describe("kinds of identifier the row shared with the other customer"),
+                    differing: z
+                      .array(z.string())
+                      .describe("kinds both have, with no value in common"),
+                  })
+                  .nullable()
+                  .describe(
+                    "why the two were paired, in identifier kinds only (email, phone, card…); null on a suggestion made before 2026-12-07",
+                  ),
                 source: z.string().describe("where it came from: import:<id>"),
                 status: z.enum(["open", "dismissed", "merged"]),
                 createdAt: z.string(),
@@ -399,9 +412,11 @@ export function importRoutes(
         created_at: string | Date;
         dismissed_by: string | null;
         dismissed_at: string | Date | null;
+        shared_kinds: unknown;
+        differing_kinds: unknown;
       }>(
         `SELECT id, customer_id, other_id, reason, source, status, created_at, dismissed_by,
-           dismissed_at FROM merge_suggestions
+           dismissed_at, shared_kinds, differing_kinds FROM merge_suggestions
          WHERE merchant_id = $1 ${req.query.status === "all" ? "" : req.query.status === "dismissed" ? "AND status = 'dismissed'" : "AND status = 'open'"}
          ORDER BY created_at DESC, id LIMIT $2`,
         [principalOf(req).merchantId, req.query.limit],
@@ -412,6 +427,12 @@ export function importRoutes(
           customerId: r.customer_id,
           otherId: r.other_id,
           reason: r.reason,
+          identifiers: Array.isArray(r.shared_kinds)
+            ? {
+                shared: r.shared_kinds.map(String),
+                differing: Array.isArray(r.differing_kinds) ? r.differing_kinds.map(String) : [],
+              }
+            : null,
           source: r.source,
           status: r.status,
           createdAt: new Date(r.created_at).toISOString(),

@@ -198,6 +198,11 @@ export const MergeSuggestion = z.object({
   customerId: z.string(),
   otherId: z.string(),
   reason: z.string(),
+  /** Why the pair was made, in identifier kinds; null on one made before the node kept it. */
+  identifiers: z
+    .object({ shared: z.array(z.string()), differing: z.array(z.string()) })
+    .nullable()
+    .optional(),
   source: z.string(),
   status: z.string(),
   createdAt: z.string(),

@@ -3,7 +3,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { CHANNEL_KINDS, ROLES, STAGES } from "../api/schemas.js";
+import { TIMELINE_FIELDS } from "../customers/changed-fields.js";
+import { INTERACTION_CHANNELS } from "../customers/hooks/useRecordInteraction.js";
 import { ATTRIBUTE_TYPES } from "../customers/profile-fields.js";
+import { ISSUE_CODES } from "../imports/issue-text.js";
 import { RULE_STATUSES } from "../loyalty/api.js";
 import { EXPIRY_POLICIES } from "../loyalty/expiry-policies.js";
 import {
@@ -91,6 +94,11 @@ describe("the console's catalogues", () => {
           .concat(["address_postcode", "address_country"]),
       ],
       ["direction", ["inbound", "outbound"]],
+      ["interactionForm.directions", ["inbound", "outbound"]],
+      ["interactionForm.channels", INTERACTION_CHANNELS],
+      ["interactionChannel", INTERACTION_CHANNELS],
+      ["import.issueCodes", ISSUE_CODES],
+      ["timeline.fieldNames", TIMELINE_FIELDS],
       ["outbox", ["mail", "sms"]],
       ["team.statuses", ["invited", "active", "disabled"]],
       ["loyalty.rules.status", RULE_STATUSES],

@@ -4,13 +4,14 @@ import { Card, Spinner } from "../../components/ui.js";
 import type { Customer } from "../api/schemas.js";
 import { CustomerIdentities } from "../customers/components/CustomerIdentities.js";
 import { CustomerProfile } from "../customers/components/CustomerProfile.js";
+import { PairReason } from "../customers/components/PairReason.js";
 import { useCustomer, useMergeCustomers } from "../customers/hooks/useCustomers.js";
 import { ErrorMessage, LoadingState, PageHead, useTitle } from "../layout/ui.js";
 import { useCanWrite } from "../session/hooks/useSession.js";
 
 /**
- * Two records side by side; either can absorb the other (an unmerge undoes it), for staff who
- * write: auditors compare only.
+ * Two records side by side, under why they were paired; either can absorb the other (an
+ * unmerge undoes it), or the pair be dismissed, for staff who write: auditors compare only.
  */
 export function ComparePage() {
   const { t } = useTranslation();
@@ -65,10 +66,17 @@ export function ComparePage() {
       ) : left.isError || right.isError ? (
         <ErrorMessage error={left.error ?? right.error} />
       ) : (
-        <div className="compare-layout">
-          {side(left.data, right.data)}
-          {side(right.data, left.data)}
-        </div>
+        <>
+          <PairReason
+            a={left.data.id}
+            b={right.data.id}
+            canDismiss={writes && left.data.status === "active" && right.data.status === "active"}
+          />
+          <div className="compare-layout">
+            {side(left.data, right.data)}
+            {side(right.data, left.data)}
+          </div>
+        </>
       )}
     </div>
   );

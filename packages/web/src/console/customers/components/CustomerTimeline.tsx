@@ -7,6 +7,7 @@ import { DateTime, ErrorMessage, LoadingState } from "../../layout/ui.js";
 import { ChainStatus } from "../../ledger/components/ChainStatus.js";
 import { EntryBadge } from "../../ledger/components/EntryBadge.js";
 import { useProgramme } from "../../loyalty/hooks/useProgramme.js";
+import { changedFields } from "../changed-fields.js";
 import { useDeleteNote, useTimeline } from "../hooks/useTimeline.js";
 import { type LoyaltyContext, loyaltyLine, type Words } from "../loyalty-timeline.js";
 import { ChannelIcon } from "./channel.js";
@@ -187,15 +188,17 @@ function Purposes(props: { payload: unknown; t: TFunction }) {
   );
 }
 
-/** The names of the fields an entry wrote: commitments (personal) and facts (in clear). */
+/** The names of the fields an entry wrote, in words: commitments (personal) and facts (in clear). */
 function ChangedFields(props: { payload: unknown; t: TFunction }) {
-  const p = objectOf(props.payload);
-  const names = [...Object.keys(objectOf(p.fields)), ...Object.keys(objectOf(p.facts))];
+  const names = changedFields(props.payload);
   if (names.length === 0) return null;
+  const { t } = props;
   return (
-    <p className="muted">
-      {props.t("timeline.fields", {
-        fields: [...new Set(names.map((n) => n.replace(/^identities\./, "")))].join(", "),
+    <p className="muted" data-testid="timeline-fields">
+      {t("timeline.fields", {
+        fields: names
+          .map((n) => t(`timeline.fieldNames.${n}`, { defaultValue: n }))
+          .join(t("timeline.fieldSeparator")),
       })}
     </p>
   );

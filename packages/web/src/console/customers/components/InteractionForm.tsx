@@ -86,8 +86,20 @@ export function InteractionForm(props: { customerId: string }) {
   return (
     <form className="form form-grid interaction-form" onSubmit={submit} noValidate>
       {select("kind", t("interactionForm.kind"), INTERACTION_KINDS, "interaction")}
-      {select("channel", t("interactionForm.channel"), INTERACTION_CHANNELS, "interactionChannel")}
-      {select("direction", t("interactionForm.direction"), ["inbound", "outbound"], "direction")}
+      {/* The options have words of their own: the timeline's (interactionChannel, direction)
+          are lower-case, said mid-sentence. */}
+      {select(
+        "channel",
+        t("interactionForm.channel"),
+        INTERACTION_CHANNELS,
+        "interactionForm.channels",
+      )}
+      {select(
+        "direction",
+        t("interactionForm.direction"),
+        ["inbound", "outbound"],
+        "interactionForm.directions",
+      )}
       <div className="form-field form-wide">
         <label className="label" htmlFor={`${id}-summary`}>
           {t("interactionForm.summary")}

@@ -1,8 +1,9 @@
 import { useTranslation } from "react-i18next";
 import { Field, Fields, Spinner } from "../../../components/ui.js";
-import type { Import } from "../../api/schemas.js";
+import { type Import, STAGES } from "../../api/schemas.js";
 import { ErrorMessage, LoadingState } from "../../layout/ui.js";
 import { useImportIssues } from "../hooks/useImports.js";
+import { issueColumns, knownIssue } from "../issue-text.js";
 import { useFieldLabel } from "./ColumnMapping.js";
 
 const done = (s: Import["status"]) => s === "completed" || s === "failed" || s === "interrupted";
@@ -27,6 +28,38 @@ export function ImportProgress(props: { imp: Import }) {
         {t("import.processed", { processed: imp.processed, total: imp.rowsRead })}
       </p>
     </div>
+  );
+}
+
+/**
+ * A row's issue in the console's language, by its code, with the file's columns it names; the
+ * node's own (English) reason for a code the console does not know.
+ */
+function IssueReason(props: { code: string; reason: string }) {
+  const { t } = useTranslation();
+  const { code, reason } = props;
+  if (!knownIssue(code)) {
+    return (
+      <span data-testid="issue-reason">
+        <code>{code}</code> {reason}
+      </span>
+    );
+  }
+  const columns = issueColumns(reason);
+  // The values a file may hold, as it must write them (the words a stage shows are not).
+  const stages = STAGES.join(", ");
+  return (
+    <span data-testid="issue-reason">
+      <code>{code}</code> {t(`import.issueCodes.${code}`, { stages })}
+      {columns.length > 0 ? (
+        <>
+          {" "}
+          <span className="muted">
+            {t("import.inColumns", { columns: columns.map((c) => `“${c}”`).join(", ") })}
+          </span>
+        </>
+      ) : null}
+    </span>
   );
 }
 
@@ -93,9 +126,7 @@ export function ImportReport(props: { imp: Import; showError?: boolean }) {
                       </span>
                     </td>
                     <td data-label={t("import.reason")}>
-                      <span>
-                        <code>{e.code}</code> {e.reason}
-                      </span>
+                      <IssueReason code={e.code} reason={e.reason} />
                     </td>
                   </tr>
                 ))}

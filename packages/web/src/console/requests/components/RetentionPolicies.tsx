@@ -11,30 +11,41 @@ import { CheckboxGroup } from "../../layout/CheckboxGroup.js";
 import { ErrorMessage, LoadingState, useErrorText } from "../../layout/ui.js";
 import { useRemovePolicy, useRetentionPolicies, useSetPolicy } from "../hooks/useRequests.js";
 
-const PolicyValues = z.object({
-  id: z
-    .string()
-    .trim()
-    .regex(/^[a-z][a-z0-9_]{0,39}$/, { error: "retention.idInvalid" }),
-  name: z
-    .string()
-    .trim()
-    .min(1, { error: "retention.nameEmpty" })
-    .max(100, { error: "form.tooLong" }),
-  note: z
-    .string()
-    .trim()
-    .min(1, { error: "retention.noteEmpty" })
-    .max(500, { error: "form.tooLong" }),
-  years: z
-    .string()
-    .trim()
-    .refine((s) => /^\d{1,2}$/.test(s) && Number(s) >= 1 && Number(s) <= 30, {
-      error: "retention.yearsInvalid",
-    }),
-  fields: z.array(z.enum(HELD_FIELDS)),
-  interactionKinds: z.array(z.enum(INTERACTION_KINDS)),
-});
+const PolicyValues = z
+  .object({
+    id: z
+      .string()
+      .trim()
+      .regex(/^[a-z][a-z0-9_]{0,39}$/, { error: "retention.idInvalid" }),
+    name: z
+      .string()
+      .trim()
+      .min(1, { error: "retention.nameEmpty" })
+      .max(100, { error: "form.tooLong" }),
+    note: z
+      .string()
+      .trim()
+      .min(1, { error: "retention.noteEmpty" })
+      .max(500, { error: "form.tooLong" }),
+    years: z
+      .string()
+      .trim()
+      .refine((s) => /^\d{1,2}$/.test(s) && Number(s) >= 1 && Number(s) <= 30, {
+        error: "retention.yearsInvalid",
+      }),
+    fields: z.array(z.enum(HELD_FIELDS)),
+    interactionKinds: z.array(z.enum(INTERACTION_KINDS)),
+  })
+  // A policy that keeps nothing is one the node refuses: said beside the fields, before sending.
+  .refine((v) => v.fields.length + v.interactionKinds.length > 0, {
+    error: "retention.keepsNothing",
+    path: ["fields"],
+    // Checked with the other fields' errors too, not only once they are right.
+    when: (p) => {
+      const v = p.value as Partial<Record<"fields" | "interactionKinds", unknown>>;
+      return Array.isArray(v.fields) && Array.isArray(v.interactionKinds);
+    },
+  });
 type PolicyValues = z.infer<typeof PolicyValues>;
 
 const EMPTY: PolicyValues = {

@@ -1,0 +1,44 @@
+/**
+ * The codes of an import's row issues the console says in words (`import.issueCodes.*`). The
+ * node's reason is English: for a code not listed here it is shown as it is.
+ */
+export const ISSUE_CODES = [
+  "invalid_email",
+  "blocked_email",
+  "invalid_phone",
+  "blocked_phone",
+  "invalid_identity",
+  "too_many_identities",
+  "no_identifier",
+  "empty_row",
+  "merge_suggested",
+  "wrong_field_count",
+  "unclosed_quote",
+  "row_too_long",
+  "malformed_row",
+  "invalid_name",
+  "invalid_birthday",
+  "invalid_language",
+  "invalid_stage",
+  "invalid_tags",
+  "invalid_attributes",
+  "invalid_address",
+  "invalid_emails",
+  "invalid_phones",
+  "invalid_identities",
+  "too_many_attributes",
+  "identity_in_use",
+  "customer_changed",
+  "customer_erased",
+] as const;
+
+const KNOWN: ReadonlySet<string> = new Set(ISSUE_CODES);
+export const knownIssue = (code: string): boolean => KNOWN.has(code);
+
+/**
+ * The file's own column headers a reason names (`column "E-mail": …`, several when a row's
+ * errors were joined): the one part of the node's English that a translation keeps.
+ */
+export function issueColumns(reason: string): string[] {
+  return [...new Set([...reason.matchAll(/column "([^"]*)"/g)].map((m) => m[1] as string))];
+}
