@@ -24,12 +24,7 @@ const canonicalize = (
 
 /** JCS text of a value already checked by assertJson, without checking it again. */
 export function canonicalizeChecked(value: unknown): string {
-  try {
-    return serialize(value, 0);
-  } catch (e) {
-    if (e !== SLOW) throw e;
-  }
-  return canonicalize(value) as string;
+  return onePass(value) ?? (canonicalize(value) as string);
 }
 
 // canonicalize quietly drops undefined members, turns undefined array items into null, calls
@@ -126,15 +121,22 @@ function parsedOrder(value: unknown): number {
 
 /** RFC 8785 (JCS) serialization. Throws TypeError on anything that is not plain JSON data. */
 export function canonicalJson(value: unknown): string {
-  try {
-    return serialize(value, 0);
-  } catch (e) {
-    if (e !== SLOW) throw e;
-  }
+  const text = onePass(value);
+  if (text !== undefined) return text;
   // Whatever the one-pass writer does not take (a fault, a cycle, a deep or odd value) goes the
   // long way: assertJson names the fault with its path, the library writes the rest.
   assertJson(value, "$");
   return canonicalize(value) as string;
+}
+
+/** The one-pass writer's text, or undefined when the value must take the long way. */
+function onePass(value: unknown): string | undefined {
+  try {
+    return serialize(value, 0);
+  } catch (e) {
+    if (e !== SLOW) throw e;
+    return undefined;
+  }
 }
 
 const SLOW = new Error("canonical JSON: the long way");
