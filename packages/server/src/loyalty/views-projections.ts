@@ -86,6 +86,18 @@ export const lotRenewal = (
   params: [merchantId, customerId, until, idx, time],
 });
 
+// The end of a statement whose CTE `source` lists customers whose latest expiry moved from
+// `was` to `becomes`: each bin's count of customers follows them.
+const MOVE_CUSTOMER_BINS = (source: string) => `d AS (
+   SELECT merchant_id, loyalty_expiry_bin(was) AS bin, -1 AS n FROM ${source} WHERE was IS NOT NULL
+   UNION ALL
+   SELECT merchant_id, loyalty_expiry_bin(becomes), 1 FROM ${source} WHERE becomes IS NOT NULL
+ )
+ INSERT INTO loyalty_liability_customers (merchant_id, expires_bin, customers)
+ SELECT merchant_id, bin, sum(n) FROM d GROUP BY 1, 2 HAVING sum(n) <> 0
+ ON CONFLICT (merchant_id, expires_bin) DO UPDATE
+ SET customers = loyalty_liability_customers.customers + excluded.customers`;
+
 // The batch's new lots: their customers are members (the latest lot first), and a lot with
 // points left may push the customer's latest expiry on, moving them to a later bin's count.
 // Every CTE reads the rows as they were before the statement: `prev` is what the upsert changes.
@@ -110,15 +122,7 @@ const NEW_MEMBERS = `WITH n AS (
    SELECT up.merchant_id, prev.live_until AS was, up.live_until AS becomes FROM up
    LEFT JOIN prev ON prev.merchant_id = up.merchant_id AND prev.customer_id = up.customer_id
    WHERE prev.live_until IS DISTINCT FROM up.live_until
- ), d AS (
-   SELECT merchant_id, loyalty_expiry_bin(was) AS bin, -1 AS n FROM moved WHERE was IS NOT NULL
-   UNION ALL
-   SELECT merchant_id, loyalty_expiry_bin(becomes), 1 FROM moved WHERE becomes IS NOT NULL
- )
- INSERT INTO loyalty_liability_customers (merchant_id, expires_bin, customers)
- SELECT merchant_id, bin, sum(n) FROM d GROUP BY 1, 2 HAVING sum(n) <> 0
- ON CONFLICT (merchant_id, expires_bin) DO UPDATE
- SET customers = loyalty_liability_customers.customers + excluded.customers`;
+ ), ${MOVE_CUSTOMER_BINS("moved")}`;
 
 const NEW_LOTS = `INSERT INTO loyalty_liability (merchant_id, expires_bin, available_day, points, lots)
  SELECT m, loyalty_expiry_bin(e), loyalty_available_day(a), sum(p), count(*)
@@ -144,15 +148,7 @@ const LIVE_UNTIL = `WITH t AS (
      AND prev.merchant_id = f.m AND prev.customer_id = f.c
      AND prev.live_until IS DISTINCT FROM f.until
    RETURNING mm.merchant_id, prev.live_until AS was, f.until AS becomes
- ), d AS (
-   SELECT merchant_id, loyalty_expiry_bin(was) AS bin, -1 AS n FROM u WHERE was IS NOT NULL
-   UNION ALL
-   SELECT merchant_id, loyalty_expiry_bin(becomes), 1 FROM u WHERE becomes IS NOT NULL
- )
- INSERT INTO loyalty_liability_customers (merchant_id, expires_bin, customers)
- SELECT merchant_id, bin, sum(n) FROM d GROUP BY 1, 2 HAVING sum(n) <> 0
- ON CONFLICT (merchant_id, expires_bin) DO UPDATE
- SET customers = loyalty_liability_customers.customers + excluded.customers`;
+ ), ${MOVE_CUSTOMER_BINS("u")}`;
 
 const EMPTY_BINS = "DELETE FROM loyalty_liability WHERE merchant_id = ANY($1::text[]) AND lots = 0";
 const EMPTY_CUSTOMER_BINS = `DELETE FROM loyalty_liability_customers
