@@ -367,7 +367,7 @@ export async function simulation(backend: BackendName, o: LoyaltyOptions, count:
       await node.db.query(
         `INSERT INTO loyalty_orders (merchant_id, order_id, customer_id, amount, currency, channel,
            store, occurred_at, recorded_at, entry_idx, points, awarded_idx, context)
-         SELECT $1, o, c, a, 'EUR', ch, NULL, t, t, i, NULL, NULL, x::jsonb
+         SELECT $1, o, c, a, 'EUR', ch, NULL, t, t, i, NULL, NULL, x::json
          FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[],
            $7::bigint[], $8::text[]) AS u(o, c, a, ch, t, i, x)`,
         [mid, cols.id, cols.customer, cols.amount, more.channel, more.at, more.idx, contexts],

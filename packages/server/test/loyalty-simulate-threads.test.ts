@@ -190,7 +190,7 @@ describe.each(backends)("simulation threads on $name", (backend) => {
     await t.node.db.query(
       `INSERT INTO loyalty_orders (merchant_id, order_id, customer_id, amount, currency, channel,
          store, occurred_at, recorded_at, entry_idx, points, awarded_idx, context)
-       SELECT $1, 'o' || i, c, 0, 'EUR', 'web', NULL, t, t, 1000000 + i, NULL, NULL, x::jsonb
+       SELECT $1, 'o' || i, c, 0, 'EUR', 'web', NULL, t, t, 1000000 + i, NULL, NULL, x::json
        FROM unnest($2::text[], $3::timestamptz[], $4::text[]) WITH ORDINALITY AS u(c, t, x, i)`,
       [
         merchantId,
@@ -282,7 +282,7 @@ describe.each(backends)("simulation threads on $name", (backend) => {
     const body: SimulateInput = { rules: DRAFT, ...window };
     const at = orders[orders.length - 1] as (typeof orders)[number];
     await t.node.db.query(
-      `UPDATE loyalty_orders SET context = jsonb_set(context, '{order,amount}', '12.5')
+      `UPDATE loyalty_orders SET context = jsonb_set(context::jsonb, '{order,amount}', '12.5')::json
        WHERE merchant_id = $1 AND order_id = 'o${orders.length}'`,
       [merchantId],
     );
@@ -296,7 +296,7 @@ describe.each(backends)("simulation threads on $name", (backend) => {
       }
     } finally {
       await t.node.db.query(
-        `UPDATE loyalty_orders SET context = $2::jsonb WHERE merchant_id = $1 AND order_id = 'o${orders.length}'`,
+        `UPDATE loyalty_orders SET context = $2::json WHERE merchant_id = $1 AND order_id = 'o${orders.length}'`,
         [merchantId, JSON.stringify(at.context)],
       );
     }

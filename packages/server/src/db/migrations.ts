@@ -1,5 +1,6 @@
 import { CONSENT_MIGRATION } from "../consent/migrations.js";
 import {
+  LOYALTY_CONTEXT_TEXT_MIGRATION,
   LOYALTY_MIGRATION,
   LOYALTY_MOVES_MIGRATION,
   LOYALTY_REDEMPTIONS_MIGRATION,
@@ -672,6 +673,11 @@ export const migrations: { id: number; name: string; sql: string }[] = [
       ALTER TABLE merge_suggestions ADD COLUMN shared_kinds jsonb;
       ALTER TABLE merge_suggestions ADD COLUMN differing_kinds jsonb;
     `,
+  },
+  {
+    id: 28,
+    name: "loyalty orders: the context as the text the node wrote (json)",
+    sql: LOYALTY_CONTEXT_TEXT_MIGRATION,
   },
 ];
 

@@ -154,7 +154,7 @@ export const ordersProjector: Projector = {
             {
               sql: `INSERT INTO loyalty_orders (merchant_id, order_id, customer_id, amount, currency,
                  channel, store, occurred_at, recorded_at, entry_idx, points, awarded_idx, context)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb)`,
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::json)`,
               params: [
                 o.merchantId,
                 o.orderId,
@@ -201,7 +201,7 @@ export const ordersProjector: Projector = {
         ? []
         : [
             {
-              sql: `UPDATE loyalty_orders SET points = $3, awarded_idx = $4, context = $5::jsonb
+              sql: `UPDATE loyalty_orders SET points = $3, awarded_idx = $4, context = $5::json
                WHERE merchant_id = $1 AND order_id = $2`,
               params: [p.merchantId, p.orderId, String(p.points), idx, JSON.stringify(p.context)],
             },

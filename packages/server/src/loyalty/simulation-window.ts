@@ -1,6 +1,7 @@
 import {
   contextFields,
   type JsonObject,
+  type JsonValue,
   type RuleContext,
   type RuleVersion,
   ruleVersion,
@@ -39,12 +40,12 @@ interface Slice {
 }
 
 /** An order's row: its customer, when it was recorded and its log index (ms, float8), and its
- * context's fields as JSON text. */
+ * context as the text the node wrote. */
 interface OrderRow {
   customer_id: string;
   ms: number | string;
   idx: number | string;
-  [field: `f${number}`]: string | null;
+  context: string;
 }
 
 /** The rule sets of a job, as rule versions. */
@@ -69,57 +70,47 @@ export async function simulateWindow(db: Queryable, job: WindowJob): Promise<Run
   const prior = await priorUsage(db, job, [...new Set(capped)]);
   const run = new SimulationRun(sets, prior);
   const read = contextReader(contextFields(sets.flatMap((rules) => earning(rules))));
-  for await (const rows of pages(db, job, read.columns)) {
-    for (const r of rows) run.add(r.customer_id, Number(r.ms), read.context(r));
+  for await (const rows of pages(db, job)) {
+    for (const r of rows) run.add(r.customer_id, Number(r.ms), read(r.context));
   }
   return run.summary();
 }
 
-/** The SELECT list of a context's fields, and the context they make again. */
-function contextReader(fields: string[] | null): {
-  columns: string;
-  context: (row: OrderRow) => RuleContext;
-} {
+/**
+ * The context an order's stored text makes, cut to the fields the rules read (`fields`; null:
+ * whole). The evaluator checks what it is given, and a field no rule reads is left out, as it
+ * would not change a result; each field read is kept as it was recorded, an absent one absent.
+ */
+function contextReader(fields: string[] | null): (text: string) => RuleContext {
   // The simulation reads time.offset itself (the customer's day for the caps' usage).
   const read = fields === null ? null : [...new Set([...fields, "time.offset"])];
   if (read === null || read.some((f) => !/^[a-z]+(\.[A-Za-z0-9_]+)?$/.test(f))) {
-    return {
-      columns: "context::text AS f0",
-      context: (row) => JSON.parse(row.f0 as string) as RuleContext,
-    };
+    return (text) => JSON.parse(text) as RuleContext;
   }
   // A part read whole leaves time.offset to it.
   const wanted = read.filter((f) => !f.includes(".") || !read.includes(f.split(".")[0] as string));
   const paths = wanted.map((f) => f.split(".") as [string, string?]);
-  const names = paths.map((_, i) => `f${i}` as const);
-  const columns = paths
-    .map(([part, key], i) =>
-      key === undefined
-        ? `(context->'${part}')::text AS f${i}`
-        : `(context->'${part}'->'${key}')::text AS f${i}`,
-    )
-    .join(", ");
-  return {
-    columns,
-    context: (row) => {
-      // An absent field is SQL NULL (a JSON null is the text "null"): left absent, as it was.
-      const context: Record<string, JsonObject> = {};
-      for (let i = 0; i < paths.length; i++) {
-        const text = row[names[i] as `f${number}`];
-        if (text === null || text === undefined) continue;
-        const [part, key] = paths[i] as [string, string?];
-        if (key === undefined) context[part] = JSON.parse(text) as JsonObject;
-        else {
-          let p = context[part];
-          if (p === undefined) {
-            p = {};
-            context[part] = p;
-          }
-          p[key] = JSON.parse(text);
-        }
+  return (text) => {
+    const whole = JSON.parse(text) as Record<string, unknown>;
+    const context: Record<string, JsonValue> = {};
+    for (const [part, key] of paths) {
+      if (!Object.hasOwn(whole, part)) continue;
+      const value = whole[part] as JsonValue;
+      if (key === undefined) {
+        context[part] = value;
+        continue;
       }
-      return context as RuleContext;
-    },
+      // As `context->'part'->'key'` read it: a part that is not an object has no fields.
+      if (value === null || typeof value !== "object" || Array.isArray(value)) continue;
+      if (!Object.hasOwn(value, key)) continue;
+      let p = context[part] as JsonObject | undefined;
+      if (p === undefined) {
+        p = {};
+        context[part] = p;
+      }
+      p[key] = value[key] as JsonValue;
+    }
+    return context as RuleContext;
   };
 }
 
@@ -141,7 +132,7 @@ function partOf(job: WindowJob, n: number): { sql: string; params: number[] } {
  * (recorded_at, entry_idx) after the page's last. The next page is asked for before this one is
  * given out, so that the database reads it while this one is evaluated.
  */
-async function* pages(db: Queryable, job: WindowJob, columns: string): AsyncGenerator<OrderRow[]> {
+async function* pages(db: Queryable, job: WindowJob): AsyncGenerator<OrderRow[]> {
   const { from, to, pageSize: size } = job;
   const part = partOf(job, 4);
   const page = (slice: Slice): Promise<{ rows: OrderRow[] }> => {
@@ -151,7 +142,7 @@ async function* pages(db: Queryable, job: WindowJob, columns: string): AsyncGene
       // 0.25 µs of it, so the floor of their thousands, half a µs up, is exact. Cheaper for the
       // server than formatting the timestamp, and for the node than parsing it.
       `SELECT customer_id, floor(date_part('epoch', recorded_at) * 1000 + 0.0005) AS ms,
-         entry_idx::float8 AS idx, ${columns}
+         entry_idx::float8 AS idx, context::text AS context
        FROM loyalty_orders
        WHERE merchant_id = $1 AND recorded_at >= $2 AND recorded_at < $3 AND context IS NOT NULL
          ${part.sql}
