@@ -13,7 +13,7 @@
  * - the node's RSS once the customers are in.
  *
  *   scripts/with-postgres-if-available.sh node --import tsx bench/customers.ts [--quick]
- *     [--customers N] [--pglite-customers N] [--out customers.json]
+ *     [--customers N] [--pglite-customers N] [--backends pglite,postgres] [--out customers.json]
  *
  * The issue's sizes are the default: 1,000,000 customers on PostgreSQL and 200,000 on PGlite
  * (an hour or more on two cores); --quick uses 20,000 and 10,000.
@@ -35,13 +35,20 @@ const { values: args } = parseArgs({
     customers: { type: "string" },
     "pglite-customers": { type: "string" },
     out: { type: "string", default: "customers.json" },
+    backends: { type: "string" },
   },
 });
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const pgUrl = process.env.PATRON_TEST_DATABASE_URL;
 type BackendName = "pglite" | "postgres";
-const backends: BackendName[] = pgUrl ? ["pglite", "postgres"] : ["pglite"];
+const available: BackendName[] = pgUrl ? ["pglite", "postgres"] : ["pglite"];
 if (!pgUrl) log("bench: no PostgreSQL server (run through scripts/with-postgres.sh); PGlite only");
+const backends: BackendName[] = args.backends
+  ? (args.backends.split(",") as BackendName[])
+  : available;
+for (const b of backends) {
+  if (!available.includes(b)) throw new Error(`--backends: ${b} is not available here`);
+}
 const SIZE: Record<BackendName, number> = {
   postgres: Number(args.customers ?? (args.quick ? 20_000 : 1_000_000)),
   pglite: Number(args["pglite-customers"] ?? (args.quick ? 10_000 : 200_000)),
@@ -153,6 +160,7 @@ async function bench(backend: BackendName): Promise<Row[]> {
     // The import, in files of 100,000 rows (one upload each), end to end.
     const importStart = now();
     for (let from = 0; from < n; from += 100_000) {
+      const fileStart = now();
       const r = await post(
         node.url,
         "/v1/imports/customers?wait=true",
@@ -163,7 +171,11 @@ async function bench(backend: BackendName): Promise<Row[]> {
       if (r.status !== 200) throw new Error(`import: HTTP ${r.status} ${r.text.slice(0, 300)}`);
       const v = JSON.parse(r.text) as { created: number; rejected: number; status: string };
       if (v.status !== "completed" || v.rejected > 0) throw new Error(`import: ${r.text}`);
-      log(`  ${backend}: imported ${Math.min(n, from + 100_000).toLocaleString("en-US")}`);
+      const rows = Math.min(n, from + 100_000) - from;
+      const rate = fmt(rows / ((now() - fileStart) / 1000));
+      log(
+        `  ${backend}: imported ${Math.min(n, from + 100_000).toLocaleString("en-US")} (${rate}/s this file)`,
+      );
     }
     const importRate = n / ((now() - importStart) / 1000);
     push({
