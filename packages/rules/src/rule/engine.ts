@@ -951,17 +951,18 @@ function topReads(node: LogicNode, add: (segments: readonly string[]) => void): 
 
 /**
  * The part of a context that `contextFields` names (all of it when they are null): each field
- * as it is, absent when it is absent.
+ * as it is, absent when it is absent. A named part that is not an object is kept as it is, so
+ * that the check refuses it as it would refuse the whole context.
  */
 export function narrowContext(context: RuleContext, fields: readonly string[] | null): RuleContext {
   if (fields === null) return context;
   const out: Record<string, JsonObject> = {};
   for (const field of fields) {
     const [part, key] = field.split(".") as [keyof RuleContext, string | undefined];
+    if (!Object.hasOwn(context, part)) continue;
     const from = context[part];
-    if (from === undefined || !isPlainObject(from)) continue;
-    if (key === undefined) {
-      out[part] = from;
+    if (key === undefined || !isPlainObject(from)) {
+      out[part] = from as JsonObject;
       continue;
     }
     if (!Object.hasOwn(from, key)) continue;

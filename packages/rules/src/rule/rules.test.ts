@@ -11,6 +11,7 @@ import {
   contextFromInputs,
   evaluateRule,
   evaluateRules,
+  checkContext,
   narrowContext,
   type RuleContext,
   ratio,
@@ -777,5 +778,12 @@ describe("the context fields a rule set reads", () => {
       customer: { vip: null },
       time: context.time,
     });
+    // A part that is not an object is kept as it is, so the check refuses it as it would the
+    // whole context.
+    const broken = { ...context, order: null, event: [1] } as unknown as RuleContext;
+    const narrowed = narrowContext(broken, ["order.amount", "event.campaign", "time.ms"]);
+    expect(narrowed).toEqual({ order: null, event: [1], time: { ms: 0 } });
+    expect(() => checkContext(broken)).toThrow(/order: must be an object/);
+    expect(() => checkContext(narrowed)).toThrow(/order: must be an object/);
   });
 });

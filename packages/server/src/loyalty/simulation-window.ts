@@ -1,7 +1,6 @@
 import {
   contextFields,
-  type JsonObject,
-  type JsonValue,
+  narrowContext,
   type RuleContext,
   type RuleVersion,
   ruleVersion,
@@ -77,41 +76,14 @@ export async function simulateWindow(db: Queryable, job: WindowJob): Promise<Run
 }
 
 /**
- * The context an order's stored text makes, cut to the fields the rules read (`fields`; null:
- * whole). The evaluator checks what it is given, and a field no rule reads is left out, as it
- * would not change a result; each field read is kept as it was recorded, an absent one absent.
+ * The context an order's stored text makes, narrowed to the fields the rules read (`fields`;
+ * null: whole), each as it was recorded (`narrowContext`): the evaluator checks what it is
+ * given, and a field no rule reads would not change a result.
  */
 function contextReader(fields: string[] | null): (text: string) => RuleContext {
   // The simulation reads time.offset itself (the customer's day for the caps' usage).
   const read = fields === null ? null : [...new Set([...fields, "time.offset"])];
-  if (read === null || read.some((f) => !/^[a-z]+(\.[A-Za-z0-9_]+)?$/.test(f))) {
-    return (text) => JSON.parse(text) as RuleContext;
-  }
-  // A part read whole leaves time.offset to it.
-  const wanted = read.filter((f) => !f.includes(".") || !read.includes(f.split(".")[0] as string));
-  const paths = wanted.map((f) => f.split(".") as [string, string?]);
-  return (text) => {
-    const whole = JSON.parse(text) as Record<string, unknown>;
-    const context: Record<string, JsonValue> = {};
-    for (const [part, key] of paths) {
-      if (!Object.hasOwn(whole, part)) continue;
-      const value = whole[part] as JsonValue;
-      if (key === undefined) {
-        context[part] = value;
-        continue;
-      }
-      // As `context->'part'->'key'` read it: a part that is not an object has no fields.
-      if (value === null || typeof value !== "object" || Array.isArray(value)) continue;
-      if (!Object.hasOwn(value, key)) continue;
-      let p = context[part] as JsonObject | undefined;
-      if (p === undefined) {
-        p = {};
-        context[part] = p;
-      }
-      p[key] = value[key] as JsonValue;
-    }
-    return context as RuleContext;
-  };
+  return (text) => narrowContext(JSON.parse(text) as RuleContext, read);
 }
 
 /** The job's customers' condition on `customer_id`, from parameter `$n` on (none for all). */
