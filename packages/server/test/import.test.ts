@@ -523,6 +523,40 @@ describe.each(backends)("customer import ($name)", (backend) => {
     expect((await post(`/v1/imports/${mine}/resume`, {}, other.key)).statusCode).toBe(404);
   });
 
+  it("reads numbers without + in the file's country, and refuses a country that names none", async () => {
+    const csv = "name,phone\nBerlin Person,030 12345678\n";
+    const de = await upload(csv, "wait=true&country=DE");
+    expect(de.json()).toMatchObject({ created: 1, rejected: 0 });
+    expect((await lookup("phone=%2B493012345678")).json().name).toBe("Berlin Person");
+
+    // Two capitals that are no ISO 3166-1 code, lower case, three letters, none: one code,
+    // before the file is read, and no import is kept.
+    const imports = async () => (await get("/v1/imports?limit=100")).json().imports.length;
+    const before = { written: await written(), imports: await imports() };
+    for (const country of ["ZZ", "QQ", "de", "DEU", "", "D%00"]) {
+      for (const query of [`wait=true&country=${country}`, `dryRun=true&country=${country}`]) {
+        const r = await upload(csv, query);
+        if (country === "D%00") {
+          expect(r.json().error.code).toBe("nul_character");
+          continue;
+        }
+        expect(r.statusCode, `${query}: ${r.body}`).toBe(400);
+        expect(r.json().error).toMatchObject({
+          code: "invalid_country",
+          message: expect.stringMatching(/ISO 3166-1 alpha-2/),
+        });
+      }
+    }
+    expect(await written()).toBe(before.written);
+    expect(await imports()).toBe(before.imports);
+    // The codes a phone number's country can be, as an address takes them, are countries too.
+    const kosovo = await upload(
+      "name,phone\nKosovo Person,044 123 456\n",
+      "dryRun=true&country=XK",
+    );
+    expect(kosovo.statusCode, kosovo.body).toBe(200);
+  });
+
   it("stages rows sealed, never a personal value in clear, and destroys them when done", async () => {
     const lines = people(1500, 1000);
     const r = await upload(`${lines.join("\n")}\n`, "");

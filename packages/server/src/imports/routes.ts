@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { isCountryCode } from "../customers/countries.js";
 import type { Customers } from "../customers/customers.js";
 import type { Queryable } from "../db/database.js";
 import { type App, principalOf, requireRole } from "../http/app.js";
@@ -118,11 +119,14 @@ export function importRoutes(
               .optional()
               .describe('JSON object header → field (or null to skip): {"Mobile":"phone"}'),
             delimiter: z.enum([",", ";", "tab", "|"]).optional().describe("default ,"),
+            // Checked by the handler, so that any country that is none is one code.
             country: z
               .string()
-              .regex(/^[A-Z]{2}$/, "must be an ISO 3166-1 alpha-2 code such as FR")
+              .max(100)
               .optional()
-              .describe("the country of phone numbers written without +"),
+              .describe(
+                "the country of phone numbers written without +: ISO 3166-1 alpha-2, upper case, such as FR (400 invalid_country otherwise)",
+              ),
           }),
           response: { 200: ImportView, 202: ImportView, ...errorResponses },
         },
@@ -137,6 +141,18 @@ export function importRoutes(
           throw new ApiError(415, "unsupported_charset", "send the CSV in UTF-8");
         }
         const q = req.query;
+        // The same list as an address's country: two capitals such as ZZ would only make every
+        // number written without + a rejected row.
+        if (
+          q.country !== undefined &&
+          !(/^[A-Z]{2}$/.test(q.country) && isCountryCode(q.country))
+        ) {
+          throw new ApiError(
+            400,
+            "invalid_country",
+            "country must be an ISO 3166-1 alpha-2 code in capitals, such as FR, that names a country",
+          );
+        }
         const dryRun = q.dryRun === "true";
         const view = await importer.upload(p.merchantId, actorOf(p), req.body, {
           dryRun,
