@@ -285,6 +285,19 @@ describe.each(backends)("customer import ($name)", (backend) => {
     expect(await written()).toBe(before + 2n);
     // Another merchant sees none of them.
     expect((await get("/v1/merge-suggestions", other.key)).json().suggestions).toEqual([]);
+    // Each one by its id, as the list has it; another merchant's, or none, is not found.
+    for (const s of list) {
+      const one = await get(`/v1/merge-suggestions/${s.id}`);
+      expect(one.statusCode, one.body).toBe(200);
+      expect(one.json()).toEqual(s);
+      const elsewhere = await get(`/v1/merge-suggestions/${s.id}`, other.key);
+      expect(elsewhere.statusCode).toBe(404);
+      expect(elsewhere.json().error.code).toBe("not_found");
+    }
+    const none = await get("/v1/merge-suggestions/ms_nosuchsuggestion");
+    expect(none.statusCode).toBe(404);
+    expect(none.json().error.code).toBe("not_found");
+    expect((await get("/v1/merge-suggestions/c_notasuggestion")).statusCode).toBe(400);
 
     // Staff settle them: a merge of the pair closes its suggestion, a dismissal another.
     const post = (url: string, body?: unknown, key = t.ownerKey) =>
@@ -330,6 +343,12 @@ describe.each(backends)("customer import ($name)", (backend) => {
     }[];
     expect(all.find((x) => x.id === emailConflict.id)?.status).toBe("merged");
     expect(all.find((x) => x.id === other1.id)?.status).toBe("dismissed");
+    // Settled ones are still read by their id, with their status.
+    expect((await get(`/v1/merge-suggestions/${emailConflict.id}`)).json().status).toBe("merged");
+    expect((await get(`/v1/merge-suggestions/${other1.id}`)).json()).toMatchObject({
+      status: "dismissed",
+      dismissedBy: expect.stringMatching(/^merchant:/),
+    });
     const open = (await get("/v1/merge-suggestions")).json().suggestions as { id: string }[];
     expect(open.map((x) => x.id)).not.toContain(emailConflict.id);
     expect(open.map((x) => x.id)).not.toContain(other1.id);

@@ -250,17 +250,20 @@ describe.runIf(haveBrowser)("console in a browser", () => {
 
   it("compares a pair side by side, merges one into the other, then unmerges it", async () => {
     const pairs = (await api("/v1/merge-suggestions")).body.suggestions as {
+      id: string;
       customerId: string;
       otherId: string;
     }[];
-    const { customerId: absorbed, otherId: survivor } = pairs[0] as {
-      customerId: string;
-      otherId: string;
-    };
+    const {
+      id: suggestion,
+      customerId: absorbed,
+      otherId: survivor,
+    } = pairs[0] as (typeof pairs)[number];
     await page.getByTestId("merge-suggestions").getByTestId("compare").first().click();
-    await page.waitForURL(new RegExp(`/console/customers/${absorbed}/compare/${survivor}$`));
+    // The page names the suggestion it is opened for: it reads that one, by its id.
+    comparePath = `/console/customers/${absorbed}/compare/${survivor}?suggestion=${suggestion}`;
+    await page.waitForURL((url) => `${url.pathname}${url.search}` === comparePath);
     await page.getByRole("heading", { name: "Compare and merge", level: 1 }).waitFor();
-    comparePath = `/console/customers/${absorbed}/compare/${survivor}`;
     // Why: Zoë M.'s email is customer 1's and her phone customer 3's; kinds only, in words.
     const why = (pairs[0] as unknown as { identifiers: { shared: string[]; differing: string[] } })
       .identifiers;
@@ -366,7 +369,9 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     await list.locator(`li[data-suggestion="${target.id}"]`).getByTestId("compare").focus();
     await page.keyboard.press("Enter");
     await page.waitForURL(
-      new RegExp(`/console/customers/${target.customerId}/compare/${target.otherId}$`),
+      (url) =>
+        `${url.pathname}${url.search}` ===
+        `/console/customers/${target.customerId}/compare/${target.otherId}?suggestion=${target.id}`,
     );
     const reason = page.getByTestId("compare-reason");
     expect(await reason.getByTestId("compare-shared").textContent()).toBe("Phone");
@@ -1284,6 +1289,72 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     await page.getByTestId("language-switch").selectOption("en");
     await page.getByRole("heading", { name: "Timeline" }).waitFor();
     expect(await page.locator("html").getAttribute("lang")).toBe("en");
+  });
+
+  it("opens a suggestion older than the 50 newest from its link, and none that pairs others", async () => {
+    // Customers of their own, so that no other pair is touched: Mix n holds Far n's email and
+    // Near n's phone, two suggestions a row. The first row's are the oldest; 50 newer follow.
+    const pad = (n: number) => String(n).padStart(2, "0");
+    const send = async (csv: string) => {
+      const res = await fetch(`${node.url}/v1/imports/customers?wait=true`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${node.ownerKey}`, "content-type": "text/csv" },
+        body: csv,
+      });
+      expect(res.status).toBe(200);
+      return (await res.json()) as { id: string; suggestions: number };
+    };
+    const rows = (from: number, to: number, line: (n: string) => string) =>
+      Array.from({ length: to - from }, (_, i) => line(pad(from + i))).join("\n");
+    await send(`name,email\n${rows(0, 26, (n) => `Far ${n},far.${n}@pairs.example`)}\n`);
+    await send(`name,phone\n${rows(0, 26, (n) => `Near ${n},+33 7 81 23 45 ${n}`)}\n`);
+    const mix = (from: number, to: number) =>
+      `name,email,phone\n${rows(from, to, (n) => `Mix ${n},far.${n}@pairs.example,+33 7 81 23 45 ${n}`)}\n`;
+    const first = await send(mix(0, 1));
+    expect(first.suggestions).toBe(2);
+    const second = await send(mix(1, 26));
+    expect(second.suggestions).toBe(50);
+    const all = (await api("/v1/merge-suggestions?limit=500")).body.suggestions as {
+      id: string;
+      customerId: string;
+      otherId: string;
+      source: string;
+    }[];
+    const near00 = (await api("/v1/customers/lookup?phone=%2B33781234500")).body.id as string;
+    const target = all.find(
+      (s) => s.source === `import:${first.id}` && s.otherId === near00,
+    ) as (typeof all)[number];
+    expect(target).toBeDefined();
+    const newest = (await api("/v1/merge-suggestions?limit=50")).body.suggestions as {
+      id: string;
+    }[];
+    expect(newest.map((s) => s.id)).not.toContain(target.id);
+
+    const path = `/console/customers/${target.customerId}/compare/${target.otherId}`;
+    await page.goto(`${node.url}${path}?suggestion=${target.id}`);
+    const reason = page.getByTestId("compare-reason");
+    await reason.getByText("its identifiers belong to different customers").waitFor();
+    expect(await reason.getByTestId("compare-shared").textContent()).toBe("Phone");
+    expect(await reason.getByTestId("compare-differing").textContent()).toBe("Email");
+    await page.getByTestId("compare-dismiss").waitFor();
+    // Its id on another pair's page (a link edited by hand), or an id no suggestion has: the
+    // two are compared as they are, with nothing to dismiss.
+    const another = all.find((s) => s.id !== target.id && s.customerId !== target.customerId);
+    for (const link of [
+      `${path}?suggestion=${(another as (typeof all)[number]).id}`,
+      `${path}?suggestion=ms_nosuchsuggestion`,
+      path,
+    ]) {
+      await page.goto(`${node.url}${link}`);
+      await page.getByTestId("compare-not-suggested").waitFor();
+      expect(await page.getByTestId("compare-dismiss").count()).toBe(0);
+    }
+    // The pairs made here are settled, so the pages below list what they did before.
+    const mine = new Set([`import:${first.id}`, `import:${second.id}`]);
+    for (const s of all.filter((x) => mine.has(x.source))) {
+      const dismissed = await api(`/v1/merge-suggestions/${s.id}/dismiss`, { method: "POST" });
+      expect(dismissed.status).toBe(200);
+    }
   });
 
   it("has no WCAG 2.2 AA violation axe-core finds, on every page, on a desktop and a phone", async () => {

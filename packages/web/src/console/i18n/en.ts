@@ -443,7 +443,7 @@ export const en = {
     noneOfThem: "none",
     unknownKinds: "not recorded (a suggestion made before the node kept it)",
     notSuggested:
-      "No open suggestion pairs these two: they are compared as they are, and there is nothing to dismiss.",
+      "Not opened from an open suggestion for these two: they are compared as they are, and there is nothing to dismiss.",
     dismiss: "Not the same person: dismiss",
     dismissed:
       "Suggestion dismissed: the two records stay apart, and the pair is no longer listed.",

@@ -438,7 +438,7 @@ export const zhCN: Catalogue = {
     differing: "不同的身份标识",
     noneOfThem: "无",
     unknownKinds: "未记录（该建议产生于节点开始记录之前）",
-    notSuggested: "没有待处理的建议将这两条记录配对：仅作比较，无可忽略的建议。",
+    notSuggested: "此页面并非由这两条记录的待处理建议打开：仅作比较，无可忽略的建议。",
     dismiss: "不是同一人：忽略",
     dismissed: "已忽略该建议：两条记录分开保留，此对客户不再列出。",
     backToList: "返回客户列表",
