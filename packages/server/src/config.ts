@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { isCountryCode } from "./customers/countries.js";
 
 /** Everything a node can be told, from the environment; defaults run embedded. */
 export interface Config {
@@ -244,6 +245,13 @@ function country(value: string | undefined): string | undefined {
   if (!/^[A-Z]{2}$/.test(value)) {
     throw new ConfigError(
       `PATRON_DEFAULT_COUNTRY must be an ISO 3166-1 alpha-2 code such as FR, got "${value}"`,
+    );
+  }
+  // Two capitals are not yet a country: with ZZ every number written without + would be
+  // refused, row after row, long after the start that could have said so.
+  if (!isCountryCode(value)) {
+    throw new ConfigError(
+      `PATRON_DEFAULT_COUNTRY must be an ISO 3166-1 alpha-2 code such as FR; "${value}" names no country`,
     );
   }
   return value;

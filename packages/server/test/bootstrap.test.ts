@@ -30,6 +30,30 @@ describe("the first start", () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it("refuses a PATRON_DEFAULT_COUNTRY that names no country before writing anything", {
+    timeout: 60_000,
+  }, async () => {
+    const country = (v: string) => loadConfig({ PATRON_DEFAULT_COUNTRY: v }).defaultCountry;
+    expect(country("")).toBeUndefined();
+    expect(country("FR")).toBe("FR");
+    // A phone number's country that an address takes too (Kosovo).
+    expect(country("XK")).toBe("XK");
+    expect(() => country("ZZ")).toThrow(/"ZZ" names no country/);
+    expect(() => country("fr")).toThrow(/ISO 3166-1 alpha-2 code such as FR, got "fr"/);
+
+    const dir = fresh();
+    const r = await runCli(["start"], {
+      PATRON_DATA_DIR: dir,
+      PATRON_DEFAULT_COUNTRY: "QQ",
+      PORT: "0",
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /PATRON_DEFAULT_COUNTRY must be an ISO 3166-1 alpha-2 code such as FR; "QQ" names no country/,
+    );
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it("finishes a first start that stopped between the merchant and its key", {
     timeout: 60_000,
   }, async () => {

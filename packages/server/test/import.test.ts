@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backends, testDatabaseUrl } from "../src/test-support/backends.js";
 import { runCli, schemaUrl, startServer } from "./child.js";
@@ -285,6 +286,19 @@ describe.each(backends)("customer import ($name)", (backend) => {
     expect(await written()).toBe(before + 2n);
     // Another merchant sees none of them.
     expect((await get("/v1/merge-suggestions", other.key)).json().suggestions).toEqual([]);
+    // Each one by its id, as the list has it; another merchant's, or none, is not found.
+    for (const s of list) {
+      const one = await get(`/v1/merge-suggestions/${s.id}`);
+      expect(one.statusCode, one.body).toBe(200);
+      expect(one.json()).toEqual(s);
+      const elsewhere = await get(`/v1/merge-suggestions/${s.id}`, other.key);
+      expect(elsewhere.statusCode).toBe(404);
+      expect(elsewhere.json().error.code).toBe("not_found");
+    }
+    const none = await get("/v1/merge-suggestions/ms_nosuchsuggestion");
+    expect(none.statusCode).toBe(404);
+    expect(none.json().error.code).toBe("not_found");
+    expect((await get("/v1/merge-suggestions/c_notasuggestion")).statusCode).toBe(400);
 
     // Staff settle them: a merge of the pair closes its suggestion, a dismissal another.
     const post = (url: string, body?: unknown, key = t.ownerKey) =>
@@ -330,6 +344,12 @@ describe.each(backends)("customer import ($name)", (backend) => {
     }[];
     expect(all.find((x) => x.id === emailConflict.id)?.status).toBe("merged");
     expect(all.find((x) => x.id === other1.id)?.status).toBe("dismissed");
+    // Settled ones are still read by their id, with their status.
+    expect((await get(`/v1/merge-suggestions/${emailConflict.id}`)).json().status).toBe("merged");
+    expect((await get(`/v1/merge-suggestions/${other1.id}`)).json()).toMatchObject({
+      status: "dismissed",
+      dismissedBy: expect.stringMatching(/^merchant:/),
+    });
     const open = (await get("/v1/merge-suggestions")).json().suggestions as { id: string }[];
     expect(open.map((x) => x.id)).not.toContain(emailConflict.id);
     expect(open.map((x) => x.id)).not.toContain(other1.id);
@@ -521,6 +541,90 @@ describe.each(backends)("customer import ($name)", (backend) => {
     expect((await get(`/v1/imports/${mine}`, other.key)).statusCode).toBe(404);
     expect((await get(`/v1/imports/${mine}/errors`, other.key)).statusCode).toBe(404);
     expect((await post(`/v1/imports/${mine}/resume`, {}, other.key)).statusCode).toBe(404);
+  });
+
+  it("refuses a file that is not UTF-8 whole, at its first bytes or midway, and writes nothing of it", async () => {
+    const send = (payload: Buffer | Readable, type = "text/csv") =>
+      t.node.app.inject({
+        method: "POST",
+        url: "/v1/imports/customers?wait=true",
+        headers: { "content-type": type, ...bearer(t.ownerKey) },
+        payload,
+      });
+    const imports = async () =>
+      (await get("/v1/imports?limit=100")).json().imports as { id: string; status: string }[];
+    const before = { written: await written(), imports: (await imports()).length };
+    // A Latin-1 export's é, the file said to be UTF-8 or not said at all.
+    const latin1 = Buffer.from("name,email\nJos\xe9 Latin,jose@shop.example\n", "latin1");
+    for (const type of ["text/csv", "text/csv; charset=utf-8"]) {
+      const r = await send(latin1, type);
+      expect(r.statusCode, r.body).toBe(400);
+      expect(r.json().error).toMatchObject({
+        code: "invalid_utf8",
+        message: expect.stringMatching(/not UTF-8/),
+      });
+    }
+    expect((await imports()).length).toBe(before.imports);
+    // Midway, after rows already read: the import kept of it, if any, failed, none of its rows
+    // staged, and none written.
+    const rows = Array.from({ length: 3000 }, (_, i) => `Early ${i},early${i}@shop.example`);
+    const midway = await send(
+      Readable.from([Buffer.from(`name,email\n${rows.join("\n")}\n`), Buffer.from([0x4c, 0xe9])]),
+    );
+    expect(midway.statusCode, midway.body).toBe(400);
+    expect(midway.json().error.code).toBe("invalid_utf8");
+    const kept = (await imports()).slice(0, (await imports()).length - before.imports);
+    expect(kept.every((i) => i.status === "failed")).toBe(true);
+    const staged = await t.node.db.query<{ n: number | bigint }>(
+      "SELECT count(*) AS n FROM import_rows",
+    );
+    expect(Number(staged.rows[0]?.n)).toBe(0);
+    expect(await written()).toBe(before.written);
+    expect((await lookup("email=early1%40shop.example")).statusCode).toBe(404);
+
+    // A character cut in two between the upload's chunks is UTF-8 all the same.
+    const cut = await send(
+      Readable.from([
+        Buffer.from("name,email\nZo\xc3", "latin1"),
+        Buffer.from("\xab Split,zoe.split@shop.example\n", "latin1"),
+      ]),
+    );
+    expect(cut.json()).toMatchObject({ created: 1, rejected: 0 });
+    expect((await lookup("email=zoe.split%40shop.example")).json().name).toBe("Zoë Split");
+  });
+
+  it("reads numbers without + in the file's country, and refuses a country that names none", async () => {
+    const csv = "name,phone\nBerlin Person,030 12345678\n";
+    const de = await upload(csv, "wait=true&country=DE");
+    expect(de.json()).toMatchObject({ created: 1, rejected: 0 });
+    expect((await lookup("phone=%2B493012345678")).json().name).toBe("Berlin Person");
+
+    // Two capitals that are no ISO 3166-1 code, lower case, three letters, none: one code,
+    // before the file is read, and no import is kept.
+    const imports = async () => (await get("/v1/imports?limit=100")).json().imports.length;
+    const before = { written: await written(), imports: await imports() };
+    for (const country of ["ZZ", "QQ", "de", "DEU", "", "D%00"]) {
+      for (const query of [`wait=true&country=${country}`, `dryRun=true&country=${country}`]) {
+        const r = await upload(csv, query);
+        if (country === "D%00") {
+          expect(r.json().error.code).toBe("nul_character");
+          continue;
+        }
+        expect(r.statusCode, `${query}: ${r.body}`).toBe(400);
+        expect(r.json().error).toMatchObject({
+          code: "invalid_country",
+          message: expect.stringMatching(/ISO 3166-1 alpha-2/),
+        });
+      }
+    }
+    expect(await written()).toBe(before.written);
+    expect(await imports()).toBe(before.imports);
+    // The codes a phone number's country can be, as an address takes them, are countries too.
+    const kosovo = await upload(
+      "name,phone\nKosovo Person,044 123 456\n",
+      "dryRun=true&country=XK",
+    );
+    expect(kosovo.statusCode, kosovo.body).toBe(200);
   });
 
   it("stages rows sealed, never a personal value in clear, and destroys them when done", async () => {

@@ -2,13 +2,14 @@ import { randomBytes } from "node:crypto";
 import { attachmentCommitment, decodeEntry, type Entry } from "@patron/ledger";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditLedger } from "../src/ledger/audit.js";
-import { ManualClock } from "../src/ledger/clock.js";
+import type { ManualClock } from "../src/ledger/clock.js";
 import { auditProjections } from "../src/ledger/projections-audit.js";
 import { listEntries } from "../src/ledger/store.js";
 import { domains, entryAuditorOf, projectors } from "../src/node.js";
 import { backends } from "../src/test-support/backends.js";
 import { ed25519Signer, nonce, type Signer } from "./command-signing.js";
-import { type TestNode, testNode } from "./helpers.js";
+import type { TestNode } from "./helpers.js";
+import { startLoyaltyNode } from "./loyalty-helpers.js";
 
 /**
  * The bank test (issue 9): 32 clients at once earn, transfer, redeem, refund and retry with the
@@ -88,28 +89,20 @@ describe.each(backends)("the loyalty bank test on $name", (backend) => {
   }
 
   beforeAll(async () => {
-    clock = new ManualClock(Date.UTC(2026, 4, 4, 10));
-    t = await testNode(backend, {}, { clock });
+    ({ t, clock } = await startLoyaltyNode(
+      backend,
+      {
+        big: {
+          name: "50 points over 80.00",
+          kind: "earn",
+          condition: { ">=": [{ var: "order.amount" }, 8000] },
+          action: { type: "fixed", points: 50 },
+        },
+      },
+      { start: Date.UTC(2026, 4, 4, 10), config: {} },
+    ));
     origin = t.node.identity.origin;
     merchant = (await call("GET", "/v1/merchants/me")).json().id;
-    const rules = [
-      { id: "base", name: "1 point per 1.00", action: { type: "per_amount", points: 1, per: 100 } },
-      {
-        id: "big",
-        name: "50 points over 80.00",
-        condition: { ">=": [{ var: "order.amount" }, 8000] },
-        action: { type: "fixed", points: 50 },
-      },
-    ];
-    for (const r of rules) {
-      const d = await call("POST", "/v1/loyalty/rules", {
-        id: r.id,
-        document: { name: r.name, kind: "earn", condition: r.condition ?? true, action: r.action },
-      });
-      expect([200, 201], d.body).toContain(d.statusCode);
-      expect((await call("POST", `/v1/loyalty/rules/${r.id}/publish`)).statusCode).toBe(201);
-    }
-    clock.advance(60_000);
     for (let i = 0; i < CUSTOMERS; i++) {
       const s = ed25519Signer();
       const salt = randomBytes(16);

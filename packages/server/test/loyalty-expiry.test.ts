@@ -6,7 +6,7 @@ import { ProgrammeSchema } from "../src/loyalty/programme.js";
 import { projectors } from "../src/node.js";
 import { backends } from "../src/test-support/backends.js";
 import { size, type TestNode, testNode } from "./helpers.js";
-import { loyaltyCalls, startLoyaltyNode } from "./loyalty-helpers.js";
+import { BASE_RULE, loyaltyCalls, publishRules, startLoyaltyNode } from "./loyalty-helpers.js";
 
 const json = { "content-type": "application/json" };
 const DAY = 86_400_000;
@@ -343,17 +343,7 @@ describe.each(backends)("the node's loyalty sweep on $name", (backend) => {
           headers: { ...(body === undefined ? {} : json), authorization: `Bearer ${t.ownerKey}` },
           ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
         });
-      const rule = await call("POST", "/v1/loyalty/rules", {
-        id: "base",
-        document: {
-          name: "1 point per 100",
-          kind: "earn",
-          condition: true,
-          action: { type: "per_amount", points: 1, per: 100 },
-        },
-      });
-      expect(rule.statusCode, rule.body).toBe(201);
-      expect((await call("POST", "/v1/loyalty/rules/base/publish")).statusCode).toBe(201);
+      await publishRules(t, { base: BASE_RULE });
       const set = await call("PUT", "/v1/loyalty/programme", {
         expiry: { policy: "fixed", months: 1 },
       });

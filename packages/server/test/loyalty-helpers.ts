@@ -1,33 +1,96 @@
 import { decodeEntry, type Entry } from "@patron/ledger";
 import { expect } from "vitest";
+import type { Config } from "../src/config.js";
 import { auditLedger } from "../src/ledger/audit.js";
 import { ManualClock } from "../src/ledger/clock.js";
 import { listEntries } from "../src/ledger/store.js";
-import { domains, entryAuditorOf } from "../src/node.js";
+import { domains, entryAuditorOf, type PatronNode } from "../src/node.js";
 import type { Backend } from "../src/test-support/backends.js";
 import { type TestNode, testNode } from "./helpers.js";
 
 const json = { "content-type": "application/json" };
 
-/**
- * A node for loyalty tests on `backend`, on a manual clock at 1 Jan 2026 09:00 UTC, whose own
- * sweep waits a day (tests run it when they mean to), with "base" published (1 point per 1.00)
- * and then each of `rules` by its id; the clock then moves on a minute, so all are in force.
- */
-export async function startLoyaltyNode(
-  backend: Backend,
-  rules: Record<string, unknown> = {},
-): Promise<{ t: TestNode; clock: ManualClock }> {
-  const clock = new ManualClock(Date.UTC(2026, 0, 1, 9));
-  const t = await testNode(backend, { loyaltySweepMs: 86_400_000 }, { clock });
-  const { publish } = loyaltyCalls(() => ({ t, clock }), "base");
-  await publish("base", {
+/** The five earning rules of the loyalty tests (docs/loyalty.md shows them too). */
+export const EARN_RULES: Record<
+  "base" | "shoes" | "first" | "weekend" | "web",
+  Record<string, unknown>
+> = {
+  base: {
     name: "1 point per 100",
     kind: "earn",
     condition: true,
     action: { type: "per_amount", points: 1, per: 100 },
-  });
-  for (const [id, document] of Object.entries(rules)) await publish(id, document);
+  },
+  shoes: {
+    name: "Shoes: 2 more points per 100",
+    kind: "earn",
+    condition: true,
+    scope: { categories: ["shoes"] },
+    action: { type: "per_amount", points: 2, per: 100 },
+  },
+  first: {
+    name: "50 points on a first order",
+    kind: "earn",
+    condition: { "==": [{ var: "customer.orders" }, 0] },
+    action: { type: "fixed", points: 50 },
+  },
+  weekend: {
+    name: "Weekends: 1 more point per 100, at most 30 a day",
+    kind: "earn",
+    condition: { in: [{ var: "time.weekday" }, [6, 7]] },
+    action: { type: "per_amount", points: 1, per: 100 },
+    caps: { day: 30 },
+  },
+  web: {
+    name: "Web orders: double base points",
+    kind: "earn",
+    condition: true,
+    scope: { channels: ["web"] },
+    action: { type: "multiplier", factor: 2, rules: ["base"] },
+  },
+};
+
+/** The rule every loyalty suite publishes first, as "base": 1 point per 100 (1.00) spent. */
+export const BASE_RULE = EARN_RULES.base;
+
+/**
+ * Drafts and publishes each of `rules` by its id with the owner's key (a draft of a rule that
+ * exists is its next version), in force from the node's clock's now.
+ */
+export async function publishRules(
+  t: { node: PatronNode; ownerKey: string },
+  rules: Record<string, unknown>,
+): Promise<void> {
+  const call = (url: string, body?: unknown) =>
+    t.node.app.inject({
+      method: "POST",
+      url,
+      headers: { ...(body === undefined ? {} : json), authorization: `Bearer ${t.ownerKey}` },
+      ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+    });
+  for (const [id, document] of Object.entries(rules)) {
+    const d = await call("/v1/loyalty/rules", { id, document });
+    expect([200, 201], d.body).toContain(d.statusCode);
+    const p = await call(`/v1/loyalty/rules/${id}/publish`);
+    expect(p.statusCode, p.body).toBe(201);
+  }
+}
+
+/**
+ * A node for loyalty tests on `backend`, on a manual clock at `start` (1 Jan 2026 09:00 UTC
+ * unless said), with "base" published (`BASE_RULE`) and then each of `rules` by its id; the
+ * clock then moves on a minute, so all are in force. Its own sweep waits a day (tests run it
+ * when they mean to), unless `config` gives the node's settings instead.
+ */
+export async function startLoyaltyNode(
+  backend: Backend,
+  rules: Record<string, unknown> = {},
+  opts: { start?: number; config?: Partial<Config> } = {},
+): Promise<{ t: TestNode; clock: ManualClock }> {
+  const clock = new ManualClock(opts.start ?? Date.UTC(2026, 0, 1, 9));
+  const t = await testNode(backend, opts.config ?? { loyaltySweepMs: 86_400_000 }, { clock });
+  await publishRules(t, { base: BASE_RULE });
+  await publishRules(t, rules);
   clock.advance(60_000);
   return { t, clock };
 }
@@ -93,11 +156,8 @@ export function loyaltyCalls(started: () => { t: TestNode; clock: ManualClock },
       };
     },
     /** Drafts and publishes a rule, in force at once. */
-    async publish(id: string, document: unknown) {
-      const d = await call("POST", "/v1/loyalty/rules", { id, document });
-      expect([200, 201], d.body).toContain(d.statusCode);
-      const p = await call("POST", `/v1/loyalty/rules/${id}/publish`);
-      expect(p.statusCode, p.body).toBe(201);
+    publish(id: string, document: unknown) {
+      return publishRules(node(), { [id]: document });
     },
     /** The whole ledger audited, entries re-executed. */
     audit() {

@@ -4,6 +4,7 @@ import { binMonth, expiryBin, monthIn } from "../src/loyalty/members.js";
 import { refreshLoyaltyViews } from "../src/loyalty/views-projections.js";
 import { backends } from "../src/test-support/backends.js";
 import { size, type TestNode, testNode } from "./helpers.js";
+import { BASE_RULE, publishRules } from "./loyalty-helpers.js";
 
 // The console's read-only loyalty views: GET /v1/loyalty/members (balances of many customers,
 // paged, with an access record) and GET /v1/loyalty/liability (points outstanding at their
@@ -104,17 +105,7 @@ describe.each(backends)("loyalty members and liability on $name", (backend) => {
   beforeAll(async () => {
     clock = new ManualClock(Date.UTC(2027, 0, 10, 9));
     t = await testNode(backend, { accessBatchMs: 0 }, { clock });
-    const d = await call("POST", "/v1/loyalty/rules", {
-      id: "base",
-      document: {
-        name: "1 point per 100",
-        kind: "earn",
-        condition: true,
-        action: { type: "per_amount", points: 1, per: 100 },
-      },
-    });
-    expect(d.statusCode, d.body).toBe(201);
-    expect((await call("POST", "/v1/loyalty/rules/base/publish")).statusCode).toBe(201);
+    await publishRules(t, { base: BASE_RULE });
     ada = await customer("Ada");
     bob = await customer("Bob");
     cy = await customer("Cy");

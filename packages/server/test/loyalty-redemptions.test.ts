@@ -9,7 +9,8 @@ import { Redemptions } from "../src/loyalty/redemptions.js";
 import { domains, entryAuditorOf, projectors, startNode } from "../src/node.js";
 import { backends } from "../src/test-support/backends.js";
 import { ed25519Signer, nonce, type Signer } from "./command-signing.js";
-import { size, type TestNode, testNode } from "./helpers.js";
+import { size, type TestNode } from "./helpers.js";
+import { BASE_RULE, publishRules, startLoyaltyNode } from "./loyalty-helpers.js";
 
 const json = { "content-type": "application/json" };
 const HOUR = 3_600_000;
@@ -123,23 +124,10 @@ describe.each(backends)("loyalty redemptions on $name", (backend) => {
     call("POST", "/v1/commands", s.sign(cmd(s, type, payload)), {});
 
   beforeAll(async () => {
-    clock = new ManualClock(Date.UTC(2026, 2, 1, 9));
     // The tests run the sweep themselves, so none comes between a step and its check.
-    t = await testNode(backend, { loyaltySweepMs: 86_400_000 }, { clock });
+    ({ t, clock } = await startLoyaltyNode(backend, {}, { start: Date.UTC(2026, 2, 1, 9) }));
     origin = t.node.identity.origin;
     merchant = (await call("GET", "/v1/merchants/me")).json().id;
-    const d = await call("POST", "/v1/loyalty/rules", {
-      id: "base",
-      document: {
-        name: "1 point per 1.00",
-        kind: "earn",
-        condition: true,
-        action: { type: "per_amount", points: 1, per: 100 },
-      },
-    });
-    expect(d.statusCode, d.body).toBe(201);
-    expect((await call("POST", "/v1/loyalty/rules/base/publish")).statusCode).toBe(201);
-    clock.advance(60_000);
   });
   afterAll(async () => t?.close());
 
@@ -857,17 +845,7 @@ describe.each(backends)("redemptions across a restart on $name", (backend) => {
           headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : json) },
           ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
         });
-      const rule = await call(node, "POST", "/v1/loyalty/rules", {
-        id: "base",
-        document: {
-          name: "1 point per 1.00",
-          kind: "earn",
-          condition: true,
-          action: { type: "per_amount", points: 1, per: 100 },
-        },
-      });
-      expect(rule.statusCode, rule.body).toBe(201);
-      expect((await call(node, "POST", "/v1/loyalty/rules/base/publish")).statusCode).toBe(201);
+      await publishRules({ node, ownerKey: key }, { base: BASE_RULE });
       clock.advance(60_000);
       const customer = await call(node, "POST", "/v1/customers", { name: "Restarting Customer" });
       expect(customer.statusCode, customer.body).toBe(201);

@@ -1,12 +1,13 @@
 import { decodeEntry, type Entry } from "@patron/ledger";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditLedger } from "../src/ledger/audit.js";
-import { ManualClock } from "../src/ledger/clock.js";
+import type { ManualClock } from "../src/ledger/clock.js";
 import { auditProjections } from "../src/ledger/projections-audit.js";
 import { listEntries } from "../src/ledger/store.js";
 import { domains, entryAuditorOf, projectors } from "../src/node.js";
 import { backends } from "../src/test-support/backends.js";
-import { size, type TestNode, testNode } from "./helpers.js";
+import { size, type TestNode } from "./helpers.js";
+import { publishRules, startLoyaltyNode } from "./loyalty-helpers.js";
 
 const json = { "content-type": "application/json" };
 
@@ -94,30 +95,20 @@ describe.each(backends)("loyalty refunds on $name", (backend) => {
     expect(c.json()).toMatchObject({ status: "captured", points: by });
   }
 
-  async function publish(id: string, document: unknown) {
-    const d = await call("POST", "/v1/loyalty/rules", { id, document });
-    expect([200, 201], d.body).toContain(d.statusCode);
-    const p = await call("POST", `/v1/loyalty/rules/${id}/publish`);
-    expect(p.statusCode, p.body).toBe(201);
-  }
-
   beforeAll(async () => {
-    clock = new ManualClock(Date.UTC(2026, 0, 1, 9));
-    t = await testNode(backend, {}, { clock });
+    ({ t, clock } = await startLoyaltyNode(
+      backend,
+      {
+        big: {
+          name: "100 points on orders of 100.00 or more",
+          kind: "earn",
+          condition: { ">=": [{ var: "order.amount" }, 10000] },
+          action: { type: "fixed", points: 100 },
+        },
+      },
+      { config: {} },
+    ));
     origin = t.node.identity.origin;
-    await publish("base", {
-      name: "1 point per 100",
-      kind: "earn",
-      condition: true,
-      action: { type: "per_amount", points: 1, per: 100 },
-    });
-    await publish("big", {
-      name: "100 points on orders of 100.00 or more",
-      kind: "earn",
-      condition: { ">=": [{ var: "order.amount" }, 10000] },
-      action: { type: "fixed", points: 100 },
-    });
-    clock.advance(60_000);
   });
   afterAll(async () => t?.close());
 
@@ -151,11 +142,13 @@ describe.each(backends)("loyalty refunds on $name", (backend) => {
     expect(o.points).toBe(220); // 120 + 100 for crossing 100.00
     // A later version of the threshold rule, which the refunds must not use.
     clock.advance(1000);
-    await publish("big", {
-      name: "100 points on orders of 50.00 or more",
-      kind: "earn",
-      condition: { ">=": [{ var: "order.amount" }, 5000] },
-      action: { type: "fixed", points: 100 },
+    await publishRules(t, {
+      big: {
+        name: "100 points on orders of 50.00 or more",
+        kind: "earn",
+        condition: { ">=": [{ var: "order.amount" }, 5000] },
+        action: { type: "fixed", points: 100 },
+      },
     });
     clock.advance(1000);
     const one = await refund("T-1", { lines: [{ sku: "b", quantity: 1 }] });

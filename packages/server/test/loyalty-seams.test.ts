@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { attachmentCommitment, decodeEntry, type Entry } from "@patron/ledger";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditLedger } from "../src/ledger/audit.js";
-import { ManualClock } from "../src/ledger/clock.js";
+import type { ManualClock } from "../src/ledger/clock.js";
 import { auditProjections } from "../src/ledger/projections-audit.js";
 import { applyProjector, type CommittedEntry } from "../src/ledger/sequencer.js";
 import { listEntries } from "../src/ledger/store.js";
@@ -12,7 +12,8 @@ import { redemptionsProjector } from "../src/loyalty/redemption-projections.js";
 import { domains, entryAuditorOf, projectors } from "../src/node.js";
 import { backends } from "../src/test-support/backends.js";
 import { ed25519Signer, nonce, type Signer } from "./command-signing.js";
-import { type TestNode, testNode } from "./helpers.js";
+import type { TestNode } from "./helpers.js";
+import { startLoyaltyNode } from "./loyalty-helpers.js";
 import { expectViewsMatchLots } from "./loyalty-views.js";
 
 const HOUR = 3_600_000;
@@ -213,23 +214,10 @@ describe.each(backends)("loyalty seams on $name", (backend) => {
   }
 
   beforeAll(async () => {
-    clock = new ManualClock(Date.UTC(2026, 0, 5, 9));
     // The tests release lapsed holds themselves (the node's sweep waits a day).
-    t = await testNode(backend, { loyaltySweepMs: 86_400_000 }, { clock });
+    ({ t, clock } = await startLoyaltyNode(backend, {}, { start: Date.UTC(2026, 0, 5, 9) }));
     origin = t.node.identity.origin;
     merchant = (await call("GET", "/v1/merchants/me")).json().id;
-    const d = await call("POST", "/v1/loyalty/rules", {
-      id: "base",
-      document: {
-        name: "1 point per 1.00",
-        kind: "earn",
-        condition: true,
-        action: { type: "per_amount", points: 1, per: 100 },
-      },
-    });
-    expect(d.statusCode, d.body).toBe(201);
-    expect((await call("POST", "/v1/loyalty/rules/base/publish")).statusCode).toBe(201);
-    clock.advance(60_000);
   });
   afterAll(async () => t?.close());
 

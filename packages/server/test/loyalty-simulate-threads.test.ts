@@ -13,6 +13,7 @@ import { type SetOutcome, SimulationRun, setOutcome } from "../src/loyalty/simul
 import { LoyaltyState } from "../src/loyalty/state.js";
 import { backends } from "../src/test-support/backends.js";
 import { type TestNode, testNode } from "./helpers.js";
+import { BASE_RULE, EARN_RULES } from "./loyalty-helpers.js";
 
 /**
  * The simulation as the route runs it, over orders read back from the database (only the
@@ -23,12 +24,7 @@ import { type TestNode, testNode } from "./helpers.js";
 
 /** Published, then simulated against the draft below: caps of every kind, fallbacks, scopes. */
 const PUBLISHED: Record<string, Record<string, unknown>> = {
-  base: {
-    name: "1 point per 100",
-    kind: "earn",
-    condition: true,
-    action: { type: "per_amount", points: 1, per: 100 },
-  },
+  base: BASE_RULE,
   shoes: {
     name: "Shoes, at most 40 a day",
     kind: "earn",
@@ -52,13 +48,7 @@ const PUBLISHED: Record<string, Record<string, unknown>> = {
     action: { type: "fixed", points: 10 },
     caps: { customer: 100 },
   },
-  web: {
-    name: "Web orders: double base points",
-    kind: "earn",
-    condition: true,
-    scope: { channels: ["web"] },
-    action: { type: "multiplier", factor: 2, rules: ["base"] },
-  },
+  web: EARN_RULES.web,
 };
 
 const DRAFT: { id: string; document: Record<string, unknown> }[] = [

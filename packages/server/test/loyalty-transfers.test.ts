@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { attachmentCommitment, decodeEntry, type Entry } from "@patron/ledger";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditLedger } from "../src/ledger/audit.js";
-import { ManualClock } from "../src/ledger/clock.js";
+import type { ManualClock } from "../src/ledger/clock.js";
 import { auditProjections } from "../src/ledger/projections-audit.js";
 import { listEntries } from "../src/ledger/store.js";
 import { DEFAULT_PROGRAMME } from "../src/loyalty/programme.js";
@@ -10,7 +10,8 @@ import { receivedLot } from "../src/loyalty/transfers.js";
 import { domains, entryAuditorOf, projectors } from "../src/node.js";
 import { backends } from "../src/test-support/backends.js";
 import { ed25519Signer, nonce, type Signer } from "./command-signing.js";
-import { size, type TestNode, testNode } from "./helpers.js";
+import { size, type TestNode } from "./helpers.js";
+import { startLoyaltyNode } from "./loyalty-helpers.js";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -192,22 +193,13 @@ describe.each(backends)("loyalty transfers on $name", (backend) => {
   };
 
   beforeAll(async () => {
-    clock = new ManualClock(Date.UTC(2026, 2, 1, 9));
-    t = await testNode(backend, {}, { clock });
+    ({ t, clock } = await startLoyaltyNode(
+      backend,
+      {},
+      { start: Date.UTC(2026, 2, 1, 9), config: {} },
+    ));
     origin = t.node.identity.origin;
     merchant = (await call("GET", "/v1/merchants/me")).json().id;
-    const d = await call("POST", "/v1/loyalty/rules", {
-      id: "base",
-      document: {
-        name: "1 point per 1.00",
-        kind: "earn",
-        condition: true,
-        action: { type: "per_amount", points: 1, per: 100 },
-      },
-    });
-    expect([200, 201], d.body).toContain(d.statusCode);
-    expect((await call("POST", "/v1/loyalty/rules/base/publish")).statusCode).toBe(201);
-    clock.advance(60_000);
     alice = ed25519Signer();
     bob = ed25519Signer();
     aliceId = await join(alice);

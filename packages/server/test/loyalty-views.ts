@@ -1,6 +1,12 @@
 import { expect } from "vitest";
 import type { Database, Queryable } from "../src/db/database.js";
-import { type Liability, liability, listMembers, type MemberRow } from "../src/loyalty/members.js";
+import {
+  type Liability,
+  liability,
+  listMembers,
+  type MemberRow,
+  monthIn,
+} from "../src/loyalty/members.js";
 import type { Programme } from "../src/loyalty/programme.js";
 import { LOT_VIEW_TABLES, refreshLoyaltyViews } from "../src/loyalty/views-projections.js";
 
@@ -46,7 +52,6 @@ async function fullLiability(db: Queryable, merchantId: string, now: number, tim
     [merchantId, at],
   );
   const months = new Map<string | null, { available: number; pending: number; lots: number }>();
-  const { monthIn } = await import("../src/loyalty/members.js");
   for (const r of rows) {
     const month =
       r.expires_at === null

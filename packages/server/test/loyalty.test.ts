@@ -11,47 +11,14 @@ import { LoyaltyState } from "../src/loyalty/state.js";
 import { domains, entryAuditorOf, projectors } from "../src/node.js";
 import { backends } from "../src/test-support/backends.js";
 import { size, type TestNode, testNode } from "./helpers.js";
+import { EARN_RULES } from "./loyalty-helpers.js";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const json = { "content-type": "application/json" };
 
 /** The five earning rules of the tests (docs/loyalty.md shows them too). */
-const RULES: Record<string, Record<string, unknown>> = {
-  base: {
-    name: "1 point per 100",
-    kind: "earn",
-    condition: true,
-    action: { type: "per_amount", points: 1, per: 100 },
-  },
-  shoes: {
-    name: "Shoes: 2 more points per 100",
-    kind: "earn",
-    condition: true,
-    scope: { categories: ["shoes"] },
-    action: { type: "per_amount", points: 2, per: 100 },
-  },
-  first: {
-    name: "50 points on a first order",
-    kind: "earn",
-    condition: { "==": [{ var: "customer.orders" }, 0] },
-    action: { type: "fixed", points: 50 },
-  },
-  weekend: {
-    name: "Weekends: 1 more point per 100, at most 30 a day",
-    kind: "earn",
-    condition: { in: [{ var: "time.weekday" }, [6, 7]] },
-    action: { type: "per_amount", points: 1, per: 100 },
-    caps: { day: 30 },
-  },
-  web: {
-    name: "Web orders: double base points",
-    kind: "earn",
-    condition: true,
-    scope: { channels: ["web"] },
-    action: { type: "multiplier", factor: 2, rules: ["base"] },
-  },
-};
+const RULES = EARN_RULES;
 
 describe.each(backends)("loyalty on $name", (backend) => {
   let t: TestNode;

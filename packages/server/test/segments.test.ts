@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditLedger } from "../src/ledger/audit.js";
 import { auditProjections } from "../src/ledger/projections-audit.js";
 import { listEntries } from "../src/ledger/store.js";
-import { domains, entryAuditorOf, projectors } from "../src/node.js";
+import { domains, entryAuditorOf, projectors, startNode } from "../src/node.js";
 import { backends } from "../src/test-support/backends.js";
 import { size, type TestNode, testNode } from "./helpers.js";
 
@@ -381,5 +381,70 @@ describe.each(backends)("segments ($name)", (backend) => {
     });
     expect(audit.problems).toEqual([]);
     expect((await auditProjections(t.node.db, projectors)).problems).toEqual([]);
+  });
+});
+
+describe.each(backends)("segment names across a restart ($name)", (backend) => {
+  it("knows the taken names again from the stored state: a taken name is refused after it", async () => {
+    const c = backend.config();
+    let node = await startNode(c.config, { schema: c.schema, listen: false });
+    const key = node.ownerKey as string;
+    try {
+      const call = (method: string, url: string, body?: unknown) =>
+        node.app.inject({
+          method: method as "GET",
+          url,
+          headers: {
+            authorization: `Bearer ${key}`,
+            ...(body === undefined ? {} : json),
+          },
+          ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+        });
+      const define = async (name: string) => {
+        const r = await call("POST", "/v1/segments", { name, condition: true });
+        expect(r.statusCode, r.body).toBe(201);
+        return r.json().id as string;
+      };
+      const regulars = await define("VIP regulars");
+      const lapsed = await define("Lapsed");
+      const gone = await define("Gone");
+      // Renamed, its old name is free and its new one taken; deleted, its name is free.
+      expect((await call("PATCH", `/v1/segments/${lapsed}`, { name: "Dormant" })).statusCode).toBe(
+        200,
+      );
+      expect((await call("DELETE", `/v1/segments/${gone}`)).statusCode).toBe(200);
+      await node.close();
+
+      node = await startNode(c.config, { schema: c.schema, listen: false });
+      const before = size(node);
+      for (const name of [" vip REGULARS ", "dormant"]) {
+        const r = await call("POST", "/v1/segments", { name, condition: true });
+        expect(r.statusCode, `${name}: ${r.body}`).toBe(409);
+        expect(r.json().error).toMatchObject({
+          code: "segment_name_taken",
+          details: [{ path: "body/name" }],
+        });
+      }
+      const rename = await call("PATCH", `/v1/segments/${lapsed}`, { name: "Vip Regulars" });
+      expect(rename.statusCode, rename.body).toBe(409);
+      expect(rename.json().error.code).toBe("segment_name_taken");
+      expect(size(node)).toBe(before);
+      // A segment's own name is its own still: a change of case alone is a rename.
+      const recased = await call("PATCH", `/v1/segments/${regulars}`, { name: "Vip Regulars" });
+      expect(recased.statusCode, recased.body).toBe(200);
+      // The names given up before the restart are free.
+      await define("Lapsed");
+      await define("Gone");
+      // Requests at once for a name still go one way only.
+      const racing = await Promise.all(
+        ["Fresh", "fresh", " FRESH "].map((name) =>
+          call("POST", "/v1/segments", { name, condition: true }),
+        ),
+      );
+      expect(racing.map((r) => r.statusCode).sort()).toEqual([201, 409, 409]);
+    } finally {
+      await node.close();
+      c.cleanup();
+    }
   });
 });

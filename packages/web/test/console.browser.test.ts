@@ -2,7 +2,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { BrowserContext, Page } from "playwright-core";
+import type { BrowserContext, Page, Route } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PatronNode } from "../../server/src/node.js";
 import { haveBrowser } from "../../server/src/test-support/chromium.js";
@@ -131,6 +131,10 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     });
     await page.getByTestId("import-check").click();
     await page.getByRole("alert").getByText("The node refused the request").waitFor();
+    // In the console's words, by the node's code, as a row's reason is.
+    expect(await page.getByTestId("import-refusal").textContent()).toBe(
+      "empty_file The file is empty: it has no header row.",
+    );
     expect(await ledgerSize()).toBe(before);
     await page.getByTestId("import-file").setInputFiles({
       name: "customers.csv",
@@ -250,17 +254,20 @@ describe.runIf(haveBrowser)("console in a browser", () => {
 
   it("compares a pair side by side, merges one into the other, then unmerges it", async () => {
     const pairs = (await api("/v1/merge-suggestions")).body.suggestions as {
+      id: string;
       customerId: string;
       otherId: string;
     }[];
-    const { customerId: absorbed, otherId: survivor } = pairs[0] as {
-      customerId: string;
-      otherId: string;
-    };
+    const {
+      id: suggestion,
+      customerId: absorbed,
+      otherId: survivor,
+    } = pairs[0] as (typeof pairs)[number];
     await page.getByTestId("merge-suggestions").getByTestId("compare").first().click();
-    await page.waitForURL(new RegExp(`/console/customers/${absorbed}/compare/${survivor}$`));
+    // The page names the suggestion it is opened for: it reads that one, by its id.
+    comparePath = `/console/customers/${absorbed}/compare/${survivor}?suggestion=${suggestion}`;
+    await page.waitForURL((url) => `${url.pathname}${url.search}` === comparePath);
     await page.getByRole("heading", { name: "Compare and merge", level: 1 }).waitFor();
-    comparePath = `/console/customers/${absorbed}/compare/${survivor}`;
     // Why: Zoë M.'s email is customer 1's and her phone customer 3's; kinds only, in words.
     const why = (pairs[0] as unknown as { identifiers: { shared: string[]; differing: string[] } })
       .identifiers;
@@ -366,7 +373,9 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     await list.locator(`li[data-suggestion="${target.id}"]`).getByTestId("compare").focus();
     await page.keyboard.press("Enter");
     await page.waitForURL(
-      new RegExp(`/console/customers/${target.customerId}/compare/${target.otherId}$`),
+      (url) =>
+        `${url.pathname}${url.search}` ===
+        `/console/customers/${target.customerId}/compare/${target.otherId}?suggestion=${target.id}`,
     );
     const reason = page.getByTestId("compare-reason");
     expect(await reason.getByTestId("compare-shared").textContent()).toBe("Phone");
@@ -503,7 +512,47 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     await page.getByTestId("field-phone").fill("+33 6 98 76 54 32");
     // The address and an attribute, given from the start.
     await page.getByTestId("field-address.city").fill("Lyon");
-    await page.getByTestId("field-address.country").fill("fr");
+    // Two letters that name no country: said beside the field, and nothing is sent.
+    const country = page.getByTestId("field-address.country");
+    const countryError = async () => {
+      await expect.poll(() => country.getAttribute("aria-invalid")).toBe("true");
+      const note = (await country.getAttribute("aria-describedby")) as string;
+      return page.locator(`[id="${note.split(" ")[0]}"]`).textContent();
+    };
+    const noCountry = "No country has this code: enter its ISO 3166-1 code, such as FR.";
+    const creates: string[] = [];
+    const onRequest = (r: { method: () => string; url: () => string }) => {
+      if (r.method() === "POST" && r.url().endsWith("/v1/customers")) creates.push(r.url());
+    };
+    page.on("request", onRequest);
+    await country.fill("zz");
+    await page.getByTestId("create-submit").click();
+    expect(await countryError()).toBe(noCountry);
+    expect(creates).toEqual([]);
+    page.off("request", onRequest);
+    // The console's list is a copy of the node's: should they differ, the node's refusal goes
+    // beside the field too, in the console's words (the request rewritten on its way, as a
+    // console with an older list would send it).
+    const stale = async (route: Route) => {
+      const request = route.request();
+      if (request.method() !== "POST") return route.continue();
+      const body = request.postDataJSON();
+      await route.continue({
+        postData: JSON.stringify({ ...body, address: { ...body.address, country: "QQ" } }),
+      });
+    };
+    await page.route("**/v1/customers", stale);
+    const refused = page.waitForResponse(
+      (r) => r.request().method() === "POST" && r.url().endsWith("/v1/customers"),
+    );
+    await country.fill("fr");
+    await page.getByTestId("create-submit").click();
+    expect((await refused).status()).toBe(400);
+    expect(await countryError()).toBe(noCountry);
+    expect(await page.getByTestId("create-error").count()).toBe(0);
+    expect(await ledgerSize()).toBe(before);
+    await page.unroute("**/v1/customers", stale);
+    await country.fill("fr");
     await page.getByTestId("attribute-add").click();
     const attribute = page.getByTestId("attribute-row").first();
     await attribute.getByTestId("attribute-key").fill("shoe_size");
@@ -917,6 +966,12 @@ describe.runIf(haveBrowser)("console in a browser", () => {
     await page.getByRole("group", { name: "地址" }).waitFor();
     await page.getByRole("button", { name: "添加属性" }).waitFor();
     expect(await page.getByRole("textbox", { name: "属性 4 的值" }).inputValue()).toBe("platinum");
+    // A country that is none, said in Chinese beside its field.
+    await line("country").fill("zz");
+    await page.getByTestId("edit-submit").click();
+    expect(await invalid(line("country"))).toBe(
+      "没有国家使用此代码：请填写 ISO 3166-1 国家代码，例如 CN。",
+    );
     for (const name of ["line1", "city", "postcode", "country"]) await line(name).fill("");
     await page.getByTestId("edit-submit").click();
     await page.getByTestId("profile-name").waitFor();
@@ -1280,10 +1335,110 @@ describe.runIf(haveBrowser)("console in a browser", () => {
       /^invalid_stage 不是已有的阶段：prospect, first_purchase/,
     );
     await shot("import-report-zh");
+    // A refusal of the whole file, in Chinese by its code, with the column it names; and a file
+    // that is not UTF-8 (a Latin-1 export).
+    await page.goto(`${node.url}/console/import`);
+    const refusal = page.getByTestId("import-refusal");
+    const refuses = async (buffer: Buffer, words: string) => {
+      await page.getByTestId("import-file").setInputFiles({
+        name: "refused.csv",
+        mimeType: "text/csv",
+        buffer,
+      });
+      await page.getByTestId("import-check").click();
+      await expect.poll(() => refusal.textContent()).toBe(words);
+    };
+    await refuses(
+      Buffer.from("email,email\na@b.example,c@d.example\n"),
+      "duplicate_column 标题行中有重复的列。 （列：“email”）",
+    );
+    await refuses(
+      Buffer.from("name\nJos\xe9\n", "latin1"),
+      "invalid_utf8 文件不是 UTF-8 文本：请另存为 CSV UTF-8 格式后重新选择。",
+    );
+    await page.getByRole("alert").getByText("节点拒绝了请求").waitFor();
+    // The country of numbers without +: two letters that name none are said so, and the file is
+    // not sent.
+    await page.getByTestId("import-country").fill("zz");
+    expect(await page.getByTestId("import-country-error").textContent()).toBe(
+      "没有国家使用此代码：请填写 ISO 3166-1 国家代码，例如 CN。",
+    );
+    expect(await page.getByTestId("import-country").getAttribute("aria-invalid")).toBe("true");
+    expect(await page.getByTestId("import-check").isDisabled()).toBe(true);
+    await shot("import-refused-zh");
+    expect(await axeNow("import-refused-zh")).toEqual([]);
     await page.goto(`${node.url}/console/customers/${profileId}`);
     await page.getByTestId("language-switch").selectOption("en");
     await page.getByRole("heading", { name: "Timeline" }).waitFor();
     expect(await page.locator("html").getAttribute("lang")).toBe("en");
+  });
+
+  it("opens a suggestion older than the 50 newest from its link, and none that pairs others", async () => {
+    // Customers of their own, so that no other pair is touched: Mix n holds Far n's email and
+    // Near n's phone, two suggestions a row. The first row's are the oldest; 50 newer follow.
+    const pad = (n: number) => String(n).padStart(2, "0");
+    const send = async (csv: string) => {
+      const res = await fetch(`${node.url}/v1/imports/customers?wait=true`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${node.ownerKey}`, "content-type": "text/csv" },
+        body: csv,
+      });
+      expect(res.status).toBe(200);
+      return (await res.json()) as { id: string };
+    };
+    const rows = (from: number, to: number, line: (n: string) => string) =>
+      Array.from({ length: to - from }, (_, i) => line(pad(from + i))).join("\n");
+    await send(`name,email\n${rows(0, 26, (n) => `Far ${n},far.${n}@pairs.example`)}\n`);
+    await send(`name,phone\n${rows(0, 26, (n) => `Near ${n},+33 7 81 23 45 ${n}`)}\n`);
+    const mix = (from: number, to: number) =>
+      `name,email,phone\n${rows(from, to, (n) => `Mix ${n},far.${n}@pairs.example,+33 7 81 23 45 ${n}`)}\n`;
+    const first = await send(mix(0, 1));
+    const second = await send(mix(1, 26));
+    const all = (await api("/v1/merge-suggestions?limit=500")).body.suggestions as {
+      id: string;
+      customerId: string;
+      otherId: string;
+      source: string;
+    }[];
+    const from = (imp: { id: string }) => all.filter((s) => s.source === `import:${imp.id}`);
+    expect(from(first)).toHaveLength(2);
+    expect(from(second)).toHaveLength(50);
+    const near00 = (await api("/v1/customers/lookup?phone=%2B33781234500")).body.id as string;
+    const target = all.find(
+      (s) => s.source === `import:${first.id}` && s.otherId === near00,
+    ) as (typeof all)[number];
+    expect(target).toBeDefined();
+    const newest = (await api("/v1/merge-suggestions?limit=50")).body.suggestions as {
+      id: string;
+    }[];
+    expect(newest.map((s) => s.id)).not.toContain(target.id);
+
+    const path = `/console/customers/${target.customerId}/compare/${target.otherId}`;
+    await page.goto(`${node.url}${path}?suggestion=${target.id}`);
+    const reason = page.getByTestId("compare-reason");
+    await reason.getByText("its identifiers belong to different customers").waitFor();
+    // Near 00 has a phone alone, the row's: nothing else to differ on.
+    expect(await reason.getByTestId("compare-shared").textContent()).toBe("Phone");
+    expect(await reason.getByTestId("compare-differing").textContent()).toBe("none");
+    await page.getByTestId("compare-dismiss").waitFor();
+    // Its id on another pair's page (a link edited by hand), or an id no suggestion has: the
+    // two are compared as they are, with nothing to dismiss.
+    const another = all.find((s) => s.id !== target.id && s.customerId !== target.customerId);
+    for (const link of [
+      `${path}?suggestion=${(another as (typeof all)[number]).id}`,
+      `${path}?suggestion=ms_nosuchsuggestion`,
+      path,
+    ]) {
+      await page.goto(`${node.url}${link}`);
+      await page.getByTestId("compare-not-suggested").waitFor();
+      expect(await page.getByTestId("compare-dismiss").count()).toBe(0);
+    }
+    // The pairs made here are settled, so the pages below list what they did before.
+    const mine = new Set([`import:${first.id}`, `import:${second.id}`]);
+    for (const s of all.filter((x) => mine.has(x.source))) {
+      const dismissed = await api(`/v1/merge-suggestions/${s.id}/dismiss`, { method: "POST" });
+      expect(dismissed.status).toBe(200);
+    }
   });
 
   it("has no WCAG 2.2 AA violation axe-core finds, on every page, on a desktop and a phone", async () => {

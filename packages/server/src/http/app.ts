@@ -325,25 +325,25 @@ export async function createApp(opts: AppOptions): Promise<App> {
     else req.principal = principal;
   });
 
-  // Many clients send `Content-Type: application/json` on every request, bodyless ones too: an
-  // empty body parses as no body, and only a route that needs one refuses it.
+  // One check of the body against what the route takes. A route with a body schema: many
+  // clients send `Content-Type: application/json` on every request, bodyless ones too, so an
+  // empty body parses as no body, and only a route that needs one refuses it. A route without
+  // one takes no fields: one sent anyway is refused as an unknown field would be, not silently
+  // dropped (no body and `{}` pass, as many clients send them), unless its handler reads the
+  // body itself (`ownBody`).
   app.addHook("preValidation", async (req) => {
     const body = req.routeOptions.schema?.body;
-    if (req.body === undefined && body && !acceptsNoBody(body)) {
-      throw new ApiError(
-        400,
-        "invalid_request",
-        "this endpoint needs a JSON body (Content-Type: application/json); the request has none",
-      );
+    if (body) {
+      if (req.body === undefined && !acceptsNoBody(body)) {
+        throw new ApiError(
+          400,
+          "invalid_request",
+          "this endpoint needs a JSON body (Content-Type: application/json); the request has none",
+        );
+      }
+      return;
     }
-  });
-
-  // A route without a body schema takes no fields: one sent anyway is refused as an unknown
-  // field would be, not silently dropped. No body and `{}` pass, as many clients send them.
-  app.addHook("preValidation", async (req) => {
-    if (!STATE_CHANGING.has(req.method) || req.routeOptions.schema?.body) return;
-    if (req.routeOptions.config.ownBody) return;
-    refuseBody(req.body);
+    if (STATE_CHANGING.has(req.method) && !req.routeOptions.config.ownBody) refuseBody(req.body);
   });
 
   // Path parameters and query strings, decoded, may not hold NUL either.

@@ -1,4 +1,4 @@
-import type { Readable } from "node:stream";
+import { type Readable, Transform } from "node:stream";
 import { canonicalJson, type JsonValue } from "@patron/ledger";
 import { type CsvError, type Options, parse } from "csv-parse";
 import type { CustomerStatus, Customers, CustomerView } from "../customers/customers.js";
@@ -191,7 +191,11 @@ export class Importer {
       cutOff ??= new Error("the client closed the upload");
       parser.destroy(cutOff);
     });
-    body.pipe(parser);
+    // The file must be UTF-8: csv-parse would turn any other bytes (a Latin-1 export's é) into
+    // U+FFFD in the customers' names, silently. Refused whole, as a JSON body would be.
+    const utf8 = utf8Check();
+    utf8.on("error", (err) => parser.destroy(err));
+    body.pipe(utf8).pipe(parser);
 
     let columns: Column[] | undefined;
     let created = false;
@@ -1481,6 +1485,36 @@ function csvCode(code: string): string {
     default:
       return "malformed_row";
   }
+}
+
+/** Passes the bytes on as they are, or fails with 400 invalid_utf8 at the first that are not UTF-8. */
+function utf8Check(): Transform {
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  const notUtf8 = () =>
+    new ApiError(
+      400,
+      "invalid_utf8",
+      "the file is not UTF-8 text: save it as CSV UTF-8 (a spreadsheet's Latin-1 or Windows-1252 export is not)",
+    );
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      try {
+        // `stream`: a character cut in two between chunks is whole in the next.
+        decoder.decode(chunk, { stream: true });
+        done(null, chunk);
+      } catch {
+        done(notUtf8());
+      }
+    },
+    flush(done) {
+      try {
+        decoder.decode();
+        done();
+      } catch {
+        done(notUtf8());
+      }
+    },
+  });
 }
 
 /** A parse error in words, without the values csv-parse's own messages quote. */

@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { isCountryCode } from "../customers/countries.js";
 import type { Customers } from "../customers/customers.js";
 import type { Queryable } from "../db/database.js";
 import { type App, principalOf, requireRole } from "../http/app.js";
@@ -118,11 +119,14 @@ export function importRoutes(
               .optional()
               .describe('JSON object header → field (or null to skip): {"Mobile":"phone"}'),
             delimiter: z.enum([",", ";", "tab", "|"]).optional().describe("default ,"),
+            // Checked by the handler, so that any country that is none is one code.
             country: z
               .string()
-              .regex(/^[A-Z]{2}$/, "must be an ISO 3166-1 alpha-2 code such as FR")
+              .max(100)
               .optional()
-              .describe("the country of phone numbers written without +"),
+              .describe(
+                "the country of phone numbers written without +: ISO 3166-1 alpha-2, upper case, such as FR (400 invalid_country otherwise)",
+              ),
           }),
           response: { 200: ImportView, 202: ImportView, ...errorResponses },
         },
@@ -137,6 +141,18 @@ export function importRoutes(
           throw new ApiError(415, "unsupported_charset", "send the CSV in UTF-8");
         }
         const q = req.query;
+        // The same list as an address's country: two capitals such as ZZ would only make every
+        // number written without + a rejected row.
+        if (
+          q.country !== undefined &&
+          !(/^[A-Z]{2}$/.test(q.country) && isCountryCode(q.country))
+        ) {
+          throw new ApiError(
+            400,
+            "invalid_country",
+            "country must be an ISO 3166-1 alpha-2 code in capitals, such as FR, that names a country",
+          );
+        }
         const dryRun = q.dryRun === "true";
         const view = await importer.upload(p.merchantId, actorOf(p), req.body, {
           dryRun,
@@ -369,77 +385,44 @@ export function importRoutes(
           limit: Limit(500, 100),
         }),
         response: {
-          200: z.object({
-            suggestions: z.array(
-              z.object({
-                id: z.string(),
-                customerId: z.string().describe("the customer created apart"),
-                otherId: z.string().describe("the customer it may be"),
-                reason: z.enum(["identifier_conflict", "email_conflict"]),
-                identifiers: z
-                  .object({
-                    shared: z
-                      .array(z.string())
-                      .describe("kinds of identifier the row shared with the other customer"),
-                    differing: z
-                      .array(z.string())
-                      .describe("kinds both have, with no value in common"),
-                  })
-                  .nullable()
-                  .describe(
-                    "why the two were paired, in identifier kinds only (email, phone, card…); null on a suggestion made before 2026-12-07",
-                  ),
-                source: z.string().describe("where it came from: import:<id>"),
-                status: z.enum(["open", "dismissed", "merged"]),
-                createdAt: z.string(),
-                dismissedBy: z.string().nullable().describe("the actor who dismissed it"),
-                dismissedAt: z.string().nullable(),
-              }),
-            ),
-          }),
+          200: z.object({ suggestions: z.array(Suggestion) }),
           ...errorResponses,
         },
       },
     },
     async (req) => {
-      const { rows } = await deps.db.query<{
-        id: string;
-        customer_id: string;
-        other_id: string;
-        reason: "identifier_conflict" | "email_conflict";
-        source: string;
-        status: "open" | "dismissed" | "merged";
-        created_at: string | Date;
-        dismissed_by: string | null;
-        dismissed_at: string | Date | null;
-        shared_kinds: unknown;
-        differing_kinds: unknown;
-      }>(
-        `SELECT id, customer_id, other_id, reason, source, status, created_at, dismissed_by,
-           dismissed_at, shared_kinds, differing_kinds FROM merge_suggestions
+      const { rows } = await deps.db.query<SuggestionRow>(
+        `SELECT ${SUGGESTION_COLUMNS} FROM merge_suggestions
          WHERE merchant_id = $1 ${req.query.status === "all" ? "" : req.query.status === "dismissed" ? "AND status = 'dismissed'" : "AND status = 'open'"}
          ORDER BY created_at DESC, id LIMIT $2`,
         [principalOf(req).merchantId, req.query.limit],
       );
-      return {
-        suggestions: rows.map((r) => ({
-          id: r.id,
-          customerId: r.customer_id,
-          otherId: r.other_id,
-          reason: r.reason,
-          identifiers: Array.isArray(r.shared_kinds)
-            ? {
-                shared: r.shared_kinds.map(String),
-                differing: Array.isArray(r.differing_kinds) ? r.differing_kinds.map(String) : [],
-              }
-            : null,
-          source: r.source,
-          status: r.status,
-          createdAt: new Date(r.created_at).toISOString(),
-          dismissedBy: r.dismissed_by,
-          dismissedAt: r.dismissed_at === null ? null : new Date(r.dismissed_at).toISOString(),
-        })),
-      };
+      return { suggestions: rows.map(suggestionView) };
+    },
+  );
+
+  // One suggestion, whatever its status: a page about one pair reads it alone, not out of a
+  // list that holds only the newest.
+  app.get(
+    "/v1/merge-suggestions/:id",
+    {
+      onRequest: read,
+      schema: {
+        tags: ["customers"],
+        security,
+        summary: "One merge suggestion, open, dismissed or merged",
+        params: SuggestionParams,
+        response: { 200: Suggestion, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const { rows } = await deps.db.query<SuggestionRow>(
+        `SELECT ${SUGGESTION_COLUMNS} FROM merge_suggestions WHERE id = $1 AND merchant_id = $2`,
+        [req.params.id, principalOf(req).merchantId],
+      );
+      const row = rows[0];
+      if (!row) throw new ApiError(404, "not_found", `merge suggestion ${req.params.id} not found`);
+      return suggestionView(row);
     },
   );
 
@@ -503,4 +486,64 @@ async function* jsonStream(
     }
   }
   yield "\n]}\n";
+}
+
+const Suggestion = z.object({
+  id: z.string(),
+  customerId: z.string().describe("the customer created apart"),
+  otherId: z.string().describe("the customer it may be"),
+  reason: z.enum(["identifier_conflict", "email_conflict"]),
+  identifiers: z
+    .object({
+      shared: z
+        .array(z.string())
+        .describe("kinds of identifier the row shared with the other customer"),
+      differing: z.array(z.string()).describe("kinds both have, with no value in common"),
+    })
+    .nullable()
+    .describe(
+      "why the two were paired, in identifier kinds only (email, phone, card…); null on a suggestion made before 2026-12-07",
+    ),
+  source: z.string().describe("where it came from: import:<id>"),
+  status: z.enum(["open", "dismissed", "merged"]),
+  createdAt: z.string(),
+  dismissedBy: z.string().nullable().describe("the actor who dismissed it"),
+  dismissedAt: z.string().nullable(),
+});
+
+const SUGGESTION_COLUMNS = `id, customer_id, other_id, reason, source, status, created_at,
+  dismissed_by, dismissed_at, shared_kinds, differing_kinds`;
+
+interface SuggestionRow {
+  id: string;
+  customer_id: string;
+  other_id: string;
+  reason: "identifier_conflict" | "email_conflict";
+  source: string;
+  status: "open" | "dismissed" | "merged";
+  created_at: string | Date;
+  dismissed_by: string | null;
+  dismissed_at: string | Date | null;
+  shared_kinds: unknown;
+  differing_kinds: unknown;
+}
+
+function suggestionView(r: SuggestionRow): z.infer<typeof Suggestion> {
+  return {
+    id: r.id,
+    customerId: r.customer_id,
+    otherId: r.other_id,
+    reason: r.reason,
+    identifiers: Array.isArray(r.shared_kinds)
+      ? {
+          shared: r.shared_kinds.map(String),
+          differing: Array.isArray(r.differing_kinds) ? r.differing_kinds.map(String) : [],
+        }
+      : null,
+    source: r.source,
+    status: r.status,
+    createdAt: new Date(r.created_at).toISOString(),
+    dismissedBy: r.dismissed_by,
+    dismissedAt: r.dismissed_at === null ? null : new Date(r.dismissed_at).toISOString(),
+  };
 }

@@ -55,6 +55,19 @@ describe("the address in the edit form", () => {
       ["country", "form.countryInvalid"],
     ]);
   });
+
+  it("refuses two letters that name no country, as the node would, in either case", () => {
+    const issues = (country: string) =>
+      AddressValues.safeParse({ ...addressValues(null), country }).error?.issues.map((i) => [
+        i.path.join("."),
+        i.message,
+      ]) ?? [];
+    for (const country of ["ZZ", "qq", "UK", " eu "]) {
+      expect(issues(country), country).toEqual([["country", "form.countryUnknown"]]);
+    }
+    for (const country of ["", "FR", "cn", "XK", "AQ"])
+      expect(issues(country), country).toEqual([]);
+  });
 });
 
 describe("attributes in the edit form", () => {
@@ -133,7 +146,8 @@ describe("the node's refusals of the address and attributes", () => {
     ]);
     expect(profileFieldErrors(err, rows)).toEqual([
       { name: "address.line1", message: "Too small: expected string to have >=1 characters" },
-      { name: "address.country", message: "must be an ISO 3166-1 alpha-2 code such as FR" },
+      // The country in the console's language: the form sends two letters, so it names none.
+      { name: "address.country", message: "form.countryUnknown", catalogue: true },
       { name: "attributes.1.value", message: "Invalid input" },
       { name: "attributes.0.key", message: "Invalid key in record" },
     ]);

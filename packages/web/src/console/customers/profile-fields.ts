@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ConsoleApiError } from "../api/client.js";
+import { isCountryCode } from "./countries.js";
 import { HIDDEN_CHARACTERS } from "./identities.js";
 
 // A customer's address and attributes as the edit form holds them, what it sends of them, and
@@ -34,7 +35,11 @@ export const AddressValues = z.object({
   country: z
     .string()
     .trim()
-    .refine((s) => s === "" || /^[A-Za-z]{2}$/.test(s), { error: "form.countryInvalid" }),
+    .refine((s) => s === "" || /^[A-Za-z]{2}$/.test(s), { error: "form.countryInvalid" })
+    // Two letters are not yet a country (ZZ, UK): the node's list, before it is asked.
+    .refine((s) => !/^[A-Za-z]{2}$/.test(s) || isCountryCode(s.toUpperCase()), {
+      error: "form.countryUnknown",
+    }),
 });
 export type AddressValues = z.infer<typeof AddressValues>;
 export type Address = Partial<Record<AddressField, string>>;
@@ -163,6 +168,8 @@ export function attributePatch(
 export interface FieldError {
   name: string;
   message: string;
+  /** The message is a catalogue key, said in the console's language, not the node's English. */
+  catalogue?: true;
 }
 
 const unescapePointer = (segment: string) => segment.replace(/~1/g, "/").replace(/~0/g, "~");
@@ -190,7 +197,13 @@ export function profileFieldErrors(err: unknown, rows: readonly AttributeRow[]):
       .replace(/^body\/?/, "")
       .split("/")
       .map(unescapePointer);
-    if (field === "address" && (ADDRESS_FIELDS as readonly string[]).includes(name ?? "")) {
+    if (field === "address" && name === "country") {
+      // The form sends two letters, so a refusal is of a code that names no country: said as
+      // the form's own check says it, in the console's language.
+      if (!out.some((e) => e.name === "address.country")) {
+        out.push({ name: "address.country", message: "form.countryUnknown", catalogue: true });
+      }
+    } else if (field === "address" && (ADDRESS_FIELDS as readonly string[]).includes(name ?? "")) {
       put(`address.${name}`, message);
     } else if (field === "attributes") {
       const index = name === undefined ? -1 : rows.findIndex((r) => r.key.trim() === name);

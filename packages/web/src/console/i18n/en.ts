@@ -102,6 +102,7 @@ export const en = {
       "Too many of this channel: at most 10 loyalty cards, and 5 of each other channel.",
     controls: "Remove control characters, text-direction overrides and zero-width characters.",
     countryInvalid: "Enter the country as two letters, such as FR.",
+    countryUnknown: "No country has this code: enter its ISO 3166-1 code, such as FR.",
     attributeKeyEmpty: "Name the attribute, or remove this row.",
     attributeKey:
       "A name is lower-case letters, digits and _, starting with a letter (at most 40).",
@@ -443,7 +444,7 @@ export const en = {
     noneOfThem: "none",
     unknownKinds: "not recorded (a suggestion made before the node kept it)",
     notSuggested:
-      "No open suggestion pairs these two: they are compared as they are, and there is nothing to dismiss.",
+      "Not opened from an open suggestion for these two: they are compared as they are, and there is nothing to dismiss.",
     dismiss: "Not the same person: dismiss",
     dismissed:
       "Suggestion dismissed: the two records stay apart, and the pair is no longer listed.",
@@ -620,6 +621,19 @@ export const en = {
     reason: "Reason",
     levels: { error: "Rejected", warning: "Warning" },
     inColumns: "(column {{columns}})",
+    fileCodes: {
+      empty_file: "The file is empty: it has no header row.",
+      invalid_header: "The header row is not valid CSV.",
+      duplicate_column: "The header has the same column twice.",
+      no_columns:
+        "No column is a customer field: give the columns headers such as name, email or phone.",
+      invalid_map: "The mapping names a column the file does not have, or a field that is none.",
+      invalid_country: "The country of phone numbers is no country code (ISO 3166-1, such as FR).",
+      invalid_utf8: "The file is not UTF-8 text: save it as CSV UTF-8 and choose it again.",
+      upload_failed: "The upload did not complete: send the file again.",
+      unsupported_media_type: "The file was not sent as CSV.",
+      unsupported_charset: "The file was sent in another encoding than UTF-8.",
+    },
     issueCodes: {
       invalid_email: "Not an email address.",
       blocked_email: "A shared or test email address: left out.",

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { en } from "../i18n/en.js";
 import { zhCN } from "../i18n/zh-CN.js";
-import { ISSUE_CODES, issueColumns, knownIssue } from "./issue-text.js";
+import { FILE_CODES, ISSUE_CODES, issueColumns, knownFileError, knownIssue } from "./issue-text.js";
 
 describe("an import issue in words", () => {
   it("keeps the columns the node's reason names, each once", () => {
@@ -22,5 +22,17 @@ describe("an import issue in words", () => {
       expect(en.import.issueCodes[code], code).toBeTruthy();
       expect(zhCN.import.issueCodes[code], code).toBeTruthy();
     }
+  });
+
+  it("knows a refusal of the whole file by its code, with words for each in both languages", () => {
+    expect(knownFileError("empty_file")).toBe(true);
+    expect(knownFileError("invalid_email")).toBe(false);
+    expect(knownFileError("forbidden")).toBe(false);
+    for (const code of FILE_CODES) {
+      expect(en.import.fileCodes[code], code).toBeTruthy();
+      expect(zhCN.import.fileCodes[code], code).toBeTruthy();
+    }
+    // The node's words name a column as a row's reason does: the console keeps it.
+    expect(issueColumns('the header has the column "E-mail" twice')).toEqual(["E-mail"]);
   });
 });

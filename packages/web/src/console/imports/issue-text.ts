@@ -36,6 +36,27 @@ const KNOWN: ReadonlySet<string> = new Set(ISSUE_CODES);
 export const knownIssue = (code: string): boolean => KNOWN.has(code);
 
 /**
+ * The codes of the node's refusals of a whole file (not of a row) the console says in words
+ * (`import.fileCodes.*`): its header, its encoding, the options sent with it. Any other refusal
+ * is said as every other error is, with the node's words.
+ */
+export const FILE_CODES = [
+  "empty_file",
+  "invalid_header",
+  "duplicate_column",
+  "no_columns",
+  "invalid_map",
+  "invalid_country",
+  "invalid_utf8",
+  "upload_failed",
+  "unsupported_media_type",
+  "unsupported_charset",
+] as const;
+
+const FILE: ReadonlySet<string> = new Set(FILE_CODES);
+export const knownFileError = (code: string): boolean => FILE.has(code);
+
+/**
  * The file's own column headers a reason names (`column "E-mail": …`, several when a row's
  * errors were joined): the one part of the node's English that a translation keeps.
  */

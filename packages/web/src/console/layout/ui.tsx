@@ -31,9 +31,12 @@ export function useErrorText() {
   };
 }
 
-export function ErrorMessage(props: { error: unknown; retry?: () => void }) {
+/** `detail`, when given, says the error in place of the node's words (a refusal known by code). */
+export function ErrorMessage(props: { error: unknown; retry?: () => void; detail?: ReactNode }) {
   const { t } = useTranslation();
-  const { title, detail } = useErrorText()(props.error);
+  const text = useErrorText()(props.error);
+  const title = text.title;
+  const detail = props.detail ?? text.detail;
   return (
     <div className="notice notice-bad" role="alert">
       <Alert size={18} />

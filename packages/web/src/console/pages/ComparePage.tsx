@@ -1,5 +1,5 @@
 import { useTranslation } from "react-i18next";
-import { Link, useNavigate, useParams } from "react-router";
+import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import { Card, Spinner } from "../../components/ui.js";
 import type { Customer } from "../api/schemas.js";
 import { CustomerIdentities } from "../customers/components/CustomerIdentities.js";
@@ -17,6 +17,7 @@ export function ComparePage() {
   const { t } = useTranslation();
   useTitle(t("merge.title"));
   const { id = "", otherId = "" } = useParams();
+  const suggestionId = useSearchParams()[0].get("suggestion") ?? undefined;
   const left = useCustomer(id);
   const right = useCustomer(otherId);
   const merge = useMergeCustomers();
@@ -70,6 +71,7 @@ export function ComparePage() {
           <PairReason
             a={left.data.id}
             b={right.data.id}
+            suggestionId={suggestionId}
             canDismiss={writes && left.data.status === "active" && right.data.status === "active"}
           />
           <div className="compare-layout">

@@ -3,11 +3,13 @@ import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
 import { Upload } from "../../components/icons.js";
 import { Card, Notice, Spinner } from "../../components/ui.js";
+import { isCountryCode } from "../customers/countries.js";
 import { ColumnMapping } from "../imports/components/ColumnMapping.js";
 import { ImportHistory } from "../imports/components/ImportHistory.js";
+import { ImportRefusal } from "../imports/components/ImportRefusal.js";
 import { ImportProgress, ImportReport } from "../imports/components/ImportReport.js";
 import { useImport, useUploadImport } from "../imports/hooks/useImports.js";
-import { ErrorMessage, PageHead, useTitle } from "../layout/ui.js";
+import { PageHead, useTitle } from "../layout/ui.js";
 import { useCanWrite } from "../session/hooks/useSession.js";
 
 /**
@@ -42,7 +44,11 @@ function ImportWizard() {
   const checked = check.data;
   const started = useImport(run.data?.id);
   const current = started.data ?? run.data;
-  const countryValid = country === "" || /^[A-Z]{2}$/.test(country);
+  // The node's list of countries: two letters such as ZZ would only reject every number
+  // written without + (the node refuses them too, 400 invalid_country).
+  const countryKnown = /^[A-Z]{2}$/.test(country) && isCountryCode(country);
+  const countryValid = country === "" || countryKnown;
+  const countryError = country.length === 2 && !countryKnown;
   const options = { map, country: countryValid ? country : undefined };
   const choose = (f: File | undefined) => {
     setFile(f);
@@ -80,12 +86,23 @@ function ImportWizard() {
             maxLength={2}
             onChange={(e) => setCountry(e.target.value.toUpperCase())}
             aria-invalid={countryValid ? undefined : true}
-            aria-describedby={`${id}-country-hint`}
+            aria-describedby={
+              countryError ? `${id}-country-error ${id}-country-hint` : `${id}-country-hint`
+            }
             data-testid="import-country"
           />
           <p className="hint field-hint" id={`${id}-country-hint`}>
             {t("import.countryHint")}
           </p>
+          {countryError ? (
+            <p
+              className="field-error"
+              id={`${id}-country-error`}
+              data-testid="import-country-error"
+            >
+              {t("form.countryUnknown")}
+            </p>
+          ) : null}
         </div>
         <div className="form-actions">
           <button
@@ -102,7 +119,7 @@ function ImportWizard() {
             {check.isPending ? <Spinner /> : null} {t("import.check")}
           </button>
         </div>
-        {check.isError ? <ErrorMessage error={check.error} /> : null}
+        {check.isError ? <ImportRefusal error={check.error} /> : null}
       </Card>
       {checked ? (
         <Card title={t("import.step2")}>
@@ -131,7 +148,7 @@ function ImportWizard() {
               {run.isPending ? <Spinner /> : <Upload size={14} />} {t("import.run")}
             </button>
           </div>
-          {run.isError ? <ErrorMessage error={run.error} /> : null}
+          {run.isError ? <ImportRefusal error={run.error} /> : null}
         </Card>
       ) : null}
       {current ? (

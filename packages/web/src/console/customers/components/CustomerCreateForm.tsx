@@ -103,7 +103,10 @@ export function CustomerCreateForm(props: { onDone: () => void }) {
       // An address line's or an attribute's refusal goes beside it; the others beside theirs.
       const fields = profileFieldErrors(err, v.attributes);
       for (const f of fields) {
-        form.setError(f.name as Path<CustomerValues>, { type: "server", message: f.message });
+        form.setError(f.name as Path<CustomerValues>, {
+          type: f.catalogue ? "catalogue" : "server",
+          message: f.message,
+        });
       }
       if (!showServerError(err, FIELDS, form.setError) && fields.length === 0) {
         form.setError("root", { type: "server", message: errorText(err).detail });

@@ -141,7 +141,10 @@ export function CustomerEditForm(props: { customer: Customer; onDone: () => void
       }
       const fields = profileFieldErrors(err, v.attributes);
       for (const f of fields) {
-        form.setError(f.name as Path<EditValues>, { type: "server", message: f.message });
+        form.setError(f.name as Path<EditValues>, {
+          type: f.catalogue ? "catalogue" : "server",
+          message: f.message,
+        });
       }
       const issues = err instanceof ConsoleApiError && err.code === "invalid_request";
       const shown =

@@ -26,6 +26,10 @@ function CustomerLink(props: { id: string }) {
   );
 }
 
+/** The compare page of a suggestion's pair, which reads the suggestion by its id. */
+export const comparePath = (s: { id: string; customerId: string; otherId: string }) =>
+  `/customers/${s.customerId}/compare/${s.otherId}?suggestion=${encodeURIComponent(s.id)}`;
+
 /** The two customers of a suggestion, named for the buttons beside them (`id`). */
 function Pair(props: { id: string; suggestion: { customerId: string; otherId: string } }) {
   const { t } = useTranslation();
@@ -81,7 +85,7 @@ export function MergeSuggestions(props: { canWrite: boolean }) {
               </span>{" "}
               <span className="suggestion-actions">
                 <Link
-                  to={`/customers/${s.customerId}/compare/${s.otherId}`}
+                  to={comparePath(s)}
                   className="btn btn-ghost btn-small"
                   aria-describedby={`${id}-${s.id}`}
                   data-testid="compare"

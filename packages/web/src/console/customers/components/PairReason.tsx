@@ -4,22 +4,26 @@ import { Link } from "react-router";
 import { Card, Field, Fields, Spinner } from "../../../components/ui.js";
 import type { MergeSuggestion } from "../../api/schemas.js";
 import { ErrorMessage, LoadingState } from "../../layout/ui.js";
-import { useDismissSuggestion, useMergeSuggestions } from "../hooks/useMergeSuggestions.js";
+import { useDismissSuggestion, useMergeSuggestion } from "../hooks/useMergeSuggestions.js";
 
-/** The open suggestion pairing `a` and `b`, whichever of them the import created. */
-const pairOf = (list: MergeSuggestion[], a: string, b: string) =>
-  list.find(
-    (s) => (s.customerId === a && s.otherId === b) || (s.customerId === b && s.otherId === a),
-  );
+/** Whether a suggestion pairs `a` and `b`, whichever of them the import created. */
+const pairs = (s: MergeSuggestion, a: string, b: string) =>
+  (s.customerId === a && s.otherId === b) || (s.customerId === b && s.otherId === a);
 
 /**
  * Why the compare page's two records were paired: the suggestion's reason and the identifier
  * kinds they share and differ on (kinds only; the values are in the cards below). Staff who
  * write can dismiss it from here: the page then says so, with the way back to the list.
  */
-export function PairReason(props: { a: string; b: string; canDismiss: boolean }) {
+export function PairReason(props: {
+  a: string;
+  b: string;
+  /** The suggestion the page was opened for (`?suggestion=`), if any. */
+  suggestionId: string | undefined;
+  canDismiss: boolean;
+}) {
   const { t } = useTranslation();
-  const suggestions = useMergeSuggestions();
+  const suggestion = useMergeSuggestion(props.suggestionId);
   const dismiss = useDismissSuggestion();
   const [dismissed, setDismissed] = useState(false);
   // The panel's button goes away once dismissed: the focus goes to the message saying so.
@@ -47,10 +51,12 @@ export function PairReason(props: { a: string; b: string; canDismiss: boolean })
       </Card>
     );
   }
-  if (suggestions.isPending) return <LoadingState />;
-  if (suggestions.isError) return <ErrorMessage error={suggestions.error} />;
-  const s = pairOf(suggestions.data.suggestions, props.a, props.b);
-  if (!s) {
+  // Without a suggestion, or with one settled meanwhile or about another pair (a link edited
+  // by hand), the two are compared as they are.
+  if (props.suggestionId !== undefined && suggestion.isPending) return <LoadingState />;
+  if (suggestion.isError) return <ErrorMessage error={suggestion.error} />;
+  const s = suggestion.data;
+  if (s?.status !== "open" || !pairs(s, props.a, props.b)) {
     return (
       <p className="hint" data-testid="compare-not-suggested">
         {t("merge.notSuggested")}

@@ -4,7 +4,8 @@ import { useTranslation } from "react-i18next";
 
 /**
  * A labelled input bound to a react-hook-form field, its error announced and tied to it.
- * Client-side messages are catalogue keys; the node's are shown as it wrote them.
+ * Client-side messages are catalogue keys; the node's are shown as it wrote them, unless the
+ * form said one of them with a key (type `catalogue`).
  */
 export function TextField<T extends FieldValues>(props: {
   form: UseFormReturn<T>;

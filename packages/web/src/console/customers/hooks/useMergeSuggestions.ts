@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { z } from "zod";
-import { call } from "../../api/client.js";
+import { ConsoleApiError, call } from "../../api/client.js";
 import { MergeSuggestion } from "../../api/schemas.js";
 
 const SUGGESTIONS = ["customers", "merge-suggestions"] as const;
@@ -17,6 +17,32 @@ export function useMergeSuggestions(status: "open" | "dismissed" = "open", enabl
         query: { limit: 50, status },
       }),
     enabled,
+  });
+}
+
+/**
+ * One suggestion by its id, whatever its status: the compare page reads the one it was opened
+ * for, not a list of the newest, which need not hold it. Not found is `null`.
+ */
+export function useMergeSuggestion(id: string | undefined) {
+  return useQuery({
+    queryKey: [...SUGGESTIONS, "one", id],
+    queryFn: async () => {
+      try {
+        return await call(
+          "GET",
+          `/v1/merge-suggestions/${encodeURIComponent(id ?? "")}`,
+          MergeSuggestion,
+        );
+      } catch (err) {
+        // Another merchant's, or an id no suggestion has (a link edited by hand): no suggestion.
+        if (err instanceof ConsoleApiError && (err.status === 404 || err.status === 400)) {
+          return null;
+        }
+        throw err;
+      }
+    },
+    enabled: id !== undefined,
   });
 }
 

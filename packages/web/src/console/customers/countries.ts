@@ -1,0 +1,26 @@
+// The node's country codes (packages/server/src/customers/countries.ts), copied rather than
+// imported so that no server code goes into the console's bundle; countries.test.ts keeps the
+// two lists the same. The form checks a country with them before sending it: the node, which
+// checks it again, stays the judge.
+
+/** ISO 3166-1 alpha-2: the 249 officially assigned codes. */
+const ASSIGNED = `
+AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS
+BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE
+EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM
+HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC
+LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA
+NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW
+SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO
+TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW`
+  .trim()
+  .split(/\s+/);
+
+/** Kosovo's XK, and Ascension Island's AC and Tristan da Cunha's TA, which phone numbers use. */
+const PHONE_REGIONS = ["AC", "TA", "XK"];
+
+/** Every code the node takes as a country, upper case. */
+export const COUNTRY_CODES: ReadonlySet<string> = new Set([...ASSIGNED, ...PHONE_REGIONS]);
+
+/** Whether `code` (upper case, as the node stores it) names a country or territory. */
+export const isCountryCode = (code: string): boolean => COUNTRY_CODES.has(code);
