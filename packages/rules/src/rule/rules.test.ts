@@ -7,11 +7,11 @@ import { validateRule } from "./document.js";
 import {
   type Award,
   checkAward,
+  checkContext,
   contextFields,
   contextFromInputs,
   evaluateRule,
   evaluateRules,
-  checkContext,
   narrowContext,
   type RuleContext,
   ratio,
