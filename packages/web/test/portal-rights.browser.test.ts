@@ -373,6 +373,63 @@ describe.runIf(haveBrowser)("the customer portal's consents, requests and erasur
     expect(Number(rows[0]?.n)).toBe(2);
   });
 
+  it("shows every use of the data in words: refused ones as refused, a consent by its id, the merchant's own purposes by name", async () => {
+    const declared = await api("/v1/purposes/fraud_prevention", {
+      method: "PUT",
+      body: {
+        name: "Fraud prevention",
+        basis: "legitimate_interest",
+        note: "Card fraud harms customers and the shop; checks use order patterns only.",
+      },
+    });
+    expect(declared.status, JSON.stringify(declared.body)).toBeLessThan(300);
+    const read = await fetch(`${node.url}/v1/customers/${customerId}`, {
+      headers: { authorization: `Bearer ${node.ownerKey}`, "patron-purpose": "fraud_prevention" },
+    });
+    expect(read.status).toBe(200);
+    expect((await api(`/v1/customers/${customerId}/points`)).status).toBe(200);
+    await page.getByRole("link", { name: "Data use", exact: true }).click();
+    await page.getByTestId("data-use-table").waitFor();
+    const row = (action: string) =>
+      page.locator(`[data-testid="data-use-row"][data-action="${action}"]`).first();
+    // The partner's read after the withdrawal: refused, and said so in words.
+    const refused = row("partner_read_refused");
+    expect(await refused.getByTestId("data-use-role").textContent()).toBe("A partner merchant");
+    expect(await refused.getByTestId("data-use-action").textContent()).toBe(
+      "Read by the partner you consented to Refused",
+    );
+    expect(await refused.getByTestId("data-use-basis").textContent()).toBe(
+      "Needs your consent: none covered it",
+    );
+    await page.getByTestId("data-use-refused-note").waitFor();
+    // The partner's read while the consent held: the consent by its id.
+    const allowed = row("partner_read");
+    expect(await allowed.getByTestId("data-use-basis").textContent()).toMatch(
+      /^Your consent cn_\w+$/,
+    );
+    expect(await allowed.getByTestId("data-use-refused").count()).toBe(0);
+    expect(await row("read").getByTestId("data-use-purpose").textContent()).toBe(
+      "Fraud prevention",
+    );
+    expect(await row("points").getByTestId("data-use-action").textContent()).toBe(
+      "Looked at your points",
+    );
+    // No record reads as a bare code.
+    for (const cell of await page.getByTestId("data-use-action").allTextContents()) {
+      expect(cell).not.toMatch(/_|\./);
+    }
+    await axe(page, "data-use-words");
+    await page.getByTestId("language-switch").selectOption("zh-CN");
+    await page.getByRole("heading", { name: "您的数据如何被使用" }).waitFor();
+    expect(await refused.getByTestId("data-use-action").textContent()).toBe(
+      "由您同意的合作商家读取 已拒绝",
+    );
+    expect(await row("points").getByTestId("data-use-action").textContent()).toBe("查看了您的积分");
+    await axe(page, "data-use-words-zh");
+    await page.getByTestId("language-switch").selectOption("en");
+    await page.getByRole("heading", { name: "How your data was used" }).waitFor();
+  });
+
   it("sends a data-subject request signed with the key, and sees it listed with its deadline", async () => {
     await page.getByRole("link", { name: "Your rights", exact: true }).click();
     await page.getByTestId("requests-none").waitFor();
