@@ -6,6 +6,7 @@ import type { PatronNode } from "../../server/src/node.js";
 import { haveBrowser } from "../../server/src/test-support/chromium.js";
 import {
   axeChecker,
+  DESKTOP,
   launchBrowser,
   newWatchedPage,
   ownerApi,
@@ -95,13 +96,47 @@ describe.runIf(haveBrowser)("the customer portal's consents, requests and erasur
   it("joins and signs in with a key kept in the browser", async () => {
     page = await newPage("rights");
     await page.goto(`${node.url}/me/join/${merchant.id}`);
+    // Each kind of key has its radio beside its name, on a desktop and on a phone (a long hint
+    // once pushed the name under its radio).
+    for (const size of [DESKTOP, { width: 390, height: 844 }]) {
+      await page.setViewportSize(size);
+      for (const kind of ["passkey", "ed25519"]) {
+        const radio = await page.getByTestId(`key-kind-${kind}`).boundingBox();
+        const label = await page
+          .locator(`label[for="${await page.getByTestId(`key-kind-${kind}`).getAttribute("id")}"]`)
+          .boundingBox();
+        expect(radio && label, kind).toBeTruthy();
+        if (!radio || !label) continue;
+        expect(label.x, `${kind} at ${size.width}px`).toBeGreaterThan(radio.x + radio.width);
+        expect(Math.abs(label.y - radio.y), `${kind} at ${size.width}px`).toBeLessThan(
+          radio.height,
+        );
+      }
+    }
+    await page.setViewportSize(DESKTOP);
     await page.getByTestId("field-name").fill("Inès Moreau");
     await page.getByTestId("field-email").fill("ines@example.com");
     await page.getByTestId("join-submit").click();
     await sign(/Become a customer/);
+    // The sign-in that follows says the joining worked.
+    await page.getByTestId("joined-sign-in").waitFor();
     await page.getByTestId("sign-in").click();
     await sign(/Sign in to/);
     await page.getByTestId("profile").waitFor();
+    // On a phone every section's tab is on the screen: none hides past its edge.
+    await page.setViewportSize({ width: 390, height: 844 });
+    const tabs = page.getByRole("navigation", { name: "Account sections" }).getByRole("link");
+    expect(await tabs.count()).toBe(7);
+    for (const box of await tabs.evaluateAll((links) =>
+      links.map((l) => {
+        const r = l.getBoundingClientRect();
+        return { text: l.textContent, left: r.left, right: r.right };
+      }),
+    )) {
+      expect(box.left, box.text ?? "").toBeGreaterThanOrEqual(0);
+      expect(box.right, box.text ?? "").toBeLessThanOrEqual(390);
+    }
+    await page.setViewportSize(DESKTOP);
     const list = await api(`/v1/customers?query=${encodeURIComponent("ines@example.com")}`);
     customerId = ((list.body.customers as { id: string }[])[0] as { id: string }).id;
     expect(customerId).toMatch(/^c_/);

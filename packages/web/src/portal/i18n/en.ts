@@ -179,6 +179,8 @@ export const en = {
     },
     what: "The merchant sends a one-time challenge; your key signs it. Nothing else is shared.",
     rotated: "Your key was replaced. Sign in with the new one.",
+    joined:
+      "Your key now signs for your account at {{merchant}}. Sign in with it to see your profile.",
     submit: "Sign in",
   },
   session: { signOut: "Sign out" },

@@ -168,6 +168,7 @@ export const zhCN: Catalogue = {
     },
     what: "商家发送一个一次性挑战，由您的密钥签名。不会共享其他任何内容。",
     rotated: "您的密钥已更换。请用新密钥登录。",
+    joined: "您的密钥现在可以为您在{{merchant}}的账户签名。请用它登录，查看您的资料。",
     submit: "登录",
   },
   session: { signOut: "退出登录" },

@@ -112,7 +112,10 @@ function NoKeyHere(props: { merchant: string }) {
 function SignIn(props: { account: Account }) {
   const { t } = useTranslation();
   const signIn = useSignIn(props.account);
-  const rotated = (useLocation().state as { rotated?: boolean } | null)?.rotated === true;
+  const state = useLocation().state as { rotated?: boolean; joined?: boolean } | null;
+  const rotated = state?.rotated === true;
+  // Straight after joining or claiming: say it worked, and that signing in comes next.
+  const joined = state?.joined === true;
   useTitle(t("signIn.title", { merchant: props.account.merchantName }));
   return (
     <div className="page narrow">
@@ -125,6 +128,11 @@ function SignIn(props: { account: Account }) {
           {rotated ? (
             <p className="notice notice-info" role="status" data-testid="rotated">
               {t("signIn.rotated")}
+            </p>
+          ) : null}
+          {joined ? (
+            <p className="notice notice-info" role="status" data-testid="joined-sign-in">
+              {t("signIn.joined", { merchant: props.account.merchantName })}
             </p>
           ) : null}
           <p>{t("signIn.what")}</p>
