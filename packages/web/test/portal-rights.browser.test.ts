@@ -235,7 +235,17 @@ describe.runIf(haveBrowser)("the customer portal's consents, requests and erasur
     await check.waitFor();
     expect(await check.getAttribute("data-ok")).toBe("true");
     expect(await check.textContent()).toMatch(/Signature checked/);
-    expect(await item.getByTestId("receipt-status").textContent()).toBe("active");
+    // What it states, in words (the exact codes are in the claims).
+    expect(await item.getByTestId("receipt-status").textContent()).toBe("Active");
+    expect(await item.getByTestId("receipt-purposes").textContent()).toBe(
+      "How our customers shop, Our newsletter",
+    );
+    expect(await item.getByTestId("receipt-categories").textContent()).toBe(
+      "contact details, purchase history",
+    );
+    expect(await item.getByTestId("receipt-grantee").textContent()).toBe(
+      `${merchant.name} (this merchant)`,
+    );
     const claims = JSON.parse((await item.getByTestId("receipt-claims").textContent()) ?? "{}");
     expect(claims.header).toMatchObject({ alg: "EdDSA", typ: "vc+jwt" });
     expect(claims.claims.credentialSubject.consent).toMatchObject({
@@ -346,7 +356,14 @@ describe.runIf(haveBrowser)("the customer portal's consents, requests and erasur
     await page.getByRole("heading", { name: "您的同意" }).waitFor();
     await page.getByRole("link", { name: "您的权利" }).waitFor();
     expect(await page.getByTestId("consent-status").first().textContent()).toBe("已撤回");
+    // The receipt states it in Chinese too, no code left bare.
+    const item = consentItem(first);
+    await item.getByTestId("receipt-open").click();
+    await item.getByTestId("receipt-check").waitFor();
+    expect(await item.getByTestId("receipt-status").textContent()).toBe("已撤回");
+    expect(await item.getByTestId("receipt-categories").textContent()).not.toMatch(/[a-z]/);
     await axe(page, "consents-zh");
+    await item.getByTestId("receipt-open").click();
     await page.getByTestId("language-switch").selectOption("en");
     await page.getByRole("heading", { name: "Your consents" }).waitFor();
   });
@@ -528,6 +545,17 @@ describe.runIf(haveBrowser)("the customer portal's consents, requests and erasur
     expect(await kept.textContent()).toContain("Invoices");
     expect(await kept.textContent()).toContain("kept for 10 years");
     expect(await kept.textContent()).toContain("name, address");
+    // A policy on purchases keeps the name and address only with purchases: the page says so.
+    expect(await kept.textContent()).toContain(
+      "Records kept, those of the last 10 years: purchases",
+    );
+    expect(await kept.getByTestId("retention-only-if").textContent()).toBe(
+      "If you have none of these records, this keeps nothing of yours.",
+    );
+    // A copy first is a download away, not a request to wait a month for.
+    expect(await page.getByTestId("erase-download-first").getAttribute("href")).toBe(
+      `/me/m/${merchant.id}/history`,
+    );
     await page.getByTestId("field-words").fill("erase it");
     await page.getByTestId("erase-submit").click();
     await page.getByText("Type the words exactly as shown to confirm.").waitFor();

@@ -527,7 +527,10 @@ export const en = {
     keptFor_one: "kept for {{count}} year",
     keptFor_other: "kept for {{count}} years",
     keptFields: "Details kept:",
-    keptKinds: "Records kept:",
+    keptFieldsWith: "Details kept with those records:",
+    keptKinds_one: "Records kept, those of the last {{count}} year:",
+    keptKinds_other: "Records kept, those of the last {{count}} years:",
+    keptOnlyIf: "If you have none of these records, this keeps nothing of yours.",
     fields: {
       name: "name",
       address: "address",
@@ -548,7 +551,8 @@ export const en = {
       other: "other contacts",
     },
     final:
-      "Want a copy first? Ask for your data in a file above, and wait for it, before you erase.",
+      "Want a copy first? Download it now, before you erase: one file with everything kept about you, which anyone can check offline.",
+    finalLink: "Download my data (on your History page)",
     word: "erase my data",
     confirmLabel: "To confirm, type: {{word}}",
     confirmHint: "Your key then signs the erasure: the portal shows you what it signs first.",

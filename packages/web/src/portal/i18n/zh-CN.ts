@@ -508,7 +508,10 @@ export const zhCN: Catalogue = {
     keptFor_one: "保留 {{count}} 年",
     keptFor_other: "保留 {{count}} 年",
     keptFields: "保留的资料：",
-    keptKinds: "保留的记录：",
+    keptFieldsWith: "随这些记录保留的资料：",
+    keptKinds_one: "保留的记录，最近 {{count}} 年内的：",
+    keptKinds_other: "保留的记录，最近 {{count}} 年内的：",
+    keptOnlyIf: "如果您没有这些记录，此项不会保留您的任何内容。",
     fields: {
       name: "姓名",
       address: "地址",
@@ -528,7 +531,9 @@ export const zhCN: Catalogue = {
       meeting: "会面",
       other: "其他往来",
     },
-    final: "想先留一份副本？请先在上方请求数据文件，收到后再删除。",
+    final:
+      "想先留一份副本？请在删除之前立即下载：一个文件包含保存的关于您的全部内容，任何人都可以离线核验。",
+    finalLink: "下载我的数据（在“历史记录”页面）",
     word: "删除我的数据",
     confirmLabel: "请输入以下文字以确认：{{word}}",
     confirmHint: "随后由您的密钥签署删除指令：门户会先向您展示要签署的内容。",
