@@ -2,8 +2,8 @@ import { useTranslation } from "react-i18next";
 import { useParams } from "react-router";
 import { Check, Clock, Cross, ShieldCheck, ShieldX } from "../../components/icons.js";
 import { Card, Pill, Spinner } from "../../components/ui.js";
+import { actionOf, basisOf } from "../../lib/access-words.js";
 import { DateTime, ErrorMessage, useTitle } from "../layout/ui.js";
-import { actionOf, basisOf } from "../verify/data-use-words.js";
 import type { DataUseVerdict, RecordState } from "../verify/history.js";
 import { useDataUse } from "../verify/hooks.js";
 

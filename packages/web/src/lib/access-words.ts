@@ -1,11 +1,12 @@
-// How an access record reads to the customer (packages/server/src/privacy/access-log.ts,
-// ACCESS_ACTIONS). A record names what was done by a code ("read", "segment export",
-// "subject-request.export"), a use on consent that no consent covered by that code and
-// `_refused`, and its basis by name or, for a use a consent allowed, by the consent's id.
+// How an access record reads, to the customer in the portal and to staff in the console
+// (packages/server/src/privacy/access-log.ts, ACCESS_ACTIONS). A record names what was done by a
+// code ("read", "segment export", "subject-request.export"), a use on consent that no consent
+// covered by that code and `_refused`, and its basis by name or, for a use a consent allowed, by
+// the consent's id.
 
 const REFUSED = "_refused";
 
-/** The catalogue key (dataUse.actions.<key>) of a recorded action, and whether it was refused. */
+/** The catalogue key (actions.<key>) of a recorded action, and whether it was refused. */
 export function actionOf(action: string): { key: string; refused: boolean } {
   const refused = action.endsWith(REFUSED);
   const base = refused ? action.slice(0, -REFUSED.length) : action;

@@ -2,14 +2,17 @@ import { describe, expect, it } from "vitest";
 import { ACCESS_ACTIONS, CATEGORIES } from "../../server/src/privacy/access-log.js";
 import { BASES, CONSENT_PURPOSES } from "../../server/src/privacy/purposes.js";
 import { ROLES } from "../../server/src/tenancy/roles.js";
+import { en as consoleEn } from "../src/console/i18n/en.js";
+import { zhCN as consoleZh } from "../src/console/i18n/zh-CN.js";
+import { actionOf, basisOf } from "../src/lib/access-words.js";
 import { en } from "../src/portal/i18n/en.js";
 import { zhCN } from "../src/portal/i18n/zh-CN.js";
-import { actionOf, basisOf } from "../src/portal/verify/data-use-words.js";
 
 // The portal's data-use log shows every record the node can write in words, in both languages:
 // each action the node records (and each one refused for want of consent), each role (a partner
 // reading under a consent too), each basis, category and catalogue purpose. A record shown as a
-// bare code ("read_refused", "points") is what this guards against.
+// bare code ("read_refused", "points") is what this guards against. The console's access
+// records name every action too.
 
 describe("the words of the data-use log", () => {
   const catalogues = { en: en.dataUse, "zh-CN": zhCN.dataUse };
@@ -20,6 +23,16 @@ describe("the words of the data-use log", () => {
         (a) =>
           !(actionOf(a).key in words.actions) || !(actionOf(`${a}_refused`).key in words.actions),
       );
+      expect(missing, lang).toEqual([]);
+    }
+  });
+
+  it("name every action in the console too, in English and Simplified Chinese", () => {
+    for (const [lang, words] of Object.entries({
+      en: consoleEn.access,
+      "zh-CN": consoleZh.access,
+    })) {
+      const missing = ACCESS_ACTIONS.filter((a) => !(actionOf(a).key in words.actions));
       expect(missing, lang).toEqual([]);
     }
   });
