@@ -114,6 +114,11 @@ describe.runIf(haveBrowser)("the customer portal's consents, requests and erasur
       }
     }
     await page.setViewportSize(DESKTOP);
+    // On 127.0.0.1 passkeys are refused by the browser: the page says why, and what works.
+    expect(await page.getByTestId("key-kind-passkey").isDisabled()).toBe(true);
+    expect(await page.getByTestId("key-choice").textContent()).toContain(
+      "Passkeys do not work on an IP address such as 127.0.0.1: open this page by a domain name to use one (on this computer, localhost).",
+    );
     await page.getByTestId("field-name").fill("Inès Moreau");
     await page.getByTestId("field-email").fill("ines@example.com");
     await page.getByTestId("join-submit").click();

@@ -65,6 +65,8 @@ export const en = {
         "Made from a secret only this browser holds. Download a backup so you can move it to another device.",
     },
     passkeyUnavailable: "This browser cannot make passkeys on this address (they need HTTPS).",
+    passkeyOnIpAddress:
+      "Passkeys do not work on an IP address such as {{host}}: open this page by a domain name to use one (on this computer, localhost).",
     errors: {
       unavailable: "This browser does not let the portal keep keys",
       root_mismatch: "These keys do not belong to this browser's secret",

@@ -63,6 +63,8 @@ export const zhCN: Catalogue = {
       ed25519: "由只有本浏览器持有的秘密生成。请下载备份，以便转移到其他设备。",
     },
     passkeyUnavailable: "本浏览器无法在此地址创建通行密钥（需要 HTTPS）。",
+    passkeyOnIpAddress:
+      "通行密钥不能在 {{host}} 这样的 IP 地址上使用：请通过域名打开此页面（在本机上可使用 localhost）。",
     errors: {
       unavailable: "本浏览器不允许门户保存密钥",
       root_mismatch: "这些密钥不属于本浏览器的秘密",
