@@ -865,6 +865,7 @@ export const en = {
     done_other: "Downloaded {{name}} ({{count}} entries).",
     offline:
       "Anyone can check the file offline, without trusting the merchant, with Patron's command-line tool:",
+    pin: "--key pins the log's key, as this node serves it: compare it with the key the merchant publishes, so that the check depends on nobody.",
   },
 };
 

@@ -836,5 +836,6 @@ export const zhCN: Catalogue = {
     done_one: "已下载 {{name}}（{{count}} 条记录）。",
     done_other: "已下载 {{name}}（{{count}} 条记录）。",
     offline: "任何人都可以离线核验此文件，无需信任商家，使用 Patron 的命令行工具：",
+    pin: "--key 固定日志的密钥（取自本节点）：请与商家公布的密钥比对，这样核验不依赖任何人。",
   },
 };
