@@ -462,7 +462,7 @@ describe.runIf(haveBrowser)("the customer portal's consents, requests and erasur
     // The partner's read while the consent held: the consent by its id.
     const allowed = row("partner_read");
     expect(await allowed.getByTestId("data-use-basis").textContent()).toMatch(
-      /^Your consent cn_\w+$/,
+      /^Your consent cn_[\w-]+$/,
     );
     expect(await allowed.getByTestId("data-use-refused").count()).toBe(0);
     expect(await row("read").getByTestId("data-use-purpose").textContent()).toBe(
