@@ -528,6 +528,10 @@ describe.runIf(haveBrowser)("the customer portal's consents, requests and erasur
     expect(await item.getByTestId("request-due").locator("time").getAttribute("datetime")).toBe(
       request?.dueAt,
     );
+    // Written the way this browser (en-GB) writes dates: the day before the month, 24 hours.
+    expect(await item.getByTestId("request-due").locator("time").textContent()).toMatch(
+      /^\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2}$/,
+    );
     await axe(page, "requests-listed");
   });
 
