@@ -295,6 +295,8 @@ export const en = {
   backup: {
     title: "Back up your keys",
     lead: "One file, locked with a passphrase you choose, holds the secret your keys come from. Keep it somewhere safe: with the passphrase, it opens your accounts.",
+    nothing:
+      "This browser holds no key yet, so there is nothing to back up: a backup is made once you have joined a merchant. Moving from another device?",
     contains_one: "This browser holds a key for {{count}} merchant.",
     contains_other: "This browser holds keys for {{count}} merchants.",
     passphrase: "Passphrase",

@@ -281,6 +281,7 @@ export const zhCN: Catalogue = {
   backup: {
     title: "备份您的密钥",
     lead: "一个用您自选口令加密的文件，保存着生成您所有密钥的秘密。请妥善保管：凭口令即可打开您的账户。",
+    nothing: "本浏览器还没有密钥，因此没有可备份的内容：加入商家后即可备份。从另一台设备迁移过来？",
     contains_one: "本浏览器持有 {{count}} 个商家的密钥。",
     contains_other: "本浏览器持有 {{count}} 个商家的密钥。",
     passphrase: "口令",

@@ -45,7 +45,7 @@ export function KeyChoice(props: {
   ];
   return (
     <fieldset className="fieldset key-choice" data-testid="key-choice">
-      <legend>{props.legend ?? t("keys.choose")}</legend>
+      <legend className="label">{props.legend ?? t("keys.choose")}</legend>
       {options.map((o) => (
         <div className="radio-row key-option" key={o.kind}>
           <input
