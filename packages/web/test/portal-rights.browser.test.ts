@@ -601,6 +601,12 @@ describe.runIf(haveBrowser)("the customer portal's consents, requests and erasur
     // The browser holds no account there any more.
     await page.getByRole("link", { name: "Back to your accounts" }).click();
     await page.getByTestId("no-accounts").waitFor();
+    // Back at the merchant's address: the account is closed, and only joining again is offered
+    // (no recovery of a key the erased record keeps).
+    await page.goto(`${node.url}/me/m/${merchant.id}`);
+    await page.getByTestId("erased-here").waitFor();
+    expect(await page.getByTestId("go-recover").count()).toBe(0);
+    await axe(page, "erased-here");
   });
 
   it("joins the same merchant again from this browser, with a new key", async () => {

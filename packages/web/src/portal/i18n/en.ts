@@ -167,6 +167,10 @@ export const en = {
     profile: "Profile",
     security: "Sessions and key",
     noKeyTitle: "No key for this merchant here",
+    erasedTitle: "Your account here is closed",
+    erasedLead:
+      "You erased your data at this merchant from this browser, and your key there signs nothing more. To be their customer again, join anew: you get a new key and a new profile.",
+    joinAgain: "Join this merchant again",
     noKeyLead:
       "This browser holds no key for this merchant. Join them, or restore a backup made on another device.",
     goJoin: "Join this merchant",

@@ -156,6 +156,10 @@ export const zhCN: Catalogue = {
     sections: "账户栏目",
     profile: "资料",
     security: "会话与密钥",
+    erasedTitle: "您在这里的账户已关闭",
+    erasedLead:
+      "您已在本浏览器中删除了在该商家的数据，您在那里的密钥不能再签署任何内容。如需再次成为其客户，请重新加入：您会获得新的密钥和新的资料。",
+    joinAgain: "再次加入该商家",
     noKeyTitle: "本浏览器没有此商家的密钥",
     noKeyLead: "本浏览器没有此商家的密钥。您可以加入该商家，或恢复在其他设备上制作的备份。",
     goJoin: "加入此商家",
