@@ -169,6 +169,13 @@ describe.each(backends)("signed commands on $name", (backend) => {
       expect(r.json().error.message).toEqual(expect.any(String));
     }
     expect(size(t.node)).toBe(before);
+    // A sign-in sent here by mistake is told where it goes.
+    const signIn = (await post(alice.sign(cmd(alice, "session.open", { challenge: "x" })))).json();
+    expect(signIn.error).toMatchObject({
+      code: "unknown_command",
+      message: "session.open is the portal's sign-in: send it to POST /v1/portal/sessions",
+    });
+    expect(size(t.node)).toBe(before);
     // The refused replay tells the signer which entries the command wrote (a lost answer).
     const again = (await post(replayed)).json();
     expect(again.error.details).toEqual(first.json());

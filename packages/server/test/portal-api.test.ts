@@ -209,6 +209,18 @@ describe.each(backends)("the portal's API ($name)", (backend) => {
   });
 
   it("shows every use of their data by role and purpose, each proven against its batch entry", async () => {
+    // A purpose of the merchant's own: the customer reads it by the name declared for it.
+    const declared = await call("PUT", "/v1/purposes/fraud_prevention", {
+      name: "Fraud prevention",
+      basis: "legitimate_interest",
+      note: "Card fraud harms customers and the shop; checks use order patterns only.",
+    });
+    expect(declared.statusCode, declared.body).toBeLessThan(300);
+    const fraud = await call("GET", `/v1/customers/${linaId}`, undefined, {
+      ...t.auth(),
+      "patron-purpose": "fraud_prevention",
+    });
+    expect(fraud.statusCode, fraud.body).toBe(200);
     expect((await call("GET", `/v1/customers/${linaId}`)).statusCode).toBe(200);
     await t.node.accessLog.flush();
     expect((await call("GET", `/v1/customers/${linaId}`)).statusCode).toBe(200);
@@ -222,6 +234,14 @@ describe.each(backends)("the portal's API ($name)", (backend) => {
       basis: "contract",
       categories: expect.arrayContaining(["contact"]),
     });
+    expect(committed[1]).toMatchObject({ purpose: "fraud_prevention", action: "read" });
+    // The names the merchant declared ride beside the records, outside what is proven.
+    expect(page.purposes).toEqual(
+      expect.arrayContaining([
+        { id: "customer_service", name: "Customer service" },
+        { id: "fraud_prevention", name: "Fraud prevention" },
+      ]),
+    );
     // Who used it is the role, never the key or the employee.
     expect(JSON.stringify(page.records)).not.toMatch(/key:|staff:/);
     const check = verifyAccessRecords({ ...page, verifierKey });

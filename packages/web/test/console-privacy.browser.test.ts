@@ -372,6 +372,21 @@ describe.runIf(haveBrowser)("console privacy screens in a browser", () => {
       .waitFor();
     const revoked = (await api(`/v1/consents/${marketingConsent}`)).body;
     expect(revoked).toMatchObject({ status: "revoked", endedReason: "staff" });
+    // A read for marketing now is refused, and its record says so in words, not as a code.
+    const refused = await fetch(`${node.url}/v1/customers/${zoe}`, {
+      headers: { authorization: `Bearer ${node.ownerKey}`, "patron-purpose": "marketing_email" },
+    });
+    expect(refused.status).toBe(403);
+    await openCustomer(zoe);
+    const record = page
+      .getByTestId("access-records")
+      .locator('tr[data-action="read_refused"]')
+      .first();
+    await record.waitFor();
+    expect(await record.getByTestId("access-action").textContent()).toBe("read refused");
+    expect(await record.getByTestId("access-basis").textContent()).toBe(
+      "marketing_email (no consent covered it)",
+    );
     // The other consent stands.
     const others = consents.locator(`tr[data-consent]:not([data-consent="${marketingConsent}"])`);
     expect(await others.getByTestId("consent-status").textContent()).toBe("Active");

@@ -6,6 +6,7 @@ import type { PatronNode } from "../../server/src/node.js";
 import { haveBrowser } from "../../server/src/test-support/chromium.js";
 import {
   axeChecker,
+  DESKTOP,
   launchBrowser,
   newWatchedPage,
   ownerApi,
@@ -95,13 +96,52 @@ describe.runIf(haveBrowser)("the customer portal's consents, requests and erasur
   it("joins and signs in with a key kept in the browser", async () => {
     page = await newPage("rights");
     await page.goto(`${node.url}/me/join/${merchant.id}`);
+    // Each kind of key has its radio beside its name, on a desktop and on a phone (a long hint
+    // once pushed the name under its radio).
+    for (const size of [DESKTOP, { width: 390, height: 844 }]) {
+      await page.setViewportSize(size);
+      for (const kind of ["passkey", "ed25519"]) {
+        const radio = await page.getByTestId(`key-kind-${kind}`).boundingBox();
+        const label = await page
+          .locator(`label[for="${await page.getByTestId(`key-kind-${kind}`).getAttribute("id")}"]`)
+          .boundingBox();
+        expect(radio && label, kind).toBeTruthy();
+        if (!radio || !label) continue;
+        expect(label.x, `${kind} at ${size.width}px`).toBeGreaterThan(radio.x + radio.width);
+        expect(Math.abs(label.y - radio.y), `${kind} at ${size.width}px`).toBeLessThan(
+          radio.height,
+        );
+      }
+    }
+    await page.setViewportSize(DESKTOP);
+    // On 127.0.0.1 passkeys are refused by the browser: the page says why, and what works.
+    expect(await page.getByTestId("key-kind-passkey").isDisabled()).toBe(true);
+    expect(await page.getByTestId("key-choice").textContent()).toContain(
+      "Passkeys do not work on an IP address such as 127.0.0.1: open this page by a domain name to use one (on this computer, localhost).",
+    );
     await page.getByTestId("field-name").fill("Inès Moreau");
     await page.getByTestId("field-email").fill("ines@example.com");
     await page.getByTestId("join-submit").click();
     await sign(/Become a customer/);
+    // The sign-in that follows says the joining worked.
+    await page.getByTestId("joined-sign-in").waitFor();
     await page.getByTestId("sign-in").click();
     await sign(/Sign in to/);
     await page.getByTestId("profile").waitFor();
+    // On a phone every section's tab is on the screen: none hides past its edge.
+    await page.setViewportSize({ width: 390, height: 844 });
+    const tabs = page.getByRole("navigation", { name: "Account sections" }).getByRole("link");
+    expect(await tabs.count()).toBe(7);
+    for (const box of await tabs.evaluateAll((links) =>
+      links.map((l) => {
+        const r = l.getBoundingClientRect();
+        return { text: l.textContent, left: r.left, right: r.right };
+      }),
+    )) {
+      expect(box.left, box.text ?? "").toBeGreaterThanOrEqual(0);
+      expect(box.right, box.text ?? "").toBeLessThanOrEqual(390);
+    }
+    await page.setViewportSize(DESKTOP);
     const list = await api(`/v1/customers?query=${encodeURIComponent("ines@example.com")}`);
     customerId = ((list.body.customers as { id: string }[])[0] as { id: string }).id;
     expect(customerId).toMatch(/^c_/);
@@ -200,7 +240,17 @@ describe.runIf(haveBrowser)("the customer portal's consents, requests and erasur
     await check.waitFor();
     expect(await check.getAttribute("data-ok")).toBe("true");
     expect(await check.textContent()).toMatch(/Signature checked/);
-    expect(await item.getByTestId("receipt-status").textContent()).toBe("active");
+    // What it states, in words (the exact codes are in the claims).
+    expect(await item.getByTestId("receipt-status").textContent()).toBe("Active");
+    expect(await item.getByTestId("receipt-purposes").textContent()).toBe(
+      "How our customers shop, Our newsletter",
+    );
+    expect(await item.getByTestId("receipt-categories").textContent()).toBe(
+      "contact details, purchase history",
+    );
+    expect(await item.getByTestId("receipt-grantee").textContent()).toBe(
+      `${merchant.name} (this merchant)`,
+    );
     const claims = JSON.parse((await item.getByTestId("receipt-claims").textContent()) ?? "{}");
     expect(claims.header).toMatchObject({ alg: "EdDSA", typ: "vc+jwt" });
     expect(claims.claims.credentialSubject.consent).toMatchObject({
@@ -311,7 +361,14 @@ describe.runIf(haveBrowser)("the customer portal's consents, requests and erasur
     await page.getByRole("heading", { name: "您的同意" }).waitFor();
     await page.getByRole("link", { name: "您的权利" }).waitFor();
     expect(await page.getByTestId("consent-status").first().textContent()).toBe("已撤回");
+    // The receipt states it in Chinese too, no code left bare.
+    const item = consentItem(first);
+    await item.getByTestId("receipt-open").click();
+    await item.getByTestId("receipt-check").waitFor();
+    expect(await item.getByTestId("receipt-status").textContent()).toBe("已撤回");
+    expect(await item.getByTestId("receipt-categories").textContent()).not.toMatch(/[a-z]/);
     await axe(page, "consents-zh");
+    await item.getByTestId("receipt-open").click();
     await page.getByTestId("language-switch").selectOption("en");
     await page.getByRole("heading", { name: "Your consents" }).waitFor();
   });
@@ -373,6 +430,63 @@ describe.runIf(haveBrowser)("the customer portal's consents, requests and erasur
     expect(Number(rows[0]?.n)).toBe(2);
   });
 
+  it("shows every use of the data in words: refused ones as refused, a consent by its id, the merchant's own purposes by name", async () => {
+    const declared = await api("/v1/purposes/fraud_prevention", {
+      method: "PUT",
+      body: {
+        name: "Fraud prevention",
+        basis: "legitimate_interest",
+        note: "Card fraud harms customers and the shop; checks use order patterns only.",
+      },
+    });
+    expect(declared.status, JSON.stringify(declared.body)).toBeLessThan(300);
+    const read = await fetch(`${node.url}/v1/customers/${customerId}`, {
+      headers: { authorization: `Bearer ${node.ownerKey}`, "patron-purpose": "fraud_prevention" },
+    });
+    expect(read.status).toBe(200);
+    expect((await api(`/v1/customers/${customerId}/points`)).status).toBe(200);
+    await page.getByRole("link", { name: "Data use", exact: true }).click();
+    await page.getByTestId("data-use-table").waitFor();
+    const row = (action: string) =>
+      page.locator(`[data-testid="data-use-row"][data-action="${action}"]`).first();
+    // The partner's read after the withdrawal: refused, and said so in words.
+    const refused = row("partner_read_refused");
+    expect(await refused.getByTestId("data-use-role").textContent()).toBe("A partner merchant");
+    expect(await refused.getByTestId("data-use-action").textContent()).toBe(
+      "Read by the partner you consented to Refused",
+    );
+    expect(await refused.getByTestId("data-use-basis").textContent()).toBe(
+      "Needs your consent: none covered it",
+    );
+    await page.getByTestId("data-use-refused-note").waitFor();
+    // The partner's read while the consent held: the consent by its id.
+    const allowed = row("partner_read");
+    expect(await allowed.getByTestId("data-use-basis").textContent()).toMatch(
+      /^Your consent cn_[\w-]+$/,
+    );
+    expect(await allowed.getByTestId("data-use-refused").count()).toBe(0);
+    expect(await row("read").getByTestId("data-use-purpose").textContent()).toBe(
+      "Fraud prevention",
+    );
+    expect(await row("points").getByTestId("data-use-action").textContent()).toBe(
+      "Looked at your points",
+    );
+    // No record reads as a bare code.
+    for (const cell of await page.getByTestId("data-use-action").allTextContents()) {
+      expect(cell).not.toMatch(/_|\./);
+    }
+    await axe(page, "data-use-words");
+    await page.getByTestId("language-switch").selectOption("zh-CN");
+    await page.getByRole("heading", { name: "您的数据如何被使用" }).waitFor();
+    expect(await refused.getByTestId("data-use-action").textContent()).toBe(
+      "由您同意的合作商家读取 已拒绝",
+    );
+    expect(await row("points").getByTestId("data-use-action").textContent()).toBe("查看了您的积分");
+    await axe(page, "data-use-words-zh");
+    await page.getByTestId("language-switch").selectOption("en");
+    await page.getByRole("heading", { name: "How your data was used" }).waitFor();
+  });
+
   it("sends a data-subject request signed with the key, and sees it listed with its deadline", async () => {
     await page.getByRole("link", { name: "Your rights", exact: true }).click();
     await page.getByTestId("requests-none").waitFor();
@@ -414,6 +528,10 @@ describe.runIf(haveBrowser)("the customer portal's consents, requests and erasur
     expect(await item.getByTestId("request-due").locator("time").getAttribute("datetime")).toBe(
       request?.dueAt,
     );
+    // Written the way this browser (en-GB) writes dates: the day before the month, 24 hours.
+    expect(await item.getByTestId("request-due").locator("time").textContent()).toMatch(
+      /^\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2}$/,
+    );
     await axe(page, "requests-listed");
   });
 
@@ -436,6 +554,17 @@ describe.runIf(haveBrowser)("the customer portal's consents, requests and erasur
     expect(await kept.textContent()).toContain("Invoices");
     expect(await kept.textContent()).toContain("kept for 10 years");
     expect(await kept.textContent()).toContain("name, address");
+    // A policy on purchases keeps the name and address only with purchases: the page says so.
+    expect(await kept.textContent()).toContain(
+      "Records kept, those of the last 10 years: purchases",
+    );
+    expect(await kept.getByTestId("retention-only-if").textContent()).toBe(
+      "If you have none of these records, this keeps nothing of yours.",
+    );
+    // A copy first is a download away, not a request to wait a month for.
+    expect(await page.getByTestId("erase-download-first").getAttribute("href")).toBe(
+      `/me/m/${merchant.id}/history`,
+    );
     await page.getByTestId("field-words").fill("erase it");
     await page.getByTestId("erase-submit").click();
     await page.getByText("Type the words exactly as shown to confirm.").waitFor();
@@ -472,6 +601,12 @@ describe.runIf(haveBrowser)("the customer portal's consents, requests and erasur
     // The browser holds no account there any more.
     await page.getByRole("link", { name: "Back to your accounts" }).click();
     await page.getByTestId("no-accounts").waitFor();
+    // Back at the merchant's address: the account is closed, and only joining again is offered
+    // (no recovery of a key the erased record keeps).
+    await page.goto(`${node.url}/me/m/${merchant.id}`);
+    await page.getByTestId("erased-here").waitFor();
+    expect(await page.getByTestId("go-recover").count()).toBe(0);
+    await axe(page, "erased-here");
   });
 
   it("joins the same merchant again from this browser, with a new key", async () => {

@@ -539,7 +539,10 @@ describe.runIf(haveBrowser)("the portal's verification pages in a browser", () =
     const file = join(tmp, name);
     await download.saveAs(file);
     await page.getByTestId("export-done").waitFor();
-    expect(await page.getByTestId("export-command").textContent()).toBe(`patron verify ${name}`);
+    // The command shown pins the log's key, as the docs say to.
+    expect(await page.getByTestId("export-command").textContent()).toBe(
+      `patron verify ${name} --key "$(curl -s ${base}/v1/ledger/key)"`,
+    );
     const bundle = JSON.parse(readFileSync(file, "utf8"));
     expect(bundle).toMatchObject({
       format: "patron-export/v1",

@@ -136,7 +136,13 @@ describe.runIf(haveBrowser)("customer portal in a browser", () => {
       page = await newPage("first");
       await page.goto(`${node.url}/me`);
       await page.getByTestId("no-accounts").waitFor();
+      // Nothing to back up yet: no backup is offered, only the restore.
+      expect(await page.getByTestId("go-backup").count()).toBe(0);
       await axe(page, "home-empty");
+      await page.goto(`${node.url}/me/backup`);
+      await page.getByTestId("backup-nothing").waitFor();
+      expect(await page.getByTestId("backup-make").count()).toBe(0);
+      await axe(page, "backup-empty");
     });
 
     it("joins by the merchant's link: bad input is refused in the page, the signature is shown first", async () => {

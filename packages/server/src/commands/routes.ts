@@ -84,7 +84,14 @@ export function commandRoutes(app: App, deps: CommandRoutesDeps) {
       const attached = attachedValues(command, beside);
       const handler = deps.handlers.get(command.type);
       if (!handler) {
-        throw new ApiError(400, "unknown_command", `no command type "${command.type}"`);
+        // The one signed type that is no command here: say where it goes.
+        throw new ApiError(
+          400,
+          "unknown_command",
+          command.type === "session.open"
+            ? "session.open is the portal's sign-in: send it to POST /v1/portal/sessions"
+            : `no command type "${command.type}"`,
+        );
       }
       if (!(await deps.tenancy.merchant(command.merchant))) {
         throw new ApiError(404, "unknown_merchant", `merchant ${command.merchant} not found`);

@@ -70,6 +70,7 @@ export const identityDomain: Domain = {
       exports: ctx.exports,
       verifierKey: ctx.verifierKey,
       access: ctx.dataUse.access,
+      purposes: ctx.dataUse.purposes,
     });
     CustomerData.instances.set(ctx.sequencer, data);
     return {

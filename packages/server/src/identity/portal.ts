@@ -11,6 +11,7 @@ import type { ProofService } from "../ledger/proofs.js";
 import type { Sequencer } from "../ledger/sequencer.js";
 import { checkpointAt, getEntry, partyEntries, type StoredEntry } from "../ledger/store.js";
 import type { AccessLog } from "../privacy/access-log.js";
+import type { Purposes } from "../privacy/purposes.js";
 import type { Tenancy } from "../tenancy/tenancy.js";
 import { VaultError } from "../vault/keystore.js";
 import type { Vault } from "../vault/vault.js";
@@ -27,6 +28,8 @@ export interface PortalDeps {
   verifierKey: string;
   /** The access log: the customer sees every use of their data (decision 11). */
   access: AccessLog;
+  /** The merchant's purposes: a record names one by id, the customer reads its name. */
+  purposes: Purposes;
 }
 
 const FieldView = z.object({
@@ -165,6 +168,15 @@ export class CustomerData {
     };
   }
 
+  /**
+   * The names the merchant declared for its purposes (retired ones too: older records name
+   * them), so the customer reads "Fraud prevention" rather than an id. Not part of any record.
+   */
+  async purposeNames(merchantId: string): Promise<{ id: string; name: string }[]> {
+    const all = await this.d.purposes.list(merchantId);
+    return all.map((p) => ({ id: p.id, name: p.name }));
+  }
+
   /** Entries with their inclusion proofs in the tree of `size` (their tiles read once). */
   private async proven(rows: readonly StoredEntry[], size: bigint) {
     const proofs = await this.d.proofs.inclusionMany(
@@ -262,12 +274,22 @@ export function portalRoutes(app: App, data: CustomerData) {
               }),
             ),
             batches: z.array(ProvenEntry),
+            purposes: z
+              .array(z.object({ id: z.string(), name: z.string() }))
+              .describe("the merchant's purposes by id, with the names it declared for them"),
           }),
           ...errorResponses,
         },
       },
     },
-    async (req) => data.dataUse(customerOf(req), req.query.limit),
+    async (req) => {
+      const who = customerOf(req);
+      const [use, purposes] = await Promise.all([
+        data.dataUse(who, req.query.limit),
+        data.purposeNames(who.merchantId),
+      ]);
+      return { ...use, purposes };
+    },
   );
 
   app.get(

@@ -23,6 +23,48 @@ export type Category = (typeof CATEGORIES)[number];
 export const PROFILE: Category[] = ["contact", "demographics"];
 
 /**
+ * What a use did, as its record names it. One closed list, because customers read these records
+ * in the portal, which has words for each (and for each one `_refused`, a use on consent that no
+ * consent covered): a route cannot record an action the portal would show as a bare code.
+ */
+export const ACCESS_ACTIONS = [
+  // Profiles
+  "create",
+  "read",
+  "lookup",
+  "update",
+  "list",
+  "search",
+  "export",
+  "timeline",
+  "notes",
+  "merge",
+  "unmerge",
+  // Segments
+  "segment members",
+  "segment export",
+  // Loyalty
+  "points",
+  "order",
+  "refund",
+  "members",
+  "transfers",
+  "adjustment",
+  "adjustments",
+  "redemption",
+  "redemptions",
+  // Messages, consent and rights
+  "outbox",
+  "marketing_email",
+  "partner_read",
+  "subject-request.export",
+  "retention.read",
+] as const;
+export type AccessAction = (typeof ACCESS_ACTIONS)[number];
+/** A recorded action: what was done, or a use on consent refused for want of one. */
+export type RecordedAction = AccessAction | `${AccessAction}_refused`;
+
+/**
  * One use of one customer's personal data, as the customer sees it: when, by which role, for
  * which purpose on which basis, and what. The staff member or key is kept beside it for the
  * merchant's internal audit, outside the committed record.
@@ -160,7 +202,7 @@ export class AccessLog {
     use: { purpose: string; basis: string },
     customerIds: readonly string[],
     categories: readonly Category[],
-    action: string,
+    action: RecordedAction,
   ): Promise<void> {
     const rows = this.pending(p, use, customerIds, categories, action);
     if (rows.length === 0) return Promise.resolve();
@@ -184,7 +226,7 @@ export class AccessLog {
     use: { purpose: string; basis: string },
     customerIds: readonly string[],
     categories: readonly Category[],
-    action: string,
+    action: RecordedAction,
   ): Statement[] {
     return this.pending(p, use, customerIds, categories, action).map((r) => ({
       sql: `INSERT INTO access_records (id, merchant_id, customer_id, at, role, actor, purpose, basis, categories, action)
@@ -210,7 +252,7 @@ export class AccessLog {
     use: { purpose: string; basis: string },
     customerIds: readonly string[],
     categories: readonly Category[],
-    action: string,
+    action: RecordedAction,
   ): PendingRecord[] {
     const ids = [...new Set(customerIds)];
     if (ids.length === 0) return [];

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Statement } from "../db/database.js";
 import { principalOf } from "../http/app.js";
 import { ApiError } from "../http/errors.js";
-import type { AccessLog, Category } from "./access-log.js";
+import type { AccessAction, AccessLog, Category } from "./access-log.js";
 import type { Purposes, Use } from "./purposes.js";
 
 export const PURPOSE_ID = /^[a-z][a-z0-9_]{0,39}$/;
@@ -67,7 +67,7 @@ export class DataUse {
     use: Use,
     customerIds: readonly string[],
     categories: readonly Category[],
-    action: string,
+    action: AccessAction,
   ): Statement[] | undefined {
     if (use.basis === "consent") return undefined;
     const out = this.access.statements(principalOf(req), use, customerIds, categories, action);
@@ -85,7 +85,7 @@ export class DataUse {
     use: Use,
     customerIds: readonly string[],
     categories: readonly Category[],
-    action: string,
+    action: AccessAction,
   ): Promise<void> {
     const p = principalOf(req);
     if (use.basis !== "consent") {

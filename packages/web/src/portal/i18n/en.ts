@@ -65,6 +65,8 @@ export const en = {
         "Made from a secret only this browser holds. Download a backup so you can move it to another device.",
     },
     passkeyUnavailable: "This browser cannot make passkeys on this address (they need HTTPS).",
+    passkeyOnIpAddress:
+      "Passkeys do not work on an IP address such as {{host}}: open this page by a domain name to use one (on this computer, localhost).",
     errors: {
       unavailable: "This browser does not let the portal keep keys",
       root_mismatch: "These keys do not belong to this browser's secret",
@@ -165,6 +167,10 @@ export const en = {
     profile: "Profile",
     security: "Sessions and key",
     noKeyTitle: "No key for this merchant here",
+    erasedTitle: "Your account here is closed",
+    erasedLead:
+      "You erased your data at this merchant from this browser, and your key there signs nothing more. To be their customer again, join anew: you get a new key and a new profile.",
+    joinAgain: "Join this merchant again",
     noKeyLead:
       "This browser holds no key for this merchant. Join them, or restore a backup made on another device.",
     goJoin: "Join this merchant",
@@ -179,6 +185,8 @@ export const en = {
     },
     what: "The merchant sends a one-time challenge; your key signs it. Nothing else is shared.",
     rotated: "Your key was replaced. Sign in with the new one.",
+    joined:
+      "Your key now signs for your account at {{merchant}}. Sign in with it to see your profile.",
     submit: "Sign in",
   },
   session: { signOut: "Sign out" },
@@ -291,6 +299,8 @@ export const en = {
   backup: {
     title: "Back up your keys",
     lead: "One file, locked with a passphrase you choose, holds the secret your keys come from. Keep it somewhere safe: with the passphrase, it opens your accounts.",
+    nothing:
+      "This browser holds no key yet, so there is nothing to back up: a backup is made once you have joined a merchant. Moving from another device?",
     contains_one: "This browser holds a key for {{count}} merchant.",
     contains_other: "This browser holds keys for {{count}} merchants.",
     passphrase: "Passphrase",
@@ -525,7 +535,10 @@ export const en = {
     keptFor_one: "kept for {{count}} year",
     keptFor_other: "kept for {{count}} years",
     keptFields: "Details kept:",
-    keptKinds: "Records kept:",
+    keptFieldsWith: "Details kept with those records:",
+    keptKinds_one: "Records kept, those of the last {{count}} year:",
+    keptKinds_other: "Records kept, those of the last {{count}} years:",
+    keptOnlyIf: "If you have none of these records, this keeps nothing of yours.",
     fields: {
       name: "name",
       address: "address",
@@ -546,7 +559,8 @@ export const en = {
       other: "other contacts",
     },
     final:
-      "Want a copy first? Ask for your data in a file above, and wait for it, before you erase.",
+      "Want a copy first? Download it now, before you erase: one file with everything kept about you, which anyone can check offline.",
+    finalLink: "Download my data (on your History page)",
     word: "erase my data",
     confirmLabel: "To confirm, type: {{word}}",
     confirmHint: "Your key then signs the erasure: the portal shows you what it signs first.",
@@ -784,7 +798,17 @@ export const en = {
       status: "Checked",
     },
     status: { proven: "Proven", pending: "Not committed yet", failed: "Does not verify" },
-    roles: { owner: "Owner", admin: "Administrator", staff: "Staff", auditor: "Auditor" },
+    roles: {
+      owner: "Owner",
+      admin: "Administrator",
+      staff: "Staff",
+      auditor: "Auditor",
+      partner: "A partner merchant",
+    },
+    refused: "Refused",
+    refusedNote:
+      "A use marked Refused was stopped before anything was shown: its purpose needs your consent, and none of yours covered it. It is listed because every attempt is.",
+    noConsent: "Needs your consent: none covered it",
     bases: {
       contract: "Contract",
       legal_obligation: "Legal obligation",
@@ -820,6 +844,22 @@ export const en = {
       search: "Searched",
       list: "Listed",
       export: "Exported",
+      segment_members: "Listed among a group of customers",
+      segment_export: "Exported with a group of customers",
+      points: "Looked at your points",
+      order: "Recorded an order",
+      refund: "Recorded a refund",
+      members: "Listed among the loyalty members",
+      transfers: "Looked at your transfers of points",
+      adjustment: "Adjusted your points",
+      adjustments: "Looked at adjustments of points",
+      redemption: "Handled a redemption at the till",
+      redemptions: "Looked at your redemptions",
+      outbox: "Read a message to you waiting to be sent",
+      marketing_email: "Sent you a marketing email",
+      partner_read: "Read by the partner you consented to",
+      subject_request_export: "Answered your request for your data",
+      retention_read: "Read what the law made them keep",
     },
   },
   export: {
@@ -831,6 +871,7 @@ export const en = {
     done_other: "Downloaded {{name}} ({{count}} entries).",
     offline:
       "Anyone can check the file offline, without trusting the merchant, with Patron's command-line tool:",
+    pin: "--key pins the log's key, as this node serves it: compare it with the key the merchant publishes, so that the check depends on nobody.",
   },
 };
 

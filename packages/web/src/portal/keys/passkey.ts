@@ -18,6 +18,19 @@ export function passkeysSupported(): boolean {
 }
 
 /**
+ * Why passkeys cannot be used here, for the page to say: on an IP address (browsers refuse them
+ * there even over HTTPS or on 127.0.0.1, where the node's start line points), or for want of
+ * WebAuthn or a secure context. Undefined where they can.
+ */
+export function passkeyBlocker(): "ip_address" | "unsupported" | undefined {
+  if (passkeysSupported()) return undefined;
+  if (typeof window !== "undefined" && IP_ADDRESS.test(window.location.hostname)) {
+    return "ip_address";
+  }
+  return "unsupported";
+}
+
+/**
  * Whether a passkey is the portal's first choice here: supported, and the device has its own
  * authenticator that verifies the user (fingerprint, face, PIN).
  */

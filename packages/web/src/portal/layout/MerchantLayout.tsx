@@ -30,7 +30,9 @@ export function MerchantLayout() {
   if (account.data?.recovering && !account.data.bound) {
     return <AwaitingRecovery account={account.data} />;
   }
-  if (!account.data?.bound) return <NoKeyHere merchant={merchant} />;
+  if (!account.data?.bound) {
+    return <NoKeyHere merchant={merchant} erased={account.data?.erased === true} />;
+  }
   if (!session) return <SignIn account={account.data} />;
   return (
     <div className="page">
@@ -86,9 +88,23 @@ export function MerchantLayout() {
   );
 }
 
-function NoKeyHere(props: { merchant: string }) {
+function NoKeyHere(props: { merchant: string; erased: boolean }) {
   const { t } = useTranslation();
-  useTitle(t("merchant.noKeyTitle"));
+  useTitle(props.erased ? t("merchant.erasedTitle") : t("merchant.noKeyTitle"));
+  if (props.erased) {
+    // The account was closed from this browser: a recovery or a backup opens nothing there,
+    // only joining again (with the next key) does.
+    return (
+      <div className="page narrow" data-testid="erased-here">
+        <PageHead title={t("merchant.erasedTitle")} lead={t("merchant.erasedLead")} />
+        <ul className="plain-list link-list">
+          <li>
+            <Link to={`/join/${props.merchant}`}>{t("merchant.joinAgain")}</Link>
+          </li>
+        </ul>
+      </div>
+    );
+  }
   return (
     <div className="page narrow">
       <PageHead title={t("merchant.noKeyTitle")} lead={t("merchant.noKeyLead")} />
@@ -112,7 +128,10 @@ function NoKeyHere(props: { merchant: string }) {
 function SignIn(props: { account: Account }) {
   const { t } = useTranslation();
   const signIn = useSignIn(props.account);
-  const rotated = (useLocation().state as { rotated?: boolean } | null)?.rotated === true;
+  const state = useLocation().state as { rotated?: boolean; joined?: boolean } | null;
+  const rotated = state?.rotated === true;
+  // Straight after joining or claiming: say it worked, and that signing in comes next.
+  const joined = state?.joined === true;
   useTitle(t("signIn.title", { merchant: props.account.merchantName }));
   return (
     <div className="page narrow">
@@ -125,6 +144,11 @@ function SignIn(props: { account: Account }) {
           {rotated ? (
             <p className="notice notice-info" role="status" data-testid="rotated">
               {t("signIn.rotated")}
+            </p>
+          ) : null}
+          {joined ? (
+            <p className="notice notice-info" role="status" data-testid="joined-sign-in">
+              {t("signIn.joined", { merchant: props.account.merchantName })}
             </p>
           ) : null}
           <p>{t("signIn.what")}</p>

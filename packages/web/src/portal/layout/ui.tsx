@@ -3,6 +3,7 @@ import { useTranslation } from "react-i18next";
 import { Alert, Refresh } from "../../components/icons.js";
 import { Spinner } from "../../components/ui.js";
 import { PortalApiError } from "../api/client.js";
+import { dateLocale } from "../i18n/date-locale.js";
 import { BackupError } from "../keys/backup.js";
 import { PasskeyError } from "../keys/passkey.js";
 import { KeyStoreError } from "../keys/store.js";
@@ -111,11 +112,12 @@ const formats = new Map<string, Intl.DateTimeFormat>();
 
 export function DateTime(props: { iso: string; dateOnly?: boolean }) {
   const { i18n } = useTranslation();
-  const key = `${i18n.language}|${props.dateOnly === true}`;
+  const locale = dateLocale(i18n.language);
+  const key = `${locale}|${props.dateOnly === true}`;
   let format = formats.get(key);
   if (!format) {
     format = new Intl.DateTimeFormat(
-      i18n.language,
+      locale,
       props.dateOnly
         ? { dateStyle: "long", timeZone: "UTC" }
         : { dateStyle: "medium", timeStyle: "short" },

@@ -1,6 +1,7 @@
 import type { JsonValue } from "@patron/ledger";
 import type { Rule } from "@patron/rules";
 import { capitalise, pointNameFor } from "../../lib/point-name.js";
+import { dateLocale } from "../i18n/date-locale.js";
 
 // A published rule in plain words, generated from its document: what it gives (fixed,
 // per_amount, multiplier, tier, expire), where (scope), up to what (caps), when (validity) and
@@ -180,7 +181,7 @@ export function describeRule(
   if (caps.length > 0)
     details.push(t("loyalty.words.caps.lead", { list: caps.join(t("loyalty.words.and")) }));
   const date = (iso: string) =>
-    new Intl.DateTimeFormat(language, { dateStyle: "long", timeStyle: "short" }).format(
+    new Intl.DateTimeFormat(dateLocale(language), { dateStyle: "long", timeStyle: "short" }).format(
       new Date(iso),
     );
   let validity: string | undefined;

@@ -2,6 +2,7 @@ import { zodResolver } from "@hookform/resolvers/zod";
 import { useEffect, useState } from "react";
 import { useForm } from "react-hook-form";
 import { useTranslation } from "react-i18next";
+import { Link } from "react-router";
 import { z } from "zod";
 import { Download, Lock } from "../../components/icons.js";
 import { Spinner } from "../../components/ui.js";
@@ -44,6 +45,20 @@ export function BackupPage() {
   });
   const fileName = `patron-keys-${new Date().toISOString().slice(0, 10)}.json`;
   const count = accounts.data?.filter((a) => a.bound).length ?? 0;
+  if (accounts.data && count === 0 && !url) {
+    // A file with no account in it would only look like a backup.
+    return (
+      <div className="page narrow">
+        <PageHead title={t("backup.title")} lead={t("backup.lead")} />
+        <div className="notice notice-info" data-testid="backup-nothing">
+          <Lock size={18} />
+          <span>
+            {t("backup.nothing")} <Link to="/restore">{t("home.restore")}</Link>
+          </span>
+        </div>
+      </div>
+    );
+  }
   return (
     <div className="page narrow">
       <PageHead title={t("backup.title")} lead={t("backup.lead")} />

@@ -184,7 +184,9 @@ function ConsentItem(props: {
           </>
         ) : null}
       </div>
-      {panel === "receipt" ? <ReceiptPanel consent={c} merchant={props.merchant} /> : null}
+      {panel === "receipt" ? (
+        <ReceiptPanel consent={c} merchant={props.merchant} words={words} />
+      ) : null}
       {panel === "narrow" && open ? (
         <NarrowPanel
           consent={c}
@@ -333,7 +335,7 @@ function NarrowPanel(props: {
   );
 }
 
-function ReceiptPanel(props: { consent: ConsentView; merchant: string }) {
+function ReceiptPanel(props: { consent: ConsentView; merchant: string; words: Words }) {
   const { t } = useTranslation();
   const receipt = useReceipt(props.merchant, props.consent.id, true);
   const decoded = useMemo(() => {
@@ -359,7 +361,12 @@ function ReceiptPanel(props: { consent: ConsentView; merchant: string }) {
   if (!decoded?.ok) return <ErrorMessage error={decoded?.error} testId="receipt-error" />;
   const { claims, consent } = decoded.value;
   const text = (x: unknown) => (typeof x === "string" ? x : "");
-  const list = (x: unknown) => (Array.isArray(x) ? x.join(", ") : "");
+  // What the credential states, read in the page's words (its exact codes are in the claims
+  // below): a word for each value it names, the value itself when the portal has none.
+  const { words } = props;
+  const ids = (x: unknown) => (Array.isArray(x) ? x.filter((v) => typeof v === "string") : []);
+  const status = text(consent.status);
+  const grantee = text(consent.grantee);
   const iat = typeof claims.iat === "number" ? new Date(claims.iat * 1000).toISOString() : "";
   return (
     <section
@@ -396,16 +403,24 @@ function ReceiptPanel(props: { consent: ConsentView; merchant: string }) {
           </Field>
         ) : null}
         <Field label={t("consents.receipt.states")}>
-          <span data-testid="receipt-status">{text(consent.status)}</span>
+          <span data-testid="receipt-status">
+            {t(`consents.status.${status}`, { defaultValue: status })}
+          </span>
         </Field>
         <Field label={t("consents.fields.purposes")}>
-          <code data-testid="receipt-purposes">{list(consent.purposes)}</code>
+          <span data-testid="receipt-purposes">
+            {ids(consent.purposes).map(words.purpose).join(", ")}
+          </span>
         </Field>
         <Field label={t("consents.fields.categories")}>
-          <code>{list(consent.categories)}</code>
+          <span data-testid="receipt-categories">
+            {ids(consent.categories).map(words.category).join(", ")}
+          </span>
         </Field>
         <Field label={t("consents.fields.grantee")}>
-          <code>{text(consent.grantee)}</code>
+          <span data-testid="receipt-grantee">
+            {grantee ? words.grantee({ grantee, merchantId: props.consent.merchantId }) : null}
+          </span>
         </Field>
         <Field label={t("consents.fields.until")}>
           {text(claims.validUntil) ? <DateTime iso={text(claims.validUntil)} /> : null}

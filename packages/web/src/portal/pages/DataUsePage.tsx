@@ -2,6 +2,7 @@ import { useTranslation } from "react-i18next";
 import { useParams } from "react-router";
 import { Check, Clock, Cross, ShieldCheck, ShieldX } from "../../components/icons.js";
 import { Card, Pill, Spinner } from "../../components/ui.js";
+import { actionOf, basisOf } from "../../lib/access-words.js";
 import { DateTime, ErrorMessage, useTitle } from "../layout/ui.js";
 import type { DataUseVerdict, RecordState } from "../verify/history.js";
 import { useDataUse } from "../verify/hooks.js";
@@ -30,7 +31,14 @@ export function DataUsePage() {
         {use.data && use.data.rows.length === 0 ? (
           <p data-testid="data-use-none">{t("dataUse.none")}</p>
         ) : null}
-        {use.data && use.data.rows.length > 0 ? <UseTable verdict={use.data} /> : null}
+        {use.data?.rows.some((r) => actionOf(r.record.action).refused) ? (
+          <p className="hint" data-testid="data-use-refused-note">
+            {t("dataUse.refusedNote")}
+          </p>
+        ) : null}
+        {use.data && use.data.rows.length > 0 ? (
+          <UseTable verdict={use.data} purposeNames={use.data.purposeNames} />
+        ) : null}
       </Card>
     </div>
   );
@@ -70,9 +78,13 @@ function Verdict(props: { verdict: DataUseVerdict }) {
   );
 }
 
-function UseTable(props: { verdict: DataUseVerdict }) {
+function UseTable(props: { verdict: DataUseVerdict; purposeNames: ReadonlyMap<string, string> }) {
   const { t } = useTranslation();
-  const word = (family: string, id: string) => t(`dataUse.${family}.${id}`, { defaultValue: id });
+  const word = (family: string, id: string, fallback = id) =>
+    t(`dataUse.${family}.${id.replace(/[^a-z0-9]+/g, "_")}`, { defaultValue: fallback });
+  // A purpose of the catalogue reads in the customer's language; one the merchant made up
+  // reads by the name it declared for it.
+  const purpose = (id: string) => word("purposes", id, props.purposeNames.get(id) ?? id);
   const cols = {
     at: t("dataUse.columns.at"),
     role: t("dataUse.columns.role"),
@@ -98,23 +110,49 @@ function UseTable(props: { verdict: DataUseVerdict }) {
           </tr>
         </thead>
         <tbody>
-          {props.verdict.rows.map(({ record: r, state, problem }) => (
-            <tr key={r.id} data-testid="data-use-row" data-state={state}>
-              <td data-label={cols.at}>
-                <DateTime iso={r.at} />
-              </td>
-              <td data-label={cols.role}>{word("roles", r.role)}</td>
-              <td data-label={cols.purpose}>{word("purposes", r.purpose)}</td>
-              <td data-label={cols.basis}>{word("bases", r.basis)}</td>
-              <td data-label={cols.categories}>
-                {r.categories.map((c) => word("categories", c)).join(", ")}
-              </td>
-              <td data-label={cols.action}>{word("actions", r.action)}</td>
-              <td data-label={cols.status}>
-                <Status state={state} problem={problem} />
-              </td>
-            </tr>
-          ))}
+          {props.verdict.rows.map(({ record: r, state, problem }) => {
+            const action = actionOf(r.action);
+            const basis = basisOf(r);
+            return (
+              <tr key={r.id} data-testid="data-use-row" data-state={state} data-action={r.action}>
+                <td data-label={cols.at}>
+                  <DateTime iso={r.at} />
+                </td>
+                <td data-label={cols.role} data-testid="data-use-role">
+                  {word("roles", r.role)}
+                </td>
+                <td data-label={cols.purpose} data-testid="data-use-purpose">
+                  {purpose(r.purpose)}
+                </td>
+                <td data-label={cols.basis} data-testid="data-use-basis">
+                  {basis.kind === "basis" ? word("bases", basis.key) : null}
+                  {basis.kind === "no_consent" ? t("dataUse.noConsent") : null}
+                  {basis.kind === "consent" ? (
+                    <>
+                      {t("dataUse.bases.consent")} <code>{basis.consentId}</code>
+                    </>
+                  ) : null}
+                </td>
+                <td data-label={cols.categories}>
+                  {r.categories.map((c) => word("categories", c)).join(", ")}
+                </td>
+                <td data-label={cols.action} data-testid="data-use-action">
+                  {word("actions", action.key, r.action)}
+                  {action.refused ? (
+                    <>
+                      {" "}
+                      <Pill tone="warn" icon={<Cross size={12} />}>
+                        <span data-testid="data-use-refused">{t("dataUse.refused")}</span>
+                      </Pill>
+                    </>
+                  ) : null}
+                </td>
+                <td data-label={cols.status}>
+                  <Status state={state} problem={problem} />
+                </td>
+              </tr>
+            );
+          })}
         </tbody>
       </table>
     </div>

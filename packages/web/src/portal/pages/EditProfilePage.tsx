@@ -161,7 +161,7 @@ function EditForm(props: { merchant: string; profile: Profile }) {
           />
         </div>
         <fieldset className="fieldset">
-          <legend>{t("profile.fields.address")}</legend>
+          <legend className="label">{t("profile.fields.address")}</legend>
           <div className="form-grid">
             <FormField
               form={form}

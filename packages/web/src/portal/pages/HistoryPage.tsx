@@ -13,6 +13,7 @@ import {
   ShieldX,
 } from "../../components/icons.js";
 import { Card, Pill, Spinner, shorten } from "../../components/ui.js";
+import { dateLocale } from "../i18n/date-locale.js";
 import { DateTime, ErrorMessage, useTitle } from "../layout/ui.js";
 import type { ChainAnchor, ChainMismatch } from "../verify/chain.js";
 import { type Continuity, contradicts } from "../verify/continuity.js";
@@ -248,7 +249,7 @@ function useWhen() {
   return (iso: string) => {
     const d = new Date(iso);
     if (Number.isNaN(d.getTime())) return iso;
-    return new Intl.DateTimeFormat(i18n.language, {
+    return new Intl.DateTimeFormat(dateLocale(i18n.language), {
       dateStyle: "medium",
       timeStyle: "short",
     }).format(d);

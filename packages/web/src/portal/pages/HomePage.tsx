@@ -70,22 +70,25 @@ export function HomePage() {
           </div>
         </section>
       ) : null}
-      <section className="card">
-        <header className="card-head">
-          <h2>{t("home.keysTitle")}</h2>
-        </header>
-        <div className="card-body stack">
-          <p>{derived ? t("home.keysDerived") : t("home.keysNone")}</p>
-          <div className="form-actions">
-            <Link to="/backup" className="btn btn-primary" data-testid="go-backup">
-              <Download size={14} /> {t("home.backup")}
-            </Link>
-            <Link to="/restore" className="btn">
-              <Upload size={14} /> {t("home.restore")}
-            </Link>
+      {/* With no key yet there is nothing to back up: the empty state offers the restore. */}
+      {bound.length > 0 ? (
+        <section className="card">
+          <header className="card-head">
+            <h2>{t("home.keysTitle")}</h2>
+          </header>
+          <div className="card-body stack">
+            <p>{derived ? t("home.keysDerived") : t("home.keysNone")}</p>
+            <div className="form-actions">
+              <Link to="/backup" className="btn btn-primary" data-testid="go-backup">
+                <Download size={14} /> {t("home.backup")}
+              </Link>
+              <Link to="/restore" className="btn">
+                <Upload size={14} /> {t("home.restore")}
+              </Link>
+            </div>
           </div>
-        </div>
-      </section>
+        </section>
+      ) : null}
     </div>
   );
 }

@@ -167,7 +167,7 @@ export function JoinPage() {
             />
           </div>
           <fieldset className="fieldset">
-            <legend>{t("profile.fields.address")}</legend>
+            <legend className="label">{t("profile.fields.address")}</legend>
             <div className="form-grid">
               <FormField
                 form={form}

@@ -312,15 +312,25 @@ function EraseForm(props: {
               <li key={p.id} className="me-item me-retention-policy" data-testid="retention-policy">
                 <strong>{p.name}</strong> — {t("erase.keptFor", { count: p.years })}
                 <p className="hint">{p.note}</p>
-                {p.fields.length > 0 ? (
-                  <p>
-                    {t("erase.keptFields")} {p.fields.map((f) => t(`erase.fields.${f}`)).join(", ")}
-                  </p>
-                ) : null}
                 {p.interactionKinds.length > 0 ? (
                   <p>
-                    {t("erase.keptKinds")}{" "}
+                    {t("erase.keptKinds", { count: p.years })}{" "}
                     {p.interactionKinds.map((k) => t(`erase.kinds.${k}`)).join(", ")}
+                  </p>
+                ) : null}
+                {p.fields.length > 0 ? (
+                  <p>
+                    {p.interactionKinds.length > 0
+                      ? t("erase.keptFieldsWith")
+                      : t("erase.keptFields")}{" "}
+                    {p.fields.map((f) => t(`erase.fields.${f}`)).join(", ")}
+                  </p>
+                ) : null}
+                {/* The node keeps nothing under a policy on records the customer does not have
+                    (rights/retention.ts): its details neither. */}
+                {p.interactionKinds.length > 0 ? (
+                  <p className="hint" data-testid="retention-only-if">
+                    {t("erase.keptOnlyIf")}
                   </p>
                 ) : null}
               </li>
@@ -328,9 +338,15 @@ function EraseForm(props: {
           </ul>
         </>
       ) : null}
-      <p className="notice notice-warn">
-        <Alert size={18} /> <span>{t("erase.final")}</span>
-      </p>
+      <div className="notice notice-warn">
+        <Alert size={18} />
+        <span>
+          {t("erase.final")}{" "}
+          <Link to={`/m/${props.merchant}/history`} data-testid="erase-download-first">
+            {t("erase.finalLink")}
+          </Link>
+        </span>
+      </div>
       <FormField
         form={form}
         name="words"

@@ -11,8 +11,10 @@ export function useConsentWords(merchantName: string, options: ConsentOptions | 
   const { t } = useTranslation();
   const declared = new Map(options?.purposes.map((p) => [p.id, p.name]) ?? []);
   const partners = new Map(options?.partners.map((p) => [p.id, p.name]) ?? []);
-  const purpose = (id: string) => declared.get(id as never) ?? t(`consents.purposes.${id}`);
-  const category = (id: string) => t(`consents.categories.${id}`);
+  // An id the portal has no word for reads as itself (a receipt may state one).
+  const purpose = (id: string) =>
+    declared.get(id as never) ?? t(`consents.purposes.${id}`, { defaultValue: id });
+  const category = (id: string) => t(`consents.categories.${id}`, { defaultValue: id });
   const grantee = (c: Pick<ConsentView, "grantee" | "merchantId">) =>
     c.grantee === c.merchantId
       ? t("consents.thisMerchant", { merchant: merchantName })

@@ -11,6 +11,9 @@ import { useExport } from "./hooks.js";
 export function ExportCard(props: { merchant: string }) {
   const { t } = useTranslation();
   const exp = useExport(props.merchant);
+  // Pinned with --key: without it the check trusts the key inside the file (patron verify says
+  // so), and the point of the file is to trust nobody.
+  const keyUrl = new URL("/v1/ledger/key", window.location.href).href;
   return (
     <Card title={t("export.title")}>
       <p className="hint">{t("export.lead")}</p>
@@ -24,9 +27,10 @@ export function ExportCard(props: { merchant: string }) {
       <p>{t("export.offline")}</p>
       <pre className="command-line">
         <code data-testid="export-command">
-          patron verify {exp.data?.name ?? "patron-export-….json"}
+          patron verify {exp.data?.name ?? "patron-export-….json"} --key "$(curl -s {keyUrl})"
         </code>
       </pre>
+      <p className="hint">{t("export.pin")}</p>
       <div className="form-actions">
         <button
           type="button"

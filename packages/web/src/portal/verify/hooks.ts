@@ -199,7 +199,10 @@ export function useDataUse(merchant: string) {
       const answer = await signedIn(merchant, (token) =>
         call("GET", "/v1/portal/data-access?limit=1000", DataAccess, { token }),
       );
-      return checkDataUse(answer, key);
+      return {
+        ...checkDataUse(answer, key),
+        purposeNames: new Map(answer.purposes.map((p) => [p.id, p.name])),
+      };
     },
   });
 }

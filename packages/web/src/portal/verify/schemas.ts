@@ -63,6 +63,8 @@ export const DataAccess = z.object({
   checkpoint: z.string(),
   records: z.array(AccessRecord),
   batches: z.array(ProvenEntry),
+  /** The merchant's purposes with the names it declared: a record names one by id. */
+  purposes: z.array(z.object({ id: z.string(), name: z.string() })),
 });
 export type DataAccess = z.infer<typeof DataAccess>;
 

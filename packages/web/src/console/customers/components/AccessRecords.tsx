@@ -1,6 +1,7 @@
 import { useTranslation } from "react-i18next";
 import { Clock, ShieldCheck, ShieldX } from "../../../components/icons.js";
 import { Spinner } from "../../../components/ui.js";
+import { actionOf, basisOf } from "../../../lib/access-words.js";
 import type { AccessRecord } from "../../api/schemas.js";
 import { DateTime, ErrorMessage, LoadingState } from "../../layout/ui.js";
 import { useVerifiedEntry } from "../../ledger/hooks/useVerifiedEntry.js";
@@ -93,29 +94,53 @@ export function AccessRecords(props: { customerId: string }) {
               </tr>
             </thead>
             <tbody>
-              {list.map((r) => (
-                <tr key={r.id}>
-                  <td>
-                    <DateTime iso={r.at} />
-                  </td>
-                  <td>{t(`access.actions.${r.action}`, { defaultValue: r.action })}</td>
-                  <td>
-                    {r.purpose}{" "}
-                    <span className="muted">
-                      ({t(`access.bases.${r.basis}`, { defaultValue: r.basis })})
-                    </span>
-                  </td>
-                  <td>{t(`role.${r.role}`, { defaultValue: r.role })}</td>
-                  <td>
-                    {r.categories
-                      .map((c) => t(`access.categoryNames.${c}`, { defaultValue: c }))
-                      .join(", ")}
-                  </td>
-                  <td>
-                    <AccessProofBadge record={r} />
-                  </td>
-                </tr>
-              ))}
+              {list.map((r) => {
+                const action = actionOf(r.action);
+                const basis = basisOf(r);
+                return (
+                  <tr key={r.id} data-action={r.action}>
+                    <td>
+                      <DateTime iso={r.at} />
+                    </td>
+                    <td data-testid="access-action">
+                      {t(`access.actions.${action.key}`, { defaultValue: r.action })}
+                      {action.refused ? (
+                        <>
+                          {" "}
+                          <span className="pill pill-warn" title={t("access.refusedTitle")}>
+                            {t("access.refused")}
+                          </span>
+                        </>
+                      ) : null}
+                    </td>
+                    <td data-testid="access-basis">
+                      {r.purpose}{" "}
+                      <span className="muted">
+                        (
+                        {basis.kind === "basis"
+                          ? t(`access.bases.${basis.key}`, { defaultValue: basis.key })
+                          : basis.kind === "consent"
+                            ? t("access.byConsent", { id: basis.consentId })
+                            : t("access.noConsent")}
+                        )
+                      </span>
+                    </td>
+                    <td>
+                      {r.role === "partner"
+                        ? t("access.partnerRole")
+                        : t(`role.${r.role}`, { defaultValue: r.role })}
+                    </td>
+                    <td>
+                      {r.categories
+                        .map((c) => t(`access.categoryNames.${c}`, { defaultValue: c }))
+                        .join(", ")}
+                    </td>
+                    <td>
+                      <AccessProofBadge record={r} />
+                    </td>
+                  </tr>
+                );
+              })}
             </tbody>
           </table>
         </div>

@@ -1,6 +1,6 @@
 import { useEffect, useId, useState } from "react";
 import { useTranslation } from "react-i18next";
-import { passkeyPreferred, passkeysSupported } from "../../keys/passkey.js";
+import { passkeyBlocker, passkeyPreferred, passkeysSupported } from "../../keys/passkey.js";
 import type { KeyKind } from "../../keys/store.js";
 
 /**
@@ -45,7 +45,7 @@ export function KeyChoice(props: {
   ];
   return (
     <fieldset className="fieldset key-choice" data-testid="key-choice">
-      <legend>{props.legend ?? t("keys.choose")}</legend>
+      <legend className="label">{props.legend ?? t("keys.choose")}</legend>
       {options.map((o) => (
         <div className="radio-row key-option" key={o.kind}>
           <input
@@ -62,7 +62,11 @@ export function KeyChoice(props: {
           <div>
             <label htmlFor={`${id}-${o.kind}`}>{t(`keys.kinds.${o.kind}`)}</label>
             <p className="hint" id={`${id}-${o.kind}-hint`}>
-              {o.disabled ? t("keys.passkeyUnavailable") : t(`keys.hints.${o.kind}`)}
+              {o.disabled
+                ? passkeyBlocker() === "ip_address"
+                  ? t("keys.passkeyOnIpAddress", { host: window.location.hostname })
+                  : t("keys.passkeyUnavailable")
+                : t(`keys.hints.${o.kind}`)}
             </p>
           </div>
         </div>
