@@ -30,6 +30,7 @@ import { Rules } from "../packages/server/src/loyalty/rules.js";
 import { type SimulationReport, Simulator } from "../packages/server/src/loyalty/simulate.js";
 import { LoyaltyState } from "../packages/server/src/loyalty/state.js";
 import { startNode } from "../packages/server/src/node.js";
+import { EARN_RULES } from "../packages/server/test/earn-rules.js";
 import type { HttpJob } from "./http-load.js";
 import { fmt, measure, now, summarize, type Throughput, table, tsWorker } from "./lib.js";
 
@@ -70,42 +71,8 @@ export interface LoyaltyResult {
   details: Record<string, unknown>;
 }
 
-/** The five earning rules (docs/loyalty.md, packages/server/test/loyalty.test.ts). */
-export const BENCH_RULES: Record<string, Record<string, unknown>> = {
-  base: {
-    name: "1 point per 100",
-    kind: "earn",
-    condition: true,
-    action: { type: "per_amount", points: 1, per: 100 },
-  },
-  shoes: {
-    name: "Shoes: 2 more points per 100",
-    kind: "earn",
-    condition: true,
-    scope: { categories: ["shoes"] },
-    action: { type: "per_amount", points: 2, per: 100 },
-  },
-  first: {
-    name: "50 points on a first order",
-    kind: "earn",
-    condition: { "==": [{ var: "customer.orders" }, 0] },
-    action: { type: "fixed", points: 50 },
-  },
-  weekend: {
-    name: "Weekends: 1 more point per 100, at most 30 a day",
-    kind: "earn",
-    condition: { in: [{ var: "time.weekday" }, [6, 7]] },
-    action: { type: "per_amount", points: 1, per: 100 },
-    caps: { day: 30 },
-  },
-  web: {
-    name: "Web orders: double base points",
-    kind: "earn",
-    condition: true,
-    scope: { channels: ["web"] },
-    action: { type: "multiplier", factor: 2, rules: ["base"] },
-  },
-};
+/** The five earning rules of the loyalty tests (docs/loyalty.md). */
+export const BENCH_RULES: Record<string, Record<string, unknown>> = EARN_RULES;
 
 /** The draft set simulated: shoes earn 3 more points per 100 instead of 2. */
 const DRAFT_SHOES = {

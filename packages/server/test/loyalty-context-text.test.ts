@@ -14,7 +14,10 @@ import { loyaltyCalls, startLoyaltyNode } from "./loyalty-helpers.js";
 describe.each(backends)("order contexts kept as text on $name", (backend) => {
   let t: TestNode;
   let clock: ManualClock;
-  const { call, customer, order, entry } = loyaltyCalls(() => ({ t, clock }), `ctx-${backend.name}`);
+  const { call, customer, order, entry } = loyaltyCalls(
+    () => ({ t, clock }),
+    `ctx-${backend.name}`,
+  );
   const contexts = async () =>
     (
       await t.node.db.query<{ order_id: string; type: string; text: string }>(

@@ -6,49 +6,12 @@ import { ManualClock } from "../src/ledger/clock.js";
 import { listEntries } from "../src/ledger/store.js";
 import { domains, entryAuditorOf, type PatronNode } from "../src/node.js";
 import type { Backend } from "../src/test-support/backends.js";
+import { EARN_RULES } from "./earn-rules.js";
 import { type TestNode, testNode } from "./helpers.js";
 
-const json = { "content-type": "application/json" };
+export { EARN_RULES };
 
-/** The five earning rules of the loyalty tests (docs/loyalty.md shows them too). */
-export const EARN_RULES: Record<
-  "base" | "shoes" | "first" | "weekend" | "web",
-  Record<string, unknown>
-> = {
-  base: {
-    name: "1 point per 100",
-    kind: "earn",
-    condition: true,
-    action: { type: "per_amount", points: 1, per: 100 },
-  },
-  shoes: {
-    name: "Shoes: 2 more points per 100",
-    kind: "earn",
-    condition: true,
-    scope: { categories: ["shoes"] },
-    action: { type: "per_amount", points: 2, per: 100 },
-  },
-  first: {
-    name: "50 points on a first order",
-    kind: "earn",
-    condition: { "==": [{ var: "customer.orders" }, 0] },
-    action: { type: "fixed", points: 50 },
-  },
-  weekend: {
-    name: "Weekends: 1 more point per 100, at most 30 a day",
-    kind: "earn",
-    condition: { in: [{ var: "time.weekday" }, [6, 7]] },
-    action: { type: "per_amount", points: 1, per: 100 },
-    caps: { day: 30 },
-  },
-  web: {
-    name: "Web orders: double base points",
-    kind: "earn",
-    condition: true,
-    scope: { channels: ["web"] },
-    action: { type: "multiplier", factor: 2, rules: ["base"] },
-  },
-};
+const json = { "content-type": "application/json" };
 
 /** The rule every loyalty suite publishes first, as "base": 1 point per 100 (1.00) spent. */
 export const BASE_RULE = EARN_RULES.base;
