@@ -327,14 +327,19 @@ export async function createApp(opts: AppOptions): Promise<App> {
 
   // One check of the body against what the route takes. A route with a body schema: many
   // clients send `Content-Type: application/json` on every request, bodyless ones too, so an
-  // empty body parses as no body, and only a route that needs one refuses it. A route without
+  // empty body parses as no body, and only a route that needs one refuses it (one whose fields
+  // are all optional takes none as `{}`, which is what such a client means). A route without
   // one takes no fields: one sent anyway is refused as an unknown field would be, not silently
   // dropped (no body and `{}` pass, as many clients send them), unless its handler reads the
   // body itself (`ownBody`).
   app.addHook("preValidation", async (req) => {
     const body = req.routeOptions.schema?.body;
     if (body) {
-      if (req.body === undefined && !acceptsNoBody(body)) {
+      if (req.body === undefined && !accepts(body, undefined)) {
+        if (accepts(body, {})) {
+          req.body = {};
+          return;
+        }
         throw new ApiError(
           400,
           "invalid_request",
@@ -608,8 +613,9 @@ export function principalOf(req: FastifyRequest): Principal {
   return req.principal;
 }
 
-/** Whether a route's body schema is optional (`.optional()`), so a request may send none. */
-function acceptsNoBody(schema: unknown): boolean {
+/** Whether a route's body schema takes `value` (undefined: it is `.optional()`; `{}`: every
+ * field is). */
+function accepts(schema: unknown, value: unknown): boolean {
   const parse = (schema as { safeParse?: (v: unknown) => { success: boolean } }).safeParse;
-  return typeof parse === "function" && parse.call(schema, undefined).success;
+  return typeof parse === "function" && parse.call(schema, value).success;
 }
