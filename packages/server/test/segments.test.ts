@@ -435,6 +435,18 @@ describe.each(backends)("segment names across a restart ($name)", (backend) => {
       // The names given up before the restart are free.
       await define("Lapsed");
       await define("Gone");
+      // Kept without the spaces around it, as it is compared.
+      const spaced = await call("POST", "/v1/segments", {
+        name: "  Weekend buyers ",
+        condition: true,
+      });
+      expect(spaced.statusCode, spaced.body).toBe(201);
+      expect(spaced.json().name).toBe("Weekend buyers");
+      const respaced = await call("PATCH", `/v1/segments/${spaced.json().id}`, {
+        name: " Weekenders  ",
+      });
+      expect(respaced.statusCode, respaced.body).toBe(200);
+      expect(respaced.json().name).toBe("Weekenders");
       // Requests at once for a name still go one way only.
       const racing = await Promise.all(
         ["Fresh", "fresh", " FRESH "].map((name) =>

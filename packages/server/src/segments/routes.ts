@@ -11,6 +11,9 @@ import { parseCondition } from "./condition.js";
 import { exportStream } from "./export.js";
 import { filterOf, type Segments } from "./segments.js";
 
+/** A segment's name, without the spaces around it (names are compared without them too). */
+const SegmentName = Label(100).transform((s) => s.trim());
+
 const SegmentId = IdOf("s", "a segment");
 
 const Condition = z
@@ -51,8 +54,8 @@ export function segmentRoutes(
         security,
         summary: "Define a segment: a named condition, a sealed entry on the merchant's chain",
         description:
-          "Names are unique among the merchant's segments, ignoring case and spaces around them: `409 segment_name_taken` (`details: [{path: \"body/name\"}]`). A deleted segment's name is free again.",
-        body: z.strictObject({ name: Label(100), condition: Condition }),
+          "Names are kept without the spaces around them, and are unique among the merchant's segments ignoring case: `409 segment_name_taken` (`details: [{path: \"body/name\"}]`). A deleted segment's name is free again.",
+        body: z.strictObject({ name: SegmentName, condition: Condition }),
         response: { 201: SegmentView, ...errorResponses },
       },
     },
@@ -143,7 +146,7 @@ export function segmentRoutes(
           "A name another of the merchant's segments has (ignoring case and spaces around it) is `409 segment_name_taken`; changing only its case is a rename.",
         params,
         body: z
-          .strictObject({ name: Label(100).optional(), condition: Condition.optional() })
+          .strictObject({ name: SegmentName.optional(), condition: Condition.optional() })
           .refine((b) => b.name !== undefined || b.condition !== undefined, {
             message: "give a name or a condition",
           }),
