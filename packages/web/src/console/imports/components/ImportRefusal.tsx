@@ -2,6 +2,7 @@ import { useTranslation } from "react-i18next";
 import { ConsoleApiError } from "../../api/client.js";
 import { ErrorMessage } from "../../layout/ui.js";
 import { issueColumns, knownFileError } from "../issue-text.js";
+import { InColumns } from "./ImportReport.js";
 
 /**
  * Why an upload was refused. A refusal of the whole file (no header, a column twice, not
@@ -21,14 +22,7 @@ export function ImportRefusal(props: { error: unknown }) {
       detail={
         <span data-testid="import-refusal">
           <code>{error.code}</code> {t(`import.fileCodes.${error.code}`)}
-          {columns.length > 0 ? (
-            <>
-              {" "}
-              <span className="muted">
-                {t("import.inColumns", { columns: columns.map((c) => `“${c}”`).join(", ") })}
-              </span>
-            </>
-          ) : null}
+          <InColumns columns={columns} />
         </span>
       }
     />

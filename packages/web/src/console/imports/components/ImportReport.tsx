@@ -51,15 +51,22 @@ function IssueReason(props: { code: string; reason: string }) {
   return (
     <span data-testid="issue-reason">
       <code>{code}</code> {t(`import.issueCodes.${code}`, { stages })}
-      {columns.length > 0 ? (
-        <>
-          {" "}
-          <span className="muted">
-            {t("import.inColumns", { columns: columns.map((c) => `“${c}”`).join(", ") })}
-          </span>
-        </>
-      ) : null}
+      <InColumns columns={columns} />
     </span>
+  );
+}
+
+/** The file's columns a reason names ("in columns “a”, “b”"), after the reason; none: nothing. */
+export function InColumns(props: { columns: string[] }) {
+  const { t } = useTranslation();
+  if (props.columns.length === 0) return null;
+  return (
+    <>
+      {" "}
+      <span className="muted">
+        {t("import.inColumns", { columns: props.columns.map((c) => `“${c}”`).join(", ") })}
+      </span>
+    </>
   );
 }
 
