@@ -42,5 +42,6 @@ export {
 } from "./rule/document.js";
 export * from "./rule/engine.js";
 export * from "./rule/hash.js";
+export * from "./rule/narrow.js";
 export * from "./text.js";
 export * from "./time.js";

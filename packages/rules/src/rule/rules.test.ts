@@ -1,24 +1,26 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { JsonObject } from "../json.js";
 import { RuleValidationError, StepBudgetError } from "../problems.js";
 import { parseRuleJson } from "../text.js";
 import { timeContext } from "../time.js";
-import { validateRule } from "./document.js";
+import { ROUNDING, validateRule } from "./document.js";
 import {
   type Award,
+  bigRatio,
   checkAward,
   checkContext,
   contextFields,
   contextFromInputs,
   evaluateRule,
   evaluateRules,
-  narrowContext,
   type RuleContext,
   ratio,
   recompute,
   ruleVersion,
 } from "./engine.js";
 import { canonicalRuleJson, ruleHash } from "./hash.js";
+import { narrowContext } from "./narrow.js";
 
 // The examples of docs/rules.md.
 const perHundred = {
@@ -290,6 +292,52 @@ describe("actions and rounding", () => {
   it("computes exactly where amount × points exceeds 2^53", () => {
     expect(ratio(9_000_000_000_000_000, 3, 7)).toBe(3_857_142_857_142_857);
     expect(() => ratio(9_000_000_000_000_000, 3, 1)).toThrow(/beyond/);
+  });
+
+  it("rounds with doubles as BigInt does, up to 2^52 and across it", () => {
+    const near = (x: number) => fc.integer({ min: Math.max(0, x - 3), max: x + 3 });
+    const value = fc.oneof(
+      fc.integer({ min: 0, max: 1_000_000 }),
+      fc.integer({ min: 0, max: 2 ** 26 }),
+      fc.maxSafeInteger().map((x) => Math.abs(x)),
+      near(2 ** 26),
+      near(2 ** 52),
+    );
+    const divisor = fc.oneof(
+      fc.integer({ min: 1, max: 1_000 }),
+      value.map((x) => x + 1),
+    );
+    fc.assert(
+      fc.property(value, value, divisor, fc.constantFrom(...ROUNDING), (a, n, d, rounding) => {
+        let big: number | string;
+        try {
+          big = bigRatio(a, n, d, rounding);
+        } catch (e) {
+          big = (e as Error).message;
+        }
+        let fast: number | string;
+        try {
+          fast = ratio(a, n, d, rounding);
+        } catch (e) {
+          fast = (e as Error).message;
+        }
+        expect(fast, `${a} × ${n} / ${d} ${rounding}`).toBe(big);
+      }),
+      { numRuns: 20_000 },
+    );
+    // Halves and remainders at the edge of the doubles' exact range.
+    for (const rounding of ROUNDING) {
+      for (const [a, n, d] of [
+        [2 ** 52, 1, 2],
+        [2 ** 52 - 1, 1, 2],
+        [2 ** 52 + 1, 1, 2],
+        [2 ** 26, 2 ** 26, 3],
+        [2 ** 52 - 1, 1, 2 ** 52],
+        [7, 3, 2],
+      ] as const) {
+        expect(ratio(a, n, d, rounding)).toBe(bigRatio(a, n, d, rounding));
+      }
+    }
   });
 
   it("counts only the items the scope and the item filter select", () => {

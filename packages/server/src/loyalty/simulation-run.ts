@@ -1,4 +1,10 @@
-import { PointsEvaluator, type RuleContext, type RuleVersion, type SetPoints } from "@patron/rules";
+import {
+  PointsEvaluator,
+  type RuleContext,
+  type RuleVersion,
+  type SetPoints,
+  type UsageOf,
+} from "@patron/rules";
 import {
   earning,
   localDays,
@@ -74,25 +80,40 @@ export class SimulationRun {
     );
   }
 
+  /** The order being added: what `usageOf` reads (one function for the run, not one per order). */
+  private order: {
+    customer: CustomerRun;
+    prior: UsageHistory | undefined;
+    today: number;
+    offset: number;
+  } = { customer: { points: [], usage: [] }, prior: undefined, today: 0, offset: 0 };
+
+  /** A capped rule's usage by the order's customer in a set, before the order. */
+  private readonly usageOf: UsageOf = (set, rule, cap) => {
+    const rv = this.capped[set]?.get(rule);
+    if (rv === undefined) return 0;
+    const { customer, prior, today, offset } = this.order;
+    const u = (customer.usage[set] ?? prior)?.get(rule);
+    if (u === undefined) return 0;
+    const used = usedOn(u, cap, rv.rule.caps, today, offset);
+    return used > 0 ? used : 0;
+  };
+
   /** One order: its customer, when it was recorded, and the context it was recorded with. */
   add(customerId: string, ms: number, context: RuleContext): void {
-    let c = this.customers.get(customerId);
-    if (c === undefined) {
-      c = { points: this.sets.map(() => 0), usage: this.sets.map(() => null) };
-      this.customers.set(customerId, c);
+    let customer = this.customers.get(customerId);
+    if (customer === undefined) {
+      customer = { points: this.sets.map(() => 0), usage: this.sets.map(() => null) };
+      this.customers.set(customerId, customer);
     }
-    const customer = c;
     const prior = this.prior.get(customerId);
     const offset = Number((context.time as { offset?: unknown } | undefined)?.offset ?? 0);
-    const today = localDays(ms, offset);
-    const results = this.evaluator.evaluate(context, (set, rule, cap) => {
-      const rv = this.capped[set]?.get(rule);
-      if (rv === undefined) return 0;
-      const u = (customer.usage[set] ?? prior)?.get(rule);
-      if (u === undefined) return 0;
-      const used = usedOn(u, cap, rv.rule.caps, today, offset);
-      return used > 0 ? used : 0;
-    });
+    const o = this.order;
+    o.customer = customer;
+    o.prior = prior;
+    o.today = localDays(ms, offset);
+    o.offset = offset;
+    const results = this.evaluator.evaluate(context, this.usageOf);
     for (let set = 0; set < results.length; set++) {
       const r = results[set] as SetPoints;
       if (!Number.isSafeInteger(r.points))

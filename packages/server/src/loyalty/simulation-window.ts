@@ -1,6 +1,6 @@
 import {
   contextFields,
-  narrowContext,
+  contextNarrower,
   type RuleContext,
   type RuleVersion,
   ruleVersion,
@@ -77,13 +77,13 @@ export async function simulateWindow(db: Queryable, job: WindowJob): Promise<Run
 
 /**
  * The context an order's stored text makes, narrowed to the fields the rules read (`fields`;
- * null: whole), each as it was recorded (`narrowContext`): the evaluator checks what it is
+ * null: whole), each as it was recorded (`contextNarrower`): the evaluator checks what it is
  * given, and a field no rule reads would not change a result.
  */
 function contextReader(fields: string[] | null): (text: string) => RuleContext {
   // The simulation reads time.offset itself (the customer's day for the caps' usage).
-  const read = fields === null ? null : [...new Set([...fields, "time.offset"])];
-  return (text) => narrowContext(JSON.parse(text) as RuleContext, read);
+  const narrow = contextNarrower(fields === null ? null : [...new Set([...fields, "time.offset"])]);
+  return (text) => narrow(JSON.parse(text) as RuleContext);
 }
 
 /** The job's customers' condition on `customer_id`, from parameter `$n` on (none for all). */
