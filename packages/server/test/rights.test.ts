@@ -119,6 +119,41 @@ describe.each(backends)("data-subject rights ($name)", (backend) => {
     });
     expect(r.statusCode, r.body).toBe(201);
     const req = r.json();
+    // One open request of a kind at a time: a second asks for nothing more, and writes nothing.
+    const ledger = size(t.node);
+    const twice = await call("POST", `/v1/customers/${rosa}/requests`, {
+      kind: "erasure",
+      channel: "phone",
+    });
+    expect([twice.statusCode, twice.json().error.code]).toEqual([409, "request_open"]);
+    expect(twice.json().error.message).toContain(req.id);
+    expect(twice.json().error.details).toEqual({ requestId: req.id });
+    // Even sent at the same time: one of them is taken.
+    const [a, b] = await Promise.all(
+      ["access", "access"].map((kind) =>
+        call("POST", `/v1/customers/${rosa}/requests`, { kind, channel: "email" }),
+      ),
+    );
+    expect([a?.statusCode, b?.statusCode].sort()).toEqual([201, 409]);
+    const access = (a?.statusCode === 201 ? a : b)?.json();
+    expect(size(t.node)).toBe(ledger + 1n);
+    // Closed, a kind can be asked for again.
+    const rejected = await call("POST", `/v1/subject-requests/${access.id}/reject`, {
+      reason: "excessive",
+    });
+    expect(rejected.statusCode, rejected.body).toBe(200);
+    const reopened = await call("POST", `/v1/customers/${rosa}/requests`, {
+      kind: "access",
+      channel: "email",
+    });
+    expect(reopened.statusCode, reopened.body).toBe(201);
+    expect(
+      (
+        await call("POST", `/v1/subject-requests/${reopened.json().id}/reject`, {
+          reason: "excessive",
+        })
+      ).statusCode,
+    ).toBe(200);
     // Received 31 January: due the last day of February, a month on.
     expect(req).toMatchObject({
       status: "received",

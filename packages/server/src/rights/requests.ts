@@ -66,6 +66,17 @@ export const addMonths = (ms: number, months: number) => {
   return d;
 };
 
+const isClosed = (status: SubjectRequest["status"] | undefined) =>
+  status === "completed" || status === "rejected";
+
+const openError = (r: SubjectRequest) =>
+  new ApiError(
+    409,
+    "request_open",
+    `customer ${r.customerId} has an open ${r.kind} request (${r.id}, due ${r.dueAt}): answer it, or reject it, first`,
+    { requestId: r.id },
+  );
+
 /**
  * The data-subject request queue: access, export, rectification and erasure requests from the
  * portal (signed by the customer's key, which is its identity check), by email or from staff,
@@ -75,6 +86,12 @@ export const addMonths = (ms: number, months: number) => {
 export class SubjectRequests {
   /** Open requests' statuses, staged in command order (a request is closed once). */
   private readonly open: StagedMap<string, SubjectRequest["status"]>;
+  /**
+   * The open request of each customer and kind received since the start, by `customer kind`
+   * (those before are found in the projection): one at a time, so that a second one received
+   * while the first is being sequenced is refused too.
+   */
+  private readonly openOfKind: StagedMap<string, string>;
 
   constructor(
     private readonly db: Queryable,
@@ -84,7 +101,11 @@ export class SubjectRequests {
     private readonly data: () => CustomerData | undefined,
   ) {
     this.open = sequencer.state.add(new StagedMap<string, SubjectRequest["status"]>());
-    sequencer.onRecover(async () => this.open.clearCommitted());
+    this.openOfKind = sequencer.state.add(new StagedMap<string, string>());
+    sequencer.onRecover(async () => {
+      this.open.clearCommitted();
+      this.openOfKind.clearCommitted();
+    });
   }
 
   private view(r: Row): SubjectRequest {
@@ -151,6 +172,19 @@ export class SubjectRequests {
     if (status !== "active") {
       throw new ApiError(409, `customer_${status}`, `customer ${customerId} is ${status}`);
     }
+    // A second request of a kind while one is open asks for nothing more: the open one is
+    // answered (or rejected) first.
+    const { rows } = await this.db.query<Row>(
+      `SELECT ${COLUMNS} FROM subject_requests
+       WHERE merchant_id = $1 AND customer_id = $2 AND kind = $3 AND status IN ('received', 'verified')
+       ORDER BY received_idx LIMIT 1`,
+      [merchantId, customerId, input.kind],
+    );
+    const known = rows[0];
+    if (known !== undefined && !isClosed(this.open.get(known.id))) {
+      throw openError(this.view(known));
+    }
+    const key = `${customerId} ${input.kind}`;
     const id = newId("dsr");
     return {
       id,
@@ -175,7 +209,17 @@ export class SubjectRequests {
         ],
         check: () => {
           this.customers().checkActive(customerId);
+          const other = this.openOfKind.get(key);
+          if (other !== undefined && !isClosed(this.open.get(other))) {
+            throw new ApiError(
+              409,
+              "request_open",
+              `customer ${customerId} has an open ${input.kind} request (${other}): answer it, or reject it, first`,
+              { requestId: other },
+            );
+          }
           this.open.set(id, input.checks.length > 0 ? "verified" : "received");
+          this.openOfKind.set(key, id);
         },
       },
     };
@@ -222,6 +266,8 @@ export class SubjectRequests {
           throw new ApiError(409, "request_closed", `request ${r.id} is already ${now}`);
         }
         this.open.set(r.id, next);
+        const key = `${r.customerId} ${r.kind}`;
+        if (isClosed(next) && this.openOfKind.get(key) === r.id) this.openOfKind.delete(key);
       },
     });
     return this.get(merchantId, r.id);

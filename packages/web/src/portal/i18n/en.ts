@@ -512,6 +512,7 @@ export const en = {
       customer_erased: "Your account here is closed.",
       customer_merged: "This profile was merged into another one: ask the merchant.",
       invalid_payload: "The node does not take this kind of request.",
+      request_open: "You already asked for this, and the merchant has not answered yet.",
     },
   },
   erase: {

@@ -494,6 +494,7 @@ export const zhCN: Catalogue = {
       customer_erased: "您在这里的账户已关闭。",
       customer_merged: "此资料已合并到另一份资料中：请联系商家。",
       invalid_payload: "节点不接受此类请求。",
+      request_open: "您已提出过此请求，商家尚未答复。",
     },
   },
   erase: {
