@@ -304,6 +304,54 @@ describe.each(backends)("data-subject rights ($name)", (backend) => {
     );
   });
 
+  it("closes an erased customer's open requests with the erasure, so none runs overdue", async () => {
+    const open = async (customerId: string, kind: string) => {
+      const r = await call("POST", `/v1/customers/${customerId}/requests`, {
+        kind,
+        channel: "email",
+        checks: ["verified_email"],
+      });
+      expect(r.statusCode, r.body).toBe(201);
+      return r.json().id as string;
+    };
+    const closed = async (id: string) =>
+      (await call("GET", `/v1/subject-requests/${id}`)).json() as {
+        status: string;
+        reason: string | null;
+        overdue: boolean;
+        entryIndex: number;
+      };
+    // Erased by executing an erasure request: the other requests close in the same command.
+    const erik = (await call("POST", "/v1/customers", { name: "Erik" })).json().id;
+    const [access, erasure] = [await open(erik, "access"), await open(erik, "erasure")];
+    const done = await call("POST", `/v1/subject-requests/${erasure}/execute`, {});
+    expect(done.statusCode, done.body).toBe(200);
+    const erasedAt = (await closed(erasure)).entryIndex;
+    expect(await closed(access)).toMatchObject({
+      status: "rejected",
+      reason: "no_such_data",
+      overdue: false,
+    });
+    const closing = await entry((await closed(access)).entryIndex);
+    expect(closing.type).toBe("request.closed");
+    // The erasure request itself is closed after, naming the erasure's entry.
+    expect((await entry(erasedAt)).payload.entryIndex).toBeLessThan(erasedAt);
+    // Erased by staff directly: an open erasure request is what was done.
+    const ines = (await call("POST", "/v1/customers", { name: "Ines" })).json().id;
+    const [wanted, exported] = [await open(ines, "erasure"), await open(ines, "export")];
+    const erased = await call("POST", `/v1/customers/${ines}/erase`, {});
+    expect(erased.statusCode, erased.body).toBe(200);
+    expect(await closed(wanted)).toMatchObject({ status: "completed", overdue: false });
+    expect(await closed(exported)).toMatchObject({ status: "rejected", reason: "no_such_data" });
+    // In the erasure's own command: right after its entry.
+    expect((await closed(wanted)).entryIndex).toBeGreaterThan(erased.json().entryIndex);
+    clock.advance(60 * 24 * HOUR);
+    const overdue = (await call("GET", "/v1/subject-requests?status=open")).json().requests;
+    expect(
+      overdue.filter((r: { customerId: string }) => [erik, ines].includes(r.customerId)),
+    ).toEqual([]);
+  });
+
   it("shreds a hold when it ends, on the clock", async () => {
     clock.advance(10 * YEAR + 30 * 24 * HOUR);
     await vi.waitFor(

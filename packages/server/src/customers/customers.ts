@@ -3,7 +3,13 @@ import type { Queryable, Statement } from "../db/database.js";
 import { ApiError } from "../http/errors.js";
 import { toHex } from "../http/schemas.js";
 import type { Clock } from "../ledger/clock.js";
-import type { CommandDraft, CommittedEntry, Idempotency, Sequencer } from "../ledger/sequencer.js";
+import type {
+  CommandDraft,
+  CommittedEntry,
+  EntryDraft,
+  Idempotency,
+  Sequencer,
+} from "../ledger/sequencer.js";
 import { StagedMap } from "../ledger/staged.js";
 import { newId } from "../tenancy/tenancy.js";
 import { queryTokens } from "../vault/blind-index.js";
@@ -141,6 +147,18 @@ export class Customers {
     kept: { customerId: string; holdId: string; policyId: string; until: string; values: number }[];
     statements(erasedIndex: bigint): Statement[];
   }>;
+
+  /**
+   * The customers' open data-subject requests, closed in the erasure's own command (rights
+   * domain): their entries, after the erasures', and the check that stages them closed. `except`
+   * is the request that runs this erasure (it is closed after it, naming it).
+   */
+  closing?: (
+    merchantId: string,
+    customerIds: readonly string[],
+    except: string | undefined,
+    actor: string,
+  ) => Promise<{ entries: EntryDraft[]; check(): void }>;
 
   constructor(
     private readonly db: Queryable,
@@ -351,6 +369,8 @@ export class Customers {
     actor: string,
     reason: "request" | "retention",
     execute: Execute = (d) => this.sequencer.execute(d),
+    /** The data-subject request this erasure carries out, if one does. */
+    request?: string,
   ) {
     return this.locked(id, async () => {
       const row = await this.row(merchantId, id);
@@ -367,23 +387,30 @@ export class Customers {
       // What the law makes the merchant keep moves under a retention key first (rights domain).
       const plan = this.retention ? await this.retention(merchantId, all) : undefined;
       const keptBy = (c: string) => plan?.kept.filter((k) => k.customerId === c) ?? [];
+      const closing = this.closing
+        ? await this.closing(merchantId, all, request, actor)
+        : undefined;
       const [committed] = await execute({
-        entries: all.map((c) => ({
-          type: CUSTOMER_ERASED,
-          actor,
-          payload: {
-            merchantId,
-            customerId: c,
-            reason,
-            ...(keptBy(c).length > 0
-              ? { kept: keptBy(c).map(({ customerId: _c, ...k }) => k) as unknown as JsonValue }
-              : {}),
-          },
-          parties: [{ customer: c }, { merchant: merchantId }],
-          sealed: true,
-        })),
+        entries: [
+          ...all.map((c) => ({
+            type: CUSTOMER_ERASED,
+            actor,
+            payload: {
+              merchantId,
+              customerId: c,
+              reason,
+              ...(keptBy(c).length > 0
+                ? { kept: keptBy(c).map(({ customerId: _c, ...k }) => k) as unknown as JsonValue }
+                : {}),
+            },
+            parties: [{ customer: c }, { merchant: merchantId }],
+            sealed: true,
+          })),
+          ...(closing?.entries ?? []),
+        ],
         check: () => {
           this.checkActive(id);
+          closing?.check();
           for (const c of all) {
             this.erased.set(c, true);
             for (const h of held.get(c) ?? []) {

@@ -45,6 +45,9 @@ export const rightsDomain: Domain = {
     const requests = new SubjectRequests(ctx.db, ctx.sequencer, ctx.clock, customers, () =>
       CustomerData.instances.get(ctx.sequencer),
     );
+    // An erased customer's open requests close with the erasure.
+    customers().closing = (merchantId, ids, except, actor) =>
+      requests.closingOnErasure(merchantId, ids, except, actor);
     const submit: CommandHandler = {
       type: "request.submit",
       signer: "customer",

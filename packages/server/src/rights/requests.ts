@@ -5,7 +5,7 @@ import type { Queryable } from "../db/database.js";
 import { ApiError } from "../http/errors.js";
 import type { CustomerData } from "../identity/portal.js";
 import type { Clock } from "../ledger/clock.js";
-import type { CommandDraft, Sequencer } from "../ledger/sequencer.js";
+import type { CommandDraft, EntryDraft, Sequencer } from "../ledger/sequencer.js";
 import { StagedMap } from "../ledger/staged.js";
 import { newId } from "../tenancy/tenancy.js";
 import {
@@ -313,6 +313,64 @@ export class SubjectRequests {
   }
 
   /**
+   * The customers' open requests, closed by their erasure (`Customers.closing`): an erasure
+   * request as completed (the erasure is what it asked for), any other as rejected for
+   * `no_such_data` (nothing is left to give or to correct). Their entries go in the erasure's
+   * command, so that no request of an erased customer stays open and runs overdue. `except`,
+   * the request carrying the erasure out, is closed by it after, naming the erasure's entry.
+   */
+  async closingOnErasure(
+    merchantId: string,
+    customerIds: readonly string[],
+    except: string | undefined,
+    actor: string,
+  ): Promise<{ entries: EntryDraft[]; check(): void }> {
+    const { rows } = await this.db.query<Row>(
+      `SELECT ${COLUMNS} FROM subject_requests
+       WHERE merchant_id = $1 AND customer_id = ANY($2::text[]) AND status IN ('received', 'verified')
+       ORDER BY received_idx`,
+      [merchantId, customerIds],
+    );
+    const open = rows
+      .map((r) => this.view(r))
+      .filter((r) => r.id !== except && !isClosed(this.open.get(r.id)));
+    const outcome = (r: SubjectRequest) =>
+      r.kind === "erasure"
+        ? ({ outcome: "completed" } as const)
+        : ({ outcome: "rejected", reason: "no_such_data" } as const);
+    return {
+      entries: open.map((r) => ({
+        type: REQUEST_CLOSED,
+        actor,
+        parties: [{ customer: r.customerId }, { merchant: merchantId }],
+        sealed: true,
+        payload: {
+          merchantId,
+          customerId: r.customerId,
+          requestId: r.id,
+          ...outcome(r),
+        } satisfies RequestPayload as unknown as JsonValue,
+      })),
+      check: () => {
+        for (const r of open) {
+          const now = this.open.get(r.id) ?? r.status;
+          if (isClosed(now)) {
+            throw new ApiError(
+              409,
+              "request_closed",
+              `request ${r.id} was closed while the erasure was prepared: try again`,
+            );
+          }
+          const next = outcome(r).outcome;
+          this.open.set(r.id, next);
+          const key = `${r.customerId} ${r.kind}`;
+          if (this.openOfKind.get(key) === r.id) this.openOfKind.delete(key);
+        }
+      },
+    };
+  }
+
+  /**
    * Carries a verified request out: an erasure erases (keeping what retention policies hold),
    * a rectification applies the patch, an access or export request returns the export bundle
    * to send the customer. Then the request is closed, naming the entry that did it.
@@ -334,7 +392,14 @@ export class SubjectRequests {
     let entryIndex: number | undefined;
     let bundle: Record<string, JsonValue> | undefined;
     if (r.kind === "erasure") {
-      const erased = await this.customers().erase(merchantId, r.customerId, actor, "request");
+      const erased = await this.customers().erase(
+        merchantId,
+        r.customerId,
+        actor,
+        "request",
+        undefined,
+        r.id,
+      );
       entryIndex = Number(erased.index);
     } else if (r.kind === "rectification") {
       if (!patch) {
