@@ -575,6 +575,26 @@ describe.each(backends)("customer import ($name)", (backend) => {
     expect(midway.json().error.code).toBe("invalid_utf8");
     const kept = (await imports()).slice(0, (await imports()).length - before.imports);
     expect(kept.every((i) => i.status === "failed")).toBe(true);
+    // Found after rows were staged (the import made): it failed, its staged rows are gone,
+    // and why is said as a code too, for a screen to say in its own language.
+    const late = await send(
+      Readable.from(
+        (async function* () {
+          yield Buffer.from(`name,email\n${rows.join("\n")}\n`);
+          await new Promise((done) => setTimeout(done, 300));
+          yield Buffer.from([0x4c, 0xe9]);
+        })(),
+      ),
+    );
+    expect(late.json().error.code).toBe("invalid_utf8");
+    const last = await t.node.db.query<{ id: string }>(
+      "SELECT id FROM imports ORDER BY created_at DESC, id DESC LIMIT 1",
+    );
+    expect((await get(`/v1/imports/${last.rows[0]?.id}`)).json()).toMatchObject({
+      status: "failed",
+      errorCode: "invalid_utf8",
+      error: expect.stringMatching(/not UTF-8/),
+    });
     const staged = await t.node.db.query<{ n: number | bigint }>(
       "SELECT count(*) AS n FROM import_rows",
     );

@@ -679,6 +679,11 @@ export const migrations: { id: number; name: string; sql: string }[] = [
     name: "loyalty orders: the context as the text the node wrote (json)",
     sql: LOYALTY_CONTEXT_TEXT_MIGRATION,
   },
+  {
+    id: 29,
+    name: "imports: why one failed or stopped, as a code",
+    sql: "ALTER TABLE imports ADD COLUMN error_code text;",
+  },
 ];
 
 /** Brings the schema up to date. Safe to run from several nodes at once on PostgreSQL. */

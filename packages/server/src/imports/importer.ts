@@ -48,6 +48,12 @@ export interface ImportView {
   warnings: number;
   suggestions: number;
   error: string | null;
+  /**
+   * Why it failed or stopped, as a code a screen can say in its own language (`error` is the
+   * node's English): upload_failed, node_stopped, invalid_utf8 (or another refusal of the
+   * file's), processing_failed.
+   */
+  errorCode: string | null;
   createdAt: string;
   finishedAt: string | null;
 }
@@ -71,6 +77,7 @@ interface ImportRecord {
   rows_read: number | bigint | string;
   rejected: number | bigint | string;
   error: string | null;
+  error_code: string | null;
   created_at: string | Date;
   finished_at: string | Date | null;
 }
@@ -295,7 +302,10 @@ export class Importer {
     } catch (err) {
       parser.destroy();
       body.resume();
-      if (created) await this.discard(merchantId, id, err).catch(() => {});
+      if (created) {
+        const code = err instanceof ApiError ? err.code : "upload_failed";
+        await this.discard(merchantId, id, err, code).catch(() => {});
+      }
       if (err instanceof ApiError || !cutOff) throw err;
       throw new ApiError(400, "upload_failed", `the upload did not complete: ${messageOf(err)}`);
     }
@@ -335,7 +345,7 @@ export class Importer {
       throw new ApiError(409, "not_resumable", `import ${id} is ${imp.status}; nothing to resume`);
     }
     if (imp.status === "interrupted") {
-      await this.setStatus(merchantId, id, "running", null);
+      await this.setStatus(merchantId, id, "running", null, null);
     }
     this.process(merchantId, id).catch(() => {});
     return (await this.view(merchantId, id)) as ImportView;
@@ -354,10 +364,17 @@ export class Importer {
       if (this.stopped) return;
       // An upload lives in its request: at start, none is in progress any more.
       if (r.status === "uploading") {
-        await this.discard(r.merchant_id, r.id, new Error("the node stopped during the upload"));
+        await this.discard(
+          r.merchant_id,
+          r.id,
+          new Error("the node stopped during the upload"),
+          "node_stopped",
+        );
         continue;
       }
-      if (r.status === "interrupted") await this.setStatus(r.merchant_id, r.id, "running", null);
+      if (r.status === "interrupted") {
+        await this.setStatus(r.merchant_id, r.id, "running", null, null);
+      }
       this.process(r.merchant_id, r.id).catch(() => {});
     }
   }
@@ -400,6 +417,7 @@ export class Importer {
       warnings,
       suggestions: Number(notes.find((c) => c.code === "merge_suggested")?.n ?? 0),
       error: imp.error,
+      errorCode: imp.error_code,
       createdAt: new Date(imp.created_at).toISOString(),
       finishedAt: imp.finished_at ? new Date(imp.finished_at).toISOString() : null,
     };
@@ -563,7 +581,13 @@ export class Importer {
       await this.dropWritten(merchantId, id, Number.MAX_SAFE_INTEGER).catch(() => {});
       // Shutting down: the import stays running and the next start resumes it.
       if (this.stopped || (err instanceof ApiError && err.code === "shutting_down")) return;
-      await this.setStatus(merchantId, id, "interrupted", messageOf(err)).catch(() => {});
+      await this.setStatus(
+        merchantId,
+        id,
+        "interrupted",
+        messageOf(err),
+        err instanceof ApiError ? err.code : "processing_failed",
+      ).catch(() => {});
     }
   }
 
@@ -995,7 +1019,8 @@ export class Importer {
     const now = new Date(this.clock.now()).toISOString();
     await this.db.writeAll([
       {
-        sql: `UPDATE imports SET status = 'completed', error = NULL, updated_at = $3, finished_at = $3
+        sql: `UPDATE imports SET status = 'completed', error = NULL, error_code = NULL, updated_at = $3,
+           finished_at = $3
          WHERE id = $1 AND merchant_id = $2`,
         params: [id, merchantId, now],
       },
@@ -1005,13 +1030,13 @@ export class Importer {
   }
 
   /** An upload that did not complete: marked failed, its staged rows and key destroyed. */
-  private async discard(merchantId: string, id: string, err: unknown): Promise<void> {
+  private async discard(merchantId: string, id: string, err: unknown, code: string): Promise<void> {
     const now = new Date(this.clock.now()).toISOString();
     await this.db.writeAll([
       {
-        sql: `UPDATE imports SET status = 'failed', error = $3, updated_at = $4, finished_at = $4
-         WHERE id = $1 AND merchant_id = $2`,
-        params: [id, merchantId, messageOf(err), now],
+        sql: `UPDATE imports SET status = 'failed', error = $3, error_code = $5, updated_at = $4,
+           finished_at = $4 WHERE id = $1 AND merchant_id = $2`,
+        params: [id, merchantId, messageOf(err), now, code],
       },
       ...stagingDeletes(merchantId, id),
     ]);
@@ -1023,17 +1048,19 @@ export class Importer {
     id: string,
     status: ImportStatus,
     error: string | null,
+    code: string | null,
   ): Promise<void> {
     await this.db.query(
-      "UPDATE imports SET status = $3, error = $4, updated_at = $5 WHERE id = $1 AND merchant_id = $2",
-      [id, merchantId, status, error, new Date(this.clock.now()).toISOString()],
+      `UPDATE imports SET status = $3, error = $4, error_code = $6, updated_at = $5
+       WHERE id = $1 AND merchant_id = $2`,
+      [id, merchantId, status, error, new Date(this.clock.now()).toISOString(), code],
     );
   }
 
   private async record(merchantId: string, id: string): Promise<ImportRecord | undefined> {
     const { rows } = await this.db.query<ImportRecord>(
       `SELECT id, merchant_id, actor, status, dry_run, columns, options, rows_read, rejected, error,
-         created_at, finished_at FROM imports WHERE id = $1 AND merchant_id = $2`,
+         error_code, created_at, finished_at FROM imports WHERE id = $1 AND merchant_id = $2`,
       [id, merchantId],
     );
     return rows[0];

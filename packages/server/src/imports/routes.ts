@@ -38,7 +38,13 @@ const ImportView = z.object({
   skipped: z.number().describe("rows without any value"),
   warnings: z.number(),
   suggestions: z.number().describe("merge suggestions made (or, in a dry run, that would be)"),
-  error: z.string().nullable(),
+  error: z.string().nullable().describe("why it failed or stopped, in the node's English"),
+  errorCode: z
+    .string()
+    .nullable()
+    .describe(
+      "the same as a code: upload_failed, node_stopped, processing_failed, or the code of the file's refusal (invalid_utf8, …)",
+    ),
   createdAt: z.string(),
   finishedAt: z.string().nullable(),
 });

@@ -149,6 +149,8 @@ export const Import = z.object({
   warnings: z.number(),
   suggestions: z.number(),
   error: z.string().nullable(),
+  /** Why it failed or stopped, as a code (absent from nodes before it was kept). */
+  errorCode: z.string().nullable().optional(),
   createdAt: z.string(),
   finishedAt: z.string().nullable(),
 });

@@ -6,7 +6,7 @@ import { CHANNEL_KINDS, ROLES, STAGES } from "../api/schemas.js";
 import { TIMELINE_FIELDS } from "../customers/changed-fields.js";
 import { INTERACTION_CHANNELS } from "../customers/hooks/useRecordInteraction.js";
 import { ATTRIBUTE_TYPES } from "../customers/profile-fields.js";
-import { ISSUE_CODES } from "../imports/issue-text.js";
+import { FAILURE_CODES, ISSUE_CODES } from "../imports/issue-text.js";
 import { RULE_STATUSES } from "../loyalty/api.js";
 import { EXPIRY_POLICIES } from "../loyalty/expiry-policies.js";
 import {
@@ -98,6 +98,7 @@ describe("the console's catalogues", () => {
       ["interactionForm.channels", INTERACTION_CHANNELS],
       ["interactionChannel", INTERACTION_CHANNELS],
       ["import.issueCodes", ISSUE_CODES],
+      ["import.failures", FAILURE_CODES],
       ["timeline.fieldNames", TIMELINE_FIELDS],
       ["outbox", ["mail", "sms"]],
       ["team.statuses", ["invited", "active", "disabled"]],

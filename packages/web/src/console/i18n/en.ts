@@ -704,6 +704,9 @@ export const en = {
     checkReport: "What the check found",
     importReport: "What the import did",
     interruptedTitle: "This import stopped before its last row",
+    failures: {
+      node_stopped: "The node stopped during the upload.",
+    },
     stoppedBy: "The node said: {{error}}",
     interruptedDetail:
       "The rows written so far stay written. Resume goes on from the first row without an outcome: no row is written twice.",

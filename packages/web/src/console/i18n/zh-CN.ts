@@ -689,6 +689,9 @@ export const zhCN: Catalogue = {
     checkReport: "检查结果",
     importReport: "导入结果",
     interruptedTitle: "此导入在最后一行之前中断",
+    failures: {
+      node_stopped: "上传期间节点停止了运行。",
+    },
     stoppedBy: "节点返回：{{error}}",
     interruptedDetail:
       "已写入的行会保留。继续导入将从第一条尚无结果的行开始：不会重复写入任何一行。",

@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { en } from "../i18n/en.js";
 import { zhCN } from "../i18n/zh-CN.js";
-import { FILE_CODES, ISSUE_CODES, issueColumns, knownFileError, knownIssue } from "./issue-text.js";
+import {
+  FILE_CODES,
+  failureKey,
+  ISSUE_CODES,
+  issueColumns,
+  knownFileError,
+  knownIssue,
+} from "./issue-text.js";
 
 describe("an import issue in words", () => {
   it("keeps the columns the node's reason names, each once", () => {
@@ -34,5 +41,16 @@ describe("an import issue in words", () => {
     }
     // The node's words name a column as a row's reason does: the console keeps it.
     expect(issueColumns('the header has the column "E-mail" twice')).toEqual(["E-mail"]);
+  });
+
+  it("says why an import failed by its code, or as the node said it", () => {
+    expect(failureKey("invalid_utf8")).toBe("import.fileCodes.invalid_utf8");
+    expect(failureKey("upload_failed")).toBe("import.fileCodes.upload_failed");
+    expect(failureKey("node_stopped")).toBe("import.failures.node_stopped");
+    // A database's error, or a code this console does not know: the node's own words.
+    expect(failureKey("processing_failed")).toBeNull();
+    expect(failureKey("something_new")).toBeNull();
+    expect(failureKey(null)).toBeNull();
+    expect(failureKey(undefined)).toBeNull();
   });
 });

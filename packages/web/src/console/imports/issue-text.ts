@@ -56,6 +56,20 @@ export const FILE_CODES = [
 const FILE: ReadonlySet<string> = new Set(FILE_CODES);
 export const knownFileError = (code: string): boolean => FILE.has(code);
 
+/** Why an import failed or stopped (`errorCode`) that is not a refusal of its file. */
+export const FAILURE_CODES = ["node_stopped"] as const;
+
+/**
+ * The words for an import's `errorCode`: a refusal of its file as the upload form says it, a
+ * failure of the node's as such, null for any other (a database's error says more as the node
+ * wrote it).
+ */
+export function failureKey(code: string | null | undefined): string | null {
+  if (!code) return null;
+  if (knownFileError(code)) return `import.fileCodes.${code}`;
+  return (FAILURE_CODES as readonly string[]).includes(code) ? `import.failures.${code}` : null;
+}
+
 /**
  * The file's own column headers a reason names (`column "E-mail": …`, several when a row's
  * errors were joined): the one part of the node's English that a translation keeps.

@@ -2,7 +2,11 @@ import { useTranslation } from "react-i18next";
 import { Link, useParams } from "react-router";
 import { Card, Notice, Spinner } from "../../components/ui.js";
 import { ImportStatus, useImportKind } from "../imports/components/ImportHistory.js";
-import { ImportProgress, ImportReport } from "../imports/components/ImportReport.js";
+import {
+  ImportProgress,
+  ImportReport,
+  useImportFailure,
+} from "../imports/components/ImportReport.js";
 import { useImport, useResumeImport } from "../imports/hooks/useImports.js";
 import { DateTime, ErrorMessage, LoadingState, PageHead, useTitle } from "../layout/ui.js";
 import { useCanWrite } from "../session/hooks/useSession.js";
@@ -18,6 +22,7 @@ export function ImportDetailPage() {
   const resume = useResumeImport();
   const kind = useImportKind();
   const canWrite = useCanWrite();
+  const failure = useImportFailure();
   const data = imp.data;
   useTitle(t("import.reportTitle"));
   return (
@@ -44,7 +49,7 @@ export function ImportDetailPage() {
           {data.status === "interrupted" ? (
             <div data-testid="import-interrupted">
               <Notice tone="warn" title={t("import.interruptedTitle")}>
-                {data.error ? <p>{t("import.stoppedBy", { error: data.error })}</p> : null}
+                {data.error ? <p>{t("import.stoppedBy", { error: failure(data) })}</p> : null}
                 <p>{t("import.interruptedDetail")}</p>
                 {canWrite ? (
                   <div className="form-actions notice-actions">
@@ -64,7 +69,7 @@ export function ImportDetailPage() {
           ) : null}
           {data.status === "failed" ? (
             <Notice tone="warn" title={t("import.failedTitle")}>
-              {data.error ? <p>{t("import.stoppedBy", { error: data.error })}</p> : null}
+              {data.error ? <p>{t("import.stoppedBy", { error: failure(data) })}</p> : null}
               <p>{t("import.failedDetail")}</p>
             </Notice>
           ) : null}

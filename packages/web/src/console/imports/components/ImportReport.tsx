@@ -3,7 +3,7 @@ import { Field, Fields, Spinner } from "../../../components/ui.js";
 import { type Import, STAGES } from "../../api/schemas.js";
 import { ErrorMessage, LoadingState } from "../../layout/ui.js";
 import { useImportIssues } from "../hooks/useImports.js";
-import { issueColumns, knownIssue } from "../issue-text.js";
+import { failureKey, issueColumns, knownIssue } from "../issue-text.js";
 import { useFieldLabel } from "./ColumnMapping.js";
 
 const done = (s: Import["status"]) => s === "completed" || s === "failed" || s === "interrupted";
@@ -70,8 +70,22 @@ export function InColumns(props: { columns: string[] }) {
   );
 }
 
+/**
+ * Why an import failed or stopped, in the console's language when its code has words here (a
+ * cut upload, a stopped node, a file's refusal), else as the node said it (a database's error
+ * says more as it is).
+ */
+export function useImportFailure(): (imp: Import) => string | null {
+  const { t } = useTranslation();
+  return (imp) => {
+    const key = failureKey(imp.errorCode);
+    return key === null ? imp.error : t(key);
+  };
+}
+
 /** `showError: false` where the page already says why the import stopped. */
 export function ImportReport(props: { imp: Import; showError?: boolean }) {
+  const failure = useImportFailure();
   const { t } = useTranslation();
   const fieldLabel = useFieldLabel();
   const { imp } = props;
@@ -104,7 +118,9 @@ export function ImportReport(props: { imp: Import; showError?: boolean }) {
             .join(" · ")}
         </Field>
       </Fields>
-      {imp.error && props.showError !== false ? <p className="field-error">{imp.error}</p> : null}
+      {imp.error && props.showError !== false ? (
+        <p className="field-error">{failure(imp)}</p>
+      ) : null}
       <h3 className="subhead">{t("import.issues")}</h3>
       {!done(imp.status) ? null : issues.isPending ? (
         <LoadingState />
