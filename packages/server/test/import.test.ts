@@ -909,7 +909,7 @@ describe.each(backends)("an import killed with -9 ($name)", (backend) => {
     }
     const auth = { authorization: `Bearer ${OWNER}` };
     // Enough rows that a loaded machine still answers a poll before the import ends.
-    const N = 10_000;
+    const N = 4_000;
     try {
       const first = await startServer(env);
       const lines = ["name,email"];
