@@ -236,6 +236,40 @@ export class SubjectRequests {
     return this.get(merchantId, id);
   }
 
+  /** A step's entry: on the customer's chain, sealed, naming the request. */
+  private entry(
+    merchantId: string,
+    r: SubjectRequest,
+    type: string,
+    actor: string,
+    payload: Partial<RequestPayload>,
+  ): EntryDraft {
+    return {
+      type,
+      actor,
+      parties: [{ customer: r.customerId }, { merchant: merchantId }],
+      sealed: true,
+      payload: {
+        merchantId,
+        customerId: r.customerId,
+        requestId: r.id,
+        ...payload,
+      } as unknown as JsonValue,
+    };
+  }
+
+  /**
+   * Stages a request's next status in the sequencer's order (refused once it is closed), and
+   * frees its kind for the customer when it closes.
+   */
+  private stage(r: SubjectRequest, next: SubjectRequest["status"], closedError: string): void {
+    const now = this.open.get(r.id) ?? r.status;
+    if (isClosed(now)) throw new ApiError(409, "request_closed", closedError);
+    this.open.set(r.id, next);
+    const key = `${r.customerId} ${r.kind}`;
+    if (isClosed(next) && this.openOfKind.get(key) === r.id) this.openOfKind.delete(key);
+  }
+
   /** One step of an open request: an entry on the customer's chain, in order with the rest. */
   private async step(
     merchantId: string,
@@ -246,28 +280,10 @@ export class SubjectRequests {
     next: SubjectRequest["status"],
   ): Promise<SubjectRequest> {
     await this.sequencer.execute({
-      entries: [
-        {
-          type,
-          actor,
-          parties: [{ customer: r.customerId }, { merchant: merchantId }],
-          sealed: true,
-          payload: {
-            merchantId,
-            customerId: r.customerId,
-            requestId: r.id,
-            ...payload,
-          } as unknown as JsonValue,
-        },
-      ],
+      entries: [this.entry(merchantId, r, type, actor, payload)],
       check: () => {
         const now = this.open.get(r.id) ?? r.status;
-        if (now === "completed" || now === "rejected") {
-          throw new ApiError(409, "request_closed", `request ${r.id} is already ${now}`);
-        }
-        this.open.set(r.id, next);
-        const key = `${r.customerId} ${r.kind}`;
-        if (isClosed(next) && this.openOfKind.get(key) === r.id) this.openOfKind.delete(key);
+        this.stage(r, next, `request ${r.id} is already ${now}`);
       },
     });
     return this.get(merchantId, r.id);
@@ -339,32 +355,14 @@ export class SubjectRequests {
         ? ({ outcome: "completed" } as const)
         : ({ outcome: "rejected", reason: "no_such_data" } as const);
     return {
-      entries: open.map((r) => ({
-        type: REQUEST_CLOSED,
-        actor,
-        parties: [{ customer: r.customerId }, { merchant: merchantId }],
-        sealed: true,
-        payload: {
-          merchantId,
-          customerId: r.customerId,
-          requestId: r.id,
-          ...outcome(r),
-        } satisfies RequestPayload as unknown as JsonValue,
-      })),
+      entries: open.map((r) => this.entry(merchantId, r, REQUEST_CLOSED, actor, outcome(r))),
       check: () => {
         for (const r of open) {
-          const now = this.open.get(r.id) ?? r.status;
-          if (isClosed(now)) {
-            throw new ApiError(
-              409,
-              "request_closed",
-              `request ${r.id} was closed while the erasure was prepared: try again`,
-            );
-          }
-          const next = outcome(r).outcome;
-          this.open.set(r.id, next);
-          const key = `${r.customerId} ${r.kind}`;
-          if (this.openOfKind.get(key) === r.id) this.openOfKind.delete(key);
+          this.stage(
+            r,
+            outcome(r).outcome,
+            `request ${r.id} was closed while the erasure was prepared: try again`,
+          );
         }
       },
     };
